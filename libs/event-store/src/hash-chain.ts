@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { canonicalize } from 'json-canonicalize';
+import { ChainVerification, StoredEvent } from './types';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+interface HashedFields {
+  streamId: string;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+  occurredAt: string;
+}
+
+/** RFC 8785 canonical JSON of the hashed fields, version included. */
+export function canonicalEvent(e: HashedFields & { version: number }): string {
+  return canonicalize({
+    streamId: e.streamId,
+    version: e.version,
+    type: e.type,
+    data: e.data,
+    metadata: e.metadata,
+    occurredAt: e.occurredAt,
+  });
+}
+
+/**
+ * The canonical JSON without its version: `version` sorts last among the hashed keys, so the
+ * database completes it as body || version || '}' once it knows the version under its lock.
+ */
+export function canonicalBody(e: HashedFields): string {
+  const full = canonicalEvent({ ...e, version: 0 });
+  const tail = '"version":0}';
+  if (!full.endsWith(tail)) throw new Error('canonical form does not end with the version');
+  return full.slice(0, -'0}'.length);
+}
+
+export function chainHash(prevHash: string, canonicalJson: string): string {
+  return createHash('sha256').update(prevHash + canonicalJson, 'utf8').digest('hex');
+}
+
+/** Recomputes a stream's chain from its first event and names the first broken version. */
+export function verifyChain(events: StoredEvent[]): ChainVerification {
+  let prev = GENESIS_HASH;
+  let expectedVersion = 1;
+  for (const e of events) {
+    if (e.version !== expectedVersion) {
+      return { valid: false, count: events.length, brokenAtVersion: expectedVersion, reason: 'missing version' };
+    }
+    if (e.prevHash !== prev) {
+      return { valid: false, count: events.length, brokenAtVersion: e.version, reason: 'prev_hash does not match' };
+    }
+    const hash = chainHash(prev, canonicalEvent(e));
+    if (hash !== e.hash) {
+      return { valid: false, count: events.length, brokenAtVersion: e.version, reason: 'content does not match its hash' };
+    }
+    prev = e.hash;
+    expectedVersion++;
+  }
+  return { valid: true, count: events.length };
+}

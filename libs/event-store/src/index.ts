@@ -1,0 +1,6 @@
+export * from './types';
+export * from './errors';
+export * from './position';
+export * from './hash-chain';
+export * from './event-store';
+export * from './subscription';

@@ -1,0 +1,36 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { migrations } from '../../../../migrations';
+
+/** The one DataSource configuration, shared by the app, the CLI and the tests. */
+export function dataSourceOptions(url: string, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    migrations,
+    migrationsTableName: 'typeorm_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    ...extra,
+  } as DataSourceOptions;
+}
+
+/**
+ * Applies pending migrations under an advisory lock, so that several processes starting at
+ * once apply each migration exactly once. Returns the names applied.
+ */
+export async function runMigrations(url: string): Promise<string[]> {
+  const ds = new DataSource(dataSourceOptions(url));
+  await ds.initialize();
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query('SELECT pg_advisory_lock(7437001)');
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock(7437001)').catch(() => undefined);
+    await runner.release();
+    await ds.destroy();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './database/data-source-options';
+export * from './database/embedded-postgres';

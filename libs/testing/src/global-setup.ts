@@ -1,0 +1,63 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { runMigrations } from '../../platform/src/database/data-source-options';
+import { startEmbeddedPostgres } from '../../platform/src/database/embedded-postgres';
+import { databaseUrl, withAdmin } from './test-database';
+
+const LOCAL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function answers(url: string): Promise<boolean> {
+  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Real PostgreSQL for the integration and e2e tiers: TEST_DATABASE_URL, else the local server
+ * on 127.0.0.1:5432 if it answers, else an embedded server started here. Migrations run once
+ * into a template database that every test file clones.
+ */
+export default async function globalSetup(): Promise<void> {
+  let admin = process.env.TEST_DATABASE_URL;
+  if (!admin) {
+    if (await answers(LOCAL)) {
+      admin = LOCAL;
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'cs-test-pg-'));
+      const pg = await startEmbeddedPostgres({ dataDir: dir, database: 'postgres' });
+      (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ = pg;
+      admin = pg.url;
+      console.log(`\n[test] no PostgreSQL on 127.0.0.1:5432: started an embedded one in ${dir}`);
+    }
+  }
+  const template = `cs_${process.pid}_template`;
+  await withAdmin(admin, async (c) => {
+    const { rows } = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^cs_[0-9]+_'`);
+    for (const { datname } of rows) {
+      const pid = Number(datname.split('_')[1]);
+      if (!alive(pid) || pid === process.pid) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+    await c.query(`CREATE DATABASE "${template}"`);
+  });
+  await runMigrations(databaseUrl(admin, template));
+  process.env.CS_TEST_ADMIN_URL = admin;
+  process.env.CS_TEST_TEMPLATE = template;
+}

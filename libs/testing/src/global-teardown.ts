@@ -1,0 +1,15 @@
+import { withAdmin } from './test-database';
+
+export default async function globalTeardown(): Promise<void> {
+  const admin = process.env.CS_TEST_ADMIN_URL;
+  if (admin) {
+    await withAdmin(admin, async (c) => {
+      const { rows } = await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+        `cs_${process.pid}_%`,
+      ]);
+      for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    });
+  }
+  const pg = (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ as { stop(): Promise<void> } | undefined;
+  await pg?.stop();
+}
