@@ -35,7 +35,7 @@ export const start = ({ data }: StartConversation, state: ConversationState): Co
   requireOptionalString(data.channel, 'channel');
   if (data.forkedFrom !== undefined) {
     requireText(data.forkedFrom?.conversationId, 'forkedFrom.conversationId');
-    requireText(data.forkedFrom.messageId, 'forkedFrom.messageId');
+    requireText(data.forkedFrom?.messageId, 'forkedFrom.messageId');
     if (data.forkedFrom.conversationId === data.conversationId)
       throw invalid('forkedFrom.conversationId', 'A conversation cannot be forked from itself');
   }

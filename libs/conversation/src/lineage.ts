@@ -1,4 +1,4 @@
-import type { ConversationState, EndFact } from './state';
+import type { ConversationState, EndFact, MessageNode } from './state';
 
 // A lineage is the path root → message. "On the lineage through X" means X or an ancestor of X.
 
@@ -6,7 +6,7 @@ import type { ConversationState, EndFact } from './state';
 export const lineagePath = (state: ConversationState, messageId: string): string[] => {
   const path: string[] = [];
   const seen = new Set<string>();
-  let current = state.messages[messageId];
+  let current: MessageNode | undefined = state.messages[messageId];
   while (current && !seen.has(current.messageId)) {
     seen.add(current.messageId);
     path.push(current.messageId);

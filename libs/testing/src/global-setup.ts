@@ -21,14 +21,9 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Runs hold a session advisory lock on their pid for their whole life (pids of other
+ * sandboxes are not visible here, the lock is). */
+const RUN_LOCK = 74370;
 
 /**
  * Real PostgreSQL for the integration and e2e tiers: TEST_DATABASE_URL, else the local server
@@ -49,12 +44,21 @@ export default async function globalSetup(): Promise<void> {
     }
   }
   const template = `cs_${process.pid}_template`;
+  const holder = new Client({ connectionString: admin });
+  await holder.connect();
+  await holder.query('SELECT pg_advisory_lock($1, $2)', [RUN_LOCK, process.pid]);
+  (globalThis as Record<string, unknown>).__CS_RUN_LOCK__ = holder;
   await withAdmin(admin, async (c) => {
     const { rows } = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^cs_[0-9]+_'`);
     for (const { datname } of rows) {
       const pid = Number(datname.split('_')[1]);
-      if (!alive(pid) || pid === process.pid) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      if (pid === process.pid) continue;
+      const { rows: lock } = await c.query('SELECT pg_try_advisory_lock($1, $2) AS free', [RUN_LOCK, pid]);
+      if (!lock[0].free) continue; // that run is still going
+      await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      await c.query('SELECT pg_advisory_unlock($1, $2)', [RUN_LOCK, pid]);
     }
+    await c.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
     await c.query(`CREATE DATABASE "${template}"`);
   });
   await runMigrations(databaseUrl(admin, template));

@@ -10,6 +10,8 @@ export default async function globalTeardown(): Promise<void> {
       for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     });
   }
+  const holder = (globalThis as Record<string, unknown>).__CS_RUN_LOCK__ as { end(): Promise<void> } | undefined;
+  await holder?.end().catch(() => undefined);
   const pg = (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ as { stop(): Promise<void> } | undefined;
   await pg?.stop();
 }

@@ -1,0 +1,23 @@
+// The pure conversation domain (`@app/conversation`): no framework, no I/O, no clock.
+export * from './vocabulary';
+export * from './reason-codes';
+export * from './guard-codes';
+export * from './events';
+export * from './commands';
+export * from './errors';
+export * from './policy';
+export * from './state';
+export { evolve, foldEvents } from './evolve';
+export { decide } from './decide';
+export { evaluateEndGuards, toEndCommandData } from './guards';
+export {
+  lineagePath,
+  isOnLineage,
+  endOfLineage,
+  redirectionCountOnLineage,
+  hasEndRequestOnLineage,
+  hasHeededWarningOnLineage,
+  leafMessageIds,
+} from './lineage';
+export * from './message-views';
+export * from './thread-status';
