@@ -13,6 +13,8 @@ export class EventStore1764400000000 implements MigrationInterface {
         stream_id   text PRIMARY KEY,
         version     bigint NOT NULL,
         head_hash   char(64) NOT NULL,
+        -- the head before the last append, so that one UPDATE can lock, advance and return it
+        prev_head_hash char(64) NOT NULL,
         created_at  timestamptz NOT NULL DEFAULT now(),
         updated_at  timestamptz NOT NULL DEFAULT now()
       )`);
@@ -41,7 +43,7 @@ export class EventStore1764400000000 implements MigrationInterface {
         key           text NOT NULL,
         request_hash  char(64) NOT NULL,
         stream_id     text NOT NULL,
-        result        jsonb,
+        result        jsonb NOT NULL,
         created_at    timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, key)
       )`);
@@ -70,11 +72,13 @@ export class EventStore1764400000000 implements MigrationInterface {
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_update`);
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_truncate`);
 
+    await q.query(CHAIN_FUNCTION);
     await q.query(APPEND_FUNCTION);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION es_append`);
+    await q.query(`DROP FUNCTION es_chain`);
     await q.query(`DROP TABLE es_idempotency`);
     await q.query(`DROP TABLE es_events`);
     await q.query(`DROP TABLE es_streams`);
@@ -84,93 +88,124 @@ export class EventStore1764400000000 implements MigrationInterface {
 }
 
 /**
- * One round trip, one transaction: idempotency claim, stream lock, expected-version check,
- * hash chain, insert, head update, wake-up notification.
+ * The head hash after chaining p_bodies onto p_head, the first at version p_version + 1.
+ * p_bodies[i] is the RFC 8785 canonical JSON of an event without its version, which is the
+ * last key in canonical order: the hashed text is prev || body || version || '}'.
+ */
+const CHAIN_FUNCTION = `
+CREATE FUNCTION es_chain(p_head text, p_version bigint, p_bodies text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+  v_hashes text[] := '{}';
+  v_hash   text := p_head;
+BEGIN
+  FOR i IN 1 .. cardinality(p_bodies) LOOP
+    v_hash := encode(sha256(convert_to(v_hash || p_bodies[i] || (p_version + i)::text || '}', 'UTF8')), 'hex');
+    v_hashes := v_hashes || v_hash;
+  END LOOP;
+  RETURN v_hashes;
+END $$`;
+
+/**
+ * One round trip, one transaction: idempotency check, stream lock and expected-version check
+ * and head advance in a single UPDATE, hash chain, insert, idempotency record.
  *
  * p_expected: >= 0 an exact version (0 = no stream), -1 any, -2 stream must exist.
- * p_bodies[i] is the RFC 8785 canonical JSON of the event without its version, which is the
- * last key in canonical order: the hashed text is p_bodies[i] || version || '}'.
- * Failures raise (and so roll everything back) with SQLSTATE ES001 (version conflict) or
- * ES002 (idempotency key reused); a replay returns the first result with replayed = true.
+ * p_events: [{eventId, type, data, metadata, occurredAt, body}], body as in es_chain.
+ * Failures raise, rolling everything back: SQLSTATE ES001 (version conflict, DETAIL = the
+ * current version), ES002 (idempotency key reused). A replay returns the first result with
+ * replayed = true. Two first uses of one key on different streams race on the primary key
+ * of es_idempotency; the loser gets a unique violation and the caller looks the key up.
  */
 const APPEND_FUNCTION = `
 CREATE FUNCTION es_append(
-  p_stream_id text, p_expected bigint,
-  p_event_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[],
-  p_occurred_at timestamptz[], p_bodies text[],
+  p_stream_id text, p_expected bigint, p_events jsonb,
   p_idem_scope text, p_idem_key text, p_request_hash text
 ) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  v_bodies   text[];
+  v_n        int;
   v_version  bigint;
-  v_hash     text;
-  v_prev     text[] := '{}';
-  v_hashes   text[] := '{}';
-  v_n        int := cardinality(p_event_ids);
+  v_prev     text;
+  v_hashes   text[];
   v_existing record;
   v_result   jsonb;
-  v_first    bigint;
   v_last_pos bigint;
+  v_genesis  constant text := repeat('0', 64);
 BEGIN
   IF p_idem_key IS NOT NULL THEN
-    INSERT INTO es_idempotency (scope, key, request_hash, stream_id)
-    VALUES (p_idem_scope, p_idem_key, p_request_hash, p_stream_id)
-    ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
-      SELECT request_hash, result, stream_id INTO v_existing
-        FROM es_idempotency WHERE scope = p_idem_scope AND key = p_idem_key;
+    SELECT request_hash, result INTO v_existing
+      FROM es_idempotency WHERE scope = p_idem_scope AND key = p_idem_key;
+    IF FOUND THEN
       IF v_existing.request_hash <> p_request_hash THEN
         RAISE EXCEPTION 'idempotency key reused with another request' USING ERRCODE = 'ES002';
       END IF;
-      RETURN v_existing.result || jsonb_build_object('replayed', true);
+      RETURN v_existing.result || '{"replayed": true}';
     END IF;
   END IF;
 
-  SELECT version, head_hash INTO v_version, v_hash
-    FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;
+  SELECT array_agg(e ->> 'body' ORDER BY ord) INTO v_bodies
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord);
+  v_n := cardinality(v_bodies);
+
+  -- Lock, check and advance in one statement; concurrent appenders queue on the row and
+  -- re-check the condition against the version they find.
+  UPDATE es_streams
+     SET version = version + v_n,
+         prev_head_hash = head_hash,
+         head_hash = (es_chain(head_hash, version, v_bodies))[v_n],
+         updated_at = now()
+   WHERE stream_id = p_stream_id AND (p_expected < 0 OR version = p_expected)
+  RETURNING version - v_n, prev_head_hash INTO v_version, v_prev;
+
   IF NOT FOUND THEN
-    IF p_expected > 0 OR p_expected = -2 THEN
-      RAISE EXCEPTION 'stream % does not exist', p_stream_id
-        USING ERRCODE = 'ES001', DETAIL = '0';
+    IF p_expected = -1 OR p_expected = 0 THEN
+      INSERT INTO es_streams (stream_id, version, head_hash, prev_head_hash)
+      VALUES (p_stream_id, v_n, (es_chain(v_genesis, 0, v_bodies))[v_n], v_genesis)
+      ON CONFLICT DO NOTHING;
+      IF FOUND THEN
+        v_version := 0;
+        v_prev := v_genesis;
+      ELSIF p_expected = -1 THEN
+        -- created by a concurrent append in the meantime: queue behind it
+        UPDATE es_streams
+           SET version = version + v_n,
+               prev_head_hash = head_hash,
+               head_hash = (es_chain(head_hash, version, v_bodies))[v_n],
+               updated_at = now()
+         WHERE stream_id = p_stream_id
+        RETURNING version - v_n, prev_head_hash INTO v_version, v_prev;
+      END IF;
     END IF;
-    INSERT INTO es_streams (stream_id, version, head_hash)
-    VALUES (p_stream_id, 0, repeat('0', 64)) ON CONFLICT DO NOTHING;
-    SELECT version, head_hash INTO v_version, v_hash
-      FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;
-  END IF;
-  IF (p_expected >= 0 AND v_version <> p_expected) OR (p_expected = -2 AND v_version = 0) THEN
-    RAISE EXCEPTION 'stream % is at version %, expected %', p_stream_id, v_version, p_expected
-      USING ERRCODE = 'ES001', DETAIL = v_version::text;
+    IF v_version IS NULL THEN
+      SELECT version INTO v_version FROM es_streams WHERE stream_id = p_stream_id;
+      RAISE EXCEPTION 'stream % is at version %, expected %', p_stream_id, coalesce(v_version, 0), p_expected
+        USING ERRCODE = 'ES001', DETAIL = coalesce(v_version, 0)::text;
+    END IF;
   END IF;
 
-  v_first := v_version + 1;
-  FOR i IN 1 .. v_n LOOP
-    v_prev := v_prev || v_hash;
-    v_hash := encode(sha256(convert_to(v_hash || p_bodies[i] || (v_version + i)::text || '}', 'UTF8')), 'hex');
-    v_hashes := v_hashes || v_hash;
-  END LOOP;
-
+  v_hashes := es_chain(v_prev, v_version, v_bodies);
   WITH ins AS (
     INSERT INTO es_events (stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash)
-    SELECT p_stream_id, v_version + u.ord, u.event_id, u.type, u.data, u.metadata, u.occurred_at, u.prev, u.hash
-      FROM unnest(p_event_ids, p_types, p_data, p_metadata, p_occurred_at, v_prev, v_hashes)
-           WITH ORDINALITY AS u(event_id, type, data, metadata, occurred_at, prev, hash, ord)
-    ORDER BY u.ord
+    SELECT p_stream_id, v_version + x.ord, x."eventId", x.type, x.data, x.metadata, x."occurredAt",
+           CASE WHEN x.ord = 1 THEN v_prev ELSE v_hashes[x.ord - 1] END, v_hashes[x.ord]
+      FROM ROWS FROM (jsonb_to_recordset(p_events)
+             AS ("eventId" uuid, type text, data jsonb, metadata jsonb, "occurredAt" timestamptz)) WITH ORDINALITY
+           AS x("eventId", type, data, metadata, "occurredAt", ord)
+     ORDER BY x.ord
     RETURNING position)
   SELECT max(position) INTO v_last_pos FROM ins;
 
-  UPDATE es_streams SET version = v_version + v_n, head_hash = v_hash, updated_at = now()
-   WHERE stream_id = p_stream_id;
-
   v_result := jsonb_build_object(
     'streamId', p_stream_id,
-    'firstVersion', v_first,
+    'firstVersion', v_version + 1,
     'lastVersion', v_version + v_n,
     'transactionId', pg_current_xact_id()::text,
     'lastPosition', v_last_pos,
-    'eventIds', to_jsonb(p_event_ids));
+    'eventIds', (SELECT jsonb_agg(e -> 'eventId' ORDER BY ord) FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord)));
   IF p_idem_key IS NOT NULL THEN
-    UPDATE es_idempotency SET result = v_result WHERE scope = p_idem_scope AND key = p_idem_key;
+    INSERT INTO es_idempotency (scope, key, request_hash, stream_id, result)
+    VALUES (p_idem_scope, p_idem_key, p_request_hash, p_stream_id, v_result);
   END IF;
-  PERFORM pg_notify('es_events', p_stream_id);
-  RETURN v_result || jsonb_build_object('replayed', false);
+  RETURN v_result || '{"replayed": false}';
 END $$`;

@@ -57,15 +57,17 @@ export const appendMessage = ({ data }: AppendMessage, state: ConversationState)
     throw invalid('modelId', 'modelId describes an assistant message, not a user message');
   if (data.role === 'user' && data.stopReason !== undefined)
     throw invalid('stopReason', 'stopReason describes an assistant message, not a user message');
-  if (state.messages[data.messageId]) {
-    throw new ConversationError('DUPLICATE_MESSAGE', `Message ${data.messageId} already exists`, {
-      messageId: data.messageId,
-    });
-  }
+  if (data.parentMessageId !== null && typeof data.parentMessageId !== 'string')
+    throw invalid('parentMessageId', 'parentMessageId must be a message id or null');
   if (data.parentMessageId !== null) {
     requireMessage(state, data.parentMessageId, 'parentMessageId');
     // A parent at or below an end point is on an ended lineage; a strict ancestor starts a branch.
     requireOpenLineage(state, data.parentMessageId);
+  }
+  if (state.messages[data.messageId]) {
+    throw new ConversationError('DUPLICATE_MESSAGE', `Message ${data.messageId} already exists`, {
+      messageId: data.messageId,
+    });
   }
   const { messageId, parentMessageId, role, content, modelId, stopReason } = data;
   return [{ type: 'MessageAppended', data: compact({ messageId, parentMessageId, role, content, modelId, stopReason }) }];

@@ -169,13 +169,9 @@ describe(PostgresEventStore.name, () => {
       try {
         // The late transaction takes its position first, then commits after a later one.
         await late.query('BEGIN');
-        await late.query(`SELECT es_append($1, -1, $2, '{Late}', $3, $4, $5, $6, NULL, NULL, NULL)`, [
+        await late.query(`SELECT es_append($1, -1, $2, NULL, NULL, NULL)`, [
           `s-${randomUUID()}`,
-          [lateId],
-          [JSON.stringify({})],
-          [JSON.stringify({})],
-          [AT],
-          ['{"data":{},"metadata":{},"occurredAt":"x","streamId":"y","type":"Late","version":'],
+          JSON.stringify([{ eventId: lateId, type: 'Late', data: {}, metadata: {}, occurredAt: AT, body: '{"data":{},' }]),
         ]);
         const laterResult = await store.append(`s-${randomUUID()}`, [event('Later')], { expectedVersion: 'any' });
         const whileOpen = await readEverything();

@@ -17,7 +17,7 @@ export interface EventStoreObserver {
   conflicted?(streamId: string): void;
 }
 
-const APPEND_SQL = 'SELECT es_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r';
+const APPEND_SQL = 'SELECT es_append($1, $2, $3, $4, $5, $6) AS r';
 
 const EVENT_COLUMNS = `transaction_id::text AS tx, position::text AS pos, stream_id, stream_version,
   event_id, type, data, metadata, occurred_at, recorded_at, prev_hash, hash`;
@@ -84,19 +84,47 @@ function jsonClean<T>(value: T, what: string): T {
  * commit order. No domain knowledge: streams of typed JSON events.
  */
 export class PostgresEventStore {
+  private notifying = false;
+  private notifyAgain = false;
+
   constructor(
     private readonly pool: Pool,
     private readonly observer: EventStoreObserver = {},
   ) {}
 
+  /**
+   * Wakes subscribers (LISTEN es_events) after a commit. Outside the append transaction and
+   * coalesced to one NOTIFY in flight at a time: a NOTIFY inside every append would serialize
+   * all committing appends on PostgreSQL's notification queue lock. A lost wake-up only
+   * delays readers until their next poll.
+   */
+  private wakeSubscribers(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.pool
+      .query({ name: 'es_notify', text: "SELECT pg_notify('es_events', '')" })
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.wakeSubscribers();
+        }
+      });
+  }
+
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
     if (events.length === 0) throw new InvalidEvent('nothing to append');
-    const clean = events.map((e) => ({
-      ...e,
-      occurredAt: new Date(e.occurredAt).toISOString(),
-      data: jsonClean(e.data, 'data'),
-      metadata: jsonClean(e.metadata, 'metadata'),
-    }));
+    const payload = events.map((e) => {
+      const occurredAt = new Date(e.occurredAt).toISOString();
+      const data = jsonClean(e.data, 'data');
+      const metadata = jsonClean(e.metadata, 'metadata');
+      const body = canonicalBody({ streamId, type: e.type, data, metadata, occurredAt });
+      return { eventId: e.eventId, type: e.type, data, metadata, occurredAt, body };
+    });
     const idem = options.idempotency;
     try {
       const { rows } = await this.pool.query<{ r: AppendResultRow }>({
@@ -105,21 +133,25 @@ export class PostgresEventStore {
         values: [
           streamId,
           expectedCode(options.expectedVersion),
-          clean.map((e) => e.eventId),
-          clean.map((e) => e.type),
-          clean.map((e) => JSON.stringify(e.data)),
-          clean.map((e) => JSON.stringify(e.metadata)),
-          clean.map((e) => e.occurredAt),
-          clean.map((e) => canonicalBody({ streamId, ...e })),
+          JSON.stringify(payload),
           idem?.scope ?? null,
           idem?.key ?? null,
           idem?.requestHash ?? null,
         ],
       });
       const r = rows[0].r;
-      if (!r.replayed) this.observer.appended?.(streamId, events.length);
+      if (!r.replayed) {
+        this.observer.appended?.(streamId, events.length);
+        this.wakeSubscribers();
+      }
       return toAppendResult(r, r.replayed);
     } catch (err) {
+      if (idem && err instanceof DatabaseError && err.code === '23505' && err.constraint === 'es_idempotency_pkey') {
+        // The same key's first use committed on another stream meanwhile: answer as a replay.
+        const first = await this.findIdempotentResult(idem.scope, idem.key);
+        if (first && first.requestHash === idem.requestHash) return first.result;
+        throw new IdempotencyKeyReused(idem.key);
+      }
       throw this.translate(err, streamId, options);
     }
   }
@@ -197,12 +229,12 @@ export class PostgresEventStore {
 
   /** The first result stored under an idempotency key, if any. */
   async findIdempotentResult(scope: string, key: string): Promise<{ requestHash: string; result: AppendResult } | null> {
-    const { rows } = await this.pool.query<{ request_hash: string; result: AppendResultRow | null }>(
+    const { rows } = await this.pool.query<{ request_hash: string; result: AppendResultRow }>(
       'SELECT request_hash, result FROM es_idempotency WHERE scope = $1 AND key = $2',
       [scope, key],
     );
     const row = rows[0];
-    if (!row?.result) return null;
+    if (!row) return null;
     return { requestHash: row.request_hash, result: toAppendResult(row.result, true) };
   }
 

@@ -1,3 +1,0 @@
-import 'reflect-metadata';
-import { hello } from '@app/event-store';
-console.log(hello());
