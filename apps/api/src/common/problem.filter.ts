@@ -1,0 +1,23 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toProblem } from './error-mapping';
+
+/** The one place where errors become application/problem+json. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    sendProblem(err, request, reply, this.logger);
+  }
+}
+
+export function sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply, logger: Pick<Logger, 'error'>): void {
+  const { problem, unexpected } = toProblem(err);
+  if (unexpected) logger.error({ err, reqId: request.id, url: request.url }, 'unexpected error');
+  if (reply.sent || reply.raw.headersSent) return;
+  void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
+}

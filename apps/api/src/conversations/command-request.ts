@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { canonicalize } from 'json-canonicalize';
+import type { Principal } from '../auth/api-keys';
+import { ApiError } from '../common/api-error';
+import type { CommandContext } from './commands/conversation-command';
+
+const KEY = /^[\x21-\x7e]{1,200}$/;
+const IF_MATCH = /^(?:W\/)?"?(\d{1,15})"?$/;
+
+/** Idempotency-Key, If-Match and tracing headers → the command context. */
+export function commandContext(request: FastifyRequest, principal: Principal, body: unknown): CommandContext {
+  const header = (name: string) => {
+    const v = request.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const key = header('idempotency-key');
+  if (key !== undefined && !KEY.test(key)) {
+    throw ApiError.validation('Idempotency-Key must be 1-200 visible ASCII characters');
+  }
+  const ifMatchRaw = header('if-match');
+  let ifMatch: number | undefined;
+  if (ifMatchRaw !== undefined) {
+    const m = IF_MATCH.exec(ifMatchRaw.trim());
+    if (!m) throw ApiError.validation('If-Match must be an ETag from this API, e.g. "3"');
+    ifMatch = Number(m[1]);
+  }
+  const path = request.url.split('?')[0];
+  const requestHash = createHash('sha256')
+    .update(canonicalize({ method: request.method, path, body: body ?? null }))
+    .digest('hex');
+  const correlationId = header('x-correlation-id');
+  const causationId = header('x-causation-id');
+  return {
+    principal,
+    ifMatch,
+    idempotency: key === undefined ? undefined : { key, requestHash },
+    correlationId: correlationId && correlationId.length <= 128 ? correlationId : String(request.id),
+    causationId: causationId && causationId.length <= 128 ? causationId : undefined,
+  };
+}

@@ -1,0 +1,32 @@
+import { PostgresEventStore, StoredEvent } from '@app/event-store';
+import { ConversationState, foldEvents, RecordedConversationEvent } from '@app/conversation';
+import type { Principal } from '../auth/api-keys';
+import { assertTenant } from '../auth/api-key.guard';
+import { ApiError } from '../common/api-error';
+
+export const streamIdOf = (conversationId: string): string => `conversation-${conversationId}`;
+
+export function toRecorded(e: StoredEvent): RecordedConversationEvent {
+  return { type: e.type, data: e.data, eventId: e.eventId, version: e.version, occurredAt: e.occurredAt } as RecordedConversationEvent;
+}
+
+/** The conversation's tenant, from its first event; 404 for an unknown or foreign one. */
+export async function assertConversationVisible(
+  store: PostgresEventStore,
+  principal: Principal,
+  conversationId: string,
+): Promise<void> {
+  const [first] = await store.readStream(streamIdOf(conversationId), { toVersion: 1 });
+  const tenantId = first?.type === 'ConversationStarted' ? (first.data.tenantId as string) : undefined;
+  if (!tenantId) throw ApiError.notFound(`conversation ${conversationId}`);
+  assertTenant(principal, tenantId, `conversation ${conversationId}`);
+}
+
+/** Loads and folds a conversation stream; `state.exists` is false for an unknown id. */
+export async function loadConversation(
+  store: PostgresEventStore,
+  conversationId: string,
+): Promise<{ state: ConversationState; events: StoredEvent[] }> {
+  const events = await store.readStream(streamIdOf(conversationId));
+  return { state: foldEvents(events.map(toRecorded)), events };
+}

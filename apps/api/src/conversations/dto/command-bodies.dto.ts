@@ -1,0 +1,175 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import {
+  ERROR_TYPES,
+  HARM_CATEGORIES,
+  INITIATORS,
+  MESSAGE_ROLES,
+  RATINGS,
+  REASON_CODE_LIST,
+  REVIEW_OUTCOMES,
+  RISK_KINDS,
+  RISK_SOURCES,
+  STOP_REASONS,
+} from '@app/conversation';
+
+/** Limits: content at most 100 kB, short identifiers, bodies at most 1 MB (the adapter). */
+export const MAX_CONTENT = 100_000;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ -';
+const oneOf = (list: readonly string[]) => ({ message: `$property must be one of: ${list.join(', ')}` });
+
+export class ForkOriginDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID() conversationId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUUID() messageId: string;
+}
+
+export class StartConversationDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
+  @IsOptional()
+  @IsUUID()
+  conversationId?: string;
+
+  @ApiProperty({ example: 'subj-5a1f', description: 'Pseudonymous id of the person' })
+  @IsString()
+  @Matches(ID, { message: `subjectId ${ID_MESSAGE}` })
+  subjectId: string;
+
+  @ApiProperty({ example: 'claude-opus-4-1' })
+  @IsString()
+  @Matches(ID, { message: `modelId ${ID_MESSAGE}` })
+  modelId: string;
+
+  @ApiPropertyOptional({ example: 'web' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  channel?: string;
+
+  @ApiPropertyOptional({ type: ForkOriginDto, description: 'Start a new conversation from a message of another one' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ForkOriginDto)
+  forkedFrom?: ForkOriginDto;
+
+  @ApiPropertyOptional({ description: 'Only for keys of all tenants (*): the tenant of the new conversation' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'tenantId must be 1-64 letters, digits, ".", "_" or "-"' })
+  tenantId?: string;
+}
+
+export class AppendMessageDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
+  @IsOptional()
+  @IsUUID()
+  messageId?: string;
+
+  @ApiProperty({ format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
+  @ValidateIf((_, v) => v !== null)
+  @IsUUID()
+  parentMessageId: string | null;
+
+  @ApiProperty({ enum: MESSAGE_ROLES }) @IsIn(MESSAGE_ROLES, oneOf(MESSAGE_ROLES)) role: (typeof MESSAGE_ROLES)[number];
+
+  @ApiProperty({ maxLength: MAX_CONTENT, example: 'Hello!' })
+  @IsString()
+  @MaxLength(MAX_CONTENT)
+  content: string;
+
+  @ApiPropertyOptional({ example: 'claude-opus-4-1' })
+  @IsOptional()
+  @Matches(ID, { message: `modelId ${ID_MESSAGE}` })
+  modelId?: string;
+
+  @ApiPropertyOptional({ enum: STOP_REASONS })
+  @IsOptional()
+  @IsIn(STOP_REASONS, oneOf(STOP_REASONS))
+  stopReason?: (typeof STOP_REASONS)[number];
+}
+
+export class RecordRedirectionDto {
+  @ApiProperty({ format: 'uuid', description: 'The assistant message that redirected' }) @IsUUID() messageId: string;
+  @ApiProperty({ enum: HARM_CATEGORIES }) @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES)) harmCategory: (typeof HARM_CATEGORIES)[number];
+}
+
+export class IssueWarningDto {
+  @ApiProperty({ format: 'uuid', description: 'The assistant message that warned' }) @IsUUID() messageId: string;
+  @ApiProperty({ enum: HARM_CATEGORIES }) @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES)) reasonCode: (typeof HARM_CATEGORIES)[number];
+}
+
+export class RequestEndDto {
+  @ApiProperty({ format: 'uuid', description: 'The user message that asked to end the chat' }) @IsUUID() messageId: string;
+}
+
+export class EndConversationDto {
+  @ApiProperty({ enum: INITIATORS, description: 'writer keys end only as model' })
+  @IsIn(INITIATORS, oneOf(INITIATORS))
+  initiator: (typeof INITIATORS)[number];
+
+  @ApiProperty({ enum: REASON_CODE_LIST }) @IsIn(REASON_CODE_LIST, oneOf(REASON_CODE_LIST)) reasonCode: (typeof REASON_CODE_LIST)[number];
+
+  @ApiProperty({ format: 'uuid', description: 'The message at which the lineage ends' }) @IsUUID() atMessageId: string;
+
+  @ApiPropertyOptional({ maxLength: 4000, description: 'Required for OTHER_POLICY and OPERATOR_ACTION' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  explanation?: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'User messages of the lineage that show the abuse' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsUUID('all', { each: true })
+  evidenceMessageIds?: string[];
+
+  @ApiPropertyOptional({ example: 'claude-opus-4-1', description: "The ending model; defaults to the conversation's" })
+  @IsOptional()
+  @Matches(ID, { message: `modelId ${ID_MESSAGE}` })
+  modelId?: string;
+}
+
+export class SubmitFeedbackDto {
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() messageId?: string;
+  @ApiProperty({ enum: RATINGS }) @IsIn(RATINGS, oneOf(RATINGS)) rating: (typeof RATINGS)[number];
+  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) comment?: string;
+}
+
+export class FlagSafetyRiskDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' }) @IsOptional() @IsUUID() flagId?: string;
+  @ApiProperty({ enum: RISK_KINDS }) @IsIn(RISK_KINDS, oneOf(RISK_KINDS)) kind: (typeof RISK_KINDS)[number];
+  @ApiProperty({ enum: RISK_SOURCES }) @IsIn(RISK_SOURCES, oneOf(RISK_SOURCES)) source: (typeof RISK_SOURCES)[number];
+  @ApiPropertyOptional({ minimum: 0, maximum: 1 }) @IsOptional() @IsNumber() @Min(0) @Max(1) score?: number;
+}
+
+export class ClearSafetyRiskDto {
+  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) note?: string;
+}
+
+export class ReviewEndDecisionDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID() endEventId: string;
+  @ApiProperty({ enum: REVIEW_OUTCOMES }) @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES)) outcome: (typeof REVIEW_OUTCOMES)[number];
+  @ApiPropertyOptional({ enum: REASON_CODE_LIST, description: 'Required for reclassified' })
+  @IsOptional()
+  @IsIn(REASON_CODE_LIST, oneOf(REASON_CODE_LIST))
+  newReasonCode?: (typeof REASON_CODE_LIST)[number];
+  @ApiPropertyOptional({ enum: ERROR_TYPES }) @IsOptional() @IsIn(ERROR_TYPES, oneOf(ERROR_TYPES)) errorType?: (typeof ERROR_TYPES)[number];
+  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) note?: string;
+}
+

@@ -1,0 +1,98 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBooleanString, IsDateString, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST } from '@app/conversation';
+
+export class CommandResultDto {
+  @ApiProperty({ example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
+  @ApiProperty({ example: '7311-42', description: 'Pass as ?waitFor= on reads to see this write' }) position: string;
+  @ApiPropertyOptional({ format: 'uuid' }) conversationId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) messageId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) endEventId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) flagId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) reviewId?: string;
+}
+
+export class EndBlockedProblemDto {
+  @ApiProperty({ example: '/problems/end-blocked' }) type: string;
+  @ApiProperty({ example: 'Conflict' }) title: string;
+  @ApiProperty({ example: 409 }) status: number;
+  @ApiProperty({ example: 'the end was blocked by INSUFFICIENT_REDIRECTION; the attempt is recorded' }) detail: string;
+  @ApiProperty({ example: 'END_BLOCKED' }) code: string;
+  @ApiProperty({ enum: GUARD_CODES, isArray: true }) failedGuards: string[];
+  @ApiProperty({ format: 'uuid', description: 'The recorded EndAttemptBlocked event' }) blockedEventId: string;
+  @ApiProperty() version: number;
+  @ApiProperty() position: string;
+}
+
+export class EndSummaryDto {
+  @ApiProperty({ format: 'uuid' }) endEventId: string;
+  @ApiProperty({ enum: REASON_CODE_LIST }) reasonCode: string;
+  @ApiProperty({ enum: ['model', 'operator'] }) initiator: string;
+  @ApiProperty({ format: 'date-time' }) endedAt: string;
+  @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
+  @ApiProperty({ nullable: true, enum: ['upheld', 'overturned', 'reclassified'] }) reviewOutcome: string | null;
+}
+
+export class ThreadStatusDto {
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty() tenantId: string;
+  @ApiProperty({ enum: ['active', 'ended'], description: "The active leaf's lineage" }) status: string;
+  @ApiProperty({ nullable: true, format: 'uuid', description: 'The newest message appended' }) activeLeafMessageId: string | null;
+  @ApiProperty() messageCount: number;
+  @ApiProperty({ description: 'Leaf messages (lineages)' }) branchCount: number;
+  @ApiProperty({ description: 'Redirections on the active lineage' }) redirectionCount: number;
+  @ApiProperty({ description: 'Risk flags not yet cleared' }) openRiskFlags: number;
+  @ApiProperty({ type: [EndSummaryDto] }) ends: EndSummaryDto[];
+  @ApiProperty({ format: 'date-time', nullable: true }) lastEventAt: string | null;
+  @ApiProperty() version: number;
+}
+
+export class MessageDto {
+  @ApiProperty({ format: 'uuid' }) messageId: string;
+  @ApiProperty({ format: 'uuid', nullable: true }) parentMessageId: string | null;
+  @ApiProperty({ enum: MESSAGE_ROLES }) role: string;
+  @ApiProperty() content: string;
+  @ApiPropertyOptional() modelId?: string;
+  @ApiPropertyOptional() stopReason?: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty() version: number;
+}
+
+export class MessagesDto {
+  @ApiProperty({ type: [MessageDto], description: 'Root first; the whole tree in append order with ?tree=true' })
+  items: MessageDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Always null: a lineage is returned whole' })
+  nextCursor: null;
+}
+
+export class AsOfQueryDto {
+  @ApiPropertyOptional({ description: 'The state just after this stream version' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  asOfVersion?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'The state as recorded at this time' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  asOf?: string;
+
+  @ApiPropertyOptional({ description: 'Answer once this position is processed (read-your-writes)' })
+  @IsOptional()
+  waitFor?: string;
+}
+
+export class MessagesQueryDto extends AsOfQueryDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Another lineage, through this message' })
+  @IsOptional()
+  @IsUUID()
+  leaf?: string;
+
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'The whole tree' })
+  @IsOptional()
+  @IsBooleanString()
+  tree?: string;
+}

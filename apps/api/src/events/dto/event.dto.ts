@@ -1,0 +1,78 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import type { StoredEvent } from '@app/event-store';
+
+export class EventDto {
+  @ApiProperty({ format: 'uuid' }) eventId: string;
+  @ApiProperty({ example: 'conversation-0f8b6c1e-2f4a-4c7e-9a43-3d1c2b7a9e10' }) streamId: string;
+  @ApiProperty({ example: 3 }) version: number;
+  @ApiProperty({ description: 'Opaque commit-order position', example: '7311-42' }) position: string;
+  @ApiProperty({ example: 'MessageAppended' }) type: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'actor {type, id}, tenantId, correlationId, causationId, commandId',
+  })
+  metadata: Record<string, unknown>;
+  @ApiProperty({ format: 'date-time', description: "The caller's time" }) occurredAt: string;
+  @ApiProperty({ format: 'date-time', description: "The database's time of the commit" }) recordedAt: string;
+  @ApiProperty({ description: 'SHA-256 (hex) of prevHash ‖ RFC 8785 JSON of the event' }) hash: string;
+  @ApiProperty({ description: "The previous event's hash (64 zeros for version 1)" }) prevHash: string;
+
+  static from(e: StoredEvent): EventDto {
+    return Object.assign(new EventDto(), e);
+  }
+}
+
+export class EventPageDto {
+  @ApiProperty({ type: [EventDto] }) items: EventDto[];
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Pass as `cursor` (or `after`) to read on; null when there is nothing more for now',
+  })
+  nextCursor: string | null;
+}
+
+const POSITION = /^\d{1,20}-\d{1,19}$/;
+
+export class FeedQueryDto {
+  @ApiPropertyOptional({ description: 'Read events committed after this position' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(41)
+  @Matches(POSITION, { message: 'after must be a position returned by this API' })
+  after?: string;
+
+  @ApiPropertyOptional({ description: 'Same as after (keyset pagination)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(41)
+  @Matches(POSITION, { message: 'cursor must be a cursor returned by this API' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class StreamEventsQueryDto {
+  @ApiPropertyOptional({ description: 'Version after which to read (from the previous nextCursor)' })
+  @IsOptional()
+  @Matches(/^\d{1,15}$/, { message: 'cursor must be a cursor returned by this API' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}

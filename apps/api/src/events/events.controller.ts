@@ -1,0 +1,106 @@
+import { Controller, Get, Headers, Inject, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PostgresEventStore, StoredEvent } from '@app/event-store';
+import { ALL_TENANTS, Principal } from '../auth/api-keys';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ApiError } from '../common/api-error';
+import { ApiProblems } from '../common/api-problems.decorator';
+import { ChangeNotifier } from '../database/change-notifier';
+import { assertConversationVisible, streamIdOf } from '../conversations/conversation-stream';
+import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dto/event.dto';
+
+const visibleTo = (principal: Principal) => (e: StoredEvent) =>
+  principal.tenantId === ALL_TENANTS || e.metadata.tenantId === principal.tenantId;
+
+const uuid = new ParseUUIDPipe({ exceptionFactory: () => ApiError.validation('the conversation id must be a UUID') });
+
+@ApiTags('events')
+@ApiBearerAuth()
+@Roles('auditor')
+@Controller()
+export class EventsController {
+  constructor(
+    private readonly store: PostgresEventStore,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  @Get('v1/conversations/:id/events')
+  @ApiOperation({ summary: "A conversation's raw events with versions, positions and hashes" })
+  @ApiOkResponse({ type: EventPageDto })
+  @ApiProblems(400, 401, 403, 404)
+  async conversationEvents(
+    @Param('id', uuid) id: string,
+    @Query() query: StreamEventsQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<EventPageDto> {
+    await assertConversationVisible(this.store, principal, id);
+    const limit = query.limit ?? 50;
+    const from = Number(query.cursor ?? 0) + 1;
+    const events = await this.store.readStream(streamIdOf(id), { fromVersion: from, toVersion: from + limit - 1 });
+    const last = events.at(-1);
+    return {
+      items: events.map(EventDto.from),
+      nextCursor: events.length === limit && last ? String(last.version) : null,
+    };
+  }
+
+  @Get('v1/events')
+  @ApiOperation({
+    summary: 'Every event in commit order; never skips an event that commits late',
+    description: 'Keys of one tenant see that tenant’s events only. nextCursor is the position to read on from.',
+  })
+  @ApiOkResponse({ type: EventPageDto })
+  @ApiProblems(400, 401, 403)
+  async feed(@Query() query: FeedQueryDto, @CurrentPrincipal() principal: Principal): Promise<EventPageDto> {
+    const after = query.cursor ?? query.after ?? null;
+    const page = await this.store.readAll({ after, limit: query.limit ?? 50 });
+    return {
+      items: page.events.filter(visibleTo(principal)).map(EventDto.from),
+      nextCursor: page.events.length ? page.nextPosition : after,
+    };
+  }
+
+  @Get('v1/events/stream')
+  @ApiOperation({
+    summary: 'The event feed as Server-Sent Events, resumable with Last-Event-ID',
+    description: 'Each message: `id` = position, `event` = type, `data` = the event as in /v1/events.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this position' })
+  @ApiProblems(400, 401, 403)
+  async stream(
+    @Query() query: FeedQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    let after = lastEventId ?? query.cursor ?? query.after ?? null;
+    if (after && !/^\d{1,20}-\d{1,19}$/.test(after)) throw ApiError.validation('Last-Event-ID must be a position');
+    const closed = new AbortController();
+    request.raw.on('close', () => closed.abort());
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    reply.raw.write('retry: 2000\n\n');
+    const visible = visibleTo(principal);
+    while (!closed.signal.aborted) {
+      const page = await this.store.readAll({ after, limit: 500 });
+      for (const e of page.events.filter(visible)) {
+        reply.raw.write(`id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`);
+      }
+      if (page.events.length) {
+        after = page.nextPosition;
+        continue;
+      }
+      reply.raw.write(': keep-alive\n\n');
+      await this.notifier.next(15_000, closed.signal);
+    }
+    reply.raw.end();
+  }
+}

@@ -1,0 +1,34 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Pool } from 'pg';
+import { Public } from '../auth/auth.decorators';
+import { PG_POOL } from '../database/database.providers';
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
+
+  @Get()
+  @Public()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness and database reachability (no API key needed)' })
+  check() {
+    return this.health.check([
+      async () => {
+        const database = this.indicator.check('database');
+        try {
+          await this.pool.query('SELECT 1');
+          return database.up();
+        } catch (err) {
+          return database.down({ message: (err as Error).message });
+        }
+      },
+    ]);
+  }
+}

@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/platform';
+import { createApp } from './app.factory';
+import { loadPolicies } from './conversations/policies';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+    loadPolicies(config.policyJson);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const say = (line: string) => console.log(`[conversation-service] ${line}`);
+  const database = await resolveDatabase(config, say);
+  say(`database: ${database.source}`);
+  const applied = await runMigrations(database.url);
+  if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
+
+  const app = await createApp({ config, databaseUrl: database.url });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: closing`);
+    await app.close().catch((err) => console.error(err));
+    await database.release();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  await app.listen({ port: config.port, host: config.host });
+  say(`listening on http://${config.host}:${config.port} (OpenAPI at /docs)`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/auth.decorators';
+import { MetricsService } from './metrics.service';
+
+@ApiTags('operations')
+@ApiBearerAuth()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  @Get()
+  @Roles('operator', 'auditor')
+  @Header('content-type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Prometheus metrics: request latency, appends, conflicts, projection lag' })
+  @ApiOkResponse({ description: 'Prometheus text exposition format' })
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

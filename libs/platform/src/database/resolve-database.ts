@@ -1,0 +1,67 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { startEmbeddedPostgres } from './embedded-postgres';
+
+export interface ResolvedDatabase {
+  url: string;
+  /** How it was found, for the start-up log. */
+  source: 'DATABASE_URL' | 'embedded (started)' | 'embedded (shared)';
+  release(): Promise<void>;
+}
+
+interface ServerFile {
+  url: string;
+  pid: number;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * DATABASE_URL when set. Otherwise the embedded server of `dataDir`: the one a running
+ * service already started there (so the CLI can work beside it), or a new one, stopped by
+ * `release()`. PostgreSQL's own lock file keeps it to one server per data folder.
+ */
+export async function resolveDatabase(
+  config: { databaseUrl?: string; dataDir: string },
+  log: (line: string) => void = () => undefined,
+): Promise<ResolvedDatabase> {
+  if (config.databaseUrl) return { url: config.databaseUrl, source: 'DATABASE_URL', release: async () => undefined };
+  const dir = resolve(config.dataDir);
+  const serverFile = join(dir, 'server.json');
+  if (existsSync(serverFile)) {
+    const running = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile;
+    if (processAlive(running.pid) && (await answers(running.url))) {
+      return { url: running.url, source: 'embedded (shared)', release: async () => undefined };
+    }
+  }
+  const pg = await startEmbeddedPostgres({ dataDir: dir, log });
+  writeFileSync(serverFile, JSON.stringify({ url: pg.url, pid: process.pid } satisfies ServerFile), { mode: 0o600 });
+  return {
+    url: pg.url,
+    source: 'embedded (started)',
+    async release() {
+      rmSync(serverFile, { force: true });
+      await pg.stop();
+    },
+  };
+}
