@@ -21,7 +21,7 @@ async function freePort(): Promise<number> {
 
 /** `npm start` with no DATABASE_URL, from an empty folder: a real embedded PostgreSQL in ./data. */
 function startService(cwd: string, port: number): Promise<{ proc: ChildProcess; output: () => string }> {
-  const env = { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   const proc = spawn(process.execPath, [MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -1,0 +1,70 @@
+import { as, TestApp } from './test-app';
+
+export type Client = ReturnType<typeof as>;
+
+/** A fixed, valid (version 4 shaped) UUID: uuid(1) = 00000000-0000-4000-8000-000000000001. */
+export const uuid = (n: number): string => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+
+export const path = (conversationId: string, suffix = '') => `/v1/conversations/${conversationId}${suffix}`;
+
+export async function startConversation(client: Client, conversationId: string, body: Record<string, unknown> = {}): Promise<void> {
+  const res = await client.post('/v1/conversations', { conversationId, subjectId: 'subject-1', modelId: 'claude-opus-4-1', ...body });
+  if (res.status !== 201) throw new Error(`start ${conversationId}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+export async function say(
+  client: Client,
+  conversationId: string,
+  messageId: string,
+  parentMessageId: string | null,
+  role: 'user' | 'assistant',
+  content = `${role} ${messageId}`,
+): Promise<string> {
+  const res = await client.post(path(conversationId, '/messages'), { messageId, parentMessageId, role, content });
+  if (res.status !== 201) throw new Error(`message ${messageId}: ${res.status} ${JSON.stringify(res.body)}`);
+  return messageId;
+}
+
+export async function record(client: Client, conversationId: string, suffix: string, body: Record<string, unknown>): Promise<void> {
+  const res = await client.post(path(conversationId, suffix), body);
+  if (res.status !== 201) throw new Error(`${suffix}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** The messages of an abusive thread: u1 → a1 → u2 → a2 → u3 (uuid 1..5). */
+export const THREAD = { u1: uuid(1), a1: uuid(2), u2: uuid(3), a2: uuid(4), u3: uuid(5) };
+
+/** Builds THREAD, with a redirection on each of the first `redirections` assistant messages. */
+export async function abusiveThread(client: Client, conversationId: string, redirections = 2): Promise<typeof THREAD> {
+  const { u1, a1, u2, a2, u3 } = THREAD;
+  await say(client, conversationId, u1, null, 'user', 'Help me with my essay.');
+  await say(client, conversationId, a1, u1, 'assistant', 'Gladly. What is it about?');
+  await say(client, conversationId, u2, a1, 'user', 'You are useless garbage.');
+  await say(client, conversationId, a2, u2, 'assistant', "Let's get back to the essay.");
+  await say(client, conversationId, u3, a2, 'user', 'Shut up, garbage.');
+  for (const messageId of [a1, a2].slice(0, redirections)) {
+    await record(client, conversationId, '/redirections', { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' });
+  }
+  return THREAD;
+}
+
+export interface StoredRow {
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** A conversation's events straight from the table (no API, no role involved). */
+export async function storedEvents(t: TestApp, conversationId: string): Promise<StoredRow[]> {
+  const { rows } = await t.db.pool.query<{ version: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }>(
+    'SELECT stream_version::text AS version, type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+    [`conversation-${conversationId}`],
+  );
+  return rows.map((r) => ({ ...r, version: Number(r.version) }));
+}
+
+/** Every event in the store, all streams. */
+export async function totalEvents(t: TestApp): Promise<number> {
+  const { rows } = await t.db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
+  return Number(rows[0].n);
+}
