@@ -1,5 +1,5 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -20,6 +20,9 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { loadPolicies, POLICIES } from './conversations/policies';
+import { ProjectionsService } from './projections/projections.service';
+import { ProjectionWaiter } from './projections/projection-waiter';
+import { WaitForInterceptor } from './projections/wait-for.interceptor';
 
 function validationErrors(errors: import('class-validator').ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -78,6 +81,9 @@ export class AppModule {
         },
         ChangeNotifier,
         PoolCloser,
+        ProjectionsService,
+        ProjectionWaiter,
+        { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         {

@@ -39,6 +39,7 @@ const HTTP_CODES: Record<number, string> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
   503: 'UNAVAILABLE',
 };
 

@@ -1,14 +1,11 @@
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
-import { ConversationState, foldEvents, RecordedConversationEvent } from '@app/conversation';
+import { ConversationState, foldEvents } from '@app/conversation';
+import { streamIdOf, toRecorded } from '@app/projections';
 import type { Principal } from '../auth/api-keys';
 import { assertTenant } from '../auth/api-key.guard';
 import { ApiError } from '../common/api-error';
 
-export const streamIdOf = (conversationId: string): string => `conversation-${conversationId}`;
-
-export function toRecorded(e: StoredEvent): RecordedConversationEvent {
-  return { type: e.type, data: e.data, eventId: e.eventId, version: e.version, occurredAt: e.occurredAt } as RecordedConversationEvent;
-}
+export { streamIdOf, toRecorded };
 
 /** The conversation's tenant, from its first event; 404 for an unknown or foreign one. */
 export async function assertConversationVisible(

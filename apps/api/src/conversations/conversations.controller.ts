@@ -29,6 +29,7 @@ import type { CommandOutcome } from './commands/execute-conversation-command.han
 import * as dto from './dto/command-bodies.dto';
 import { AsOfQueryDto, CommandResultDto, EndBlockedProblemDto, MessagesDto, MessagesQueryDto, ThreadStatusDto } from './dto/responses.dto';
 import { GetConversationQuery } from './queries/get-conversation.query';
+import { GetThreadStatusQuery } from './queries/get-thread-status.query';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => ApiError.validation('the id in the path must be a UUID') });
 
@@ -162,6 +163,9 @@ export class ConversationsController {
   @ApiOkResponse({ type: ThreadStatusDto })
   @ApiProblems(400, 401, 403, 404)
   async status(@Param('id', uuid) id: string, @Query() query: AsOfQueryDto, @CurrentPrincipal() who: Principal) {
+    if (query.asOfVersion === undefined && query.asOf === undefined) {
+      return this.queries.execute(new GetThreadStatusQuery(id, who));
+    }
     return toThreadStatus(await this.load(id, who, query));
   }
 

@@ -16,6 +16,7 @@ describe(loadConfig.name, () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ POLICY_FILE: '/nonexistent/policy.json' }, 'POLICY_FILE'],
     [{ DB_POOL_SIZE: '0' }, 'DB_POOL_SIZE'],
+    [{ PROJECTIONS_IN_PROCESS: 'maybe' }, 'PROJECTIONS_IN_PROCESS'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

@@ -24,6 +24,16 @@ export interface AppConfig {
   policyJson?: unknown;
   policyFile?: string;
   dbPoolSize: number;
+  /** Run the projections inside the API process (false when apps/projector runs them). */
+  projectionsInProcess: boolean;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
 type Env = Record<string, string | undefined>;
@@ -76,6 +86,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0',
     logLevel,
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 1, 500),
+    projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
     ...policy(env),
   };
 }

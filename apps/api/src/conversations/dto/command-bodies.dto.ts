@@ -33,6 +33,8 @@ export const MAX_CONTENT = 100_000;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ -';
 const oneOf = (list: readonly string[]) => ({ message: `$property must be one of: ${list.join(', ')}` });
+/** Free text is refused with a field error when it holds NUL, which jsonb cannot store. */
+const NoNul = () => Matches(/^[^\u0000]*$/, { message: '$property must not contain NUL characters' });
 
 export class ForkOriginDto {
   @ApiProperty({ format: 'uuid' }) @IsUUID() conversationId: string;
@@ -59,6 +61,7 @@ export class StartConversationDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @NoNul()
   channel?: string;
 
   @ApiPropertyOptional({ type: ForkOriginDto, description: 'Start a new conversation from a message of another one' })
@@ -90,6 +93,7 @@ export class AppendMessageDto {
   @ApiProperty({ maxLength: MAX_CONTENT, example: 'Hello!' })
   @IsString()
   @MaxLength(MAX_CONTENT)
+  @NoNul()
   content: string;
 
   @ApiPropertyOptional({ example: 'claude-opus-4-1' })
@@ -130,6 +134,7 @@ export class EndConversationDto {
   @IsOptional()
   @IsString()
   @MaxLength(4000)
+  @NoNul()
   explanation?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'User messages of the lineage that show the abuse' })
@@ -148,7 +153,7 @@ export class EndConversationDto {
 export class SubmitFeedbackDto {
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() messageId?: string;
   @ApiProperty({ enum: RATINGS }) @IsIn(RATINGS, oneOf(RATINGS)) rating: (typeof RATINGS)[number];
-  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) comment?: string;
+  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() comment?: string;
 }
 
 export class FlagSafetyRiskDto {
@@ -159,7 +164,7 @@ export class FlagSafetyRiskDto {
 }
 
 export class ClearSafetyRiskDto {
-  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) note?: string;
+  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() note?: string;
 }
 
 export class ReviewEndDecisionDto {
@@ -170,6 +175,6 @@ export class ReviewEndDecisionDto {
   @IsIn(REASON_CODE_LIST, oneOf(REASON_CODE_LIST))
   newReasonCode?: (typeof REASON_CODE_LIST)[number];
   @ApiPropertyOptional({ enum: ERROR_TYPES }) @IsOptional() @IsIn(ERROR_TYPES, oneOf(ERROR_TYPES)) errorType?: (typeof ERROR_TYPES)[number];
-  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) note?: string;
+  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() note?: string;
 }
 

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBooleanString, IsDateString, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST } from '@app/conversation';
+import { ReadQueryDto } from '../../common/read-query.dto';
 
 export class CommandResultDto {
   @ApiProperty({ example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
@@ -66,7 +67,7 @@ export class MessagesDto {
   nextCursor: null;
 }
 
-export class AsOfQueryDto {
+export class AsOfQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ description: 'The state just after this stream version' })
   @IsOptional()
   @Type(() => Number)
@@ -79,10 +80,6 @@ export class AsOfQueryDto {
   @IsOptional()
   @IsDateString({ strict: true })
   asOf?: string;
-
-  @ApiPropertyOptional({ description: 'Answer once this position is processed (read-your-writes)' })
-  @IsOptional()
-  waitFor?: string;
 }
 
 export class MessagesQueryDto extends AsOfQueryDto {

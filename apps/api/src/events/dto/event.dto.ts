@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { StoredEvent } from '@app/event-store';
+import { ReadQueryDto } from '../../common/read-query.dto';
 
 export class EventDto {
   @ApiProperty({ format: 'uuid' }) eventId: string;
@@ -38,7 +39,7 @@ export class EventPageDto {
 
 const POSITION = /^\d{1,20}-\d{1,19}$/;
 
-export class FeedQueryDto {
+export class FeedQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ description: 'Read events committed after this position' })
   @IsOptional()
   @IsString()
@@ -62,7 +63,7 @@ export class FeedQueryDto {
   limit?: number;
 }
 
-export class StreamEventsQueryDto {
+export class StreamEventsQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ description: 'Version after which to read (from the previous nextCursor)' })
   @IsOptional()
   @Matches(/^\d{1,15}$/, { message: 'cursor must be a cursor returned by this API' })

@@ -1,0 +1,51 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Pool } from 'pg';
+import { Gauge } from 'prom-client';
+import { PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, ProjectionRunner, projectionLags } from '@app/projections';
+import type { AppConfig } from '@app/platform';
+import { ChangeNotifier } from '../database/change-notifier';
+import { APP_CONFIG, PG_POOL } from '../database/database.providers';
+import { MetricsService } from '../metrics/metrics.service';
+
+/**
+ * Runs every projection in this process unless PROJECTIONS_IN_PROCESS=false (then
+ * `apps/projector` runs them). Lag gauges are read from the checkpoints either way.
+ */
+@Injectable()
+export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Projections');
+  private readonly runners: ProjectionRunner[] = [];
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: PostgresEventStore,
+    private readonly notifier: ChangeNotifier,
+    metrics: MetricsService,
+  ) {
+    const names = ALL_PROJECTIONS.map((p) => p.name);
+    const lag = (field: 'lagEvents' | 'lagSeconds') =>
+      async function collect(this: Gauge) {
+        for (const l of await projectionLags(pool, names)) this.set({ projection: l.name }, l[field]);
+      };
+    new Gauge({ name: 'projection_lag_events', help: 'Committed events a projection has not processed', labelNames: ['projection'], registers: [metrics.registry], collect: lag('lagEvents') });
+    new Gauge({ name: 'projection_lag_seconds', help: 'Age of the oldest event a projection has not processed', labelNames: ['projection'], registers: [metrics.registry], collect: lag('lagSeconds') });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.projectionsInProcess) return;
+    for (const projection of ALL_PROJECTIONS) {
+      const runner = new ProjectionRunner(this.pool, this.store, projection, {
+        waitForChange: (ms) => this.notifier.next(ms),
+        log: (m) => this.logger.log(m),
+      });
+      runner.start();
+      this.runners.push(runner);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop()));
+  }
+}

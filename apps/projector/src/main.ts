@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import { Client, Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/platform';
+import { ALL_PROJECTIONS, ProjectionRunner } from '@app/projections';
+
+/**
+ * Runs only the projections (start the API with PROJECTIONS_IN_PROCESS=false). Several
+ * projectors may run: each projection is processed by the holder of its lease, the others
+ * stand by and take over when it stops or dies.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const say = (line: string) => console.log(`[projector] ${line}`);
+  const database = await resolveDatabase(config, say);
+  await runMigrations(database.url);
+  const pool = new Pool({ connectionString: database.url, max: ALL_PROJECTIONS.length * 2 + 2 });
+  pool.on('error', () => undefined);
+  const store = new PostgresEventStore(pool);
+
+  const listener = new Client({ connectionString: database.url });
+  const waiters = new Set<() => void>();
+  listener.on('notification', () => waiters.forEach((w) => w()));
+  listener.on('error', (err) => say(`LISTEN connection lost (${err.message}); polling`));
+  await listener.connect();
+  await listener.query('LISTEN es_events');
+  const waitForChange = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+
+  const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
+  runners.forEach((r) => r.start());
+  say(`running ${runners.map((r) => r.projection.name).join(', ')}`);
+
+  const stop = async (signal: string) => {
+    say(`${signal}: stopping`);
+    await Promise.all(runners.map((r) => r.stop()));
+    await listener.end().catch(() => undefined);
+    await pool.end();
+    await database.release();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+import { Pool, PoolClient } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { lockCheckpoint, saveCheckpoint, START_POSITION } from './checkpoints';
+import { Projection } from './projection';
+
+export interface RunnerOptions {
+  batchSize?: number;
+  /** Resolves at the next committed append (LISTEN/NOTIFY) or after the timeout. */
+  waitForChange?: (timeoutMs: number) => Promise<void>;
+  pollIntervalMs?: number;
+  /** How often a standby runner tries to take the lease. */
+  leaseRetryMs?: number;
+  log?: (message: string) => void;
+}
+
+/** A stable advisory-lock key per projection name. */
+export function leaseKey(name: string): number {
+  let h = 0;
+  for (const ch of `projection:${name}`) h = (Math.imul(h, 31) + ch.charCodeAt(0)) | 0;
+  return h;
+}
+
+/**
+ * Keeps one projection up to date. Only the holder of the projection's lease (a session
+ * advisory lock on a dedicated connection) processes batches, on that same connection: if the
+ * process dies, PostgreSQL ends the session, rolls back its batch and frees the lease for a
+ * standby. Each batch moves the checkpoint in the transaction that writes the read model, after
+ * re-reading it under a row lock, so no batch is applied twice or skipped.
+ */
+export class ProjectionRunner {
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  private conn: PoolClient | null = null;
+  active = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: PostgresEventStore,
+    readonly projection: Projection,
+    private readonly options: RunnerOptions = {},
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.options.log ?? (() => undefined);
+    while (!this.stopped) {
+      try {
+        if (!this.conn) await this.takeLease();
+        if (!this.conn) {
+          await this.sleep(this.options.leaseRetryMs ?? 2000);
+          continue;
+        }
+        const processed = await this.processBatch(this.conn);
+        if (processed === 0) await this.idle();
+      } catch (err) {
+        log(`projection ${this.projection.name}: ${(err as Error).message}; retrying`);
+        this.dropLease(err as Error);
+        await this.sleep(1000);
+      }
+    }
+    this.dropLease();
+  }
+
+  private async takeLease(): Promise<void> {
+    const conn = await this.pool.connect();
+    const { rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [leaseKey(this.projection.name)]);
+    if (rows[0].ok) {
+      this.conn = conn;
+      this.active = true;
+      this.options.log?.(`projection ${this.projection.name}: lease taken`);
+    } else {
+      conn.release();
+    }
+  }
+
+  private dropLease(err?: Error): void {
+    if (!this.conn) return;
+    // Destroying the connection ends the session: the lease cannot outlive a broken batch.
+    this.conn.release(err ?? true);
+    this.conn = null;
+    this.active = false;
+  }
+
+  /** One batch in one transaction; returns how many events it applied. */
+  async processBatch(conn: PoolClient): Promise<number> {
+    await conn.query('BEGIN');
+    try {
+      const position = await lockCheckpoint(conn, this.projection.name);
+      const page = await this.store.readAll({
+        after: position === START_POSITION ? null : position,
+        limit: this.options.batchSize ?? 1000,
+      });
+      if (page.events.length === 0) {
+        await conn.query('ROLLBACK');
+        return 0;
+      }
+      await this.projection.apply(conn, page.events);
+      await saveCheckpoint(conn, this.projection.name, page.nextPosition!, page.events.length);
+      await conn.query('COMMIT');
+      return page.events.length;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async idle(): Promise<void> {
+    const timeout = this.options.pollIntervalMs ?? 1000;
+    if (this.options.waitForChange) await this.options.waitForChange(timeout);
+    else await this.sleep(timeout);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms).unref?.());
+  }
+}
