@@ -2,7 +2,7 @@ import { parseArgs, requireFlag, UsageError } from './args';
 
 describe(parseArgs.name, () => {
   it('reads the command, flags with values, inline values and switches', () => {
-    expect(parseArgs(['keys:create', '--role', 'admin', '--tenant=*', '--dry', 'x'])).toEqual({
+    expect(parseArgs(['keys:create', 'x', '--role', 'admin', '--tenant=*', '--dry'])).toEqual({
       command: 'keys:create',
       positional: ['x'],
       flags: { role: 'admin', tenant: '*', dry: true },
