@@ -19,6 +19,7 @@ import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
+import { AuditModule } from './audit/audit.module';
 import { loadPolicies, POLICIES } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
 import { ProjectionWaiter } from './projections/projection-waiter';
@@ -61,6 +62,7 @@ export class AppModule {
           },
         }),
         ConversationsModule,
+        AuditModule,
       ],
       controllers: [HealthController, MetricsController, EventsController],
       providers: [

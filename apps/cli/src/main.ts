@@ -4,15 +4,18 @@ import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/pl
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
 import { verify } from './commands/verify.command';
+import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
 
 const USAGE = `usage: npm run cli -- <command>
   migrate                                              apply pending migrations
   keys:create --role <writer|operator|auditor|admin> --tenant <id|*> [--label <text>]
   verify [--conversation <id>]                         recompute hash chains (exit 1 when broken)
+  projections:status                                   each projection's checkpoint and lag
+  projections:rebuild [name]                           rebuild one or all projections from the log
 Environment: DATABASE_URL (else the embedded server of ./data).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv);
+  const { command, flags, positional } = parseArgs(argv);
   if (!command || command === 'help' || flags.help) {
     console.log(USAGE);
     return command ? 0 : 2;
@@ -33,6 +36,14 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'verify':
         return await verify(pool, flags);
+      case 'projections:status':
+        await runMigrations(database.url);
+        await projectionsStatus(pool);
+        return 0;
+      case 'projections:rebuild':
+        await runMigrations(database.url);
+        await projectionsRebuild(pool, positional[0]);
+        return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

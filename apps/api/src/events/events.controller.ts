@@ -13,6 +13,9 @@ import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dt
 const visibleTo = (principal: Principal) => (e: StoredEvent) =>
   principal.tenantId === ALL_TENANTS || e.metadata.tenantId === principal.tenantId;
 
+/** At most this many events are read for one feed page of a tenant's key. */
+const FEED_SCAN_BUDGET = 10_000;
+
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => ApiError.validation('the conversation id must be a UUID') });
 
 @ApiTags('events')
@@ -53,12 +56,24 @@ export class EventsController {
   @ApiOkResponse({ type: EventPageDto })
   @ApiProblems(400, 401, 403)
   async feed(@Query() query: FeedQueryDto, @CurrentPrincipal() principal: Principal): Promise<EventPageDto> {
-    const after = query.cursor ?? query.after ?? null;
-    const page = await this.store.readAll({ after, limit: query.limit ?? 50 });
-    return {
-      items: page.events.filter(visibleTo(principal)).map(EventDto.from),
-      nextCursor: page.events.length ? page.nextPosition : after,
-    };
+    const limit = query.limit ?? 50;
+    const visible = visibleTo(principal);
+    let after = query.cursor ?? query.after ?? null;
+    const items: EventDto[] = [];
+    const batch = principal.tenantId === ALL_TENANTS ? limit : 500;
+    // A tenant's key skips other tenants' events: read on, so that a page comes back short only
+    // at the head of the log (or after a bounded scan), never empty while its events remain.
+    for (let scanned = 0; items.length < limit && scanned < FEED_SCAN_BUDGET; ) {
+      const page = await this.store.readAll({ after, limit: batch });
+      for (const e of page.events) {
+        after = e.position;
+        scanned++;
+        if (visible(e)) items.push(EventDto.from(e));
+        if (items.length === limit) break;
+      }
+      if (page.events.length < batch) break;
+    }
+    return { items, nextCursor: after };
   }
 
   @Get('v1/events/stream')
@@ -90,7 +105,7 @@ export class EventsController {
     reply.raw.write('retry: 2000\n\n');
     const visible = visibleTo(principal);
     while (!closed.signal.aborted) {
-      const page = await this.store.readAll({ after, limit: 500 });
+      const page = await this.store.readAll({ after, limit: batch });
       for (const e of page.events.filter(visible)) {
         reply.raw.write(`id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`);
       }
