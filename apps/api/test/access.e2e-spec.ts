@@ -99,6 +99,14 @@ describe('Access to the API', () => {
       expect(await versionOf(t, A_CONVERSATION)).toBe(2);
     });
 
+    it("answers a fork from another tenant's conversation as from an unknown one", async () => {
+      const fork = (conversationId: string) =>
+        writerB.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1', forkedFrom: { conversationId, messageId: uuid(1) } });
+      const [foreign, unknown] = [await fork(A_CONVERSATION), await fork(UNKNOWN)];
+      expect(foreign.status).toBe(422);
+      expect(foreign.body).toEqual(unknown.body);
+    });
+
     it('refuses a tenant key that starts a conversation for another tenant (403)', async () => {
       const res = await writerA.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1', tenantId: 'tenant-b' });
       expect(res.status).toBe(403);
@@ -162,6 +170,9 @@ describe('Access to the API', () => {
       expect(res.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/v1\/conversations\/:id\/messages"[^}]*\} [1-9]/m);
       const appended = /^event_store_appended_events_total (\d+)$/m.exec(res.text);
       expect(Number(appended?.[1])).toBeGreaterThanOrEqual(2);
+      expect(res.text).toMatch(/^# TYPE event_store_version_conflicts_total counter$/m);
+      expect(res.text).toMatch(/^projection_lag_events\{projection="thread-status"\} \d+$/m);
+      expect(res.text).toMatch(/^projection_lag_seconds\{projection="thread-status"\} [\d.e+-]+$/m);
     });
   });
 });

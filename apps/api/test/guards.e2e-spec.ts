@@ -161,18 +161,11 @@ describe('Ending a conversation', () => {
       expect(res.headers.etag).toBe(`"${res.body.version}"`);
       expect((await storedEvents(t, id)).at(-1)).toMatchObject({
         type: 'ConversationEnded',
-        data: {
-          initiator: 'operator',
-          reasonCode: 'OPERATOR_ACTION',
-          explanation: 'Staff decision under policy 4.2',
-          evidenceMessageIds: [u2, u3],
-          modelId: 'claude-opus-4-1',
-          automatedDetection: false,
-          automatedDecision: false,
-          policyVersion: 1,
-        },
+        data: { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'Staff decision under policy 4.2', evidenceMessageIds: [u2, u3] },
         metadata: { actor: { type: 'operator' } },
       });
+      // Counted per model even when staff end it; never an automated decision.
+      expect((await storedEvents(t, id)).at(-1)?.data).toMatchObject({ modelId: 'claude-opus-4-1', automatedDecision: false, policyVersion: 1 });
     });
 
     it.each([

@@ -13,6 +13,10 @@ import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dt
 const visibleTo = (principal: Principal) => (e: StoredEvent) =>
   principal.tenantId === ALL_TENANTS || e.metadata.tenantId === principal.tenantId;
 
+/** The event stream polls this often besides waking on NOTIFY, and sends a comment this often. */
+const STREAM_POLL_MS = 1_000;
+const KEEP_ALIVE_MS = 15_000;
+
 /** At most this many events are read for one feed page of a tenant's key. */
 const FEED_SCAN_BUDGET = 10_000;
 
@@ -104,18 +108,28 @@ export class EventsController {
     });
     reply.raw.write('retry: 2000\n\n');
     const visible = visibleTo(principal);
-    while (!closed.signal.aborted) {
-      const page = await this.store.readAll({ after, limit: batch });
-      for (const e of page.events.filter(visible)) {
-        reply.raw.write(`id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`);
+    let quietSince = 0;
+    try {
+      while (!closed.signal.aborted) {
+        const page = await this.store.readAll({ after, limit: 500 });
+        for (const e of page.events.filter(visible)) {
+          reply.raw.write(`id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`);
+        }
+        if (page.events.length) {
+          after = page.nextPosition;
+          continue;
+        }
+        if (Date.now() - quietSince >= KEEP_ALIVE_MS) {
+          reply.raw.write(': keep-alive\n\n');
+          quietSince = Date.now();
+        }
+        // A committed event stays unreadable while an older transaction is still open (commit
+        // order), so its NOTIFY can come too early: poll again soon, not only at the next NOTIFY.
+        await this.notifier.next(STREAM_POLL_MS, closed.signal);
       }
-      if (page.events.length) {
-        after = page.nextPosition;
-        continue;
-      }
-      reply.raw.write(': keep-alive\n\n');
-      await this.notifier.next(15_000, closed.signal);
+    } finally {
+      // Also on an error: the client reconnects with Last-Event-ID instead of waiting forever.
+      reply.raw.end();
     }
-    reply.raw.end();
   }
 }

@@ -1,0 +1,35 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { Principal } from '../auth/api-keys';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ApiProblems } from '../common/api-problems.decorator';
+import { ExportQueryDto } from './dto/audit-query.dto';
+import { ExportEndsQuery } from './queries/export-ends.query';
+
+/** The signed export (DOMAIN question 8). */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Roles('auditor')
+@Controller('v1/audit')
+export class AuditExportController {
+  constructor(private readonly queries: QueryBus) {}
+
+  @Get('export')
+  @ApiOperation({
+    summary: 'Export ends with their conversations’ events as NDJSON, closed by a SHA-256 manifest line',
+    description:
+      'Takes the filters of /v1/audit/ends. One line per end, newest first: {"type":"end","end":{…as /ends},"events":[…as /events]}. ' +
+      'The last line: {"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","filters":{…},"position":"…"}, ' +
+      'position being the ends projection checkpoint the whole export is consistent with. A response without that line is incomplete.',
+  })
+  @ApiProduces('application/x-ndjson')
+  @ApiOkResponse({ description: 'application/x-ndjson, streamed', schema: { type: 'string' } })
+  @ApiProblems(400, 401, 403, 503)
+  async export(@Query() query: ExportQueryDto, @CurrentPrincipal() who: Principal, @Res() reply: FastifyReply): Promise<void> {
+    const body: Readable = await this.queries.execute(new ExportEndsQuery(query, who));
+    await reply.header('content-type', 'application/x-ndjson').header('cache-control', 'no-store').send(body);
+  }
+}

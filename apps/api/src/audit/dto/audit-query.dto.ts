@@ -1,0 +1,95 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { GUARD_CODES, INITIATORS, REASON_CODE_LIST } from '@app/conversation';
+import { MAX_LIMIT, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
+import { ReadQueryDto } from '../../common/read-query.dto';
+import { IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
+
+const FROM = ApiPropertyOptional({ format: 'date-time', description: 'Inclusive; a date alone is UTC midnight', example: '2025-08-01' });
+const TO = ApiPropertyOptional({ format: 'date-time', description: 'Exclusive', example: '2025-09-01T00:00:00Z' });
+const TENANT = ApiPropertyOptional({ description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list' });
+const LIMIT = ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT });
+const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
+
+/** The filters of /v1/audit/ends, shared by the export and the sample. */
+export class EndFiltersDto extends ReadQueryDto {
+  @ApiPropertyOptional({ enum: REASON_CODE_LIST }) @IsOptional() @IsOneOf(REASON_CODE_LIST) reasonCode?: string;
+  @ApiPropertyOptional({ enum: INITIATORS }) @IsOptional() @IsOneOf(INITIATORS) initiator?: string;
+  @ApiPropertyOptional({ example: 'claude-opus-4-1' }) @IsOptional() @IsModelId() modelId?: string;
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+  @ApiPropertyOptional({ minimum: 1, example: 1 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  policyVersion?: number;
+  @ApiPropertyOptional({ enum: REVIEW_OUTCOME_FILTERS, description: '`none`: ends not reviewed yet' })
+  @IsOptional()
+  @IsOneOf(REVIEW_OUTCOME_FILTERS)
+  reviewOutcome?: (typeof REVIEW_OUTCOME_FILTERS)[number];
+  @FROM @IsOptional() @IsAuditTime() from?: string;
+  @TO @IsOptional() @IsAuditTime() to?: string;
+}
+
+export class EndsQueryDto extends EndFiltersDto {
+  @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
+  @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
+}
+
+export class ExportQueryDto extends EndFiltersDto {}
+
+export class SampleQueryDto extends EndFiltersDto {
+  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: MAX_SAMPLE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SAMPLE)
+  size?: number;
+
+  @ApiPropertyOptional({ description: 'The same seed over the same ends gives the same sample; generated (and returned) when absent', example: 'q3-review' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'seed must be 1-128 letters, digits or . _ : -' })
+  seed?: string;
+}
+
+export class BlockedEndsQueryDto extends ReadQueryDto {
+  @ApiPropertyOptional({ enum: GUARD_CODES, description: 'Attempts that failed this guard (among others)' })
+  @IsOptional()
+  @IsOneOf(GUARD_CODES)
+  guard?: string;
+  @ApiPropertyOptional() @IsOptional() @IsModelId() modelId?: string;
+  @ApiPropertyOptional({ enum: REASON_CODE_LIST, description: 'The proposed reason code' }) @IsOptional() @IsOneOf(REASON_CODE_LIST) reasonCode?: string;
+  @ApiPropertyOptional({ enum: INITIATORS }) @IsOptional() @IsOneOf(INITIATORS) initiator?: string;
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+  @FROM @IsOptional() @IsAuditTime() from?: string;
+  @TO @IsOptional() @IsAuditTime() to?: string;
+  @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
+  @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
+}
+
+export class EndStatsQueryDto extends ReadQueryDto {
+  @ApiPropertyOptional({ enum: STAT_BUCKETS, default: 'day', description: 'UTC days, or ISO weeks starting on Monday' })
+  @IsOptional()
+  @IsOneOf(STAT_BUCKETS)
+  bucket?: (typeof STAT_BUCKETS)[number];
+  @ApiPropertyOptional({ enum: STAT_GROUPS, default: 'reasonCode' }) @IsOptional() @IsOneOf(STAT_GROUPS) groupBy?: (typeof STAT_GROUPS)[number];
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'Days overlapping [from, to) are counted' }) @IsOptional() @IsAuditTime() from?: string;
+  @TO @IsOptional() @IsAuditTime() to?: string;
+}
+
+export class ReviewStatsQueryDto extends ReadQueryDto {
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'Reviews made from (inclusive)' }) @IsOptional() @IsAuditTime() from?: string;
+  @TO @IsOptional() @IsAuditTime() to?: string;
+}
+
+export class ComplianceQueryDto extends ReadQueryDto {
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+  @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
+  @CURSOR @IsOptional() @IsSequenceCursor() cursor?: string;
+}

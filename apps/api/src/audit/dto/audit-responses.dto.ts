@@ -1,0 +1,121 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { GUARD_CODES, INITIATORS, REASON_CODE_LIST, REVIEW_OUTCOMES } from '@app/conversation';
+import { EventDto } from '../../events/dto/event.dto';
+
+const NEXT_CURSOR = ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' });
+
+export class AuditEndDto {
+  @ApiProperty({ format: 'uuid' }) endEventId: string;
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty() tenantId: string;
+  @ApiProperty({ enum: REASON_CODE_LIST }) reasonCode: string;
+  @ApiProperty({ enum: INITIATORS }) initiator: string;
+  @ApiProperty({ nullable: true, type: String }) modelId: string | null;
+  @ApiProperty() policyVersion: number;
+  @ApiProperty({ format: 'date-time' }) endedAt: string;
+  @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
+  @ApiProperty() redirectionCount: number;
+  @ApiProperty({ nullable: true, enum: REVIEW_OUTCOMES, description: 'Of the latest review; null until reviewed' }) reviewOutcome: string | null;
+  @ApiProperty({ description: "The end event's stream version" }) version: number;
+  @ApiProperty({ description: "The end event's commit-order position", example: '7311-42' }) position: string;
+}
+
+export class AuditEndPageDto {
+  @ApiProperty({ type: [AuditEndDto], description: 'Newest first (endedAt, then endEventId, descending)' }) items: AuditEndDto[];
+  @NEXT_CURSOR nextCursor: string | null;
+}
+
+export class BlockedEndDto {
+  @ApiProperty({ format: 'uuid', description: 'The EndAttemptBlocked event' }) eventId: string;
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty() tenantId: string;
+  @ApiProperty({ enum: INITIATORS }) initiator: string;
+  @ApiProperty({ enum: REASON_CODE_LIST }) proposedReasonCode: string;
+  @ApiProperty({ enum: GUARD_CODES, isArray: true }) failedGuards: string[];
+  @ApiProperty({ format: 'uuid' }) atMessageId: string;
+  @ApiProperty({ nullable: true, type: String }) modelId: string | null;
+  @ApiProperty() policyVersion: number;
+  @ApiProperty({ format: 'date-time' }) attemptedAt: string;
+}
+
+export class BlockedEndPageDto {
+  @ApiProperty({ type: [BlockedEndDto], description: 'Newest first' }) items: BlockedEndDto[];
+  @NEXT_CURSOR nextCursor: string | null;
+}
+
+export class EndStatsBucketDto {
+  @ApiProperty({ example: '2025-08-18', description: 'First UTC day of the bucket (a Monday for weeks)' }) start: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, example: { ABUSE_OF_ASSISTANT: 3 } }) counts: Record<string, number>;
+  @ApiProperty() total: number;
+  @ApiProperty() conversationsStarted: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Ends per 1,000 conversations started (null when none started)' }) ratePer1000: number | null;
+}
+
+export class EndStatsDto {
+  @ApiProperty({ type: [EndStatsBucketDto], description: 'Oldest first; buckets with any start or end' }) buckets: EndStatsBucketDto[];
+}
+
+export class ComplianceItemDto {
+  @ApiProperty({ format: 'uuid' }) endEventId: string;
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty({ nullable: true, type: String }) tenantId: string | null;
+  @ApiProperty({ nullable: true, type: Number }) policyVersion: number | null;
+  @ApiProperty({ nullable: true, type: String }) reasonCode: string | null;
+  @ApiProperty({ nullable: true, type: String }) initiator: string | null;
+  @ApiProperty({ nullable: true, type: String }) modelId: string | null;
+  @ApiProperty({ format: 'date-time' }) endedAt: string;
+  @ApiProperty() version: number;
+  @ApiProperty() position: string;
+  @ApiProperty({
+    type: [String],
+    description: 'Guards of its own policy version that the end fails, or UNKNOWN_POLICY_VERSION, MALFORMED_END, UNREADABLE_HISTORY',
+  })
+  failedGuards: string[];
+}
+
+export class CompliancePageDto {
+  @ApiProperty({ type: [ComplianceItemDto], description: 'Empty in a healthy system; in log order' }) items: ComplianceItemDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Set when ends remain to be checked (a page may be short: each call re-checks at most 5,000 ends)' })
+  nextCursor: string | null;
+  @ApiProperty({ description: 'Ends re-checked by this call' }) checkedEnds: number;
+}
+
+export class SampleDto {
+  @ApiProperty({ description: 'The seed used (give it again for the same sample)' }) seed: string;
+  @ApiProperty() size: number;
+  @ApiProperty({ type: [AuditEndDto] }) items: AuditEndDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Always null: a sample is returned whole' }) nextCursor: null;
+}
+
+export class ChainDto {
+  @ApiProperty() valid: boolean;
+  @ApiPropertyOptional({ description: 'The first version whose hash link does not verify' }) brokenAtVersion?: number;
+  @ApiPropertyOptional() reason?: string;
+}
+
+export class TimelineDto {
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty({ type: [EventDto], description: 'Every event of the stream, version 1 first' }) events: EventDto[];
+  @ApiProperty({ type: ChainDto }) chain: ChainDto;
+}
+
+export class ReviewResultDto {
+  @ApiProperty({ format: 'uuid' }) reviewId: string;
+  @ApiProperty({ description: 'Version of the EndDecisionReviewed event (also the ETag)' }) version: number;
+  @ApiProperty({ description: 'Pass as ?waitFor= on reads to see this review' }) position: string;
+}
+
+export class ReviewRateDto {
+  @ApiProperty() key: string;
+  @ApiProperty() reviewed: number;
+  @ApiProperty() upheld: number;
+  @ApiProperty() overturned: number;
+  @ApiProperty() reclassified: number;
+  @ApiProperty({ description: 'overturned / reviewed' }) overturnRate: number;
+}
+
+export class ReviewStatsDto {
+  @ApiProperty({ type: [ReviewRateDto], description: 'Reviewed ends by reason code, each with its latest outcome' }) byReasonCode: ReviewRateDto[];
+  @ApiProperty({ type: [ReviewRateDto], description: 'Reviewed ends by model' }) byModelId: ReviewRateDto[];
+  @ApiProperty({ type: [ReviewRateDto], description: 'Every review by reviewer (API key id)' }) byReviewer: ReviewRateDto[];
+}

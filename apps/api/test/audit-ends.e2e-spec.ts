@@ -1,0 +1,323 @@
+import { hashKey } from '../src/auth/api-keys';
+import { walkPages } from './support/audit-fixtures';
+import { abusiveThread, Client, path, record, startConversation, THREAD, uuid } from './support/scenario';
+import { as, startTestApp, TestApp } from './support/test-app';
+
+const A = uuid(0xa); // acme, model end ABUSE_OF_ASSISTANT, claude-opus-4-1
+const B = uuid(0xb); // acme, model end USER_REQUESTED, claude-opus-4
+const C = uuid(0xc); // acme, operator end OPERATOR_ACTION (after `middle`)
+const D = uuid(0xd); // globex, model end ABUSE_OF_ASSISTANT
+const E = uuid(0xe); // acme, blocked: INSUFFICIENT_REDIRECTION
+const F = uuid(0xf); // acme, claude-sonnet-4, blocked: MODEL_NOT_END_CAPABLE
+const G = uuid(0x10); // globex, blocked: INSUFFICIENT_REDIRECTION
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Item = Record<string, unknown>;
+const ids = (items: Item[], field = 'conversationId') => items.map((i) => i[field]);
+
+/** GET /v1/audit/ends and /blocked-ends, reviews and their stats, over conversations run through the API. */
+describe('Audit: ends, blocked ends and reviews', () => {
+  let t: TestApp;
+  let writer: Client;
+  let auditorAll: Client;
+  let auditorAcme: Client;
+  let auditorAcmeId: string;
+  let auditorGlobex: Client;
+  let admin: Client;
+  let operator: Client;
+  let position: string;
+  let middle: string;
+  const endIds: Record<string, string> = {};
+
+  const end = async (client: Client, id: string, body: Record<string, unknown>, status = 201) => {
+    const res = await client.post(path(id, '/end'), { atMessageId: THREAD.u3, ...body });
+    if (res.status !== status) throw new Error(`end ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    position = res.body.position;
+    if (status === 201) endIds[id] = res.body.endEventId;
+  };
+  const get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${position}`);
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    writer = as(t, await t.key('writer', 'acme'));
+    operator = as(t, await t.key('operator', 'acme'));
+    const writerGlobex = as(t, await t.key('writer', 'globex'));
+    auditorAll = as(t, await t.key('auditor', '*'));
+    const acmeKey = await t.key('auditor', 'acme');
+    auditorAcme = as(t, acmeKey);
+    auditorAcmeId = (await t.db.pool.query('SELECT id FROM api_keys WHERE key_hash = $1', [hashKey(acmeKey)])).rows[0].id;
+    auditorGlobex = as(t, await t.key('auditor', 'globex'));
+    admin = as(t, await t.key('admin', '*'));
+
+    await startConversation(writer, A);
+    await abusiveThread(writer, A, 2);
+    await end(writer, A, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
+
+    await startConversation(writer, B, { modelId: 'claude-opus-4' });
+    await abusiveThread(writer, B, 0);
+    await record(writer, B, '/end-requests', { messageId: THREAD.u3 });
+    await end(writer, B, { initiator: 'model', reasonCode: 'USER_REQUESTED' });
+
+    await sleep(5);
+    middle = new Date().toISOString();
+    await sleep(5);
+
+    await startConversation(writer, C);
+    await abusiveThread(writer, C, 0);
+    await end(operator, C, { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'threats against staff' });
+
+    await startConversation(writerGlobex, D);
+    await abusiveThread(writerGlobex, D, 2);
+    await end(writerGlobex, D, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
+
+    await startConversation(writer, E);
+    await abusiveThread(writer, E, 0);
+    await end(writer, E, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' }, 409);
+    await startConversation(writer, F, { modelId: 'claude-sonnet-4' });
+    await abusiveThread(writer, F, 2);
+    await end(writer, F, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' }, 409);
+    await startConversation(writerGlobex, G);
+    await abusiveThread(writerGlobex, G, 0);
+    await end(writerGlobex, G, { initiator: 'model', reasonCode: 'HATE_OR_HARASSMENT_GENERATION' }, 409);
+  });
+  afterAll(() => t.close());
+
+  describe('GET /v1/audit/ends', () => {
+    it('lists every end to a key of all tenants, newest first, in the contract shape', async () => {
+      const res = await get(auditorAll, '/v1/audit/ends');
+      expect(res.status).toBe(200);
+      expect(ids(res.body.items)).toEqual([D, C, B, A]);
+      expect(res.body.nextCursor).toBeNull();
+      expect(res.body.items[3]).toEqual({
+        endEventId: endIds[A],
+        conversationId: A,
+        tenantId: 'acme',
+        reasonCode: 'ABUSE_OF_ASSISTANT',
+        initiator: 'model',
+        modelId: 'claude-opus-4-1',
+        policyVersion: 1,
+        endedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+        endedAtMessageId: THREAD.u3,
+        redirectionCount: 2,
+        reviewOutcome: null,
+        version: expect.any(Number),
+        position: expect.stringMatching(/^\d+-\d+$/),
+      });
+      const times = res.body.items.map((i: Item) => Date.parse(i.endedAt as string));
+      expect([...times].sort((a, b) => b - a)).toEqual(times);
+    });
+
+    it('keeps a tenant key to its own tenant, and answers another tenant with an empty list', async () => {
+      expect(ids((await get(auditorAcme, '/v1/audit/ends')).body.items)).toEqual([C, B, A]);
+      const foreign = await get(auditorAcme, '/v1/audit/ends?tenantId=globex');
+      expect(foreign.status).toBe(200);
+      expect(foreign.body).toEqual({ items: [], nextCursor: null });
+      expect(ids((await get(auditorAll, '/v1/audit/ends?tenantId=globex')).body.items)).toEqual([D]);
+      expect(ids((await get(auditorGlobex, '/v1/audit/ends')).body.items)).toEqual([D]);
+    });
+
+    it.each([
+      ['reasonCode=USER_REQUESTED', [B]],
+      ['reasonCode=ABUSE_OF_ASSISTANT', [D, A]],
+      ['initiator=operator', [C]],
+      ['initiator=model', [D, B, A]],
+      ['modelId=claude-opus-4', [B]],
+      ['modelId=claude-opus-4-1', [D, C, A]],
+      ['policyVersion=1', [D, C, B, A]],
+      ['policyVersion=2', []],
+      ['reviewOutcome=upheld', []],
+      ['reasonCode=ABUSE_OF_ASSISTANT&tenantId=acme', [A]],
+      ['initiator=model&modelId=claude-opus-4-1', [D, A]],
+    ])('filters by %s', async (query, expected) => {
+      const res = await get(auditorAll, `/v1/audit/ends?${query}`);
+      expect(res.status).toBe(200);
+      expect(ids(res.body.items)).toEqual(expected);
+    });
+
+    it('filters by time: from inclusive, to exclusive', async () => {
+      expect(ids((await get(auditorAll, `/v1/audit/ends?from=${middle}`)).body.items)).toEqual([D, C]);
+      expect(ids((await get(auditorAll, `/v1/audit/ends?to=${middle}`)).body.items)).toEqual([B, A]);
+      const aEndedAt = (await get(auditorAll, '/v1/audit/ends?reasonCode=ABUSE_OF_ASSISTANT&tenantId=acme')).body.items[0].endedAt;
+      expect(ids((await get(auditorAll, `/v1/audit/ends?from=${aEndedAt}&to=${middle}`)).body.items)).toEqual([B, A]);
+      expect(ids((await get(auditorAll, `/v1/audit/ends?to=${aEndedAt}`)).body.items)).toEqual([]);
+      expect(ids((await get(auditorAll, '/v1/audit/ends?from=2000-01-01&to=2000-01-02')).body.items)).toEqual([]);
+    });
+
+    it('pages with limit and cursor without duplicates or gaps', async () => {
+      const pages = await walkPages((cursor) => get(auditorAll, `/v1/audit/ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+      expect(pages.map((p) => ids(p))).toEqual([[D], [C], [B], [A]]);
+      const acme = await walkPages((cursor) => get(auditorAcme, `/v1/audit/ends?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+      expect(acme.map((p) => ids(p))).toEqual([[C, B], [A]]);
+      const filtered = await walkPages((cursor) => get(auditorAll, `/v1/audit/ends?initiator=model&limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+      expect(filtered.map((p) => ids(p))).toEqual([[D, B], [A]]);
+    });
+  });
+
+  describe('GET /v1/audit/blocked-ends', () => {
+    it('lists blocked attempts newest first, with every failed guard', async () => {
+      const res = await get(auditorAll, '/v1/audit/blocked-ends');
+      expect(res.status).toBe(200);
+      expect(ids(res.body.items)).toEqual([G, F, E]);
+      expect(res.body.items[1]).toEqual({
+        eventId: expect.any(String),
+        conversationId: F,
+        tenantId: 'acme',
+        initiator: 'model',
+        proposedReasonCode: 'ABUSE_OF_ASSISTANT',
+        failedGuards: ['MODEL_NOT_END_CAPABLE'],
+        atMessageId: THREAD.u3,
+        modelId: 'claude-sonnet-4',
+        policyVersion: 1,
+        attemptedAt: expect.stringMatching(/^\d{4}-/),
+      });
+    });
+
+    it.each([
+      ['guard=MODEL_NOT_END_CAPABLE', [F]],
+      ['guard=INSUFFICIENT_REDIRECTION', [G, E]],
+      ['guard=SAFETY_RISK_OPEN', []],
+      ['modelId=claude-sonnet-4', [F]],
+      ['reasonCode=HATE_OR_HARASSMENT_GENERATION', [G]],
+      ['reasonCode=USER_REQUESTED', []],
+      ['guard=INSUFFICIENT_REDIRECTION&modelId=claude-opus-4-1', [G, E]],
+      ['tenantId=globex', [G]],
+    ])('filters by %s', async (query, expected) => {
+      const res = await get(auditorAll, `/v1/audit/blocked-ends?${query}`);
+      expect(res.status).toBe(200);
+      expect(ids(res.body.items)).toEqual(expected);
+    });
+
+    it('filters by time and keeps tenants apart', async () => {
+      expect(ids((await get(auditorAll, `/v1/audit/blocked-ends?from=${middle}`)).body.items)).toEqual([G, F, E]);
+      expect(ids((await get(auditorAll, `/v1/audit/blocked-ends?to=${middle}`)).body.items)).toEqual([]);
+      expect(ids((await get(auditorAcme, '/v1/audit/blocked-ends')).body.items)).toEqual([F, E]);
+      expect((await get(auditorAcme, '/v1/audit/blocked-ends?tenantId=globex')).body).toEqual({ items: [], nextCursor: null });
+    });
+
+    it('pages with limit and cursor', async () => {
+      const pages = await walkPages((cursor) => get(auditorAll, `/v1/audit/blocked-ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+      expect(pages.map((p) => ids(p))).toEqual([[G], [F], [E]]);
+    });
+  });
+
+  describe('roles', () => {
+    const reads = ['/v1/audit/ends', '/v1/audit/blocked-ends', '/v1/audit/stats/ends', '/v1/audit/compliance', '/v1/audit/sample', '/v1/audit/reviews/stats', '/v1/audit/export'];
+
+    it.each(reads)('refuses writers and operators on %s, and serves auditors and admins', async (url) => {
+      for (const client of [writer, operator]) {
+        const res = await client.get(url);
+        expect(res.status).toBe(403);
+        expect(res.body.code).toBe('FORBIDDEN');
+      }
+      expect((await t.http().get(url)).status).toBe(401);
+      expect((await get(auditorAcme, url)).status).toBe(200);
+      expect((await get(admin, url)).status).toBe(200);
+    });
+
+    it('refuses a writer on the timeline and on reviews', async () => {
+      expect((await writer.get(`/v1/audit/conversations/${A}/timeline`)).status).toBe(403);
+      const res = await writer.post(`/v1/audit/conversations/${A}/reviews`, { endEventId: endIds[A], outcome: 'upheld' });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('FORBIDDEN');
+    });
+  });
+
+  describe('POST /v1/audit/conversations/:id/reviews', () => {
+    let reviewPosition: string;
+
+    it('appends EndDecisionReviewed and shows the outcome in /ends and in the thread status', async () => {
+      const res = await auditorAcme.post(`/v1/audit/conversations/${A}/reviews`, {
+        endEventId: endIds[A],
+        outcome: 'overturned',
+        errorType: 'false_positive',
+        note: 'the user was quoting a film',
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({ reviewId: expect.stringMatching(/^[0-9a-f-]{36}$/), version: expect.any(Number), position: expect.any(String) });
+      expect(res.headers.etag).toBe(`"${res.body.version}"`);
+      reviewPosition = res.body.position;
+      position = reviewPosition;
+
+      const overturned = await get(auditorAll, '/v1/audit/ends?reviewOutcome=overturned');
+      expect(ids(overturned.body.items)).toEqual([A]);
+      expect(overturned.body.items[0].reviewOutcome).toBe('overturned');
+      expect(ids((await get(auditorAll, '/v1/audit/ends?reviewOutcome=none')).body.items)).toEqual([D, C, B]);
+      const status = await get(writer, `/v1/conversations/${A}`);
+      expect(status.body.ends).toEqual([expect.objectContaining({ endEventId: endIds[A], reviewOutcome: 'overturned' })]);
+      const events = await auditorAcme.get(`/v1/conversations/${A}/events?limit=500`);
+      expect(events.body.items.at(-1)).toMatchObject({
+        type: 'EndDecisionReviewed',
+        data: { reviewId: res.body.reviewId, reviewerId: auditorAcmeId, endEventId: endIds[A], outcome: 'overturned', errorType: 'false_positive' },
+        metadata: { actor: { type: 'auditor', id: auditorAcmeId }, tenantId: 'acme' },
+      });
+    });
+
+    it('replays an Idempotency-Key with the first answer and appends nothing', async () => {
+      const body = { endEventId: endIds[B], outcome: 'upheld' };
+      const first = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, body, { 'Idempotency-Key': 'review-b-1' });
+      const again = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, body, { 'Idempotency-Key': 'review-b-1' });
+      expect(first.status).toBe(201);
+      expect(again.status).toBe(201);
+      expect(again.body).toEqual(first.body);
+      const reused = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, { ...body, note: 'other' }, { 'Idempotency-Key': 'review-b-1' });
+      expect(reused.status).toBe(422);
+      expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      position = first.body.position;
+      const events = await auditorAll.get(`/v1/conversations/${B}/events?limit=500`);
+      expect(events.body.items.filter((e: Item) => e.type === 'EndDecisionReviewed')).toHaveLength(1);
+    });
+
+    it('answers 404 for another tenant, 422 for an unknown end and 400 for a malformed review', async () => {
+      const foreign = await auditorGlobex.post(`/v1/audit/conversations/${A}/reviews`, { endEventId: endIds[A], outcome: 'upheld' });
+      expect(foreign.status).toBe(404);
+      expect(foreign.body.code).toBe('NOT_FOUND');
+      const unknown = await auditorAcme.post(`/v1/audit/conversations/${A}/reviews`, { endEventId: uuid(0x999), outcome: 'upheld' });
+      expect(unknown.status).toBe(422);
+      expect(unknown.body.code).toBe('UNKNOWN_END');
+      for (const body of [
+        { endEventId: endIds[A], outcome: 'reclassified' },
+        { endEventId: endIds[A], outcome: 'dismissed' },
+        { endEventId: 'nope', outcome: 'upheld' },
+        { endEventId: endIds[A], outcome: 'upheld', note: 'a\u0000b' },
+        { endEventId: endIds[A], outcome: 'upheld', reviewerId: 'someone-else' },
+      ]) {
+        const res = await auditorAcme.post(`/v1/audit/conversations/${A}/reviews`, body);
+        expect([res.status, res.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      }
+      expect((await auditorAcme.post(`/v1/audit/conversations/not-a-uuid/reviews`, { endEventId: endIds[A], outcome: 'upheld' })).status).toBe(400);
+    });
+
+    it('gives overturn rates by reason, model and reviewer (GET /v1/audit/reviews/stats)', async () => {
+      const reclassified = await auditorAcme.post(`/v1/audit/conversations/${C}/reviews`, {
+        endEventId: endIds[C],
+        outcome: 'reclassified',
+        newReasonCode: 'OTHER_POLICY',
+        errorType: 'wrong_reason',
+      });
+      expect(reclassified.status).toBe(201);
+      position = reclassified.body.position;
+      const res = await get(auditorAll, '/v1/audit/reviews/stats');
+      expect(res.status).toBe(200);
+      const rate = (key: string, reviewed: number, upheld: number, overturned: number, reclassifiedN: number) => ({
+        key,
+        reviewed,
+        upheld,
+        overturned,
+        reclassified: reclassifiedN,
+        overturnRate: overturned / reviewed,
+      });
+      expect(res.body.byReasonCode).toEqual([
+        rate('ABUSE_OF_ASSISTANT', 1, 0, 1, 0),
+        rate('OPERATOR_ACTION', 1, 0, 0, 1),
+        rate('USER_REQUESTED', 1, 1, 0, 0),
+      ]);
+      expect(res.body.byModelId).toEqual([rate('claude-opus-4', 1, 1, 0, 0), rate('claude-opus-4-1', 2, 0, 1, 1)]);
+      expect(res.body.byReviewer).toEqual(expect.arrayContaining([rate(auditorAcmeId, 2, 0, 1, 1)]));
+      expect(res.body.byReviewer).toHaveLength(2);
+      const acme = await get(auditorGlobex, '/v1/audit/reviews/stats');
+      expect(acme.body).toEqual({ byReasonCode: [], byModelId: [], byReviewer: [] });
+      const future = await get(auditorAll, '/v1/audit/reviews/stats?from=2999-01-01');
+      expect(future.body.byReasonCode).toEqual([]);
+    });
+  });
+});

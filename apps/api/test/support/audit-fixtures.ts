@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { AppendResult, NewEvent, PostgresEventStore } from '@app/event-store';
+import { ConversationCommand, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
+import { streamIdOf } from '@app/projections';
+import { uuid } from './scenario';
+
+export interface SeededEnd {
+  conversationId: string;
+  tenantId: string;
+  modelId?: string;
+  /** ConversationStarted and the messages (ISO). */
+  startedAt: string;
+  /** The end, if any (ISO). */
+  endedAt?: string;
+  reasonCode?: 'ABUSE_OF_ASSISTANT' | 'USER_REQUESTED' | 'OPERATOR_ACTION';
+}
+
+/**
+ * Writes a conversation through the store at fixed times, each event decided by the domain
+ * (so the history is compliant): u1 → a1 → u2 → a2 → u3, two redirections (or an end request),
+ * then the end. Returns the end event id and the append's position.
+ */
+export async function seedConversation(store: PostgresEventStore, s: SeededEnd): Promise<{ endEventId?: string; result: AppendResult }> {
+  const [u1, a1, u2, a2, u3] = [1, 2, 3, 4, 5].map((n) => uuid(0x1000 + n));
+  const reasonCode = s.reasonCode ?? 'ABUSE_OF_ASSISTANT';
+  const say = (messageId: string, parentMessageId: string | null, role: 'user' | 'assistant'): ConversationCommand => ({
+    type: 'AppendMessage',
+    data: { messageId, parentMessageId, role, content: `${role} says ${messageId.slice(-4)}` },
+  });
+  const commands: ConversationCommand[] = [
+    { type: 'StartConversation', data: { conversationId: s.conversationId, tenantId: s.tenantId, subjectId: 'subject-1', modelId: s.modelId ?? 'claude-opus-4-1' } },
+    say(u1, null, 'user'),
+    say(a1, u1, 'assistant'),
+    say(u2, a1, 'user'),
+    say(a2, u2, 'assistant'),
+    say(u3, a2, 'user'),
+  ];
+  if (s.endedAt) {
+    if (reasonCode === 'USER_REQUESTED') commands.push({ type: 'RequestEnd', data: { messageId: u3 } });
+    else for (const messageId of [a1, a2]) commands.push({ type: 'RecordRedirection', data: { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' } });
+    const initiator = reasonCode === 'OPERATOR_ACTION' ? 'operator' : 'model';
+    const explanation = initiator === 'operator' ? 'ended under policy after review of the thread' : undefined;
+    commands.push({ type: 'EndConversation', data: { initiator, reasonCode, atMessageId: u3, ...(explanation && { explanation }) } });
+  }
+  let state = initialState();
+  const events: NewEvent[] = [];
+  for (const command of commands) {
+    const occurredAt = command.type === 'EndConversation' ? s.endedAt! : s.startedAt;
+    for (const e of decide(command, state, POLICY_V1)) {
+      const eventId = randomUUID();
+      state = evolve(state, { ...e, eventId, version: state.version + 1, occurredAt } as RecordedConversationEvent);
+      events.push({
+        eventId,
+        type: e.type,
+        data: e.data as unknown as Record<string, unknown>,
+        metadata: { tenantId: s.tenantId, actor: { type: 'system', id: 'fixture' } },
+        occurredAt,
+      });
+    }
+  }
+  if (s.endedAt && events.at(-1)!.type !== 'ConversationEnded') throw new Error(`fixture end was blocked: ${JSON.stringify(events.at(-1))}`);
+  const result = await store.append(streamIdOf(s.conversationId), events, { expectedVersion: 'no_stream' });
+  return { endEventId: s.endedAt ? events.at(-1)!.eventId : undefined, result };
+}
+
+/** Items of a paginated list, walked with ?limit= and ?cursor= (each page checked by the caller). */
+export async function walkPages<T>(get: (cursor?: string) => Promise<{ status: number; body: { items: T[]; nextCursor: string | null } }>): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const res = await get(cursor);
+    if (res.status !== 200) throw new Error(`page ${i}: ${res.status} ${JSON.stringify(res.body)}`);
+    pages.push(res.body.items);
+    if (!res.body.nextCursor) return pages;
+    cursor = res.body.nextCursor;
+  }
+  throw new Error('more than 1000 pages');
+}
