@@ -12,6 +12,8 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
   const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: false });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
     bufferLogs: true,
+    // Fastify's own JSON parser only: JSON in, anything else is 415 (no form bodies).
+    bodyParser: false,
     logger: options.logger === false ? false : undefined,
   });
   if (options.logger !== false) app.useLogger(app.get(Logger));

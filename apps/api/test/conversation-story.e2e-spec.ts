@@ -104,6 +104,14 @@ describe('A conversation that turns abusive', () => {
     const asOf = await writer.get(path(`?asOfVersion=${ended.body.version}`));
     expect(asOf.body).toMatchObject({ status: 'ended', version: ended.body.version, ends: [{ endedAtMessageId: u4 }] });
 
+    // The whole tree pages with limit and cursor, in append order, without gaps or repeats.
+    const page1 = await writer.get(path('/messages?tree=true&limit=5'));
+    const page2 = await writer.get(path(`/messages?tree=true&limit=5&cursor=${page1.body.nextCursor}`));
+    const page3 = await writer.get(path(`/messages?tree=true&limit=5&cursor=${page2.body.nextCursor}`));
+    const paged = [...page1.body.items, ...page2.body.items, ...page3.body.items].map((m: { messageId: string }) => m.messageId);
+    expect(paged).toEqual([u1, a1, u2, a2, u3, a3, u4, edited, b1, b2, b3, b4]);
+    expect(page3.body.nextCursor).toBeNull();
+
     // And the record verifies.
     const all = await auditor.get(path('/events?limit=500'));
     expect(all.body.items.map((e: { version: number }) => e.version)).toEqual(

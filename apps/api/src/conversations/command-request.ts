@@ -6,7 +6,7 @@ import { ApiError } from '../common/api-error';
 import type { CommandContext } from './commands/conversation-command';
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
-const IF_MATCH = /^(?:W\/)?"?(\d{1,15})"?$/;
+const IF_MATCH = /^(?:W\/)?"(\d{1,15})"$/;
 
 /** Idempotency-Key, If-Match and tracing headers → the command context. */
 export function commandContext(request: FastifyRequest, principal: Principal, body: unknown): CommandContext {

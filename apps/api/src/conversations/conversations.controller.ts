@@ -176,9 +176,11 @@ export class ConversationsController {
   @ApiProblems(400, 401, 403, 404, 422)
   async messages(@Param('id', uuid) id: string, @Query() query: MessagesQueryDto, @CurrentPrincipal() who: Principal) {
     const state = await this.load(id, who, query);
-    const items =
+    const all =
       query.tree === 'true' ? allMessages(state) : query.leaf ? lineageMessages(state, query.leaf) : activeLineageMessages(state);
-    return { items, nextCursor: null };
+    const from = Number(query.cursor ?? 0);
+    const limit = query.limit ?? 50;
+    return { items: all.slice(from, from + limit), nextCursor: from + limit < all.length ? String(from + limit) : null };
   }
 
   private load(id: string, who: Principal, query: AsOfQueryDto): Promise<ConversationState> {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBooleanString, IsDateString, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsBooleanString, IsDateString, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST } from '@app/conversation';
 import { ReadQueryDto } from '../../common/read-query.dto';
 
@@ -63,8 +63,8 @@ export class MessageDto {
 export class MessagesDto {
   @ApiProperty({ type: [MessageDto], description: 'Root first; the whole tree in append order with ?tree=true' })
   items: MessageDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Always null: a lineage is returned whole' })
-  nextCursor: null;
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as cursor for the next page; null on the last' })
+  nextCursor: string | null;
 }
 
 export class AsOfQueryDto extends ReadQueryDto {
@@ -92,4 +92,17 @@ export class MessagesQueryDto extends AsOfQueryDto {
   @IsOptional()
   @IsBooleanString()
   tree?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(/^\d{1,9}$/, { message: 'cursor must be a cursor returned by this API' })
+  cursor?: string;
 }
