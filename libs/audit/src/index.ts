@@ -1,1 +1,14 @@
-export {};
+// The audit queries (`@app/audit`): plain functions over a pg pool, hand-written SQL with bound
+// parameters only, keyset pagination, chain verification, compliance re-checks and the export.
+export * from './queryable';
+export * from './cursor';
+export * from './tenant-scope';
+export * from './ends.query';
+export * from './blocked-ends.query';
+export * from './end-stats.query';
+export * from './review-stats.query';
+export * from './sample.query';
+export * from './compliance';
+export * from './chain';
+export * from './events-up-to';
+export * from './export';

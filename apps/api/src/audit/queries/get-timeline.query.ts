@@ -31,6 +31,7 @@ export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery, Timel
   async execute({ conversationId, principal }: GetTimelineQuery): Promise<Timeline> {
     await assertConversationVisible(this.store, principal, conversationId);
     const streamId = streamIdOf(conversationId);
+    // The head first, then the events: an append in between only adds events after the head.
     const head = await readStreamHead(this.pool, streamId);
     const events = await this.store.readStream(streamId);
     return { conversationId, events, chain: chainReport(events, head) };

@@ -1,0 +1,60 @@
+// Opaque keyset cursors: base64url of a small JSON array. Decoding is strict, so a forged or
+// truncated cursor is a validation error (400), never a query error.
+
+const BASE64URL = /^[A-Za-z0-9_-]{1,400}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const EXACT_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const DIGITS = /^\d{1,19}$/;
+
+/** The last row of a page ordered by (time, id): time in full microsecond precision. */
+export interface TimeCursor {
+  time: string;
+  id: string;
+}
+
+/** A cursor that this service did not hand out (the API refuses it as 400 before any query). */
+export class InvalidCursor extends Error {
+  constructor() {
+    super('cursor must be a nextCursor returned by this list');
+  }
+}
+
+const encode = (parts: unknown[]): string => Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+
+function decode(raw: unknown): unknown[] | null {
+  if (typeof raw !== 'string' || !BASE64URL.test(raw)) return null;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    return Array.isArray(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A real UTC instant (31 February and hour 24 are refused: PostgreSQL would refuse them too). */
+function isExactTime(time: string): boolean {
+  if (!EXACT_TIME.test(time)) return false;
+  const parsed = new Date(time);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === time.slice(0, 19);
+}
+
+export const encodeTimeCursor = (c: TimeCursor): string => encode(['t', c.time, c.id]);
+
+export function decodeTimeCursor(raw: unknown): TimeCursor | null {
+  const parts = decode(raw);
+  if (!parts || parts.length !== 3 || parts[0] !== 't') return null;
+  const [, time, id] = parts;
+  if (typeof time !== 'string' || !isExactTime(time)) return null;
+  if (typeof id !== 'string' || !UUID.test(id)) return null;
+  return { time, id };
+}
+
+/** A cursor over the event log's sequence positions (bigint as text). */
+export const encodeSequenceCursor = (position: string): string => encode(['p', position]);
+
+export function decodeSequenceCursor(raw: unknown): string | null {
+  const parts = decode(raw);
+  if (!parts || parts.length !== 2 || parts[0] !== 'p') return null;
+  const position = parts[1];
+  return typeof position === 'string' && DIGITS.test(position) && BigInt(position) <= 9223372036854775807n ? position : null;
+}

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Pool, PoolClient } from 'pg';
+import { parsePosition, StoredEvent } from '@app/event-store';
+import { countEnds, EndFilters, EndItem, listEnds } from './ends.query';
+import { readEventsUpTo } from './events-up-to';
+
+export interface ExportManifest {
+  type: 'manifest';
+  count: number;
+  /** SHA-256 (hex) of every byte before the manifest line. */
+  sha256: string;
+  filters: EndFilters;
+  /** The ends projection's checkpoint: the export holds every end and event up to it, none after. */
+  position: string;
+}
+
+export interface ExportOptions {
+  /** The effective filters, tenant scope included (they are written into the manifest). */
+  filters: EndFilters;
+  /** The caller may see no rows at all (a tenant key asking for another tenant): only the manifest. */
+  nothing?: boolean;
+  pageSize?: number;
+  onStart?: (info: { position: string; total: number }) => void;
+  onProgress?: (written: number) => void;
+  onManifest?: (manifest: ExportManifest) => void;
+}
+
+const FILTER_ORDER: (keyof EndFilters)[] = ['reasonCode', 'initiator', 'modelId', 'tenantId', 'policyVersion', 'reviewOutcome', 'from', 'to'];
+
+/** The filters with absent ones left out, in a fixed order, times as ISO UTC. */
+export function manifestFilters(filters: EndFilters): EndFilters {
+  const out: Record<string, unknown> = {};
+  for (const key of FILTER_ORDER) {
+    const value = filters[key];
+    if (value === undefined) continue;
+    out[key] = key === 'from' || key === 'to' ? new Date(value as string).toISOString() : value;
+  }
+  return out as EndFilters;
+}
+
+/**
+ * The audit export as NDJSON lines: `{"type":"end","end":{…},"events":[…]}` for each end
+ * (newest first, as /v1/audit/ends), then the manifest line. Everything is read in one
+ * REPEATABLE READ snapshot, cut at the ends projection's checkpoint, so the lines agree with
+ * each other and with the manifest's position. Constant memory: ends are read a keyset page at
+ * a time, the hash is incremental, and the consumer pulls (backpressure).
+ */
+export async function* exportEndLines(pool: Pool, options: ExportOptions): AsyncGenerator<string, void, undefined> {
+  const client = await pool.connect();
+  let failed = false;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const position = await endsCheckpoint(client);
+    const filters = manifestFilters(options.filters);
+    options.onStart?.({ position, total: options.nothing ? 0 : await countEnds(client, filters) });
+    const hash = createHash('sha256');
+    let count = 0;
+    let cursor: string | undefined;
+    while (!options.nothing) {
+      const page = await listEnds(client, filters, { limit: options.pageSize ?? 50, cursor });
+      const events = await readEventsUpTo(client, page.items.map((e) => e.conversationId), parsePosition(position));
+      for (const end of page.items) {
+        const line = `${JSON.stringify({ type: 'end', end, events: events.get(end.conversationId) ?? [] } satisfies EndLine)}\n`;
+        hash.update(line, 'utf8');
+        count++;
+        yield line;
+      }
+      options.onProgress?.(count);
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    const manifest: ExportManifest = { type: 'manifest', count, sha256: hash.digest('hex'), filters, position };
+    options.onManifest?.(manifest);
+    yield `${JSON.stringify(manifest)}\n`;
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    await client.query(failed ? 'ROLLBACK' : 'COMMIT').catch(() => undefined);
+    client.release();
+  }
+}
+
+interface EndLine {
+  type: 'end';
+  end: EndItem;
+  events: StoredEvent[];
+}
+
+/** The export as a byte stream (pulled, so a slow reader slows the database reads). */
+export const exportEndsStream = (pool: Pool, options: ExportOptions): Readable =>
+  Readable.from(exportEndLines(pool, options), { objectMode: false, highWaterMark: 64 * 1024 });
+
+async function endsCheckpoint(client: PoolClient): Promise<string> {
+  const { rows } = await client.query<{ position: string }>("SELECT position FROM projection_checkpoints WHERE name = 'ends'");
+  return rows[0]?.position ?? '0-0';
+}
