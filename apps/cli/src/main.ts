@@ -5,6 +5,8 @@ import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
 import { verify } from './commands/verify.command';
 import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
+import { seed } from './commands/seed.command';
+import { exportCommand } from './commands/export.command';
 
 const USAGE = `usage: npm run cli -- <command>
   migrate                                              apply pending migrations
@@ -12,6 +14,10 @@ const USAGE = `usage: npm run cli -- <command>
   verify [--conversation <id>]                         recompute hash chains (exit 1 when broken)
   projections:status                                   each projection's checkpoint and lag
   projections:rebuild [name]                           rebuild one or all projections from the log
+  export --format jsonl [--reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to] [--out <file>]
+                                                       audit export and its manifest; prints the manifest's SHA-256
+  seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
+                                                       write realistic conversations through the store
 Environment: DATABASE_URL (else the embedded server of ./data).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -43,6 +49,13 @@ async function main(argv: string[]): Promise<number> {
       case 'projections:rebuild':
         await runMigrations(database.url);
         await projectionsRebuild(pool, positional[0]);
+        return 0;
+      case 'export':
+        await runMigrations(database.url);
+        return await exportCommand(pool, flags);
+      case 'seed':
+        await runMigrations(database.url);
+        await seed(pool, flags);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -73,6 +73,9 @@ export class ProjectionRunner {
     const conn = await this.pool.connect();
     const { rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [leaseKey(this.projection.name)]);
     if (rows[0].ok) {
+      // A checked-out client has no 'error' listener: a session killed between queries would
+      // be an uncaught error. The lease is gone; the next query fails and drops the client.
+      conn.on('error', this.leaseLost);
       this.conn = conn;
       this.active = true;
       this.options.log?.(`projection ${this.projection.name}: lease taken`);
@@ -81,8 +84,14 @@ export class ProjectionRunner {
     }
   }
 
+  private readonly leaseLost = (err: Error): void => {
+    this.active = false;
+    this.options.log?.(`projection ${this.projection.name}: lease lost (${err.message})`);
+  };
+
   private dropLease(err?: Error): void {
     if (!this.conn) return;
+    this.conn.removeListener('error', this.leaseLost);
     // Destroying the connection ends the session: the lease cannot outlive a broken batch.
     this.conn.release(err ?? true);
     this.conn = null;

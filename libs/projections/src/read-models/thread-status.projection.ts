@@ -25,7 +25,6 @@ export const threadStatusProjection: Projection = {
     const upserts = [...groups].map(([id, group]) => {
       const state = group.reduce((s, e) => evolve(s, toRecorded(e)), known.get(id) ?? initialState());
       const status = toThreadStatus(state);
-      const started = group.find((e) => e.type === 'ConversationStarted');
       return {
         conversation_id: id,
         tenant_id: state.tenantId,
@@ -38,7 +37,9 @@ export const threadStatusProjection: Projection = {
         redirection_count: status.redirectionCount,
         open_risk_flags: status.openRiskFlags,
         ends: status.ends,
-        started_at: started?.occurredAt ?? null,
+        // From the state, not the batch: NOT NULL is checked on the proposed row before ON
+        // CONFLICT, so a batch without ConversationStarted must still carry it.
+        started_at: state.startedAt,
         last_event_at: status.lastEventAt,
         version: status.version,
         state: withoutContent(state),
