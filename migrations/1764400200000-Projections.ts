@@ -108,7 +108,7 @@ export class Projections1764400200000 implements MigrationInterface {
 
     await q.query(`
       CREATE TABLE rm_reviews (
-        review_id        uuid PRIMARY KEY,
+        review_id        uuid NOT NULL,
         end_event_id     uuid NOT NULL,
         conversation_id  uuid NOT NULL,
         tenant_id        text NOT NULL,
@@ -117,7 +117,8 @@ export class Projections1764400200000 implements MigrationInterface {
         new_reason_code  text,
         error_type       text,
         note             text,
-        reviewed_at      timestamptz NOT NULL
+        reviewed_at      timestamptz NOT NULL,
+        PRIMARY KEY (conversation_id, review_id)
       )`);
     await q.query(`CREATE INDEX rm_reviews_end ON rm_reviews (end_event_id, reviewed_at)`);
   }
