@@ -9,6 +9,12 @@ export interface Checkpoint {
 
 export const START_POSITION = '0-0';
 
+/** The checkpoint without locking it (the start when the projection never ran). */
+export async function readCheckpoint(db: Pool | PoolClient, name: string): Promise<string> {
+  const { rows } = await db.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE name = $1', [name]);
+  return rows[0]?.position ?? START_POSITION;
+}
+
 /** Locks the projection's checkpoint row for this transaction and returns its position. */
 export async function lockCheckpoint(tx: PoolClient, name: string): Promise<string> {
   await tx.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);

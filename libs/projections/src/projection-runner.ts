@@ -1,6 +1,6 @@
 import { Pool, PoolClient } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { lockCheckpoint, saveCheckpoint, START_POSITION } from './checkpoints';
+import { lockCheckpoint, readCheckpoint, saveCheckpoint, START_POSITION } from './checkpoints';
 import { Projection } from './projection';
 
 export interface RunnerOptions {
@@ -51,6 +51,8 @@ export class ProjectionRunner {
 
   private async run(): Promise<void> {
     const log = this.options.log ?? (() => undefined);
+    let woken = false;
+    let quickRetries = 0;
     while (!this.stopped) {
       try {
         if (!this.conn) await this.takeLease();
@@ -59,7 +61,16 @@ export class ProjectionRunner {
           continue;
         }
         const processed = await this.processBatch(this.conn);
-        if (processed === 0) await this.idle();
+        if (processed > 0 || processed === -1) {
+          quickRetries = 0;
+        } else if (woken && quickRetries < 8) {
+          // Woken but nothing visible yet: an older transaction is still open. Look again soon.
+          quickRetries++;
+          await this.sleep(25);
+        } else {
+          quickRetries = 0;
+          woken = await this.idle();
+        }
       } catch (err) {
         log(`projection ${this.projection.name}: ${(err as Error).message}; retrying`);
         this.dropLease(err as Error);
@@ -98,18 +109,24 @@ export class ProjectionRunner {
     this.active = false;
   }
 
-  /** One batch in one transaction; returns how many events it applied. */
+  /**
+   * One batch in one transaction; returns how many events it applied. The events are read
+   * before the transaction starts, so an idle poll holds no transaction id: an open writer
+   * here would hold back every commit-order reader of the database until it ends.
+   */
   async processBatch(conn: PoolClient): Promise<number> {
+    const position = await readCheckpoint(conn, this.projection.name);
+    const page = await this.store.readAll({
+      after: position === START_POSITION ? null : position,
+      limit: this.options.batchSize ?? 1000,
+    });
+    if (page.events.length === 0) return 0;
     await conn.query('BEGIN');
     try {
-      const position = await lockCheckpoint(conn, this.projection.name);
-      const page = await this.store.readAll({
-        after: position === START_POSITION ? null : position,
-        limit: this.options.batchSize ?? 1000,
-      });
-      if (page.events.length === 0) {
+      if ((await lockCheckpoint(conn, this.projection.name)) !== position) {
+        // Moved meanwhile (a rebuild): read again from where it is now.
         await conn.query('ROLLBACK');
-        return 0;
+        return -1;
       }
       await this.projection.apply(conn, page.events);
       await saveCheckpoint(conn, this.projection.name, page.nextPosition!, page.events.length);
@@ -121,10 +138,13 @@ export class ProjectionRunner {
     }
   }
 
-  private async idle(): Promise<void> {
+  /** Waits for a change or the poll interval; true when woken before the interval ran out. */
+  private async idle(): Promise<boolean> {
     const timeout = this.options.pollIntervalMs ?? 1000;
+    const started = Date.now();
     if (this.options.waitForChange) await this.options.waitForChange(timeout);
     else await this.sleep(timeout);
+    return Date.now() - started < timeout - 5;
   }
 
   private sleep(ms: number): Promise<void> {
