@@ -4,34 +4,37 @@ import { lockCheckpoint, saveCheckpoint, START_POSITION } from './checkpoints';
 import type { Projection } from './projection';
 
 /**
- * Replays the whole log into empty tables in one transaction. It holds the checkpoint row, so
- * a live runner waits and then carries on from the rebuilt position; readers of the tables wait
- * for the commit (TRUNCATE) and never see a half-built model.
+ * Replays the whole log into empty tables in one transaction and one pass over the log for all
+ * the given projections. It holds their checkpoint rows, so live runners wait and then carry
+ * on from the rebuilt position; readers of the tables wait for the commit (TRUNCATE) and never
+ * see a half-built model.
  */
-export async function rebuildProjection(
+export async function rebuildProjections(
   pool: Pool,
   store: PostgresEventStore,
-  projection: Projection,
+  projections: readonly Projection[],
   onProgress: (events: number) => void = () => undefined,
   batchSize = 5000,
 ): Promise<number> {
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');
-    await lockCheckpoint(tx, projection.name);
-    await tx.query(`TRUNCATE ${projection.tables.join(', ')}`);
+    for (const p of projections) await lockCheckpoint(tx, p.name);
+    await tx.query(`TRUNCATE ${projections.flatMap((p) => p.tables).join(', ')}`);
     let after: string | null = null;
     let total = 0;
     for (;;) {
       const page = await store.readAll({ after, limit: batchSize });
       if (page.events.length === 0) break;
-      await projection.apply(tx, page.events);
+      for (const p of projections) await p.apply(tx, page.events);
       total += page.events.length;
       after = page.nextPosition;
       onProgress(total);
     }
-    await tx.query('UPDATE projection_checkpoints SET events = 0 WHERE name = $1', [projection.name]);
-    await saveCheckpoint(tx, projection.name, after ?? START_POSITION, total);
+    for (const p of projections) {
+      await tx.query('UPDATE projection_checkpoints SET events = 0 WHERE name = $1', [p.name]);
+      await saveCheckpoint(tx, p.name, after ?? START_POSITION, total);
+    }
     await tx.query('COMMIT');
     return total;
   } catch (err) {
@@ -40,4 +43,15 @@ export async function rebuildProjection(
   } finally {
     tx.release();
   }
+}
+
+/** Rebuilds one projection (see rebuildProjections). */
+export function rebuildProjection(
+  pool: Pool,
+  store: PostgresEventStore,
+  projection: Projection,
+  onProgress?: (events: number) => void,
+  batchSize?: number,
+): Promise<number> {
+  return rebuildProjections(pool, store, [projection], onProgress, batchSize);
 }

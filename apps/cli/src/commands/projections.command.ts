@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { ALL_PROJECTIONS, projectionLags, rebuildProjection } from '@app/projections';
+import { ALL_PROJECTIONS, projectionLags, rebuildProjections } from '@app/projections';
 import { UsageError } from '../args';
 import { Progress } from '../progress';
 
@@ -15,7 +15,7 @@ export async function projectionsStatus(pool: Pool): Promise<void> {
   for (const r of rows) console.log(line(r));
 }
 
-/** `projections:rebuild [name]`: replays the log into empty tables, with progress; prints the count. */
+/** `projections:rebuild [name]`: one pass over the log into empty tables, with progress; prints the count. */
 export async function projectionsRebuild(pool: Pool, name: string | undefined): Promise<void> {
   const chosen = name ? ALL_PROJECTIONS.filter((p) => p.name === name) : ALL_PROJECTIONS;
   if (chosen.length === 0) {
@@ -23,14 +23,13 @@ export async function projectionsRebuild(pool: Pool, name: string | undefined): 
   }
   const store = new PostgresEventStore(pool);
   const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
-  for (const projection of chosen) {
-    const progress = new Progress(`rebuilding ${projection.name}`, Number(rows[0].n));
-    let seen = 0;
-    const total = await rebuildProjection(pool, store, projection, (n) => {
-      progress.tick(n - seen);
-      seen = n;
-    });
-    progress.done();
-    console.log(`rebuilt ${projection.name}: ${total} events`);
-  }
+  const label = chosen.map((p) => p.name).join(', ');
+  const progress = new Progress(`rebuilding ${label}`, Number(rows[0].n));
+  let seen = 0;
+  const total = await rebuildProjections(pool, store, chosen, (n) => {
+    progress.tick(n - seen);
+    seen = n;
+  });
+  progress.done();
+  console.log(`rebuilt ${label} from ${total} events`);
 }
