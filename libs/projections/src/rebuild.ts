@@ -23,12 +23,20 @@ export async function rebuildProjections(
     await tx.query(`TRUNCATE ${projections.flatMap((p) => p.tables).join(', ')}`);
     let after: string | null = null;
     let total = 0;
+    // Read the next page (on another connection) while this one is applied.
+    const readAhead = (from: string | null) => {
+      const promise = store.readAll({ after: from, limit: batchSize });
+      promise.catch(() => undefined); // awaited below; never an unhandled rejection if apply fails first
+      return promise;
+    };
+    let next = readAhead(null);
     for (;;) {
-      const page = await store.readAll({ after, limit: batchSize });
+      const page = await next;
       if (page.events.length === 0) break;
+      after = page.nextPosition;
+      next = readAhead(after);
       for (const p of projections) await p.apply(tx, page.events);
       total += page.events.length;
-      after = page.nextPosition;
       onProgress(total);
     }
     for (const p of projections) {

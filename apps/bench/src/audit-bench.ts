@@ -1,0 +1,101 @@
+import { Pool } from 'pg';
+import { listEnds } from '@app/audit';
+import { HARM_CATEGORIES } from '@app/conversation';
+import { PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, endsProjection, rebuildProjections } from '@app/projections';
+import { seedConversations } from '../../cli/src/commands/seed.command';
+
+export interface AuditBenchResult {
+  auditQuery: { small: number; large: number; smallEvents: number; largeEvents: number };
+  projectionRebuild: { rebuild: number; rawRead: number };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function eventCount(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
+  return Number(rows[0].n);
+}
+
+/** Seeds through the store (the `seed` CLI command) until the log holds about `target` events. */
+async function seedTo(pool: Pool, target: number, seed: number, log: (m: string) => void): Promise<void> {
+  const missing = target - (await eventCount(pool));
+  if (missing <= 0) return;
+  const started = Date.now();
+  const options = { events: missing, tenants: 3, seed, days: 28, concurrency: 16, from: Date.parse('2025-09-01T00:00:00Z') };
+  await seedConversations(pool, options);
+  log(`seeded ${missing} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await pool.query('ANALYZE');
+}
+
+/** Median milliseconds of the first page of ends for one reason, rotating reasons. */
+async function endsPageMedian(pool: Pool, runs = 41): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 5; i++) {
+    const reasonCode = HARM_CATEGORIES[i % HARM_CATEGORIES.length];
+    const t0 = process.hrtime.bigint();
+    await listEnds(pool, { reasonCode }, { limit: 50 });
+    if (i >= 5) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return Math.round(median(times) * 1000) / 1000;
+}
+
+/** Events per second of a plain commit-order read of the whole log (the rebuild's baseline). */
+async function rawReadRate(store: PostgresEventStore): Promise<number> {
+  const t0 = Date.now();
+  let after: string | null = null;
+  let n = 0;
+  for (;;) {
+    const page = await store.readAll({ after, limit: 5000 });
+    if (page.events.length === 0) break;
+    n += page.events.length;
+    after = page.nextPosition;
+  }
+  return Math.round(n / ((Date.now() - t0) / 1000));
+}
+
+async function rebuildRate(pool: Pool, store: PostgresEventStore): Promise<number> {
+  const t0 = Date.now();
+  const n = await rebuildProjections(pool, store, ALL_PROJECTIONS);
+  return Math.round(n / ((Date.now() - t0) / 1000));
+}
+
+/**
+ * The audit query at two log sizes (it should stay index-bound), and a full rebuild of every
+ * projection against a plain read of the same log, interleaved, best of two each.
+ */
+export async function runAuditBenchmark(
+  url: string,
+  log: (m: string) => void,
+  sizes = { small: 100_000, large: 1_000_000 },
+): Promise<AuditBenchResult> {
+  const pool = new Pool({ connectionString: url, max: 24 });
+  const store = new PostgresEventStore(pool);
+  try {
+    await seedTo(pool, sizes.small, 101, log);
+    const raw: number[] = [];
+    const rebuild: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      raw.push(await rawReadRate(store));
+      rebuild.push(await rebuildRate(pool, store));
+      log(`round ${round + 1}: raw read ${raw.at(-1)} events/s, rebuild ${rebuild.at(-1)} events/s`);
+    }
+    await pool.query('ANALYZE');
+    const small = await endsPageMedian(pool);
+    const smallEvents = await eventCount(pool);
+    log(`ends page at ${smallEvents} events: ${small} ms`);
+
+    await seedTo(pool, sizes.large, 202, log);
+    await rebuildProjections(pool, store, [endsProjection]);
+    await pool.query('ANALYZE');
+    const large = await endsPageMedian(pool);
+    const largeEvents = await eventCount(pool);
+    log(`ends page at ${largeEvents} events: ${large} ms`);
+    return {
+      auditQuery: { small, large, smallEvents, largeEvents },
+      projectionRebuild: { rebuild: Math.max(...rebuild), rawRead: Math.max(...raw) },
+    };
+  } finally {
+    await pool.end();
+  }
+}
