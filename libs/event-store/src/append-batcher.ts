@@ -1,19 +1,22 @@
 import { DatabaseError, Pool } from 'pg';
-import { AppendOutcome } from './append-request';
+import { AppendOutcome, AppendRequest, AppendResultRow, batchElement, BatchReply, splitReply } from './append-request';
 
 export interface GroupCommitOptions {
   /** Batches in flight at once: the next batch fills while earlier ones commit. */
   maxInFlight: number;
   /** Appends per batch at most. */
   maxBatch: number;
+  /** A queue is split over free slots only into batches of at least this many appends. */
+  minSplit: number;
 }
 
-export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64 };
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8 };
 
-const BATCH_SQL = 'SELECT es_append_batch($1) AS r';
+const BATCH_SQL = 'SELECT es_append_batch($1, $2) AS r';
+const SINGLE_SQL = 'SELECT es_append($1, $2, $3, $4, $5, $6, $7) AS r';
 
 interface Pending {
-  request: string;
+  request: AppendRequest;
   resolve(outcome: AppendOutcome): void;
   reject(err: unknown): void;
 }
@@ -21,8 +24,8 @@ interface Pending {
 /**
  * Group commit: while batches are in flight, new appends queue, and the queue goes out as one
  * call of es_append_batch (one round trip, one transaction, one commit for all of them). A
- * lone append on an idle store goes out at once; batches form only while earlier work is in
- * flight, so there is no timer to wait for.
+ * lone append on an idle store goes out at once, through es_append; batches form only while
+ * earlier work is in flight, so there is no timer to wait for.
  */
 export class AppendBatcher {
   private readonly queue: Pending[] = [];
@@ -34,8 +37,7 @@ export class AppendBatcher {
     private readonly options: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
   ) {}
 
-  /** `request` as encodeAppend makes it. */
-  submit(request: string): Promise<AppendOutcome> {
+  submit(request: AppendRequest): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
       if (this.inFlight === 0 && !this.flushQueued) this.flush();
@@ -57,10 +59,17 @@ export class AppendBatcher {
     });
   }
 
+  /**
+   * Spreads a long queue over the free slots, so that batches commit in parallel; a short one
+   * goes as one batch, as each batch has a fixed cost (round trip, statements, commit).
+   */
   private flush(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      const free = this.options.maxInFlight - this.inFlight;
+      const parts = Math.max(1, Math.min(free, Math.floor(this.queue.length / this.options.minSplit)));
+      const size = Math.min(this.options.maxBatch, Math.ceil(this.queue.length / parts));
       this.inFlight++;
-      void this.run(this.queue.splice(0, this.options.maxBatch));
+      void this.run(this.queue.splice(0, size));
     }
   }
 
@@ -72,36 +81,53 @@ export class AppendBatcher {
     settled.forEach((s, i) => (s.status === 'fulfilled' ? batch[i].resolve(s.value) : batch[i].reject(s.reason)));
   }
 
-  private async execute(requests: string[]): Promise<PromiseSettledResult<AppendOutcome>[]> {
+  private async execute(requests: AppendRequest[]): Promise<PromiseSettledResult<AppendOutcome>[]> {
+    if (requests.length === 1) return [await settle(this.single(requests[0]))];
     try {
-      const outcomes = await this.call(requests);
+      const outcomes = await this.batch(requests);
       return outcomes.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       // The server rolled the batch back as a whole, for one append's fault (say a duplicate
       // eventId) or none (a deadlock): each append goes again alone and gets its own answer.
       // Any other error leaves the outcome unknown, and a retry could append twice.
-      if (requests.length === 1 || !(err instanceof DatabaseError)) {
-        return requests.map(() => ({ status: 'rejected', reason: err }));
-      }
+      if (!(err instanceof DatabaseError)) return requests.map(() => ({ status: 'rejected', reason: err }));
       const settled: PromiseSettledResult<AppendOutcome>[] = [];
-      for (const request of requests) {
-        settled.push(
-          await this.call([request]).then(
-            ([value]) => ({ status: 'fulfilled', value }) as const,
-            (reason: unknown) => ({ status: 'rejected', reason }) as const,
-          ),
-        );
-      }
+      for (const request of requests) settled.push(await settle(this.single(request)));
       return settled;
     }
   }
 
-  private async call(requests: string[]): Promise<AppendOutcome[]> {
-    const { rows } = await this.pool.query<{ r: AppendOutcome[] }>({
+  private async batch(requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    const { rows } = await this.pool.query<{ r: BatchReply }>({
       name: 'es_append_batch',
       text: BATCH_SQL,
-      values: [`[${requests.join(',')}]`],
+      values: [`[${requests.map(batchElement).join(',')}]`, requests.map((r) => r.bodies).join('\n')],
     });
-    return rows[0].r;
+    return splitReply(rows[0].r);
   }
+
+  private async single(r: AppendRequest): Promise<AppendOutcome> {
+    const idem = r.idempotency;
+    try {
+      const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
+        name: 'es_append',
+        text: SINGLE_SQL,
+        values: [r.streamId, r.expected, r.events, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null, r.bodies],
+      });
+      const { replayed, ...result } = rows[0].r;
+      if (replayed) return { replayed: result };
+      return { appended: { transactionId: result.transactionId, firstVersion: result.firstVersion, lastPosition: result.lastPosition } };
+    } catch (err) {
+      if (err instanceof DatabaseError && err.code === 'ES001') return { conflict: Number(err.detail) };
+      if (err instanceof DatabaseError && err.code === 'ES002') return { reused: true };
+      throw err;
+    }
+  }
+}
+
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
 }

@@ -1,9 +1,9 @@
 import { canonicalBody } from './hash-chain';
 import { InvalidEvent } from './errors';
 import { formatPosition } from './position';
-import { AppendOptions, AppendResult, ExpectedVersion, NewEvent } from './types';
+import { AppendOptions, AppendResult, ExpectedVersion, IdempotencyOptions, NewEvent } from './types';
 
-/** A result as es_append_batch returns it. */
+/** A whole result, as es_append_batch reports a replay and as an idempotency key finds it. */
 export interface AppendResultRow {
   streamId: string;
   firstVersion: number;
@@ -11,20 +11,37 @@ export interface AppendResultRow {
   transactionId: string;
   lastPosition: string;
   eventIds: string[];
-  replayed: boolean;
 }
 
-/** What es_append_batch answers for one append: its result, or why it wrote nothing. */
-export type AppendOutcome = AppendResultRow | { conflict: number } | { reused: true };
+type BatchElement = [firstVersion: number, lastPosition: string] | AppendRefusal | { replayed: AppendResultRow };
+type AppendRefusal = { conflict: number } | { reused: true };
 
-export function toAppendResult(r: AppendResultRow): AppendResult {
+/** es_append_batch's reply: its transaction id, then one element per append, in order. */
+export interface BatchReply {
+  tx: string;
+  r: BatchElement[];
+}
+
+/** One append's outcome: appended (the caller knows the rest of its result), or not. */
+export type AppendOutcome =
+  | { appended: { transactionId: string; firstVersion: number; lastPosition: string } }
+  | { replayed: AppendResultRow }
+  | AppendRefusal;
+
+export function splitReply(reply: BatchReply): AppendOutcome[] {
+  return reply.r.map((e) =>
+    Array.isArray(e) ? { appended: { transactionId: reply.tx, firstVersion: e[0], lastPosition: e[1] } } : e,
+  );
+}
+
+export function toAppendResult(r: AppendResultRow, replayed: boolean): AppendResult {
   return {
     streamId: r.streamId,
     firstVersion: r.firstVersion,
     lastVersion: r.lastVersion,
     position: formatPosition({ transactionId: r.transactionId, position: String(r.lastPosition) }),
     eventIds: r.eventIds,
-    replayed: r.replayed,
+    replayed,
   };
 }
 
@@ -36,27 +53,54 @@ function expectedCode(v: ExpectedVersion): number {
   return v;
 }
 
+/** One append, serialised for es_append (alone) and es_append_batch (with others). */
+export interface AppendRequest {
+  streamId: string;
+  expected: number;
+  /** JSON array of the events. */
+  events: string;
+  /** Their canonical bodies, newline-joined. */
+  bodies: string;
+  idempotency?: IdempotencyOptions;
+}
+
 /** Plain JSON (drops undefined), and refuses what jsonb cannot keep (NUL characters). */
-function jsonClean<T>(value: T, what: string): T {
+function jsonClean(value: unknown, what: string): { value: unknown; text: string } {
   const text = JSON.stringify(value);
   if (text.includes('\\u0000')) throw new InvalidEvent(`${what} contains a NUL character`);
-  return JSON.parse(text) as T;
+  return { value: JSON.parse(text) as unknown, text };
 }
 
 /**
- * One append in es_append_batch's input form, as JSON text. Built in the caller's turn, so a
- * bad event fails its own caller before it can join a batch, and a batch is a string join.
+ * Built in the caller's turn, so a bad event fails its own caller before it can join a
+ * batch. The JSON is assembled from the texts already made: serialising is most of the work
+ * an append costs here.
  */
-export function encodeAppend(streamId: string, events: NewEvent[], options: AppendOptions): string {
+export function encodeAppend(streamId: string, events: NewEvent[], options: AppendOptions): AppendRequest {
   if (events.length === 0) throw new InvalidEvent('nothing to append');
-  const e = events.map((ev) => {
+  const expected = expectedCode(options.expectedVersion);
+  const json: string[] = [];
+  const bodies: string[] = [];
+  for (const ev of events) {
+    if (typeof ev.eventId !== 'string' || typeof ev.type !== 'string') throw new InvalidEvent('eventId and type must be strings');
     const occurredAt = new Date(ev.occurredAt).toISOString();
     const data = jsonClean(ev.data, 'data');
     const metadata = jsonClean(ev.metadata, 'metadata');
-    const body = canonicalBody({ streamId, type: ev.type, data, metadata, occurredAt });
-    return { eventId: ev.eventId, type: ev.type, data, metadata, occurredAt, body };
-  });
-  const idem = options.idempotency;
-  const key = idem ? { sc: idem.scope, k: idem.key, h: idem.requestHash } : {};
-  return JSON.stringify({ s: streamId, v: expectedCode(options.expectedVersion), e, ...key });
+    const body = canonicalBody({ streamId, type: ev.type, data: data.value, metadata: metadata.value, occurredAt });
+    // newlines separate the bodies; canonical JSON escapes every one it holds
+    if (body.includes('\n')) throw new Error('canonical JSON with a raw newline');
+    bodies.push(body);
+    json.push(
+      `{"eventId":${JSON.stringify(ev.eventId)},"type":${JSON.stringify(ev.type)},` +
+        `"data":${data.text},"metadata":${metadata.text},"occurredAt":"${occurredAt}"}`,
+    );
+  }
+  return { streamId, expected, events: `[${json.join(',')}]`, bodies: bodies.join('\n'), idempotency: options.idempotency };
+}
+
+/** The request as an element of es_append_batch's p_appends. */
+export function batchElement(r: AppendRequest): string {
+  const idem = r.idempotency;
+  const key = idem ? `,"sc":${JSON.stringify(idem.scope)},"k":${JSON.stringify(idem.key)},"h":${JSON.stringify(idem.requestHash)}` : '';
+  return `{"s":${JSON.stringify(r.streamId)},"v":${r.expected},"e":${r.events}${key}}`;
 }

@@ -50,8 +50,6 @@ function toStoredEvent(r: EventRow): StoredEvent {
  * commit order. No domain knowledge: streams of typed JSON events.
  */
 export class PostgresEventStore {
-  private notifying = false;
-  private notifyAgain = false;
   private readonly batcher: AppendBatcher;
 
   constructor(
@@ -60,30 +58,6 @@ export class PostgresEventStore {
     groupCommit: Partial<GroupCommitOptions> = {},
   ) {
     this.batcher = new AppendBatcher(pool, { ...DEFAULT_GROUP_COMMIT, ...groupCommit });
-  }
-
-  /**
-   * Wakes subscribers (LISTEN es_events) after a commit. Outside the append transaction and
-   * coalesced to one NOTIFY in flight at a time: a NOTIFY inside every append would serialize
-   * all committing appends on PostgreSQL's notification queue lock. A lost wake-up only
-   * delays readers until their next poll.
-   */
-  private wakeSubscribers(): void {
-    if (this.notifying) {
-      this.notifyAgain = true;
-      return;
-    }
-    this.notifying = true;
-    this.pool
-      .query({ name: 'es_notify', text: "SELECT pg_notify('es_events', '')" })
-      .catch(() => undefined)
-      .finally(() => {
-        this.notifying = false;
-        if (this.notifyAgain) {
-          this.notifyAgain = false;
-          this.wakeSubscribers();
-        }
-      });
   }
 
   /**
@@ -100,11 +74,17 @@ export class PostgresEventStore {
       throw new VersionConflict(streamId, String(options.expectedVersion), outcome.conflict);
     }
     if ('reused' in outcome) throw new IdempotencyKeyReused(options.idempotency?.key ?? '');
-    if (!outcome.replayed) {
-      this.observer.appended?.(streamId, events.length);
-      this.wakeSubscribers();
-    }
-    return toAppendResult(outcome);
+    if ('replayed' in outcome) return toAppendResult(outcome.replayed, true);
+    const { transactionId, firstVersion, lastPosition } = outcome.appended;
+    this.observer.appended?.(streamId, events.length);
+    return {
+      streamId,
+      firstVersion,
+      lastVersion: firstVersion + events.length - 1,
+      position: formatPosition({ transactionId, position: lastPosition }),
+      eventIds: events.map((e) => e.eventId),
+      replayed: false,
+    };
   }
 
   private translate(err: unknown): unknown {
@@ -182,8 +162,7 @@ export class PostgresEventStore {
                 'lastVersion', e.stream_version,
                 'transactionId', e.transaction_id::text,
                 'lastPosition', e.position::text,
-                'eventIds', to_jsonb(i.event_ids),
-                'replayed', true) AS result
+                'eventIds', to_jsonb(i.event_ids)) AS result
                FROM es_idempotency i
                JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
               WHERE i.scope = $1 AND i.key = $2`,
@@ -191,7 +170,7 @@ export class PostgresEventStore {
     });
     const row = rows[0];
     if (!row) return null;
-    return { requestHash: row.request_hash, result: toAppendResult(row.result) };
+    return { requestHash: row.request_hash, result: toAppendResult(row.result, true) };
   }
 
   async verifyStream(streamId: string): Promise<ChainVerification> {

@@ -1,0 +1,84 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { runMigrations, startEmbeddedPostgres } from '@app/platform';
+
+export interface BenchDatabase {
+  url: string;
+  /** Where it came from, for the report. */
+  source: string;
+  release(): Promise<void>;
+}
+
+const LOCAL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const DATABASE = 'cs_bench';
+
+async function answers(url: string): Promise<boolean> {
+  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A fresh database on the local server: every run starts from the same empty store. */
+async function freshLocalDatabase(): Promise<BenchDatabase> {
+  const admin = new Client({ connectionString: LOCAL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(LOCAL, DATABASE);
+  await runMigrations(url);
+  return { url, source: `${DATABASE} on 127.0.0.1:5432`, release: async () => undefined };
+}
+
+async function embeddedDatabase(log: (line: string) => void): Promise<BenchDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
+  // PostgreSQL runs as the postgres user when we are root: it must reach its folder.
+  chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres({ dataDir: dir, database: DATABASE, log });
+  try {
+    await runMigrations(pg.url);
+  } catch (err) {
+    await pg.stop();
+    throw err;
+  }
+  return {
+    url: pg.url,
+    source: 'embedded PostgreSQL (temporary)',
+    async release() {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * BENCH_DATABASE_URL, else DATABASE_URL (migrated, never dropped: it is someone's database),
+ * else a fresh `cs_bench` on the local server, else an embedded server in a temporary folder.
+ */
+export async function provisionDatabase(log: (line: string) => void): Promise<BenchDatabase> {
+  const given = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL;
+  if (given) {
+    await runMigrations(given);
+    const source = process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'DATABASE_URL';
+    return { url: given, source, release: async () => undefined };
+  }
+  if (await answers(LOCAL)) return freshLocalDatabase();
+  return embeddedDatabase(log);
+}

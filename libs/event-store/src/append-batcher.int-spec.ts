@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import {
+  AppendResult,
+  IdempotencyKeyReused,
+  InvalidEvent,
+  NewEvent,
+  parsePosition,
+  PostgresEventStore,
+  VersionConflict,
+} from '@app/event-store';
+import { AppendBatcher } from './append-batcher';
+
+const AT = '2026-01-02T03:04:05.678Z';
+const SCOPE = 't-1:POST /x';
+const event = (n = 1): NewEvent => ({
+  eventId: randomUUID(),
+  type: 'Happened',
+  data: { n },
+  metadata: { actor: { type: 'user', id: 'u-1' }, tenantId: 't-1' },
+  occurredAt: AT,
+});
+const idem = (key: string, requestHash = 'a'.repeat(64)) => ({ scope: SCOPE, key, requestHash });
+const txOf = (r: AppendResult) => parsePosition(r.position).transactionId;
+const fulfilled = <T>(r: PromiseSettledResult<T>): T => {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+};
+
+describe(AppendBatcher.name, () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  // One batch in flight: appends made while `blocker()` is in flight go out together, as one
+  // batch in one transaction.
+  let serial: PostgresEventStore;
+  const blocker = () => serial.append(`b-${randomUUID()}`, [event()], { expectedVersion: 'any' });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+    serial = new PostgresEventStore(db.pool, {}, { maxInFlight: 1 });
+  });
+  afterAll(() => db.drop());
+
+  describe('when one append of a batch conflicts', () => {
+    it('refuses that append alone, and it writes nothing', async () => {
+      const ids = Array.from({ length: 9 }, () => `s-${randomUUID()}`);
+      await Promise.all(ids.map((id) => store.append(id, [event()], { expectedVersion: 'no_stream' })));
+      const bad = event();
+      const key = randomUUID();
+      const first = blocker();
+      const results = await Promise.allSettled(
+        ids.map((id, i) =>
+          i === 4
+            ? serial.append(id, [bad], { expectedVersion: 5, idempotency: idem(key) })
+            : serial.append(id, [event()], { expectedVersion: 1, idempotency: idem(randomUUID()) }),
+        ),
+      );
+      await first;
+
+      expect(results.map((r) => r.status)).toEqual(ids.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')));
+      expect((results[4] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflict);
+      expect((results[4] as PromiseRejectedResult).reason).toMatchObject({ actual: 1 });
+      const landed = results.filter((r) => r.status === 'fulfilled').map(fulfilled);
+      expect(new Set(landed.map(txOf)).size).toBe(1);
+      expect(landed.map((r) => r.lastVersion)).toEqual(Array(8).fill(2));
+      expect(await serial.streamVersion(ids[4])).toBe(1);
+      expect(await serial.readByEventIds([bad.eventId])).toEqual([]);
+      expect(await serial.findIdempotentResult(SCOPE, key)).toBeNull();
+      for (const id of ids) expect((await serial.verifyStream(id)).valid).toBe(true);
+    });
+
+    it('leaves no stream behind for an append refused on a stream that does not exist', async () => {
+      const missing = `s-${randomUUID()}`;
+      const first = blocker();
+      const results = await Promise.allSettled([
+        serial.append(missing, [event()], { expectedVersion: 3 }),
+        serial.append(missing, [event()], { expectedVersion: 'stream_exists' }),
+        serial.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' }),
+      ]);
+      await first;
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+      const { rows } = await db.pool.query('SELECT 1 FROM es_streams WHERE stream_id = $1', [missing]);
+      expect(rows).toHaveLength(0);
+    });
+  });
+
+  describe('when the same idempotency key comes twice in one batch', () => {
+    it('appends once, replays it for the same request and refuses another request', async () => {
+      const id = `s-${randomUUID()}`;
+      const key = randomUUID();
+      const first = blocker();
+      const [a, b, c] = await Promise.allSettled([
+        serial.append(id, [event(1)], { expectedVersion: 'any', idempotency: idem(key) }),
+        serial.append(id, [event(2)], { expectedVersion: 'any', idempotency: idem(key) }),
+        serial.append(id, [event(3)], { expectedVersion: 'any', idempotency: idem(key, 'b'.repeat(64)) }),
+      ]);
+      await first;
+      expect(fulfilled(a).replayed).toBe(false);
+      expect(fulfilled(b)).toEqual({ ...fulfilled(a), replayed: true });
+      expect((c as PromiseRejectedResult).reason).toBeInstanceOf(IdempotencyKeyReused);
+      expect(await serial.streamVersion(id)).toBe(1);
+    });
+
+    it('gives the key to the next append when the first one is refused', async () => {
+      const id = `s-${randomUUID()}`;
+      const key = randomUUID();
+      const first = blocker();
+      const [refused, taken] = await Promise.allSettled([
+        serial.append(id, [event(1)], { expectedVersion: 7, idempotency: idem(key) }),
+        serial.append(id, [event(2)], { expectedVersion: 'no_stream', idempotency: idem(key, 'b'.repeat(64)) }),
+      ]);
+      await first;
+      expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflict);
+      const result = fulfilled(taken);
+      expect(await serial.findIdempotentResult(SCOPE, key)).toEqual({
+        requestHash: 'b'.repeat(64),
+        result: { ...result, replayed: true },
+      });
+    });
+  });
+
+  describe('when a batch fails as a whole', () => {
+    it('retries its appends one by one, so only the faulty one fails', async () => {
+      const stored = event();
+      await store.append(`s-${randomUUID()}`, [stored], { expectedVersion: 'any' });
+      const first = blocker();
+      const [good, duplicate, alsoGood] = await Promise.allSettled([
+        serial.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' }),
+        serial.append(`s-${randomUUID()}`, [{ ...event(), eventId: stored.eventId }], { expectedVersion: 'no_stream' }),
+        serial.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' }),
+      ]);
+      await first;
+      expect((duplicate as PromiseRejectedResult).reason).toBeInstanceOf(InvalidEvent);
+      expect(fulfilled(good).lastVersion).toBe(1);
+      expect(fulfilled(alsoGood).lastVersion).toBe(1);
+    });
+  });
+
+  describe('under concurrency', () => {
+    it('lands 200 concurrent appends with any version across 10 streams, contiguous and chained', async () => {
+      const ids = Array.from({ length: 10 }, () => `s-${randomUUID()}`);
+      const sizes = Array.from({ length: 200 }, (_, i) => 1 + (i % 3));
+      const results = await Promise.all(
+        sizes.map((n, i) =>
+          store.append(ids[i % 10], Array.from({ length: n }, () => event(i)), { expectedVersion: 'any' }),
+        ),
+      );
+      expect(new Set(results.map(txOf)).size).toBeLessThan(200);
+      for (const [s, id] of ids.entries()) {
+        const total = sizes.filter((_, i) => i % 10 === s).reduce((a, b) => a + b, 0);
+        const events = await store.readStream(id);
+        expect(events.map((e) => e.version)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+        expect(await store.verifyStream(id)).toEqual({ valid: true, count: total });
+      }
+    });
+
+    it('creates a stream once when many appends race to create it', async () => {
+      const id = `s-${randomUUID()}`;
+      const results = await Promise.allSettled(
+        Array.from({ length: 30 }, () => store.append(id, [event()], { expectedVersion: 'no_stream' })),
+      );
+      const conflicts = results.filter((r) => r.status === 'rejected' && r.reason instanceof VersionConflict);
+      expect([results.length - conflicts.length, conflicts.length]).toEqual([1, 29]);
+      expect(await store.streamVersion(id)).toBe(1);
+    });
+  });
+});
