@@ -4,3 +4,4 @@ export * from './position';
 export * from './hash-chain';
 export * from './event-store';
 export * from './subscription';
+export type { GroupCommitOptions } from './append-batcher';

@@ -13,6 +13,8 @@ export interface SubscriptionOptions {
   onError?(err: unknown): void;
 }
 
+const RETRY_MIN_MS = 10;
+
 export interface Subscription {
   stop(): Promise<void>;
 }
@@ -46,33 +48,52 @@ export async function subscribe(
     await listener.query('LISTEN es_events');
   }
 
+  /** Delivers one page; false when nothing was visible (or the read failed). */
+  const deliver = async (): Promise<boolean> => {
+    try {
+      const page = await store.readAll({ after, limit: options.batchSize ?? 500 });
+      if (page.events.length === 0 || !page.nextPosition) return false;
+      await handle(page.events, page.nextPosition);
+      after = page.nextPosition;
+      return true;
+    } catch (err) {
+      options.onError?.(err);
+      return false;
+    }
+  };
+
+  /** Sleeps until the timeout or a notification; true when woken by a notification. */
+  const sleep = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    }).finally(() => {
+      wake = null;
+      nudged = false;
+    });
+
+  // After a notification that found nothing, the events it announced may still be held back
+  // by an older transaction, open anywhere in the cluster (readAll's visibility rule): look
+  // again soon, backing off to the poll interval, rather than sleeping a whole interval.
+  let retryMs = 0;
   const loop = (async () => {
     while (!stopped) {
-      try {
-        const page = await store.readAll({ after, limit: options.batchSize ?? 500 });
-        if (page.events.length > 0 && page.nextPosition) {
-          await handle(page.events, page.nextPosition);
-          after = page.nextPosition;
-          continue;
-        }
-      } catch (err) {
-        options.onError?.(err);
+      if (await deliver()) {
+        retryMs = 0;
+        continue;
       }
       if (stopped) break;
       if (nudged) {
         // A notification came while reading: read again before sleeping.
         nudged = false;
+        retryMs = RETRY_MIN_MS;
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-      nudged = false;
+      const woken = await sleep(retryMs || pollMs);
+      retryMs = woken ? RETRY_MIN_MS : retryMs > 0 && retryMs * 2 < pollMs ? retryMs * 2 : 0;
     }
   })();
 
