@@ -56,7 +56,7 @@ function storeContender(pool: Pool): Contender {
       let version = 0;
       return async () => {
         const event = messageAppended(id, version + 1);
-        await store.append(`conversation-${id}`, [event], {
+        await store.append(`bench-${id}`, [event], {
           expectedVersion: version,
           idempotency: { scope: IDEMPOTENCY_SCOPE, key: randomUUID(), requestHash: REQUEST_HASH },
         });
@@ -81,7 +81,7 @@ function rawContender(pool: Pool): Contender {
         await pool.query({
           name: 'bench_raw_insert',
           text: 'INSERT INTO bench_raw (stream_id, version, event_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5, $6)',
-          values: [`conversation-${id}`, version + 1, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)],
+          values: [`bench-${id}`, version + 1, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)],
         });
         version++;
       };

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { runMigrations, startEmbeddedPostgres } from '@app/platform';
+import { databaseAnswers, runMigrations, startEmbeddedPostgres } from '@app/platform';
 
 export interface BenchDatabase {
   url: string;
@@ -13,18 +13,6 @@ export interface BenchDatabase {
 
 const LOCAL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE = 'cs_bench';
-
-async function answers(url: string): Promise<boolean> {
-  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -79,6 +67,6 @@ export async function provisionDatabase(log: (line: string) => void): Promise<Be
     const source = process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'DATABASE_URL';
     return { url: given, source, release: async () => undefined };
   }
-  if (await answers(LOCAL)) return freshLocalDatabase();
+  if (await databaseAnswers(LOCAL)) return freshLocalDatabase();
   return embeddedDatabase(log);
 }

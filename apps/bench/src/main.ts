@@ -1,6 +1,7 @@
 import { openContenders } from './contenders';
 import { provisionDatabase } from './database';
-import { appendTable, BenchSummary, summaryLine } from './report';
+import { runAuditBenchmark } from './audit-bench';
+import { appendTable, auditTable, BenchSummary, summaryLine } from './report';
 import { RunPlan, runAppendBenchmark } from './runner';
 
 /**
@@ -10,12 +11,13 @@ import { RunPlan, runAppendBenchmark } from './runner';
  */
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
+const num = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!(value > 0)) throw new Error(`${name} must be a positive number`);
+  return value;
+};
+
 function plan(): RunPlan {
-  const num = (name: string, fallback: number) => {
-    const value = Number(process.env[name] ?? fallback);
-    if (!(value > 0)) throw new Error(`${name} must be a positive number`);
-    return value;
-  };
   return {
     concurrencies: [1, 16, 64],
     rounds: num('BENCH_ROUNDS', 3),
@@ -33,6 +35,12 @@ async function main(): Promise<void> {
     try {
       const summary: BenchSummary = { append: await runAppendBenchmark(contenders.all, runPlan, progress) };
       process.stdout.write(`${appendTable(summary.append)}\n`);
+      const audit = await runAuditBenchmark(db.url, progress, {
+        small: num('BENCH_SMALL_EVENTS', 100_000),
+        large: num('BENCH_LARGE_EVENTS', 1_000_000),
+      });
+      Object.assign(summary, audit);
+      process.stdout.write(`${auditTable(audit)}\n`);
       process.stdout.write(`${summaryLine(summary)}\n`);
     } finally {
       await contenders.close();

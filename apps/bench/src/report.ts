@@ -1,11 +1,22 @@
+import type { AuditBenchResult } from './audit-bench';
 import { AppendRates } from './runner';
 
 /**
  * Everything the benchmark measured, as the one JSON object printed last. Other tools read
  * that line; later benchmarks add their own keys here.
  */
-export interface BenchSummary {
+export interface BenchSummary extends Partial<AuditBenchResult> {
   append: AppendRates;
+}
+
+/** The audit query at two log sizes and the rebuild against a plain read, with their ratios. */
+export function auditTable(r: AuditBenchResult): string {
+  const q = r.auditQuery;
+  const p = r.projectionRebuild;
+  return [
+    `Ends-by-reason page (median ms): ${q.small} at ${q.smallEvents} events, ${q.large} at ${q.largeEvents} events; large/small ${ratio(q.large, q.small)} (goal <= 2)`,
+    `Full rebuild of every projection: ${p.rebuild} events/s; plain commit-order read: ${p.rawRead} events/s; rebuild/read ${ratio(p.rebuild, p.rawRead)} (goal >= 0.5)`,
+  ].join('\n');
 }
 
 export function summaryLine(summary: BenchSummary): string {

@@ -5,3 +5,4 @@ export * from './hash-chain';
 export * from './event-store';
 export * from './subscription';
 export type { GroupCommitOptions } from './append-batcher';
+export * from './event-row';

@@ -5,8 +5,13 @@ export const CONVERSATION_STREAM_PREFIX = 'conversation-';
 
 export const streamIdOf = (conversationId: string): string => `${CONVERSATION_STREAM_PREFIX}${conversationId}`;
 
-export const conversationIdOf = (streamId: string): string | null =>
-  streamId.startsWith(CONVERSATION_STREAM_PREFIX) ? streamId.slice(CONVERSATION_STREAM_PREFIX.length) : null;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The conversation of a stream; null for any other stream (read models skip those). */
+export const conversationIdOf = (streamId: string): string | null => {
+  const id = streamId.startsWith(CONVERSATION_STREAM_PREFIX) ? streamId.slice(CONVERSATION_STREAM_PREFIX.length) : '';
+  return UUID.test(id) ? id : null;
+};
 
 /** A stored event as the domain folds it. */
 export function toRecorded(e: StoredEvent): RecordedConversationEvent {

@@ -4,22 +4,10 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { runMigrations } from '../../platform/src/database/data-source-options';
 import { startEmbeddedPostgres } from '../../platform/src/database/embedded-postgres';
+import { databaseAnswers } from '../../platform/src/database/resolve-database';
 import { databaseUrl, withAdmin } from './test-database';
 
 const LOCAL = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function answers(url: string): Promise<boolean> {
-  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 /** Runs hold a session advisory lock on their pid for their whole life (pids of other
  * sandboxes are not visible here, the lock is). */
@@ -33,7 +21,7 @@ const RUN_LOCK = 74370;
 export default async function globalSetup(): Promise<void> {
   let admin = process.env.TEST_DATABASE_URL;
   if (!admin) {
-    if (process.env.TEST_EMBEDDED !== '1' && (await answers(LOCAL))) {
+    if (process.env.TEST_EMBEDDED !== '1' && (await databaseAnswers(LOCAL))) {
       admin = LOCAL;
     } else {
       const dir = mkdtempSync(join(tmpdir(), 'cs-test-pg-'));

@@ -15,7 +15,8 @@ interface ServerFile {
   pid: number;
 }
 
-async function answers(url: string): Promise<boolean> {
+/** True when a PostgreSQL server accepts a connection at `url` (within 2 s). */
+export async function databaseAnswers(url: string): Promise<boolean> {
   const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await c.connect();
@@ -50,7 +51,7 @@ export async function resolveDatabase(
   const serverFile = join(dir, 'server.json');
   if (existsSync(serverFile)) {
     const running = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile;
-    if (processAlive(running.pid) && (await answers(running.url))) {
+    if (processAlive(running.pid) && (await databaseAnswers(running.url))) {
       return { url: running.url, source: 'embedded (shared)', release: async () => undefined };
     }
   }

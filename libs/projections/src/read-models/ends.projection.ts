@@ -11,7 +11,7 @@ export const endsProjection: Projection = {
   tables: ['rm_ends', 'rm_blocked_ends'],
   async apply(tx: PoolClient, events: StoredEvent[]): Promise<void> {
     const ends = events
-      .filter((e) => e.type === 'ConversationEnded')
+      .filter((e) => e.type === 'ConversationEnded' && conversationIdOf(e.streamId))
       .map((e) => ({
         ...e.data,
         endEventId: e.eventId,
@@ -47,7 +47,7 @@ export const endsProjection: Projection = {
       [...latest.values()],
     );
     const blocked = events
-      .filter((e) => e.type === 'EndAttemptBlocked')
+      .filter((e) => e.type === 'EndAttemptBlocked' && conversationIdOf(e.streamId))
       .map((e) => ({ ...e.data, eventId: e.eventId, conversationId: conversationIdOf(e.streamId), tenantId: tenantOf(e), attemptedAt: e.occurredAt }));
     await withRows(
       tx,

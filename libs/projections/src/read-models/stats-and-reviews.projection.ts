@@ -18,7 +18,7 @@ export const statsProjection: Projection = {
       row.n += 1;
       m.set(k, row);
     };
-    for (const e of events) {
+    for (const e of events.filter((x) => conversationIdOf(x.streamId))) {
       const d = day(e.occurredAt);
       const tenantId = tenantOf(e);
       if (e.type === 'ConversationStarted') bump(started, `${d}|${tenantId}`, { day: d, tenantId });
@@ -44,7 +44,7 @@ export const statsProjection: Projection = {
       [...ends.values()],
     );
     const reviews = events
-      .filter((e) => e.type === 'EndDecisionReviewed')
+      .filter((e) => e.type === 'EndDecisionReviewed' && conversationIdOf(e.streamId))
       .map((e) => ({ ...e.data, conversationId: conversationIdOf(e.streamId), tenantId: tenantOf(e), reviewedAt: e.occurredAt }));
     await withRows(
       tx,

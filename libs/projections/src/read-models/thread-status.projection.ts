@@ -22,8 +22,9 @@ export const threadStatusProjection: Projection = {
       [[...groups.keys()]],
     );
     const known = new Map(rows.map((r) => [r.conversation_id, r.state]));
-    const upserts = [...groups].map(([id, group]) => {
-      const state = group.reduce((s, e) => evolve(s, toRecorded(e)), known.get(id) ?? initialState());
+    const folded = [...groups].map(([id, group]) => [id, group.reduce((s, e) => evolve(s, toRecorded(e)), known.get(id) ?? initialState())] as const);
+    // A stream that never started a conversation is not one: nothing to show for it.
+    const upserts = folded.filter(([, state]) => state.exists).map(([id, state]) => {
       const status = toThreadStatus(state);
       return {
         conversation_id: id,

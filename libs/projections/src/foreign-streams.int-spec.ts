@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { PostgresEventStore } from '@app/event-store';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { ALL_PROJECTIONS, rebuildProjections } from '@app/projections';
+
+/** Streams that are not started conversations must never wedge a projection. */
+describe('Projections over foreign streams', () => {
+  let db: TestDatabase;
+  beforeAll(async () => (db = await createTestDatabase()));
+  afterAll(() => db.drop());
+
+  it('skips streams that never started a conversation or are not conversation streams', async () => {
+    const store = new PostgresEventStore(db.pool);
+    const at = '2026-01-02T03:04:05.000Z';
+    const event = (type: string, data: Record<string, unknown>) => ({
+      eventId: randomUUID(),
+      type,
+      data,
+      metadata: { tenantId: 't-1' },
+      occurredAt: at,
+    });
+    const unstarted = randomUUID();
+    await store.append(`conversation-${unstarted}`, [event('MessageAppended', { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'x' })], { expectedVersion: 'any' });
+    await store.append('conversation-not-a-uuid', [event('ConversationEnded', { reasonCode: 'ABUSE_OF_ASSISTANT' })], { expectedVersion: 'any' });
+    await store.append(`bench-${randomUUID()}`, [event('ConversationStarted', { conversationId: randomUUID() })], { expectedVersion: 'any' });
+
+    await expect(rebuildProjections(db.pool, store, ALL_PROJECTIONS)).resolves.toBe(3);
+    const { rows } = await db.pool.query(
+      `SELECT (SELECT count(*) FROM rm_conversations)::int AS conversations, (SELECT count(*) FROM rm_ends)::int AS ends,
+              (SELECT count(*) FROM rm_daily_started)::int AS started`,
+    );
+    expect(rows[0]).toEqual({ conversations: 0, ends: 0, started: 0 });
+  });
+});
