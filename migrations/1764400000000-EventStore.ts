@@ -259,8 +259,11 @@ BEGIN
     st_dirty[v_t] := true;
   END LOOP;
 
+  -- Streams this batch created but left empty (every append to them refused or replayed);
+  -- the table still says 0 for the ones it did fill until the UPDATE below, so go by memory.
   IF 0 = ANY (st_version) THEN
-    DELETE FROM es_streams WHERE stream_id = ANY (st_id) AND version = 0;
+    DELETE FROM es_streams s USING unnest(st_id, st_version) AS u(id, v)
+     WHERE u.v = 0 AND s.stream_id = u.id AND s.version = 0;
   END IF;
   IF v_released > 0 THEN
     DELETE FROM es_idempotency i USING unnest(a_sc, a_k, o_holds, o_kind) AS u(sc, k, holds, kind)

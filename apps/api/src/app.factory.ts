@@ -9,7 +9,8 @@ export const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the HTTP application (used by main.ts and by the end-to-end tests). */
 export async function createApp(options: AppOptions & { logger?: boolean }): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: false });
+  // forceCloseConnections: SSE streams must not keep a closing server (and its database) alive.
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: false, forceCloseConnections: true });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
     bufferLogs: true,
     // Fastify's own JSON parser only: JSON in, anything else is 415 (no form bodies).

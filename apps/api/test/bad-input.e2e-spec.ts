@@ -62,6 +62,8 @@ describe('Bad input', () => {
     ['a NUL character in content', message({ content: 'a\u0000b' }), ...invalid('content')],
     ['a NUL character in an explanation', o(path(ID, '/end'), { initiator: 'operator', reasonCode: 'OTHER_POLICY', atMessageId: U1, explanation: 'x\u0000' }), ...invalid('explanation')],
     ['a NUL character in a feedback comment', w(path(ID, '/feedback'), { rating: 'down', comment: '\u0000' }), ...invalid('comment')],
+    ['a lone UTF-16 surrogate in content', message({ content: 'a\ud800b' }), ...invalid('content')],
+    ['a lone low surrogate in a note', o(path(ID, '/risk-flags/00000000-0000-4000-8000-000000000000/clear'), { note: '\udc00' }), ...invalid('note')],
     ['a body over 1 MB', message({ content: 'x'.repeat(1_100_000) }), 413, 'PAYLOAD_TOO_LARGE'],
     ['invalid JSON', raw(path(ID, '/messages'), '{"role": "user", '), ...BAD],
     ['a JSON array body', raw(path(ID, '/messages'), '[{"role":"user"}]'), ...BAD],

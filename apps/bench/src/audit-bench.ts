@@ -12,8 +12,9 @@ export interface AuditBenchResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Events of conversation streams (other benchmarks may share the database). */
 async function eventCount(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
+  const { rows } = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events WHERE stream_id LIKE 'conversation-%'`);
   return Number(rows[0].n);
 }
 

@@ -122,14 +122,14 @@ describe(decide.name, () => {
         .then([blocked(['MODEL_NOT_END_CAPABLE'], { modelId: OTHER_MODEL })]);
     });
 
-    it('checks the model named by the command before the conversation model', () => {
+    it('refuses a model named by the caller that neither started the conversation nor answered on the lineage', () => {
       spec
-        .given(history(...abusiveThread()))
-        .when(endCommand({ modelId: OTHER_MODEL }))
-        .then([blocked(['MODEL_NOT_END_CAPABLE'], { modelId: OTHER_MODEL })]);
+        .given(history(started(OTHER_MODEL), ...abusiveThread().slice(1)))
+        .when(endCommand({ modelId: 'claude-opus-4' }))
+        .thenThrows('VALIDATION_FAILED');
     });
 
-    it('lets an end-capable model named by the command end a conversation started with another', () => {
+    it('lets an end-capable model that answered on the lineage end a conversation started with another', () => {
       spec
         .given(history(started(OTHER_MODEL), ...abusiveThread().slice(1)))
         .when(endCommand({ modelId: END_CAPABLE_MODEL }))

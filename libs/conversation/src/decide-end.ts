@@ -10,7 +10,7 @@ import type { EndConversation } from './commands';
 import { compact } from './compact';
 import type { ConversationEnded, EndAttemptBlocked } from './events';
 import { evaluateEndGuards } from './guards';
-import { isOnLineage, redirectionCountOnLineage } from './lineage';
+import { isOnLineage, lineagePath, redirectionCountOnLineage } from './lineage';
 import type { Policy } from './policy';
 import { REASON_CODE_LIST, hasText, isExplanationRequired } from './reason-codes';
 import type { ConversationState } from './state';
@@ -36,6 +36,20 @@ const checkEvidence = (state: ConversationState, { data }: EndConversation): str
 };
 
 /**
+ * The allowlist is checked on the model that ends: the conversation's model or one that
+ * answered on this lineage, never a name the caller picks to get past the guard.
+ */
+const checkEndingModel = (state: ConversationState, { data }: EndConversation): void => {
+  if (data.modelId === undefined || data.modelId === state.modelId) return;
+  const answered = lineagePath(state, data.atMessageId).some(
+    (id) => state.messages[id]?.role === 'assistant' && state.messages[id]?.modelId === data.modelId,
+  );
+  if (!answered) {
+    throw invalid('modelId', `modelId ${data.modelId} is neither this conversation's model nor one that answered on this lineage`);
+  }
+};
+
+/**
  * An end that passes every guard appends ConversationEnded; one that fails any appends
  * EndAttemptBlocked naming all of them (a near-miss auditors see), not an error.
  */
@@ -53,6 +67,7 @@ export const endConversation = (
     throw invalid('explanation', `${data.reasonCode} requires an explanation`);
   if (data.modelId !== undefined) requireText(data.modelId, 'modelId');
   requireMessage(state, data.atMessageId, 'atMessageId');
+  checkEndingModel(state, command);
   const evidenceMessageIds = checkEvidence(state, command);
 
   const { initiator, reasonCode, atMessageId } = data;

@@ -72,16 +72,20 @@ describe(AppendBatcher.name, () => {
 
     it('leaves no stream behind for an append refused on a stream that does not exist', async () => {
       const missing = `s-${randomUUID()}`;
+      const created = `s-${randomUUID()}`;
       const first = blocker();
       const results = await Promise.allSettled([
         serial.append(missing, [event()], { expectedVersion: 3 }),
         serial.append(missing, [event()], { expectedVersion: 'stream_exists' }),
-        serial.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' }),
+        serial.append(created, [event()], { expectedVersion: 'no_stream' }),
       ]);
       await first;
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
       const { rows } = await db.pool.query('SELECT 1 FROM es_streams WHERE stream_id = $1', [missing]);
       expect(rows).toHaveLength(0);
+      // The stream created in the same batch keeps its head.
+      expect(await serial.streamVersion(created)).toBe(1);
+      expect(await serial.append(created, [event()], { expectedVersion: 1 })).toMatchObject({ lastVersion: 2 });
     });
   });
 

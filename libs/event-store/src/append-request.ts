@@ -65,10 +65,23 @@ export interface AppendRequest {
 }
 
 /** Plain JSON (drops undefined), and refuses what jsonb cannot keep (NUL characters). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function jsonClean(value: unknown, what: string): { value: unknown; text: string } {
   const text = JSON.stringify(value);
   if (text.includes('\\u0000')) throw new InvalidEvent(`${what} contains a NUL character`);
+  // JSON.stringify escapes only lone surrogates as \udXXX, which jsonb refuses: look closer then.
+  if (text.includes('\\ud') && lonelySurrogate(value)) throw new InvalidEvent(`${what} contains a lone UTF-16 surrogate`);
   return { value: JSON.parse(text) as unknown, text };
+}
+
+function lonelySurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(lonelySurrogate);
+  if (value && typeof value === 'object') {
+    return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || lonelySurrogate(v));
+  }
+  return false;
 }
 
 /**

@@ -83,6 +83,14 @@ describe(PostgresEventStore.name, () => {
       ).rejects.toBeInstanceOf(InvalidEvent);
     });
 
+    it('refuses a lone UTF-16 surrogate, which jsonb cannot keep, as invalid', async () => {
+      await expect(
+        store.append(`s-${randomUUID()}`, [event('A', { text: 'a\ud800b' })], { expectedVersion: 'any' }),
+      ).rejects.toBeInstanceOf(InvalidEvent);
+      const pair = await store.append(`s-${randomUUID()}`, [event('A', { text: '\ud83d\ude00' })], { expectedVersion: 'any' });
+      expect(pair.lastVersion).toBe(1);
+    });
+
     it('gives exactly one of 50 concurrent appends at the same expected version', async () => {
       const id = `s-${randomUUID()}`;
       await store.append(id, [event()], { expectedVersion: 'no_stream' });

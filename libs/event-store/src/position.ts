@@ -17,10 +17,23 @@ export function formatPosition(p: GlobalPosition): string {
   return `${p.transactionId}-${p.position}`;
 }
 
+const MAX_XID8 = 2n ** 64n - 1n;
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 export function parsePosition(value: string): GlobalPosition {
   const m = FORMAT.exec(value);
-  if (!m) throw new InvalidPosition(value);
+  if (!m || BigInt(m[1]) > MAX_XID8 || BigInt(m[2]) > MAX_BIGINT) throw new InvalidPosition(value);
   return { transactionId: m[1], position: m[2] };
+}
+
+/** True for a well-formed position within the database's ranges. */
+export function isPosition(value: string): boolean {
+  try {
+    parsePosition(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Orders two positions in commit order (negative when a comes first). */

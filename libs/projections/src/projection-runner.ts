@@ -82,7 +82,13 @@ export class ProjectionRunner {
 
   private async takeLease(): Promise<void> {
     const conn = await this.pool.connect();
-    const { rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [leaseKey(this.projection.name)]);
+    let rows: { ok: boolean }[];
+    try {
+      ({ rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [leaseKey(this.projection.name)]));
+    } catch (err) {
+      conn.release(err as Error);
+      throw err;
+    }
     if (rows[0].ok) {
       // A checked-out client has no 'error' listener: a session killed between queries would
       // be an uncaught error. The lease is gone; the next query fails and drops the client.

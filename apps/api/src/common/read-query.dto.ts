@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, Matches } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { IsPosition } from './is-position';
 
 /** Every GET accepts `?waitFor=` (read-your-writes; the WaitForInterceptor acts on it). */
 export class ReadQueryDto {
@@ -8,6 +9,6 @@ export class ReadQueryDto {
     example: '7311-42',
   })
   @IsOptional()
-  @Matches(/^\d{1,20}-\d{1,19}$/, { message: 'waitFor must be a position returned by this API' })
+  @IsPosition({ message: 'waitFor must be a position returned by this API' })
   waitFor?: string;
 }

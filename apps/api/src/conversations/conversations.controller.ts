@@ -144,7 +144,9 @@ export class ConversationsController {
   @ApiProblems(400, 401, 403, 404, 409, 422)
   flag(@Param('id', uuid) id: string, @Body() body: dto.FlagSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, flagId: body.flagId ?? randomUUID() };
-    return this.run(id, { type: 'FlagSafetyRisk', data }, req, res, who, body, () => ({ flagId: data.flagId }));
+    return this.run(id, { type: 'FlagSafetyRisk', data }, req, res, who, body, (o) => ({
+      flagId: (o.events[0].data as { flagId: string }).flagId,
+    }));
   }
 
   @Post(':id/risk-flags/:flagId/clear')

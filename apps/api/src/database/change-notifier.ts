@@ -25,13 +25,19 @@ export class ChangeNotifier implements OnModuleInit, OnApplicationShutdown {
     const client = new Client({ connectionString: this.url, application_name: 'conversation-service-listen' });
     client.on('notification', () => this.emitter.emit('change'));
     client.on('error', (err) => {
-      this.logger.warn(`LISTEN connection lost (${err.message}); reconnecting in 1 s`);
+      this.logger.warn(`LISTEN connection lost (${err.message}); reconnecting`);
       this.client = null;
-      setTimeout(() => void this.connect().catch(() => undefined), 1000).unref();
+      this.reconnectSoon();
     });
     await client.connect();
     await client.query('LISTEN es_events');
     this.client = client;
+  }
+
+  /** Readers poll meanwhile; keep trying every second until LISTEN is back. */
+  private reconnectSoon(): void {
+    if (this.closed) return;
+    setTimeout(() => void this.connect().catch(() => this.reconnectSoon()), 1000).unref();
   }
 
   /** Resolves at the next committed append anywhere, or after `timeoutMs`. */

@@ -1,7 +1,8 @@
 import { Controller, Get, Headers, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PostgresEventStore, StoredEvent } from '@app/event-store';
+import { once } from 'node:events';
+import { isPosition, PostgresEventStore, StoredEvent } from '@app/event-store';
 import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
@@ -96,7 +97,7 @@ export class EventsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     let after = lastEventId ?? query.cursor ?? query.after ?? null;
-    if (after && !/^\d{1,20}-\d{1,19}$/.test(after)) throw ApiError.validation('Last-Event-ID must be a position');
+    if (after && !isPosition(after)) throw ApiError.validation('Last-Event-ID must be a position returned by this API');
     const closed = new AbortController();
     request.raw.on('close', () => closed.abort());
     reply.hijack();
@@ -113,7 +114,10 @@ export class EventsController {
       while (!closed.signal.aborted) {
         const page = await this.store.readAll({ after, limit: 500 });
         for (const e of page.events.filter(visible)) {
-          reply.raw.write(`id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`);
+          const chunk = `id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`;
+          // Backpressure: a slow client is not fed the whole log into memory.
+          if (!reply.raw.write(chunk)) await once(reply.raw, 'drain', { signal: closed.signal }).catch(() => undefined);
+          if (closed.signal.aborted) break;
         }
         if (page.events.length) {
           after = page.nextPosition;

@@ -1,9 +1,9 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { from, Observable, switchMap } from 'rxjs';
+import { isPosition } from '@app/event-store';
 import { ApiError } from '../common/api-error';
 import { ProjectionWaiter } from './projection-waiter';
 
-const POSITION = /^\d{1,20}-\d{1,19}$/;
 
 /** Read-your-writes on every GET: `?waitFor=` holds the answer until the projections caught up. */
 @Injectable()
@@ -14,7 +14,7 @@ export class WaitForInterceptor implements NestInterceptor {
     const request = ctx.switchToHttp().getRequest<{ method: string; query?: Record<string, unknown> }>();
     const waitFor = request.method === 'GET' ? request.query?.waitFor : undefined;
     if (waitFor === undefined) return next.handle();
-    if (typeof waitFor !== 'string' || !POSITION.test(waitFor)) {
+    if (typeof waitFor !== 'string' || !isPosition(waitFor)) {
       throw ApiError.validation('waitFor must be a position returned by this API', [{ field: 'waitFor', messages: ['waitFor must be a position'] }]);
     }
     return from(this.waiter.waitFor(waitFor)).pipe(switchMap(() => next.handle()));

@@ -33,8 +33,11 @@ export const MAX_CONTENT = 100_000;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ -';
 const oneOf = (list: readonly string[]) => ({ message: `$property must be one of: ${list.join(', ')}` });
-/** Free text is refused with a field error when it holds NUL, which jsonb cannot store. */
-const NoNul = () => Matches(/^[^\u0000]*$/, { message: '$property must not contain NUL characters' });
+/** Free text is refused with a field error when it holds what jsonb cannot store: NUL, lone surrogates. */
+const NoNul = () =>
+  Matches(/^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/, {
+    message: '$property must not contain NUL characters or lone UTF-16 surrogates',
+  });
 
 export class ForkOriginDto {
   @ApiProperty({ format: 'uuid' }) @IsUUID() conversationId: string;

@@ -27,7 +27,9 @@ export class GetConversationHandler implements IQueryHandler<GetConversationQuer
     assertTenant(principal, current.tenantId, what);
     if (asOf.time) {
       const until = Date.parse(asOf.time);
-      events = events.filter((e) => Date.parse(e.recordedAt) <= until);
+      // A prefix of the stream: versions are contiguous even where recorded times are not.
+      const cut = events.findIndex((e) => Date.parse(e.recordedAt) > until);
+      events = cut === -1 ? events : events.slice(0, cut);
       if (events.length === 0) throw ApiError.notFound(`${what} as of ${asOf.time}`);
     }
     return foldEvents(events.map(toRecorded));

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { StoredEvent } from '@app/event-store';
 import { ReadQueryDto } from '../../common/read-query.dto';
+import { IsPosition } from '../../common/is-position';
 
 export class EventDto {
   @ApiProperty({ format: 'uuid' }) eventId: string;
@@ -37,21 +38,20 @@ export class EventPageDto {
   nextCursor: string | null;
 }
 
-const POSITION = /^\d{1,20}-\d{1,19}$/;
 
 export class FeedQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ description: 'Read events committed after this position' })
   @IsOptional()
   @IsString()
   @MaxLength(41)
-  @Matches(POSITION, { message: 'after must be a position returned by this API' })
+  @IsPosition({ message: 'after must be a position returned by this API' })
   after?: string;
 
   @ApiPropertyOptional({ description: 'Same as after (keyset pagination)' })
   @IsOptional()
   @IsString()
   @MaxLength(41)
-  @Matches(POSITION, { message: 'cursor must be a cursor returned by this API' })
+  @IsPosition({ message: 'cursor must be a cursor returned by this API' })
   cursor?: string;
 
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
