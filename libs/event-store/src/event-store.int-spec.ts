@@ -255,5 +255,26 @@ describe(PostgresEventStore.name, () => {
       }
       expect(await store.verifyStream(id)).toMatchObject({ valid: false, brokenAtVersion: 3 });
     });
+
+    it('notices events cut from the end of a stream, and a stream whose head is gone', async () => {
+      const cut = `s-${randomUUID()}`;
+      const headless = `s-${randomUUID()}`;
+      await store.append(cut, [event(), event(), event()], { expectedVersion: 'no_stream' });
+      await store.append(headless, [event()], { expectedVersion: 'no_stream' });
+      await db.pool.query('ALTER TABLE es_events DISABLE TRIGGER es_events_no_update');
+      try {
+        await db.pool.query('DELETE FROM es_events WHERE stream_id = $1 AND stream_version = 3', [cut]);
+      } finally {
+        await db.pool.query('ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_update');
+      }
+      await db.pool.query('DELETE FROM es_streams WHERE stream_id = $1', [headless]);
+      expect(await store.verifyStream(cut)).toMatchObject({ valid: false, brokenAtVersion: 3 });
+      expect(await store.verifyStream(headless)).toMatchObject({ valid: false, brokenAtVersion: 1 });
+      const listed: string[] = [];
+      for (let page = await store.listStreams(null, 1000); page.length; page = await store.listStreams(page.at(-1)!, 1000)) {
+        listed.push(...page);
+      }
+      expect(listed).toContain(headless);
+    });
   });
 });

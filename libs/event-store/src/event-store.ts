@@ -140,14 +140,36 @@ export class PostgresEventStore {
     return { requestHash: row.request_hash, result: toAppendResult(row.result, true) };
   }
 
+  /**
+   * Recomputes the chain from the first event, then checks it ends where the stream's recorded
+   * head says: events cut from the end, or a stream whose head row is gone, are broken too.
+   * The head is read first: an append in between only adds events the chain still covers.
+   */
   async verifyStream(streamId: string): Promise<ChainVerification> {
-    return verifyChain(await this.readStream(streamId));
+    const { rows } = await this.pool.query<{ version: string; head_hash: string }>(
+      'SELECT version::text AS version, head_hash FROM es_streams WHERE stream_id = $1',
+      [streamId],
+    );
+    const events = await this.readStream(streamId);
+    const result = verifyChain(events);
+    if (!result.valid || (events.length === 0 && rows.length === 0)) return result;
+    const broken = (brokenAtVersion: number, reason: string) => ({ valid: false, count: events.length, brokenAtVersion, reason });
+    if (rows.length === 0) return broken(1, 'the stream has no recorded head');
+    const head = { version: Number(rows[0].version), hash: rows[0].head_hash };
+    const atHead = events.find((e) => e.version === head.version);
+    if (!atHead) return broken(events.length + 1, 'events recorded by the stream head are missing');
+    if (atHead.hash !== head.hash) return broken(head.version, 'the stream head does not match this event');
+    return result;
   }
 
-  /** Stream ids in order, a page at a time (for whole-store verification). */
+  /** Stream ids in order, a page at a time: of the events themselves and of the heads. */
   async listStreams(after: string | null, limit: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ stream_id: string }>(
-      'SELECT stream_id FROM es_streams WHERE stream_id > $1 ORDER BY stream_id LIMIT $2',
+      `SELECT stream_id FROM (
+         (SELECT DISTINCT stream_id FROM es_events WHERE stream_id > $1 ORDER BY stream_id LIMIT $2)
+         UNION
+         (SELECT stream_id FROM es_streams WHERE stream_id > $1 ORDER BY stream_id LIMIT $2)) s
+       ORDER BY stream_id LIMIT $2`,
       [after ?? '', limit],
     );
     return rows.map((r) => r.stream_id);
