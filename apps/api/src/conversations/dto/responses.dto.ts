@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsBooleanString, IsDateString, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST } from '@app/conversation';
 import { ReadQueryDto } from '../../common/read-query.dto';
+import { PageLimit } from '../../common/page-limit';
 
 export class CommandResultDto {
   @ApiProperty({ example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
@@ -93,12 +94,7 @@ export class MessagesQueryDto extends AsOfQueryDto {
   @IsBooleanString()
   tree?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit()
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })

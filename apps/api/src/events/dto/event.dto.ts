@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { StoredEvent } from '@app/event-store';
 import { ReadQueryDto } from '../../common/read-query.dto';
+import { PageLimit } from '../../common/page-limit';
 import { IsPosition } from '../../common/is-position';
 
 export class EventDto {
@@ -54,12 +54,7 @@ export class FeedQueryDto extends ReadQueryDto {
   @IsPosition({ message: 'cursor must be a cursor returned by this API' })
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit()
   limit?: number;
 }
 
@@ -69,11 +64,6 @@ export class StreamEventsQueryDto extends ReadQueryDto {
   @Matches(/^\d{1,15}$/, { message: 'cursor must be a cursor returned by this API' })
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit()
   limit?: number;
 }
