@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 
 export class ProblemDto {
   @ApiProperty({ example: '/problems/validation-failed' }) type: string;
@@ -31,7 +31,12 @@ const DESCRIPTIONS: Record<number, string> = {
 /** Documents problem+json answers for the given statuses. */
 export const ApiProblems = (...statuses: number[]) =>
   applyDecorators(
+    ApiExtraModels(ProblemDto),
     ...statuses.map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status], type: ProblemDto }),
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status],
+        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDto) } } },
+      }),
     ),
   );
