@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newEventId } from '@app/event-store';
 import { Pool, types } from 'pg';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { PostgresEventStore } from '@app/event-store';
@@ -30,7 +31,7 @@ const pgTypes = {
 /** A MessageAppended-like event of about 200 bytes of data. */
 function messageAppended(conversationId: string, n: number) {
   return {
-    eventId: randomUUID(),
+    eventId: newEventId(),
     type: 'MessageAppended',
     data: {
       conversationId,

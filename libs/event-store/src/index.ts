@@ -6,3 +6,4 @@ export * from './event-store';
 export * from './subscription';
 export type { GroupCommitOptions } from './append-batcher';
 export * from './event-row';
+export * from './event-id';

@@ -1,7 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
-import { AppendResult, NewEvent, PostgresEventStore, StoredEvent, VersionConflict } from '@app/event-store';
+import { AppendResult, NewEvent, newEventId, PostgresEventStore, StoredEvent, VersionConflict } from '@app/event-store';
 import { ConversationCommand, ConversationState, decide, DomainEvent } from '@app/conversation';
 import { ApiError } from '../../common/api-error';
 import { assertTenant } from '../../auth/api-key.guard';
@@ -66,7 +65,7 @@ export class ExecuteConversationCommandHandler implements ICommandHandler<Execut
     const actor = actorOf(command, state, ctx.principal);
     const tenantId = command.type === 'StartConversation' ? command.data.tenantId : state.tenantId;
     return events.map((e) => ({
-      eventId: randomUUID(),
+      eventId: newEventId(),
       type: e.type,
       data: e.data as unknown as Record<string, unknown>,
       occurredAt,
