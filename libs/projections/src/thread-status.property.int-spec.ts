@@ -59,7 +59,9 @@ describe('thread status (property)', () => {
           expect(res.body).toEqual(toThreadStatus(foldEvents(events.slice(0, k))));
         }
       }),
-      { numRuns: 40 },
+      // A fixed seed keeps CI deterministic (and the coverage check below stable); set FC_SEED
+      // to explore other histories. fast-check prints the seed of any failure.
+      { numRuns: 40, seed: Number(process.env.FC_SEED ?? 20261129) },
     );
     // The histories reached every kind of event (many steps are refused and append nothing).
     expect(Object.fromEntries([...seen].filter(([, n]) => n >= 3).map(([type]) => [type, true]))).toEqual(
