@@ -34,7 +34,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await app.listen({ port: config.port, host: config.host });
-  say(`listening on http://${config.host}:${config.port} (OpenAPI at /docs)`);
+  const bound = app.getHttpServer().address();
+  const port = typeof bound === 'object' && bound ? bound.port : config.port;
+  say(`listening on http://${config.host}:${port} (OpenAPI at /docs)`);
 }
 
 main().catch((err) => {

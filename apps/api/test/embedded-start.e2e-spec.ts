@@ -1,6 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,18 +9,10 @@ const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/api/src/main.js');
 const CLI = join(ROOT, 'dist/apps/cli/src/main.js');
 
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
-
 /** `npm start` with no DATABASE_URL, from an empty folder: a real embedded PostgreSQL in ./data. */
-function startService(cwd: string, port: number): Promise<{ proc: ChildProcess; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' };
+function startService(cwd: string): Promise<{ proc: ChildProcess; port: number }> {
+  // PORT=0: the system picks a free port (a port chosen here could be taken by PostgreSQL's).
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   const proc = spawn(process.execPath, [MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -29,9 +20,10 @@ function startService(cwd: string, port: number): Promise<{ proc: ChildProcess; 
     const timer = setTimeout(() => fail(new Error(`service did not start in 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('(OpenAPI at /docs)')) {
+      const listening = /listening on http:\/\/[^:]+:(\d+) \(OpenAPI at \/docs\)/.exec(output);
+      if (listening) {
         clearTimeout(timer);
-        ok({ proc, output: () => output });
+        ok({ proc, port: Number(listening[1]) });
       }
     };
     proc.stdout!.on('data', onData);
@@ -55,9 +47,8 @@ describe('npm start without DATABASE_URL', () => {
   it('starts an embedded PostgreSQL from an empty folder, appends and reads, and stops cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-embedded-'));
     chmodSync(dir, 0o755);
-    const port = await freePort();
-    const first = await startService(dir, port);
-    const http = () => request(`http://127.0.0.1:${port}`);
+    const first = await startService(dir);
+    let http = () => request(`http://127.0.0.1:${first.port}`);
     try {
       expect((await http().get('/health')).body.status).toBe('ok');
       // The CLI finds the running embedded server through ./data and shares it.
@@ -80,7 +71,8 @@ describe('npm start without DATABASE_URL', () => {
       expect(existsSync(join(dir, 'data/pg/postmaster.pid'))).toBe(false);
 
       // Data survives a restart from the same folder.
-      const second = await startService(dir, port);
+      const second = await startService(dir);
+      http = () => request(`http://127.0.0.1:${second.port}`);
       try {
         const again = await http().get(`/v1/conversations/${id}/events`).set(auth);
         expect(again.body.items.map((e: { type: string }) => e.type)).toEqual(['ConversationStarted', 'MessageAppended']);

@@ -56,6 +56,50 @@ function runAs(): { uid?: number; gid?: number } {
   }
 }
 
+class PortTaken extends Error {}
+
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  url: string;
+  port: number;
+}
+
+/** Starts the server on `port` and waits until it accepts our password. */
+async function launch(bin: string, pgdata: string, user: { uid?: number; gid?: number }, password: string, port: number): Promise<Launched> {
+  const child: ChildProcess = spawn(
+    join(bin, 'postgres'),
+    ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { ...user, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      if (/could not bind|already in use/i.test(output)) throw new PortTaken(output.trim());
+      throw new Error(`embedded PostgreSQL exited at start: ${output.trim()}`);
+    }
+    const c = new Client({ connectionString: url });
+    try {
+      await c.connect();
+      await c.end();
+      return { child, exited, url, port };
+    } catch {
+      await c.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new Error(`embedded PostgreSQL did not start in 30 s: ${output.trim()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
   const root = resolve(options.dataDir);
@@ -92,35 +136,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   accessSync(pgdata, constants.R_OK);
 
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    join(bin, 'postgres'),
-    ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { ...user, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
-
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`embedded PostgreSQL exited at start: ${output.trim()}`);
-    const c = new Client({ connectionString: url });
+  // A port found free can be taken before the server binds it: then try another.
+  let server: Launched | null = null;
+  for (let attempt = 1; !server; attempt++) {
     try {
-      await c.connect();
-      await c.end();
-      break;
-    } catch {
-      await c.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`embedded PostgreSQL did not start in 30 s: ${output.trim()}`);
-      await new Promise((r) => setTimeout(r, 100));
+      server = await launch(bin, pgdata, user, password, await freePort());
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt >= 3) throw err;
     }
   }
+  const { child, exited, url, port } = server;
 
   const database = options.database ?? 'conversations';
   const admin = new Client({ connectionString: url });
