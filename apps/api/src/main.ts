@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/platform';
+import { AppConfig, ConfigError, loadConfig, ResolvedDatabase, resolveDatabase, runMigrations } from '@app/platform';
 import { createApp } from './app.factory';
 import { loadPolicies } from './conversations/policies';
 
@@ -18,6 +18,16 @@ async function main(): Promise<void> {
   const say = (line: string) => console.log(`[conversation-service] ${line}`);
   const database = await resolveDatabase(config, say);
   say(`database: ${database.source}`);
+  try {
+    await serve(config, database, say);
+  } catch (err) {
+    // A start that fails (port taken, migration error) must not leave an embedded server behind.
+    await database.release().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: string) => void): Promise<void> {
   const applied = await runMigrations(database.url);
   if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
 
