@@ -1,4 +1,6 @@
+import type { QueryResult, QueryResultRow } from 'pg';
 import { formatPosition } from './position';
+import type { StreamHead } from './hash-chain';
 import type { StoredEvent } from './types';
 
 /** The columns of a stored event, as `EventRow` names them. */
@@ -34,4 +36,18 @@ export function toStoredEvent(r: EventRow): StoredEvent {
     prevHash: r.prev_hash,
     hash: r.hash,
   };
+}
+
+/** A pool or a checked-out client (a reader may hold a snapshot transaction). */
+export interface EventQueryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** The recorded head of a stream, or null when it has none. */
+export async function readStreamHead(q: EventQueryable, streamId: string): Promise<StreamHead | null> {
+  const { rows } = await q.query<{ version: string; head_hash: string }>(
+    'SELECT version::text AS version, head_hash FROM es_streams WHERE stream_id = $1',
+    [streamId],
+  );
+  return rows[0] ? { version: Number(rows[0].version), headHash: rows[0].head_hash } : null;
 }

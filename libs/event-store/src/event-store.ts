@@ -1,9 +1,9 @@
 import { Pool, DatabaseError } from 'pg';
 import { AppendBatcher, DEFAULT_GROUP_COMMIT, GroupCommitOptions } from './append-batcher';
 import { AppendResultRow, encodeAppend, toAppendResult } from './append-request';
-import { verifyChain } from './hash-chain';
+import { verifyStreamChain } from './hash-chain';
 import { IdempotencyKeyReused, InvalidEvent, VersionConflict } from './errors';
-import { EVENT_COLUMNS, EventRow, toStoredEvent } from './event-row';
+import { EVENT_COLUMNS, EventRow, readStreamHead, toStoredEvent } from './event-row';
 import { formatPosition, parsePosition, START } from './position';
 import { AppendOptions, AppendResult, ChainVerification, NewEvent, ReadAllPage, StoredEvent } from './types';
 
@@ -140,26 +140,10 @@ export class PostgresEventStore {
     return { requestHash: row.request_hash, result: toAppendResult(row.result, true) };
   }
 
-  /**
-   * Recomputes the chain from the first event, then checks it ends where the stream's recorded
-   * head says: events cut from the end, or a stream whose head row is gone, are broken too.
-   * The head is read first: an append in between only adds events the chain still covers.
-   */
+  /** The chain of a stream, checked against its recorded head (see verifyStreamChain). */
   async verifyStream(streamId: string): Promise<ChainVerification> {
-    const { rows } = await this.pool.query<{ version: string; head_hash: string }>(
-      'SELECT version::text AS version, head_hash FROM es_streams WHERE stream_id = $1',
-      [streamId],
-    );
-    const events = await this.readStream(streamId);
-    const result = verifyChain(events);
-    if (!result.valid || (events.length === 0 && rows.length === 0)) return result;
-    const broken = (brokenAtVersion: number, reason: string) => ({ valid: false, count: events.length, brokenAtVersion, reason });
-    if (rows.length === 0) return broken(1, 'the stream has no recorded head');
-    const head = { version: Number(rows[0].version), hash: rows[0].head_hash };
-    const atHead = events.find((e) => e.version === head.version);
-    if (!atHead) return broken(events.length + 1, 'events recorded by the stream head are missing');
-    if (atHead.hash !== head.hash) return broken(head.version, 'the stream head does not match this event');
-    return result;
+    const head = await readStreamHead(this.pool, streamId);
+    return verifyStreamChain(await this.readStream(streamId), head);
   }
 
   /** Stream ids in order, a page at a time: of the events themselves and of the heads. */

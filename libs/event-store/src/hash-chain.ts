@@ -59,3 +59,26 @@ export function verifyChain(events: StoredEvent[]): ChainVerification {
   }
   return { valid: true, count: events.length };
 }
+
+/** A stream's head as es_streams records it: the version and hash of its last event. */
+export interface StreamHead {
+  version: number;
+  headHash: string;
+}
+
+/**
+ * The chain from the first event, then the event at the recorded head: events cut from the
+ * end, a last event rewritten with a fresh hash, or a stream whose head row is gone are broken
+ * too. Read the head before the events: an append in between only adds events after the head,
+ * which the chain still covers.
+ */
+export function verifyStreamChain(events: StoredEvent[], head: StreamHead | null): ChainVerification {
+  const result = verifyChain(events);
+  if (!result.valid || (events.length === 0 && !head)) return result;
+  const broken = (brokenAtVersion: number, reason: string) => ({ valid: false, count: events.length, brokenAtVersion, reason });
+  if (!head) return broken(1, 'the stream has no recorded head');
+  const atHead = events.find((e) => e.version === head.version);
+  if (!atHead) return broken((events.at(-1)?.version ?? 0) + 1, 'events recorded by the stream head are missing');
+  if (atHead.hash !== head.headHash) return broken(head.version, 'the stream head does not match this event');
+  return result;
+}
