@@ -1,5 +1,5 @@
 import { walkPages } from './support/audit-fixtures';
-import { abusiveThread, Client, path, record, startConversation, THREAD, uuid } from './support/scenario';
+import { abusiveThread, Client, endAtU3, startConversation, THREAD, twoEndedConversations, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
 const A = uuid(0xa); // acme, model end ABUSE_OF_ASSISTANT, claude-opus-4-1
@@ -28,10 +28,9 @@ describe('Audit: ends and blocked ends', () => {
   const endIds: Record<string, string> = {};
 
   const end = async (client: Client, id: string, body: Record<string, unknown>, status = 201) => {
-    const res = await client.post(path(id, '/end'), { atMessageId: THREAD.u3, ...body });
-    if (res.status !== status) throw new Error(`end ${id}: ${res.status} ${JSON.stringify(res.body)}`);
-    position = res.body.position;
-    if (status === 201) endIds[id] = res.body.endEventId;
+    const res = await endAtU3(client, id, body, status);
+    position = res.position;
+    if (status === 201) endIds[id] = res.endEventId;
   };
   const get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${position}`);
 
@@ -45,14 +44,9 @@ describe('Audit: ends and blocked ends', () => {
     auditorGlobex = as(t, await t.key('auditor', 'globex'));
     admin = as(t, await t.key('admin', '*'));
 
-    await startConversation(writer, A);
-    await abusiveThread(writer, A, 2);
-    await end(writer, A, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
-
-    await startConversation(writer, B, { modelId: 'claude-opus-4' });
-    await abusiveThread(writer, B, 0);
-    await record(writer, B, '/end-requests', { messageId: THREAD.u3 });
-    await end(writer, B, { initiator: 'model', reasonCode: 'USER_REQUESTED' });
+    const seeded = await twoEndedConversations(writer, A, B);
+    Object.assign(endIds, seeded.endIds);
+    position = seeded.position;
 
     await sleep(5);
     middle = new Date().toISOString();

@@ -68,3 +68,25 @@ export async function totalEvents(t: TestApp): Promise<number> {
   const { rows } = await t.db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
   return Number(rows[0].n);
 }
+
+/** Ends a conversation at THREAD.u3 and checks the status; returns the response body. */
+export async function endAtU3(client: Client, id: string, body: Record<string, unknown>, status = 201): Promise<Record<string, string>> {
+  const res = await client.post(path(id, '/end'), { atMessageId: THREAD.u3, ...body });
+  if (res.status !== status) throw new Error(`end ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/**
+ * Two ended conversations of the audit tests: `a` by the model for ABUSE_OF_ASSISTANT after two
+ * redirections, `b` (claude-opus-4) by the model for USER_REQUESTED after the user asked.
+ */
+export async function twoEndedConversations(writer: Client, a: string, b: string): Promise<{ endIds: Record<string, string>; position: string }> {
+  await startConversation(writer, a);
+  await abusiveThread(writer, a, 2);
+  const endA = await endAtU3(writer, a, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
+  await startConversation(writer, b, { modelId: 'claude-opus-4' });
+  await abusiveThread(writer, b, 0);
+  await record(writer, b, '/end-requests', { messageId: THREAD.u3 });
+  const endB = await endAtU3(writer, b, { initiator: 'model', reasonCode: 'USER_REQUESTED' });
+  return { endIds: { [a]: endA.endEventId, [b]: endB.endEventId }, position: endB.position };
+}
