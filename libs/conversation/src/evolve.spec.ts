@@ -109,6 +109,16 @@ describe(foldEvents.name, () => {
     expect(foldEvents(events).ends).toHaveLength(1);
   });
 
+  it('continues from a given state, the same as folding one event at a time, and leaves that state untouched', () => {
+    const events = history(...abusiveThread(), ended('u4'), reviewed('evt-11', 'upheld', 'r1'), flagged('f1'), cleared('f1'));
+    const before = foldEvents(events.slice(0, 4));
+    const snapshot = structuredClone(before);
+    const folded = foldEvents(events.slice(4), before);
+    expect(before).toEqual(snapshot);
+    expect(folded).toEqual(events.reduce(evolve, initialState()));
+    expect(folded.messages['u1']?.childIds.length).toBeGreaterThan(0);
+  });
+
   it('starts from the initial state', () => {
     expect(foldEvents([])).toEqual(initialState());
   });

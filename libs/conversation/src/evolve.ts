@@ -1,13 +1,37 @@
 import type { RecordedConversationEvent } from './events';
 import { compact } from './compact';
-import { type ConversationState, type EndFact, type MessageNode, initialState } from './state';
+import { type ConversationState, type EndFact, initialState } from './state';
 
-const appendMessage = (
-  state: ConversationState,
-  event: Extract<RecordedConversationEvent, { type: 'MessageAppended' }>,
-): ConversationState => {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] extends object ? { [k: string]: T[K][keyof T[K]] } : T[K] };
+
+/**
+ * A state being folded. Its collections are the fold's own copies, grown in place, so folding n
+ * events costs O(n) rather than copying the whole state per event; the objects inside them
+ * (message nodes, facts) are shared with the state folded from and are replaced, never changed.
+ */
+type Draft = Mutable<ConversationState>;
+
+const draftOf = (state: ConversationState): Draft => ({
+  ...state,
+  messages: { ...state.messages },
+  messageOrder: [...state.messageOrder],
+  rootMessageIds: [...state.rootMessageIds],
+  redirections: [...state.redirections],
+  warnings: [...state.warnings],
+  endRequests: [...state.endRequests],
+  ends: [...state.ends],
+  blockedEndAttempts: [...state.blockedEndAttempts],
+  openRiskFlags: { ...state.openRiskFlags },
+  clearedRiskFlags: { ...state.clearedRiskFlags },
+  reviews: [...state.reviews],
+});
+
+const appendMessage = (draft: Draft, event: Extract<RecordedConversationEvent, { type: 'MessageAppended' }>): void => {
   const { messageId, parentMessageId, role, content, modelId, stopReason } = event.data;
-  const node: MessageNode = compact({
+  const parent = parentMessageId === null ? undefined : draft.messages[parentMessageId];
+  if (parent) draft.messages[parent.messageId] = { ...parent, childIds: [...parent.childIds, messageId] };
+  else if (parentMessageId === null) draft.rootMessageIds.push(messageId);
+  draft.messages[messageId] = compact({
     messageId,
     parentMessageId,
     role,
@@ -15,101 +39,68 @@ const appendMessage = (
     modelId,
     stopReason,
     childIds: [],
-    index: state.messageOrder.length,
+    index: draft.messageOrder.length,
     createdAt: event.occurredAt,
     version: event.version,
   });
-  const parent = parentMessageId === null ? undefined : state.messages[parentMessageId];
-  return {
-    ...state,
-    messages: {
-      ...state.messages,
-      ...(parent && { [parent.messageId]: { ...parent, childIds: [...parent.childIds, messageId] } }),
-      [messageId]: node,
-    },
-    messageOrder: [...state.messageOrder, messageId],
-    rootMessageIds: parentMessageId === null ? [...state.rootMessageIds, messageId] : state.rootMessageIds,
-    activeLeafMessageId: messageId,
-  };
+  draft.messageOrder.push(messageId);
+  draft.activeLeafMessageId = messageId;
 };
 
-const reviewEnd = (
-  state: ConversationState,
-  event: Extract<RecordedConversationEvent, { type: 'EndDecisionReviewed' }>,
-): ConversationState => {
+const reviewEnd = (draft: Draft, event: Extract<RecordedConversationEvent, { type: 'EndDecisionReviewed' }>): void => {
   const { reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note } = event.data;
-  const review = compact({
-    reviewId,
-    reviewerId,
-    endEventId,
-    outcome,
-    newReasonCode,
-    errorType,
-    note,
-    reviewedAt: event.occurredAt,
-    version: event.version,
-  });
+  draft.reviews.push(
+    compact({ reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note, reviewedAt: event.occurredAt, version: event.version }),
+  );
   // The latest review of an end decides its reviewOutcome.
-  const ends = state.ends.map((end): EndFact => {
+  draft.ends = draft.ends.map((end): EndFact => {
     if (end.endEventId !== endEventId) return end;
     const { reclassifiedAs: _previous, ...rest } = end;
     return { ...rest, reviewOutcome: outcome, ...(newReasonCode !== undefined && { reclassifiedAs: newReasonCode }) };
   });
-  return { ...state, ends, reviews: [...state.reviews, review] };
 };
 
-const apply = (state: ConversationState, event: RecordedConversationEvent): ConversationState => {
+const apply = (draft: Draft, event: RecordedConversationEvent): void => {
   switch (event.type) {
     case 'ConversationStarted': {
       const { conversationId, tenantId, subjectId, modelId, channel, forkedFrom } = event.data;
-      return {
-        ...state,
-        ...compact({ conversationId, tenantId, subjectId, modelId, channel, forkedFrom }),
-        exists: true,
-        startedAt: event.occurredAt,
-      };
+      Object.assign(draft, compact({ conversationId, tenantId, subjectId, modelId, channel, forkedFrom }));
+      draft.exists = true;
+      draft.startedAt = event.occurredAt;
+      return;
     }
     case 'MessageAppended':
-      return appendMessage(state, event);
+      return appendMessage(draft, event);
     case 'RedirectionAttempted':
-      return { ...state, redirections: [...state.redirections, { ...event.data, version: event.version }] };
+      draft.redirections.push({ ...event.data, version: event.version });
+      return;
     case 'WarningIssued':
-      return { ...state, warnings: [...state.warnings, { ...event.data, version: event.version }] };
+      draft.warnings.push({ ...event.data, version: event.version });
+      return;
     case 'EndRequestedByUser':
-      return { ...state, endRequests: [...state.endRequests, { ...event.data, version: event.version }] };
+      draft.endRequests.push({ ...event.data, version: event.version });
+      return;
     case 'SafetyRiskFlagged':
-      return {
-        ...state,
-        openRiskFlags: { ...state.openRiskFlags, [event.data.flagId]: { ...event.data, flaggedAt: event.occurredAt } },
-      };
+      draft.openRiskFlags[event.data.flagId] = { ...event.data, flaggedAt: event.occurredAt };
+      return;
     case 'SafetyRiskCleared': {
-      const { [event.data.flagId]: flag, ...stillOpen } = state.openRiskFlags;
-      if (!flag) return state;
-      const cleared = compact({ ...flag, clearedAt: event.occurredAt, note: event.data.note });
-      return { ...state, openRiskFlags: stillOpen, clearedRiskFlags: { ...state.clearedRiskFlags, [flag.flagId]: cleared } };
+      const flag = draft.openRiskFlags[event.data.flagId];
+      if (!flag) return;
+      delete draft.openRiskFlags[event.data.flagId];
+      draft.clearedRiskFlags[flag.flagId] = compact({ ...flag, clearedAt: event.occurredAt, note: event.data.note });
+      return;
     }
-    case 'ConversationEnded': {
-      const end: EndFact = {
-        ...event.data,
-        endEventId: event.eventId,
-        endedAt: event.occurredAt,
-        version: event.version,
-        reviewOutcome: null,
-      };
-      return { ...state, ends: [...state.ends, end] };
-    }
+    case 'ConversationEnded':
+      draft.ends.push({ ...event.data, endEventId: event.eventId, endedAt: event.occurredAt, version: event.version, reviewOutcome: null });
+      return;
     case 'EndAttemptBlocked':
-      return {
-        ...state,
-        blockedEndAttempts: [
-          ...state.blockedEndAttempts,
-          { ...event.data, eventId: event.eventId, occurredAt: event.occurredAt, version: event.version },
-        ],
-      };
+      draft.blockedEndAttempts.push({ ...event.data, eventId: event.eventId, occurredAt: event.occurredAt, version: event.version });
+      return;
     case 'FeedbackSubmitted':
-      return { ...state, feedbackCount: state.feedbackCount + 1 };
+      draft.feedbackCount += 1;
+      return;
     case 'EndDecisionReviewed':
-      return reviewEnd(state, event);
+      return reviewEnd(draft, event);
     default: {
       const unknownEvent: never = event;
       throw new Error(`Unknown conversation event type: ${(unknownEvent as { type: string }).type}`);
@@ -117,18 +108,23 @@ const apply = (state: ConversationState, event: RecordedConversationEvent): Conv
   }
 };
 
-/** Folds one stored event. Trusts the stream: decide refused anything invalid before it was stored. */
-export const evolve = (state: ConversationState, event: RecordedConversationEvent): ConversationState => ({
-  ...apply(state, event),
-  version: event.version,
-  lastEventAt: event.occurredAt,
-});
-
+/**
+ * Folds stored events onto a state (the initial one by default) and returns the new state; the
+ * state given is left untouched. Trusts the stream: decide refused anything invalid before it
+ * was stored.
+ */
 export const foldEvents = (
   events: Iterable<RecordedConversationEvent>,
   state: ConversationState = initialState(),
 ): ConversationState => {
-  let folded = state;
-  for (const event of events) folded = evolve(folded, event);
-  return folded;
+  const draft = draftOf(state);
+  for (const event of events) {
+    apply(draft, event);
+    draft.version = event.version;
+    draft.lastEventAt = event.occurredAt;
+  }
+  return draft;
 };
+
+/** Folds one stored event (see foldEvents). */
+export const evolve = (state: ConversationState, event: RecordedConversationEvent): ConversationState => foldEvents([event], state);

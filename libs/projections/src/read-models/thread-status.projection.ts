@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { StoredEvent } from '@app/event-store';
-import { ConversationState, evolve, initialState, toThreadStatus } from '@app/conversation';
+import { ConversationState, foldEvents, initialState, toThreadStatus } from '@app/conversation';
 import { Projection, withRows } from '../projection';
 import { byConversation, toRecorded } from '../recorded';
 
@@ -22,7 +22,7 @@ export const threadStatusProjection: Projection = {
       [[...groups.keys()]],
     );
     const known = new Map(rows.map((r) => [r.conversation_id, r.state]));
-    const folded = [...groups].map(([id, group]) => [id, group.reduce((s, e) => evolve(s, toRecorded(e)), known.get(id) ?? initialState())] as const);
+    const folded = [...groups].map(([id, group]) => [id, foldEvents(group.map(toRecorded), known.get(id) ?? initialState())] as const);
     // A stream that never started a conversation is not one: nothing to show for it.
     const upserts = folded.filter(([, state]) => state.exists).map(([id, state]) => {
       const status = toThreadStatus(state);
