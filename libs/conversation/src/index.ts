@@ -8,6 +8,7 @@ export * from './errors';
 export * from './policy';
 export * from './state';
 export { evolve, foldEvents } from './evolve';
+export * from './snapshot';
 export { decide } from './decide';
 export { evaluateEndGuards, toEndCommandData } from './guards';
 export {

@@ -183,6 +183,8 @@ describe(PostgresEventStore.name, () => {
         ]);
         const laterResult = await store.append(`s-${randomUUID()}`, [event('Later')], { expectedVersion: 'any' });
         const whileOpen = await readEverything();
+        const rangeWhileOpen = await store.readAllRange({ after: seen.at(-1)?.position ?? null, limit: 1000 });
+        expect(rangeWhileOpen?.through ?? null).toBe(whileOpen.length > seen.length ? whileOpen.at(-1)!.position : null);
         // Nothing after the open transaction is handed out while it is open: handing out the
         // later event would move readers past the late one's place in commit order.
         const handedOut = whileOpen.slice(seen.length).map((e) => e.eventId);
@@ -201,6 +203,17 @@ describe(PostgresEventStore.name, () => {
         late.release();
         early.release();
       }
+    });
+
+    it('gives the range of the page readAll would return, without its events', async () => {
+      await Promise.all(Array.from({ length: 3 }, () => store.append(`s-${randomUUID()}`, [event('A'), event('B'), event('C'), event('D'), event('E')], { expectedVersion: 'no_stream' })));
+      const all = await readEverything();
+      const from = all.at(-13)!.position;
+      const page = await store.readAll({ after: from, limit: 11 });
+      expect(await store.readAllRange({ after: from, limit: 11 })).toEqual({ after: from, through: page.nextPosition, count: 11 });
+      expect(await store.readAllRange({ after: from, limit: 1000 })).toEqual({ after: from, through: all.at(-1)!.position, count: 12 });
+      expect(await store.readAllRange({ after: all.at(-1)!.position })).toBeNull();
+      expect((await store.readAllRange({ limit: 1 }))?.through).toBe(all[0].position);
     });
 
     it('wakes a subscriber through LISTEN/NOTIFY without waiting for the poll', async () => {

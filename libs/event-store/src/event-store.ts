@@ -5,7 +5,7 @@ import { verifyStreamChain } from './hash-chain';
 import { IdempotencyKeyReused, InvalidEvent, VersionConflict } from './errors';
 import { EVENT_COLUMNS, EventRow, readStreamHead, toStoredEvent } from './event-row';
 import { formatPosition, parsePosition, START } from './position';
-import { AppendOptions, AppendResult, ChainVerification, NewEvent, ReadAllPage, StoredEvent } from './types';
+import { AppendOptions, AppendResult, ChainVerification, LogRange, NewEvent, ReadAllPage, StoredEvent } from './types';
 
 export interface EventStoreObserver {
   appended?(streamId: string, count: number): void;
@@ -100,6 +100,34 @@ export class PostgresEventStore {
     });
     const events = rows.map(toStoredEvent);
     return { events, nextPosition: events.length ? events[events.length - 1].position : (options.after ?? null) };
+  }
+
+  /**
+   * Where the page readAll would return ends, and how many events it holds, without reading
+   * them (null when nothing new is visible). Every event up to `through` is committed, so
+   * readers of the range (after, through] all see the same events, whichever connection asks.
+   */
+  async readAllRange(options: { after?: string | null; limit?: number } = {}): Promise<LogRange | null> {
+    const from = options.after ? parsePosition(options.after) : START;
+    const limit = Math.min(Math.max(options.limit ?? 500, 1), 10_000);
+    const { rows } = await this.pool.query<{ tx: string; pos: string; n: string }>({
+      name: 'es_read_all_range',
+      text: `SELECT page.tx::text AS tx, page.pos::text AS pos, page.k::text AS n FROM (
+               SELECT transaction_id AS tx, position AS pos, row_number() OVER (ORDER BY transaction_id, position) AS k
+                 FROM es_events
+                WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY transaction_id, position
+                LIMIT $3) page
+              ORDER BY page.k DESC LIMIT 1`,
+      values: [from.transactionId, from.position, limit],
+    });
+    if (rows.length === 0) return null;
+    return {
+      after: formatPosition(from),
+      through: formatPosition({ transactionId: rows[0].tx, position: rows[0].pos }),
+      count: Number(rows[0].n),
+    };
   }
 
   /** The newest committed position, for lag figures (null on an empty log). */

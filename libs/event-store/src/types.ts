@@ -50,6 +50,14 @@ export interface StoredEvent {
   hash: string;
 }
 
+/** A range of the log in commit order: after `after` (exclusive) through `through` (inclusive). */
+export interface LogRange {
+  after: string;
+  through: string;
+  /** Events in the range. */
+  count: number;
+}
+
 export interface ReadAllPage {
   events: StoredEvent[];
   /** Where the next read starts; the `after` given when nothing new was visible. */

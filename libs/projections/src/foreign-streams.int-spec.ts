@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { ALL_PROJECTIONS, rebuildProjections } from '@app/projections';
+import { ALL_PROJECTIONS, CONVERSATION_ID_SQL, conversationIdOf, rebuildProjections } from '@app/projections';
 
 /** Streams that are not started conversations must never wedge a projection. */
 describe('Projections over foreign streams', () => {
@@ -30,5 +30,29 @@ describe('Projections over foreign streams', () => {
               (SELECT count(*) FROM rm_daily_started)::int AS started`,
     );
     expect(rows[0]).toEqual({ conversations: 0, ends: 0, started: 0 });
+  });
+
+  it('tells conversation streams apart the same way in SQL as in the process', async () => {
+    const id = randomUUID();
+    const streams = [
+      `conversation-${id}`,
+      `conversation-${id.toUpperCase()}`,
+      `conversation-${id}x`,
+      `conversation-${id.slice(1)}`,
+      `conversation-${id.replace(/-/g, '0')}`,
+      `conversation-${id.slice(0, 8)}--${id.slice(10)}`,
+      `conversation-${id.slice(0, 8)}0${id.slice(9)}`,
+      `conversation-g${id.slice(1)}`,
+      `conversation-${id.slice(0, 35)}é`,
+      `conversations-${id}`,
+      id,
+      'conversation-',
+      'conversation-not-a-uuid',
+    ];
+    const { rows } = await db.pool.query<{ stream_id: string; id: string | null }>(
+      `SELECT e.stream_id, (${CONVERSATION_ID_SQL})::text AS id FROM unnest($1::text[]) AS e(stream_id)`,
+      [streams],
+    );
+    expect(rows.map((r) => [r.stream_id, r.id])).toEqual(streams.map((s) => [s, conversationIdOf(s)?.toLowerCase() ?? null]));
   });
 });

@@ -236,7 +236,7 @@ describe(ProjectionRunner.name, () => {
 
         // The victim's next batch stops inside apply, its transaction open, and its session is killed.
         victimProjection.hold = new Promise((r) => (release = r));
-        const held = new Promise<string[]>((resolve) => (victimProjection.onHeld = (_tx, events) => resolve(events.map((e) => e.eventId))));
+        const held = new Promise<string[]>((resolve) => (victimProjection.onHeld = (_tx, eventIds) => resolve(eventIds)));
         await appendTicks(store, 25);
         const heldIds = await held;
         const [holder] = await leaseHolders(name);

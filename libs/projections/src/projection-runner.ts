@@ -1,6 +1,6 @@
 import { Pool, PoolClient } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { lockCheckpoint, readCheckpoint, saveCheckpoint, START_POSITION } from './checkpoints';
+import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints';
 import { Projection } from './projection';
 
 export interface RunnerOptions {
@@ -116,17 +116,15 @@ export class ProjectionRunner {
   }
 
   /**
-   * One batch in one transaction; returns how many events it applied. The events are read
-   * before the transaction starts, so an idle poll holds no transaction id: an open writer
-   * here would hold back every commit-order reader of the database until it ends.
+   * One batch in one transaction; returns how many events it applied. The batch is found and
+   * prepared before the transaction starts, so an idle poll holds no transaction id: an open
+   * writer here would hold back every commit-order reader of the database until it ends.
    */
   async processBatch(conn: PoolClient): Promise<number> {
     const position = await readCheckpoint(conn, this.projection.name);
-    const page = await this.store.readAll({
-      after: position === START_POSITION ? null : position,
-      limit: this.options.batchSize ?? 1000,
-    });
-    if (page.events.length === 0) return 0;
+    const batch = await this.store.readAllRange({ after: position, limit: this.options.batchSize ?? 1000 });
+    if (!batch) return 0;
+    const prepared = await this.projection.prepare?.(conn, batch);
     await conn.query('BEGIN');
     try {
       if ((await lockCheckpoint(conn, this.projection.name)) !== position) {
@@ -134,10 +132,10 @@ export class ProjectionRunner {
         await conn.query('ROLLBACK');
         return -1;
       }
-      await this.projection.apply(conn, page.events);
-      await saveCheckpoint(conn, this.projection.name, page.nextPosition!, page.events.length);
+      await this.projection.apply(conn, batch, prepared);
+      await saveCheckpoint(conn, this.projection.name, batch.through, batch.count);
       await conn.query('COMMIT');
-      return page.events.length;
+      return batch.count;
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
       throw err;

@@ -1,18 +1,43 @@
-import type { PoolClient } from 'pg';
-import type { StoredEvent } from '@app/event-store';
+import type { Pool, PoolClient } from 'pg';
+import { type LogRange, parsePosition } from '@app/event-store';
 
 /**
- * A read model kept from the event log. `apply` receives a batch in commit order inside the
- * transaction that also moves the checkpoint, and writes set-based where it can.
+ * A batch of the log: the range of positions it fills (LogRange). Every event in it is
+ * committed, so a projection reads the range from es_events itself, only the columns it needs,
+ * or writes from it in one statement without the rows ever leaving the database.
  */
-export interface Projection {
+export type Batch = LogRange;
+
+/**
+ * A read model kept from the event log. `apply` writes a batch inside the transaction that
+ * also moves the checkpoint, set-based where it can.
+ */
+export interface Projection<Prepared = unknown> {
   readonly name: string;
   /** Its tables, emptied by a rebuild. */
   readonly tables: readonly string[];
-  apply(tx: PoolClient, events: StoredEvent[]): Promise<void>;
+  /**
+   * Reads what `apply` needs of a batch, outside the transaction and on any connection; a
+   * rebuild prepares the next batch while the database writes this one.
+   */
+  prepare?(db: Pool | PoolClient, batch: Batch): Promise<Prepared>;
+  apply(tx: PoolClient, batch: Batch, prepared: Prepared): Promise<void>;
+  /**
+   * A fresh instance for one rebuild, which applies every batch of the log in order in one
+   * transaction, into emptied tables nobody else writes meanwhile: it may keep memory across
+   * batches. Without it, a rebuild applies the projection itself.
+   */
+  forRebuild?(): Projection<Prepared>;
 }
 
 /** Runs `sql` once with the rows as a jsonb array: set-based writes from a batch. */
 export async function withRows(tx: PoolClient, sql: string, rows: object[]): Promise<void> {
   if (rows.length > 0) await tx.query(sql, [JSON.stringify(rows)]);
+}
+
+/** The range parameters ($1..$4) of a batch for SQL over its events (see conversationEventsSql). */
+export function rangeParams(batch: Batch): string[] {
+  const after = parsePosition(batch.after);
+  const through = parsePosition(batch.through);
+  return [after.transactionId, after.position, through.transactionId, through.position];
 }

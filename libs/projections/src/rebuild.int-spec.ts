@@ -66,7 +66,7 @@ describe(rebuildProjection.name, () => {
       await play(new ConversationDriver(store, { tenantId: 'rb-late', modelId: s.modelId, startAt: startAt(40 + i) }), s.steps);
       expect(await lagOf(pool, p.name)).toBeGreaterThan(0);
 
-      // The rebuild stops after its first page, tables emptied and transaction open; the live
+      // The rebuild stops at its second range, tables emptied and transaction open; the live
       // runner starts meanwhile and must not apply those events on top of the rebuilt ones.
       let resume!: () => void;
       let paused!: () => void;
@@ -74,12 +74,12 @@ describe(rebuildProjection.name, () => {
       const reached = new Promise<void>((r) => (paused = r));
       let reads = 0;
       const pausing = Object.create(store) as PostgresEventStore;
-      pausing.readAll = async (options) => {
+      pausing.readAllRange = async (options) => {
         if (++reads === 2) {
           paused();
           await held;
         }
-        return store.readAll(options);
+        return store.readAllRange(options);
       };
       const rebuilding = rebuildProjection(pool, pausing, p, undefined, 20);
       await reached;

@@ -1,5 +1,7 @@
+import type { Pool, PoolClient } from 'pg';
 import type { StoredEvent } from '@app/event-store';
 import type { RecordedConversationEvent } from '@app/conversation';
+import { type Batch, rangeParams } from './projection';
 
 export const CONVERSATION_STREAM_PREFIX = 'conversation-';
 
@@ -13,20 +15,59 @@ export const conversationIdOf = (streamId: string): string | null => {
   return UUID.test(id) ? id : null;
 };
 
+/**
+ * conversationIdOf in SQL, of `e.stream_id`. The full regular expression per row would cost
+ * more than the rest of a projection's statement: the shape by LIKE, then only hex digits and
+ * dashes, exactly four of them.
+ */
+export const CONVERSATION_ID_SQL = `CASE WHEN e.stream_id LIKE '${CONVERSATION_STREAM_PREFIX}________-____-____-____-____________'
+    AND substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}) ~ '^[-0-9a-fA-F]*$'
+    AND length(replace(substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}), '-', '')) = 32
+  THEN substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1})::uuid END`;
+
+/**
+ * For read models written as SQL over the log: the events in a batch's range (of one type when
+ * given), as the relation `e` with es_events' columns plus `conversation_id` (conversationIdOf:
+ * NULL for other streams) and `tenant_id` ('' when the metadata has none). $1..$4 are the
+ * batch's rangeParams.
+ */
+export function conversationEventsSql(type?: string): string {
+  if (type !== undefined && !/^[A-Za-z]+$/.test(type)) throw new Error(`not an event type: ${type}`);
+  return `(SELECT e.*, ${CONVERSATION_ID_SQL} AS conversation_id, coalesce(e.metadata->>'tenantId', '') AS tenant_id
+             FROM es_events e
+            WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+              AND (e.transaction_id, e.position) <= ($3::xid8, $4::bigint)
+              -- Implied by the row comparisons; it lets the planner size the range and walk the index.
+              AND e.transaction_id BETWEEN $1::xid8 AND $3::xid8
+              ${type === undefined ? '' : `AND e.type = '${type}'`}) e`;
+}
+
+/**
+ * The conversation events of a batch as the domain folds them, grouped by conversation in
+ * commit order. Only what a fold reads travels: no metadata or hashes, and no message content
+ * (the message tree keeps it), which leaves `content` out of MessageAppended's data.
+ */
+export async function readConversationEvents(db: Pool | PoolClient, batch: Batch): Promise<Map<string, RecordedConversationEvent[]>> {
+  const { rows } = await db.query<{ id: string; version: string; event_id: string; type: string; data: object; at: string }>(
+    `SELECT conversation_id::text AS id, stream_version::text AS version, event_id, type,
+            CASE WHEN type = 'MessageAppended' THEN data - 'content' ELSE data END AS data,
+            to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+       FROM ${conversationEventsSql()}
+      WHERE conversation_id IS NOT NULL
+      ORDER BY transaction_id, position`,
+    rangeParams(batch),
+  );
+  const groups = new Map<string, RecordedConversationEvent[]>();
+  for (const r of rows) {
+    const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt: r.at } as RecordedConversationEvent;
+    const group = groups.get(r.id);
+    if (group) group.push(event);
+    else groups.set(r.id, [event]);
+  }
+  return groups;
+}
+
 /** A stored event as the domain folds it. */
 export function toRecorded(e: StoredEvent): RecordedConversationEvent {
   return { type: e.type, data: e.data, eventId: e.eventId, version: e.version, occurredAt: e.occurredAt } as RecordedConversationEvent;
-}
-
-/** Conversation events of a batch, grouped by conversation in commit order. */
-export function byConversation(events: StoredEvent[]): Map<string, StoredEvent[]> {
-  const groups = new Map<string, StoredEvent[]>();
-  for (const e of events) {
-    const id = conversationIdOf(e.streamId);
-    if (!id) continue;
-    const group = groups.get(id);
-    if (group) group.push(e);
-    else groups.set(id, [e]);
-  }
-  return groups;
 }

@@ -3,9 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { ThreadStatus } from '@app/conversation';
-import type { PostgresEventStore, StoredEvent } from '@app/event-store';
+import type { PostgresEventStore } from '@app/event-store';
 import { projectionLags } from '../src/lag';
-import type { Projection } from '../src/projection';
+import { type Batch, type Projection, rangeParams } from '../src/projection';
+import { conversationEventsSql } from '../src/recorded';
 import { ProjectionRunner, RunnerOptions } from '../src/projection-runner';
 
 /** Fast polling so the tests do not wait on the production defaults. */
@@ -42,11 +43,11 @@ export async function catchUp(pool: Pool, store: PostgresEventStore, projection:
  * A projection that inserts each event id once (PRIMARY KEY: a second apply of an event fails
  * the batch) with the label of the runner that applied it, and keeps a running count.
  */
-export class CountingProjection implements Projection {
+export class CountingProjection implements Projection<string[]> {
   readonly tables: string[];
   /** Set to hold the next batch in the middle of `apply`. */
   hold: Promise<void> | null = null;
-  onHeld: (tx: PoolClient, events: StoredEvent[]) => void = () => undefined;
+  onHeld: (tx: PoolClient, eventIds: string[]) => void = () => undefined;
 
   constructor(
     readonly name: string,
@@ -70,26 +71,35 @@ export class CountingProjection implements Projection {
   }
 
   /** Writes half the batch, then (when held) waits, then writes the rest: a hold is mid-batch. */
-  async apply(tx: PoolClient, events: StoredEvent[]): Promise<void> {
-    const half = Math.ceil(events.length / 2);
-    await this.insert(tx, events.slice(0, half));
+  /** The batch's event ids in commit order. */
+  async prepare(db: Pool | PoolClient, batch: Batch): Promise<string[]> {
+    const { rows } = await db.query<{ event_id: string }>(
+      `SELECT e.event_id FROM ${conversationEventsSql()} ORDER BY e.transaction_id, e.position`,
+      rangeParams(batch),
+    );
+    return rows.map((r) => r.event_id);
+  }
+
+  async apply(tx: PoolClient, _batch: Batch, eventIds: string[]): Promise<void> {
+    const half = Math.ceil(eventIds.length / 2);
+    await this.insert(tx, eventIds.slice(0, half));
     const hold = this.hold;
     if (hold) {
       this.hold = null;
-      this.onHeld(tx, events);
+      this.onHeld(tx, eventIds);
       await hold;
     }
-    await this.insert(tx, events.slice(half));
+    await this.insert(tx, eventIds.slice(half));
     await tx.query(
       `INSERT INTO ${this.tables[1]} AS c (n) VALUES ($1) ON CONFLICT (one) DO UPDATE SET n = c.n + excluded.n`,
-      [events.length],
+      [eventIds.length],
     );
   }
 
-  private async insert(tx: PoolClient, events: StoredEvent[]): Promise<void> {
+  private async insert(tx: PoolClient, eventIds: string[]): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.tables[0]} (event_id, applied_by) SELECT id, $2 FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, i) ORDER BY i`,
-      [events.map((e) => e.eventId), this.label],
+      [eventIds, this.label],
     );
   }
 

@@ -1,0 +1,68 @@
+import { compact } from './compact';
+import type { ConversationState, MessageNode } from './state';
+import type { MessageRole, StopReason } from './vocabulary';
+
+/**
+ * One message of a snapshot, without its content: id, parent, role, createdAt, version, and
+ * for assistant messages modelId and stopReason (null when absent).
+ */
+export type SnapshotMessage =
+  | readonly [messageId: string, parentMessageId: string | null, role: MessageRole, createdAt: string, version: number]
+  | readonly [
+      messageId: string,
+      parentMessageId: string | null,
+      role: MessageRole,
+      createdAt: string,
+      version: number,
+      modelId: string | null,
+      stopReason: StopReason | null,
+    ];
+
+/**
+ * A conversation state to store and fold on from later: the messages as a list in append
+ * order, without their content and without what the list already says (children, index,
+ * append order, roots). About a third of the state's JSON.
+ */
+export interface ConversationSnapshot extends Omit<ConversationState, 'messages' | 'messageOrder' | 'rootMessageIds'> {
+  readonly messages: readonly SnapshotMessage[];
+}
+
+export const toSnapshot = (state: ConversationState): ConversationSnapshot => {
+  const { messages, messageOrder, rootMessageIds: _roots, ...rest } = state;
+  return {
+    ...rest,
+    messages: messageOrder.map((id): SnapshotMessage => {
+      const { messageId, parentMessageId, role, createdAt, version, modelId, stopReason } = messages[id];
+      return modelId === undefined && stopReason === undefined
+        ? [messageId, parentMessageId, role, createdAt, version]
+        : [messageId, parentMessageId, role, createdAt, version, modelId ?? null, stopReason ?? null];
+    }),
+  };
+};
+
+/** The state a snapshot was taken of, every message's content empty. */
+export const fromSnapshot = (snapshot: ConversationSnapshot): ConversationState => {
+  const { messages: list, ...rest } = snapshot;
+  const messages: Record<string, MessageNode & { childIds: string[] }> = {};
+  const messageOrder: string[] = [];
+  const rootMessageIds: string[] = [];
+  list.forEach(([messageId, parentMessageId, role, createdAt, version, modelId, stopReason], index) => {
+    const parent = parentMessageId === null ? undefined : messages[parentMessageId];
+    if (parent) parent.childIds.push(messageId);
+    else if (parentMessageId === null) rootMessageIds.push(messageId);
+    messages[messageId] = compact({
+      messageId,
+      parentMessageId,
+      role,
+      content: '',
+      modelId: modelId ?? undefined,
+      stopReason: stopReason ?? undefined,
+      childIds: [],
+      index,
+      createdAt,
+      version,
+    });
+    messageOrder.push(messageId);
+  });
+  return { ...rest, messages, messageOrder, rootMessageIds };
+};
