@@ -1,6 +1,6 @@
 import type { RecordedConversationEvent } from './events';
 import { compact } from './compact';
-import { type ConversationState, type EndFact, initialState } from './state';
+import { type ConversationState, type EndFact, type MessageNode, initialState } from './state';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] extends object ? { [k: string]: T[K][keyof T[K]] } : T[K] };
 
@@ -11,9 +11,16 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] 
  */
 type Draft = Mutable<ConversationState>;
 
+/**
+ * A map keyed by message ids. Without a prototype, V8 keeps it a hash table from the start
+ * instead of deriving a new object shape for every id added (most of a fold's time otherwise).
+ */
+export const idMap = <T>(entries: Readonly<Record<string, T>> = {}): Record<string, T> =>
+  Object.assign(Object.create(null) as Record<string, T>, entries);
+
 const draftOf = (state: ConversationState): Draft => ({
   ...state,
-  messages: { ...state.messages },
+  messages: idMap(state.messages),
   messageOrder: [...state.messageOrder],
   rootMessageIds: [...state.rootMessageIds],
   redirections: [...state.redirections],
@@ -31,18 +38,19 @@ const appendMessage = (draft: Draft, event: Extract<RecordedConversationEvent, {
   const parent = parentMessageId === null ? undefined : draft.messages[parentMessageId];
   if (parent) draft.messages[parent.messageId] = { ...parent, childIds: [...parent.childIds, messageId] };
   else if (parentMessageId === null) draft.rootMessageIds.push(messageId);
-  draft.messages[messageId] = compact({
+  const node: Mutable<MessageNode> = {
     messageId,
     parentMessageId,
     role,
     content,
-    modelId,
-    stopReason,
     childIds: [],
     index: draft.messageOrder.length,
     createdAt: event.occurredAt,
     version: event.version,
-  });
+  };
+  if (modelId !== undefined) node.modelId = modelId;
+  if (stopReason !== undefined) node.stopReason = stopReason;
+  draft.messages[messageId] = node;
   draft.messageOrder.push(messageId);
   draft.activeLeafMessageId = messageId;
 };

@@ -1,4 +1,4 @@
-import { compact } from './compact';
+import { idMap } from './evolve';
 import type { ConversationState, MessageNode } from './state';
 import type { MessageRole, StopReason } from './vocabulary';
 
@@ -43,25 +43,26 @@ export const toSnapshot = (state: ConversationState): ConversationSnapshot => {
 /** The state a snapshot was taken of, every message's content empty. */
 export const fromSnapshot = (snapshot: ConversationSnapshot): ConversationState => {
   const { messages: list, ...rest } = snapshot;
-  const messages: Record<string, MessageNode & { childIds: string[] }> = {};
+  const messages = idMap<MessageNode & { childIds: string[] }>();
   const messageOrder: string[] = [];
   const rootMessageIds: string[] = [];
   list.forEach(([messageId, parentMessageId, role, createdAt, version, modelId, stopReason], index) => {
     const parent = parentMessageId === null ? undefined : messages[parentMessageId];
     if (parent) parent.childIds.push(messageId);
     else if (parentMessageId === null) rootMessageIds.push(messageId);
-    messages[messageId] = compact({
+    const node: MessageNode & { childIds: string[]; modelId?: string; stopReason?: StopReason } = {
       messageId,
       parentMessageId,
       role,
       content: '',
-      modelId: modelId ?? undefined,
-      stopReason: stopReason ?? undefined,
       childIds: [],
       index,
       createdAt,
       version,
-    });
+    };
+    if (modelId != null) node.modelId = modelId;
+    if (stopReason != null) node.stopReason = stopReason;
+    messages[messageId] = node;
     messageOrder.push(messageId);
   });
   return { ...rest, messages, messageOrder, rootMessageIds };

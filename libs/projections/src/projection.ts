@@ -27,7 +27,7 @@ export interface Projection<Prepared = unknown> {
    * transaction, into emptied tables nobody else writes meanwhile: it may keep memory across
    * batches. Without it, a rebuild applies the projection itself.
    */
-  forRebuild?(): Projection<Prepared>;
+  forRebuild?(): Projection;
 }
 
 /** Runs `sql` once with the rows as a jsonb array: set-based writes from a batch. */

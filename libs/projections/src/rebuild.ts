@@ -3,6 +3,9 @@ import type { PostgresEventStore } from '@app/event-store';
 import { lockCheckpoint, saveCheckpoint, START_POSITION } from './checkpoints';
 import type { Batch, Projection } from './projection';
 
+/** Batches a rebuild prepares ahead of the one it writes. */
+const AHEAD = 3;
+
 /** The promise itself, marked handled: it is awaited later, and must not count as unhandled if something else fails first. */
 const settled = <T>(promise: Promise<T>): Promise<T> => {
   promise.catch(() => undefined);
@@ -10,46 +13,52 @@ const settled = <T>(promise: Promise<T>): Promise<T> => {
 };
 
 /**
- * Replays the whole log into empty tables in one transaction and one pass over the log for all
- * the given projections. It holds their checkpoint rows, so live runners wait and then carry
- * on from the rebuilt position; readers of the tables wait for the commit (TRUNCATE) and never
- * see a half-built model. While the transaction writes one batch, the next one is found and
- * prepared on other connections.
+ * Replays the whole log into one projection's emptied tables, in one transaction that holds
+ * its checkpoint row: a live runner waits, then carries on from the rebuilt position; readers
+ * of the tables wait for the commit (TRUNCATE) and never see a half-built model. While the
+ * transaction writes one batch, the next one is found and prepared on other connections.
  */
-export async function rebuildProjections(
+async function rebuildOne(
   pool: Pool,
   store: PostgresEventStore,
-  projections: readonly Projection[],
-  onProgress: (events: number) => void = () => undefined,
-  batchSize = 5000,
+  projection: Projection,
+  onProgress: (events: number) => void,
+  batchSize: number,
 ): Promise<number> {
-  const rebuilders = projections.map((p) => p.forRebuild?.() ?? p);
-  const rangeAfter = (after: string) => settled(store.readAllRange({ after, limit: batchSize }));
-  const prepare = (batch: Batch) => settled(Promise.all(rebuilders.map((p) => p.prepare?.(pool, batch))));
+  const rebuilder = projection.forRebuild?.() ?? projection;
+  // Up to AHEAD batches found and being prepared beyond the one the transaction writes.
+  const ahead: { batch: Batch; prepared: Promise<unknown> }[] = [];
+  let cursor = START_POSITION;
+  let exhausted = false;
+  const lookAhead = async () => {
+    while (!exhausted && ahead.length < AHEAD) {
+      const batch = await store.readAllRange({ after: cursor, limit: batchSize });
+      if (!batch) {
+        exhausted = true;
+        return;
+      }
+      cursor = batch.through;
+      ahead.push({ batch, prepared: settled(Promise.resolve(rebuilder.prepare?.(pool, batch))) });
+    }
+  };
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');
-    for (const p of projections) await lockCheckpoint(tx, p.name);
-    await tx.query(`TRUNCATE ${projections.flatMap((p) => p.tables).join(', ')}`);
+    await lockCheckpoint(tx, projection.name);
+    await tx.query(`TRUNCATE ${projection.tables.join(', ')}`);
     let after = START_POSITION;
     let total = 0;
-    let next = await rangeAfter(after);
-    let nextPrepared = next && prepare(next);
-    while (next && nextPrepared) {
-      const batch = next;
-      const prepared = nextPrepared;
-      next = await rangeAfter(batch.through);
-      nextPrepared = next && prepare(next);
-      const inputs = await prepared;
-      for (const [i, p] of rebuilders.entries()) await p.apply(tx, batch, inputs[i]);
-      after = batch.through;
-      total += batch.count;
+    await lookAhead();
+    for (let next = ahead.shift(); next; next = ahead.shift()) {
+      const looking = settled(lookAhead());
+      await rebuilder.apply(tx, next.batch, await next.prepared);
+      await looking;
+      after = next.batch.through;
+      total += next.batch.count;
       onProgress(total);
     }
-    for (const p of projections) {
-      await tx.query('UPDATE projection_checkpoints SET events = 0 WHERE name = $1', [p.name]);
-      await saveCheckpoint(tx, p.name, after, total);
-    }
+    await tx.query('UPDATE projection_checkpoints SET events = 0 WHERE name = $1', [projection.name]);
+    await saveCheckpoint(tx, projection.name, after, total);
     await tx.query('COMMIT');
     return total;
   } catch (err) {
@@ -58,6 +67,34 @@ export async function rebuildProjections(
   } finally {
     tx.release();
   }
+}
+
+/**
+ * Rebuilds the given projections from the log (see rebuildOne), side by side, each in its own
+ * transaction on its own connection: the database writes them on as many cores as it has.
+ * Each projection's tables are replaced at once; if one fails, it keeps its old tables and
+ * position, the others still complete, and the first failure is thrown. Progress is the
+ * slowest projection's; returns the events replayed.
+ */
+export async function rebuildProjections(
+  pool: Pool,
+  store: PostgresEventStore,
+  projections: readonly Projection[],
+  onProgress: (events: number) => void = () => undefined,
+  batchSize = 5000,
+): Promise<number> {
+  const done = projections.map(() => 0);
+  const results = await Promise.allSettled(
+    projections.map((p, i) =>
+      rebuildOne(pool, store, p, (events) => {
+        done[i] = events;
+        onProgress(Math.min(...done));
+      }, batchSize),
+    ),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return Math.max(0, ...results.map((r) => (r as PromiseFulfilledResult<number>).value));
 }
 
 /** Rebuilds one projection (see rebuildProjections). */

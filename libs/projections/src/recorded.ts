@@ -26,26 +26,26 @@ export const CONVERSATION_ID_SQL = `CASE WHEN e.stream_id LIKE '${CONVERSATION_S
   THEN substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1})::uuid END`;
 
 /**
- * For read models written as SQL over the log: the events in a batch's range (of one type when
- * given), as the relation `e` with es_events' columns plus `conversation_id` (conversationIdOf:
- * NULL for other streams) and `tenant_id` ('' when the metadata has none). $1..$4 are the
- * batch's rangeParams.
+ * For read models written as SQL over the log: the events in a batch's range (of the given
+ * types, else all), as the relation `e` with es_events' columns plus `conversation_id`
+ * (conversationIdOf: NULL for other streams) and `tenant_id` ('' when the metadata has none).
+ * $1..$4 are the batch's rangeParams.
  */
-export function conversationEventsSql(type?: string): string {
-  if (type !== undefined && !/^[A-Za-z]+$/.test(type)) throw new Error(`not an event type: ${type}`);
+export function conversationEventsSql(...types: string[]): string {
+  for (const type of types) if (!/^[A-Za-z]+$/.test(type)) throw new Error(`not an event type: ${type}`);
   return `(SELECT e.*, ${CONVERSATION_ID_SQL} AS conversation_id, coalesce(e.metadata->>'tenantId', '') AS tenant_id
              FROM es_events e
             WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
               AND (e.transaction_id, e.position) <= ($3::xid8, $4::bigint)
               -- Implied by the row comparisons; it lets the planner size the range and walk the index.
               AND e.transaction_id BETWEEN $1::xid8 AND $3::xid8
-              ${type === undefined ? '' : `AND e.type = '${type}'`}) e`;
+              ${types.length ? `AND e.type IN (${types.map((t) => `'${t}'`).join(', ')})` : ''}) e`;
 }
 
 /**
  * The conversation events of a batch as the domain folds them, grouped by conversation in
  * commit order. Only what a fold reads travels: no metadata or hashes, and no message content
- * (the message tree keeps it), which leaves `content` out of MessageAppended's data.
+ * (the message tree keeps it): MessageAppended's content is empty here.
  */
 export async function readConversationEvents(db: Pool | PoolClient, batch: Batch): Promise<Map<string, RecordedConversationEvent[]>> {
   const { rows } = await db.query<{ id: string; version: string; event_id: string; type: string; data: object; at: string }>(
@@ -59,6 +59,7 @@ export async function readConversationEvents(db: Pool | PoolClient, batch: Batch
   );
   const groups = new Map<string, RecordedConversationEvent[]>();
   for (const r of rows) {
+    if (r.type === 'MessageAppended') (r.data as { content: string }).content = '';
     const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt: r.at } as RecordedConversationEvent;
     const group = groups.get(r.id);
     if (group) group.push(event);

@@ -9,7 +9,7 @@ import {
   toSnapshot,
   toThreadStatus,
 } from '@app/conversation';
-import { Batch, Projection, withRows } from '../projection';
+import { Batch, Projection } from '../projection';
 import { readConversationEvents } from '../recorded';
 
 /** A batch's conversation events, by conversation. */
@@ -41,31 +41,41 @@ function foldGroups(groups: Groups, before: (id: string) => ConversationState | 
   return folded;
 }
 
-function writeStatuses(tx: PoolClient, folded: [string, ConversationState][]): Promise<void> {
-  const rows = folded.map(([id, state]) => {
-    const status = toThreadStatus(state);
-    return {
-      conversation_id: id,
-      tenant_id: state.tenantId,
-      subject_id: state.subjectId,
-      model_id: state.modelId,
-      status: status.status,
-      active_leaf_message_id: status.activeLeafMessageId,
-      message_count: status.messageCount,
-      branch_count: status.branchCount,
-      redirection_count: status.redirectionCount,
-      open_risk_flags: status.openRiskFlags,
-      ends: status.ends,
-      // From the state, not the batch: NOT NULL is checked on the proposed row before ON
-      // CONFLICT, so a batch without ConversationStarted must still carry it.
-      started_at: state.startedAt,
-      last_event_at: status.lastEventAt,
-      version: status.version,
-      snapshot: toSnapshot(state),
-    };
-  });
-  return withRows(
-    tx,
+/** The rows of folded conversations, as the JSON array writeStatuses takes. */
+function statusRows(folded: [string, ConversationState][]): string {
+  return JSON.stringify(
+    folded.map(([id, state]) => {
+      const status = toThreadStatus(state);
+      return {
+        conversation_id: id,
+        tenant_id: state.tenantId,
+        subject_id: state.subjectId,
+        model_id: state.modelId,
+        status: status.status,
+        active_leaf_message_id: status.activeLeafMessageId,
+        message_count: status.messageCount,
+        branch_count: status.branchCount,
+        redirection_count: status.redirectionCount,
+        open_risk_flags: status.openRiskFlags,
+        ends: status.ends,
+        // From the state, not the batch: NOT NULL is checked on the proposed row before ON
+        // CONFLICT, so a batch without ConversationStarted must still carry it.
+        started_at: state.startedAt,
+        last_event_at: status.lastEventAt,
+        version: status.version,
+        snapshot: toSnapshot(state),
+      };
+    }),
+  );
+}
+
+/**
+ * Writes status rows: inserts, or upserts when some of the conversations may have a row
+ * already (a plain insert skips the speculative insertion an upsert pays for per row).
+ */
+async function writeStatuses(tx: PoolClient, rows: string, mayExist: boolean): Promise<void> {
+  if (rows === '[]') return;
+  await tx.query(
     `INSERT INTO rm_conversations AS c (conversation_id, tenant_id, subject_id, model_id, status, active_leaf_message_id,
        message_count, branch_count, redirection_count, open_risk_flags, ends, started_at, last_event_at, version, snapshot)
      SELECT conversation_id, tenant_id, subject_id, model_id, status, active_leaf_message_id, message_count, branch_count,
@@ -73,42 +83,82 @@ function writeStatuses(tx: PoolClient, folded: [string, ConversationState][]): P
        FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id uuid, tenant_id text, subject_id text, model_id text,
             status text, active_leaf_message_id uuid, message_count int, branch_count int, redirection_count int,
             open_risk_flags int, ends jsonb, started_at timestamptz, last_event_at timestamptz, version bigint, snapshot jsonb)
-     ON CONFLICT (conversation_id) DO UPDATE SET
+     ${
+       mayExist
+         ? `ON CONFLICT (conversation_id) DO UPDATE SET
        status = excluded.status, active_leaf_message_id = excluded.active_leaf_message_id,
        message_count = excluded.message_count, branch_count = excluded.branch_count,
        redirection_count = excluded.redirection_count, open_risk_flags = excluded.open_risk_flags,
-       ends = excluded.ends, last_event_at = excluded.last_event_at, version = excluded.version, snapshot = excluded.snapshot`,
-    rows,
+       ends = excluded.ends, last_event_at = excluded.last_event_at, version = excluded.version, snapshot = excluded.snapshot`
+         : ''
+     }`,
+    [rows],
   );
 }
 
+/** What a rebuild prepares of a batch: rows folded ahead, and the conversations left to apply. */
+interface RebuildBatch {
+  /** Conversations first seen in this batch: rows to insert. */
+  fresh: string;
+  /** Conversations folded from a state kept in memory: rows to upsert. */
+  seen: string;
+  /** Conversations whose state was evicted from memory: folded in apply, from the table. */
+  reload: Groups;
+}
+
 /**
- * For a rebuild: the tables start empty and only this transaction writes them, so the states
- * of the conversations written last are kept in memory (up to `cacheSize`) instead of read
- * back; only a conversation evicted from the cache is read again.
+ * For a rebuild, which writes every batch in order in one transaction into emptied tables. The
+ * fold runs ahead, in prepare, while the database writes the batch before: the states of the
+ * conversations folded last stay in memory (up to `cacheSize`), so there is nothing to read
+ * back. A conversation once evicted is always folded in apply instead, from its row, which the
+ * transaction has written by then.
  */
-function threadStatusRebuild(cacheSize: number): Projection<Groups> {
-  const states = new Map<string, ConversationState>(); // oldest write first
+function threadStatusRebuild(cacheSize: number): Projection<RebuildBatch> {
+  const states = new Map<string, ConversationState>(); // least recently folded first
   const evicted = new Set<string>();
+  // Folds must follow the log order, whichever batch's events arrive first.
+  let folding: Promise<unknown> = Promise.resolve();
   return {
     name: NAME,
     tables: TABLES,
-    prepare: readConversationEvents,
-    async apply(tx: PoolClient, _batch: Batch, groups: Groups): Promise<void> {
-      const reload = [...groups.keys()].filter((id) => evicted.has(id));
-      const reloaded = reload.length > 0 ? await loadStates(tx, reload) : new Map<string, ConversationState>();
-      const folded = foldGroups(groups, (id) => states.get(id) ?? reloaded.get(id));
-      for (const [id, state] of folded) {
-        states.delete(id);
-        states.set(id, state);
-        evicted.delete(id);
+    async prepare(db, batch) {
+      const read = readConversationEvents(db, batch);
+      const previous = folding;
+      const prepared = (async () => {
+        const groups = await read;
+        await previous.catch(() => undefined);
+        const reload: Groups = new Map();
+        const fresh: [string, ConversationState][] = [];
+        const seen: [string, ConversationState][] = [];
+        for (const [id, group] of groups) {
+          if (evicted.has(id)) {
+            reload.set(id, group);
+            continue;
+          }
+          const before = states.get(id);
+          const state = foldEvents(group, before ?? initialState());
+          if (!state.exists) continue;
+          (before ? seen : fresh).push([id, state]);
+          states.delete(id);
+          states.set(id, state);
+        }
+        for (const id of states.keys()) {
+          if (states.size <= cacheSize) break;
+          states.delete(id);
+          evicted.add(id);
+        }
+        return { fresh: statusRows(fresh), seen: statusRows(seen), reload };
+      })();
+      folding = prepared;
+      return prepared;
+    },
+    async apply(tx: PoolClient, _batch: Batch, { fresh, seen, reload }: RebuildBatch): Promise<void> {
+      await writeStatuses(tx, fresh, false);
+      await writeStatuses(tx, seen, true);
+      if (reload.size > 0) {
+        const known = await loadStates(tx, [...reload.keys()]);
+        await writeStatuses(tx, statusRows(foldGroups(reload, (id) => known.get(id))), true);
       }
-      for (const id of states.keys()) {
-        if (states.size <= cacheSize) break;
-        states.delete(id);
-        evicted.add(id);
-      }
-      await writeStatuses(tx, folded);
     },
   };
 }
@@ -123,7 +173,7 @@ export const threadStatusProjection: Projection<Groups> = {
   prepare: readConversationEvents,
   async apply(tx: PoolClient, _batch: Batch, groups: Groups): Promise<void> {
     const known = await loadStates(tx, [...groups.keys()]);
-    await writeStatuses(tx, foldGroups(groups, (id) => known.get(id)));
+    await writeStatuses(tx, statusRows(foldGroups(groups, (id) => known.get(id))), true);
   },
   forRebuild: () => threadStatusRebuild(20_000),
 };
