@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const database = await resolveDatabase(config, (line) => console.error(line));
-  const pool = new Pool({ connectionString: database.url, max: 4 });
+  const pool = new Pool({ connectionString: database.url, max: 10 });
   try {
     switch (command) {
       case 'migrate': {

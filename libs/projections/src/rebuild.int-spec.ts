@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
 import { play, scriptArbitrary } from '../test/command-script';
 import { allEventIds, catchUp, eventually, FAST, lagOf, sleep, snapshot } from '../test/runner-fixtures';
-import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, rebuildProjection } from './index';
+import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, readCheckpoints, rebuildProjection, rebuildProjections } from './index';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -33,6 +33,23 @@ describe(rebuildProjection.name, () => {
     const total = (await allEventIds(pool)).length;
     for (const p of ALL_PROJECTIONS) expect(await rebuildProjection(pool, store, p, undefined, 7)).toBe(total);
     expect(await tablesOf()).toEqual(live);
+  });
+
+  it('rebuilds every projection at once, side by side, also on a pool of two connections', async () => {
+    const live = await tablesOf();
+    const small = new Pool({ connectionString: db.url, max: 2 });
+    const progress: number[] = [];
+    try {
+      const total = await rebuildProjections(small, new PostgresEventStore(small), ALL_PROJECTIONS, (n) => progress.push(n), 10);
+      expect(total).toBe((await allEventIds(pool)).length);
+      expect(progress.at(-1)).toBe(total);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    } finally {
+      await small.end();
+    }
+    expect(await tablesOf()).toEqual(live);
+    const checkpoints = await readCheckpoints(pool);
+    expect(new Set(checkpoints.map((c) => c.position)).size).toBe(1);
   });
 
   it('gives the same rows while live runners keep projecting new appends', async () => {

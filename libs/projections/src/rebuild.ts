@@ -72,9 +72,10 @@ async function rebuildOne(
 /**
  * Rebuilds the given projections from the log (see rebuildOne), side by side, each in its own
  * transaction on its own connection: the database writes them on as many cores as it has.
- * Each projection's tables are replaced at once; if one fails, it keeps its old tables and
- * position, the others still complete, and the first failure is thrown. Progress is the
- * slowest projection's; returns the events replayed.
+ * Each rebuild holds a connection and borrows others to look ahead, so at most half the pool's
+ * connections rebuild at once. Each projection's tables are replaced at once; if one fails, it
+ * keeps its old tables and position, the others still complete, and the first failure is
+ * thrown. Progress is the slowest projection's; returns the events replayed.
  */
 export async function rebuildProjections(
   pool: Pool,
@@ -84,14 +85,21 @@ export async function rebuildProjections(
   batchSize = 5000,
 ): Promise<number> {
   const done = projections.map(() => 0);
-  const results = await Promise.allSettled(
-    projections.map((p, i) =>
-      rebuildOne(pool, store, p, (events) => {
+  const results: PromiseSettledResult<number>[] = [];
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < projections.length; i = next++) {
+      results[i] = await rebuildOne(pool, store, projections[i], (events) => {
         done[i] = events;
         onProgress(Math.min(...done));
-      }, batchSize),
-    ),
-  );
+      }, batchSize).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      );
+    }
+  };
+  const lanes = Math.max(1, Math.min(projections.length, Math.floor((pool.options.max ?? 10) / 2)));
+  await Promise.all(Array.from({ length: lanes }, lane));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return Math.max(0, ...results.map((r) => (r as PromiseFulfilledResult<number>).value));
