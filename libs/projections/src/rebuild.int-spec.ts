@@ -5,7 +5,8 @@ import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
 import { play, scriptArbitrary } from '../test/command-script';
 import { allEventIds, catchUp, eventually, FAST, lagOf, sleep, snapshot } from '../test/runner-fixtures';
-import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, readCheckpoints, rebuildProjection, rebuildProjections } from './index';
+import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, readCheckpoints, rebuildProjection, rebuildProjections, threadStatusProjection } from './index';
+import { threadStatusRebuild } from './read-models/thread-status.projection';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -33,6 +34,15 @@ describe(rebuildProjection.name, () => {
     const total = (await allEventIds(pool)).length;
     for (const p of ALL_PROJECTIONS) expect(await rebuildProjection(pool, store, p, undefined, 7)).toBe(total);
     expect(await tablesOf()).toEqual(live);
+  });
+
+  it('folds thread status the same when states leave the rebuild\'s memory and are read back from the table', async () => {
+    const live = await snapshot(pool, 'rm_conversations');
+    // Two states kept at most, seven events a batch: the interleaved conversations are evicted
+    // and read back again and again.
+    const forgetful = { ...threadStatusProjection, forRebuild: () => threadStatusRebuild(2) };
+    await rebuildProjection(pool, store, forgetful, undefined, 7);
+    expect(await snapshot(pool, 'rm_conversations')).toEqual(live);
   });
 
   it('rebuilds every projection at once, side by side, also on a pool of two connections', async () => {

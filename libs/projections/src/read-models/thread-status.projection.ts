@@ -113,7 +113,7 @@ interface RebuildBatch {
  * back. A conversation once evicted is always folded in apply instead, from its row, which the
  * transaction has written by then.
  */
-function threadStatusRebuild(cacheSize: number): Projection<RebuildBatch> {
+export function threadStatusRebuild(cacheSize: number): Projection<RebuildBatch> {
   const states = new Map<string, ConversationState>(); // least recently folded first
   const evicted = new Set<string>();
   // Folds must follow the log order, whichever batch's events arrive first.
