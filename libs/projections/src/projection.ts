@@ -30,11 +30,6 @@ export interface Projection<Prepared = unknown> {
   forRebuild?(): Projection;
 }
 
-/** Runs `sql` once with the rows as a jsonb array: set-based writes from a batch. */
-export async function withRows(tx: PoolClient, sql: string, rows: object[]): Promise<void> {
-  if (rows.length > 0) await tx.query(sql, [JSON.stringify(rows)]);
-}
-
 /** The range parameters ($1..$4) of a batch for SQL over its events (see conversationEventsSql). */
 export function rangeParams(batch: Batch): string[] {
   const after = parsePosition(batch.after);
