@@ -1,5 +1,5 @@
 import { walkPages } from './support/audit-fixtures';
-import { abusiveThread, Client, endAtU3, startConversation, THREAD, twoEndedConversations, uuid } from './support/scenario';
+import { abusiveThread, AuditTrail, Client, startConversation, THREAD, twoEndedConversations, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
 const A = uuid(0xa); // acme, model end ABUSE_OF_ASSISTANT, claude-opus-4-1
@@ -23,16 +23,9 @@ describe('Audit: ends and blocked ends', () => {
   let auditorGlobex: Client;
   let admin: Client;
   let operator: Client;
-  let position: string;
   let middle: string;
-  const endIds: Record<string, string> = {};
-
-  const end = async (client: Client, id: string, body: Record<string, unknown>, status = 201) => {
-    const res = await endAtU3(client, id, body, status);
-    position = res.position;
-    if (status === 201) endIds[id] = res.endEventId;
-  };
-  const get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${position}`);
+  const trail = new AuditTrail();
+  const { endIds, end, get } = trail;
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -45,8 +38,7 @@ describe('Audit: ends and blocked ends', () => {
     admin = as(t, await t.key('admin', '*'));
 
     const seeded = await twoEndedConversations(writer, A, B);
-    Object.assign(endIds, seeded.endIds);
-    position = seeded.position;
+    trail.add(seeded);
 
     await sleep(5);
     middle = new Date().toISOString();

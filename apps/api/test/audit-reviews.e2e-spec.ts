@@ -1,5 +1,5 @@
 import { hashKey } from '../src/auth/api-keys';
-import { abusiveThread, Client, endAtU3, startConversation, twoEndedConversations, uuid } from './support/scenario';
+import { abusiveThread, AuditTrail, Client, startConversation, twoEndedConversations, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
 const A = uuid(0xa); // acme, model end ABUSE_OF_ASSISTANT, claude-opus-4-1
@@ -18,15 +18,8 @@ describe('Audit: reviews of end decisions', () => {
   let auditorAcme: Client;
   let auditorAcmeId: string;
   let auditorGlobex: Client;
-  let position: string;
-  const endIds: Record<string, string> = {};
-
-  const end = async (client: Client, id: string, body: Record<string, unknown>, status = 201) => {
-    const res = await endAtU3(client, id, body, status);
-    position = res.position;
-    if (status === 201) endIds[id] = res.endEventId;
-  };
-  const get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${position}`);
+  const trail = new AuditTrail();
+  const { endIds, end, get } = trail;
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -40,8 +33,7 @@ describe('Audit: reviews of end decisions', () => {
     auditorGlobex = as(t, await t.key('auditor', 'globex'));
 
     const seeded = await twoEndedConversations(writer, A, B);
-    Object.assign(endIds, seeded.endIds);
-    position = seeded.position;
+    trail.add(seeded);
     await startConversation(writer, C);
     await abusiveThread(writer, C, 0);
     await end(operator, C, { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'threats against staff' });
@@ -61,7 +53,7 @@ describe('Audit: reviews of end decisions', () => {
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ reviewId: expect.stringMatching(/^[0-9a-f-]{36}$/), version: expect.any(Number), position: expect.any(String) });
     expect(res.headers.etag).toBe(`"${res.body.version}"`);
-    position = res.body.position;
+    trail.position = res.body.position;
 
     const overturned = await get(auditorAll, '/v1/audit/ends?reviewOutcome=overturned');
     expect(ids(overturned.body.items)).toEqual([A]);
@@ -87,7 +79,7 @@ describe('Audit: reviews of end decisions', () => {
     const reused = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, { ...body, note: 'other' }, { 'Idempotency-Key': 'review-b-1' });
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    position = first.body.position;
+    trail.position = first.body.position;
     const events = await auditorAll.get(`/v1/conversations/${B}/events?limit=500`);
     expect(events.body.items.filter((e: Item) => e.type === 'EndDecisionReviewed')).toHaveLength(1);
   });
@@ -127,7 +119,7 @@ describe('Audit: reviews of end decisions', () => {
       errorType: 'wrong_reason',
     });
     expect(reclassified.status).toBe(201);
-    position = reclassified.body.position;
+    trail.position = reclassified.body.position;
     const res = await get(auditorAll, '/v1/audit/reviews/stats');
     expect(res.status).toBe(200);
     const rate = (key: string, reviewed: number, upheld: number, overturned: number, reclassifiedN: number) => ({

@@ -90,3 +90,28 @@ export async function twoEndedConversations(writer: Client, a: string, b: string
   const endB = await endAtU3(writer, b, { initiator: 'model', reasonCode: 'USER_REQUESTED' });
   return { endIds: { [a]: endA.endEventId, [b]: endB.endEventId }, position: endB.position };
 }
+
+/**
+ * What an audit test has written: each conversation's end event id, and the newest position,
+ * which its reads wait for (`?waitFor=`) so that they see every write made before them.
+ */
+export class AuditTrail {
+  position = '';
+  readonly endIds: Record<string, string> = {};
+
+  /** Takes in ends written elsewhere (twoEndedConversations). */
+  add(written: { endIds: Record<string, string>; position: string }): void {
+    Object.assign(this.endIds, written.endIds);
+    this.position = written.position;
+  }
+
+  /** Ends at THREAD.u3 (endAtU3) and remembers the end. */
+  readonly end = async (client: Client, id: string, body: Record<string, unknown>, status = 201): Promise<void> => {
+    const res = await endAtU3(client, id, body, status);
+    this.position = res.position;
+    if (status === 201) this.endIds[id] = res.endEventId;
+  };
+
+  /** A GET that answers once the read models have caught up with the trail. */
+  readonly get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${this.position}`);
+}
