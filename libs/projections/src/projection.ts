@@ -30,7 +30,16 @@ export interface Projection<Prepared = unknown> {
   forRebuild?(): Projection;
 }
 
-/** The range parameters ($1..$4) of a batch for SQL over its events (see conversationEventsSql). */
+/**
+ * The condition that a row `e` of es_events lies in a batch, with the batch's rangeParams as
+ * $1..$4. The BETWEEN is implied by the row comparisons; it lets the planner size the range
+ * and walk the index.
+ */
+export const IN_BATCH_SQL = `(e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+  AND (e.transaction_id, e.position) <= ($3::xid8, $4::bigint)
+  AND e.transaction_id BETWEEN $1::xid8 AND $3::xid8`;
+
+/** The range parameters ($1..$4) of a batch for SQL over its events (IN_BATCH_SQL). */
 export function rangeParams(batch: Batch): string[] {
   const after = parsePosition(batch.after);
   const through = parsePosition(batch.through);

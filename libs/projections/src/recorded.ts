@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { StoredEvent } from '@app/event-store';
 import type { RecordedConversationEvent } from '@app/conversation';
-import { type Batch, rangeParams } from './projection';
+import { type Batch, IN_BATCH_SQL, rangeParams } from './projection';
 
 export const CONVERSATION_STREAM_PREFIX = 'conversation-';
 
@@ -26,20 +26,19 @@ export const CONVERSATION_ID_SQL = `CASE WHEN e.stream_id LIKE '${CONVERSATION_S
   THEN substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1})::uuid END`;
 
 /**
- * For read models written as SQL over the log: the events in a batch's range (of the given
- * types, else all), as the relation `e` with es_events' columns plus `conversation_id`
- * (conversationIdOf: NULL for other streams) and `tenant_id` ('' when the metadata has none).
- * $1..$4 are the batch's rangeParams.
+ * For read models written as SQL over the log: the events of conversation streams in a batch
+ * (of the given types, else all), as the relation `e` with es_events' columns plus
+ * `conversation_id` (conversationIdOf) and `tenant_id` ('' when the metadata has none). $1..$4
+ * are the batch's rangeParams.
  */
 export function conversationEventsSql(...types: string[]): string {
   for (const type of types) if (!/^[A-Za-z]+$/.test(type)) throw new Error(`not an event type: ${type}`);
-  return `(SELECT e.*, ${CONVERSATION_ID_SQL} AS conversation_id, coalesce(e.metadata->>'tenantId', '') AS tenant_id
-             FROM es_events e
-            WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
-              AND (e.transaction_id, e.position) <= ($3::xid8, $4::bigint)
-              -- Implied by the row comparisons; it lets the planner size the range and walk the index.
-              AND e.transaction_id BETWEEN $1::xid8 AND $3::xid8
-              ${types.length ? `AND e.type IN (${types.map((t) => `'${t}'`).join(', ')})` : ''}) e`;
+  return `(SELECT * FROM (
+             SELECT e.*, ${CONVERSATION_ID_SQL} AS conversation_id, coalesce(e.metadata->>'tenantId', '') AS tenant_id
+               FROM es_events e
+              WHERE ${IN_BATCH_SQL}
+                ${types.length ? `AND e.type IN (${types.map((t) => `'${t}'`).join(', ')})` : ''}) e
+            WHERE e.conversation_id IS NOT NULL) e`;
 }
 
 /**
@@ -53,7 +52,6 @@ export async function readConversationEvents(db: Pool | PoolClient, batch: Batch
             CASE WHEN type = 'MessageAppended' THEN data - 'content' ELSE data END AS data,
             to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
        FROM ${conversationEventsSql()}
-      WHERE conversation_id IS NOT NULL
       ORDER BY transaction_id, position`,
     rangeParams(batch),
   );

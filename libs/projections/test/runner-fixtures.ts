@@ -5,8 +5,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { ThreadStatus } from '@app/conversation';
 import type { PostgresEventStore } from '@app/event-store';
 import { projectionLags } from '../src/lag';
-import { type Batch, type Projection, rangeParams } from '../src/projection';
-import { conversationEventsSql } from '../src/recorded';
+import { type Batch, IN_BATCH_SQL, type Projection, rangeParams } from '../src/projection';
 import { ProjectionRunner, RunnerOptions } from '../src/projection-runner';
 
 /** Fast polling so the tests do not wait on the production defaults. */
@@ -74,7 +73,7 @@ export class CountingProjection implements Projection<string[]> {
   /** The batch's event ids in commit order. */
   async prepare(db: Pool | PoolClient, batch: Batch): Promise<string[]> {
     const { rows } = await db.query<{ event_id: string }>(
-      `SELECT e.event_id FROM ${conversationEventsSql()} ORDER BY e.transaction_id, e.position`,
+      `SELECT e.event_id FROM es_events e WHERE ${IN_BATCH_SQL} ORDER BY e.transaction_id, e.position`,
       rangeParams(batch),
     );
     return rows.map((r) => r.event_id);

@@ -13,8 +13,7 @@ export const endsProjection: Projection = {
     await tx.query(
       `WITH ev AS MATERIALIZED (
          SELECT type, event_id, conversation_id, tenant_id, data, occurred_at, stream_version, transaction_id, position
-           FROM ${conversationEventsSql('ConversationEnded', 'EndDecisionReviewed', 'EndAttemptBlocked')}
-          WHERE conversation_id IS NOT NULL),
+           FROM ${conversationEventsSql('ConversationEnded', 'EndDecisionReviewed', 'EndAttemptBlocked')}),
        -- The latest review of each end, in commit order, decides its outcome.
        review AS (
          SELECT DISTINCT ON (data->>'endEventId') (data->>'endEventId')::uuid AS end_event_id, data->>'outcome' AS outcome,

@@ -12,7 +12,6 @@ export const messagesProjection: Projection = {
        SELECT conversation_id, (data->>'messageId')::uuid, (data->>'parentMessageId')::uuid, data->>'role', data->>'content',
               data->>'modelId', data->>'stopReason', occurred_at, stream_version
          FROM ${conversationEventsSql('MessageAppended')}
-        WHERE conversation_id IS NOT NULL
        ON CONFLICT DO NOTHING`,
       rangeParams(batch),
     );

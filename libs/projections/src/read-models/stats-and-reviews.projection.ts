@@ -13,8 +13,7 @@ export const statsProjection: Projection = {
     await tx.query(
       `WITH ev AS MATERIALIZED (
          SELECT type, conversation_id, tenant_id, data, occurred_at, (occurred_at AT TIME ZONE 'UTC')::date AS day
-           FROM ${conversationEventsSql('ConversationStarted', 'ConversationEnded', 'EndDecisionReviewed')}
-          WHERE conversation_id IS NOT NULL),
+           FROM ${conversationEventsSql('ConversationStarted', 'ConversationEnded', 'EndDecisionReviewed')}),
        started AS (
          INSERT INTO rm_daily_started AS s (day, tenant_id, started)
          SELECT day, tenant_id, count(*) FROM ev WHERE type = 'ConversationStarted' GROUP BY 1, 2
