@@ -4,12 +4,27 @@ import { AppendResultRow, encodeAppend, toAppendResult } from './append-request'
 import { verifyStreamChain } from './hash-chain';
 import { IdempotencyKeyReused, InvalidEvent, VersionConflict } from './errors';
 import { EVENT_COLUMNS, EventRow, readStreamHead, toStoredEvent } from './event-row';
-import { formatPosition, parsePosition, START } from './position';
+import { formatPosition, GlobalPosition, parsePosition, START } from './position';
 import { AppendOptions, AppendResult, ChainVerification, LogRange, NewEvent, ReadAllPage, StoredEvent } from './types';
 
 export interface EventStoreObserver {
   appended?(streamId: string, count: number): void;
   conflicted?(streamId: string): void;
+}
+
+/**
+ * Events after ($1, $2) in commit order that every reader may see: only transactions older than
+ * every transaction still open, so an event that commits late is delayed, never skipped.
+ */
+const VISIBLE_AFTER = `(transaction_id, position) > ($1::xid8, $2::bigint)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
+
+/** Where a readAll page starts and how long it may be (1..10,000, 500 by default). */
+function pageOf(options: { after?: string | null; limit?: number }): { from: GlobalPosition; limit: number } {
+  return {
+    from: options.after ? parsePosition(options.after) : START,
+    limit: Math.min(Math.max(options.limit ?? 500, 1), 10_000),
+  };
 }
 
 /**
@@ -87,15 +102,10 @@ export class PostgresEventStore {
    * still open are visible, so an event that commits late is delayed, never skipped.
    */
   async readAll(options: { after?: string | null; limit?: number } = {}): Promise<ReadAllPage> {
-    const from = options.after ? parsePosition(options.after) : START;
-    const limit = Math.min(Math.max(options.limit ?? 500, 1), 10_000);
+    const { from, limit } = pageOf(options);
     const { rows } = await this.pool.query<EventRow>({
       name: 'es_read_all',
-      text: `SELECT ${EVENT_COLUMNS} FROM es_events
-              WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY transaction_id, position
-              LIMIT $3`,
+      text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3`,
       values: [from.transactionId, from.position, limit],
     });
     const events = rows.map(toStoredEvent);
@@ -108,17 +118,12 @@ export class PostgresEventStore {
    * readers of the range (after, through] all see the same events, whichever connection asks.
    */
   async readAllRange(options: { after?: string | null; limit?: number } = {}): Promise<LogRange | null> {
-    const from = options.after ? parsePosition(options.after) : START;
-    const limit = Math.min(Math.max(options.limit ?? 500, 1), 10_000);
+    const { from, limit } = pageOf(options);
     const { rows } = await this.pool.query<{ tx: string; pos: string; n: string }>({
       name: 'es_read_all_range',
       text: `SELECT page.tx::text AS tx, page.pos::text AS pos, page.k::text AS n FROM (
                SELECT transaction_id AS tx, position AS pos, row_number() OVER (ORDER BY transaction_id, position) AS k
-                 FROM es_events
-                WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY transaction_id, position
-                LIMIT $3) page
+                 FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3) page
               ORDER BY page.k DESC LIMIT 1`,
       values: [from.transactionId, from.position, limit],
     });
