@@ -49,7 +49,7 @@ export function conversationEventsSql(...types: string[]): string {
 export async function readConversationEvents(db: Pool | PoolClient, batch: Batch): Promise<Map<string, RecordedConversationEvent[]>> {
   const { rows } = await db.query<{ id: string; version: string; event_id: string; type: string; data: object; at: string }>(
     `SELECT conversation_id::text AS id, stream_version::text AS version, event_id, type,
-            CASE WHEN type = 'MessageAppended' THEN data - 'content' ELSE data END AS data,
+            CASE WHEN type = 'MessageAppended' THEN data || '{"content": ""}' ELSE data END AS data,
             to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
        FROM ${conversationEventsSql()}
       ORDER BY transaction_id, position`,
@@ -57,7 +57,6 @@ export async function readConversationEvents(db: Pool | PoolClient, batch: Batch
   );
   const groups = new Map<string, RecordedConversationEvent[]>();
   for (const r of rows) {
-    if (r.type === 'MessageAppended') (r.data as { content: string }).content = '';
     const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt: r.at } as RecordedConversationEvent;
     const group = groups.get(r.id);
     if (group) group.push(event);
