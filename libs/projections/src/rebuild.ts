@@ -12,6 +12,24 @@ const settled = <T>(promise: Promise<T>): Promise<T> => {
   return promise;
 };
 
+/** The i-th batch of the log (null past its end). */
+type BatchAt = (i: number) => Promise<Batch | null>;
+
+/**
+ * The log's batches in order, each found once (readAllRange) and shared by every projection
+ * being rebuilt: they all end at the same position.
+ */
+function batchesOf(store: PostgresEventStore, batchSize: number): BatchAt {
+  const found: Promise<Batch | null>[] = [];
+  return (i) => {
+    for (let k = found.length; k <= i; k++) {
+      const after = k === 0 ? Promise.resolve<string | null>(START_POSITION) : found[k - 1].then((b) => b?.through ?? null);
+      found.push(settled(after.then((from) => (from === null ? null : store.readAllRange({ after: from, limit: batchSize })))));
+    }
+    return found[i];
+  };
+}
+
 /**
  * Replays the whole log into one projection's emptied tables, in one transaction that holds
  * its checkpoint row: a live runner waits, then carries on from the rebuilt position; readers
@@ -20,24 +38,22 @@ const settled = <T>(promise: Promise<T>): Promise<T> => {
  */
 async function rebuildOne(
   pool: Pool,
-  store: PostgresEventStore,
   projection: Projection,
+  batchAt: BatchAt,
   onProgress: (events: number) => void,
-  batchSize: number,
 ): Promise<number> {
   const rebuilder = projection.forRebuild?.() ?? projection;
   // Up to AHEAD batches found and being prepared beyond the one the transaction writes.
   const ahead: { batch: Batch; prepared: Promise<unknown> }[] = [];
-  let cursor = START_POSITION;
+  let index = 0;
   let exhausted = false;
   const lookAhead = async () => {
     while (!exhausted && ahead.length < AHEAD) {
-      const batch = await store.readAllRange({ after: cursor, limit: batchSize });
+      const batch = await batchAt(index++);
       if (!batch) {
         exhausted = true;
         return;
       }
-      cursor = batch.through;
       ahead.push({ batch, prepared: settled(Promise.resolve(rebuilder.prepare?.(pool, batch))) });
     }
   };
@@ -71,7 +87,8 @@ async function rebuildOne(
 
 /**
  * Rebuilds the given projections from the log (see rebuildOne), side by side, each in its own
- * transaction on its own connection: the database writes them on as many cores as it has.
+ * transaction on its own connection: the database writes them on as many cores as it has. They
+ * share the batches (batchesOf), so they all end at the same position.
  * Each rebuild holds a connection and borrows others to look ahead, so at most half the pool's
  * connections rebuild at once. Each projection's tables are replaced at once; if one fails, it
  * keeps its old tables and position, the others still complete, and the first failure is
@@ -84,15 +101,16 @@ export async function rebuildProjections(
   onProgress: (events: number) => void = () => undefined,
   batchSize = 5000,
 ): Promise<number> {
+  const batchAt = batchesOf(store, batchSize);
   const done = projections.map(() => 0);
   const results: PromiseSettledResult<number>[] = [];
   let next = 0;
   const lane = async () => {
     for (let i = next++; i < projections.length; i = next++) {
-      results[i] = await rebuildOne(pool, store, projections[i], (events) => {
+      results[i] = await rebuildOne(pool, projections[i], batchAt, (events) => {
         done[i] = events;
         onProgress(Math.min(...done));
-      }, batchSize).then(
+      }).then(
         (value) => ({ status: 'fulfilled', value }) as const,
         (reason: unknown) => ({ status: 'rejected', reason }) as const,
       );
