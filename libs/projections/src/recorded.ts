@@ -42,25 +42,36 @@ export function conversationEventsSql(...types: string[]): string {
 }
 
 /**
- * The conversation events of a batch as the domain folds them, grouped by conversation in
- * commit order. Only what a fold reads travels: no metadata or hashes, and no message content
- * (the message tree keeps it): MessageAppended's content is empty here.
+ * The conversation events of a batch as the domain folds them, grouped by conversation (its id
+ * in lower case, as the uuid columns hold it) in commit order. Only what a fold reads travels:
+ * no metadata or hashes, and no message content (the message tree keeps it): MessageAppended's
+ * content is empty here. Streams are told apart here rather than in SQL, once per stream
+ * instead of once per event.
  */
 export async function readConversationEvents(db: Pool | PoolClient, batch: Batch): Promise<Map<string, RecordedConversationEvent[]>> {
-  const { rows } = await db.query<{ id: string; version: string; event_id: string; type: string; data: object; at: string }>(
-    `SELECT conversation_id::text AS id, stream_version::text AS version, event_id, type,
-            CASE WHEN type = 'MessageAppended' THEN data || '{"content": ""}' ELSE data END AS data,
-            to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
-       FROM ${conversationEventsSql()}
-      ORDER BY transaction_id, position`,
+  const { rows } = await db.query<{ stream_id: string; version: string; event_id: string; type: string; data: object; ms: string }>(
+    `SELECT e.stream_id, e.stream_version::text AS version, e.event_id, e.type,
+            CASE WHEN e.type = 'MessageAppended' THEN e.data || '{"content": ""}' ELSE e.data END AS data,
+            floor(extract(epoch FROM e.occurred_at) * 1000)::text AS ms
+       FROM es_events e
+      WHERE ${IN_BATCH_SQL}
+      ORDER BY e.transaction_id, e.position`,
     rangeParams(batch),
   );
+  const conversationOf = new Map<string, string | null>();
   const groups = new Map<string, RecordedConversationEvent[]>();
   for (const r of rows) {
-    const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt: r.at } as RecordedConversationEvent;
-    const group = groups.get(r.id);
+    let id = conversationOf.get(r.stream_id);
+    if (id === undefined) {
+      id = conversationIdOf(r.stream_id)?.toLowerCase() ?? null;
+      conversationOf.set(r.stream_id, id);
+    }
+    if (id === null) continue;
+    const occurredAt = new Date(Number(r.ms)).toISOString();
+    const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt } as RecordedConversationEvent;
+    const group = groups.get(id);
     if (group) group.push(event);
-    else groups.set(r.id, [event]);
+    else groups.set(id, [event]);
   }
   return groups;
 }
