@@ -1,5 +1,5 @@
 import { DatabaseError, Pool } from 'pg';
-import { AppendOutcome, AppendRequest, AppendResultRow, batchElement, BatchReply, splitReply } from './append-request';
+import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, splitReply } from './append-request';
 
 export interface GroupCommitOptions {
   /** Batches in flight at once: the next batch fills while earlier ones commit. */
@@ -12,7 +12,7 @@ export interface GroupCommitOptions {
 
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8 };
 
-const BATCH_SQL = 'SELECT es_append_batch($1, $2) AS r';
+const BATCH_SQL = 'SELECT es_append_batch($1, $2, $3, $4, $5, $6, $7, $8) AS r';
 const SINGLE_SQL = 'SELECT es_append($1, $2, $3, $4, $5, $6, $7) AS r';
 
 interface Pending {
@@ -101,7 +101,16 @@ export class AppendBatcher {
     const { rows } = await this.pool.query<{ r: BatchReply }>({
       name: 'es_append_batch',
       text: BATCH_SQL,
-      values: [`[${requests.map(batchElement).join(',')}]`, requests.map((r) => r.bodies).join('\n')],
+      values: [
+        requests.map((r) => r.streamId),
+        requests.map((r) => r.expected),
+        requests.map((r) => r.eventIds.length),
+        requests.flatMap((r) => r.eventIds),
+        requests.map((r) => r.bodies).join('\n'),
+        requests.map((r) => r.idempotency?.scope ?? null),
+        requests.map((r) => r.idempotency?.key ?? null),
+        requests.map((r) => r.idempotency?.requestHash ?? null),
+      ],
     });
     return splitReply(rows[0].r);
   }
@@ -112,7 +121,7 @@ export class AppendBatcher {
       const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
         name: 'es_append',
         text: SINGLE_SQL,
-        values: [r.streamId, r.expected, r.events, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null, r.bodies],
+        values: [r.streamId, r.expected, r.eventIds, r.bodies, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null],
       });
       const { replayed, ...result } = rows[0].r;
       if (replayed) return { replayed: result };

@@ -10,3 +10,11 @@ describe(newEventId.name, () => {
     expect(newEventId(5)).not.toBe(newEventId(5));
   });
 });
+
+describe(`${newEventId.name}, random part`, () => {
+  it('keeps the version and variant bits and gives distinct ids within one millisecond', () => {
+    const ids = Array.from({ length: 1000 }, () => newEventId(1_764_400_000_000));
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^019ace6f-6c00-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

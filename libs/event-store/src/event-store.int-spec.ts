@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import {
+  canonicalBody,
   IdempotencyKeyReused,
   InvalidEvent,
   NewEvent,
@@ -81,6 +82,23 @@ describe(PostgresEventStore.name, () => {
       await expect(
         store.append(`s-${randomUUID()}`, [event('A', { text: 'a\u0000b' })], { expectedVersion: 'any' }),
       ).rejects.toBeInstanceOf(InvalidEvent);
+    });
+
+    it('refuses an eventId that is not a UUID before it reaches the database, and creates nothing', async () => {
+      const id = `s-${randomUUID()}`;
+      await expect(store.append(id, [{ ...event(), eventId: 'not-a-uuid' }], { expectedVersion: 'any' })).rejects.toBeInstanceOf(
+        InvalidEvent,
+      );
+      expect(await store.streamVersion(id)).toBe(0);
+    });
+
+    it('stores the data it hashed: the canonical body sent is what the columns hold', async () => {
+      const id = `s-${randomUUID()}`;
+      const data = { z: 1, a: [1.5, 1e21, -0, 0.1], 'é': 'line\nbreak \u2028 "quoted" \\ tab\t', nested: { b: null, a: true }, skip: undefined };
+      await store.append(id, [event('Tricky', data)], { expectedVersion: 'no_stream' });
+      const [stored] = await store.readStream(id);
+      expect(stored.data).toEqual(JSON.parse(JSON.stringify(data)));
+      expect(await store.verifyStream(id)).toMatchObject({ valid: true, count: 1 });
     });
 
     it('refuses a lone UTF-16 surrogate, which jsonb cannot keep, as invalid', async () => {
@@ -177,10 +195,9 @@ describe(PostgresEventStore.name, () => {
       try {
         // The late transaction takes its position first, then commits after a later one.
         await late.query('BEGIN');
-        await late.query(`SELECT es_append($1, -1, $2, NULL, NULL, NULL)`, [
-          `s-${randomUUID()}`,
-          JSON.stringify([{ eventId: lateId, type: 'Late', data: {}, metadata: {}, occurredAt: AT, body: '{"data":{},' }]),
-        ]);
+        const lateStream = `s-${randomUUID()}`;
+        const body = canonicalBody({ streamId: lateStream, type: 'Late', data: {}, metadata: {}, occurredAt: AT });
+        await late.query(`SELECT es_append($1, -1, $2, $3, NULL, NULL, NULL)`, [lateStream, [lateId], body]);
         const laterResult = await store.append(`s-${randomUUID()}`, [event('Later')], { expectedVersion: 'any' });
         const whileOpen = await readEverything();
         const rangeWhileOpen = await store.readAllRange({ after: seen.at(-1)?.position ?? null, limit: 1000 });

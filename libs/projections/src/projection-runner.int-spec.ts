@@ -288,8 +288,8 @@ describe(ProjectionRunner.name, () => {
         const body = canonicalBody({ streamId, type: 'Late', data: {}, metadata: {}, occurredAt });
         await late.query('BEGIN');
         const { rows } = await late.query<{ r: { transactionId: string; lastPosition: string } }>(
-          'SELECT es_append($1, -1, $2, NULL, NULL, NULL) AS r',
-          [streamId, JSON.stringify([{ eventId: lateId, type: 'Late', data: {}, metadata: {}, occurredAt, body }])],
+          'SELECT es_append($1, -1, $2, $3, NULL, NULL, NULL) AS r',
+          [streamId, [lateId], body],
         );
         const latePosition = `${rows[0].r.transactionId}-${rows[0].r.lastPosition}`;
         const later = await appendTicks(store, 5);
