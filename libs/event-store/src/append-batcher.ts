@@ -1,8 +1,9 @@
 import { DatabaseError, Pool } from 'pg';
 import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, splitReply } from './append-request';
+import { PipelinedConnection } from './pipelined-connection';
 
 export interface GroupCommitOptions {
-  /** Batches in flight at once: the next batch fills while earlier ones commit. */
+  /** Batches in flight at once, queued on one pipelined connection: the next batch fills while earlier ones run. */
   maxInFlight: number;
   /** Appends per batch at most. */
   maxBatch: number;
@@ -24,18 +25,27 @@ interface Pending {
 /**
  * Group commit: while batches are in flight, new appends queue, and the queue goes out as one
  * call of es_append_batch (one round trip, one transaction, one commit for all of them). A
- * lone append on an idle store goes out at once, through es_append; batches form only while
- * earlier work is in flight, so there is no timer to wait for.
+ * lone append on an idle store goes out at once, through es_append on the pool; batches form
+ * only while earlier work is in flight, so there is no timer to wait for. Batches go out on a
+ * connection of their own, pipelined (see PipelinedConnection).
  */
 export class AppendBatcher {
   private readonly queue: Pending[] = [];
+  private readonly pipeline: PipelinedConnection;
   private inFlight = 0;
   private flushQueued = false;
 
   constructor(
     private readonly pool: Pool,
     private readonly options: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
-  ) {}
+  ) {
+    this.pipeline = new PipelinedConnection(pool.options);
+  }
+
+  /** Closes the batches' connection (the pool is the caller's). */
+  close(): Promise<void> {
+    return this.pipeline.end();
+  }
 
   submit(request: AppendRequest): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
@@ -98,7 +108,7 @@ export class AppendBatcher {
   }
 
   private async batch(requests: AppendRequest[]): Promise<AppendOutcome[]> {
-    const { rows } = await this.pool.query<{ r: BatchReply }>({
+    const { rows } = await this.pipeline.query<{ r: BatchReply }>({
       name: 'es_append_batch',
       text: BATCH_SQL,
       values: [

@@ -42,6 +42,11 @@ export class PostgresEventStore {
     this.batcher = new AppendBatcher(pool, { ...DEFAULT_GROUP_COMMIT, ...groupCommit });
   }
 
+  /** Closes the store's own connection (batches go out on one); the pool stays open. */
+  close(): Promise<void> {
+    return this.batcher.close();
+  }
+
   /**
    * Appends with an expected version, in one transaction. Concurrent appends share round
    * trips and commits (AppendBatcher); each keeps its own checks, result and error.
