@@ -98,6 +98,7 @@ export async function runAuditBenchmark(
       projectionRebuild: { rebuild: Math.max(...rebuild), rawRead: Math.max(...raw) },
     };
   } finally {
+    await store.close();
     await pool.end();
   }
 }

@@ -48,8 +48,7 @@ function messageAppended(conversationId: string, n: number) {
 const IDEMPOTENCY_SCOPE = 't-1:POST /v1/conversations/:id/messages';
 const REQUEST_HASH = 'c'.repeat(64);
 
-function storeContender(pool: Pool): Contender {
-  const store = new PostgresEventStore(pool);
+function storeContender(store: PostgresEventStore): Contender {
   return {
     name: 'store',
     stream() {
@@ -109,20 +108,22 @@ function emmettContender(store: ReturnType<typeof getPostgreSQLEventStore>): Con
 
 /**
  * The three contenders on one database. Raw and Emmett share a pool sized for the highest
- * concurrency (they never run at once, and max_connections is often 100); the store batches,
- * so a few connections serve it.
+ * concurrency (they never run at once, and max_connections is often 100); the store batches
+ * on a connection of its own, and its pool serves lone appends.
  */
 export async function openContenders(url: string, maxConcurrency: number): Promise<Contenders> {
   const storePool = new Pool({ connectionString: url, max: 8, types: pgTypes });
   const sharedPool = new Pool({ connectionString: url, max: maxConcurrency });
+  const store = new PostgresEventStore(storePool);
   await sharedPool.query('DROP TABLE IF EXISTS bench_raw');
   await sharedPool.query(RAW_TABLE);
   const emmett = getPostgreSQLEventStore(url, { connectionOptions: { pool: sharedPool } });
   await emmett.schema.migrate();
   return {
-    all: [storeContender(storePool), rawContender(sharedPool), emmettContender(emmett)],
+    all: [storeContender(store), rawContender(sharedPool), emmettContender(emmett)],
     async close() {
       await emmett.close();
+      await store.close();
       await Promise.all([storePool.end(), sharedPool.end()]);
     },
   };

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     say(`${signal}: stopping`);
     await Promise.all(runners.map((r) => r.stop()));
     await listener.end().catch(() => undefined);
+    await store.close().catch(() => undefined);
     await pool.end();
     await database.release();
     process.exit(0);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import {
   AppendResult,
@@ -167,6 +168,60 @@ describe(AppendBatcher.name, () => {
       const conflicts = results.filter((r) => r.status === 'rejected' && r.reason instanceof VersionConflict);
       expect([results.length - conflicts.length, conflicts.length]).toEqual([1, 29]);
       expect(await store.streamVersion(id)).toBe(1);
+    });
+  });
+
+  describe('its batch connection', () => {
+    let pool: Pool;
+    let own: PostgresEventStore;
+    beforeAll(() => {
+      pool = new Pool({ connectionString: db.url, max: 4, application_name: 'batcher-test' });
+      own = new PostgresEventStore(pool);
+    });
+    afterAll(async () => {
+      await own.close();
+      await pool.end();
+    });
+    const batchBackends = async () =>
+      (
+        await db.pool.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'batcher-test (batches)'`,
+        )
+      ).rows.map((r) => r.pid);
+    const burst = (id: string, n: number) =>
+      Promise.all(Array.from({ length: n }, () => own.append(id, [event()], { expectedVersion: 'any' })));
+
+    it('is one connection, named in pg_stat_activity, that batches share', async () => {
+      const results = await burst(`s-${randomUUID()}`, 20);
+      expect(new Set(results.map(txOf)).size).toBeLessThan(20);
+      expect(await batchBackends()).toHaveLength(1);
+    });
+
+    it('is opened again after the server drops it, and later appends land', async () => {
+      await burst(`s-${randomUUID()}`, 10);
+      const [before] = await batchBackends();
+      await db.pool.query('SELECT pg_terminate_backend($1)', [before]);
+      const id = `s-${randomUUID()}`;
+      // appends that meet the dead connection fail (their outcome is unknown to the store);
+      // the next ones open another
+      const settled = await Promise.allSettled(Array.from({ length: 10 }, () => own.append(id, [event()], { expectedVersion: 'any' })));
+      const landed = settled.filter((r) => r.status === 'fulfilled').length;
+      const again = await burst(id, 10);
+      expect(again).toHaveLength(10);
+      expect(await own.streamVersion(id)).toBe(landed + 10);
+      const after = await batchBackends();
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(before);
+      expect(await own.verifyStream(id)).toEqual({ valid: true, count: landed + 10 });
+    });
+
+    it('is closed by close(), and opened again by the next batch', async () => {
+      await burst(`s-${randomUUID()}`, 10);
+      await own.close();
+      for (let i = 0; i < 50 && (await batchBackends()).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await batchBackends()).toHaveLength(0);
+      await burst(`s-${randomUUID()}`, 10);
+      expect(await batchBackends()).toHaveLength(1);
     });
   });
 });

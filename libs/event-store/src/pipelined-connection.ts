@@ -46,7 +46,9 @@ export class PipelinedConnection {
 
   private connect(): Promise<Open> {
     if (this.open) return this.open;
-    const client = new Client({ ...this.config, pipeline: true } as ClientConfig) as RefClient;
+    // named in pg_stat_activity after the pool's connections, with "(batches)"
+    const name = `${this.config.application_name ?? 'event-store'} (batches)`;
+    const client = new Client({ ...this.config, application_name: name, pipeline: true } as ClientConfig) as RefClient;
     const opening = client.connect().then(() => {
       client.unref();
       return { client, inFlight: 0 };

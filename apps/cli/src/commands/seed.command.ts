@@ -102,11 +102,15 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
     }
   };
 
-  await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
-      for (let plan = nextPlan(); plan; plan = nextPlan()) await write(plan);
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        for (let plan = nextPlan(); plan; plan = nextPlan()) await write(plan);
+      }),
+    );
+  } finally {
+    await store.close();
+  }
   return { events: planned, conversations: next, types };
 }
 
