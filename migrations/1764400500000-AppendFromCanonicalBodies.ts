@@ -1,5 +1,4 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { APPEND_BATCH_FUNCTION, APPEND_FUNCTION } from './1764400000000-EventStore';
 
 /**
  * Appends send each event once: its RFC 8785 canonical body (the text its hash covers) and
@@ -7,6 +6,11 @@ import { APPEND_BATCH_FUNCTION, APPEND_FUNCTION } from './1764400000000-EventSto
  * the version it assigns, hashes it and parses it into the event's columns, so the stored
  * data is by construction the data that was hashed. Per event, a batch carries half the bytes
  * it did (each send on this VM's loopback costs time in proportion) and is parsed once.
+ *
+ * New functions under new names, es_append_batch_bodies and es_append_bodies: es_append_batch
+ * and es_append stay as they were, so that processes still running the previous code keep
+ * appending while a deploy replaces them (both write the same tables by the same rules). A
+ * later migration drops them once no such process is left.
  *
  * p_streams, p_expected, p_counts, p_scopes, p_keys, p_hashes: one element per append (see
  * below); p_event_ids and the newline-joined p_bodies: one per event, in input order.
@@ -28,22 +32,18 @@ export class AppendFromCanonicalBodies1764400500000 implements MigrationInterfac
   name = 'AppendFromCanonicalBodies1764400500000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION es_append_batch(jsonb, text)`);
-    await q.query(`DROP FUNCTION es_append(text, bigint, jsonb, text, text, text, text)`);
-    await q.query(APPEND_BATCH_FUNCTION_V2);
-    await q.query(APPEND_FUNCTION_V2);
+    await q.query(APPEND_BATCH_BODIES);
+    await q.query(APPEND_BODIES);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION es_append_batch(text[], bigint[], int[], uuid[], text, text[], text[], text[])`);
-    await q.query(`DROP FUNCTION es_append(text, bigint, uuid[], text, text, text, text)`);
-    await q.query(APPEND_BATCH_FUNCTION);
-    await q.query(APPEND_FUNCTION);
+    await q.query(`DROP FUNCTION es_append_batch_bodies`);
+    await q.query(`DROP FUNCTION es_append_bodies`);
   }
 }
 
-const APPEND_BATCH_FUNCTION_V2 = `
-CREATE FUNCTION es_append_batch(
+const APPEND_BATCH_BODIES = `
+CREATE FUNCTION es_append_batch_bodies(
   p_streams text[], p_expected bigint[], p_counts int[], p_event_ids uuid[], p_bodies text,
   p_scopes text[], p_keys text[], p_hashes text[]
 ) RETURNS jsonb LANGUAGE plpgsql
@@ -74,7 +74,7 @@ BEGIN
     IF p_keys[v_i] IS NOT NULL THEN v_keyed := v_keyed + 1; END IF;
   END LOOP;
   IF v_n <> cardinality(p_event_ids) OR v_n <> cardinality(v_body) THEN
-    RAISE EXCEPTION 'es_append_batch: % events counted, % ids, % bodies', v_n, cardinality(p_event_ids), cardinality(v_body);
+    RAISE EXCEPTION 'es_append_batch_bodies: % events counted, % ids, % bodies', v_n, cardinality(p_event_ids), cardinality(v_body);
   END IF;
   o_kind := array_fill(NULL::text, ARRAY[v_count]);
   o_result := array_fill(NULL::jsonb, ARRAY[v_count]);
@@ -199,13 +199,13 @@ BEGIN
 END $$`;
 
 /**
- * One append on its own (see es_append in 1764400000000-EventStore): failures raised, so
+ * One append on its own (as es_append in 1764400000000-EventStore): failures raised, so
  * that the transaction rolls back. SQLSTATE ES001: version conflict (DETAIL = the current
  * version); ES002: idempotency key reused. Returns {streamId, firstVersion, lastVersion,
  * transactionId, lastPosition, eventIds, replayed}.
  */
-const APPEND_FUNCTION_V2 = `
-CREATE FUNCTION es_append(
+const APPEND_BODIES = `
+CREATE FUNCTION es_append_bodies(
   p_stream_id text, p_expected bigint, p_event_ids uuid[], p_bodies text,
   p_idem_scope text, p_idem_key text, p_request_hash text
 ) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -222,7 +222,7 @@ DECLARE
   v_last    bigint;
 BEGIN
   IF v_n = 0 OR v_n <> cardinality(v_bodies) THEN
-    RAISE EXCEPTION 'es_append: % ids, % bodies', v_n, cardinality(v_bodies);
+    RAISE EXCEPTION 'es_append_bodies: % ids, % bodies', v_n, cardinality(v_bodies);
   END IF;
   IF p_idem_key IS NOT NULL THEN
     INSERT INTO es_idempotency (scope, key, request_hash, stream_id, event_ids)

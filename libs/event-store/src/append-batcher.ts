@@ -13,8 +13,8 @@ export interface GroupCommitOptions {
 
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8 };
 
-const BATCH_SQL = 'SELECT es_append_batch($1, $2, $3, $4, $5, $6, $7, $8) AS r';
-const SINGLE_SQL = 'SELECT es_append($1, $2, $3, $4, $5, $6, $7) AS r';
+const BATCH_SQL = 'SELECT es_append_batch_bodies($1, $2, $3, $4, $5, $6, $7, $8) AS r';
+const SINGLE_SQL = 'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r';
 
 interface Pending {
   request: AppendRequest;
@@ -24,8 +24,8 @@ interface Pending {
 
 /**
  * Group commit: while batches are in flight, new appends queue, and the queue goes out as one
- * call of es_append_batch (one round trip, one transaction, one commit for all of them). A
- * lone append on an idle store goes out at once, through es_append on the pool; batches form
+ * call of es_append_batch_bodies (one round trip, one transaction, one commit for all of
+ * them). A lone append on an idle store goes out at once, through es_append_bodies on the pool; batches form
  * only while earlier work is in flight, so there is no timer to wait for. Batches go out on a
  * connection of their own, pipelined (see PipelinedConnection).
  */
@@ -109,7 +109,7 @@ export class AppendBatcher {
 
   private async batch(requests: AppendRequest[]): Promise<AppendOutcome[]> {
     const { rows } = await this.pipeline.query<{ r: BatchReply }>({
-      name: 'es_append_batch',
+      name: 'es_append_batch_bodies',
       text: BATCH_SQL,
       values: [
         requests.map((r) => r.streamId),
@@ -129,7 +129,7 @@ export class AppendBatcher {
     const idem = r.idempotency;
     try {
       const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
-        name: 'es_append',
+        name: 'es_append_bodies',
         text: SINGLE_SQL,
         values: [r.streamId, r.expected, r.eventIds, r.bodies, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null],
       });

@@ -3,7 +3,7 @@ import { InvalidEvent } from './errors';
 import { formatPosition } from './position';
 import { AppendOptions, AppendResult, ExpectedVersion, IdempotencyOptions, NewEvent } from './types';
 
-/** A whole result, as es_append_batch reports a replay and as an idempotency key finds it. */
+/** A whole result, as es_append_batch_bodies reports a replay and as an idempotency key finds it. */
 export interface AppendResultRow {
   streamId: string;
   firstVersion: number;
@@ -16,7 +16,7 @@ export interface AppendResultRow {
 type BatchElement = [firstVersion: number, lastPosition: string] | AppendRefusal | { replayed: AppendResultRow };
 type AppendRefusal = { conflict: number } | { reused: true };
 
-/** es_append_batch's reply: its transaction id, then one element per append, in order. */
+/** es_append_batch_bodies's reply: its transaction id, then one element per append, in order. */
 export interface BatchReply {
   tx: string;
   r: BatchElement[];
@@ -53,7 +53,7 @@ function expectedCode(v: ExpectedVersion): number {
   return v;
 }
 
-/** One append, serialised for es_append (alone) and es_append_batch (with others). */
+/** One append, serialised for es_append_bodies (alone) and es_append_batch_bodies (with others). */
 export interface AppendRequest {
   streamId: string;
   expected: number;

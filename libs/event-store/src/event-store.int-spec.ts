@@ -92,6 +92,16 @@ describe(PostgresEventStore.name, () => {
       expect(await store.streamVersion(id)).toBe(0);
     });
 
+    it('keeps the previous append functions working beside the new ones, for processes still on the previous code', async () => {
+      const id = `s-${randomUUID()}`;
+      const old = event('Old', { n: 1 });
+      const body = canonicalBody({ streamId: id, type: old.type, data: old.data, metadata: old.metadata, occurredAt: AT });
+      await db.pool.query(`SELECT es_append($1, 0, $2::jsonb, NULL, NULL, NULL)`, [id, JSON.stringify([{ ...old, body }])]);
+      await store.append(id, [event('New')], { expectedVersion: 1 });
+      expect((await store.readStream(id)).map((e) => e.type)).toEqual(['Old', 'New']);
+      expect(await store.verifyStream(id)).toEqual({ valid: true, count: 2 });
+    });
+
     it('stores the data it hashed: the canonical body sent is what the columns hold', async () => {
       const id = `s-${randomUUID()}`;
       const data = { z: 1, a: [1.5, 1e21, -0, 0.1], 'é': 'line\nbreak \u2028 "quoted" \\ tab\t', nested: { b: null, a: true }, skip: undefined };
@@ -197,7 +207,7 @@ describe(PostgresEventStore.name, () => {
         await late.query('BEGIN');
         const lateStream = `s-${randomUUID()}`;
         const body = canonicalBody({ streamId: lateStream, type: 'Late', data: {}, metadata: {}, occurredAt: AT });
-        await late.query(`SELECT es_append($1, -1, $2, $3, NULL, NULL, NULL)`, [lateStream, [lateId], body]);
+        await late.query(`SELECT es_append_bodies($1, -1, $2, $3, NULL, NULL, NULL)`, [lateStream, [lateId], body]);
         const laterResult = await store.append(`s-${randomUUID()}`, [event('Later')], { expectedVersion: 'any' });
         const whileOpen = await readEverything();
         const rangeWhileOpen = await store.readAllRange({ after: seen.at(-1)?.position ?? null, limit: 1000 });

@@ -46,9 +46,7 @@ export class PipelinedConnection {
 
   private connect(): Promise<Open> {
     if (this.open) return this.open;
-    // named in pg_stat_activity after the pool's connections, with "(batches)"
-    const name = `${this.config.application_name ?? 'event-store'} (batches)`;
-    const client = new Client({ ...this.config, application_name: name, pipeline: true } as ClientConfig) as RefClient;
+    const client = new Client(batchClientConfig(this.config)) as RefClient;
     const opening = client.connect().then(() => {
       client.unref();
       return { client, inFlight: 0 };
@@ -63,4 +61,18 @@ export class PipelinedConnection {
     this.open = opening;
     return opening;
   }
+}
+
+/**
+ * The pool's connection settings for the batch connection: pipelined, and named in
+ * pg_stat_activity after the pool's connections with "(batches)". pg-pool keeps the password
+ * as a property that spreading skips, so it is copied by name.
+ */
+export function batchClientConfig(pool: ClientConfig): ClientConfig {
+  return {
+    ...pool,
+    password: pool.password,
+    application_name: `${pool.application_name ?? 'event-store'} (batches)`,
+    pipeline: true,
+  } as ClientConfig;
 }

@@ -288,7 +288,7 @@ describe(ProjectionRunner.name, () => {
         const body = canonicalBody({ streamId, type: 'Late', data: {}, metadata: {}, occurredAt });
         await late.query('BEGIN');
         const { rows } = await late.query<{ r: { transactionId: string; lastPosition: string } }>(
-          'SELECT es_append($1, -1, $2, $3, NULL, NULL, NULL) AS r',
+          'SELECT es_append_bodies($1, -1, $2, $3, NULL, NULL, NULL) AS r',
           [streamId, [lateId], body],
         );
         const latePosition = `${rows[0].r.transactionId}-${rows[0].r.lastPosition}`;
