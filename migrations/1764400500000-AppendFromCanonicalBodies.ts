@@ -32,6 +32,7 @@ export class AppendFromCanonicalBodies1764400500000 implements MigrationInterfac
   name = 'AppendFromCanonicalBodies1764400500000';
 
   async up(q: QueryRunner): Promise<void> {
+    await q.query(IDEMPOTENT_RESULT);
     await q.query(APPEND_BATCH_BODIES);
     await q.query(APPEND_BODIES);
   }
@@ -39,8 +40,25 @@ export class AppendFromCanonicalBodies1764400500000 implements MigrationInterfac
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION es_append_batch_bodies`);
     await q.query(`DROP FUNCTION es_append_bodies`);
+    await q.query(`DROP FUNCTION es_idempotent_result`);
   }
 }
+
+/**
+ * The first result under an idempotency key, read back from its events, and the hash of the
+ * request that made it; nulls when the key is free. The one definition of a replay's answer:
+ * both append functions and the store's findIdempotentResult read it here.
+ */
+const IDEMPOTENT_RESULT = `
+CREATE FUNCTION es_idempotent_result(p_scope text, p_key text, OUT request_hash text, OUT result jsonb)
+LANGUAGE sql STABLE AS $$
+  SELECT i.request_hash::text, jsonb_build_object(
+           'streamId', e.stream_id, 'firstVersion', e.stream_version - cardinality(i.event_ids) + 1,
+           'lastVersion', e.stream_version, 'transactionId', e.transaction_id::text,
+           'lastPosition', e.position::text, 'eventIds', to_jsonb(i.event_ids))
+    FROM es_idempotency i JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
+   WHERE i.scope = p_scope AND i.key = p_key
+$$`;
 
 const APPEND_BATCH_BODIES = `
 CREATE FUNCTION es_append_batch_bodies(
@@ -61,6 +79,7 @@ DECLARE
   v_holder   jsonb := '{}';
   v_dups     boolean := false;
   v_keyed    int := 0;
+  v_claims   int;
   v_released int := 0;
   v_i int; v_j int; v_t int; v_n int := 0; v_m int := 0;
   v_key text; v_cur bigint; v_head text; v_prev text; v_full text; v_claim record;
@@ -91,10 +110,10 @@ BEGIN
       RETURNING scope, key
     )
     -- the appends that claimed their key: of the same key twice, the first
-    SELECT coalesce(array_agg(m.o), '{}'), count(*) INTO v_claimed, v_n
+    SELECT coalesce(array_agg(m.o), '{}'), count(*) INTO v_claimed, v_claims
       FROM (SELECT min(u.o)::int AS o FROM unnest(p_scopes, p_keys) WITH ORDINALITY AS u(sc, k, o)
               JOIN c ON c.scope = u.sc AND c.key = u.k GROUP BY u.sc, u.k) m;
-    IF v_n < v_keyed THEN
+    IF v_claims < v_keyed THEN
       v_dups := (SELECT count(DISTINCT (u.sc, u.k)) FROM unnest(p_scopes, p_keys) AS u(sc, k) WHERE u.k IS NOT NULL) < v_keyed;
     END IF;
   END IF;
@@ -132,14 +151,8 @@ BEGIN
         IF v_dups THEN v_holder := v_holder || jsonb_build_object(v_key, v_i); END IF;
       ELSE
         -- the key belongs to a committed append: its result is read back from its events
-        SELECT i.request_hash::text AS rh, jsonb_build_object(
-                 'streamId', e.stream_id, 'firstVersion', e.stream_version - cardinality(i.event_ids) + 1,
-                 'lastVersion', e.stream_version, 'transactionId', e.transaction_id::text,
-                 'lastPosition', e.position::text, 'eventIds', to_jsonb(i.event_ids)) AS result
-          INTO v_claim
-          FROM es_idempotency i JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
-         WHERE i.scope = p_scopes[v_i] AND i.key = p_keys[v_i];
-        o_kind[v_i] := CASE WHEN v_claim.rh = p_hashes[v_i] THEN 'replayed' ELSE 'reused' END;
+        SELECT * INTO v_claim FROM es_idempotent_result(p_scopes[v_i], p_keys[v_i]);
+        o_kind[v_i] := CASE WHEN v_claim.request_hash = p_hashes[v_i] THEN 'replayed' ELSE 'reused' END;
         o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ELSE jsonb_build_object('replayed', v_claim.result) END;
         CONTINUE;
       END IF;
@@ -229,14 +242,8 @@ BEGIN
     VALUES (p_idem_scope, p_idem_key, p_request_hash, p_stream_id, p_event_ids)
     ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
-      SELECT i.request_hash::text AS rh, jsonb_build_object(
-               'streamId', e.stream_id, 'firstVersion', e.stream_version - cardinality(i.event_ids) + 1,
-               'lastVersion', e.stream_version, 'transactionId', e.transaction_id::text,
-               'lastPosition', e.position::text, 'eventIds', to_jsonb(i.event_ids), 'replayed', true) AS result
-        INTO v_claim
-        FROM es_idempotency i JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
-       WHERE i.scope = p_idem_scope AND i.key = p_idem_key;
-      IF v_claim.rh = p_request_hash THEN RETURN v_claim.result; END IF;
+      SELECT * INTO v_claim FROM es_idempotent_result(p_idem_scope, p_idem_key);
+      IF v_claim.request_hash = p_request_hash THEN RETURN v_claim.result || '{"replayed": true}'; END IF;
       RAISE EXCEPTION 'idempotency key reused with another request' USING ERRCODE = 'ES002';
     END IF;
   END IF;

@@ -3,7 +3,7 @@ import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, splitReply }
 import { PipelinedConnection } from './pipelined-connection';
 
 export interface GroupCommitOptions {
-  /** Batches in flight at once, queued on one pipelined connection: the next batch fills while earlier ones run. */
+  /** Batches in flight at once, queued on one pipelined connection: the next fills while earlier ones run. */
   maxInFlight: number;
   /** Appends per batch at most. */
   maxBatch: number;
@@ -25,9 +25,9 @@ interface Pending {
 /**
  * Group commit: while batches are in flight, new appends queue, and the queue goes out as one
  * call of es_append_batch_bodies (one round trip, one transaction, one commit for all of
- * them). A lone append on an idle store goes out at once, through es_append_bodies on the pool; batches form
- * only while earlier work is in flight, so there is no timer to wait for. Batches go out on a
- * connection of their own, pipelined (see PipelinedConnection).
+ * them), on a connection of their own, pipelined (see PipelinedConnection). A lone append on
+ * an idle store goes out at once, through es_append_bodies on the pool; batches form only
+ * while earlier work is in flight, so there is no timer to wait for.
  */
 export class AppendBatcher {
   private readonly queue: Pending[] = [];

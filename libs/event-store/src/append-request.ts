@@ -1,5 +1,6 @@
 import { canonicalBody } from './hash-chain';
 import { InvalidEvent } from './errors';
+import { isUuid } from './event-id';
 import { formatPosition } from './position';
 import { AppendOptions, AppendResult, ExpectedVersion, IdempotencyOptions, NewEvent } from './types';
 
@@ -63,8 +64,6 @@ export interface AppendRequest {
   idempotency?: IdempotencyOptions;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Plain JSON (drops undefined), and refuses what jsonb cannot keep (NUL characters). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -97,7 +96,7 @@ export function encodeAppend(streamId: string, events: NewEvent[], options: Appe
   const bodies: string[] = [];
   for (const ev of events) {
     if (typeof ev.eventId !== 'string' || typeof ev.type !== 'string') throw new InvalidEvent('eventId and type must be strings');
-    if (!UUID.test(ev.eventId)) throw new InvalidEvent(`eventId ${JSON.stringify(ev.eventId)} is not a UUID`);
+    if (!isUuid(ev.eventId)) throw new InvalidEvent(`eventId ${JSON.stringify(ev.eventId)} is not a UUID`);
     const occurredAt = new Date(ev.occurredAt).toISOString();
     const data = jsonClean(ev.data, 'data');
     const metadata = jsonClean(ev.metadata, 'metadata');

@@ -13,3 +13,8 @@ export function newEventId(now = Date.now()): string {
   // v4: xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx; keep its variant and random bits
   return `${t.slice(0, 8)}-${t.slice(8)}-7${v4.slice(15)}`;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID in its hyphenated form, any version, either case. */
+export const isUuid = (value: string): boolean => UUID.test(value);

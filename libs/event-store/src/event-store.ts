@@ -161,16 +161,7 @@ export class PostgresEventStore {
   async findIdempotentResult(scope: string, key: string): Promise<{ requestHash: string; result: AppendResult } | null> {
     const { rows } = await this.pool.query<{ request_hash: string; result: AppendResultRow }>({
       name: 'es_find_idempotent',
-      text: `SELECT i.request_hash, jsonb_build_object(
-                'streamId', e.stream_id,
-                'firstVersion', e.stream_version - cardinality(i.event_ids) + 1,
-                'lastVersion', e.stream_version,
-                'transactionId', e.transaction_id::text,
-                'lastPosition', e.position::text,
-                'eventIds', to_jsonb(i.event_ids)) AS result
-               FROM es_idempotency i
-               JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
-              WHERE i.scope = $1 AND i.key = $2`,
+      text: 'SELECT request_hash, result FROM es_idempotent_result($1, $2) WHERE request_hash IS NOT NULL',
       values: [scope, key],
     });
     const row = rows[0];

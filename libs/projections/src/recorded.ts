@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { StoredEvent } from '@app/event-store';
+import { isUuid, type StoredEvent } from '@app/event-store';
 import type { RecordedConversationEvent } from '@app/conversation';
 import { type Batch, IN_BATCH_SQL, rangeParams } from './projection';
 
@@ -7,12 +7,10 @@ export const CONVERSATION_STREAM_PREFIX = 'conversation-';
 
 export const streamIdOf = (conversationId: string): string => `${CONVERSATION_STREAM_PREFIX}${conversationId}`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The conversation of a stream; null for any other stream (read models skip those). */
 export const conversationIdOf = (streamId: string): string | null => {
   const id = streamId.startsWith(CONVERSATION_STREAM_PREFIX) ? streamId.slice(CONVERSATION_STREAM_PREFIX.length) : '';
-  return UUID.test(id) ? id : null;
+  return isUuid(id) ? id : null;
 };
 
 /**
