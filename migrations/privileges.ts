@@ -32,7 +32,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   rm_daily_ends: READ_MODEL,
   rm_daily_started: READ_MODEL,
   rm_reviews: READ_MODEL,
-  typeorm_migrations: [],
+  // a service given only DATABASE_URL checks that nothing is pending (and applies nothing)
+  typeorm_migrations: ['SELECT'],
 };
 
 /** Every function in schema public: whether the runtime may call it. */

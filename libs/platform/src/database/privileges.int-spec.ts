@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { APP_ROLE, FUNCTION_PRIVILEGES, TABLE_PRIVILEGES } from '../../../../migrations/privileges';
+import { runMigrations } from './data-source-options';
 import { reconcilePrivileges } from './reconcile-privileges';
 
 const TABLE_RIGHTS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
@@ -93,6 +94,11 @@ describe('migrations/privileges.ts against the catalog', () => {
       'function es_events_stamp: holds [EXECUTE], listed []',
     ]);
     expect((await reconcile()).sort()).toEqual(['es_events_stamp()', 'public.es_events']);
+    expect(await drift(db.pool)).toEqual([]);
+  });
+
+  it('changes nothing when the runtime login runs the migrations of a migrated database (MIGRATION_DATABASE_URL unset)', async () => {
+    expect(await runMigrations(db.runtimeUrl)).toEqual([]);
     expect(await drift(db.pool)).toEqual([]);
   });
 

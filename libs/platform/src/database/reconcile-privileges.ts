@@ -13,6 +13,8 @@ interface Grantable {
   /** what conversations_app holds now, and whether PUBLIC holds anything */
   held: string[];
   publicHolds: boolean;
+  /** whether the current user may change its rights (owner, or member of the owner's role) */
+  owned: boolean;
 }
 
 /**
@@ -20,7 +22,8 @@ interface Grantable {
  * migrations/privileges.ts, and takes every right from PUBLIC (functions are executable by
  * PUBLIC by default). Idempotent: an object already right is not touched. Run by the owner
  * after the migrations, in one transaction, so a running process never sees a half-applied
- * state; only objects the current user owns (or is a member of the owner of) are handled.
+ * state. Only objects the current user owns (or is a member of the owner of) are changed: run
+ * with a runtime URL (MIGRATION_DATABASE_URL unset) it changes nothing.
  */
 export async function reconcilePrivileges(run: RunSql): Promise<string[]> {
   const objects = (await run(
@@ -29,16 +32,18 @@ export async function reconcilePrivileges(run: RunSql): Promise<string[]> {
             format('public.%I', c.relname) AS target,
             ARRAY(SELECT a.privilege_type FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a, app
                    WHERE a.grantee = app.oid ORDER BY 1) AS held,
-            EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE a.grantee = 0) AS "publicHolds"
+            EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE a.grantee = 0) AS "publicHolds",
+            pg_has_role(c.relowner, 'USAGE') AS owned
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND pg_has_role(c.relowner, 'USAGE')
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
      UNION ALL
      SELECT p.proname, 'FUNCTION', p.oid::regprocedure::text,
             ARRAY(SELECT a.privilege_type FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a, app
                    WHERE a.grantee = app.oid ORDER BY 1),
-            EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE a.grantee = 0)
+            EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE a.grantee = 0),
+            pg_has_role(p.proowner, 'USAGE')
        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = 'public' AND pg_has_role(p.proowner, 'USAGE')`,
+      WHERE n.nspname = 'public'`,
     [APP_ROLE],
   )) as unknown as Grantable[];
 
@@ -50,7 +55,7 @@ export async function reconcilePrivileges(run: RunSql): Promise<string[]> {
   for (const o of objects) {
     const wanted: readonly string[] =
       o.kind === 'FUNCTION' ? (FUNCTION_PRIVILEGES[o.name] ?? []) : o.kind === 'TABLE' ? (TABLE_PRIVILEGES[o.name] ?? []) : [];
-    if (!o.publicHolds && [...wanted].sort().join() === o.held.join()) continue;
+    if (!o.owned || (!o.publicHolds && [...wanted].sort().join() === o.held.join())) continue;
     await run(`REVOKE ALL ON ${o.kind} ${o.target} FROM PUBLIC, ${ident(APP_ROLE)}`);
     if (wanted.length) await run(`GRANT ${wanted.join(', ')} ON ${o.kind} ${o.target} TO ${ident(APP_ROLE)}`);
     changed.push(o.target);
