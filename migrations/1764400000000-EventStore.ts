@@ -125,7 +125,7 @@ export class EventStore1764400000000 implements MigrationInterface {
  *    without reading the events back).
  * 4. One statement writes the streams and the events; a NOTIFY wakes subscribers at commit.
  */
-const APPEND_BATCH_FUNCTION = `
+export const APPEND_BATCH_FUNCTION = `
 CREATE FUNCTION es_append_batch(p_appends jsonb, p_bodies text) RETURNS jsonb LANGUAGE plpgsql
 -- Custom plans would be made on every call: knowing the arrays' sizes they always look
 -- cheaper than the generic plan, and planning costs more than running these statements.
@@ -300,7 +300,7 @@ END $$`;
  * p_events: [{eventId, type, data, metadata, occurredAt, body?}]; the bodies (see
  * es_append_batch) come in p_bodies, newline-joined, or else in each event's "body".
  */
-const APPEND_FUNCTION = `
+export const APPEND_FUNCTION = `
 CREATE FUNCTION es_append(
   p_stream_id text, p_expected bigint, p_events jsonb,
   p_idem_scope text, p_idem_key text, p_request_hash text, p_bodies text DEFAULT NULL

@@ -10,7 +10,14 @@ export const BODY_LIMIT = 1024 * 1024;
 /** Builds the HTTP application (used by main.ts and by the end-to-end tests). */
 export async function createApp(options: AppOptions & { logger?: boolean }): Promise<NestFastifyApplication> {
   // forceCloseConnections: SSE streams must not keep a closing server (and its database) alive.
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: false, forceCloseConnections: true });
+  // TLS_CERT_FILE and TLS_KEY_FILE: HTTPS served by the process itself (else put it behind TLS).
+  const tls = options.config.tls;
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    forceCloseConnections: true,
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
     bufferLogs: true,
     // Fastify's own JSON parser only: JSON in, anything else is 415 (no form bodies).

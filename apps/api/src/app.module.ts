@@ -12,6 +12,7 @@ import { ApiKeyResolver } from './auth/api-keys';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
 import { ChangeNotifier } from './database/change-notifier';
+import { DatabasePrivileges } from './database/database-privileges.service';
 import { PoolCloser } from './database/pool-closer';
 import { APP_CONFIG, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
 import { EventsController } from './events/events.controller';
@@ -68,7 +69,7 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
-        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize) },
+        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize, config) },
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -82,6 +83,7 @@ export class AppModule {
           useFactory: (pool: Pool) => new ApiKeyResolver(pool),
         },
         ChangeNotifier,
+        DatabasePrivileges,
         PoolCloser,
         ProjectionsService,
         ProjectionWaiter,

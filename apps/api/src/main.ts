@@ -28,7 +28,8 @@ async function main(): Promise<void> {
 }
 
 async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: string) => void): Promise<void> {
-  const applied = await runMigrations(database.url);
+  // Migrations as the owner; the service itself runs with the runtime connection.
+  const applied = await runMigrations(database.migrationUrl);
   if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
 
   const app = await createApp({ config, databaseUrl: database.url });
@@ -46,7 +47,7 @@ async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: 
   await app.listen({ port: config.port, host: config.host });
   const bound = app.getHttpServer().address();
   const port = typeof bound === 'object' && bound ? bound.port : config.port;
-  say(`listening on http://${config.host}:${port} (OpenAPI at /docs)`);
+  say(`listening on ${config.tls ? 'https' : 'http'}://${config.host}:${port} (OpenAPI at /docs)`);
 }
 
 main().catch((err) => {

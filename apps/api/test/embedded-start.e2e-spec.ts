@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,13 +44,18 @@ describe('npm start without DATABASE_URL', () => {
     if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
   });
 
-  it('starts an embedded PostgreSQL from an empty folder, appends and reads, and stops cleanly', async () => {
+  it('starts an embedded PostgreSQL from an empty folder, runs least-privileged, appends and reads, and stops cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-embedded-'));
     chmodSync(dir, 0o755);
     const first = await startService(dir);
     let http = () => request(`http://127.0.0.1:${first.port}`);
     try {
-      expect((await http().get('/health')).body.status).toBe('ok');
+      const health = (await http().get('/health')).body;
+      expect(health.status).toBe('ok');
+      // Least-privileged out of the box: migrated as the superuser, running as its own login,
+      // whose password is kept in ./data for the owner's eyes only.
+      expect(health.info.database).toEqual({ status: 'up', privileges: 'least' });
+      expect(statSync(join(dir, 'data/service-credentials')).mode & 0o777).toBe(0o600);
       // The CLI finds the running embedded server through ./data and shares it.
       const cliEnv = { ...process.env };
       delete cliEnv.DATABASE_URL;

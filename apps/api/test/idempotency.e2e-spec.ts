@@ -132,7 +132,7 @@ describe('Retrying commands', () => {
       const first = await writer.post(path(ID, '/feedback'), body, key('feedback-1'));
       expect(first.status).toBe(201);
 
-      second = await createApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), databaseUrl: t.db.url, logger: false });
+      second = await createApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), databaseUrl: t.db.runtimeUrl, logger: false });
       await second.init();
       await second.getHttpAdapter().getInstance().ready();
       const version = await versionOf(t, ID);

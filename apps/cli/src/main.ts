@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Pool } from 'pg';
-import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/platform';
+import { ConfigError, loadConfig, resolveDatabase, runMigrations, runtimeConnection } from '@app/platform';
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
 import { verify } from './commands/verify.command';
@@ -18,7 +18,8 @@ const USAGE = `usage: npm run cli -- <command>
                                                        audit export and its manifest; prints the manifest's SHA-256
   seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
-Environment: DATABASE_URL (else the embedded server of ./data).`;
+Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL);
+else the embedded server of ./data (migrations as its superuser, the rest as its service login).`;
 
 async function main(argv: string[]): Promise<number> {
   const { command, flags, positional } = parseArgs(argv);
@@ -28,33 +29,36 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const database = await resolveDatabase(config, (line) => console.error(line));
-  const pool = new Pool({ connectionString: database.url, max: 10 });
+  // The runtime's rights and its idle-in-transaction timeout, but no statement timeout: an
+  // operator's rebuild or export of a large log may run one long statement.
+  const pool = new Pool({ ...runtimeConnection(database.url, { ...config, dbStatementTimeoutMs: 0 }, 'conversation-cli'), max: 10 });
+  const migrate = () => runMigrations(database.migrationUrl);
   try {
     switch (command) {
       case 'migrate': {
-        const applied = await runMigrations(database.url);
+        const applied = await migrate();
         console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the schema is current');
         return 0;
       }
       case 'keys:create':
-        await runMigrations(database.url);
+        await migrate();
         await keysCreate(pool, flags);
         return 0;
       case 'verify':
         return await verify(pool, flags);
       case 'projections:status':
-        await runMigrations(database.url);
+        await migrate();
         await projectionsStatus(pool);
         return 0;
       case 'projections:rebuild':
-        await runMigrations(database.url);
+        await migrate();
         await projectionsRebuild(pool, positional[0]);
         return 0;
       case 'export':
-        await runMigrations(database.url);
+        await migrate();
         return await exportCommand(pool, flags);
       case 'seed':
-        await runMigrations(database.url);
+        await migrate();
         await seed(pool, flags);
         return 0;
       default:

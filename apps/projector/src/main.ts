@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Client, Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { ConfigError, loadConfig, resolveDatabase, runMigrations } from '@app/platform';
+import { checkRuntimePrivileges, ConfigError, loadConfig, PrivilegeRefusal, resolveDatabase, runMigrations, runtimeConnection } from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner } from '@app/projections';
 
 /**
@@ -13,12 +13,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const say = (line: string) => console.log(`[projector] ${line}`);
   const database = await resolveDatabase(config, say);
-  await runMigrations(database.url);
-  const pool = new Pool({ connectionString: database.url, max: ALL_PROJECTIONS.length * 2 + 2 });
+  await runMigrations(database.migrationUrl);
+  const pool = new Pool({ ...runtimeConnection(database.url, config, 'conversation-projector'), max: ALL_PROJECTIONS.length * 2 + 2 });
   pool.on('error', () => undefined);
+  await checkRuntimePrivileges(pool, { strict: config.strictDbPrivileges, warn: (m) => say(`warning: ${m}`) });
   const store = new PostgresEventStore(pool);
 
-  const listener = new Client({ connectionString: database.url });
+  const listener = new Client(runtimeConnection(database.url, config, 'conversation-projector-listen'));
   const waiters = new Set<() => void>();
   listener.on('notification', () => waiters.forEach((w) => w()));
   listener.on('error', (err) => say(`LISTEN connection lost (${err.message}); polling`));
@@ -53,6 +54,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof PrivilegeRefusal ? err.message : err);
   process.exit(1);
 });

@@ -92,14 +92,11 @@ describe(PostgresEventStore.name, () => {
       expect(await store.streamVersion(id)).toBe(0);
     });
 
-    it('keeps the previous append functions working beside the new ones, for processes still on the previous code', async () => {
-      const id = `s-${randomUUID()}`;
-      const old = event('Old', { n: 1 });
-      const body = canonicalBody({ streamId: id, type: old.type, data: old.data, metadata: old.metadata, occurredAt: AT });
-      await db.pool.query(`SELECT es_append($1, 0, $2::jsonb, NULL, NULL, NULL)`, [id, JSON.stringify([{ ...old, body }])]);
-      await store.append(id, [event('New')], { expectedVersion: 1 });
-      expect((await store.readStream(id)).map((e) => e.type)).toEqual(['Old', 'New']);
-      expect(await store.verifyStream(id)).toEqual({ valid: true, count: 2 });
+    it('has no superseded append function left: only es_append_bodies and es_append_batch_bodies append', async () => {
+      const { rows } = await db.pool.query<{ proname: string }>(
+        `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'es\\_append%' ORDER BY proname`,
+      );
+      expect(rows.map((r) => r.proname)).toEqual(['es_append_batch_bodies', 'es_append_bodies']);
     });
 
     it('stores the data it hashed: the canonical body sent is what the columns hold', async () => {

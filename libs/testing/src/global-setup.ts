@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { runMigrations } from '../../platform/src/database/data-source-options';
 import { startEmbeddedPostgres } from '../../platform/src/database/embedded-postgres';
 import { databaseAnswers } from '../../platform/src/database/resolve-database';
-import { databaseUrl, withAdmin } from './test-database';
+import { databaseUrl, ensureTestRuntimeRole, withAdmin } from './test-database';
 
 const LOCAL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -51,6 +51,7 @@ export default async function globalSetup(): Promise<void> {
     await c.query(`CREATE DATABASE "${template}"`);
   });
   await runMigrations(databaseUrl(admin, template));
+  await ensureTestRuntimeRole(admin);
   process.env.CS_TEST_ADMIN_URL = admin;
   process.env.CS_TEST_TEMPLATE = template;
 }

@@ -17,8 +17,48 @@ export function databaseUrl(base: string, database: string): string {
   return u.toString();
 }
 
+/**
+ * The login the services under test run as: granted only conversations_app, so every e2e
+ * test proves the runtime's rights suffice. Cluster-wide, created once (ensureTestRuntimeRole);
+ * its password only matters on the embedded server (127.0.0.1:5432 trusts local connections).
+ */
+export const TEST_RUNTIME_ROLE = 'cs_test_runtime';
+const TEST_RUNTIME_PASSWORD = 'cs_test_runtime';
+
+/** The same database, as the least-privileged runtime login. */
+export function runtimeUrlOf(url: string): string {
+  const u = new URL(url);
+  u.username = TEST_RUNTIME_ROLE;
+  u.password = TEST_RUNTIME_PASSWORD;
+  return u.toString();
+}
+
+/** Creates the runtime login and grants it conversations_app; parallel runs may race on it. */
+export async function ensureTestRuntimeRole(admin: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withAdmin(admin, async (c) => {
+        await c.query(`DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${TEST_RUNTIME_ROLE}') THEN
+            CREATE ROLE ${TEST_RUNTIME_ROLE} LOGIN PASSWORD '${TEST_RUNTIME_PASSWORD}';
+          END IF;
+        END $$`);
+        const { rows } = await c.query(`SELECT pg_has_role('${TEST_RUNTIME_ROLE}', 'conversations_app', 'MEMBER') AS member`);
+        if (!rows[0].member) await c.query(`GRANT conversations_app TO ${TEST_RUNTIME_ROLE}`);
+      });
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
 export interface TestDatabase {
+  /** The owner's (superuser's) connection: migrations, fixtures, tampering. */
   url: string;
+  /** The runtime's connection (TEST_RUNTIME_ROLE), as the service runs. */
+  runtimeUrl: string;
   name: string;
   pool: Pool;
   drop(): Promise<void>;
@@ -35,6 +75,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   pool.on('error', () => undefined);
   return {
     url,
+    runtimeUrl: runtimeUrlOf(url),
     name,
     pool,
     async drop() {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
-import { DATABASE_URL } from './database.providers';
+import { type AppConfig, runtimeConnection } from '@app/platform';
+import { APP_CONFIG, DATABASE_URL } from './database.providers';
 
 /**
  * One LISTEN connection for the whole process; readers (SSE streams, projections) wait on
@@ -14,7 +15,10 @@ export class ChangeNotifier implements OnModuleInit, OnApplicationShutdown {
   private client: Client | null = null;
   private closed = false;
 
-  constructor(@Inject(DATABASE_URL) private readonly url: string) {}
+  constructor(
+    @Inject(DATABASE_URL) private readonly url: string,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.connect();
@@ -22,7 +26,8 @@ export class ChangeNotifier implements OnModuleInit, OnApplicationShutdown {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new Client({ connectionString: this.url, application_name: 'conversation-service-listen' });
+    // The runtime's timeouts too: they never touch an idle LISTEN session.
+    const client = new Client(runtimeConnection(this.url, this.config, 'conversation-service-listen'));
     client.on('notification', () => this.emitter.emit('change'));
     client.on('error', (err) => {
       this.logger.warn(`LISTEN connection lost (${err.message}); reconnecting`);

@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
+import { runtimeConnection, RuntimeTimeouts } from '@app/platform';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const PG_POOL = Symbol('PG_POOL');
@@ -10,8 +11,9 @@ export interface StoreMetrics {
   conflicted(): void;
 }
 
-export function createPool(url: string, max: number): Pool {
-  const pool = new Pool({ connectionString: url, max, application_name: 'conversation-service' });
+/** The runtime pool; the store's batch connection takes its settings (timeouts included). */
+export function createPool(url: string, max: number, timeouts: RuntimeTimeouts): Pool {
+  const pool = new Pool({ ...runtimeConnection(url, timeouts, 'conversation-service'), max });
   // An idle client dropped by the server must not take the process down.
   pool.on('error', () => undefined);
   return pool;

@@ -13,12 +13,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The whole application on its own cloned database, as `npm start` builds it. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The whole application on its own cloned database, as `npm start` builds it, connected as the
+ * least-privileged runtime login (`asOwner`: as the owner, the way the service ran before).
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: { asOwner?: boolean } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const app = await createApp({ config, databaseUrl: db.url, logger: false });
-  await app.init();
+  const app = await createApp({ config, databaseUrl: options.asOwner ? db.url : db.runtimeUrl, logger: false });
+  try {
+    await app.init();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await db.drop();
+    throw err;
+  }
   await app.getHttpAdapter().getInstance().ready();
   return {
     app,

@@ -17,9 +17,44 @@ describe(loadConfig.name, () => {
     [{ POLICY_FILE: '/nonexistent/policy.json' }, 'POLICY_FILE'],
     [{ DB_POOL_SIZE: '0' }, 'DB_POOL_SIZE'],
     [{ PROJECTIONS_IN_PROCESS: 'maybe' }, 'PROJECTIONS_IN_PROCESS'],
+    [{ DATABASE_URL: 'postgres://a@h/d', MIGRATION_DATABASE_URL: 'mysql://x@y/z' }, 'MIGRATION_DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://a@h/d', MIGRATION_DATABASE_URL: 'not a url' }, 'MIGRATION_DATABASE_URL'],
+    [{ MIGRATION_DATABASE_URL: 'postgres://owner@h/d' }, 'MIGRATION_DATABASE_URL'],
+    [{ STRICT_DB_PRIVILEGES: 'yes' }, 'STRICT_DB_PRIVILEGES'],
+    [{ DB_STATEMENT_TIMEOUT_MS: '-1' }, 'DB_STATEMENT_TIMEOUT_MS'],
+    [{ DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1m' }, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS'],
+    [{ TLS_CERT_FILE: '/nonexistent/cert.pem' }, 'TLS_KEY_FILE'],
+    [{ TLS_KEY_FILE: '/nonexistent/key.pem' }, 'TLS_CERT_FILE'],
+    [{ TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem' }, 'TLS_CERT_FILE'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it('migrates with DATABASE_URL unless MIGRATION_DATABASE_URL is given', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/d' })).toMatchObject({ migrationDatabaseUrl: 'postgres://app@h/d' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/d', MIGRATION_DATABASE_URL: 'postgres://owner@h/d' })).toMatchObject({
+      databaseUrl: 'postgres://app@h/d',
+      migrationDatabaseUrl: 'postgres://owner@h/d',
+    });
+  });
+
+  it('defaults to a 30 s statement timeout, a 60 s idle-in-transaction timeout, no strict check, no TLS', () => {
+    expect(loadConfig({})).toMatchObject({
+      dbStatementTimeoutMs: 30_000,
+      dbIdleInTransactionTimeoutMs: 60_000,
+      strictDbPrivileges: false,
+      tls: undefined,
+    });
+  });
+
+  it('reads both TLS files, and names the one that is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'cert.pem'), 'CERT');
+    writeFileSync(join(dir, 'key.pem'), 'KEY');
+    const tls = loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }).tls!;
+    expect([tls.cert.toString(), tls.key.toString()]).toEqual(['CERT', 'KEY']);
+    expect(() => loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'nope.pem') })).toThrow(/TLS_KEY_FILE names a file that does not exist/);
   });
 
   it('reads the policy file as JSON and names it when it is not JSON', () => {

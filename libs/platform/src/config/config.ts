@@ -14,8 +14,17 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface AppConfig {
-  /** Absent: an embedded PostgreSQL server is started with its data in `dataDir`. */
+  /** The runtime connection. Absent: an embedded PostgreSQL server is started with its data in `dataDir`. */
   databaseUrl?: string;
+  /** The owner's connection, for migrations (default: databaseUrl). */
+  migrationDatabaseUrl?: string;
+  /** Refuse to start when the runtime connection could switch the append-only guard off. */
+  strictDbPrivileges: boolean;
+  /** Per runtime connection (0: none). */
+  dbStatementTimeoutMs: number;
+  dbIdleInTransactionTimeoutMs: number;
+  /** Serve HTTPS with this certificate and key (PEM), read at start. */
+  tls?: { certFile: string; keyFile: string; cert: Buffer; key: Buffer };
   dataDir: string;
   port: number;
   host: string;
@@ -47,19 +56,48 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return n;
 }
 
-function databaseUrl(env: Env): string | undefined {
-  const raw = env.DATABASE_URL;
+function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {
+  const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user:password@host:port/database)');
+    throw new ConfigError(name, 'is not a URL (expected postgres://user:password@host:port/database)');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `must use postgres:// or postgresql://, got ${url.protocol}//`);
+    throw new ConfigError(name, `must use postgres:// or postgresql://, got ${url.protocol}//`);
   }
   return raw;
+}
+
+/** The runtime URL and the owner's; the embedded server migrates as its own superuser. */
+function databaseUrls(env: Env): Pick<AppConfig, 'databaseUrl' | 'migrationDatabaseUrl'> {
+  const runtime = databaseUrl(env, 'DATABASE_URL');
+  const migration = databaseUrl(env, 'MIGRATION_DATABASE_URL');
+  if (migration && !runtime) {
+    throw new ConfigError('MIGRATION_DATABASE_URL', 'needs DATABASE_URL as well (without it the embedded server is used, which migrates as its own superuser)');
+  }
+  return { databaseUrl: runtime, migrationDatabaseUrl: migration ?? runtime };
+}
+
+function readable(name: string, file: string): Buffer {
+  if (!existsSync(file)) throw new ConfigError(name, `names a file that does not exist: ${file}`);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(name, `cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** Both TLS files or neither: one alone is a mistake, not plain HTTP. */
+function tls(env: Env): AppConfig['tls'] {
+  const certFile = env.TLS_CERT_FILE || undefined;
+  const keyFile = env.TLS_KEY_FILE || undefined;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) throw new ConfigError('TLS_CERT_FILE', 'must be set with TLS_KEY_FILE (both or neither)');
+  if (!keyFile) throw new ConfigError('TLS_KEY_FILE', 'must be set with TLS_CERT_FILE (both or neither)');
+  return { certFile, keyFile, cert: readable('TLS_CERT_FILE', certFile), key: readable('TLS_KEY_FILE', keyFile) };
 }
 
 function policy(env: Env): { policyFile?: string; policyJson?: unknown } {
@@ -80,7 +118,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
   return {
-    databaseUrl: databaseUrl(env),
+    ...databaseUrls(env),
+    strictDbPrivileges: boolean(env, 'STRICT_DB_PRIVILEGES', false),
+    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+    dbIdleInTransactionTimeoutMs: integer(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 86_400_000),
+    tls: tls(env),
     dataDir: env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : './data',
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0',

@@ -2,9 +2,13 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { ensureEmbeddedServiceLogin } from './embedded-service-login';
 
 export interface ResolvedDatabase {
+  /** The runtime connection (least-privileged where the operator made it so). */
   url: string;
+  /** The owner's connection, for migrations. */
+  migrationUrl: string;
   /** How it was found, for the start-up log. */
   source: 'DATABASE_URL' | 'embedded (started)' | 'embedded (shared)';
   release(): Promise<void>;
@@ -12,6 +16,8 @@ export interface ResolvedDatabase {
 
 interface ServerFile {
   url: string;
+  /** absent in files written before the service ran least-privileged */
+  migrationUrl?: string;
   pid: number;
 }
 
@@ -38,27 +44,40 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * DATABASE_URL when set. Otherwise the embedded server of `dataDir`: the one a running
- * service already started there (so the CLI can work beside it), or a new one, stopped by
- * `release()`. PostgreSQL's own lock file keeps it to one server per data folder.
+ * DATABASE_URL (and MIGRATION_DATABASE_URL, default DATABASE_URL) when set. Otherwise the
+ * embedded server of `dataDir`: the one a running service already started there (so the CLI
+ * can work beside it), or a new one, stopped by `release()`. PostgreSQL's own lock file keeps
+ * it to one server per data folder. On the embedded server migrations run as its superuser
+ * and the service as a least-privileged login (ensureEmbeddedServiceLogin).
  */
 export async function resolveDatabase(
-  config: { databaseUrl?: string; dataDir: string },
+  config: { databaseUrl?: string; migrationDatabaseUrl?: string; dataDir: string },
   log: (line: string) => void = () => undefined,
 ): Promise<ResolvedDatabase> {
-  if (config.databaseUrl) return { url: config.databaseUrl, source: 'DATABASE_URL', release: async () => undefined };
+  if (config.databaseUrl) {
+    const migrationUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
+    return { url: config.databaseUrl, migrationUrl, source: 'DATABASE_URL', release: async () => undefined };
+  }
   const dir = resolve(config.dataDir);
   const serverFile = join(dir, 'server.json');
   if (existsSync(serverFile)) {
     const running = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile;
     if (processAlive(running.pid) && (await databaseAnswers(running.url))) {
-      return { url: running.url, source: 'embedded (shared)', release: async () => undefined };
+      return { url: running.url, migrationUrl: running.migrationUrl ?? running.url, source: 'embedded (shared)', release: async () => undefined };
     }
   }
   const pg = await startEmbeddedPostgres({ dataDir: dir, log });
-  writeFileSync(serverFile, JSON.stringify({ url: pg.url, pid: process.pid } satisfies ServerFile), { mode: 0o600 });
+  let url: string;
+  try {
+    url = await ensureEmbeddedServiceLogin(pg.url, dir);
+  } catch (err) {
+    await pg.stop();
+    throw err;
+  }
+  writeFileSync(serverFile, JSON.stringify({ url, migrationUrl: pg.url, pid: process.pid } satisfies ServerFile), { mode: 0o600 });
   return {
-    url: pg.url,
+    url,
+    migrationUrl: pg.url,
     source: 'embedded (started)',
     async release() {
       rmSync(serverFile, { force: true });
