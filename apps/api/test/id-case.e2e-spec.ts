@@ -70,26 +70,34 @@ describe('Ids in any letter case: tenant A naming tenant B’s conversation', ()
     expect(await streamsNamed(B)).toEqual([`conversation-${B}`]);
   });
 
-  it('refuses a message on it through an upper-case path with an upper-case parentMessageId: 404, nothing appended', async () => {
+  // The attacker's own thread on the upper-case stream, as it went before: five messages, two
+  // redirections, then an end, which put B's conversation into A's read models and export.
+  const [a1, a2, a3, a4, a5] = [1, 2, 3, 4, 5].map((n) => id(0xa00 + n).toUpperCase());
+  const ATTACK_THREAD: [string, string | null, 'user' | 'assistant'][] = [[a1, null, 'user'], [a2, a1, 'assistant'], [a3, a2, 'user'], [a4, a3, 'assistant'], [a5, a4, 'user']];
+
+  it('refuses messages and redirections on it through an upper-case path, parentMessageId in upper case too: 404, nothing appended', async () => {
     const before = await totalEvents(t);
-    for (const spelled of [B.toUpperCase(), mixed(B)]) {
-      const res = await writerA.post(path(spelled, '/messages'), { messageId: id(0xa01).toUpperCase(), parentMessageId: U3.toUpperCase(), role: 'user', content: 'A writes' });
-      expect(res.status).toBe(404);
-      expect(res.body).toMatchObject({ code: 'NOT_FOUND' });
+    const statuses: number[] = [];
+    for (const [messageId, parentMessageId, role] of ATTACK_THREAD) {
+      const res = await writerA.post(path(B.toUpperCase(), '/messages'), { messageId, parentMessageId, role, content: `A says ${messageId}` });
+      statuses.push(res.status);
     }
+    statuses.push((await writerA.post(path(mixed(B), '/messages'), { parentMessageId: U3.toUpperCase(), role: 'user', content: 'A, on B’s thread' })).status);
+    for (const messageId of [a2, a4]) {
+      statuses.push((await writerA.post(path(B.toUpperCase(), '/redirections'), { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' })).status);
+    }
+    expect(statuses).toEqual(Array(8).fill(404));
     expect(await totalEvents(t)).toBe(before);
     expect(await streamsNamed(B)).toEqual([`conversation-${B}`]);
   });
 
   it('refuses an end on it with atMessageId and evidenceMessageIds in upper case: 404, nothing appended', async () => {
     const before = await totalEvents(t);
-    const res = await writerA.post(path(B.toUpperCase(), '/end'), {
-      initiator: 'model',
-      reasonCode: 'ABUSE_OF_ASSISTANT',
-      atMessageId: U3.toUpperCase(),
-      evidenceMessageIds: [U2.toUpperCase(), U3.toUpperCase()],
-    });
-    expect(res.status).toBe(404);
+    for (const [atMessageId, evidenceMessageIds] of [[a5, [a3, a5]], [U3.toUpperCase(), [U2.toUpperCase()]]] as const) {
+      const res = await writerA.post(path(B.toUpperCase(), '/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId, evidenceMessageIds });
+      expect(res.status).toBe(404);
+      if (res.body.position) position = res.body.position;
+    }
     expect(await totalEvents(t)).toBe(before);
   });
 
