@@ -16,7 +16,6 @@ import { ReviewEndDecisionDto } from '../conversations/dto/command-bodies.dto';
 import { ReviewResultDto, TimelineDto } from './dto/audit-responses.dto';
 import { GetTimelineQuery } from './queries/get-timeline.query';
 
-
 /** One conversation under audit: its verified timeline, and reviews of its ends (DOMAIN questions 3, 5). */
 @ApiTags('audit')
 @ApiBearerAuth()

@@ -32,7 +32,6 @@ import { AsOfQueryDto, CommandResultDto, EndBlockedProblemDto, MessagesDto, Mess
 import { GetConversationQuery } from './queries/get-conversation.query';
 import { GetThreadStatusQuery } from './queries/get-thread-status.query';
 
-
 const IDEMPOTENCY = ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' });
 const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen, e.g. "3" (412 if stale)' });
 

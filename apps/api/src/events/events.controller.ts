@@ -22,7 +22,6 @@ const KEEP_ALIVE_MS = 15_000;
 /** At most this many events are read for one feed page of a tenant's key. */
 const FEED_SCAN_BUDGET = 10_000;
 
-
 @ApiTags('events')
 @ApiBearerAuth()
 @Roles('auditor')
