@@ -4,8 +4,10 @@ import { Projections1764400200000 } from './1764400200000-Projections';
 import { AuditIndexes1764400300000 } from './1764400300000-AuditIndexes';
 import { ThreadStatusSnapshot1764400400000 } from './1764400400000-ThreadStatusSnapshot';
 import { AppendFromCanonicalBodies1764400500000 } from './1764400500000-AppendFromCanonicalBodies';
+import { ConversationStreamIds1764400600000 } from './1764400600000-ConversationStreamIds';
 import { LeastPrivilege1764400700000 } from './1764400700000-LeastPrivilege';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [EventStore1764400000000, ApiKeys1764400100000, Projections1764400200000, AuditIndexes1764400300000,
-  ThreadStatusSnapshot1764400400000, AppendFromCanonicalBodies1764400500000, LeastPrivilege1764400700000];
+  ThreadStatusSnapshot1764400400000, AppendFromCanonicalBodies1764400500000, ConversationStreamIds1764400600000,
+  LeastPrivilege1764400700000];

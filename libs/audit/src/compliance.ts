@@ -11,6 +11,7 @@ import {
 import { conversationIdOf } from '@app/projections';
 import { decodeSequenceCursor, encodeSequenceCursor, InvalidCursor } from './cursor';
 import { Page, pageLimit, Queryable } from './queryable';
+import { streamStartedBy } from './tenant-streams';
 
 /** Besides the guard codes: an end that cannot be re-checked is itself a finding. */
 export const UNKNOWN_POLICY_VERSION = 'UNKNOWN_POLICY_VERSION';
@@ -71,8 +72,9 @@ export async function checkCompliance(q: Queryable, options: ComplianceOptions):
     const { rows } = await q.query<EndRow>(
       `SELECT position::text AS seq, transaction_id::text AS tx, stream_id, stream_version::text AS stream_version, event_id,
               data, metadata ->> 'tenantId' AS tenant_id, occurred_at
-         FROM es_events
-        WHERE type = 'ConversationEnded' AND position > $1::bigint AND ($2::text IS NULL OR metadata ->> 'tenantId' = $2)
+         FROM es_events e
+        WHERE type = 'ConversationEnded' AND position > $1::bigint
+          AND ($2::text IS NULL OR (metadata ->> 'tenantId' = $2 AND ${streamStartedBy('e.stream_id', '$2')}))
         ORDER BY position
         LIMIT $3`,
       [after, options.tenantId ?? null, requested],
@@ -103,9 +105,11 @@ async function recheck(q: Queryable, ends: EndRow[], policyOf: ComplianceOptions
     streamEnds.sort((a, b) => Number(a.stream_version) - Number(b.stream_version));
     const lastVersion = Number(streamEnds.at(-1)!.stream_version);
     const { rows } = await q.query<{ version: string; event_id: string; type: string; data: object; occurred_at: Date }>(
+      // Only a history the end's own tenant started is folded: else the end is re-checked on
+      // nothing, and is a finding.
       `SELECT stream_version::text AS version, event_id, type, data, occurred_at FROM es_events
-        WHERE stream_id = $1 AND stream_version < $2 ORDER BY stream_version`,
-      [streamId, lastVersion],
+        WHERE stream_id = $1 AND stream_version < $2 AND ${streamStartedBy('$1', '$3')} ORDER BY stream_version`,
+      [streamId, lastVersion, streamEnds[0].tenant_id],
     );
     let state = initialState();
     let next = 0;

@@ -9,6 +9,10 @@ describe(decodeTimeCursor.name, () => {
     expect(decodeTimeCursor(encodeTimeCursor(cursor))).toEqual(cursor);
   });
 
+  it('reads an id in any letter case back in lower case', () => {
+    expect(decodeTimeCursor(b64(['t', '2025-01-01T00:00:00.000000Z', ID.toUpperCase()]))).toEqual({ time: '2025-01-01T00:00:00.000000Z', id: ID });
+  });
+
   it.each([
     ['not base64url', 'a+b/c='],
     ['not JSON', Buffer.from('{nope').toString('base64url')],
@@ -20,7 +24,6 @@ describe(decodeTimeCursor.name, () => {
     ['millisecond precision', b64(['t', '2025-01-01T00:00:00.000Z', ID])],
     ['SQL in the time', b64(['t', "2025-01-01T00:00:00.000000Z' OR 1=1", ID])],
     ['SQL in the id', b64(['t', '2025-01-01T00:00:00.000000Z', "' OR 1=1 --"])],
-    ['an uppercase id', b64(['t', '2025-01-01T00:00:00.000000Z', ID.toUpperCase()])],
     ['a very long value', 'a'.repeat(5000)],
     ['a number', 42],
   ])('refuses %s', (_, raw) => {

@@ -2,7 +2,8 @@
 // truncated cursor is a validation error (400), never a query error.
 
 const BASE64URL = /^[A-Za-z0-9_-]{1,400}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Any UUID the database holds (ids of rows, not caller input: no version check), either case.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXACT_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const DIGITS = /^\d{1,19}$/;
 
@@ -46,7 +47,8 @@ export function decodeTimeCursor(raw: unknown): TimeCursor | null {
   const [, time, id] = parts;
   if (typeof time !== 'string' || !isExactTime(time)) return null;
   if (typeof id !== 'string' || !UUID.test(id)) return null;
-  return { time, id };
+  // Lower case, as the uuid columns compare and answer it.
+  return { time, id: id.toLowerCase() };
 }
 
 /** A cursor over the event log's sequence positions (bigint as text). */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
 import { parsePosition, StoredEvent } from '@app/event-store';
 import { countEnds, EndFilters, EndItem, listEnds } from './ends.query';
-import { readEventsUpTo } from './events-up-to';
+import { conversationKey, readEventsUpTo } from './events-up-to';
 
 export interface ExportManifest {
   type: 'manifest';
@@ -59,9 +59,10 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
     let cursor: string | undefined;
     while (!options.nothing) {
       const page = await listEnds(client, filters, { limit: options.pageSize ?? 50, cursor });
-      const events = await readEventsUpTo(client, page.items.map((e) => e.conversationId), parsePosition(position));
+      // Each end's events as its own tenant's: a row naming another tenant's stream gets none.
+      const events = await readEventsUpTo(client, page.items, parsePosition(position));
       for (const end of page.items) {
-        const line = `${JSON.stringify({ type: 'end', end, events: events.get(end.conversationId) ?? [] } satisfies EndLine)}\n`;
+        const line = `${JSON.stringify({ type: 'end', end, events: events.get(conversationKey(end)) ?? [] } satisfies EndLine)}\n`;
         hash.update(line, 'utf8');
         count++;
         yield line;

@@ -10,5 +10,6 @@ export * from './review-stats.query';
 export * from './sample.query';
 export * from './compliance';
 export * from './chain';
+export * from './tenant-streams';
 export * from './events-up-to';
 export * from './export';

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { ReviewEndDecision } from '@app/conversation';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiError } from '../common/api-error';
 import { ApiProblems } from '../common/api-problems.decorator';
+import { UuidPipe } from '../common/uuid.pipe';
 import { ReadQueryDto } from '../common/read-query.dto';
 import { commandContext } from '../conversations/command-request';
 import { ExecuteConversationCommand } from '../conversations/commands/conversation-command';
@@ -15,8 +15,6 @@ import type { CommandOutcome } from '../conversations/commands/execute-conversat
 import { ReviewEndDecisionDto } from '../conversations/dto/command-bodies.dto';
 import { ReviewResultDto, TimelineDto } from './dto/audit-responses.dto';
 import { GetTimelineQuery } from './queries/get-timeline.query';
-
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => ApiError.validation('the conversation id must be a UUID') });
 
 /** One conversation under audit: its verified timeline, and reviews of its ends (DOMAIN questions 3, 5). */
 @ApiTags('audit')
@@ -36,7 +34,7 @@ export class AuditConversationsController {
   })
   @ApiOkResponse({ type: TimelineDto })
   @ApiProblems(400, 401, 403, 404, 503)
-  timeline(@Param('id', uuid) id: string, @Query() _query: ReadQueryDto, @CurrentPrincipal() who: Principal) {
+  timeline(@Param('id', UuidPipe) id: string, @Query() _query: ReadQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetTimelineQuery(id, who));
   }
 
@@ -50,7 +48,7 @@ export class AuditConversationsController {
   @ApiCreatedResponse({ type: ReviewResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 412, 422)
   async review(
-    @Param('id', uuid) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() body: ReviewEndDecisionDto,
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,

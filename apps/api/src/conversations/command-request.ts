@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { canonicalize } from 'json-canonicalize';
+import { parseUuid } from '@app/event-store';
 import type { Principal } from '../auth/api-keys';
 import { ApiError } from '../common/api-error';
 import type { CommandContext } from './commands/conversation-command';
@@ -8,7 +9,11 @@ import type { CommandContext } from './commands/conversation-command';
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const IF_MATCH = /^(?:W\/)?"(\d{1,15})"$/;
 
-/** Idempotency-Key, If-Match and tracing headers → the command context. */
+/**
+ * Idempotency-Key, If-Match and tracing headers → the command context. `body` is the validated
+ * DTO (its ids already lower case), so the request hash covers the request as normalised:
+ * `ABC…` and `abc…` under one key are one request, a replay.
+ */
 export function commandContext(request: FastifyRequest, principal: Principal, body: unknown): CommandContext {
   const header = (name: string) => {
     const v = request.headers[name];
@@ -25,7 +30,7 @@ export function commandContext(request: FastifyRequest, principal: Principal, bo
     if (!m) throw ApiError.validation('If-Match must be an ETag from this API, e.g. "3"');
     ifMatch = Number(m[1]);
   }
-  const path = request.url.split('?')[0];
+  const path = normalisedPath(request);
   const requestHash = createHash('sha256')
     .update(canonicalize({ method: request.method, path, body: body ?? null }))
     .digest('hex');
@@ -38,4 +43,15 @@ export function commandContext(request: FastifyRequest, principal: Principal, bo
     correlationId: correlationId && correlationId.length <= 128 ? correlationId : String(request.id),
     causationId: causationId && causationId.length <= 128 ? causationId : undefined,
   };
+}
+
+/**
+ * The path as the route spells it with each parameter that is a UUID in lower case. For a
+ * request already in lower case this is its path, so hashes stored before stay valid.
+ */
+function normalisedPath(request: FastifyRequest): string {
+  const route = request.routeOptions?.url;
+  if (!route) return request.url.split('?')[0];
+  const params = (request.params ?? {}) as Record<string, string>;
+  return route.replace(/:(\w+)/g, (_, name: string) => parseUuid(params[name]) ?? params[name]);
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiBearerAuth,
@@ -23,6 +23,7 @@ import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError, problem } from '../common/api-error';
 import { ApiProblems } from '../common/api-problems.decorator';
+import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from './command-request';
 import { ExecuteConversationCommand } from './commands/conversation-command';
 import type { CommandOutcome } from './commands/execute-conversation-command.handler';
@@ -30,8 +31,6 @@ import * as dto from './dto/command-bodies.dto';
 import { AsOfQueryDto, CommandResultDto, EndBlockedProblemDto, MessagesDto, MessagesQueryDto, ThreadStatusDto } from './dto/responses.dto';
 import { GetConversationQuery } from './queries/get-conversation.query';
 import { GetThreadStatusQuery } from './queries/get-thread-status.query';
-
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => ApiError.validation('the id in the path must be a UUID') });
 
 const IDEMPOTENCY = ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' });
 const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen, e.g. "3" (412 if stale)' });
@@ -68,7 +67,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Append a message; a parent above an end point starts a new branch (edit)' })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 412, 413, 422)
-  appendMessage(@Param('id', uuid) id: string, @Body() body: dto.AppendMessageDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  appendMessage(@Param('id', UuidPipe) id: string, @Body() body: dto.AppendMessageDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, messageId: body.messageId ?? randomUUID() };
     return this.run(id, { type: 'AppendMessage', data }, req, res, who, body, (o) => ({
       messageId: (o.events[0].data as { messageId: string }).messageId,
@@ -82,7 +81,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Record that an assistant message tried to redirect the conversation' })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 412, 422)
-  redirect(@Param('id', uuid) id: string, @Body() body: dto.RecordRedirectionDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  redirect(@Param('id', UuidPipe) id: string, @Body() body: dto.RecordRedirectionDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'RecordRedirection', data: body }, req, res, who, body);
   }
 
@@ -93,7 +92,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Record a warning given by an assistant message' })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 412, 422)
-  warn(@Param('id', uuid) id: string, @Body() body: dto.IssueWarningDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  warn(@Param('id', UuidPipe) id: string, @Body() body: dto.IssueWarningDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'IssueWarning', data: body }, req, res, who, body);
   }
 
@@ -104,7 +103,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Record that the user explicitly asked to end the chat' })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 412, 422)
-  requestEnd(@Param('id', uuid) id: string, @Body() body: dto.RequestEndDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  requestEnd(@Param('id', UuidPipe) id: string, @Body() body: dto.RequestEndDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'RequestEnd', data: body }, req, res, who, body);
   }
 
@@ -119,7 +118,7 @@ export class ConversationsController {
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiConflictResponse({ type: EndBlockedProblemDto, description: 'END_BLOCKED (recorded), LINEAGE_ENDED, VERSION_CONFLICT' })
   @ApiProblems(400, 401, 403, 404, 412, 422)
-  end(@Param('id', uuid) id: string, @Body() body: dto.EndConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  end(@Param('id', UuidPipe) id: string, @Body() body: dto.EndConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     if (body.initiator === 'operator' && who.role !== 'operator' && who.role !== 'admin') {
       throw new ApiError(403, 'FORBIDDEN', 'only operator and admin keys may end as operator');
     }
@@ -132,7 +131,7 @@ export class ConversationsController {
   @ApiOperation({ summary: "Record the user's feedback (also on ended conversations)" })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 422)
-  feedback(@Param('id', uuid) id: string, @Body() body: dto.SubmitFeedbackDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  feedback(@Param('id', UuidPipe) id: string, @Body() body: dto.SubmitFeedbackDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'SubmitFeedback', data: body }, req, res, who, body);
   }
 
@@ -142,7 +141,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Flag a risk of harm to self or others: every end is blocked until it is cleared' })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 422)
-  flag(@Param('id', uuid) id: string, @Body() body: dto.FlagSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  flag(@Param('id', UuidPipe) id: string, @Body() body: dto.FlagSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, flagId: body.flagId ?? randomUUID() };
     return this.run(id, { type: 'FlagSafetyRisk', data }, req, res, who, body, (o) => ({
       flagId: (o.events[0].data as { flagId: string }).flagId,
@@ -155,7 +154,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Clear a risk flag' })
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 422)
-  clearFlag(@Param('id', uuid) id: string, @Param('flagId', uuid) flagId: string, @Body() body: dto.ClearSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  clearFlag(@Param('id', UuidPipe) id: string, @Param('flagId', UuidPipe) flagId: string, @Body() body: dto.ClearSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'ClearSafetyRisk', data: { flagId, ...body } }, req, res, who, body, () => ({ flagId }));
   }
 
@@ -164,7 +163,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Thread status, now or as of a version or time' })
   @ApiOkResponse({ type: ThreadStatusDto })
   @ApiProblems(400, 401, 403, 404)
-  async status(@Param('id', uuid) id: string, @Query() query: AsOfQueryDto, @CurrentPrincipal() who: Principal) {
+  async status(@Param('id', UuidPipe) id: string, @Query() query: AsOfQueryDto, @CurrentPrincipal() who: Principal) {
     if (query.asOfVersion === undefined && query.asOf === undefined) {
       return this.queries.execute(new GetThreadStatusQuery(id, who));
     }
@@ -176,7 +175,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'The active lineage root first; ?leaf= another lineage; ?tree=true every message' })
   @ApiOkResponse({ type: MessagesDto })
   @ApiProblems(400, 401, 403, 404, 422)
-  async messages(@Param('id', uuid) id: string, @Query() query: MessagesQueryDto, @CurrentPrincipal() who: Principal) {
+  async messages(@Param('id', UuidPipe) id: string, @Query() query: MessagesQueryDto, @CurrentPrincipal() who: Principal) {
     const state = await this.load(id, who, query);
     const all =
       query.tree === 'true' ? allMessages(state) : query.leaf ? lineageMessages(state, query.leaf) : activeLineageMessages(state);

@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { once } from 'node:events';
@@ -7,6 +7,7 @@ import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
 import { ApiProblems } from '../common/api-problems.decorator';
+import { UuidPipe } from '../common/uuid.pipe';
 import { ChangeNotifier } from '../database/change-notifier';
 import { assertConversationVisible, streamIdOf } from '../conversations/conversation-stream';
 import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dto/event.dto';
@@ -20,8 +21,6 @@ const KEEP_ALIVE_MS = 15_000;
 
 /** At most this many events are read for one feed page of a tenant's key. */
 const FEED_SCAN_BUDGET = 10_000;
-
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => ApiError.validation('the conversation id must be a UUID') });
 
 @ApiTags('events')
 @ApiBearerAuth()
@@ -38,7 +37,7 @@ export class EventsController {
   @ApiOkResponse({ type: EventPageDto })
   @ApiProblems(400, 401, 403, 404)
   async conversationEvents(
-    @Param('id', uuid) id: string,
+    @Param('id', UuidPipe) id: string,
     @Query() query: StreamEventsQueryDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<EventPageDto> {

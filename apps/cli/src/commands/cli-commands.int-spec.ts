@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { projectionsRebuild, projectionsStatus } from './projections.command';
+import { UsageError } from '../args';
 import { verify } from './verify.command';
 
 /** The operator commands of CONTRACT.md's CLI table, on a real database. */
@@ -43,6 +44,14 @@ describe('CLI commands', () => {
 
   it('projections:rebuild refuses an unknown projection', async () => {
     await expect(projectionsRebuild(db.pool, 'nope')).rejects.toThrow(/unknown projection "nope"/);
+  });
+
+  it('verify --conversation takes the id in any letter case and refuses what is not a UUID', async () => {
+    expect(await verify(db.pool, { conversation: id.toUpperCase() })).toBe(0);
+    expect(lines.at(-1)).toBe('ok 2 events');
+    for (const bad of [`{${id}}`, ` ${id}`, `urn:uuid:${id}`, 'conversation']) {
+      await expect(verify(db.pool, { conversation: bad })).rejects.toThrow(UsageError);
+    }
   });
 
   it('verify prints ok N events, then the first broken link with exit code 1', async () => {

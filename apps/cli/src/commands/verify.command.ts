@@ -1,12 +1,13 @@
 import { Pool } from 'pg';
-import { PostgresEventStore } from '@app/event-store';
+import { parseUuid, PostgresEventStore } from '@app/event-store';
 import { streamIdOf } from '../../../api/src/conversations/conversation-stream';
+import { UsageError } from '../args';
 import { Progress } from '../progress';
 
 /** Recomputes hash chains: `ok N events`, or the first broken link and exit code 1. */
 export async function verify(pool: Pool, flags: Record<string, string | true>): Promise<number> {
   const store = new PostgresEventStore(pool);
-  const conversation = typeof flags.conversation === 'string' ? flags.conversation : undefined;
+  const conversation = conversationFlag(flags);
   const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_streams');
   const progress = new Progress('verifying streams', conversation ? 1 : Number(rows[0].n));
   let events = 0;
@@ -33,4 +34,12 @@ export async function verify(pool: Pool, flags: Record<string, string | true>): 
   }
   console.log(`ok ${events} events`);
   return 0;
+}
+
+/** `--conversation <id>`: a UUID in any letter case, used in lower case (the stream's spelling). */
+function conversationFlag(flags: Record<string, string | true>): string | undefined {
+  if (flags.conversation === undefined) return undefined;
+  const id = parseUuid(flags.conversation);
+  if (id === null) throw new UsageError('--conversation must be a UUID');
+  return id;
 }

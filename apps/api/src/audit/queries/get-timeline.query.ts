@@ -1,9 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { Pool } from 'pg';
-import { ChainReport, chainReport, readStreamHead } from '@app/audit';
+import { ChainReport, chainReport, readStreamHead, readStreamOfTenant } from '@app/audit';
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
-import type { Principal } from '../../auth/api-keys';
+import { ALL_TENANTS, Principal } from '../../auth/api-keys';
+import { ApiError } from '../../common/api-error';
 import { PG_POOL } from '../../database/database.providers';
 import { assertConversationVisible, streamIdOf } from '../../conversations/conversation-stream';
 
@@ -33,7 +34,9 @@ export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery, Timel
     const streamId = streamIdOf(conversationId);
     // The head first, then the events: an append in between only adds events after the head.
     const head = await readStreamHead(this.pool, streamId);
-    const events = await this.store.readStream(streamId);
+    // Tenant-filtered in SQL as well: the events of a stream this key's tenant started, or none.
+    const events = await readStreamOfTenant(this.pool, streamId, principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId);
+    if (events.length === 0) throw ApiError.notFound(`conversation ${conversationId}`);
     return { conversationId, events, chain: chainReport(events, head) };
   }
 }

@@ -7,7 +7,6 @@ import {
   IsNumber,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -27,6 +26,7 @@ import {
   RISK_SOURCES,
   STOP_REASONS,
 } from '@app/conversation';
+import { IsUuid } from '../../common/is-uuid';
 
 /** Limits: content at most 100 kB, short identifiers, bodies at most 1 MB (the adapter). */
 export const MAX_CONTENT = 100_000;
@@ -40,14 +40,14 @@ const NoNul = () =>
   });
 
 export class ForkOriginDto {
-  @ApiProperty({ format: 'uuid' }) @IsUUID() conversationId: string;
-  @ApiProperty({ format: 'uuid' }) @IsUUID() messageId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUuid() conversationId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUuid() messageId: string;
 }
 
 export class StartConversationDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   conversationId?: string;
 
   @ApiProperty({ example: 'subj-5a1f', description: 'Pseudonymous id of the person' })
@@ -83,12 +83,12 @@ export class StartConversationDto {
 export class AppendMessageDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   messageId?: string;
 
   @ApiProperty({ format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
   @ValidateIf((_, v) => v !== null)
-  @IsUUID()
+  @IsUuid()
   parentMessageId: string | null;
 
   @ApiProperty({ enum: MESSAGE_ROLES }) @IsIn(MESSAGE_ROLES, oneOf(MESSAGE_ROLES)) role: (typeof MESSAGE_ROLES)[number];
@@ -111,17 +111,17 @@ export class AppendMessageDto {
 }
 
 export class RecordRedirectionDto {
-  @ApiProperty({ format: 'uuid', description: 'The assistant message that redirected' }) @IsUUID() messageId: string;
+  @ApiProperty({ format: 'uuid', description: 'The assistant message that redirected' }) @IsUuid() messageId: string;
   @ApiProperty({ enum: HARM_CATEGORIES }) @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES)) harmCategory: (typeof HARM_CATEGORIES)[number];
 }
 
 export class IssueWarningDto {
-  @ApiProperty({ format: 'uuid', description: 'The assistant message that warned' }) @IsUUID() messageId: string;
+  @ApiProperty({ format: 'uuid', description: 'The assistant message that warned' }) @IsUuid() messageId: string;
   @ApiProperty({ enum: HARM_CATEGORIES }) @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES)) reasonCode: (typeof HARM_CATEGORIES)[number];
 }
 
 export class RequestEndDto {
-  @ApiProperty({ format: 'uuid', description: 'The user message that asked to end the chat' }) @IsUUID() messageId: string;
+  @ApiProperty({ format: 'uuid', description: 'The user message that asked to end the chat' }) @IsUuid() messageId: string;
 }
 
 export class EndConversationDto {
@@ -131,7 +131,7 @@ export class EndConversationDto {
 
   @ApiProperty({ enum: REASON_CODE_LIST }) @IsIn(REASON_CODE_LIST, oneOf(REASON_CODE_LIST)) reasonCode: (typeof REASON_CODE_LIST)[number];
 
-  @ApiProperty({ format: 'uuid', description: 'The message at which the lineage ends' }) @IsUUID() atMessageId: string;
+  @ApiProperty({ format: 'uuid', description: 'The message at which the lineage ends' }) @IsUuid() atMessageId: string;
 
   @ApiPropertyOptional({ maxLength: 4000, description: 'Required for OTHER_POLICY and OPERATOR_ACTION' })
   @IsOptional()
@@ -144,7 +144,7 @@ export class EndConversationDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
-  @IsUUID('all', { each: true })
+  @IsUuid({ each: true })
   evidenceMessageIds?: string[];
 
   @ApiPropertyOptional({ example: 'claude-opus-4-1', description: "The ending model; defaults to the conversation's" })
@@ -154,13 +154,13 @@ export class EndConversationDto {
 }
 
 export class SubmitFeedbackDto {
-  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() messageId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUuid() messageId?: string;
   @ApiProperty({ enum: RATINGS }) @IsIn(RATINGS, oneOf(RATINGS)) rating: (typeof RATINGS)[number];
   @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() comment?: string;
 }
 
 export class FlagSafetyRiskDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' }) @IsOptional() @IsUUID() flagId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' }) @IsOptional() @IsUuid() flagId?: string;
   @ApiProperty({ enum: RISK_KINDS }) @IsIn(RISK_KINDS, oneOf(RISK_KINDS)) kind: (typeof RISK_KINDS)[number];
   @ApiProperty({ enum: RISK_SOURCES }) @IsIn(RISK_SOURCES, oneOf(RISK_SOURCES)) source: (typeof RISK_SOURCES)[number];
   @ApiPropertyOptional({ minimum: 0, maximum: 1 }) @IsOptional() @IsNumber() @Min(0) @Max(1) score?: number;
@@ -171,7 +171,7 @@ export class ClearSafetyRiskDto {
 }
 
 export class ReviewEndDecisionDto {
-  @ApiProperty({ format: 'uuid' }) @IsUUID() endEventId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUuid() endEventId: string;
   @ApiProperty({ enum: REVIEW_OUTCOMES }) @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES)) outcome: (typeof REVIEW_OUTCOMES)[number];
   @ApiPropertyOptional({ enum: REASON_CODE_LIST, description: 'Required for reclassified' })
   @IsOptional()

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBooleanString, IsDateString, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsBooleanString, IsDateString, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST } from '@app/conversation';
 import { ReadQueryDto } from '../../common/read-query.dto';
 import { PageLimit } from '../../common/page-limit';
+import { IsUuid } from '../../common/is-uuid';
 
 export class CommandResultDto {
   @ApiProperty({ example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
@@ -86,7 +87,7 @@ export class AsOfQueryDto extends ReadQueryDto {
 export class MessagesQueryDto extends AsOfQueryDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Another lineage, through this message' })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   leaf?: string;
 
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'The whole tree' })
