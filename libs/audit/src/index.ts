@@ -12,3 +12,4 @@ export * from './compliance';
 export * from './chain';
 export * from './events-up-to';
 export * from './export';
+export * from './stored-policies';

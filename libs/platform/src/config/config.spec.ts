@@ -17,6 +17,7 @@ describe(loadConfig.name, () => {
     [{ POLICY_FILE: '/nonexistent/policy.json' }, 'POLICY_FILE'],
     [{ DB_POOL_SIZE: '0' }, 'DB_POOL_SIZE'],
     [{ PROJECTIONS_IN_PROCESS: 'maybe' }, 'PROJECTIONS_IN_PROCESS'],
+    [{ API_KEY_CACHE_SIZE: '0' }, 'API_KEY_CACHE_SIZE'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
