@@ -1,4 +1,4 @@
-import { DynamicModule, Logger, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
@@ -70,7 +70,12 @@ export class AppModule {
       imports: [
         CqrsModule.forRoot(),
         TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
-        LoggerModule.forRoot({ pinoHttp: logStream ? [pinoOptions, logStream] : pinoOptions }),
+        // nestjs-pino's default route pattern matches no request on Fastify under Nest 12: without
+        // forRoutes no request was ever logged.
+        LoggerModule.forRoot({
+          pinoHttp: logStream ? [pinoOptions, logStream] : pinoOptions,
+          forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+        }),
         ConversationsModule,
         AuditModule,
       ],
