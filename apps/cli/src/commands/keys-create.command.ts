@@ -27,7 +27,7 @@ export async function keysCreate(pool: Pool, flags: Record<string, string | true
   const actor = optionalFlag(flags, 'actor');
   const expiresAt = parseExpiry(optionalFlag(flags, 'expires'));
   if (!holder && (role === 'auditor' || role === 'operator' || role === 'admin')) {
-    console.error(`note: a ${role} key without --holder names no person; reviews and ends it records are told apart by key only`);
+    console.error(`note: this ${role} key names no person (--holder); what it records is told apart from others by key only`);
   }
   const created = await createApiKey(pool, { role, tenantId, label, holder, expiresAt, actor }).catch((err: Error) => {
     throw err instanceof KeyInputError ? new UsageError(err.message) : err;
