@@ -6,8 +6,9 @@ import { ThreadStatusSnapshot1764400400000 } from './1764400400000-ThreadStatusS
 import { AppendFromCanonicalBodies1764400500000 } from './1764400500000-AppendFromCanonicalBodies';
 import { ConversationStreamIds1764400600000 } from './1764400600000-ConversationStreamIds';
 import { LeastPrivilege1764400700000 } from './1764400700000-LeastPrivilege';
+import { ApiKeyLifecycle1764400800000 } from './1764400800000-ApiKeyLifecycle';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [EventStore1764400000000, ApiKeys1764400100000, Projections1764400200000, AuditIndexes1764400300000,
   ThreadStatusSnapshot1764400400000, AppendFromCanonicalBodies1764400500000, ConversationStreamIds1764400600000,
-  LeastPrivilege1764400700000];
+  LeastPrivilege1764400700000, ApiKeyLifecycle1764400800000];

@@ -2,13 +2,19 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { Logger as StartLogger } from '@nestjs/common';
+import { Client } from 'pg';
 import { AppModule, AppOptions } from './app.module';
+import { recordUnrecordedKeys } from './auth/api-key-events';
+import { loadPolicies, PolicyBook } from './conversations/policies';
+import { registerPolicies } from './conversations/policy-versions';
 import { MetricsService } from './metrics/metrics.service';
 
 export const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the HTTP application (used by main.ts and by the end-to-end tests). */
 export async function createApp(options: AppOptions & { logger?: boolean }): Promise<NestFastifyApplication> {
+  options = { ...options, policies: await recordAdministrativeFacts(options) };
   // forceCloseConnections: SSE streams must not keep a closing server (and its database) alive.
   // TLS_CERT_FILE and TLS_KEY_FILE: HTTPS served by the process itself (else put it behind TLS).
   const tls = options.config.tls;
@@ -50,4 +56,23 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
 
   return app;
+}
+
+/**
+ * Before the service serves anything: the policy versions it decides under are stored (and a
+ * POLICY_FILE that changes a stored version refused: ConfigError naming it), and keys made
+ * before keys had events get their events.
+ */
+async function recordAdministrativeFacts(options: AppOptions & { logger?: boolean }): Promise<PolicyBook> {
+  const log = new StartLogger('Start');
+  const client = new Client({ connectionString: options.databaseUrl, application_name: 'conversation-service-start' });
+  await client.connect();
+  try {
+    const policies = await registerPolicies(client, options.policies ?? loadPolicies(options.config.policyJson), (m) => log.warn(m));
+    const backfilled = await recordUnrecordedKeys(client);
+    if (backfilled > 0) log.log(`recorded the creation of ${backfilled} API keys made before keys had events`);
+    return policies;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -1,14 +1,17 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
-import { ApiKeyResolver } from './auth/api-keys';
+import { ApiKeyResolver } from './auth/api-key-resolver';
+import { principalLogFields } from './auth/request-principal';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
 import { ChangeNotifier } from './database/change-notifier';
@@ -21,7 +24,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
-import { loadPolicies, POLICIES } from './conversations/policies';
+import { loadPolicies, POLICIES, PolicyBook } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
 import { ProjectionWaiter } from './projections/projection-waiter';
 import { WaitForInterceptor } from './projections/wait-for.interceptor';
@@ -34,33 +37,45 @@ function validationErrors(errors: import('class-validator').ValidationError[], p
   });
 }
 
+const keysLogger = new Logger('ApiKeys');
+
 export interface AppOptions {
   config: AppConfig;
   databaseUrl: string;
+  /** The policies in force, as reconciled with the stored versions (createApp does it); else the configured ones. */
+  policies?: PolicyBook;
+  /** Where JSON logs go (standard output by default; tests capture them). */
+  logStream?: DestinationStream;
 }
 
 @Module({})
 export class AppModule {
-  static register({ config, databaseUrl }: AppOptions): DynamicModule {
-    const policies = loadPolicies(config.policyJson);
+  static register({ config, databaseUrl, policies = loadPolicies(config.policyJson), logStream }: AppOptions): DynamicModule {
+    const pinoOptions = {
+      level: config.logLevel,
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      // Every request line names the caller's key id, role and tenant; the key itself is redacted.
+      customProps: (req: IncomingMessage) => principalLogFields(req),
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
+    };
+
     return {
       module: AppModule,
       global: true,
       imports: [
         CqrsModule.forRoot(),
         TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
+        // nestjs-pino's default route pattern matches no request on Fastify under Nest 12: without
+        // forRoutes no request was ever logged.
         LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            genReqId: (req, res) => {
-              const given = req.headers['x-request-id'];
-              const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-              res.setHeader('x-request-id', id);
-              return id;
-            },
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-            autoLogging: { ignore: (req) => req.url === '/health' },
-          },
+          pinoHttp: logStream ? [pinoOptions, logStream] : pinoOptions,
+          forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         }),
         ConversationsModule,
         AuditModule,
@@ -80,7 +95,8 @@ export class AppModule {
         {
           provide: ApiKeyResolver,
           inject: [PG_POOL],
-          useFactory: (pool: Pool) => new ApiKeyResolver(pool),
+          useFactory: (pool: Pool) =>
+            ApiKeyResolver.listening(pool, databaseUrl, { cacheSize: config.apiKeyCacheSize }, (m) => keysLogger.warn(m)),
         },
         ChangeNotifier,
         DatabasePrivileges,
@@ -103,7 +119,7 @@ export class AppModule {
           }),
         },
       ],
-      exports: [PostgresEventStore, PG_POOL, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
+      exports: [PostgresEventStore, PG_POOL, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG, ApiKeyResolver],
     };
   }
 }

@@ -61,8 +61,10 @@ describe('Reading events', () => {
     await say(writerA, A, uuid(2), uuid(1), 'assistant', 'a2');
     await say(writerA, A, uuid(3), uuid(2), 'user', 'a3');
     // The feed holds an event back while an older transaction (e.g. a projection's) is open.
-    for (let tries = 0; (await readAllPages(admin, '/v1/events?limit=500', 'cursor')).length < 9; tries++) {
-      if (tries === 100) throw new Error('the feed did not show the 9 events within 5 s');
+    // Besides the 9 conversation events, the log holds the keys' and the policy's own events.
+    const stored = Number((await t.db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events')).rows[0].n);
+    for (let tries = 0; (await readAllPages(admin, '/v1/events?limit=500', 'cursor')).length < stored; tries++) {
+      if (tries === 100) throw new Error(`the feed did not show the ${stored} events within 5 s`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   });
@@ -116,7 +118,7 @@ describe('Reading events', () => {
       const { rows } = await t.db.pool.query<{ event_id: string }>('SELECT event_id FROM es_events ORDER BY transaction_id, position');
       const events = await readAllPages(admin, '/v1/events?limit=3', 'cursor');
       expect(events.map((e) => e.eventId)).toEqual(rows.map((r) => r.event_id));
-      expect(events).toHaveLength(9);
+      expect(events.filter((e) => e.streamId.startsWith('conversation-'))).toHaveLength(9);
       const afterFifth = await admin.get(`/v1/events?after=${events[4].position}&limit=2`);
       expect(afterFifth.body).toEqual({ items: [events[5], events[6]], nextCursor: events[6].position });
     });
@@ -191,7 +193,7 @@ describe('Reading events', () => {
         expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
         await stream.until(() => stream.received.length >= all.length);
         expect(stream.received.map((e) => e.id)).toEqual(all.map((e) => e.position));
-        expect(stream.received[0]).toMatchObject({ event: 'ConversationStarted', data: { eventId: all[0].eventId, hash: all[0].hash } });
+        expect(stream.received[0]).toMatchObject({ event: all[0].type, data: { eventId: all[0].eventId, hash: all[0].hash } });
 
         await say(writerA, A, uuid(4), uuid(3), 'assistant', 'live');
         await stream.until(() => stream.received.length === all.length + 1);

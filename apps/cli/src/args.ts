@@ -24,3 +24,17 @@ export function requireFlag(flags: Record<string, string | true>, name: string):
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} <value> is required`);
   return v;
 }
+
+/** A misspelt flag (`--expire 90d`) must not be silently ignored: only `allowed` are accepted. */
+export function refuseUnknownFlags(flags: Record<string, string | true>, allowed: readonly string[]): void {
+  const unknown = Object.keys(flags).find((name) => !allowed.includes(name));
+  if (unknown !== undefined) throw new UsageError(`unknown flag --${unknown} (allowed: ${allowed.map((a) => `--${a}`).join(', ')})`);
+}
+
+/** An optional flag's value; given without one, it is an error naming the flag. */
+export function optionalFlag(flags: Record<string, string | true>, name: string): string | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} needs a value`);
+  return v;
+}

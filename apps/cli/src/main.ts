@@ -3,6 +3,8 @@ import { Pool } from 'pg';
 import { ConfigError, loadConfig, resolveDatabase, runMigrations, runtimeConnection } from '@app/platform';
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
+import { keysList } from './commands/keys-list.command';
+import { keysRevoke } from './commands/keys-revoke.command';
 import { verify } from './commands/verify.command';
 import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
 import { seed } from './commands/seed.command';
@@ -10,7 +12,11 @@ import { exportCommand } from './commands/export.command';
 
 const USAGE = `usage: npm run cli -- <command>
   migrate                                              apply pending migrations
-  keys:create --role <writer|operator|auditor|admin> --tenant <id|*> [--label <text>]
+  keys:create --role <writer|operator|auditor|admin> --tenant <id|*> [--holder <name>] [--label <text>] [--expires <n>d] [--actor <name>]
+                                                       create an API key; prints it alone on its last line
+  keys:list                                            every key (id, label, holder, role, tenant, times); never the key
+  keys:revoke <keyId> [--reason <text>] [--actor <name>]
+                                                       revoke a key in every API process within a second
   verify [--conversation <id>]                         recompute hash chains (exit 1 when broken)
   projections:status                                   each projection's checkpoint and lag
   projections:rebuild [name]                           rebuild one or all projections from the log
@@ -18,6 +24,7 @@ const USAGE = `usage: npm run cli -- <command>
                                                        audit export and its manifest; prints the manifest's SHA-256
   seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
+Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
 Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL);
 else the embedded server of ./data (migrations as its superuser, the rest as its service login).`;
 
@@ -44,6 +51,13 @@ async function main(argv: string[]): Promise<number> {
         await migrate();
         await keysCreate(pool, flags);
         return 0;
+      case 'keys:list':
+        await migrate();
+        await keysList(pool, flags);
+        return 0;
+      case 'keys:revoke':
+        await migrate();
+        return await keysRevoke(pool, positional, flags);
       case 'verify':
         return await verify(pool, flags);
       case 'projections:status':

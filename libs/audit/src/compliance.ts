@@ -12,6 +12,7 @@ import { conversationIdOf } from '@app/projections';
 import { decodeSequenceCursor, encodeSequenceCursor, InvalidCursor } from './cursor';
 import { Page, pageLimit, Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';
+import { readStoredPolicies } from './stored-policies';
 
 /** Besides the guard codes: an end that cannot be re-checked is itself a finding. */
 export const UNKNOWN_POLICY_VERSION = 'UNKNOWN_POLICY_VERSION';
@@ -33,7 +34,8 @@ export interface ComplianceItem {
 }
 
 export interface ComplianceOptions {
-  policyOf: (version: number) => Policy | undefined;
+  /** The rules of each version; by default the versions stored in the database (stored-policies.ts). */
+  policyOf?: (version: number) => Policy | undefined;
   tenantId?: string;
   limit?: number;
   cursor?: string;
@@ -55,11 +57,13 @@ interface EndRow {
 const SCAN_PAGE = 200;
 
 /**
- * Every ConversationEnded of the log, re-checked against its own policy version: the stream is
- * folded up to just before the end and the guards run again on that state. A healthy log gives
- * no item. The log is scanned in pages (one stream folded at a time), so memory stays bounded.
+ * Every ConversationEnded of the log, re-checked against its own policy version as stored at
+ * first use (not the code's copy): the stream is folded up to just before the end and the
+ * guards run again on that state. A healthy log gives no item. The log is scanned in pages
+ * (one stream folded at a time), so memory stays bounded.
  */
-export async function checkCompliance(q: Queryable, options: ComplianceOptions): Promise<Page<ComplianceItem> & { checkedEnds: number }> {
+export async function checkCompliance(q: Queryable, options: ComplianceOptions = {}): Promise<Page<ComplianceItem> & { checkedEnds: number }> {
+  const policyOf = options.policyOf ?? (await storedPolicyOf(q));
   const limit = pageLimit(options.limit);
   const budget = Math.max(options.scanBudget ?? 5000, 1);
   const start = options.cursor === undefined ? '0' : decodeSequenceCursor(options.cursor);
@@ -80,7 +84,7 @@ export async function checkCompliance(q: Queryable, options: ComplianceOptions):
       [after, options.tenantId ?? null, requested],
     );
     const exhausted = rows.length < requested;
-    const verdicts = await recheck(q, rows, options.policyOf);
+    const verdicts = await recheck(q, rows, policyOf);
     for (const [i, row] of rows.entries()) {
       checked++;
       after = row.seq;
@@ -96,8 +100,13 @@ export async function checkCompliance(q: Queryable, options: ComplianceOptions):
   }
 }
 
+async function storedPolicyOf(q: Queryable): Promise<(version: number) => Policy | undefined> {
+  const stored = await readStoredPolicies(q);
+  return (version) => stored.get(version)?.policy ?? undefined;
+}
+
 /** Failed guards of each end of a page, by end event id; one stream folded at a time. */
-async function recheck(q: Queryable, ends: EndRow[], policyOf: ComplianceOptions['policyOf']): Promise<Map<string, string[]>> {
+async function recheck(q: Queryable, ends: EndRow[], policyOf: (version: number) => Policy | undefined): Promise<Map<string, string[]>> {
   const verdicts = new Map<string, string[]>();
   const byStream = new Map<string, EndRow[]>();
   for (const end of ends) byStream.set(end.stream_id, [...(byStream.get(end.stream_id) ?? []), end]);
@@ -131,7 +140,7 @@ async function recheck(q: Queryable, ends: EndRow[], policyOf: ComplianceOptions
   return verdicts;
 }
 
-function verdict(state: ConversationState, data: ConversationEnded['data'], policyOf: ComplianceOptions['policyOf']): string[] {
+function verdict(state: ConversationState, data: ConversationEnded['data'], policyOf: (version: number) => Policy | undefined): string[] {
   const policy = typeof data?.policyVersion === 'number' ? policyOf(data.policyVersion) : undefined;
   if (!policy) return [UNKNOWN_POLICY_VERSION];
   try {

@@ -13,3 +13,4 @@ export * from './chain';
 export * from './tenant-streams';
 export * from './events-up-to';
 export * from './export';
+export * from './stored-policies';

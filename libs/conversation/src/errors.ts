@@ -11,6 +11,7 @@ export const CONVERSATION_ERROR_CODES = [
   'FLAG_ALREADY_CLEARED', // clearing a flag that is cleared (409)
   'UNKNOWN_END', // review of an end that is not one of this conversation (404)
   'DUPLICATE_REVIEW', // reviewId already used (409)
+  'SELF_REVIEW', // the reviewer recorded the end (same API key or same holder) (409)
 ] as const;
 export type ConversationErrorCode = (typeof CONVERSATION_ERROR_CODES)[number];
 

@@ -6,6 +6,8 @@ export * from './events';
 export * from './commands';
 export * from './errors';
 export * from './policy';
+export * from './policy-upcast';
+export * from './separation-of-duties';
 export * from './state';
 export { evolve, foldEvents } from './evolve';
 export * from './snapshot';

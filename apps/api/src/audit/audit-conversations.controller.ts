@@ -43,7 +43,9 @@ export class AuditConversationsController {
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen, e.g. "3" (412 if stale)' })
   @ApiOperation({
     summary: 'Review an end decision: EndDecisionReviewed is appended to the conversation',
-    description: 'reviewerId is the calling API key. `reclassified` needs newReasonCode; `upheld` takes no errorType.',
+    description:
+      'reviewerId is the calling API key. `reclassified` needs newReasonCode; `upheld` takes no errorType. ' +
+      '409 SELF_REVIEW when the end was recorded with this API key, or by its holder on another key (separation of duties).',
   })
   @ApiCreatedResponse({ type: ReviewResultDto })
   @ApiProblems(400, 401, 403, 404, 409, 412, 422)

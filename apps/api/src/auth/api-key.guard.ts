@@ -1,7 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError } from '../common/api-error';
-import { ApiKeyResolver, Principal, Role } from './api-keys';
+import type { Principal, Role } from './api-keys';
+import { ApiKeyResolver } from './api-key-resolver';
+import { attachPrincipal } from './request-principal';
 import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 
 /** Every route needs a valid key unless marked @Public(); @Roles() narrows who may call. */
@@ -15,12 +17,13 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const request = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+    const request = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal; raw?: object }>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'send an API key as "Authorization: Bearer <key>"');
     const principal = await this.keys.resolve(match[1]);
-    if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'the API key is not valid');
+    if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'the API key is not valid (unknown, revoked or expired)');
     request.principal = principal;
+    attachPrincipal(request.raw ?? request, principal);
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && principal.role !== 'admin' && !roles.includes(principal.role)) {
       throw new ApiError(403, 'FORBIDDEN', `the ${principal.role} role may not do this`);

@@ -16,6 +16,7 @@ const DOMAIN_STATUS: Record<string, number> = {
   DUPLICATE_FLAG: 409,
   FLAG_ALREADY_CLEARED: 409,
   DUPLICATE_REVIEW: 409,
+  SELF_REVIEW: 409,
 };
 
 const STORE_STATUS: Record<string, number> = {

@@ -5,7 +5,11 @@ export const POLICIES = Symbol('POLICIES');
 
 /** Every known policy version; the newest is in force. Ends record the version they ran under. */
 export class PolicyBook {
-  constructor(readonly all: Policy[]) {}
+  constructor(
+    readonly all: Policy[],
+    /** The version POLICY_FILE gave, if any. */
+    readonly fileVersion?: number,
+  ) {}
 
   get current(): Policy {
     return this.all.reduce((a, b) => (b.version > a.version ? b : a));
@@ -16,7 +20,7 @@ export class PolicyBook {
   }
 }
 
-/** Built-in version 1 plus the POLICY_FILE override, validated at start. */
+/** Built-in version 1 plus the POLICY_FILE override, validated at start (before the stored versions are compared). */
 export function loadPolicies(policyJson: unknown): PolicyBook {
   if (policyJson === undefined) return new PolicyBook([POLICY_V1]);
   let policy: Policy;
@@ -28,5 +32,5 @@ export function loadPolicies(policyJson: unknown): PolicyBook {
   if (policy.version === POLICY_V1.version && JSON.stringify(policy) !== JSON.stringify(POLICY_V1)) {
     throw new ConfigError('POLICY_FILE', `must use a new version number: version ${POLICY_V1.version} is built in and fixed`);
   }
-  return new PolicyBook(policy.version === POLICY_V1.version ? [POLICY_V1] : [POLICY_V1, policy]);
+  return new PolicyBook(policy.version === POLICY_V1.version ? [POLICY_V1] : [POLICY_V1, policy], policy.version);
 }

@@ -3,13 +3,13 @@ import request from 'supertest';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
-import { createApiKey, Role } from '../../src/auth/api-keys';
+import { createApiKey, NewApiKey, Role } from '../../src/auth/api-keys';
 
 export interface TestApp {
   app: NestFastifyApplication;
   db: TestDatabase;
   http: () => ReturnType<typeof request>;
-  key(role: Role, tenantId: string): Promise<string>;
+  key(role: Role, tenantId: string, more?: Omit<NewApiKey, 'role' | 'tenantId'>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -33,7 +33,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     app,
     db,
     http: () => request(app.getHttpServer()),
-    key: async (role, tenantId) => (await createApiKey(db.pool, { role, tenantId })).key,
+    key: async (role, tenantId, more = {}) => (await createApiKey(db.pool, { ...more, role, tenantId })).key,
     async close() {
       await app.close();
       await db.drop();

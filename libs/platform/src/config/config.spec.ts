@@ -26,6 +26,7 @@ describe(loadConfig.name, () => {
     [{ TLS_CERT_FILE: '/nonexistent/cert.pem' }, 'TLS_KEY_FILE'],
     [{ TLS_KEY_FILE: '/nonexistent/key.pem' }, 'TLS_CERT_FILE'],
     [{ TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem' }, 'TLS_CERT_FILE'],
+    [{ API_KEY_CACHE_SIZE: '0' }, 'API_KEY_CACHE_SIZE'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

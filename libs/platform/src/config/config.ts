@@ -35,6 +35,8 @@ export interface AppConfig {
   dbPoolSize: number;
   /** Run the projections inside the API process (false when apps/projector runs them). */
   projectionsInProcess: boolean;
+  /** Entries of each API key cache (known keys, and apart from them, unknown keys). */
+  apiKeyCacheSize: number;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -129,6 +131,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel,
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 1, 500),
     projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
+    apiKeyCacheSize: integer(env, 'API_KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     ...policy(env),
   };
 }

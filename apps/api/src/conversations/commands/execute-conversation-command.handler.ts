@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AppendResult, NewEvent, newEventId, PostgresEventStore, StoredEvent, VersionConflict } from '@app/event-store';
-import { ConversationCommand, ConversationState, decide, DomainEvent } from '@app/conversation';
+import { assertNotSelfReview, ConversationCommand, ConversationState, decide, DomainEvent } from '@app/conversation';
 import { ApiError } from '../../common/api-error';
 import { assertTenant } from '../../auth/api-key.guard';
 import { loadConversation, streamIdOf } from '../conversation-stream';
@@ -15,6 +15,22 @@ export interface CommandOutcome {
   version: number;
   position: string;
   replayed: boolean;
+}
+
+/**
+ * Separation of duties: the end under review names the key (and its holder) that recorded it in
+ * its metadata; the reviewer may be neither. Checked after decide, so an unknown end is still
+ * UNKNOWN_END; refused, nothing is appended.
+ */
+function assertSeparateReviewer(history: StoredEvent[], endEventId: string, ctx: CommandContext): void {
+  const end = history.find((e) => e.eventId === endEventId && e.type === 'ConversationEnded');
+  if (!end) return;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  assertNotSelfReview(
+    { keyId: text(end.metadata.apiKeyId), holder: text(end.metadata.apiKeyHolder) },
+    { keyId: ctx.principal.keyId, holder: ctx.principal.holder },
+    endEventId,
+  );
 }
 
 /** Attempts when another writer moved the stream between our read and our append. */
@@ -33,9 +49,11 @@ export class ExecuteConversationCommandHandler implements ICommandHandler<Execut
 
   async execute({ conversationId, command, context }: ExecuteConversationCommand): Promise<CommandOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const { state } = await loadConversation(this.store, conversationId);
+      const { state, events: history } = await loadConversation(this.store, conversationId);
       try {
-        const events = this.envelope(this.decideOn(state, command, context, conversationId), state, command, context);
+        const decided = this.decideOn(state, command, context, conversationId);
+        if (command.type === 'ReviewEndDecision') assertSeparateReviewer(history, command.data.endEventId, context);
+        const events = this.envelope(decided, state, command, context);
         const result = await this.store.append(streamIdOf(conversationId), events, {
           expectedVersion: state.version === 0 ? 'no_stream' : state.version,
           idempotency: context.idempotency && { scope: context.principal.tenantId, ...context.idempotency },
@@ -73,6 +91,7 @@ export class ExecuteConversationCommandHandler implements ICommandHandler<Execut
         actor,
         tenantId,
         apiKeyId: ctx.principal.keyId,
+        ...(ctx.principal.holder ? { apiKeyHolder: ctx.principal.holder } : {}),
         correlationId: ctx.correlationId,
         ...(ctx.causationId ? { causationId: ctx.causationId } : {}),
         ...(ctx.idempotency ? { commandId: ctx.idempotency.key } : {}),

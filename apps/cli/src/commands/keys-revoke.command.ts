@@ -1,0 +1,27 @@
+import { Pool } from 'pg';
+import { KeyInputError, revokeApiKey, UnknownApiKey } from '../../../api/src/auth/api-keys';
+import { optionalFlag, refuseUnknownFlags, UsageError } from '../args';
+
+/**
+ * `keys:revoke <keyId>`: the key stops working in every API process within a second (NOTIFY).
+ * Returns the exit code: 0 revoked (or revoked already), 1 no such key.
+ */
+export async function keysRevoke(pool: Pool, positional: string[], flags: Record<string, string | true>): Promise<number> {
+  refuseUnknownFlags(flags, ['reason', 'actor']);
+  if (positional.length !== 1) throw new UsageError('keys:revoke takes one key id (see keys:list)');
+  const reason = optionalFlag(flags, 'reason');
+  const actor = optionalFlag(flags, 'actor');
+  try {
+    const { revokedAt, already } = await revokeApiKey(pool, positional[0], { reason, actor });
+    const id = positional[0].toLowerCase();
+    console.log(already ? `key ${id} was revoked already, at ${revokedAt.toISOString()}; nothing changed` : `revoked key ${id} at ${revokedAt.toISOString()}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof KeyInputError) throw new UsageError(err.message);
+    if (err instanceof UnknownApiKey) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+import { POLICY_V1 } from './policy';
+import { POLICY_FIELD_DEFAULTS, samePolicy, upcastPolicy } from './policy-upcast';
+
+/** Version 1 as an earlier release stored it (the stored content, not the built-in copy). */
+const storedV1 = { version: 1, endCapableModels: ['claude-opus-4', 'claude-opus-4-1'], minRedirectionAttempts: 2, requireWarning: false };
+
+describe(upcastPolicy.name, () => {
+  it('reads a stored version with every field as stored', () => {
+    expect(upcastPolicy({ ...storedV1, minRedirectionAttempts: 3 })).toEqual({ ...POLICY_V1, minRedirectionAttempts: 3 });
+  });
+
+  it('keeps the code and the stored version 1 the same rules (every field added later has an old-behaviour default)', () => {
+    expect(samePolicy(upcastPolicy(storedV1), POLICY_V1)).toBe(true);
+  });
+
+  it('defaults only fields that Policy knows', () => {
+    const known = Object.keys(POLICY_V1);
+    expect(Object.keys(POLICY_FIELD_DEFAULTS).filter((f) => !known.includes(f))).toEqual([]);
+  });
+
+  describe('when a field was added after a version was stored', () => {
+    // requireWarning plays a field the code learnt later: a version stored before it behaved
+    // without warnings, so its default must say so whatever new versions choose.
+    const defaults = { requireWarning: false };
+    const storedBefore = { version: 2, endCapableModels: ['m-1'], minRedirectionAttempts: 1 };
+
+    it('gives the stored version the value it behaved with', () => {
+      expect(upcastPolicy(storedBefore, defaults)).toEqual({ ...storedBefore, requireWarning: false });
+    });
+
+    it('keeps a value the stored version has over the default', () => {
+      expect(upcastPolicy({ ...storedBefore, requireWarning: true }, defaults).requireWarning).toBe(true);
+    });
+
+    it('refuses a missing field that has no default, naming it', () => {
+      expect(() => upcastPolicy(storedBefore, {})).toThrow('"requireWarning"');
+    });
+  });
+
+  it('refuses a stored field the code does not know: its rules cannot be re-checked', () => {
+    expect(() => upcastPolicy({ ...storedV1, requireEvidence: true })).toThrow('unknown field "requireEvidence"');
+  });
+
+  it.each([null, [], 'policy'])('refuses %p', (stored) => {
+    expect(() => upcastPolicy(stored)).toThrow('expected a JSON object');
+  });
+});
+
+describe(samePolicy.name, () => {
+  it('tells a changed rule apart', () => {
+    expect(samePolicy(POLICY_V1, upcastPolicy({ ...storedV1, endCapableModels: ['claude-opus-4'] }))).toBe(false);
+    expect(samePolicy(POLICY_V1, upcastPolicy({ ...storedV1, requireWarning: true }))).toBe(false);
+  });
+});
