@@ -1,9 +1,10 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
 import { MetricsService } from './metrics/metrics.service';
+import { buildOpenApiDocument } from './openapi/openapi-document';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -29,17 +30,7 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
     );
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Conversation service')
-      .setDescription(
-        'Event-sourced conversations between people and AI models: append-only, hash-chained streams in PostgreSQL, guarded conversation ends, and the audit API. Errors are RFC 9457 application/problem+json with a stable `code`.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key from `npm run cli -- keys:create`' })
-      .build(),
-  );
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
 
   return app;
