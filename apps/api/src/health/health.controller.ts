@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Pool } from 'pg';
 import { Public } from '../auth/auth.decorators';
+import { ApiProblems } from '../common/api-problems.decorator';
 import { PG_POOL } from '../database/database.providers';
 
 @ApiTags('operations')
@@ -16,8 +17,13 @@ export class HealthController {
 
   @Get()
   @Public()
+  // Above @HealthCheck(): its own 503 (plain JSON) is not what the problem filter answers.
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED: a malformed `?waitFor=`'],
+    [503, 'UNAVAILABLE: the database does not answer (`checks` holds the report); WAIT_FOR_TIMEOUT'],
+  )
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness and database reachability (no API key needed)' })
+  @ApiOperation({ summary: 'Liveness and database reachability (no API key needed)', security: [] })
   check() {
     return this.health.check([
       async () => {

@@ -86,7 +86,7 @@ export class AppendMessageDto {
   @IsUUID()
   messageId?: string;
 
-  @ApiProperty({ format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
   @ValidateIf((_, v) => v !== null)
   @IsUUID()
   parentMessageId: string | null;
