@@ -61,16 +61,24 @@ function onClientError(err: Error & { code?: string; rawPacket?: unknown }, sock
 }
 
 /** Routes by method, to tell an unknown path (404) from a known path with another method (405). */
-const routeTables = new WeakMap<FastifyInstance, { pattern: RegExp; methods: Set<string> }[]>();
+interface RouteEntry {
+  url: string;
+  pattern: RegExp;
+  methods: Set<string>;
+}
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
 
 /** Installs the hooks; call before the routes are registered (before `app.init()`). */
 export function installRefusals(fastify: FastifyInstance): void {
-  const table: { pattern: RegExp; methods: Set<string> }[] = [];
+  // JSON bodies only (CONTRACT.md): Fastify's default text/plain parser would let a string
+  // through to validation (400) where the media type is what is wrong (415).
+  fastify.removeContentTypeParser('text/plain');
+  const table: RouteEntry[] = [];
   routeTables.set(fastify, table);
   fastify.addHook('onRoute', (route) => {
-    const pattern = routePattern(route.url ?? route.path);
-    let entry = table.find((e) => e.pattern.source === pattern.source);
-    if (!entry) table.push((entry = { pattern, methods: new Set() }));
+    const url = route.url ?? route.path;
+    let entry = table.find((e) => e.url === url);
+    if (!entry) table.push((entry = { url, pattern: routePattern(url), methods: new Set() }));
     for (const m of [route.method].flat()) entry.methods.add(m);
     if (entry.methods.has('GET')) entry.methods.add('HEAD');
   });
@@ -87,6 +95,11 @@ function routePattern(url: string): RegExp {
     .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
   return new RegExp(`^${source}$`);
+}
+
+/** Every route registered after installRefusals, with its methods (HEAD included for GET). */
+export function servedRoutes(fastify: FastifyInstance): { url: string; methods: string[] }[] {
+  return (routeTables.get(fastify) ?? []).map((e) => ({ url: e.url, methods: [...e.methods].sort() }));
 }
 
 /** The methods the request's path is served with; empty for a path the service does not know. */
