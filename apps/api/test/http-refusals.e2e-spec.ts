@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { Agent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { startTestApp, TestApp } from './support/test-app';
 import { path, totalEvents, uuid } from './support/scenario';
 
@@ -8,9 +10,39 @@ interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
+  /** The request went out on a kept-alive connection of an earlier one. */
+  reusedSocket?: boolean;
 }
 
 const MB = 1024 * 1024;
+
+/**
+ * argv: kind (http | fetch), port, key, megabytes, chunked. Writes the whole body as fast as
+ * the socket takes it; prints the answer, or the client's error (also one after the answer:
+ * EPIPE, ECONNRESET), as JSON.
+ */
+const CLIENT = `
+const [kind, port, key, megabytes, chunked] = process.argv.slice(1);
+const body = Buffer.alloc(Number(megabytes) * 1024 * 1024, 'x');
+const headers = { authorization: 'Bearer ' + key, 'content-type': 'application/json' };
+const done = (result) => process.stdout.write(JSON.stringify(result));
+if (kind === 'fetch') {
+  fetch('http://127.0.0.1:' + port + '/v1/conversations', { method: 'POST', headers, body })
+    .then(async (res) => done({ status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() }))
+    .catch((err) => done({ error: (err.cause && err.cause.code) || err.message }));
+} else {
+  if (chunked === 'true') headers['transfer-encoding'] = 'chunked';
+  let answer, failure;
+  const req = require('node:http').request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/conversations', headers }, (res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => (text += c));
+    res.on('end', () => (answer = { status: res.statusCode, headers: res.headers, text }));
+  });
+  req.on('error', (err) => (failure = failure || err.code || err.message));
+  req.on('close', () => done(failure ? { error: failure } : answer || { error: 'closed without an answer' }));
+  req.end(body);
+}`;
 const ID = uuid(0x414);
 
 /**
@@ -30,18 +62,37 @@ describe('HTTP refusals', () => {
   });
   afterAll(() => t.close());
 
-  /** node:http, writing the whole body as fast as the socket takes it. */
+  /**
+   * node:http, writing the whole body as fast as the socket takes it. Settles once the request
+   * has closed, and fails on any socket error, also one after the answer (EPIPE, ECONNRESET).
+   */
   function send(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}, agent?: Agent): Promise<Answer> {
     return new Promise((resolve, reject) => {
+      let answer: Answer | undefined;
+      let failure: Error | undefined;
       const req = httpRequest({ host: '127.0.0.1', port, method, path: url, agent, headers: { authorization: `Bearer ${key}`, ...headers } }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+        res.on('end', () => (answer = { status: res.statusCode!, headers: res.headers, text, reusedSocket: req.reusedSocket }));
       });
-      req.on('error', reject);
+      req.on('error', (err) => (failure ??= err));
+      req.on('close', () => (failure ? reject(failure) : answer ? resolve(answer) : reject(new Error('closed without an answer'))));
       req.end(body);
     });
+  }
+
+  /**
+   * A client in a process of its own, as callers are: in this process the server could read
+   * on between the client's writes and hide the race that resets the connection.
+   */
+  async function client(kind: 'http' | 'fetch', megabytes: number, chunked = false): Promise<Answer> {
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', CLIENT, kind, String(port), key, String(megabytes), String(chunked)], {
+      timeout: 60_000,
+    });
+    const result = JSON.parse(stdout) as Answer & { error?: string };
+    if (result.error) throw new Error(`the client failed: ${result.error}`);
+    return result;
   }
 
   /** Raw bytes on a socket, for requests no HTTP client would send. */
@@ -74,32 +125,31 @@ describe('HTTP refusals', () => {
 
     it.each([2, 20])('answers %i MB with a 413 problem node:http reads (no EPIPE, no reset)', async (size) => {
       const before = await totalEvents(t);
-      const answer = await send('POST', start, Buffer.alloc(size * MB, 'x'), json);
+      const answer = await client('http', size);
       expectProblem(answer, 413, 'PAYLOAD_TOO_LARGE');
       documented('POST', start, answer);
       expect(await totalEvents(t)).toBe(before);
     });
 
     it.each([2, 20])('answers %i MB sent chunked (no Content-Length) with a 413 problem', async (size) => {
-      const answer = await send('POST', start, Buffer.alloc(size * MB, 'x'), { ...json, 'transfer-encoding': 'chunked' });
-      expectProblem(answer, 413, 'PAYLOAD_TOO_LARGE');
+      expectProblem(await client('http', size, true), 413, 'PAYLOAD_TOO_LARGE');
     });
 
     it.each([2, 20])('answers %i MB with a 413 problem fetch (undici) reads', async (size) => {
-      const res = await fetch(`http://127.0.0.1:${port}${start}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, ...json },
-        body: Buffer.alloc(size * MB, 'x'),
-      });
-      expectProblem({ status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() }, 413, 'PAYLOAD_TOO_LARGE');
+      expectProblem(await client('fetch', size), 413, 'PAYLOAD_TOO_LARGE');
     });
 
-    it('keeps the connection: the next request on it is answered', async () => {
+    it('answers 20 MB with a 413 problem to a client in this process too', async () => {
+      expectProblem(await send('POST', start, Buffer.alloc(20 * MB, 'x'), json), 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('reads and drops the rest of the body, and keeps the connection for the next request', async () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       try {
         expectProblem(await send('POST', start, Buffer.alloc(2 * MB, 'x'), json, agent), 413, 'PAYLOAD_TOO_LARGE');
         const next = await send('GET', path(uuid(0xabc)), undefined, {}, agent);
         expectProblem(next, 404, 'NOT_FOUND');
+        expect(next.reusedSocket).toBe(true);
       } finally {
         agent.destroy();
       }
