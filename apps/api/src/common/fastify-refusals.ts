@@ -141,17 +141,25 @@ function discardRestOfBody(request: FastifyRequest, reply: FastifyReply): void {
 
 /** Safety net: an error answered in Fastify's or Nest's own JSON shape becomes problem+json. */
 function asProblem(reply: FastifyReply, payload: unknown): unknown {
-  if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
-  if (!/^application\/json/i.test(String(reply.getHeader('content-type') ?? ''))) return payload;
-  let body: { statusCode?: unknown; message?: unknown; code?: unknown };
+  const converted = problemInsteadOf(reply.statusCode, String(reply.getHeader('content-type') ?? ''), payload);
+  if (!converted) return payload;
+  void reply.header('content-type', PROBLEM_TYPE);
+  return converted;
+}
+
+/**
+ * The problem+json body for an error body of the `{statusCode, error, message}` shape (Nest's 503
+ * while shutting down, Fastify's defaults); null for anything else, which is left as it is.
+ */
+export function problemInsteadOf(status: number, contentType: string, payload: unknown): string | null {
+  if (status < 400 || typeof payload !== 'string' || !/^application\/json/i.test(contentType)) return null;
+  let body: { statusCode?: unknown; message?: unknown };
   try {
     body = JSON.parse(payload);
   } catch {
-    return payload;
+    return null;
   }
-  if (typeof body !== 'object' || body === null || typeof body.statusCode !== 'number') return payload;
-  const status = reply.statusCode;
+  if (typeof body !== 'object' || body === null || typeof body.statusCode !== 'number') return null;
   const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'HTTP_ERROR');
-  void reply.header('content-type', PROBLEM_TYPE);
-  return JSON.stringify(problem(status, code, typeof body.message === 'string' ? body.message : STATUS_CODES[status] ?? 'error'));
+  return JSON.stringify(problem(status, code, typeof body.message === 'string' ? body.message : (STATUS_CODES[status] ?? 'error')));
 }
