@@ -13,8 +13,8 @@ import { HTTP_CODES } from './error-mapping';
 export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 export const DISCARD_LIMIT_MS = 30_000;
 
-/** A request line longer than this, in a header overflow, is a URL too long rather than headers. */
-const LONG_REQUEST_LINE = 8 * 1024;
+/** The longest URL served; a longer one is 414 (also when it overflows the 16 kB of headers). */
+export const MAX_URL_LENGTH = 8 * 1024;
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -40,10 +40,10 @@ function onClientError(err: Error & { code?: string; rawPacket?: unknown }, sock
   if (err.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
   let answer: Problem;
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, LONG_REQUEST_LINE + 2).toString('latin1') : '';
+    const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, MAX_URL_LENGTH + 2).toString('latin1') : '';
     answer = head.includes('\r\n')
       ? problem(431, 'REQUEST_HEADERS_TOO_LARGE', 'the request headers are larger than 16 kB')
-      : problem(414, 'URI_TOO_LONG', `the URL is longer than ${LONG_REQUEST_LINE / 1024} kB`);
+      : problem(414, 'URI_TOO_LONG', `the URL is longer than ${MAX_URL_LENGTH / 1024} kB`);
   } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     answer = problem(408, 'REQUEST_TIMEOUT', 'the request was not received in time');
   } else {
@@ -81,6 +81,11 @@ export function installRefusals(fastify: FastifyInstance): void {
     if (!entry) table.push((entry = { url, pattern: routePattern(url), methods: new Set() }));
     for (const m of [route.method].flat()) entry.methods.add(m);
     if (entry.methods.has('GET')) entry.methods.add('HEAD');
+  });
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.url.length <= MAX_URL_LENGTH) return;
+    // Returning the reply tells Fastify the answer is sent and the request goes no further.
+    return reply.code(414).header('content-type', PROBLEM_TYPE).send(problem(414, 'URI_TOO_LONG', `the URL is longer than ${MAX_URL_LENGTH / 1024} kB`));
   });
   fastify.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode === 413) discardRestOfBody(request, reply);
