@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { Logger as StartLogger } from '@nestjs/common';
 import { Client } from 'pg';
@@ -8,7 +8,9 @@ import { AppModule, AppOptions } from './app.module';
 import { recordUnrecordedKeys } from './auth/api-key-events';
 import { loadPolicies, PolicyBook } from './conversations/policies';
 import { registerPolicies } from './conversations/policy-versions';
+import { installRefusals, refusalOptions } from './common/fastify-refusals';
 import { MetricsService } from './metrics/metrics.service';
+import { buildOpenApiDocument } from './openapi/openapi-document';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -22,6 +24,7 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     forceCloseConnections: true,
+    ...refusalOptions(),
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
@@ -33,6 +36,7 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
   if (options.logger !== false) app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  installRefusals(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions?.url ?? 'unmatched';
@@ -42,17 +46,7 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
     );
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Conversation service')
-      .setDescription(
-        'Event-sourced conversations between people and AI models: append-only, hash-chained streams in PostgreSQL, guarded conversation ends, and the audit API. Errors are RFC 9457 application/problem+json with a stable `code`.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key from `npm run cli -- keys:create`' })
-      .build(),
-  );
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
 
   return app;

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
+import { OpenApiResponseValidator } from './support/openapi-response-validator';
+import { validated } from './support/test-app';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/api/src/main.js');
@@ -48,7 +50,9 @@ describe('npm start without DATABASE_URL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-embedded-'));
     chmodSync(dir, 0o755);
     const first = await startService(dir);
-    let http = () => request(`http://127.0.0.1:${first.port}`);
+    const base = `http://127.0.0.1:${first.port}`;
+    const openapi = new OpenApiResponseValidator((await request(base).get('/docs/openapi.json')).body);
+    let http = () => validated(request(base), openapi);
     try {
       const health = (await http().get('/health')).body;
       expect(health.status).toBe('ok');
@@ -77,7 +81,7 @@ describe('npm start without DATABASE_URL', () => {
 
       // Data survives a restart from the same folder.
       const second = await startService(dir);
-      http = () => request(`http://127.0.0.1:${second.port}`);
+      http = () => validated(request(`http://127.0.0.1:${second.port}`), openapi);
       try {
         const again = await http().get(`/v1/conversations/${id}/events`).set(auth);
         expect(again.body.items.map((e: { type: string }) => e.type)).toEqual(['ConversationStarted', 'MessageAppended']);

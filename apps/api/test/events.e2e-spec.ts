@@ -153,6 +153,10 @@ describe('Reading events', () => {
       const opened = new Promise<IncomingMessage>((resolve, reject) => {
         req.on('response', (res) => {
           response = res;
+          // The stream's body never ends: its status and content type are what can be checked.
+          const answer = { method: 'GET', url: '/v1/events/stream', status: res.statusCode!, headers: res.headers };
+          const violations = t.openapi.violations(answer);
+          if (violations.length) return reject(new Error(violations.join('\n')));
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
             buffer += chunk;

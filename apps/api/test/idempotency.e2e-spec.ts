@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../src/app.factory';
-import { as, startTestApp, TestApp, versionOf } from './support/test-app';
+import { as, startTestApp, TestApp, validated, versionOf } from './support/test-app';
 import { abusiveThread, Client, path, say, startConversation, storedEvents, totalEvents, uuid } from './support/scenario';
 
 const ID = uuid(0x1d);
@@ -136,7 +136,7 @@ describe('Retrying commands', () => {
       await second.init();
       await second.getHttpAdapter().getInstance().ready();
       const version = await versionOf(t, ID);
-      const again = await request(second.getHttpServer())
+      const again = await validated(request(second.getHttpServer()), t.openapi)
         .post(path(ID, '/feedback'))
         .set({ Authorization: `Bearer ${writerKey}`, ...key('feedback-1') })
         .send(body);

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { ReviewEndDecision } from '@app/conversation';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiProblems } from '../common/api-problems.decorator';
+import { ApiCappedReadProblems, ApiCommandProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ReadQueryDto } from '../common/read-query.dto';
 import { commandContext } from '../conversations/command-request';
@@ -19,6 +19,7 @@ import { GetTimelineQuery } from './queries/get-timeline.query';
 /** One conversation under audit: its verified timeline, and reviews of its ends (DOMAIN questions 3, 5). */
 @ApiTags('audit')
 @ApiBearerAuth()
+@ApiParam({ name: 'id', format: 'uuid', description: 'The conversation id' })
 @Roles('auditor')
 @Controller('v1/audit/conversations')
 export class AuditConversationsController {
@@ -33,22 +34,27 @@ export class AuditConversationsController {
     description: 'chain.brokenAtVersion names the first event whose link does not verify. Another tenant’s conversation is 404.',
   })
   @ApiOkResponse({ type: TimelineDto })
-  @ApiProblems(400, 401, 403, 404, 503)
+  @ApiCappedReadProblems(404)
   timeline(@Param('id', UuidPipe) id: string, @Query() _query: ReadQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetTimelineQuery(id, who));
   }
 
   @Post(':id/reviews')
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen, e.g. "3" (412 if stale)' })
   @ApiOperation({
     summary: 'Review an end decision: EndDecisionReviewed is appended to the conversation',
     description:
       'reviewerId is the calling API key. `reclassified` needs newReasonCode; `upheld` takes no errorType. ' +
       '409 SELF_REVIEW when the end was recorded with this API key, or by its holder on another key (separation of duties).',
   })
-  @ApiCreatedResponse({ type: ReviewResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 412, 422)
+  @ApiCreatedResponse({
+    type: ReviewResultDto,
+    description: 'Recorded (or the first answer again, for a replay)',
+    headers: { ETag: { description: 'The version of the conversation after the review, e.g. "7"', schema: { type: 'string' } } },
+  })
+  @ApiCommandProblems(
+    [409, 'SELF_REVIEW (the key that recorded the end may not review it), DUPLICATE_REVIEW, VERSION_CONFLICT'],
+    [422, 'UNKNOWN_END (endEventId is no end of this conversation), IDEMPOTENCY_KEY_REUSED, CONVERSATION_TOO_LARGE'],
+  )
   async review(
     @Param('id', UuidPipe) id: string,
     @Body() body: ReviewEndDecisionDto,

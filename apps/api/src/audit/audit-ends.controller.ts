@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiProblems } from '../common/api-problems.decorator';
+import { ApiCappedReadProblems, ApiReadProblems } from '../common/api-problems.decorator';
 import { BlockedEndsQueryDto, ComplianceQueryDto, EndsQueryDto, SampleQueryDto } from './dto/audit-query.dto';
 import { AuditEndPageDto, BlockedEndPageDto, CompliancePageDto, SampleDto } from './dto/audit-responses.dto';
 import { CheckComplianceQuery } from './queries/check-compliance.query';
@@ -24,7 +24,7 @@ export class AuditEndsController {
   @Get('ends')
   @ApiOperation({ summary: 'Ends, newest first, with filters and keyset pagination', description: SCOPE })
   @ApiOkResponse({ type: AuditEndPageDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiReadProblems()
   ends(@Query() query: EndsQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new ListEndsQuery(query, who));
   }
@@ -32,7 +32,7 @@ export class AuditEndsController {
   @Get('blocked-ends')
   @ApiOperation({ summary: 'Blocked end attempts (near-misses), newest first', description: SCOPE })
   @ApiOkResponse({ type: BlockedEndPageDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiReadProblems()
   blockedEnds(@Query() query: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new ListBlockedEndsQuery(query, who));
   }
@@ -46,7 +46,7 @@ export class AuditEndsController {
       SCOPE,
   })
   @ApiOkResponse({ type: CompliancePageDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiCappedReadProblems()
   compliance(@Query() query: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new CheckComplianceQuery(query, who));
   }
@@ -57,7 +57,7 @@ export class AuditEndsController {
     description: 'Ordered by md5(seed ‖ endEventId); takes the filters of /v1/audit/ends. ' + SCOPE,
   })
   @ApiOkResponse({ type: SampleDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiCappedReadProblems()
   sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new SampleEndsQuery(query, who));
   }

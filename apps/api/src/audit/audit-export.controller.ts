@@ -1,11 +1,11 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiProblems } from '../common/api-problems.decorator';
+import { ApiCappedReadProblems } from '../common/api-problems.decorator';
 import { ExportQueryDto } from './dto/audit-query.dto';
 import { ExportEndsQuery } from './queries/export-ends.query';
 
@@ -25,9 +25,11 @@ export class AuditExportController {
       'The last line: {"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","filters":{…},"position":"…"}, ' +
       'position being the ends projection checkpoint the whole export is consistent with. A response without that line is incomplete.',
   })
-  @ApiProduces('application/x-ndjson')
-  @ApiOkResponse({ description: 'application/x-ndjson, streamed', schema: { type: 'string' } })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiOkResponse({
+    description: 'NDJSON, streamed; the last line is the manifest',
+    content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object a line' } } },
+  })
+  @ApiCappedReadProblems()
   async export(@Query() query: ExportQueryDto, @CurrentPrincipal() who: Principal, @Res() reply: FastifyReply): Promise<void> {
     const body: Readable = await this.queries.execute(new ExportEndsQuery(query, who));
     await reply.header('content-type', 'application/x-ndjson').header('cache-control', 'no-store').send(body);

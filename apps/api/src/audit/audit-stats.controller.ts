@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiProblems } from '../common/api-problems.decorator';
+import { ApiReadProblems } from '../common/api-problems.decorator';
 import { EndStatsQueryDto, ReviewStatsQueryDto } from './dto/audit-query.dto';
 import { EndStatsDto, ReviewStatsDto } from './dto/audit-responses.dto';
 import { GetEndStatsQuery } from './queries/end-stats.query';
@@ -23,7 +23,7 @@ export class AuditStatsController {
     description: 'ratePer1000 = ends per 1,000 conversations started in the bucket. Keys of one tenant count their tenant only.',
   })
   @ApiOkResponse({ type: EndStatsDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiReadProblems()
   endStats(@Query() query: EndStatsQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetEndStatsQuery(query, who));
   }
@@ -34,7 +34,7 @@ export class AuditStatsController {
     description: 'By reason and model, each reviewed end counts once with its latest outcome; by reviewer, every review counts.',
   })
   @ApiOkResponse({ type: ReviewStatsDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiReadProblems()
   reviewStats(@Query() query: ReviewStatsQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetReviewStatsQuery(query, who));
   }

@@ -1,14 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import {
@@ -22,7 +14,7 @@ import {
 import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError, problem } from '../common/api-error';
-import { ApiProblems } from '../common/api-problems.decorator';
+import { ApiCommandHeaders, ApiCommandProblems, ApiProblems, ApiReadProblems, COMMAND_503, ProblemDto } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from './command-request';
 import { ExecuteConversationCommand } from './commands/conversation-command';
@@ -32,8 +24,10 @@ import { AsOfQueryDto, CommandResultDto, EndBlockedProblemDto, MessagesDto, Mess
 import { GetConversationQuery } from './queries/get-conversation.query';
 import { GetThreadStatusQuery } from './queries/get-thread-status.query';
 
-const IDEMPOTENCY = ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' });
-const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen, e.g. "3" (412 if stale)' });
+const ETAG = { ETag: { description: 'The version of the conversation after this command, e.g. "4"', schema: { type: 'string' } } };
+const APPENDED = ApiCreatedResponse({ type: CommandResultDto, description: 'Appended (or the first answer again, for a replay)', headers: ETAG });
+const ID = ApiParam({ name: 'id', format: 'uuid', description: 'The conversation id' });
+const FLAG_ID = ApiParam({ name: 'flagId', format: 'uuid', description: 'The risk flag id' });
 
 @ApiTags('conversations')
 @ApiBearerAuth()
@@ -46,10 +40,20 @@ export class ConversationsController {
 
   @Post()
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
   @ApiOperation({ summary: 'Start a conversation (optionally forked from a message of another)' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 413, 422)
+  @APPENDED
+  @ApiCommandHeaders()
+  @ApiProblems(
+    400,
+    401,
+    403,
+    [409, 'CONVERSATION_EXISTS (the id is taken, in this tenant or another), VERSION_CONFLICT'],
+    412,
+    413,
+    415,
+    [422, 'UNKNOWN_FORK_SOURCE (forkedFrom names no message of this tenant), IDEMPOTENCY_KEY_REUSED'],
+    COMMAND_503,
+  )
   async start(@Body() body: dto.StartConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const tenantId = this.tenantForNewConversation(who, body.tenantId);
     const conversationId = body.conversationId ?? randomUUID();
@@ -61,12 +65,11 @@ export class ConversationsController {
   }
 
   @Post(':id/messages')
+  @ID
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
-  @IF_MATCH
   @ApiOperation({ summary: 'Append a message; a parent above an end point starts a new branch (edit)' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 412, 413, 422)
+  @APPENDED
+  @ApiCommandProblems()
   appendMessage(@Param('id', UuidPipe) id: string, @Body() body: dto.AppendMessageDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, messageId: body.messageId ?? randomUUID() };
     return this.run(id, { type: 'AppendMessage', data }, req, res, who, body, (o) => ({
@@ -75,49 +78,52 @@ export class ConversationsController {
   }
 
   @Post(':id/redirections')
+  @ID
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
-  @IF_MATCH
   @ApiOperation({ summary: 'Record that an assistant message tried to redirect the conversation' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 412, 422)
+  @APPENDED
+  @ApiCommandProblems()
   redirect(@Param('id', UuidPipe) id: string, @Body() body: dto.RecordRedirectionDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'RecordRedirection', data: body }, req, res, who, body);
   }
 
   @Post(':id/warnings')
+  @ID
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
-  @IF_MATCH
   @ApiOperation({ summary: 'Record a warning given by an assistant message' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 412, 422)
+  @APPENDED
+  @ApiCommandProblems()
   warn(@Param('id', UuidPipe) id: string, @Body() body: dto.IssueWarningDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'IssueWarning', data: body }, req, res, who, body);
   }
 
   @Post(':id/end-requests')
+  @ID
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
-  @IF_MATCH
   @ApiOperation({ summary: 'Record that the user explicitly asked to end the chat' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 412, 422)
+  @APPENDED
+  @ApiCommandProblems()
   requestEnd(@Param('id', UuidPipe) id: string, @Body() body: dto.RequestEndDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'RequestEnd', data: body }, req, res, who, body);
   }
 
   @Post(':id/end')
+  @ID
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
-  @IF_MATCH
   @ApiOperation({
     summary: 'End the lineage at a message, under the guard rules',
     description: 'A blocked end is recorded (EndAttemptBlocked) and answered 409 END_BLOCKED with every failed guard.',
   })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiConflictResponse({ type: EndBlockedProblemDto, description: 'END_BLOCKED (recorded), LINEAGE_ENDED, VERSION_CONFLICT' })
-  @ApiProblems(400, 401, 403, 404, 412, 422)
+  @APPENDED
+  @ApiExtraModels(EndBlockedProblemDto)
+  // Above ApiCommandProblems: the decorator applied last (written first) wins for a status.
+  @ApiResponse({
+    status: 409,
+    description: 'END_BLOCKED (the attempt is recorded; with `failedGuards`), LINEAGE_ENDED, VERSION_CONFLICT, …',
+    headers: ETAG,
+    content: { 'application/problem+json': { schema: { anyOf: [{ $ref: getSchemaPath(EndBlockedProblemDto) }, { $ref: getSchemaPath(ProblemDto) }] } } },
+  })
+  @ApiCommandProblems()
   end(@Param('id', UuidPipe) id: string, @Body() body: dto.EndConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     if (body.initiator === 'operator' && who.role !== 'operator' && who.role !== 'admin') {
       throw new ApiError(403, 'FORBIDDEN', 'only operator and admin keys may end as operator');
@@ -126,21 +132,21 @@ export class ConversationsController {
   }
 
   @Post(':id/feedback')
+  @ID
   @Roles('writer', 'operator')
-  @IDEMPOTENCY
   @ApiOperation({ summary: "Record the user's feedback (also on ended conversations)" })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 422)
+  @APPENDED
+  @ApiCommandProblems()
   feedback(@Param('id', UuidPipe) id: string, @Body() body: dto.SubmitFeedbackDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'SubmitFeedback', data: body }, req, res, who, body);
   }
 
   @Post(':id/risk-flags')
+  @ID
   @Roles('operator')
-  @IDEMPOTENCY
   @ApiOperation({ summary: 'Flag a risk of harm to self or others: every end is blocked until it is cleared' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 422)
+  @APPENDED
+  @ApiCommandProblems()
   flag(@Param('id', UuidPipe) id: string, @Body() body: dto.FlagSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, flagId: body.flagId ?? randomUUID() };
     return this.run(id, { type: 'FlagSafetyRisk', data }, req, res, who, body, (o) => ({
@@ -149,20 +155,22 @@ export class ConversationsController {
   }
 
   @Post(':id/risk-flags/:flagId/clear')
+  @ID
+  @FLAG_ID
   @Roles('operator')
-  @IDEMPOTENCY
   @ApiOperation({ summary: 'Clear a risk flag' })
-  @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems(400, 401, 403, 404, 409, 422)
+  @APPENDED
+  @ApiCommandProblems()
   clearFlag(@Param('id', UuidPipe) id: string, @Param('flagId', UuidPipe) flagId: string, @Body() body: dto.ClearSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     return this.run(id, { type: 'ClearSafetyRisk', data: { flagId, ...body } }, req, res, who, body, () => ({ flagId }));
   }
 
   @Get(':id')
+  @ID
   @Roles('writer', 'operator', 'auditor')
   @ApiOperation({ summary: 'Thread status, now or as of a version or time' })
   @ApiOkResponse({ type: ThreadStatusDto })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiReadProblems(404)
   async status(@Param('id', UuidPipe) id: string, @Query() query: AsOfQueryDto, @CurrentPrincipal() who: Principal) {
     if (query.asOfVersion === undefined && query.asOf === undefined) {
       return this.queries.execute(new GetThreadStatusQuery(id, who));
@@ -171,10 +179,11 @@ export class ConversationsController {
   }
 
   @Get(':id/messages')
+  @ID
   @Roles('writer', 'operator', 'auditor')
   @ApiOperation({ summary: 'The active lineage root first; ?leaf= another lineage; ?tree=true every message' })
   @ApiOkResponse({ type: MessagesDto })
-  @ApiProblems(400, 401, 403, 404, 422)
+  @ApiReadProblems(404, [422, 'UNKNOWN_MESSAGE: ?leaf= names no message of the conversation'])
   async messages(@Param('id', UuidPipe) id: string, @Query() query: MessagesQueryDto, @CurrentPrincipal() who: Principal) {
     const state = await this.load(id, who, query);
     const all =

@@ -1,12 +1,12 @@
 import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { once } from 'node:events';
 import { isPosition, PostgresEventStore, StoredEvent } from '@app/event-store';
 import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
-import { ApiProblems } from '../common/api-problems.decorator';
+import { ApiReadProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ChangeNotifier } from '../database/change-notifier';
 import { assertConversationVisible, streamIdOf } from '../conversations/conversation-stream';
@@ -34,8 +34,9 @@ export class EventsController {
 
   @Get('v1/conversations/:id/events')
   @ApiOperation({ summary: "A conversation's raw events with versions, positions and hashes" })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The conversation id' })
   @ApiOkResponse({ type: EventPageDto })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiReadProblems(404)
   async conversationEvents(
     @Param('id', UuidPipe) id: string,
     @Query() query: StreamEventsQueryDto,
@@ -58,7 +59,7 @@ export class EventsController {
     description: 'Keys of one tenant see that tenant’s events only. nextCursor is the position to read on from.',
   })
   @ApiOkResponse({ type: EventPageDto })
-  @ApiProblems(400, 401, 403)
+  @ApiReadProblems()
   async feed(@Query() query: FeedQueryDto, @CurrentPrincipal() principal: Principal): Promise<EventPageDto> {
     const limit = query.limit ?? 50;
     const visible = visibleTo(principal);
@@ -85,9 +86,16 @@ export class EventsController {
     summary: 'The event feed as Server-Sent Events, resumable with Last-Event-ID',
     description: 'Each message: `id` = position, `event` = type, `data` = the event as in /v1/events.',
   })
-  @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this position' })
-  @ApiProblems(400, 401, 403)
+  @ApiOkResponse({
+    description: 'The stream: `retry`, then one message per event, and comments as keep-alives',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string', example: 'id: 7311-42\nevent: MessageAppended\ndata: {"eventId":"…","type":"MessageAppended",…}\n\n' },
+      },
+    },
+  })
+  @ApiReadProblems([503, 'BUSY (too many streams open for this key; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or DATABASE_UNAVAILABLE'])
   async stream(
     @Query() query: FeedQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Pool } from 'pg';
 import { Public } from '../auth/auth.decorators';
+import { ApiProblems } from '../common/api-problems.decorator';
 import { DatabasePrivileges } from '../database/database-privileges.service';
 import { PG_POOL } from '../database/database.providers';
 
@@ -20,8 +21,13 @@ export class HealthController {
 
   @Get()
   @Public()
+  // Above @HealthCheck(): its own 503 (plain JSON) is not what the problem filter answers.
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED: a malformed `?waitFor=`'],
+    [503, 'UNAVAILABLE: the database does not answer (`checks` holds the report); WAIT_FOR_TIMEOUT'],
+  )
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness, database reachability and the runtime connection\'s privileges (no API key needed)' })
+  @ApiOperation({ summary: 'Liveness, database reachability and the runtime connection\'s privileges (no API key needed)', security: [] })
   check() {
     return this.health.check([
       async () => {

@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.decorators';
+import { ApiReadProblems } from '../common/api-problems.decorator';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('operations')
@@ -13,7 +14,11 @@ export class MetricsController {
   @Roles('operator', 'auditor')
   @Header('content-type', 'text/plain; version=0.0.4')
   @ApiOperation({ summary: 'Prometheus metrics: request latency, appends, conflicts, projection lag' })
-  @ApiOkResponse({ description: 'Prometheus text exposition format' })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format 0.0.4',
+    content: { 'text/plain': { schema: { type: 'string', example: '# TYPE event_store_appended_events_total counter\nevent_store_appended_events_total 42\n' } } },
+  })
+  @ApiReadProblems()
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

@@ -4,11 +4,15 @@ import { createTestDatabase, TestDatabase } from '@app/testing';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
 import { createApiKey, NewApiKey, Role } from '../../src/auth/api-keys';
+import { OpenApiDocument, OpenApiResponseValidator } from './openapi-response-validator';
 
 export interface TestApp {
   app: NestFastifyApplication;
   db: TestDatabase;
+  /** supertest against the app; every answer is checked against the OpenAPI document. */
   http: () => ReturnType<typeof request>;
+  /** The document the app serves at /docs/openapi.json, for answers read without supertest. */
+  openapi: OpenApiResponseValidator;
   key(role: Role, tenantId: string, more?: Omit<NewApiKey, 'role' | 'tenantId'>): Promise<string>;
   close(): Promise<void>;
 }
@@ -29,10 +33,12 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     throw err;
   }
   await app.getHttpAdapter().getInstance().ready();
+  const openapi = await servedDocument(app);
   return {
     app,
     db,
-    http: () => request(app.getHttpServer()),
+    http: () => validated(request(app.getHttpServer()), openapi),
+    openapi,
     key: async (role, tenantId, more = {}) => (await createApiKey(db.pool, { ...more, role, tenantId })).key,
     async close() {
       await app.close();
@@ -40,6 +46,31 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     },
   };
 }
+
+/** A validator over the document an app serves. */
+export async function servedDocument(app: NestFastifyApplication): Promise<OpenApiResponseValidator> {
+  const res = await request(app.getHttpServer()).get('/docs/openapi.json');
+  return new OpenApiResponseValidator(res.body as OpenApiDocument);
+}
+
+const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);
+
+/** The same supertest agent, whose every request fails its test on an answer the document does not describe. */
+export function validated<T extends object>(agent: T, openapi: OpenApiResponseValidator): T {
+  return new Proxy(agent, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof property !== 'string' || !METHODS.has(property) || typeof value !== 'function') return value;
+      return (url: string, ...rest: unknown[]) =>
+        (value as (url: string, ...rest: unknown[]) => request.Test)
+          .call(target, url, ...rest)
+          .expect((res) => openapi.assertValid({ method: property, url: pathOf(url), status: res.status, headers: res.headers, body: res.body, text: res.text }));
+    },
+  });
+}
+
+/** supertest takes a path or, against a running service, a whole URL. */
+const pathOf = (url: string) => (/^https?:\/\//.test(url) ? new URL(url).pathname + new URL(url).search : url);
 
 /** Calls as one API key, with JSON bodies. */
 export function as(t: TestApp, key: string) {

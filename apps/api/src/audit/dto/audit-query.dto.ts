@@ -4,10 +4,12 @@ import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator'
 import { GUARD_CODES, INITIATORS, REASON_CODE_LIST } from '@app/conversation';
 import { MAX_LIMIT, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
 import { ReadQueryDto } from '../../common/read-query.dto';
-import { IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
+import { ISO_TIME, IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
 
-const FROM = ApiPropertyOptional({ format: 'date-time', description: 'Inclusive; a date alone is UTC midnight', example: '2025-08-01' });
-const TO = ApiPropertyOptional({ format: 'date-time', description: 'Exclusive', example: '2025-09-01T00:00:00Z' });
+// A date alone or a date-time: no OpenAPI format says both, the pattern does.
+const TIME = { pattern: ISO_TIME.source, description: 'ISO 8601 date (UTC midnight) or date-time with Z or an offset' };
+const FROM = ApiPropertyOptional({ ...TIME, description: `Inclusive. ${TIME.description}`, example: '2025-08-01' });
+const TO = ApiPropertyOptional({ ...TIME, description: `Exclusive. ${TIME.description}`, example: '2025-09-01T00:00:00Z' });
 const TENANT = ApiPropertyOptional({ description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list' });
 const LIMIT = ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT });
 const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
@@ -78,13 +80,13 @@ export class EndStatsQueryDto extends ReadQueryDto {
   bucket?: (typeof STAT_BUCKETS)[number];
   @ApiPropertyOptional({ enum: STAT_GROUPS, default: 'reasonCode' }) @IsOptional() @IsOneOf(STAT_GROUPS) groupBy?: (typeof STAT_GROUPS)[number];
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
-  @ApiPropertyOptional({ format: 'date-time', description: 'Days overlapping [from, to) are counted' }) @IsOptional() @IsAuditTime() from?: string;
+  @ApiPropertyOptional({ ...TIME, description: `Days overlapping [from, to) are counted. ${TIME.description}` }) @IsOptional() @IsAuditTime() from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
 export class ReviewStatsQueryDto extends ReadQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
-  @ApiPropertyOptional({ format: 'date-time', description: 'Reviews made from (inclusive)' }) @IsOptional() @IsAuditTime() from?: string;
+  @ApiPropertyOptional({ ...TIME, description: `Reviews made from (inclusive). ${TIME.description}` }) @IsOptional() @IsAuditTime() from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 

@@ -11,12 +11,12 @@ export class AuditEndDto {
   @ApiProperty({ enum: REASON_CODE_LIST }) reasonCode: string;
   @ApiProperty({ enum: INITIATORS }) initiator: string;
   @ApiProperty({ nullable: true, type: String }) modelId: string | null;
-  @ApiProperty() policyVersion: number;
+  @ApiProperty({ type: 'integer' }) policyVersion: number;
   @ApiProperty({ format: 'date-time' }) endedAt: string;
   @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
-  @ApiProperty() redirectionCount: number;
-  @ApiProperty({ nullable: true, enum: REVIEW_OUTCOMES, description: 'Of the latest review; null until reviewed' }) reviewOutcome: string | null;
-  @ApiProperty({ description: "The end event's stream version" }) version: number;
+  @ApiProperty({ type: 'integer' }) redirectionCount: number;
+  @ApiProperty({ type: String, nullable: true, enum: [...REVIEW_OUTCOMES, null], description: 'Of the latest review; null until reviewed' }) reviewOutcome: string | null;
+  @ApiProperty({ type: 'integer', description: "The end event's stream version" }) version: number;
   @ApiProperty({ description: "The end event's commit-order position", example: '7311-42' }) position: string;
 }
 
@@ -34,7 +34,7 @@ export class BlockedEndDto {
   @ApiProperty({ enum: GUARD_CODES, isArray: true }) failedGuards: string[];
   @ApiProperty({ format: 'uuid' }) atMessageId: string;
   @ApiProperty({ nullable: true, type: String }) modelId: string | null;
-  @ApiProperty() policyVersion: number;
+  @ApiProperty({ type: 'integer' }) policyVersion: number;
   @ApiProperty({ format: 'date-time' }) attemptedAt: string;
 }
 
@@ -45,9 +45,9 @@ export class BlockedEndPageDto {
 
 export class EndStatsBucketDto {
   @ApiProperty({ example: '2025-08-18', description: 'First UTC day of the bucket (a Monday for weeks)' }) start: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, example: { ABUSE_OF_ASSISTANT: 3 } }) counts: Record<string, number>;
-  @ApiProperty() total: number;
-  @ApiProperty() conversationsStarted: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { ABUSE_OF_ASSISTANT: 3 } }) counts: Record<string, number>;
+  @ApiProperty({ type: 'integer' }) total: number;
+  @ApiProperty({ type: 'integer' }) conversationsStarted: number;
   @ApiProperty({ nullable: true, type: Number, description: 'Ends per 1,000 conversations started (null when none started)' }) ratePer1000: number | null;
 }
 
@@ -59,12 +59,12 @@ export class ComplianceItemDto {
   @ApiProperty({ format: 'uuid' }) endEventId: string;
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty({ nullable: true, type: String }) tenantId: string | null;
-  @ApiProperty({ nullable: true, type: Number }) policyVersion: number | null;
+  @ApiProperty({ nullable: true, type: 'integer' }) policyVersion: number | null;
   @ApiProperty({ nullable: true, type: String }) reasonCode: string | null;
   @ApiProperty({ nullable: true, type: String }) initiator: string | null;
   @ApiProperty({ nullable: true, type: String }) modelId: string | null;
   @ApiProperty({ format: 'date-time' }) endedAt: string;
-  @ApiProperty() version: number;
+  @ApiProperty({ type: 'integer' }) version: number;
   @ApiProperty() position: string;
   @ApiProperty({
     type: [String],
@@ -77,19 +77,19 @@ export class CompliancePageDto {
   @ApiProperty({ type: [ComplianceItemDto], description: 'Empty in a healthy system; in log order' }) items: ComplianceItemDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Set when ends remain to be checked (a page may be short: each call re-checks at most 5,000 ends)' })
   nextCursor: string | null;
-  @ApiProperty({ description: 'Ends re-checked by this call' }) checkedEnds: number;
+  @ApiProperty({ type: 'integer', description: 'Ends re-checked by this call' }) checkedEnds: number;
 }
 
 export class SampleDto {
   @ApiProperty({ description: 'The seed used (give it again for the same sample)' }) seed: string;
-  @ApiProperty() size: number;
+  @ApiProperty({ type: 'integer' }) size: number;
   @ApiProperty({ type: [AuditEndDto] }) items: AuditEndDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Always null: a sample is returned whole' }) nextCursor: null;
 }
 
 export class ChainDto {
   @ApiProperty() valid: boolean;
-  @ApiPropertyOptional({ description: 'The first version whose hash link does not verify' }) brokenAtVersion?: number;
+  @ApiPropertyOptional({ type: 'integer', description: 'The first version whose hash link does not verify' }) brokenAtVersion?: number;
   @ApiPropertyOptional() reason?: string;
 }
 
@@ -101,16 +101,16 @@ export class TimelineDto {
 
 export class ReviewResultDto {
   @ApiProperty({ format: 'uuid' }) reviewId: string;
-  @ApiProperty({ description: 'Version of the EndDecisionReviewed event (also the ETag)' }) version: number;
+  @ApiProperty({ type: 'integer', description: 'Version of the EndDecisionReviewed event (also the ETag)' }) version: number;
   @ApiProperty({ description: 'Pass as ?waitFor= on reads to see this review' }) position: string;
 }
 
 export class ReviewRateDto {
   @ApiProperty() key: string;
-  @ApiProperty() reviewed: number;
-  @ApiProperty() upheld: number;
-  @ApiProperty() overturned: number;
-  @ApiProperty() reclassified: number;
+  @ApiProperty({ type: 'integer' }) reviewed: number;
+  @ApiProperty({ type: 'integer' }) upheld: number;
+  @ApiProperty({ type: 'integer' }) overturned: number;
+  @ApiProperty({ type: 'integer' }) reclassified: number;
   @ApiProperty({ description: 'overturned / reviewed' }) overturnRate: number;
 }
 

@@ -12,7 +12,7 @@ const all =
   };
 
 /** A date (YYYY-MM-DD, UTC midnight) or a date-time with Z or an offset; years 0001-9999. */
-const ISO_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+export const ISO_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 export const IsAuditTime = () =>
   all(
     IsString(),

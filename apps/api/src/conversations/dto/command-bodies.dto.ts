@@ -86,7 +86,7 @@ export class AppendMessageDto {
   @IsUuid()
   messageId?: string;
 
-  @ApiProperty({ format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
   @ValidateIf((_, v) => v !== null)
   @IsUuid()
   parentMessageId: string | null;

@@ -1,13 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBooleanString, IsDateString, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST } from '@app/conversation';
+import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST, REVIEW_OUTCOMES } from '@app/conversation';
 import { ReadQueryDto } from '../../common/read-query.dto';
 import { PageLimit } from '../../common/page-limit';
 import { IsUuid } from '../../common/is-uuid';
 
 export class CommandResultDto {
-  @ApiProperty({ example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
+  @ApiProperty({ type: 'integer', example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
   @ApiProperty({ example: '7311-42', description: 'Pass as ?waitFor= on reads to see this write' }) position: string;
   @ApiPropertyOptional({ format: 'uuid' }) conversationId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) messageId?: string;
@@ -17,15 +17,15 @@ export class CommandResultDto {
 }
 
 export class EndBlockedProblemDto {
-  @ApiProperty({ example: '/problems/end-blocked' }) type: string;
+  @ApiProperty({ format: 'uri-reference', example: '/problems/end-blocked' }) type: string;
   @ApiProperty({ example: 'Conflict' }) title: string;
-  @ApiProperty({ example: 409 }) status: number;
+  @ApiProperty({ type: 'integer', enum: [409], example: 409 }) status: number;
   @ApiProperty({ example: 'the end was blocked by INSUFFICIENT_REDIRECTION; the attempt is recorded' }) detail: string;
-  @ApiProperty({ example: 'END_BLOCKED' }) code: string;
+  @ApiProperty({ enum: ['END_BLOCKED'], example: 'END_BLOCKED' }) code: string;
   @ApiProperty({ enum: GUARD_CODES, isArray: true }) failedGuards: string[];
   @ApiProperty({ format: 'uuid', description: 'The recorded EndAttemptBlocked event' }) blockedEventId: string;
-  @ApiProperty() version: number;
-  @ApiProperty() position: string;
+  @ApiProperty({ type: 'integer', description: 'Version of the recorded EndAttemptBlocked event' }) version: number;
+  @ApiProperty({ example: '7311-42' }) position: string;
 }
 
 export class EndSummaryDto {
@@ -34,32 +34,32 @@ export class EndSummaryDto {
   @ApiProperty({ enum: ['model', 'operator'] }) initiator: string;
   @ApiProperty({ format: 'date-time' }) endedAt: string;
   @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
-  @ApiProperty({ nullable: true, enum: ['upheld', 'overturned', 'reclassified'] }) reviewOutcome: string | null;
+  @ApiProperty({ type: String, nullable: true, enum: [...REVIEW_OUTCOMES, null], description: 'Of the latest review; null until reviewed' }) reviewOutcome: string | null;
 }
 
 export class ThreadStatusDto {
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty() tenantId: string;
   @ApiProperty({ enum: ['active', 'ended'], description: "The active leaf's lineage" }) status: string;
-  @ApiProperty({ nullable: true, format: 'uuid', description: 'The newest message appended' }) activeLeafMessageId: string | null;
-  @ApiProperty() messageCount: number;
-  @ApiProperty({ description: 'Leaf messages (lineages)' }) branchCount: number;
-  @ApiProperty({ description: 'Redirections on the active lineage' }) redirectionCount: number;
-  @ApiProperty({ description: 'Risk flags not yet cleared' }) openRiskFlags: number;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'The newest message appended; null before the first' }) activeLeafMessageId: string | null;
+  @ApiProperty({ type: 'integer' }) messageCount: number;
+  @ApiProperty({ type: 'integer', description: 'Leaf messages (lineages)' }) branchCount: number;
+  @ApiProperty({ type: 'integer', description: 'Redirections on the active lineage' }) redirectionCount: number;
+  @ApiProperty({ type: 'integer', description: 'Risk flags not yet cleared' }) openRiskFlags: number;
   @ApiProperty({ type: [EndSummaryDto] }) ends: EndSummaryDto[];
-  @ApiProperty({ format: 'date-time', nullable: true }) lastEventAt: string | null;
-  @ApiProperty() version: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'null for a conversation with no events yet' }) lastEventAt: string | null;
+  @ApiProperty({ type: 'integer' }) version: number;
 }
 
 export class MessageDto {
   @ApiProperty({ format: 'uuid' }) messageId: string;
-  @ApiProperty({ format: 'uuid', nullable: true }) parentMessageId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a root' }) parentMessageId: string | null;
   @ApiProperty({ enum: MESSAGE_ROLES }) role: string;
   @ApiProperty() content: string;
   @ApiPropertyOptional() modelId?: string;
   @ApiPropertyOptional() stopReason?: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-  @ApiProperty() version: number;
+  @ApiProperty({ type: 'integer' }) version: number;
 }
 
 export class MessagesDto {

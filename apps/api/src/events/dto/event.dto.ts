@@ -8,7 +8,7 @@ import { IsPosition } from '../../common/is-position';
 export class EventDto {
   @ApiProperty({ format: 'uuid' }) eventId: string;
   @ApiProperty({ example: 'conversation-0f8b6c1e-2f4a-4c7e-9a43-3d1c2b7a9e10' }) streamId: string;
-  @ApiProperty({ example: 3 }) version: number;
+  @ApiProperty({ type: 'integer', example: 3 }) version: number;
   @ApiProperty({ description: 'Opaque commit-order position', example: '7311-42' }) position: string;
   @ApiProperty({ example: 'MessageAppended' }) type: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;

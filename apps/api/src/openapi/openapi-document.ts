@@ -1,0 +1,66 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { EVERY_ROUTE_PROBLEMS, problemResponse } from '../common/api-problems.decorator';
+
+type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/**
+ * The OpenAPI document of the service, from the controllers' and DTOs' decorators, plus what
+ * no controller declares: the documentation routes themselves and the answers every route can
+ * give (limits, rate limits, the unexpected), which come from hooks, not handlers.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Conversation service')
+      .setDescription(
+        'Event-sourced conversations between people and AI models: append-only, hash-chained streams in PostgreSQL, guarded conversation ends, and the audit API. Errors are RFC 9457 application/problem+json with a stable `code`; an unknown path is 404 NOT_FOUND and a known path with another method 405 METHOD_NOT_ALLOWED (with `Allow`).',
+      )
+      .setVersion('1')
+      .addServer('/', 'This service')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key from `npm run cli -- keys:create`' })
+      .build(),
+  );
+  // package.json's UNLICENSED: no licence is granted; the URL says what the term means.
+  document.info.license = { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' };
+  document.paths = { ...document.paths, ...documentationPaths() };
+  // Security is each route's own (@ApiBearerAuth, or `security: []` when public); one that says
+  // nothing fails `npm run lint:openapi` (security-defined) and the document's e2e test.
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      for (const entry of EVERY_ROUTE_PROBLEMS) {
+        const [status, description] = Array.isArray(entry) ? entry : [entry, undefined];
+        operation.responses[status] ??= problemResponse(status, description);
+      }
+      operation.responses = sortedByStatus(operation.responses);
+    }
+  }
+  return document;
+}
+
+function sortedByStatus(responses: Operation['responses']): Operation['responses'] {
+  return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The routes SwaggerModule.setup serves (app.factory.ts): public, no database. */
+function documentationPaths(): OpenAPIObject['paths'] {
+  const page = (summary: string, operationId: string, type: string, schema: object): Operation => ({
+    summary,
+    operationId,
+    tags: ['documentation'],
+    security: [],
+    responses: { 200: { description: summary, content: { [type]: { schema } } } },
+  });
+  return {
+    '/docs': { get: page('This API in Swagger UI', 'docs_ui', 'text/html', { type: 'string' }) },
+    '/docs/openapi.json': {
+      get: page('This document, as JSON', 'docs_openapiJson', 'application/json', { type: 'object', additionalProperties: true }),
+    },
+    '/docs/openapi.yaml': { get: page('This document, as YAML', 'docs_openapiYaml', 'text/yaml', { type: 'string' }) },
+  };
+}
