@@ -13,7 +13,7 @@ import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
 import { ChangeNotifier } from './database/change-notifier';
 import { PoolCloser } from './database/pool-closer';
-import { APP_CONFIG, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
+import { APP_CONFIG, AUDIT_POOL, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
@@ -68,7 +68,11 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
-        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize) },
+        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize, config.limits.dbConnectTimeoutMs) },
+        {
+          provide: AUDIT_POOL,
+          useFactory: () => createPool(databaseUrl, config.limits.auditPoolSize, config.limits.dbConnectTimeoutMs, 'conversation-service (audit)'),
+        },
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -101,7 +105,7 @@ export class AppModule {
           }),
         },
       ],
-      exports: [PostgresEventStore, PG_POOL, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
+      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
     };
   }
 }

@@ -16,8 +16,9 @@ export class ProblemFilter implements ExceptionFilter {
 }
 
 export function sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply, logger: Pick<Logger, 'error'>): void {
-  const { problem, unexpected } = toProblem(err);
+  const { problem, unexpected, retryAfterSeconds } = toProblem(err);
   if (unexpected) logger.error({ err, reqId: request.id, url: request.url }, 'unexpected error');
   if (reply.sent || reply.raw.headersSent) return;
+  if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
   void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
 }

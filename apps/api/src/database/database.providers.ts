@@ -4,14 +4,20 @@ import { PostgresEventStore } from '@app/event-store';
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const PG_POOL = Symbol('PG_POOL');
 export const DATABASE_URL = Symbol('DATABASE_URL');
+/** The small pool of the heavy audit reads (export, timeline, compliance, sample). */
+export const AUDIT_POOL = Symbol('AUDIT_POOL');
 
 export interface StoreMetrics {
   appended(n: number): void;
   conflicted(): void;
 }
 
-export function createPool(url: string, max: number): Pool {
-  const pool = new Pool({ connectionString: url, max, application_name: 'conversation-service' });
+/**
+ * `connectTimeoutMs` bounds the wait for a connection (a new one, or a free one of a full pool),
+ * so a dead or saturated database is answered 503 instead of hanging the request.
+ */
+export function createPool(url: string, max: number, connectTimeoutMs: number, name = 'conversation-service'): Pool {
+  const pool = new Pool({ connectionString: url, max, application_name: name, connectionTimeoutMillis: connectTimeoutMs });
   // An idle client dropped by the server must not take the process down.
   pool.on('error', () => undefined);
   return pool;

@@ -17,9 +17,24 @@ describe(loadConfig.name, () => {
     [{ POLICY_FILE: '/nonexistent/policy.json' }, 'POLICY_FILE'],
     [{ DB_POOL_SIZE: '0' }, 'DB_POOL_SIZE'],
     [{ PROJECTIONS_IN_PROCESS: 'maybe' }, 'PROJECTIONS_IN_PROCESS'],
+    [{ RATE_LIMITS: 'sometimes' }, 'RATE_LIMITS'],
+    [{ RATE_LIMIT_PER_KEY: '0' }, 'RATE_LIMIT_PER_KEY'],
+    [{ AUDIT_MAX_CONCURRENT: 'many' }, 'AUDIT_MAX_CONCURRENT'],
+    [{ MAX_CONVERSATION_BYTES: '10' }, 'MAX_CONVERSATION_BYTES'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it('has generous limits by default, and RATE_LIMITS=off switches the buckets off', () => {
+    expect(loadConfig({}).limits).toMatchObject({
+      rateLimits: true,
+      perKey: 1000,
+      keyBurst: 2000,
+      maxConversationEvents: 50_000,
+      maxConversationBytes: 200 * 1024 * 1024,
+    });
+    expect(loadConfig({ RATE_LIMITS: 'off' }).limits.rateLimits).toBe(false);
   });
 
   it('reads the policy file as JSON and names it when it is not JSON', () => {

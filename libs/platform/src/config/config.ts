@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { LimitsConfig, loadLimits } from './limits';
 
 /** Thrown when the environment is invalid; the message names the variable. */
 export class ConfigError extends Error {
@@ -26,9 +27,11 @@ export interface AppConfig {
   dbPoolSize: number;
   /** Run the projections inside the API process (false when apps/projector runs them). */
   projectionsInProcess: boolean;
+  /** Rate limits, pools and caps that keep one caller from exhausting the service. */
+  limits: LimitsConfig;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+export function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === '1') return true;
@@ -36,9 +39,9 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
@@ -87,6 +90,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel,
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 1, 500),
     projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
+    limits: loadLimits(env),
     ...policy(env),
   };
 }
