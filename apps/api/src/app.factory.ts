@@ -3,6 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
+import { RateLimits } from './limits/rate-limits';
 import { MetricsService } from './metrics/metrics.service';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -20,6 +21,7 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
   if (options.logger !== false) app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  app.get(RateLimits).install(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions?.url ?? 'unmatched';

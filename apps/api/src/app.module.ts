@@ -11,6 +11,8 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyResolver } from './auth/api-keys';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
+import { RateLimitGuard } from './limits/rate-limit.guard';
+import { RateLimits } from './limits/rate-limits';
 import { ChangeNotifier } from './database/change-notifier';
 import { PoolCloser } from './database/pool-closer';
 import { APP_CONFIG, AUDIT_POOL, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
@@ -90,7 +92,10 @@ export class AppModule {
         ProjectionsService,
         ProjectionWaiter,
         { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },
+        RateLimits,
+        // In this order: the key is known before its rate is checked.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         {
           provide: APP_PIPE,
