@@ -4,7 +4,8 @@ import { Projections1764400200000 } from './1764400200000-Projections';
 import { AuditIndexes1764400300000 } from './1764400300000-AuditIndexes';
 import { ThreadStatusSnapshot1764400400000 } from './1764400400000-ThreadStatusSnapshot';
 import { AppendFromCanonicalBodies1764400500000 } from './1764400500000-AppendFromCanonicalBodies';
+import { FeedByTenant1764400900000 } from './1764400900000-FeedByTenant';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [EventStore1764400000000, ApiKeys1764400100000, Projections1764400200000, AuditIndexes1764400300000,
-  ThreadStatusSnapshot1764400400000, AppendFromCanonicalBodies1764400500000];
+  ThreadStatusSnapshot1764400400000, AppendFromCanonicalBodies1764400500000, FeedByTenant1764400900000];

@@ -11,6 +11,7 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyResolver } from './auth/api-keys';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
+import { AuditCapacity } from './limits/audit-capacity';
 import { RateLimitGuard } from './limits/rate-limit.guard';
 import { RateLimits } from './limits/rate-limits';
 import { ChangeNotifier } from './database/change-notifier';
@@ -93,6 +94,7 @@ export class AppModule {
         ProjectionWaiter,
         { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },
         RateLimits,
+        AuditCapacity,
         // In this order: the key is known before its rate is checked.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
@@ -110,7 +112,7 @@ export class AppModule {
           }),
         },
       ],
-      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
+      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, AuditCapacity, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
     };
   }
 }

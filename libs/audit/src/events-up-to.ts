@@ -25,6 +25,14 @@ export async function readEventsUpTo(q: Queryable, conversationIds: string[], up
   return byConversation;
 }
 
+/** A conversation's every event in stream order (the timeline), on the caller's connection or pool. */
+export async function readConversationEvents(q: Queryable, conversationId: string): Promise<StoredEvent[]> {
+  const { rows } = await q.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_id = $1 ORDER BY stream_version`, [
+    streamIdOf(conversationId),
+  ]);
+  return rows.map(toStoredEvent);
+}
+
 /** Events of one stream per read of streamEventsUpTo: bounded memory whatever the stream's size. */
 export const STREAM_CHUNK = 32;
 

@@ -8,6 +8,7 @@ import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
 import { ApiProblems } from '../common/api-problems.decorator';
+import { Capped } from '../limits/audit-capacity';
 import { ReadQueryDto } from '../common/read-query.dto';
 import { commandContext } from '../conversations/command-request';
 import { ExecuteConversationCommand } from '../conversations/commands/conversation-command';
@@ -35,7 +36,8 @@ export class AuditConversationsController {
     description: 'chain.brokenAtVersion names the first event whose link does not verify. Another tenant’s conversation is 404.',
   })
   @ApiOkResponse({ type: TimelineDto })
-  @ApiProblems(400, 401, 403, 404, 503)
+  @ApiProblems(400, 401, 403, 404, 429, 503)
+  @Capped()
   timeline(@Param('id', uuid) id: string, @Query() _query: ReadQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetTimelineQuery(id, who));
   }

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiProblems } from '../common/api-problems.decorator';
+import { Capped } from '../limits/audit-capacity';
 import { BlockedEndsQueryDto, ComplianceQueryDto, EndsQueryDto, SampleQueryDto } from './dto/audit-query.dto';
 import { AuditEndPageDto, BlockedEndPageDto, CompliancePageDto, SampleDto } from './dto/audit-responses.dto';
 import { CheckComplianceQuery } from './queries/check-compliance.query';
@@ -46,7 +47,8 @@ export class AuditEndsController {
       SCOPE,
   })
   @ApiOkResponse({ type: CompliancePageDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiProblems(400, 401, 403, 429, 503)
+  @Capped()
   compliance(@Query() query: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new CheckComplianceQuery(query, who));
   }
@@ -57,7 +59,8 @@ export class AuditEndsController {
     description: 'Ordered by md5(seed ‖ endEventId); takes the filters of /v1/audit/ends. ' + SCOPE,
   })
   @ApiOkResponse({ type: SampleDto })
-  @ApiProblems(400, 401, 403, 503)
+  @ApiProblems(400, 401, 403, 429, 503)
+  @Capped()
   sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new SampleEndsQuery(query, who));
   }

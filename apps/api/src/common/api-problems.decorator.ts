@@ -24,8 +24,9 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict (VERSION_CONFLICT, LINEAGE_ENDED, END_BLOCKED, …)',
   412: 'VERSION_CONFLICT: If-Match does not match the current version',
   413: 'PAYLOAD_TOO_LARGE: body over 1 MB',
-  422: 'IDEMPOTENCY_KEY_REUSED, or a referenced message or end that does not exist',
-  503: 'waitFor timed out, or the database is unreachable',
+  422: 'IDEMPOTENCY_KEY_REUSED, CONVERSATION_TOO_LARGE, or a referenced message or end that does not exist',
+  429: 'RATE_LIMITED: the key or the client address is over its rate (Retry-After: seconds)',
+  503: 'BUSY (capped audit reads at their limit), DATABASE_TIMEOUT, DATABASE_UNAVAILABLE (each with Retry-After), or WAIT_FOR_TIMEOUT',
 };
 
 /** Documents problem+json answers for the given statuses. */

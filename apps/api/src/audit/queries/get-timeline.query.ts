@@ -1,10 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { Pool } from 'pg';
-import { ChainReport, chainReport, readStreamHead } from '@app/audit';
+import { ChainReport, chainReport, readConversationEvents, readStreamHead } from '@app/audit';
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
 import type { Principal } from '../../auth/api-keys';
-import { PG_POOL } from '../../database/database.providers';
+import { AUDIT_POOL } from '../../database/database.providers';
 import { assertConversationVisible, streamIdOf } from '../../conversations/conversation-stream';
 
 /** GET /v1/audit/conversations/:id/timeline: every event with its hash, and the chain verified. */
@@ -25,7 +25,7 @@ export interface Timeline {
 export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery, Timeline> {
   constructor(
     private readonly store: PostgresEventStore,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(AUDIT_POOL) private readonly pool: Pool,
   ) {}
 
   async execute({ conversationId, principal }: GetTimelineQuery): Promise<Timeline> {
@@ -33,7 +33,7 @@ export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery, Timel
     const streamId = streamIdOf(conversationId);
     // The head first, then the events: an append in between only adds events after the head.
     const head = await readStreamHead(this.pool, streamId);
-    const events = await this.store.readStream(streamId);
+    const events = await readConversationEvents(this.pool, conversationId);
     return { conversationId, events, chain: chainReport(events, head) };
   }
 }
