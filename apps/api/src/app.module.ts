@@ -18,6 +18,7 @@ import { ChangeNotifier } from './database/change-notifier';
 import { PoolCloser } from './database/pool-closer';
 import { APP_CONFIG, AUDIT_POOL, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
 import { EventsController } from './events/events.controller';
+import { SseConnections } from './events/sse-connections';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -95,6 +96,7 @@ export class AppModule {
         { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },
         RateLimits,
         AuditCapacity,
+        SseConnections,
         // In this order: the key is known before its rate is checked.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
@@ -112,7 +114,7 @@ export class AppModule {
           }),
         },
       ],
-      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, AuditCapacity, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
+      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, AuditCapacity, SseConnections, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG],
     };
   }
 }

@@ -9,6 +9,8 @@ export interface Principal {
   keyId: string;
   role: Role;
   tenantId: string;
+  /** When the key stops working, if it expires (open event streams close then). */
+  expiresAt?: Date;
 }
 
 export const ALL_TENANTS = '*';

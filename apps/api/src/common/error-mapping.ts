@@ -67,10 +67,11 @@ export function databaseFailure(err: unknown): ApiError | null {
     }
     return UNAVAILABLE_STATES.has(state) || state.startsWith('08') ? unavailable() : null;
   }
-  if (!(err instanceof Error) || err instanceof ApiError) return null;
-  const code = (err as { code?: unknown }).code;
+  // Duck-typed: socket errors are not always `instanceof Error` of this realm (jest, workers).
+  if (typeof err !== 'object' || err === null || err instanceof ApiError) return null;
+  const { code, message } = err as { code?: unknown; message?: unknown };
   if (typeof code === 'string') return UNAVAILABLE_SOCKET.has(code) ? unavailable() : null;
-  return UNAVAILABLE_MESSAGE.test(err.message) ? unavailable() : null;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message) ? unavailable() : null;
 }
 
 const unavailable = () => ApiError.unavailable('DATABASE_UNAVAILABLE', 'the database is not reachable; try again', DATABASE_RETRY_AFTER_S);

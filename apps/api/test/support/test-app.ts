@@ -13,11 +13,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The whole application on its own cloned database, as `npm start` builds it. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The whole application on its own cloned database, as `npm start` builds it. `connectVia`
+ * may change the URL the service connects with (a proxy, connection options).
+ */
+export async function startTestApp(env: Record<string, string> = {}, connectVia: (url: string) => string = (url) => url): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const app = await createApp({ config, databaseUrl: db.url, logger: false });
+  const app = await createApp({ config, databaseUrl: connectVia(db.url), logger: false });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {
