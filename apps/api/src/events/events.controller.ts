@@ -64,7 +64,8 @@ export class EventsController {
   @ApiOkResponse({ type: EventPageDto })
   @ApiProblems(400, 401, 403)
   async feed(@Query() query: FeedQueryDto, @CurrentPrincipal() principal: Principal): Promise<EventPageDto> {
-    const page = await this.store.readAll({ after: query.cursor ?? query.after ?? null, limit: query.limit ?? 50, tenantId: tenantOf(principal) });
+    const after = query.cursor ?? query.after ?? null;
+    const page = await this.store.readAll({ after, limit: query.limit ?? 50, tenantId: tenantOf(principal) });
     return { items: page.events.map(EventDto.from), nextCursor: page.nextPosition };
   }
 
