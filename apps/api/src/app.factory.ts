@@ -9,14 +9,18 @@ import { recordUnrecordedKeys } from './auth/api-key-events';
 import { loadPolicies, PolicyBook } from './conversations/policies';
 import { registerPolicies } from './conversations/policy-versions';
 import { installRefusals, refusalOptions } from './common/fastify-refusals';
+import { RateLimits } from './limits/rate-limits';
 import { MetricsService } from './metrics/metrics.service';
 import { buildOpenApiDocument } from './openapi/openapi-document';
 
 export const BODY_LIMIT = 1024 * 1024;
 
-/** Builds the HTTP application (used by main.ts and by the end-to-end tests). */
-export async function createApp(options: AppOptions & { logger?: boolean }): Promise<NestFastifyApplication> {
-  options = { ...options, policies: await recordAdministrativeFacts(options) };
+/**
+ * Builds the HTTP application (used by main.ts and by the end-to-end tests). `documentOnly`:
+ * built to write its OpenAPI document, never served, so it records nothing and touches no database.
+ */
+export async function createApp(options: AppOptions & { logger?: boolean; documentOnly?: boolean }): Promise<NestFastifyApplication> {
+  if (!options.documentOnly) options = { ...options, policies: await recordAdministrativeFacts(options) };
   // forceCloseConnections: SSE streams must not keep a closing server (and its database) alive.
   // TLS_CERT_FILE and TLS_KEY_FILE: HTTPS served by the process itself (else put it behind TLS).
   const tls = options.config.tls;
@@ -37,6 +41,7 @@ export async function createApp(options: AppOptions & { logger?: boolean }): Pro
 
   const fastify = app.getHttpAdapter().getInstance();
   installRefusals(fastify);
+  app.get(RateLimits).install(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions?.url ?? 'unmatched';

@@ -14,11 +14,15 @@ import { ApiKeyResolver } from './auth/api-key-resolver';
 import { principalLogFields } from './auth/request-principal';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
+import { AuditCapacity } from './limits/audit-capacity';
+import { RateLimitGuard } from './limits/rate-limit.guard';
+import { RateLimits } from './limits/rate-limits';
 import { ChangeNotifier } from './database/change-notifier';
 import { DatabasePrivileges } from './database/database-privileges.service';
 import { PoolCloser } from './database/pool-closer';
-import { APP_CONFIG, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
+import { APP_CONFIG, AUDIT_POOL, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
 import { EventsController } from './events/events.controller';
+import { SseConnections } from './events/sse-connections';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -84,7 +88,12 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
-        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize, config) },
+        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize, { ...config, connectTimeoutMs: config.limits.dbConnectTimeoutMs }) },
+        {
+          provide: AUDIT_POOL,
+          useFactory: () =>
+            createPool(databaseUrl, config.limits.auditPoolSize, { ...config, connectTimeoutMs: config.limits.dbConnectTimeoutMs }, 'conversation-service (audit)'),
+        },
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -104,7 +113,12 @@ export class AppModule {
         ProjectionsService,
         ProjectionWaiter,
         { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },
+        RateLimits,
+        AuditCapacity,
+        SseConnections,
+        // In this order: the key is known before its rate is checked.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         {
           provide: APP_PIPE,
@@ -119,7 +133,7 @@ export class AppModule {
           }),
         },
       ],
-      exports: [PostgresEventStore, PG_POOL, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG, ApiKeyResolver],
+      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, AuditCapacity, SseConnections, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG, ApiKeyResolver],
     };
   }
 }

@@ -22,10 +22,30 @@ describe('?waitFor=', () => {
     expect(rows[0].version).toBe(msg.body.version);
   });
 
-  it('answers 503 WAIT_FOR_TIMEOUT when the position is not reached within 5 s', async () => {
-    const status = await writer.get('/v1/conversations/00000000-0000-4000-8000-000000000001?waitFor=99999999999-1');
-    expect(status.status).toBe(503);
-    expect(status.body.code).toBe('WAIT_FOR_TIMEOUT');
+  it('refuses a position beyond the head of the log with 400 at once, instead of holding the request', async () => {
+    const written = await writer.post('/v1/conversations', { subjectId: 's-2', modelId: 'claude-opus-4-1' });
+    const [tx, seq] = (written.body.position as string).split('-').map(BigInt);
+    for (const beyond of ['99999999999-1', `${tx}-${seq + 1000n}`, `${tx + 1000n}-1`]) {
+      const res = await writer.get(`/v1/conversations/${written.body.conversationId}?waitFor=${beyond}`);
+      expect([beyond, res.status, res.body.code]).toEqual([beyond, 400, 'VALIDATION_FAILED']);
+      expect(res.body.errors).toEqual([{ field: 'waitFor', messages: [expect.stringMatching(/head of the log/)] }]);
+    }
+  });
+
+  describe('when the projections do not run', () => {
+    let still: TestApp;
+    beforeAll(async () => {
+      still = await startTestApp({ PROJECTIONS_IN_PROCESS: 'false' });
+    });
+    afterAll(() => still.close());
+
+    it('answers 503 WAIT_FOR_TIMEOUT for a written position not reached within 5 s', async () => {
+      const stillWriter = as(still, await still.key('writer', 'acme'));
+      const written = await stillWriter.post('/v1/conversations', { subjectId: 's-3', modelId: 'claude-opus-4-1' });
+      const res = await stillWriter.get(`/v1/conversations/${written.body.conversationId}?waitFor=${written.body.position}`);
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('WAIT_FOR_TIMEOUT');
+    });
   });
 
   it('refuses a malformed or out-of-range position with 400', async () => {

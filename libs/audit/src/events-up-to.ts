@@ -1,41 +1,35 @@
 import { EVENT_COLUMNS, EventRow, GlobalPosition, StoredEvent, toStoredEvent } from '@app/event-store';
-import { conversationIdOf, streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/projections';
 import type { Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';
 
-/** A conversation as a read model names it: its id and the tenant the row says it belongs to. */
-export interface ConversationOfTenant {
-  conversationId: string;
-  tenantId: string;
-}
-
-/** The key of readEventsUpTo's answer: a conversation is read for one tenant at a time. */
-export const conversationKey = (c: ConversationOfTenant): string => JSON.stringify([c.tenantId, c.conversationId]);
+/** Events of one stream per read of streamEventsUpTo: bounded memory whatever the stream's size. */
+export const STREAM_CHUNK = 32;
 
 /**
- * The events of some conversations committed up to `upTo` (commit order), by conversationKey,
- * each in stream order; shaped as GET /v1/conversations/:id/events items. A conversation whose
- * stream the given tenant did not start yields no events (filtered in SQL, from the log).
+ * One conversation's events committed up to `upTo`, in stream order, yielded a chunk at a time
+ * (keyset on the version), so a long conversation is never held whole. With `tenantId`, none
+ * unless that tenant started the stream (the tenant scope, in SQL, from the log).
  */
-export async function readEventsUpTo(q: Queryable, conversations: ConversationOfTenant[], upTo: GlobalPosition): Promise<Map<string, StoredEvent[]>> {
-  const byConversation = new Map<string, StoredEvent[]>();
-  const wanted = [...new Map(conversations.map((c) => [conversationKey(c), c])).values()];
-  if (wanted.length === 0) return byConversation;
-  const { rows } = await q.query<EventRow & { owner: string }>(
-    `WITH w AS (
-       SELECT sid COLLATE "C" AS sid, tid FROM unnest($1::text[], $2::text[]) AS w(sid, tid)
-        WHERE ${streamStartedBy('w.sid COLLATE "C"', 'w.tid')})
-     SELECT w.tid AS owner, ${EVENT_COLUMNS}
-       FROM w JOIN es_events e ON e.stream_id = w.sid
-      WHERE (e.transaction_id, e.position) <= ($3::xid8, $4::bigint)
-      ORDER BY e.stream_id, e.stream_version`,
-    [wanted.map((c) => streamIdOf(c.conversationId)), wanted.map((c) => c.tenantId), upTo.transactionId, upTo.position],
-  );
-  for (const r of rows) {
-    const key = conversationKey({ conversationId: conversationIdOf(r.stream_id)!, tenantId: r.owner });
-    const list = byConversation.get(key) ?? [];
-    list.push(toStoredEvent(r));
-    byConversation.set(key, list);
+export async function* streamEventsUpTo(
+  q: Queryable,
+  conversationId: string,
+  upTo: GlobalPosition,
+  tenantId?: string,
+  chunk = STREAM_CHUNK,
+): AsyncGenerator<StoredEvent[], void, undefined> {
+  for (let after = 0; ; ) {
+    const { rows } = await q.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS}
+         FROM es_events
+        WHERE stream_id = $1 AND stream_version > $2 AND (transaction_id, position) <= ($3::xid8, $4::bigint)
+          AND ($5::text IS NULL OR ${streamStartedBy('$1', '$5')})
+        ORDER BY stream_version
+        LIMIT $6`,
+      [streamIdOf(conversationId), after, upTo.transactionId, upTo.position, tenantId ?? null, chunk],
+    );
+    if (rows.length) yield rows.map(toStoredEvent);
+    if (rows.length < chunk) return;
+    after = Number(rows[rows.length - 1].stream_version);
   }
-  return byConversation;
 }

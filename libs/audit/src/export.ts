@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
-import { parsePosition, StoredEvent } from '@app/event-store';
+import { GlobalPosition, parsePosition, StoredEvent } from '@app/event-store';
 import { countEnds, EndFilters, EndItem, listEnds } from './ends.query';
-import { conversationKey, readEventsUpTo } from './events-up-to';
+import { streamEventsUpTo } from './events-up-to';
 
 export interface ExportManifest {
   type: 'manifest';
@@ -43,8 +43,9 @@ export function manifestFilters(filters: EndFilters): EndFilters {
  * The audit export as NDJSON lines: `{"type":"end","end":{…},"events":[…]}` for each end
  * (newest first, as /v1/audit/ends), then the manifest line. Everything is read in one
  * REPEATABLE READ snapshot, cut at the ends projection's checkpoint, so the lines agree with
- * each other and with the manifest's position. Constant memory: ends are read a keyset page at
- * a time, the hash is incremental, and the consumer pulls (backpressure).
+ * each other and with the manifest's position. Bounded memory: ends are read a keyset page at
+ * a time, each end's events a chunk at a time (a line is yielded in pieces, never built whole),
+ * the hash is incremental, and the consumer pulls (backpressure).
  */
 export async function* exportEndLines(pool: Pool, options: ExportOptions): AsyncGenerator<string, void, undefined> {
   const client = await pool.connect();
@@ -57,15 +58,16 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
     const hash = createHash('sha256');
     let count = 0;
     let cursor: string | undefined;
+    const upTo = parsePosition(position);
     while (!options.nothing) {
       const page = await listEnds(client, filters, { limit: options.pageSize ?? 50, cursor });
-      // Each end's events as its own tenant's: a row naming another tenant's stream gets none.
-      const events = await readEventsUpTo(client, page.items, parsePosition(position));
       for (const end of page.items) {
-        const line = `${JSON.stringify({ type: 'end', end, events: events.get(conversationKey(end)) ?? [] } satisfies EndLine)}\n`;
-        hash.update(line, 'utf8');
+        // Each end's events as its own tenant's: a row naming another tenant's stream gets none.
+        for await (const piece of endLinePieces(client, end, upTo)) {
+          hash.update(piece, 'utf8');
+          yield piece;
+        }
         count++;
-        yield line;
       }
       options.onProgress?.(count);
       if (!page.nextCursor) break;
@@ -87,6 +89,22 @@ interface EndLine {
   type: 'end';
   end: EndItem;
   events: StoredEvent[];
+}
+
+/**
+ * The bytes of `JSON.stringify({type: 'end', end, events}) + "\n"` (an EndLine), in pieces: the
+ * head, the events a chunk at a time, the tail. Same bytes as building the line whole.
+ */
+async function* endLinePieces(client: PoolClient, end: EndItem, upTo: GlobalPosition): AsyncGenerator<string> {
+  const head: Omit<EndLine, 'events'> = { type: 'end', end };
+  yield `${JSON.stringify(head).slice(0, -1)},"events":[`;
+  let first = true;
+  for await (const events of streamEventsUpTo(client, end.conversationId, upTo, end.tenantId)) {
+    const items = events.map((e) => JSON.stringify(e)).join(',');
+    yield first ? items : `,${items}`;
+    first = false;
+  }
+  yield ']}\n';
 }
 
 /** The export as a byte stream (pulled, so a slow reader slows the database reads). */

@@ -105,14 +105,26 @@ export class PostgresEventStore {
   /**
    * Events in commit order after `after`. Only transactions older than every transaction
    * still open are visible, so an event that commits late is delayed, never skipped.
+   * `tenantId`: only the events whose metadata names that tenant.
    */
-  async readAll(options: { after?: string | null; limit?: number } = {}): Promise<ReadAllPage> {
+  async readAll(options: { after?: string | null; limit?: number; tenantId?: string } = {}): Promise<ReadAllPage> {
     const { from, limit } = pageOf(options);
-    const { rows } = await this.pool.query<EventRow>({
-      name: 'es_read_all',
-      text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3`,
-      values: [from.transactionId, from.position, limit],
-    });
+    // With tenantId, only events whose metadata.tenantId is it: filtered in SQL, along the
+    // es_events_tenant_commit_order index, so other tenants' events never leave the database.
+    const { rows } = await this.pool.query<EventRow>(
+      options.tenantId === undefined
+        ? {
+            name: 'es_read_all',
+            text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3`,
+            values: [from.transactionId, from.position, limit],
+          }
+        : {
+            name: 'es_read_all_tenant',
+            text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE metadata->>'tenantId' = $4 AND ${VISIBLE_AFTER}
+                    ORDER BY transaction_id, position LIMIT $3`,
+            values: [from.transactionId, from.position, limit, options.tenantId],
+          },
+    );
     const events = rows.map(toStoredEvent);
     return { events, nextPosition: events.length ? events[events.length - 1].position : (options.after ?? null) };
   }

@@ -5,3 +5,4 @@ export * from './database/embedded-postgres';
 export * from './database/reconcile-privileges';
 export * from './database/resolve-database';
 export * from './database/runtime-connection';
+export * from './config/limits';

@@ -8,6 +8,7 @@ import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiCappedReadProblems, ApiCommandProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
+import { Capped } from '../limits/audit-capacity';
 import { ReadQueryDto } from '../common/read-query.dto';
 import { commandContext } from '../conversations/command-request';
 import { ExecuteConversationCommand } from '../conversations/commands/conversation-command';
@@ -35,6 +36,7 @@ export class AuditConversationsController {
   })
   @ApiOkResponse({ type: TimelineDto })
   @ApiCappedReadProblems(404)
+  @Capped()
   timeline(@Param('id', UuidPipe) id: string, @Query() _query: ReadQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetTimelineQuery(id, who));
   }

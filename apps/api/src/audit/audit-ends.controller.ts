@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiCappedReadProblems, ApiReadProblems } from '../common/api-problems.decorator';
+import { Capped } from '../limits/audit-capacity';
 import { BlockedEndsQueryDto, ComplianceQueryDto, EndsQueryDto, SampleQueryDto } from './dto/audit-query.dto';
 import { AuditEndPageDto, BlockedEndPageDto, CompliancePageDto, SampleDto } from './dto/audit-responses.dto';
 import { CheckComplianceQuery } from './queries/check-compliance.query';
@@ -47,6 +48,7 @@ export class AuditEndsController {
   })
   @ApiOkResponse({ type: CompliancePageDto })
   @ApiCappedReadProblems()
+  @Capped()
   compliance(@Query() query: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new CheckComplianceQuery(query, who));
   }
@@ -58,6 +60,7 @@ export class AuditEndsController {
   })
   @ApiOkResponse({ type: SampleDto })
   @ApiCappedReadProblems()
+  @Capped()
   sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new SampleEndsQuery(query, who));
   }

@@ -1,11 +1,15 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import type { AppConfig } from '@app/platform';
 import { ApiCappedReadProblems } from '../common/api-problems.decorator';
+import { APP_CONFIG } from '../database/database.providers';
+import { Capped } from '../limits/audit-capacity';
+import { cutOffWhenStalled } from '../limits/stalled-response';
 import { ExportQueryDto } from './dto/audit-query.dto';
 import { ExportEndsQuery } from './queries/export-ends.query';
 
@@ -15,7 +19,10 @@ import { ExportEndsQuery } from './queries/export-ends.query';
 @Roles('auditor')
 @Controller('v1/audit')
 export class AuditExportController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(
+    private readonly queries: QueryBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Get('export')
   @ApiOperation({
@@ -30,8 +37,11 @@ export class AuditExportController {
     content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object a line' } } },
   })
   @ApiCappedReadProblems()
+  @Capped()
   async export(@Query() query: ExportQueryDto, @CurrentPrincipal() who: Principal, @Res() reply: FastifyReply): Promise<void> {
     const body: Readable = await this.queries.execute(new ExportEndsQuery(query, who));
+    // A client that stops reading would hold the export's connection and snapshot: cut it off.
+    cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
     await reply.header('content-type', 'application/x-ndjson').header('cache-control', 'no-store').send(body);
   }
 }

@@ -3,6 +3,7 @@ import { AuditConversationsController } from './audit-conversations.controller';
 import { AuditEndsController } from './audit-ends.controller';
 import { AuditExportController } from './audit-export.controller';
 import { AuditStatsController } from './audit-stats.controller';
+import { AuditCapacityGuard } from '../limits/audit-capacity';
 import { CheckComplianceHandler } from './queries/check-compliance.query';
 import { GetEndStatsHandler } from './queries/end-stats.query';
 import { ExportEndsHandler } from './queries/export-ends.query';
@@ -16,6 +17,7 @@ import { SampleEndsHandler } from './queries/sample-ends.query';
 @Module({
   controllers: [AuditEndsController, AuditStatsController, AuditConversationsController, AuditExportController],
   providers: [
+    AuditCapacityGuard,
     ListEndsHandler,
     ListBlockedEndsHandler,
     GetEndStatsHandler,

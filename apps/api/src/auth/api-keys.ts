@@ -13,7 +13,7 @@ export interface Principal {
   tenantId: string;
   /** The person the key was issued to (`keys:create --holder`), if named. */
   holder: string | null;
-  /** The key stops working at this time (null: never). */
+  /** The key stops working at this time (null: never); open event streams close then. */
   expiresAt: Date | null;
 }
 

@@ -5,8 +5,20 @@ export class ApiError extends Error {
     readonly code: string,
     detail: string,
     readonly extra: Record<string, unknown> = {},
+    /** Sent as `Retry-After` (whole seconds) with 429 and 503 answers. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail);
+  }
+
+  /** 429: the caller (a key or an address) is over its rate. */
+  static rateLimited(detail: string, retryAfterSeconds: number): ApiError {
+    return new ApiError(429, 'RATE_LIMITED', detail, {}, retryAfterSeconds);
+  }
+
+  /** 503 with a code and when to try again (BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE). */
+  static unavailable(code: string, detail: string, retryAfterSeconds: number): ApiError {
+    return new ApiError(503, code, detail, {}, retryAfterSeconds);
   }
 
   static validation(detail: string, errors?: FieldError[]): ApiError {

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { DatabaseError } from 'pg';
 import { EventStoreError } from '@app/event-store';
 import { ConversationError } from '@app/conversation';
 import { ApiError, Problem, problem } from './api-error';
@@ -49,9 +50,52 @@ export const HTTP_CODES: Record<number, string> = {
   503: 'UNAVAILABLE',
 };
 
-/** Maps any thrown value to a problem; `null` status means an unexpected (500) error. */
-export function toProblem(err: unknown): { problem: Problem; unexpected: boolean } {
-  if (err instanceof ApiError) return { problem: problem(err.status, err.code, err.message, err.extra), unexpected: false };
+/** SQLSTATEs of a statement cut off by a timeout (statement, lock, idle transaction). */
+const TIMEOUT_STATES = new Set(['57014', '55P03', '25P03']);
+/** SQLSTATEs of a server that is shutting down, starting, or out of connections. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
+/** Socket errors of an unreachable server, and pg's own for a dropped or slow connection. */
+const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const UNAVAILABLE_MESSAGE = /^(timeout exceeded when trying to connect|Connection terminated|timeout expired)/;
+
+/** Seconds a client should wait after a database failure. */
+export const DATABASE_RETRY_AFTER_S = 2;
+
+/**
+ * A database failure as 503 with Retry-After; null for anything else. The detail never carries
+ * the server's own text (it may name hosts, roles or tables).
+ */
+export function databaseFailure(err: unknown): ApiError | null {
+  if (err instanceof DatabaseError) {
+    const state = err.code ?? '';
+    if (TIMEOUT_STATES.has(state)) {
+      return ApiError.unavailable('DATABASE_TIMEOUT', 'the database did not answer in time; try again', DATABASE_RETRY_AFTER_S);
+    }
+    return UNAVAILABLE_STATES.has(state) || state.startsWith('08') ? unavailable() : null;
+  }
+  // Duck-typed: socket errors are not always `instanceof Error` of this realm (jest, workers).
+  if (typeof err !== 'object' || err === null || err instanceof ApiError) return null;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return UNAVAILABLE_SOCKET.has(code) ? unavailable() : null;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message) ? unavailable() : null;
+}
+
+const unavailable = () => ApiError.unavailable('DATABASE_UNAVAILABLE', 'the database is not reachable; try again', DATABASE_RETRY_AFTER_S);
+
+export interface MappedError {
+  problem: Problem;
+  /** An unexpected (500) error, or a database failure: worth an operator's attention. */
+  unexpected: boolean;
+  retryAfterSeconds?: number;
+}
+
+/** Maps any thrown value to a problem. */
+export function toProblem(err: unknown): MappedError {
+  const failure = databaseFailure(err);
+  if (failure) return { ...toProblem(failure), unexpected: true };
+  if (err instanceof ApiError) {
+    return { problem: problem(err.status, err.code, err.message, err.extra), unexpected: false, retryAfterSeconds: err.retryAfterSeconds };
+  }
   if (err instanceof ConversationError) {
     const status = DOMAIN_STATUS[err.code] ?? 409;
     return { problem: problem(status, err.code, err.message, err.details ? { details: err.details } : {}), unexpected: false };

@@ -38,6 +38,7 @@ export function commandContext(request: FastifyRequest, principal: Principal, bo
   const causationId = header('x-causation-id');
   return {
     principal,
+    origin: 'caller',
     ifMatch,
     idempotency: key === undefined ? undefined : { key, requestHash },
     correlationId: correlationId && correlationId.length <= 128 ? correlationId : String(request.id),

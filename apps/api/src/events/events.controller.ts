@@ -1,26 +1,27 @@
-import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { once } from 'node:events';
-import { isPosition, PostgresEventStore, StoredEvent } from '@app/event-store';
+import { isPosition, PostgresEventStore } from '@app/event-store';
+import type { AppConfig } from '@app/platform';
 import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
 import { ApiReadProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ChangeNotifier } from '../database/change-notifier';
+import { APP_CONFIG } from '../database/database.providers';
+import { cutOffWhenStalled } from '../limits/stalled-response';
+import { SseConnections } from './sse-connections';
 import { assertConversationVisible, streamIdOf } from '../conversations/conversation-stream';
 import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dto/event.dto';
 
-const visibleTo = (principal: Principal) => (e: StoredEvent) =>
-  principal.tenantId === ALL_TENANTS || e.metadata.tenantId === principal.tenantId;
+/** A tenant's key reads that tenant's events only, filtered in SQL (`readAll`'s tenantId). */
+const tenantOf = (principal: Principal): string | undefined => (principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId);
 
 /** The event stream polls this often besides waking on NOTIFY, and sends a comment this often. */
 const STREAM_POLL_MS = 1_000;
 const KEEP_ALIVE_MS = 15_000;
-
-/** At most this many events are read for one feed page of a tenant's key. */
-const FEED_SCAN_BUDGET = 10_000;
 
 @ApiTags('events')
 @ApiBearerAuth()
@@ -30,6 +31,8 @@ export class EventsController {
   constructor(
     private readonly store: PostgresEventStore,
     private readonly notifier: ChangeNotifier,
+    private readonly connections: SseConnections,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('v1/conversations/:id/events')
@@ -61,30 +64,17 @@ export class EventsController {
   @ApiOkResponse({ type: EventPageDto })
   @ApiReadProblems()
   async feed(@Query() query: FeedQueryDto, @CurrentPrincipal() principal: Principal): Promise<EventPageDto> {
-    const limit = query.limit ?? 50;
-    const visible = visibleTo(principal);
-    let after = query.cursor ?? query.after ?? null;
-    const items: EventDto[] = [];
-    const batch = principal.tenantId === ALL_TENANTS ? limit : 500;
-    // A tenant's key skips other tenants' events: read on, so that a page comes back short only
-    // at the head of the log (or after a bounded scan), never empty while its events remain.
-    for (let scanned = 0; items.length < limit && scanned < FEED_SCAN_BUDGET; ) {
-      const page = await this.store.readAll({ after, limit: batch });
-      for (const e of page.events) {
-        after = e.position;
-        scanned++;
-        if (visible(e)) items.push(EventDto.from(e));
-        if (items.length === limit) break;
-      }
-      if (page.events.length < batch) break;
-    }
-    return { items, nextCursor: after };
+    const after = query.cursor ?? query.after ?? null;
+    const page = await this.store.readAll({ after, limit: query.limit ?? 50, tenantId: tenantOf(principal) });
+    return { items: page.events.map(EventDto.from), nextCursor: page.nextPosition };
   }
 
   @Get('v1/events/stream')
   @ApiOperation({
     summary: 'The event feed as Server-Sent Events, resumable with Last-Event-ID',
-    description: 'Each message: `id` = position, `event` = type, `data` = the event as in /v1/events.',
+    description:
+      'Each message: `id` = position, `event` = type, `data` = the event as in /v1/events. At most SSE_MAX_PER_KEY open streams per key ' +
+      '(429 RATE_LIMITED beyond); a stream ends at its key’s expiry or revocation and after SSE_MAX_LIFETIME_MS: resume with Last-Event-ID.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this position' })
   @ApiOkResponse({
@@ -95,7 +85,7 @@ export class EventsController {
       },
     },
   })
-  @ApiReadProblems([503, 'BUSY (too many streams open for this key; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or DATABASE_UNAVAILABLE'])
+  @ApiReadProblems([429, 'RATE_LIMITED: the key or address is over its rate, or the key has SSE_MAX_PER_KEY streams open already (Retry-After)'])
   async stream(
     @Query() query: FeedQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -105,9 +95,12 @@ export class EventsController {
   ): Promise<void> {
     let after = lastEventId ?? query.cursor ?? query.after ?? null;
     if (after && !isPosition(after)) throw ApiError.validation('Last-Event-ID must be a position returned by this API');
-    const closed = new AbortController();
-    request.raw.on('close', () => closed.abort());
+    const connection = this.connections.open(principal);
+    const closed = connection.signal;
+    request.raw.on('close', () => connection.close('client'));
     reply.hijack();
+    // A client that stops reading is cut off like a stalled export.
+    cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -115,16 +108,16 @@ export class EventsController {
       'x-accel-buffering': 'no',
     });
     reply.raw.write('retry: 2000\n\n');
-    const visible = visibleTo(principal);
+    const tenantId = tenantOf(principal);
     let quietSince = 0;
     try {
-      while (!closed.signal.aborted) {
-        const page = await this.store.readAll({ after, limit: 500 });
-        for (const e of page.events.filter(visible)) {
+      while (!closed.aborted) {
+        const page = await this.store.readAll({ after, limit: 500, tenantId });
+        for (const e of page.events) {
           const chunk = `id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`;
           // Backpressure: a slow client is not fed the whole log into memory.
-          if (!reply.raw.write(chunk)) await once(reply.raw, 'drain', { signal: closed.signal }).catch(() => undefined);
-          if (closed.signal.aborted) break;
+          if (!reply.raw.write(chunk)) await once(reply.raw, 'drain', { signal: closed }).catch(() => undefined);
+          if (closed.aborted) break;
         }
         if (page.events.length) {
           after = page.nextPosition;
@@ -136,11 +129,15 @@ export class EventsController {
         }
         // A committed event stays unreadable while an older transaction is still open (commit
         // order), so its NOTIFY can come too early: poll again soon, not only at the next NOTIFY.
-        await this.notifier.next(STREAM_POLL_MS, closed.signal);
+        await this.notifier.next(STREAM_POLL_MS, closed);
       }
     } finally {
       // Also on an error: the client reconnects with Last-Event-ID instead of waiting forever.
+      const byServer = connection.reason !== 'client';
+      connection.close('client');
       reply.raw.end();
+      // Closed by the server (revoked, expired, lifetime): do not wait on a client that reads no more.
+      if (byServer) setTimeout(() => reply.raw.destroy(), 1_000).unref();
     }
   }
 }

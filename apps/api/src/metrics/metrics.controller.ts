@@ -10,10 +10,11 @@ import { MetricsService } from './metrics.service';
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
+  /** Admin keys only: the figures span every tenant, so no tenant's key may read them. */
   @Get()
-  @Roles('operator', 'auditor')
+  @Roles()
   @Header('content-type', 'text/plain; version=0.0.4')
-  @ApiOperation({ summary: 'Prometheus metrics: request latency, appends, conflicts, projection lag' })
+  @ApiOperation({ summary: 'Prometheus metrics: request latency, appends, conflicts, projection lag (admin keys only)' })
   @ApiOkResponse({
     description: 'Prometheus text exposition format 0.0.4',
     content: { 'text/plain': { schema: { type: 'string', example: '# TYPE event_store_appended_events_total counter\nevent_store_appended_events_total 42\n' } } },

@@ -13,27 +13,28 @@ export interface SeededEnd {
   /** The end, if any (ISO). */
   endedAt?: string;
   reasonCode?: 'ABUSE_OF_ASSISTANT' | 'USER_REQUESTED' | 'OPERATOR_ACTION';
+  /** Messages, user and assistant by turns (odd: the last is the user's); 5 by default. */
+  messages?: number;
+  /** Every message's content (default: a short line naming the message). */
+  content?: string;
 }
 
 /**
  * Writes a conversation through the store at fixed times, each event decided by the domain
- * (so the history is compliant): u1 → a1 → u2 → a2 → u3, two redirections (or an end request),
+ * (so the history is compliant): u1 → a1 → u2 → a2 → u3 (or more messages), two redirections (or an end request),
  * then the end. Returns the end event id and the append's position.
  */
 export async function seedConversation(store: PostgresEventStore, s: SeededEnd): Promise<{ endEventId?: string; result: AppendResult }> {
-  const [u1, a1, u2, a2, u3] = [1, 2, 3, 4, 5].map((n) => uuid(0x1000 + n));
+  const ids = Array.from({ length: s.messages ?? 5 }, (_, i) => uuid(0x1001 + i));
+  const [a1, a2, u3] = [ids[1], ids[3], ids.at(-1)!];
   const reasonCode = s.reasonCode ?? 'ABUSE_OF_ASSISTANT';
   const say = (messageId: string, parentMessageId: string | null, role: 'user' | 'assistant'): ConversationCommand => ({
     type: 'AppendMessage',
-    data: { messageId, parentMessageId, role, content: `${role} says ${messageId.slice(-4)}` },
+    data: { messageId, parentMessageId, role, content: s.content ?? `${role} says ${messageId.slice(-4)}` },
   });
   const commands: ConversationCommand[] = [
     { type: 'StartConversation', data: { conversationId: s.conversationId, tenantId: s.tenantId, subjectId: 'subject-1', modelId: s.modelId ?? 'claude-opus-4-1' } },
-    say(u1, null, 'user'),
-    say(a1, u1, 'assistant'),
-    say(u2, a1, 'user'),
-    say(a2, u2, 'assistant'),
-    say(u3, a2, 'user'),
+    ...ids.map((id, i) => say(id, i ? ids[i - 1] : null, i % 2 ? 'assistant' : 'user')),
   ];
   if (s.endedAt) {
     if (reasonCode === 'USER_REQUESTED') commands.push({ type: 'RequestEnd', data: { messageId: u3 } });

@@ -20,11 +20,16 @@ export interface TestApp {
 /**
  * The whole application on its own cloned database, as `npm start` builds it, connected as the
  * least-privileged runtime login (`asOwner`: as the owner, the way the service ran before).
+ * `connectVia` may change the URL the service connects with (a proxy, connection options).
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { asOwner?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { asOwner?: boolean; connectVia?: (url: string) => string } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const app = await createApp({ config, databaseUrl: options.asOwner ? db.url : db.runtimeUrl, logger: false });
+  const connectVia = options.connectVia ?? ((url: string) => url);
+  const app = await createApp({ config, databaseUrl: connectVia(options.asOwner ? db.url : db.runtimeUrl), logger: false });
   try {
     await app.init();
   } catch (err) {

@@ -27,6 +27,10 @@ describe(loadConfig.name, () => {
     [{ TLS_KEY_FILE: '/nonexistent/key.pem' }, 'TLS_CERT_FILE'],
     [{ TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem' }, 'TLS_CERT_FILE'],
     [{ API_KEY_CACHE_SIZE: '0' }, 'API_KEY_CACHE_SIZE'],
+    [{ RATE_LIMITS: 'sometimes' }, 'RATE_LIMITS'],
+    [{ RATE_LIMIT_PER_KEY: '0' }, 'RATE_LIMIT_PER_KEY'],
+    [{ AUDIT_MAX_CONCURRENT: 'many' }, 'AUDIT_MAX_CONCURRENT'],
+    [{ MAX_CONVERSATION_BYTES: '10' }, 'MAX_CONVERSATION_BYTES'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
@@ -56,6 +60,17 @@ describe(loadConfig.name, () => {
     const tls = loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }).tls!;
     expect([tls.cert.toString(), tls.key.toString()]).toEqual(['CERT', 'KEY']);
     expect(() => loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'nope.pem') })).toThrow(/TLS_KEY_FILE names a file that does not exist/);
+  });
+
+  it('has generous limits by default, and RATE_LIMITS=off switches the buckets off', () => {
+    expect(loadConfig({}).limits).toMatchObject({
+      rateLimits: true,
+      perKey: 1000,
+      keyBurst: 2000,
+      maxConversationEvents: 50_000,
+      maxConversationBytes: 200 * 1024 * 1024,
+    });
+    expect(loadConfig({ RATE_LIMITS: 'off' }).limits.rateLimits).toBe(false);
   });
 
   it('reads the policy file as JSON and names it when it is not JSON', () => {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { LimitsConfig, loadLimits } from './limits';
 
 /** Thrown when the environment is invalid; the message names the variable. */
 export class ConfigError extends Error {
@@ -37,9 +38,11 @@ export interface AppConfig {
   projectionsInProcess: boolean;
   /** Entries of each API key cache (known keys, and apart from them, unknown keys). */
   apiKeyCacheSize: number;
+  /** Rate limits, pools and caps that keep one caller from exhausting the service. */
+  limits: LimitsConfig;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+export function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === '1') return true;
@@ -47,9 +50,9 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
@@ -132,6 +135,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 1, 500),
     projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
     apiKeyCacheSize: integer(env, 'API_KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
+    limits: loadLimits(env),
     ...policy(env),
   };
 }

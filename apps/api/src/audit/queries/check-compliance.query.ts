@@ -3,7 +3,7 @@ import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { checkCompliance, ComplianceItem, Page, resolveTenantScope } from '@app/audit';
 import type { Principal } from '../../auth/api-keys';
-import { PG_POOL } from '../../database/database.providers';
+import { AUDIT_POOL } from '../../database/database.providers';
 import type { ComplianceQueryDto } from '../dto/audit-query.dto';
 
 /**
@@ -21,7 +21,7 @@ type ComplianceResult = Page<ComplianceItem> & { checkedEnds: number };
 
 @QueryHandler(CheckComplianceQuery)
 export class CheckComplianceHandler implements IQueryHandler<CheckComplianceQuery, ComplianceResult> {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(@Inject(AUDIT_POOL) private readonly pool: Pool) {}
 
   async execute({ params, principal }: CheckComplianceQuery): Promise<ComplianceResult> {
     const scope = resolveTenantScope(principal.tenantId, params.tenantId);

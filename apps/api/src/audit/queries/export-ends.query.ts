@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'pg';
 import { exportEndsStream, resolveTenantScope } from '@app/audit';
 import type { Principal } from '../../auth/api-keys';
-import { PG_POOL } from '../../database/database.providers';
+import { AUDIT_POOL } from '../../database/database.providers';
 import type { ExportQueryDto } from '../dto/audit-query.dto';
 
 /** GET /v1/audit/export: the NDJSON export with its manifest line, as a pulled byte stream. */
@@ -17,7 +17,7 @@ export class ExportEndsQuery {
 
 @QueryHandler(ExportEndsQuery)
 export class ExportEndsHandler implements IQueryHandler<ExportEndsQuery, Readable> {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(@Inject(AUDIT_POOL) private readonly pool: Pool) {}
 
   async execute({ params, principal }: ExportEndsQuery): Promise<Readable> {
     const { waitFor: _waitFor, ...filters } = params;

@@ -5,7 +5,7 @@ import { ChainReport, chainReport, readStreamHead, readStreamOfTenant } from '@a
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
 import { ALL_TENANTS, Principal } from '../../auth/api-keys';
 import { ApiError } from '../../common/api-error';
-import { PG_POOL } from '../../database/database.providers';
+import { AUDIT_POOL } from '../../database/database.providers';
 import { assertConversationVisible, streamIdOf } from '../../conversations/conversation-stream';
 
 /** GET /v1/audit/conversations/:id/timeline: every event with its hash, and the chain verified. */
@@ -26,7 +26,7 @@ export interface Timeline {
 export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery, Timeline> {
   constructor(
     private readonly store: PostgresEventStore,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(AUDIT_POOL) private readonly pool: Pool,
   ) {}
 
   async execute({ conversationId, principal }: GetTimelineQuery): Promise<Timeline> {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { EndItem, resolveTenantScope, sampleEnds } from '@app/audit';
 import type { Principal } from '../../auth/api-keys';
-import { PG_POOL } from '../../database/database.providers';
+import { AUDIT_POOL } from '../../database/database.providers';
 import type { SampleQueryDto } from '../dto/audit-query.dto';
 
 export const DEFAULT_SAMPLE_SIZE = 20;
@@ -26,7 +26,7 @@ export interface Sample {
 
 @QueryHandler(SampleEndsQuery)
 export class SampleEndsHandler implements IQueryHandler<SampleEndsQuery, Sample> {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(@Inject(AUDIT_POOL) private readonly pool: Pool) {}
 
   async execute({ params, principal }: SampleEndsQuery): Promise<Sample> {
     const { size = DEFAULT_SAMPLE_SIZE, seed = randomBytes(8).toString('hex'), waitFor: _waitFor, ...filters } = params;

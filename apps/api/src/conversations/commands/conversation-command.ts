@@ -12,6 +12,11 @@ export class ExecuteConversationCommand {
 
 export interface CommandContext {
   principal: Principal;
+  /**
+   * `caller`: a request's command, bounded by the conversation size limits. `service`: events
+   * the service appends itself (e.g. erasure records), which those limits never refuse.
+   */
+  origin: 'caller' | 'service';
   /** From If-Match: the version the caller last saw. */
   ifMatch?: number;
   idempotency?: { key: string; requestHash: string };

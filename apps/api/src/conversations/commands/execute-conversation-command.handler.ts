@@ -6,7 +6,10 @@ import { ApiError } from '../../common/api-error';
 import { assertTenant } from '../../auth/api-key.guard';
 import { loadConversation, streamIdOf } from '../conversation-stream';
 import { PolicyBook, POLICIES } from '../policies';
+import type { AppConfig } from '@app/platform';
+import { APP_CONFIG } from '../../database/database.providers';
 import { actorOf } from './actor';
+import { assertRoom, isBoundedBySize } from './stream-limits';
 import { CommandContext, ExecuteConversationCommand } from './conversation-command';
 
 export interface CommandOutcome {
@@ -45,15 +48,18 @@ export class ExecuteConversationCommandHandler implements ICommandHandler<Execut
   constructor(
     private readonly store: PostgresEventStore,
     @Inject(POLICIES) private readonly policies: PolicyBook,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute({ conversationId, command, context }: ExecuteConversationCommand): Promise<CommandOutcome> {
+    const { maxConversationEvents: maxEvents, maxConversationBytes: maxBytes } = this.config.limits;
     for (let attempt = 1; ; attempt++) {
       const { state, events: history } = await loadConversation(this.store, conversationId);
       try {
         const decided = this.decideOn(state, command, context, conversationId);
         if (command.type === 'ReviewEndDecision') assertSeparateReviewer(history, command.data.endEventId, context);
         const events = this.envelope(decided, state, command, context);
+        if (isBoundedBySize(command, context)) assertRoom(history, events, { maxEvents, maxBytes }, conversationId);
         const result = await this.store.append(streamIdOf(conversationId), events, {
           expectedVersion: state.version === 0 ? 'no_stream' : state.version,
           idempotency: context.idempotency && { scope: context.principal.tenantId, ...context.idempotency },

@@ -1,0 +1,135 @@
+import { connect, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { AUDIT_POOL } from '../src/database/database.providers';
+import { AuditCapacity } from '../src/limits/audit-capacity';
+import { seedConversation } from './support/audit-fixtures';
+import { as, startTestApp, TestApp } from './support/test-app';
+import { Client, uuid } from './support/scenario';
+
+const BIG = 'x'.repeat(100_000);
+/** 24 ends of about 500 kB each: far more than the socket buffers hold. */
+const BIG_ENDS = 24;
+const LONG = uuid(0x10c);
+
+const until = async (done: () => boolean, what: string, ms = 20_000) => {
+  for (const started = Date.now(); !done(); ) {
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+};
+
+const untilTrue = async (done: () => Promise<boolean>, what: string, ms = 20_000) => {
+  for (const started = Date.now(); !(await done()); ) {
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+/** A GET on a raw socket that reads the first bytes of the answer, then stops reading. */
+function stalledReader(port: number, path: string, key: string): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n\r\n`);
+  const firstBytes = new Promise<string>((resolve) =>
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      resolve(chunk.toString('latin1'));
+    }),
+  );
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  return { socket, firstBytes, closed };
+}
+
+/** Heavy audit reads run on a small pool of their own, capped, and a stalled export lets go. */
+describe('Audit: limits', () => {
+  let t: TestApp;
+  let port: number;
+  let auditor: Client;
+  let auditorKey: string;
+  let position: string;
+  let auditPool: Pool;
+  let capacity: AuditCapacity;
+  const checkedOut = () => auditPool.totalCount - auditPool.idleCount;
+  /** Transactions left open between statements: a stalled export's snapshot. */
+  const openSnapshots = async () =>
+    (
+      await t.db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+      )
+    ).rows[0].n;
+
+  beforeAll(async () => {
+    t = await startTestApp({ AUDIT_MAX_CONCURRENT: '1', AUDIT_POOL_SIZE: '2', EXPORT_IDLE_TIMEOUT_MS: '4000' });
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
+    auditPool = t.app.get(AUDIT_POOL);
+    capacity = t.app.get(AuditCapacity);
+    auditorKey = await t.key('auditor', '*');
+    auditor = as(t, auditorKey);
+    const store = t.app.get(PostgresEventStore);
+    for (let i = 0; i < BIG_ENDS; i++) {
+      const day = String(1 + i).padStart(2, '0');
+      const seeded = await seedConversation(store, {
+        conversationId: uuid(0xb00 + i),
+        tenantId: 'acme',
+        startedAt: `2025-05-${day}T08:00:00Z`,
+        endedAt: `2025-05-${day}T09:00:00Z`,
+        content: BIG,
+      });
+      position = seeded.result.position;
+    }
+    // One end whose conversation holds more events than one read of the export takes (32).
+    position = (await seedConversation(store, { conversationId: LONG, tenantId: 'acme', messages: 71, startedAt: '2025-05-30T08:00:00Z', endedAt: '2025-05-30T09:00:00Z' })).result.position;
+  }, 120_000);
+  afterAll(() => t.close());
+
+  it('streams an end with more events than one read holds, byte for byte as one line', async () => {
+    const res = await auditor.get(`/v1/audit/export?waitFor=${position}&from=2025-05-30T00:00:00Z`).buffer(true);
+    expect(res.status).toBe(200);
+    const [line] = res.text.split('\n');
+    const parsed = JSON.parse(line);
+    expect(line).toBe(JSON.stringify({ type: 'end', end: parsed.end, events: parsed.events }));
+    const events = await auditor.get(`/v1/conversations/${LONG}/events?limit=500`);
+    expect(parsed.events).toHaveLength(75);
+    expect(parsed.events).toEqual(events.body.items);
+  });
+
+  it('answers 503 BUSY with Retry-After to export, timeline, compliance and sample while the cap is taken', async () => {
+    const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);
+    try {
+      expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
+      expect(capacity.inUse).toBe(1);
+      for (const path of ['/v1/audit/compliance', '/v1/audit/sample', `/v1/audit/conversations/${LONG}/timeline`, '/v1/audit/export']) {
+        const res = await auditor.get(path);
+        expect([path, res.status, res.body.code]).toEqual([path, 503, 'BUSY']);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      }
+      // Reads that are not capped go on.
+      expect((await auditor.get('/v1/audit/ends')).status).toBe(200);
+    } finally {
+      reader.socket.destroy();
+    }
+    await until(() => capacity.inUse === 0 && checkedOut() === 0, 'the export to let go');
+    expect((await auditor.get('/v1/audit/compliance')).status).toBe(200);
+  });
+
+  it('cuts off an export whose client stops reading, and its database connection comes back', async () => {
+    const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);
+    expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
+    // The export holds its connection and snapshot while the client does not read ...
+    await untilTrue(async () => (await openSnapshots()) === 1 && checkedOut() === 1, 'the export to stall');
+    // ... until the server gives up on it (EXPORT_IDLE_TIMEOUT_MS): the export lets go of both.
+    await untilTrue(async () => (await openSnapshots()) === 0, 'the export to end its snapshot');
+    await until(() => checkedOut() === 0, 'the audit connection to come back');
+    expect(capacity.inUse).toBe(0);
+    // The client, reading again, finds the connection closed and the export cut short.
+    let rest = '';
+    reader.socket.on('data', (chunk: Buffer) => (rest += chunk.toString('latin1')));
+    reader.socket.resume();
+    await reader.closed;
+    expect(rest).not.toContain('"type":"manifest"');
+  }, 30_000);
+});
