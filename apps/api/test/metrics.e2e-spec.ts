@@ -36,6 +36,6 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('no-such-route');
     const routes = new Set([...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]));
     expect(routes).toContain('/v1/conversations/:id');
-    for (const route of routes) expect(route).toMatch(/^(unmatched|\/[\w/:{}-]*)$/);
+    for (const route of routes) expect(route).toMatch(/^(unmatched|\/[\w/:{}.-]*)$/);
   });
 });

@@ -89,9 +89,10 @@ describe('Audit reads of a read-model row that points at another tenant’s stre
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
     );
     const exported = async (tenantId: string) => {
-      const lines: string[] = [];
-      for await (const line of exportEndLines(db.pool, { filters: { tenantId } })) lines.push(line);
-      return lines;
+      // The export yields a line in pieces: its bytes, split into lines.
+      let bytes = '';
+      for await (const piece of exportEndLines(db.pool, { filters: { tenantId } })) bytes += piece;
+      return bytes.split('\n').filter((l) => l !== '');
     };
     const toA = await exported('tenant-a');
     expect(toA.map((l) => JSON.parse(l).type)).toEqual(['manifest']);

@@ -1,11 +1,27 @@
 import { Controller, Get, Inject, Logger } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Pool } from 'pg';
 import { Public } from '../auth/auth.decorators';
 import { ApiProblems } from '../common/api-problems.decorator';
 import { DatabasePrivileges } from '../database/database-privileges.service';
 import { PG_POOL } from '../database/database.providers';
+
+const CHECK = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['up', 'down'] },
+    privileges: { type: 'string', enum: ['least', 'owner'], description: 'owner: the service could switch the append-only guard off' },
+  },
+};
+const CHECKS = { type: 'object', nullable: true, additionalProperties: CHECK };
+const HEALTH_OK = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['ok'] }, info: CHECKS, error: CHECKS, details: { type: 'object', additionalProperties: CHECK } },
+  example: { status: 'ok', info: { database: { status: 'up', privileges: 'least' } }, error: {}, details: { database: { status: 'up', privileges: 'least' } } },
+};
 
 @ApiTags('operations')
 @Controller('health')
@@ -21,12 +37,13 @@ export class HealthController {
 
   @Get()
   @Public()
-  // Above @HealthCheck(): its own 503 (plain JSON) is not what the problem filter answers.
+  @ApiOkResponse({ description: 'Up: the database answers', schema: HEALTH_OK })
   @ApiProblems(
     [400, 'VALIDATION_FAILED: a malformed `?waitFor=`'],
-    [503, 'UNAVAILABLE: the database does not answer (`checks` holds the report); WAIT_FOR_TIMEOUT'],
+    [503, 'UNAVAILABLE: the database does not answer (`checks` holds the report, without the server\'s words); WAIT_FOR_TIMEOUT'],
   )
-  @HealthCheck()
+  // Terminus documents its own 503 as plain JSON; the problem filter answers problem+json.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness, database reachability and the runtime connection\'s privileges (no API key needed)', security: [] })
   check() {
     return this.health.check([

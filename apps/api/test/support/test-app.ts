@@ -54,7 +54,8 @@ export async function startTestApp(
 
 /** A validator over the document an app serves. */
 export async function servedDocument(app: NestFastifyApplication): Promise<OpenApiResponseValidator> {
-  const res = await request(app.getHttpServer()).get('/docs/openapi.json');
+  // The app may serve HTTPS with a self-signed certificate (tls.e2e-spec): trusted on loopback only.
+  const res = await request(app.getHttpServer()).get('/docs/openapi.json').trustLocalhost();
   return new OpenApiResponseValidator(res.body as OpenApiDocument);
 }
 
