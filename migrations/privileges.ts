@@ -22,7 +22,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   es_streams: ['SELECT'],
   // read only through es_idempotent_result
   es_idempotency: [],
-  // keys:create may run with the runtime URL; revocation marks a row
+  // keys:create may run with the runtime URL; revocation marks a row (api_keys_guard lets an
+  // update set last_used_at, and revoke, nothing else)
   api_keys: ['SELECT', 'INSERT', 'UPDATE'],
   projection_checkpoints: ['SELECT', 'INSERT', 'UPDATE'],
   rm_conversations: READ_MODEL,
@@ -44,6 +45,7 @@ export const FUNCTION_PRIVILEGES: Readonly<Record<string, readonly 'EXECUTE'[]>>
   // trigger functions: fired by the table, never called
   es_events_stamp: [],
   es_events_append_only: [],
+  api_keys_guard: [],
 };
 
 /**

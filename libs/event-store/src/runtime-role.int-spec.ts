@@ -147,4 +147,42 @@ describe('the runtime role (conversations_app)', () => {
       await c.end();
     }
   });
+
+  describe('api_keys (it may mark a revocation and a last use, nothing else)', () => {
+    const keyId = randomUUID();
+    beforeAll(async () => {
+      await runtime.query(
+        `INSERT INTO api_keys (id, key_hash, role, tenant_id, holder, expires_at) VALUES ($1, repeat('a', 64), 'writer', 'acme', 'Ann', now() + interval '1 day')`,
+        [keyId],
+      );
+    });
+    const guarded = (sql: string) =>
+      expect(runtime.query(sql, [keyId])).rejects.toMatchObject({ code: '23514', message: expect.stringMatching(/api key/) });
+
+    it('records a last use', async () => {
+      await runtime.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]);
+    });
+
+    it.each([
+      [`UPDATE api_keys SET role = 'admin' WHERE id = $1`],
+      [`UPDATE api_keys SET tenant_id = '*' WHERE id = $1`],
+      [`UPDATE api_keys SET expires_at = NULL WHERE id = $1`],
+      [`UPDATE api_keys SET key_hash = repeat('b', 64) WHERE id = $1`],
+      [`UPDATE api_keys SET holder = 'Bob' WHERE id = $1`],
+      [`UPDATE api_keys SET revoked_by = 'x' WHERE id = $1`],
+    ])('refuses to widen or rename a key: %s', (sql) => guarded(sql));
+
+    it('revokes once, and refuses to clear or move the revocation', async () => {
+      await runtime.query(`UPDATE api_keys SET revoked_at = now(), revoked_by = 'ops' WHERE id = $1`, [keyId]);
+      await guarded('UPDATE api_keys SET revoked_at = NULL, revoked_by = NULL WHERE id = $1');
+      await guarded(`UPDATE api_keys SET revoked_at = now() + interval '1 year' WHERE id = $1`);
+      await guarded(`UPDATE api_keys SET revoked_by = 'someone else' WHERE id = $1`);
+      await runtime.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]);
+    });
+
+    it.each([['ALTER TABLE api_keys DISABLE TRIGGER api_keys_guard'], ['DROP TRIGGER api_keys_guard ON api_keys'], ['DROP FUNCTION api_keys_guard()']])(
+      'cannot switch the guard off: %s',
+      (sql) => refused(sql),
+    );
+  });
 });
