@@ -3,6 +3,8 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { Logger as StartLogger } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { AppModule, AppOptions } from './app.module';
 import { recordUnrecordedKeys } from './auth/api-key-events';
@@ -14,6 +16,11 @@ import { MetricsService } from './metrics/metrics.service';
 import { buildOpenApiDocument } from './openapi/openapi-document';
 
 export const BODY_LIMIT = 1024 * 1024;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+}
 
 /**
  * Builds the HTTP application (used by main.ts and by the end-to-end tests). `documentOnly`:
@@ -29,6 +36,9 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
     trustProxy: false,
     forceCloseConnections: true,
     ...refusalOptions(),
+    // A caller's X-Request-Id (a plain token) is kept, else a UUID: logs and answers share it.
+    requestIdHeader: false,
+    genReqId: requestId,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
@@ -41,6 +51,9 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
 
   const fastify = app.getHttpAdapter().getInstance();
   installRefusals(fastify);
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
   app.get(RateLimits).install(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {

@@ -4,8 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
@@ -57,12 +56,6 @@ export class AppModule {
   static register({ config, databaseUrl, policies = loadPolicies(config.policyJson), logStream }: AppOptions): DynamicModule {
     const pinoOptions = {
       level: config.logLevel,
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
       // Every request line names the caller's key id, role and tenant; the key itself is redacted.
       customProps: (req: IncomingMessage) => principalLogFields(req),
       redact: ['req.headers.authorization', 'req.headers.cookie'],

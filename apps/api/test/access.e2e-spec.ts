@@ -156,6 +156,19 @@ describe('Access to the API', () => {
       expect(openapi.body.openapi).toMatch(/^3\./);
     });
 
+    it("answers a caller's X-Request-Id back (a plain token only), else a fresh UUID, refusals included", async () => {
+      expect((await t.http().get('/health').set('X-Request-Id', 'trace-42.a_b')).headers['x-request-id']).toBe('trace-42.a_b');
+      const unknown = await t.http().get('/v1/nothing-here').set('X-Request-Id', 'trace-43');
+      expect([unknown.status, unknown.headers['x-request-id']]).toEqual([404, 'trace-43']);
+      for (const hostile of ['two words', 'x'.repeat(129), 'a"b', '{"json":1}']) {
+        expect((await t.http().get('/health').set('X-Request-Id', hostile)).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      }
+      const a = (await t.http().get('/health')).headers['x-request-id'];
+      const b = (await t.http().get('/health')).headers['x-request-id'];
+      expect(a).toMatch(/^[0-9a-f-]{36}$/);
+      expect(a).not.toBe(b);
+    });
+
     it('needs a key for /metrics', async () => {
       const res = await t.http().get('/metrics');
       expect(res.status).toBe(401);
