@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import type { IncomingMessage } from 'node:http';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import type { AppConfig } from '@app/platform';
+import { runtimeConnection, type AppConfig } from '@app/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyResolver } from './auth/api-key-resolver';
 import { principalLogFields } from './auth/request-principal';
@@ -98,7 +98,7 @@ export class AppModule {
           provide: ApiKeyResolver,
           inject: [PG_POOL],
           useFactory: (pool: Pool) =>
-            ApiKeyResolver.listening(pool, databaseUrl, { cacheSize: config.apiKeyCacheSize }, (m) => keysLogger.warn(m)),
+            ApiKeyResolver.listening(pool, runtimeConnection(databaseUrl, config), { cacheSize: config.apiKeyCacheSize }, (m) => keysLogger.warn(m)),
         },
         ChangeNotifier,
         DatabasePrivileges,

@@ -147,7 +147,7 @@ describe('Access to the API', () => {
     it('serves /health, /docs and /docs/openapi.json without a key', async () => {
       const health = await t.http().get('/health');
       expect(health.status).toBe(200);
-      expect(health.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+      expect(health.body).toMatchObject({ status: 'ok', database: { status: 'up', privileges: 'least' }, info: { database: { status: 'up' } } });
       const docs = await t.http().get('/docs');
       expect(docs.status).toBe(200);
       expect(docs.headers['content-type']).toMatch(/text\/html/);

@@ -40,7 +40,7 @@ describe('database roles', () => {
         expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
           expect.stringMatching(/is a superuser.*could disable the append-only triggers of es_events and rewrite the record/),
         );
-        expect((await t.http().get('/health')).body.info.database).toEqual({ status: 'up', privileges: 'owner' });
+        expect((await t.http().get('/health')).body.database).toEqual({ status: 'up', privileges: 'owner' });
       } finally {
         await t.close();
       }

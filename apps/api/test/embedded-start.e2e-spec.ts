@@ -58,7 +58,7 @@ describe('npm start without DATABASE_URL', () => {
       expect(health.status).toBe('ok');
       // Least-privileged out of the box: migrated as the superuser, running as its own login,
       // whose password is kept in ./data for the owner's eyes only.
-      expect(health.info.database).toEqual({ status: 'up', privileges: 'least' });
+      expect(health.database).toEqual({ status: 'up', privileges: 'least' });
       expect(statSync(join(dir, 'data/service-credentials')).mode & 0o777).toBe(0o600);
       // The CLI finds the running embedded server through ./data and shares it.
       const cliEnv = { ...process.env };

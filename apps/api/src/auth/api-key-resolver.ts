@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Pool } from 'pg';
+import type { ClientConfig, Pool } from 'pg';
 import { hashKey, Principal, Role } from './api-keys';
 import { KeyCache, KnownKey } from './key-cache';
 import { RevocationListener } from './revocation-listener';
@@ -55,9 +55,9 @@ export class ApiKeyResolver {
   }
 
   /** Listens for revocations on its own connection (see RevocationListener). */
-  static listening(pool: Pool, url: string, options: Partial<ApiKeyResolverOptions> = {}, warn?: (m: string) => void): ApiKeyResolver {
+  static listening(pool: Pool, connection: ClientConfig, options: Partial<ApiKeyResolverOptions> = {}, warn?: (m: string) => void): ApiKeyResolver {
     const handlers = { revoked: (id: string) => resolver.revoked(id), resumed: () => resolver.resumed() };
-    const resolver: ApiKeyResolver = new ApiKeyResolver(pool, new RevocationListener(url, handlers, warn), options, warn);
+    const resolver: ApiKeyResolver = new ApiKeyResolver(pool, new RevocationListener(connection, handlers, warn), options, warn);
     return resolver;
   }
 

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 import { API_KEY_REVOKED_CHANNEL } from './api-keys';
 
 export interface RevocationHandlers {
@@ -29,7 +29,8 @@ export class RevocationListener {
   private closed = false;
 
   constructor(
-    private readonly url: string,
+    /** The runtime's connection settings (its timeouts included). */
+    private readonly connection: ClientConfig,
     private readonly handlers: RevocationHandlers,
     private readonly warn: (message: string) => void = () => undefined,
   ) {}
@@ -48,7 +49,7 @@ export class RevocationListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new Client({ connectionString: this.url, application_name: 'conversation-service-keys', query_timeout: 3_000 });
+    const client = new Client({ ...this.connection, application_name: 'conversation-service-keys', query_timeout: 3_000 });
     client.on('error', (err) => this.lost(client, err));
     client.on('notification', (n) => {
       if (n.channel === API_KEY_REVOKED_CHANNEL && n.payload) this.handlers.revoked(n.payload);

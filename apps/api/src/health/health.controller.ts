@@ -18,9 +18,9 @@ const CHECK = {
 const CHECKS = { type: 'object', nullable: true, additionalProperties: CHECK };
 const HEALTH_OK = {
   type: 'object',
-  required: ['status'],
-  properties: { status: { type: 'string', enum: ['ok'] }, info: CHECKS, error: CHECKS, details: { type: 'object', additionalProperties: CHECK } },
-  example: { status: 'ok', info: { database: { status: 'up', privileges: 'least' } }, error: {}, details: { database: { status: 'up', privileges: 'least' } } },
+  required: ['status', 'database'],
+  properties: { status: { type: 'string', enum: ['ok'] }, database: CHECK, info: CHECKS, error: CHECKS, details: { type: 'object', additionalProperties: CHECK } },
+  example: { status: 'ok', database: { status: 'up', privileges: 'least' }, info: { database: { status: 'up', privileges: 'least' } }, error: {}, details: { database: { status: 'up', privileges: 'least' } } },
 };
 
 @ApiTags('operations')
@@ -45,8 +45,8 @@ export class HealthController {
   // Terminus documents its own 503 as plain JSON; the problem filter answers problem+json.
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness, database reachability and the runtime connection\'s privileges (no API key needed)', security: [] })
-  check() {
-    return this.health.check([
+  async check() {
+    const result = await this.health.check([
       async () => {
         const database = this.indicator.check('database');
         try {
@@ -60,5 +60,7 @@ export class HealthController {
         }
       },
     ]);
+    // CONTRACT.md: "database": {"status", "privileges"} at the top, beside Terminus's report.
+    return { status: result.status, database: result.details.database, info: result.info, error: result.error, details: result.details };
   }
 }
