@@ -132,15 +132,21 @@ describe('HTTP refusals', () => {
     });
 
     it.each([2, 20])('answers %i MB sent chunked (no Content-Length) with a 413 problem', async (size) => {
-      expectProblem(await client('http', size, true), 413, 'PAYLOAD_TOO_LARGE');
+      const answer = await client('http', size, true);
+      expectProblem(answer, 413, 'PAYLOAD_TOO_LARGE');
+      documented('POST', start, answer);
     });
 
     it.each([2, 20])('answers %i MB with a 413 problem fetch (undici) reads', async (size) => {
-      expectProblem(await client('fetch', size), 413, 'PAYLOAD_TOO_LARGE');
+      const answer = await client('fetch', size);
+      expectProblem(answer, 413, 'PAYLOAD_TOO_LARGE');
+      documented('POST', start, answer);
     });
 
     it('answers 20 MB with a 413 problem to a client in this process too', async () => {
-      expectProblem(await send('POST', start, Buffer.alloc(20 * MB, 'x'), json), 413, 'PAYLOAD_TOO_LARGE');
+      const answer = await send('POST', start, Buffer.alloc(20 * MB, 'x'), json);
+      expectProblem(answer, 413, 'PAYLOAD_TOO_LARGE');
+      documented('POST', start, answer);
     });
 
     it('reads and drops the rest of the body, and keeps the connection for the next request', async () => {
@@ -172,7 +178,9 @@ describe('HTTP refusals', () => {
     });
 
     it('answers headers over 16 kB with 431 REQUEST_HEADERS_TOO_LARGE', async () => {
-      expectProblem(await send('GET', path(ID), undefined, { 'x-padding': 'p'.repeat(20_000) }), 431, 'REQUEST_HEADERS_TOO_LARGE');
+      const answer = await send('GET', path(ID), undefined, { 'x-padding': 'p'.repeat(20_000) });
+      expectProblem(answer, 431, 'REQUEST_HEADERS_TOO_LARGE');
+      documented('GET', path(ID), answer);
     });
 
     it('answers malformed HTTP with 400 MALFORMED_REQUEST', async () => {
@@ -180,7 +188,9 @@ describe('HTTP refusals', () => {
     });
 
     it('answers malformed percent-encoding in the path with 400 VALIDATION_FAILED', async () => {
-      expectProblem(await send('GET', '/v1/conversations/%E0%A4%A'), 400, 'VALIDATION_FAILED');
+      const answer = await send('GET', '/v1/conversations/%E0%A4%A');
+      expectProblem(answer, 400, 'VALIDATION_FAILED');
+      documented('GET', '/v1/conversations/x', answer);
     });
   });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalize } from 'json-canonicalize';
-import request from 'supertest';
+import { httpOf } from './support/test-app';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { createApiKey } from '../src/auth/api-keys';
@@ -22,11 +22,12 @@ const sha256 = (content: unknown) => createHash('sha256').update(canonicalize(co
 const V2 = { version: 2, endCapableModels: ['claude-opus-4-1', 'model-x'], minRedirectionAttempts: 1, requireWarning: false };
 
 /** Calls one instance as one key (the helpers of test-app.ts, for an app started here). */
-const client = (app: NestFastifyApplication, key: string) => {
+const client = async (app: NestFastifyApplication, key: string) => {
   const auth = { Authorization: `Bearer ${key}` };
+  const http = await httpOf(app);
   return {
-    get: (p: string) => request(app.getHttpServer()).get(p).set(auth),
-    post: (p: string, body: unknown = {}) => request(app.getHttpServer()).post(p).set(auth).send(body as object),
+    get: (p: string) => http().get(p).set(auth),
+    post: (p: string, body: unknown = {}) => http().post(p).set(auth).send(body as object),
   };
 };
 
@@ -37,11 +38,11 @@ async function policyEvents(db: TestDatabase): Promise<{ stream_id: string; data
 
 /** Ends a conversation of `modelId` by the model after `redirections`; returns the end's event id. */
 async function modelEnd(app: NestFastifyApplication, writerKey: string, id: string, modelId: string, redirections = 1): Promise<string> {
-  const writer = client(app, writerKey);
+  const writer = await client(app, writerKey);
   await startConversation(writer, id, { modelId });
   await abusiveThread(writer, id, redirections);
   const end = await endAtU3(writer, id, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
-  const { body } = await client(app, writerKey).get(`/v1/conversations/${id}`);
+  const { body } = await (await client(app, writerKey)).get(`/v1/conversations/${id}`);
   expect(body.ends.map((e: { endEventId: string }) => e.endEventId)).toEqual([end.endEventId]);
   return end.endEventId;
 }
@@ -93,7 +94,7 @@ describe('Policy versions', () => {
       // Restarted without POLICY_FILE: version 1 is in force, version 2 only stored.
       const withV1 = await startAppOn(db.url);
       try {
-        const res = await client(withV1, auditor).get('/v1/audit/compliance');
+        const res = await (await client(withV1, auditor)).get('/v1/audit/compliance');
         expect(res.status).toBe(200);
         expect(res.body.items).toEqual([]);
         expect(res.body.checkedEnds).toBe(1);
@@ -124,7 +125,7 @@ describe('Policy versions', () => {
       try {
         // model-y without a redirection: allowed by the stored version 1 only.
         expect(await policyVersionOf(db, await modelEnd(app, writer, uuid(0xc2), 'model-y', 0))).toBe(1);
-        const res = await client(app, auditor).get('/v1/audit/compliance');
+        const res = await (await client(app, auditor)).get('/v1/audit/compliance');
         expect([res.status, res.body.items, res.body.checkedEnds]).toEqual([200, [], 1]);
       } finally {
         await app.close();

@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
-import request from 'supertest';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
+import { httpOf } from './test-app';
 
 /** Another instance of the whole application on an existing database (several may share one). */
 export async function startAppOn(databaseUrl: string, env: Record<string, string> = {}, logStream?: DestinationStream): Promise<NestFastifyApplication> {
@@ -13,9 +13,9 @@ export async function startAppOn(databaseUrl: string, env: Record<string, string
   return app;
 }
 
-/** A GET as one API key against one instance. */
-export const getAs = (app: NestFastifyApplication, key: string, path: string) =>
-  request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${key}`);
+/** A GET as one API key against one instance (the answer checked against its OpenAPI document). */
+export const getAs = async (app: NestFastifyApplication, key: string, path: string) =>
+  (await httpOf(app))().get(path).set('Authorization', `Bearer ${key}`);
 
 /** JSON log lines written to it, parsed. */
 export class LogCapture implements DestinationStream {

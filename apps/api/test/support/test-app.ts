@@ -59,6 +59,21 @@ export async function servedDocument(app: NestFastifyApplication): Promise<OpenA
   return new OpenApiResponseValidator(res.body as OpenApiDocument);
 }
 
+const documents = new WeakMap<NestFastifyApplication, Promise<OpenApiResponseValidator>>();
+
+/** The served document of an app started elsewhere (another instance on one database), fetched once. */
+export function documentOf(app: NestFastifyApplication): Promise<OpenApiResponseValidator> {
+  let document = documents.get(app);
+  if (!document) documents.set(app, (document = servedDocument(app)));
+  return document;
+}
+
+/** supertest against any app, every answer checked against the document that app serves. */
+export async function httpOf(app: NestFastifyApplication): Promise<() => ReturnType<typeof request>> {
+  const openapi = await documentOf(app);
+  return () => validated(request(app.getHttpServer()), openapi);
+}
+
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);
 
 /** The same supertest agent, whose every request fails its test on an answer the document does not describe. */
