@@ -1,9 +1,9 @@
 // Opaque keyset cursors: base64url of a small JSON array. Decoding is strict, so a forged or
 // truncated cursor is a validation error (400), never a query error.
 
+import { parseUuid } from '@app/event-store';
+
 const BASE64URL = /^[A-Za-z0-9_-]{1,400}$/;
-// Any UUID the database holds (ids of rows, not caller input: no version check), either case.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXACT_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const DIGITS = /^\d{1,19}$/;
 
@@ -46,9 +46,9 @@ export function decodeTimeCursor(raw: unknown): TimeCursor | null {
   if (!parts || parts.length !== 3 || parts[0] !== 't') return null;
   const [, time, id] = parts;
   if (typeof time !== 'string' || !isExactTime(time)) return null;
-  if (typeof id !== 'string' || !UUID.test(id)) return null;
-  // Lower case, as the uuid columns compare and answer it.
-  return { time, id: id.toLowerCase() };
+  // The one id parser: any letter case in, lower case out, as the uuid columns compare and answer it.
+  const uuid = parseUuid(id);
+  return uuid ? { time, id: uuid } : null;
 }
 
 /** A cursor over the event log's sequence positions (bigint as text). */

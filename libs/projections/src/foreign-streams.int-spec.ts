@@ -55,6 +55,36 @@ describe('Projections over foreign streams', () => {
       `SELECT e.stream_id, (${CONVERSATION_ID_SQL})::text AS id FROM unnest($1::text[]) AS e(stream_id)`,
       [streams],
     );
-    expect(rows.map((r) => [r.stream_id, r.id])).toEqual(streams.map((s) => [s, conversationIdOf(s)?.toLowerCase() ?? null]));
+    expect(rows.map((r) => [r.stream_id, r.id])).toEqual(streams.map((s) => [s, conversationIdOf(s)]));
+    expect(conversationIdOf(`conversation-${id.toUpperCase()}`)).toBeNull();
+    expect(conversationIdOf(`conversation-${id}`)).toBe(id);
+  });
+
+  it("folds a mixed-case stream written before the CHECK into no read-model row of the lower-case conversation", async () => {
+    const legacy = await createTestDatabase();
+    try {
+      const store = new PostgresEventStore(legacy.pool);
+      const id = randomUUID();
+      const at = '2025-01-02T03:04:05.000Z';
+      const started = (tenantId: string, content: string) => [
+        { eventId: randomUUID(), type: 'ConversationStarted', data: { conversationId: id, tenantId, subjectId: 's', modelId: 'claude-opus-4-1' }, metadata: { tenantId }, occurredAt: at },
+        { eventId: randomUUID(), type: 'MessageAppended', data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content }, metadata: { tenantId }, occurredAt: at },
+      ];
+      await store.append(`conversation-${id}`, started('tenant-b', "B's secret"), { expectedVersion: 'no_stream' });
+      // As it was before migration 1764400600000: the attacker's upper-case stream of the same id.
+      await legacy.pool.query('ALTER TABLE es_streams DROP CONSTRAINT es_streams_conversation_id');
+      await legacy.pool.query('ALTER TABLE es_events DROP CONSTRAINT es_events_conversation_id');
+      await store.append(`conversation-${id.toUpperCase()}`, started('tenant-a', "A's message"), { expectedVersion: 'no_stream' });
+
+      await rebuildProjections(legacy.pool, store, ALL_PROJECTIONS);
+      const { rows: conversations } = await legacy.pool.query('SELECT tenant_id FROM rm_conversations');
+      expect(conversations).toEqual([{ tenant_id: 'tenant-b' }]);
+      const { rows: messages } = await legacy.pool.query('SELECT count(*)::int AS n FROM rm_messages');
+      expect(messages[0].n).toBe(1);
+      const { rows: startedCounts } = await legacy.pool.query('SELECT sum(started)::int AS n FROM rm_daily_started');
+      expect(startedCounts[0].n).toBe(1);
+    } finally {
+      await legacy.drop();
+    }
   });
 });

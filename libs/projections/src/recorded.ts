@@ -10,7 +10,9 @@ export const streamIdOf = (conversationId: string): string => `${CONVERSATION_ST
 /** The conversation of a stream; null for any other stream (read models skip those). */
 export const conversationIdOf = (streamId: string): string | null => {
   const id = streamId.startsWith(CONVERSATION_STREAM_PREFIX) ? streamId.slice(CONVERSATION_STREAM_PREFIX.length) : '';
-  return isUuid(id) ? id : null;
+  // Lower case only: a mixed-case stream written before the database refused them (migration
+  // 1764400600000) would otherwise fold into the lower-case conversation's rows, another tenant's.
+  return isUuid(id) && id === id.toLowerCase() ? id : null;
 };
 
 /**
@@ -19,7 +21,7 @@ export const conversationIdOf = (streamId: string): string | null => {
  * dashes, exactly four of them.
  */
 export const CONVERSATION_ID_SQL = `CASE WHEN e.stream_id LIKE '${CONVERSATION_STREAM_PREFIX}________-____-____-____-____________'
-    AND substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}) ~ '^[-0-9a-fA-F]*$'
+    AND substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}) ~ '^[-0-9a-f]*$'
     AND length(replace(substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}), '-', '')) = 32
   THEN substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1})::uuid END`;
 
@@ -61,7 +63,7 @@ export async function readConversationEvents(db: Pool | PoolClient, batch: Batch
   for (const r of rows) {
     let id = conversationOf.get(r.stream_id);
     if (id === undefined) {
-      id = conversationIdOf(r.stream_id)?.toLowerCase() ?? null;
+      id = conversationIdOf(r.stream_id);
       conversationOf.set(r.stream_id, id);
     }
     if (id === null) continue;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { appendInTransaction } from '@app/event-store';
+import { appendInTransaction, parseUuid } from '@app/event-store';
 import { apiKeyStreamId, createdEvent, KeyProvenance, KeyRow, provenance, revokedEvent, streamStarted } from './api-key-events';
 
 export const ROLES = ['writer', 'operator', 'auditor', 'admin'] as const;
@@ -44,7 +44,6 @@ export class UnknownApiKey extends Error {
 }
 
 const TENANT = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** A name or label: 1-200 characters, no control characters, no surrounding spaces kept. */
@@ -59,8 +58,9 @@ function text(flag: string, value: string | undefined): string | null {
 
 /** A key id as given (any letter case), lower-cased; not a UUID is bad input. */
 export function parseKeyId(value: string | undefined): string {
-  if (value === undefined || !UUID.test(value)) throw new KeyInputError('keyId', 'must be the UUID of a key (see keys:list)');
-  return value.toLowerCase();
+  const id = parseUuid(value);
+  if (!id) throw new KeyInputError('keyId', 'must be the UUID of a key (see keys:list)');
+  return id;
 }
 
 export interface NewApiKey {

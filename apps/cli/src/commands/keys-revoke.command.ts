@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { KeyInputError, revokeApiKey, UnknownApiKey } from '../../../api/src/auth/api-keys';
+import { KeyInputError, parseKeyId, revokeApiKey, UnknownApiKey } from '../../../api/src/auth/api-keys';
 import { optionalFlag, refuseUnknownFlags, UsageError } from '../args';
 
 /**
@@ -12,8 +12,8 @@ export async function keysRevoke(pool: Pool, positional: string[], flags: Record
   const reason = optionalFlag(flags, 'reason');
   const actor = optionalFlag(flags, 'actor');
   try {
-    const { revokedAt, already } = await revokeApiKey(pool, positional[0], { reason, actor });
-    const id = positional[0].toLowerCase();
+    const id = parseKeyId(positional[0]);
+    const { revokedAt, already } = await revokeApiKey(pool, id, { reason, actor });
     console.log(already ? `key ${id} was revoked already, at ${revokedAt.toISOString()}; nothing changed` : `revoked key ${id} at ${revokedAt.toISOString()}`);
     return 0;
   } catch (err) {

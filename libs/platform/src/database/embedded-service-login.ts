@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { APP_ROLE, ENSURE_APP_ROLE } from '../../../../migrations/privileges';
@@ -16,6 +16,7 @@ export const EMBEDDED_SERVICE_LOGIN = 'conversations_service';
 export async function ensureEmbeddedServiceLogin(superuserUrl: string, dataDir: string): Promise<string> {
   const file = join(dataDir, 'service-credentials');
   if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  chmodSync(file, 0o600); // also a file copied in or left readable: only the service's user reads it
   const password = readFileSync(file, 'utf8').trim();
   const admin = new Client({ connectionString: superuserUrl });
   await admin.connect();
