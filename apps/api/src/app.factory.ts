@@ -9,6 +9,7 @@ import { recordUnrecordedKeys } from './auth/api-key-events';
 import { loadPolicies, PolicyBook } from './conversations/policies';
 import { registerPolicies } from './conversations/policy-versions';
 import { installRefusals, refusalOptions } from './common/fastify-refusals';
+import { installJsonBody } from './common/json-body';
 import { RateLimits } from './limits/rate-limits';
 import { MetricsService } from './metrics/metrics.service';
 import { buildOpenApiDocument } from './openapi/openapi-document';
@@ -41,6 +42,7 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
 
   const fastify = app.getHttpAdapter().getInstance();
   installRefusals(fastify);
+  installJsonBody(fastify);
   app.get(RateLimits).install(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
