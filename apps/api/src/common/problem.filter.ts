@@ -23,6 +23,7 @@ export function sendProblem(err: unknown, request: FastifyRequest, reply: Fastif
   if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
   for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
   // No route matched (Nest's not-found handler): 404, or 405 when the path is served otherwise.
-  const problem = request.is404 ? unmatchedRouteProblem(request, reply) : mapped;
+  // Another refusal of such a request (429 from the address's bucket) stays what it is.
+  const problem = request.is404 && mapped.status === 404 ? unmatchedRouteProblem(request, reply) : mapped;
   void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
 }
