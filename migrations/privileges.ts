@@ -44,6 +44,7 @@ export const FUNCTION_PRIVILEGES: Readonly<Record<string, readonly 'EXECUTE'[]>>
   // trigger functions: fired by the table, never called
   es_events_stamp: [],
   es_events_append_only: [],
+  api_keys_immutable: [],
 };
 
 /**
