@@ -11,6 +11,8 @@ import { recordUnrecordedKeys } from './auth/api-key-events';
 import { loadPolicies, PolicyBook } from './conversations/policies';
 import { registerPolicies } from './conversations/policy-versions';
 import { installRefusals, refusalOptions } from './common/fastify-refusals';
+import { installJsonBody } from './common/json-body';
+import { capConnectionsPerAddress } from './limits/connection-limits';
 import { RateLimits } from './limits/rate-limits';
 import { MetricsService } from './metrics/metrics.service';
 import { buildOpenApiDocument } from './openapi/openapi-document';
@@ -30,16 +32,22 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
   if (!options.documentOnly) options = { ...options, policies: await recordAdministrativeFacts(options) };
   // forceCloseConnections: SSE streams must not keep a closing server (and its database) alive.
   // TLS_CERT_FILE and TLS_KEY_FILE: HTTPS served by the process itself (else put it behind TLS).
-  const tls = options.config.tls;
+  const { tls, limits } = options.config;
+  // A request (headers and body) must arrive within HTTP_REQUEST_TIMEOUT_MS, else 408: Fastify's
+  // default (0) let a body that never ends hold its connection for ever. Given to Node's server
+  // at its creation (set later, Node applies it to headers only), checked this often.
+  const requestTimeout = limits.httpRequestTimeoutMs;
+  const server = { requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) };
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     forceCloseConnections: true,
+    requestTimeout,
     ...refusalOptions(),
     // A caller's X-Request-Id (a plain token) is kept, else a UUID: logs and answers share it.
     requestIdHeader: false,
     genReqId: requestId,
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, ...server } } : { http: server }),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
     bufferLogs: true,
@@ -50,10 +58,12 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
   if (options.logger !== false) app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  if (limits.rateLimits) capConnectionsPerAddress(fastify.server, limits.maxConnectionsPerAddress);
   installRefusals(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  installJsonBody(fastify);
   app.get(RateLimits).install(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {

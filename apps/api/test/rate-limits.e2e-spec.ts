@@ -72,6 +72,28 @@ describe('Rate limits', () => {
     });
   });
 
+  describe('per client address, on paths the service does not serve (1 request/s, burst 5)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ RATE_LIMIT_PER_ADDRESS: '1', RATE_LIMIT_ADDRESS_BURST: '5' });
+    });
+    afterAll(() => t.close());
+
+    // Red team of issue 9: the refusal was answered as the 404 or 405 of the path, without Retry-After.
+    it.each([
+      ['unknown paths', (i: number) => t.http().get(`/no-such-path/${i}`), 404],
+      ['another method on a served path (OPTIONS)', () => t.http().options('/v1/audit/ends'), 405],
+    ])('answers a flood of %s with 429 RATE_LIMITED and Retry-After', async (_, send, status) => {
+      await new Promise((resolve) => setTimeout(resolve, 5_000)); // a full bucket again
+      const { responses, seconds } = await flood(12, send);
+      const through = beforeFirst429(responses);
+      expect(through).toBeGreaterThanOrEqual(5);
+      expect(through).toBeLessThanOrEqual(5 + Math.ceil(seconds));
+      expect(responses.slice(0, through).every((r) => r.status === status)).toBe(true);
+      expectRateLimited(responses[through]);
+    });
+  });
+
   describe('switched off (RATE_LIMITS=off)', () => {
     let t: TestApp;
     beforeAll(async () => {

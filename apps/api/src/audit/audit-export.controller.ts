@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
+import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { AppConfig } from '@app/platform';
@@ -21,6 +22,7 @@ import { ExportEndsQuery } from './queries/export-ends.query';
 export class AuditExportController {
   constructor(
     private readonly queries: QueryBus,
+    private readonly keys: ApiKeyResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -42,6 +44,9 @@ export class AuditExportController {
     const body: Readable = await this.queries.execute(new ExportEndsQuery(query, who));
     // A client that stops reading would hold the export's connection and snapshot: cut it off.
     cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
+    // So is an export whose key is revoked or expires while it runs, like an event stream.
+    const unwatch = this.keys.watch(who, () => reply.raw.destroy());
+    reply.raw.once('close', unwatch);
     await reply.header('content-type', 'application/x-ndjson').header('cache-control', 'no-store').send(body);
   }
 }

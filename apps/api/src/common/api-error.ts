@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly extra: Record<string, unknown> = {},
     /** Sent as `Retry-After` (whole seconds) with 429 and 503 answers. */
     readonly retryAfterSeconds?: number,
+    /** Other headers the answer carries (e.g. `Accept-Encoding` with a 415). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
   }

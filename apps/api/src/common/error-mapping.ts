@@ -87,6 +87,7 @@ export interface MappedError {
   /** An unexpected (500) error, or a database failure: worth an operator's attention. */
   unexpected: boolean;
   retryAfterSeconds?: number;
+  headers?: Record<string, string>;
 }
 
 /** Maps any thrown value to a problem. */
@@ -94,7 +95,8 @@ export function toProblem(err: unknown): MappedError {
   const failure = databaseFailure(err);
   if (failure) return { ...toProblem(failure), unexpected: true };
   if (err instanceof ApiError) {
-    return { problem: problem(err.status, err.code, err.message, err.extra), unexpected: false, retryAfterSeconds: err.retryAfterSeconds };
+    const { retryAfterSeconds, headers } = err;
+    return { problem: problem(err.status, err.code, err.message, err.extra), unexpected: false, retryAfterSeconds, headers };
   }
   if (err instanceof ConversationError) {
     const status = DOMAIN_STATUS[err.code] ?? 409;

@@ -38,6 +38,8 @@ export function refusalOptions(): Pick<FastifyServerOptions, 'frameworkErrors' |
 /** Malformed HTTP (Node's parser refused it): there is no request object, only the socket. */
 function onClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
+  // An answer is out already (a 413 whose body is being drained, then timed out): no second one.
+  if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) return void socket.destroy();
   let answer: Problem;
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, MAX_URL_LENGTH + 2).toString('latin1') : '';

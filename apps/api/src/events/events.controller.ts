@@ -95,6 +95,9 @@ export class EventsController {
   ): Promise<void> {
     let after = lastEventId ?? query.cursor ?? query.after ?? null;
     if (after && !isPosition(after)) throw ApiError.validation('Last-Event-ID must be a position returned by this API');
+    // HEAD: the headers alone, at once. Node sends a HEAD's headers only at its end, so the loop
+    // below would hold a stream slot and poll the log for a client that never sees a byte.
+    if (request.method === 'HEAD') return void reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send();
     const connection = this.connections.open(principal);
     const closed = connection.signal;
     request.raw.on('close', () => connection.close('client'));

@@ -116,6 +116,11 @@ describe(OpenApiResponseValidator.name, () => {
       const unknown = { ...json(200, thing), url: '/v1/nothing' };
       expect(validator.violations(unknown)).toEqual([expect.stringMatching(/no such operation, so the answer must be 404 NOT_FOUND/)]);
       expect(validator.violations({ ...json(404, problem(404, 'NOT_FOUND'), 'application/problem+json'), url: '/v1/nothing' })).toEqual([]);
+      // The address's rate limit comes first: a 429 problem there too, never another code.
+      expect(validator.violations({ ...json(429, problem(429, 'RATE_LIMITED'), 'application/problem+json'), url: '/v1/nothing' })).toEqual([]);
+      expect(validator.violations({ ...json(429, problem(429, 'NOT_FOUND'), 'application/problem+json'), url: '/v1/nothing' })).toEqual([
+        expect.stringMatching(/code must be RATE_LIMITED/),
+      ]);
     });
 
     it('a 405 whose Allow differs from the documented methods', () => {

@@ -67,6 +67,7 @@ export class OpenApiResponseValidator {
     const item = this.document.paths[route.template];
     const operation = item[method] ?? (method === 'head' ? item.get : undefined);
     if (!operation) {
+      if (res.status === 429) return this.unmatched(res, where, 429, 'RATE_LIMITED');
       const documented = METHODS.filter((m) => item[m]).map((m) => m.toUpperCase());
       if (documented.includes('GET')) documented.push('HEAD');
       const problems = this.unmatched(res, where, 405, 'METHOD_NOT_ALLOWED');
@@ -87,6 +88,8 @@ export class OpenApiResponseValidator {
   }
 
   private unmatched(res: ObservedResponse, where: string, status: number, code: string): string[] {
+    // The address's rate limit refuses a request before it matters whether its path is served.
+    if (res.status === 429) [status, code] = [429, 'RATE_LIMITED'];
     if (res.status !== status) return [`${where}: the document has no such operation, so the answer must be ${status} ${code}`];
     const doc = { content: { 'application/problem+json': { schema: { $ref: `#/components/schemas/${this.problemSchema}` } } } };
     const problems = this.checkBody(res, doc, where, `unmatched ${status}`);

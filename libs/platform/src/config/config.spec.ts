@@ -69,8 +69,11 @@ describe(loadConfig.name, () => {
       keyBurst: 2000,
       maxConversationEvents: 50_000,
       maxConversationBytes: 200 * 1024 * 1024,
+      maxConnectionsPerAddress: 1000,
+      httpRequestTimeoutMs: 60_000,
     });
     expect(loadConfig({ RATE_LIMITS: 'off' }).limits.rateLimits).toBe(false);
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS/);
   });
 
   it('reads the policy file as JSON and names it when it is not JSON', () => {

@@ -10,6 +10,10 @@ export interface LimitsConfig {
   /** Requests per second from one client address, checked before authentication. */
   perAddress: number;
   addressBurst: number;
+  /** Open connections from one client address (with the rate limits: RATE_LIMITS=off lifts it). */
+  maxConnectionsPerAddress: number;
+  /** How long a client has to send a whole request, headers and body (then 408). */
+  httpRequestTimeoutMs: number;
   /** How long a request waits for a database connection before 503 DATABASE_UNAVAILABLE. */
   dbConnectTimeoutMs: number;
   /** The audit pool (export, timeline, compliance, sample) and its cap on concurrent requests. */
@@ -39,6 +43,8 @@ export function loadLimits(env: Env): LimitsConfig {
     keyBurst: integer(env, 'RATE_LIMIT_BURST', 2_000, 1, 10_000_000),
     perAddress: integer(env, 'RATE_LIMIT_PER_ADDRESS', 1_000, 1, 1_000_000),
     addressBurst: integer(env, 'RATE_LIMIT_ADDRESS_BURST', 2_000, 1, 10_000_000),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1_000, 1, 1_000_000),
+    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 60_000, 1_000, 600_000),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     auditPoolSize: integer(env, 'AUDIT_POOL_SIZE', 4, 1, 100),
     auditMaxConcurrent: integer(env, 'AUDIT_MAX_CONCURRENT', 4, 1, 1_000),
