@@ -60,8 +60,9 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
   const fastify = app.getHttpAdapter().getInstance();
   if (limits.rateLimits) capConnectionsPerAddress(fastify.server, limits.maxConnectionsPerAddress);
   installRefusals(fastify);
-  fastify.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.raw.setHeader('x-request-id', request.id);
+    done();
   });
   installJsonBody(fastify);
   app.get(RateLimits).install(fastify);
