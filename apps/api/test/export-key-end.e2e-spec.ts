@@ -6,8 +6,12 @@ import { seedConversation } from './support/audit-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { uuid } from './support/scenario';
 
-/** 16 ends of about 500 kB each: far more than the socket buffers hold, so the export waits on its client. */
-const BIG_ENDS = 16;
+/**
+ * 100 ends of about 500 kB each (50 MB): more than loopback socket buffers can hold even once the
+ * kernel has grown them (here tcp_rmem allows 32 MB, tcp_wmem 4 MB; 8 MB often went through
+ * whole), so the export must wait on its client.
+ */
+const BIG_ENDS = 100;
 
 /** A GET on a raw socket that reads the first bytes of the answer, then stops reading. */
 function stalledReader(port: number, path: string, key: string): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
@@ -36,18 +40,27 @@ describe('Audit export: the key ends while it runs', () => {
   let t: TestApp;
   let port: number;
   let position: string;
-  const openSnapshots = async () =>
+  /**
+   * The export's snapshots: open transactions of the audit pool's connections. `stalledFor`: only
+   * those waiting on the client (idle in transaction) for at least that long, not merely between
+   * two of the export's reads.
+   */
+  const openSnapshots = async (stalledFor?: string) =>
     (
       await t.db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'conversation-service (audit)' AND xact_start IS NOT NULL
+            AND ($1::interval IS NULL OR (state = 'idle in transaction' AND state_change < now() - $1::interval))`,
+        [stalledFor ?? null],
       )
     ).rows[0].n;
-  const snapshotsBecome = async (n: number, what: string) => {
-    for (const started = Date.now(); (await openSnapshots()) !== n; await new Promise((r) => setTimeout(r, 50))) {
+  const until = async (done: () => Promise<boolean>, what: string) => {
+    for (const started = Date.now(); !(await done()); await new Promise((r) => setTimeout(r, 50))) {
       if (Date.now() - started > 10_000) throw new Error(`${what} did not happen within 10 s`);
     }
   };
-  const stalled = () => snapshotsBecome(1, 'the export stalling');
+  const snapshotsBecome = (n: number, what: string) => until(async () => (await openSnapshots()) === n, what);
+  const stalled = () => until(async () => (await openSnapshots('500 milliseconds')) === 1, 'the export stalling');
   /** The client reads what is left: the connection was closed with the export cut short. */
   const restOf = async (reader: ReturnType<typeof stalledReader>) => {
     let rest = '';
@@ -64,12 +77,12 @@ describe('Audit export: the key ends while it runs', () => {
     port = (t.app.getHttpServer().address() as AddressInfo).port;
     const store = t.app.get(PostgresEventStore);
     for (let i = 0; i < BIG_ENDS; i++) {
-      const day = String(1 + i).padStart(2, '0');
+      const startedAt = Date.UTC(2025, 4, 1, 8) + i * 2 * 3_600_000;
       const seeded = await seedConversation(store, {
         conversationId: uuid(0xe00 + i),
         tenantId: 'acme',
-        startedAt: `2025-05-${day}T08:00:00Z`,
-        endedAt: `2025-05-${day}T09:00:00Z`,
+        startedAt: new Date(startedAt).toISOString(),
+        endedAt: new Date(startedAt + 3_600_000).toISOString(),
         content: 'x'.repeat(100_000),
       });
       position = seeded.result.position;
@@ -89,7 +102,7 @@ describe('Audit export: the key ends while it runs', () => {
   }, 60_000);
 
   it('cuts off a running export when its key expires', async () => {
-    const { key } = await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme', expiresAt: new Date(Date.now() + 4_000) });
+    const { key } = await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme', expiresAt: new Date(Date.now() + 6_000) });
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, key);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     await stalled();
