@@ -9,8 +9,9 @@ import { as, startTestApp, TestApp } from './support/test-app';
 import { Client, uuid } from './support/scenario';
 
 const BIG = 'x'.repeat(100_000);
-/** 24 ends of about 500 kB each: far more than the socket buffers hold. */
-const BIG_ENDS = 24;
+/** 100 ends of about 500 kB each. */
+// 50 MB: more than loopback socket buffers can hold here (tcp_rmem up to 32 MB, tcp_wmem 4 MB).
+const BIG_ENDS = 100;
 const LONG = uuid(0x10c);
 
 const until = async (done: () => boolean, what: string, ms = 20_000) => {
@@ -52,11 +53,17 @@ describe('Audit: limits', () => {
   let auditPool: Pool;
   let capacity: AuditCapacity;
   const checkedOut = () => auditPool.totalCount - auditPool.idleCount;
-  /** Transactions left open between statements: a stalled export's snapshot. */
-  const openSnapshots = async () =>
+  /**
+   * Open transactions of the audit pool: the export's snapshot. `stalledFor`: only one waiting on
+   * its client (idle in transaction) that long, not merely between two of its reads.
+   */
+  const openSnapshots = async (stalledFor?: string) =>
     (
       await t.db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'conversation-service (audit)' AND xact_start IS NOT NULL
+            AND ($1::interval IS NULL OR (state = 'idle in transaction' AND state_change < now() - $1::interval))`,
+        [stalledFor ?? null],
       )
     ).rows[0].n;
 
@@ -70,12 +77,12 @@ describe('Audit: limits', () => {
     auditor = as(t, auditorKey);
     const store = t.app.get(PostgresEventStore);
     for (let i = 0; i < BIG_ENDS; i++) {
-      const day = String(1 + i).padStart(2, '0');
+      const startedAt = Date.UTC(2025, 4, 1, 8) + i * 2 * 3_600_000;
       const seeded = await seedConversation(store, {
         conversationId: uuid(0xb00 + i),
         tenantId: 'acme',
-        startedAt: `2025-05-${day}T08:00:00Z`,
-        endedAt: `2025-05-${day}T09:00:00Z`,
+        startedAt: new Date(startedAt).toISOString(),
+        endedAt: new Date(startedAt + 3_600_000).toISOString(),
         content: BIG,
       });
       position = seeded.result.position;
@@ -120,7 +127,7 @@ describe('Audit: limits', () => {
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     // The export holds its connection and snapshot while the client does not read ...
-    await untilTrue(async () => (await openSnapshots()) === 1 && checkedOut() === 1, 'the export to stall');
+    await untilTrue(async () => (await openSnapshots('500 milliseconds')) === 1 && checkedOut() === 1, 'the export to stall');
     // ... until the server gives up on it (EXPORT_IDLE_TIMEOUT_MS): the export lets go of both.
     await untilTrue(async () => (await openSnapshots()) === 0, 'the export to end its snapshot');
     await until(() => checkedOut() === 0, 'the audit connection to come back');
