@@ -58,8 +58,10 @@ interface EndRow {
  * The filters as one fixed SQL fragment over $1..$8 (see endFilterValues). Every filter is a
  * bound parameter; an absent one is NULL and PostgreSQL folds its branch away when it plans
  * the statement with the values, so each query stays on the (filter, ended_at, id) indexes.
- * A row whose conversation's stream another tenant started (read models once folded
- * `conversation-ABC…` into `abc…`'s row) yields nothing; the check reads the log, last.
+ * For a tenant's caller, a row whose conversation's stream another tenant started (read models
+ * built before migration 1764400600000 could fold `conversation-ABC…` into `abc…`'s row) yields
+ * nothing; the check reads the log, last, and costs a page about 1 ms at a million events, so
+ * callers of every tenant (who may see every row anyway) skip it. A rebuild drops such rows.
  */
 export const END_FILTER_SQL = `($1::text IS NULL OR reason_code = $1)
   AND ($2::text IS NULL OR initiator = $2)
@@ -69,7 +71,8 @@ export const END_FILTER_SQL = `($1::text IS NULL OR reason_code = $1)
   AND ($6::text IS NULL OR ($6 = 'none' AND review_outcome IS NULL) OR review_outcome = $6)
   AND ($7::timestamptz IS NULL OR ended_at >= $7)
   AND ($8::timestamptz IS NULL OR ended_at < $8)
-  AND coalesce(${startingTenantOf(`('${CONVERSATION_STREAM_PREFIX}' || rm_ends.conversation_id::text) COLLATE "C"`)}, rm_ends.tenant_id) = rm_ends.tenant_id`;
+  AND ($4::text IS NULL
+       OR coalesce(${startingTenantOf(`('${CONVERSATION_STREAM_PREFIX}' || rm_ends.conversation_id::text) COLLATE "C"`)}, rm_ends.tenant_id) = rm_ends.tenant_id)`;
 
 export const endFilterValues = (f: EndFilters): unknown[] => [
   f.reasonCode ?? null,
