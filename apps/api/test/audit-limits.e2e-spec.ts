@@ -1,4 +1,3 @@
-import { connect, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
@@ -7,11 +6,9 @@ import { AuditCapacity } from '../src/limits/audit-capacity';
 import { seedConversation } from './support/audit-fixtures';
 import { as, startTestApp, TestApp } from './support/test-app';
 import { Client, uuid } from './support/scenario';
+import { auditSnapshots, BIG_ENDS, bigEndTimes, stalledReader } from './support/stalled-export';
 
 const BIG = 'x'.repeat(100_000);
-/** 100 ends of about 500 kB each. */
-// 50 MB: more than loopback socket buffers can hold here (tcp_rmem up to 32 MB, tcp_wmem 4 MB).
-const BIG_ENDS = 100;
 const LONG = uuid(0x10c);
 
 const until = async (done: () => boolean, what: string, ms = 20_000) => {
@@ -28,21 +25,6 @@ const untilTrue = async (done: () => Promise<boolean>, what: string, ms = 20_000
   }
 };
 
-/** A GET on a raw socket that reads the first bytes of the answer, then stops reading. */
-function stalledReader(port: number, path: string, key: string): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
-  const socket = connect(port, '127.0.0.1');
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n\r\n`);
-  const firstBytes = new Promise<string>((resolve) =>
-    socket.once('data', (chunk: Buffer) => {
-      socket.pause();
-      resolve(chunk.toString('latin1'));
-    }),
-  );
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.on('error', () => undefined);
-  return { socket, firstBytes, closed };
-}
-
 /** Heavy audit reads run on a small pool of their own, capped, and a stalled export lets go. */
 describe('Audit: limits', () => {
   let t: TestApp;
@@ -53,19 +35,7 @@ describe('Audit: limits', () => {
   let auditPool: Pool;
   let capacity: AuditCapacity;
   const checkedOut = () => auditPool.totalCount - auditPool.idleCount;
-  /**
-   * Open transactions of the audit pool: the export's snapshot. `stalledFor`: only one waiting on
-   * its client (idle in transaction) that long, not merely between two of its reads.
-   */
-  const openSnapshots = async (stalledFor?: string) =>
-    (
-      await t.db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'conversation-service (audit)' AND xact_start IS NOT NULL
-            AND ($1::interval IS NULL OR (state = 'idle in transaction' AND state_change < now() - $1::interval))`,
-        [stalledFor ?? null],
-      )
-    ).rows[0].n;
+  const openSnapshots = (stalledFor?: string) => auditSnapshots(t.db.pool, stalledFor);
 
   beforeAll(async () => {
     t = await startTestApp({ AUDIT_MAX_CONCURRENT: '1', AUDIT_POOL_SIZE: '2', EXPORT_IDLE_TIMEOUT_MS: '4000' });
@@ -77,12 +47,10 @@ describe('Audit: limits', () => {
     auditor = as(t, auditorKey);
     const store = t.app.get(PostgresEventStore);
     for (let i = 0; i < BIG_ENDS; i++) {
-      const startedAt = Date.UTC(2025, 4, 1, 8) + i * 2 * 3_600_000;
       const seeded = await seedConversation(store, {
         conversationId: uuid(0xb00 + i),
         tenantId: 'acme',
-        startedAt: new Date(startedAt).toISOString(),
-        endedAt: new Date(startedAt + 3_600_000).toISOString(),
+        ...bigEndTimes(i),
         content: BIG,
       });
       position = seeded.result.position;

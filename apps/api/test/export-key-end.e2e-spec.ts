@@ -1,32 +1,10 @@
-import { connect, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { PostgresEventStore } from '@app/event-store';
 import { createApiKey, revokeApiKey } from '../src/auth/api-keys';
 import { seedConversation } from './support/audit-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { uuid } from './support/scenario';
-
-/**
- * 100 ends of about 500 kB each (50 MB): more than loopback socket buffers can hold even once the
- * kernel has grown them (here tcp_rmem allows 32 MB, tcp_wmem 4 MB; 8 MB often went through
- * whole), so the export must wait on its client.
- */
-const BIG_ENDS = 100;
-
-/** A GET on a raw socket that reads the first bytes of the answer, then stops reading. */
-function stalledReader(port: number, path: string, key: string): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
-  const socket = connect(port, '127.0.0.1');
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n\r\n`);
-  const firstBytes = new Promise<string>((resolve) =>
-    socket.once('data', (chunk: Buffer) => {
-      socket.pause();
-      resolve(chunk.toString('latin1'));
-    }),
-  );
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.on('error', () => undefined);
-  return { socket, firstBytes, closed };
-}
+import { auditSnapshots, BIG_ENDS, bigEndTimes, stalledReader } from './support/stalled-export';
 
 const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms).unref())]);
@@ -40,20 +18,7 @@ describe('Audit export: the key ends while it runs', () => {
   let t: TestApp;
   let port: number;
   let position: string;
-  /**
-   * The export's snapshots: open transactions of the audit pool's connections. `stalledFor`: only
-   * those waiting on the client (idle in transaction) for at least that long, not merely between
-   * two of the export's reads.
-   */
-  const openSnapshots = async (stalledFor?: string) =>
-    (
-      await t.db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'conversation-service (audit)' AND xact_start IS NOT NULL
-            AND ($1::interval IS NULL OR (state = 'idle in transaction' AND state_change < now() - $1::interval))`,
-        [stalledFor ?? null],
-      )
-    ).rows[0].n;
+  const openSnapshots = (stalledFor?: string) => auditSnapshots(t.db.pool, stalledFor);
   const until = async (done: () => Promise<boolean>, what: string) => {
     for (const started = Date.now(); !(await done()); await new Promise((r) => setTimeout(r, 50))) {
       if (Date.now() - started > 10_000) throw new Error(`${what} did not happen within 10 s`);
@@ -77,12 +42,10 @@ describe('Audit export: the key ends while it runs', () => {
     port = (t.app.getHttpServer().address() as AddressInfo).port;
     const store = t.app.get(PostgresEventStore);
     for (let i = 0; i < BIG_ENDS; i++) {
-      const startedAt = Date.UTC(2025, 4, 1, 8) + i * 2 * 3_600_000;
       const seeded = await seedConversation(store, {
         conversationId: uuid(0xe00 + i),
         tenantId: 'acme',
-        startedAt: new Date(startedAt).toISOString(),
-        endedAt: new Date(startedAt + 3_600_000).toISOString(),
+        ...bigEndTimes(i),
         content: 'x'.repeat(100_000),
       });
       position = seeded.result.position;
