@@ -10,6 +10,7 @@ import { AppModule, AppOptions } from './app.module';
 import { recordUnrecordedKeys } from './auth/api-key-events';
 import { loadPolicies, PolicyBook } from './conversations/policies';
 import { registerPolicies } from './conversations/policy-versions';
+import { BODY_LIMIT } from './common/body-limit';
 import { installRefusals, refusalOptions } from './common/fastify-refusals';
 import { installJsonBody } from './common/json-body';
 import { capConnectionsPerAddress } from './limits/connection-limits';
@@ -17,7 +18,7 @@ import { RateLimits } from './limits/rate-limits';
 import { MetricsService } from './metrics/metrics.service';
 import { buildOpenApiDocument } from './openapi/openapi-document';
 
-export const BODY_LIMIT = 1024 * 1024;
+export { BODY_LIMIT };
 
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
