@@ -30,21 +30,25 @@ export function commandContext(request: FastifyRequest, principal: Principal, bo
     if (!m) throw ApiError.validation('If-Match must be an ETag from this API, e.g. "3"');
     ifMatch = Number(m[1]);
   }
-  const path = normalisedPath(request);
-  const requestHash = createHash('sha256')
-    .update(canonicalize({ method: request.method, path, body: body ?? null }))
-    .digest('hex');
+  // Only a keyed command needs the hash: canonicalising a large body is not free.
+  const idempotency = key === undefined ? undefined : { key, requestHash: requestHashOf(request, body) };
   const correlationId = header('x-correlation-id');
   const causationId = header('x-causation-id');
   return {
     principal,
     origin: 'caller',
     ifMatch,
-    idempotency: key === undefined ? undefined : { key, requestHash },
+    idempotency,
     correlationId: correlationId && correlationId.length <= 128 ? correlationId : String(request.id),
     causationId: causationId && causationId.length <= 128 ? causationId : undefined,
   };
 }
+
+/** SHA-256 of the normalised request: method, path with lower-case ids, the validated body. */
+const requestHashOf = (request: FastifyRequest, body: unknown): string =>
+  createHash('sha256')
+    .update(canonicalize({ method: request.method, path: normalisedPath(request), body: body ?? null }))
+    .digest('hex');
 
 /**
  * The path as the route spells it with each parameter that is a UUID in lower case. For a
