@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
 import { seedConversation, walkPages } from './support/audit-fixtures';
 import { abusiveThread, Client, path, startConversation, THREAD, uuid } from './support/scenario';
 import { as, startTestApp, TestApp, versionOf } from './support/test-app';

@@ -8,7 +8,7 @@ import {
   RecordedConversationEvent,
   toEndCommandData,
 } from '@app/conversation';
-import { conversationIdOf } from '@app/projections';
+import { conversationIdOf } from '@app/conversation';
 import { decodeSequenceCursor, encodeSequenceCursor, InvalidCursor } from './cursor';
 import { Page, pageLimit, Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';

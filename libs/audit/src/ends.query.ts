@@ -1,4 +1,4 @@
-import { CONVERSATION_STREAM_PREFIX } from '@app/projections';
+import { CONVERSATION_STREAM_PREFIX } from '@app/conversation';
 import { startingTenantOf } from './tenant-streams';
 import { decodeTimeCursor, encodeTimeCursor, InvalidCursor } from './cursor';
 import { exactTime, isoOrNull, Page, pageLimit, Queryable } from './queryable';

@@ -1,5 +1,5 @@
 import { EVENT_COLUMNS, EventRow, GlobalPosition, StoredEvent, toStoredEvent } from '@app/event-store';
-import { streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
 import type { Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConversationCommand, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
 import { NewEvent, parsePosition, PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { checkCompliance } from './compliance';
 import { countEnds, listEnds } from './ends.query';

@@ -11,6 +11,7 @@ export * from './separation-of-duties';
 export * from './state';
 export { evolve, foldEvents } from './evolve';
 export * from './snapshot';
+export * from './stream-id';
 export { decide } from './decide';
 export { evaluateEndGuards, toEndCommandData } from './guards';
 export {

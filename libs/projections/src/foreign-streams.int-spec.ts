@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { ALL_PROJECTIONS, CONVERSATION_ID_SQL, conversationIdOf, rebuildProjections } from '@app/projections';
+import { conversationIdOf } from '@app/conversation';
+import { ALL_PROJECTIONS, CONVERSATION_ID_SQL, rebuildProjections } from '@app/projections';
 
 /** Streams that are not started conversations must never wedge a projection. */
 describe('Projections over foreign streams', () => {

@@ -1,19 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
-import { isUuid, type StoredEvent } from '@app/event-store';
-import type { RecordedConversationEvent } from '@app/conversation';
+import type { StoredEvent } from '@app/event-store';
+import { CONVERSATION_STREAM_PREFIX, conversationIdOf, type RecordedConversationEvent } from '@app/conversation';
 import { type Batch, IN_BATCH_SQL, rangeParams } from './projection';
-
-export const CONVERSATION_STREAM_PREFIX = 'conversation-';
-
-export const streamIdOf = (conversationId: string): string => `${CONVERSATION_STREAM_PREFIX}${conversationId}`;
-
-/** The conversation of a stream; null for any other stream (read models skip those). */
-export const conversationIdOf = (streamId: string): string | null => {
-  const id = streamId.startsWith(CONVERSATION_STREAM_PREFIX) ? streamId.slice(CONVERSATION_STREAM_PREFIX.length) : '';
-  // Lower case only: a mixed-case stream written before the database refused them (migration
-  // 1764400600000) would otherwise fold into the lower-case conversation's rows, another tenant's.
-  return isUuid(id) && id === id.toLowerCase() ? id : null;
-};
 
 /**
  * conversationIdOf in SQL, of `e.stream_id`. The full regular expression per row would cost

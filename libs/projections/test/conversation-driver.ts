@@ -17,7 +17,7 @@ import {
   ReviewEndDecision,
 } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '../src/recorded';
+import { streamIdOf } from '@app/conversation';
 
 export const END_CAPABLE_MODEL = 'claude-opus-4-1';
 

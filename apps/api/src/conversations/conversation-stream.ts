@@ -1,6 +1,7 @@
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
 import { ConversationState, foldEvents } from '@app/conversation';
-import { streamIdOf, toRecorded } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
+import { toRecorded } from '@app/projections';
 import type { Principal } from '../auth/api-keys';
 import { assertTenant } from '../auth/api-key.guard';
 import { ApiError } from '../common/api-error';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppendResult, NewEvent, PostgresEventStore } from '@app/event-store';
 import { ConversationCommand, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
-import { streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
 import { uuid } from './scenario';
 
 export interface SeededEnd {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
 import { ConversationState, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
 import { UsageError } from '../args';
 import { Progress } from '../progress';
 import { ConversationPlan, planConversation, PlanOptions } from '../seed/conversation-plan';

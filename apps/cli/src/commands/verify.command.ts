@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { parseUuid, PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '../../../api/src/conversations/conversation-stream';
+import { streamIdOf } from '@app/conversation';
 import { UsageError } from '../args';
 import { Progress } from '../progress';
 

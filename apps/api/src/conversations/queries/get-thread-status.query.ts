@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { ThreadStatus, toThreadStatus } from '@app/conversation';
-import { streamIdOf } from '@app/projections';
+import { streamIdOf } from '@app/conversation';
 import type { Principal } from '../../auth/api-keys';
 import { assertTenant } from '../../auth/api-key.guard';
 import { ApiError } from '../../common/api-error';
