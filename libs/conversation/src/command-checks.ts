@@ -1,5 +1,6 @@
 import { ConversationError } from './errors';
 import { endOfLineage } from './lineage';
+import { isReasonCode } from './reason-codes';
 import type { ConversationState, MessageNode } from './state';
 import { type MessageRole, isOneOf } from './vocabulary';
 
@@ -14,6 +15,14 @@ export const requireStarted = (state: ConversationState): void => {
 
 export const requireOneOf = <T extends string>(list: readonly T[], value: unknown, field: string): void => {
   if (!isOneOf(list, value)) throw invalid(field, `${field} must be one of ${list.join(', ')}`, { allowed: list });
+};
+
+/**
+ * A code word only: which codes exist is each policy version's (a code the version in force does
+ * not declare is the guard REASON_NOT_ALLOWED; the API refuses a code no known version declares).
+ */
+export const requireReasonCode = (value: unknown, field: string): void => {
+  if (!isReasonCode(value)) throw invalid(field, `${field} must be a reason code: upper-case letters, digits and _`);
 };
 
 export const requireText = (value: unknown, field: string): void => {

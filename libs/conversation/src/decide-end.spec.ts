@@ -15,6 +15,7 @@ import {
 } from '../test/conversation-fixtures';
 import { decide } from './decide';
 import { POLICY_V1 } from './policy';
+import { asReasonCode } from './reason-codes';
 
 const spec = specification();
 
@@ -214,11 +215,20 @@ describe(decide.name, () => {
         .thenThrows({ code: 'VALIDATION_FAILED', details: { invalidMessageIds: ['u3'] } });
     });
 
-    it('refuses an unknown reason code', () => {
+    it.each(['self harm', '', 42])('refuses a reason code that is not a code word: %p', (reasonCode) => {
       spec
         .given(history(...abusiveThread()))
-        .when(endCommand({ reasonCode: 'SELF_HARM' as never }))
+        .when(endCommand({ reasonCode: reasonCode as never }))
         .thenThrows({ code: 'VALIDATION_FAILED', details: { field: 'reasonCode' } });
+    });
+
+    // Which codes exist is policy data: the API refuses (400) a code no known version declares;
+    // here, the version in force not declaring it is enough to block it.
+    it('blocks a code word the policy in force does not declare', () => {
+      spec
+        .given(history(...abusiveThread()))
+        .when(endCommand({ initiator: 'operator', reasonCode: asReasonCode('SELF_HARM') }))
+        .then([blocked(['REASON_NOT_ALLOWED'], { initiator: 'operator', proposedReasonCode: asReasonCode('SELF_HARM') })]);
     });
 
     it('refuses an initiator other than model or operator', () => {

@@ -3,6 +3,7 @@ import {
   requireMessage,
   requireOneOf,
   requireOptionalString,
+  requireReasonCode,
   requireStarted,
   requireText,
 } from './command-checks';
@@ -12,7 +13,7 @@ import type { ConversationEnded, EndAttemptBlocked } from './events';
 import { evaluateEndGuards } from './guards';
 import { isOnLineage, lineagePath, redirectionCountOnLineage } from './lineage';
 import type { Policy } from './policy';
-import { REASON_CODE_LIST, hasText, isExplanationRequired } from './reason-codes';
+import { hasText, isExplanationRequired } from './reason-codes';
 import type { ConversationState } from './state';
 import { INITIATORS } from './vocabulary';
 
@@ -61,9 +62,9 @@ export const endConversation = (
   const { data } = command;
   requireStarted(state);
   requireOneOf(INITIATORS, data.initiator, 'initiator');
-  requireOneOf(REASON_CODE_LIST, data.reasonCode, 'reasonCode');
+  requireReasonCode(data.reasonCode, 'reasonCode');
   requireOptionalString(data.explanation, 'explanation');
-  if (isExplanationRequired(data.reasonCode) && !hasText(data.explanation))
+  if (isExplanationRequired(policy, data.reasonCode) && !hasText(data.explanation))
     throw invalid('explanation', `${data.reasonCode} requires an explanation`);
   if (data.modelId !== undefined) requireText(data.modelId, 'modelId');
   requireMessage(state, data.atMessageId, 'atMessageId');

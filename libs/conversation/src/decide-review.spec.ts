@@ -1,6 +1,7 @@
 import { abusiveThread, ended, history, reviewed, specification, started, user } from '../test/conversation-fixtures';
 import type { ReviewEndDecision, SubmitFeedback } from './commands';
 import { decide } from './decide';
+import { asReasonCode } from './reason-codes';
 
 const spec = specification();
 /** Events 1..10, then the end at u4 is evt-11. */
@@ -62,6 +63,21 @@ describe(decide.name, () => {
             errorType: 'wrong_reason',
           }),
         ]);
+    });
+
+    // Reviews look back: the code of any policy version is fine (the API checks it is one).
+    it('records a reclassification to a code version 1 does not declare', () => {
+      spec
+        .given(endedThread())
+        .when(review({ outcome: 'reclassified', newReasonCode: asReasonCode('SPAM_FLOOD') }))
+        .then([reviewed('evt-11', 'reclassified', 'review-1', { newReasonCode: asReasonCode('SPAM_FLOOD') })]);
+    });
+
+    it('refuses a new reason code that is not a code word', () => {
+      spec
+        .given(endedThread())
+        .when(review({ outcome: 'reclassified', newReasonCode: 'spam flood' as never }))
+        .thenThrows({ code: 'VALIDATION_FAILED', details: { field: 'newReasonCode' } });
     });
 
     it('accepts a second review of the same end', () => {

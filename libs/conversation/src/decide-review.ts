@@ -1,9 +1,16 @@
-import { invalid, requireMessage, requireOneOf, requireOptionalString, requireStarted, requireText } from './command-checks';
+import {
+  invalid,
+  requireMessage,
+  requireOneOf,
+  requireOptionalString,
+  requireReasonCode,
+  requireStarted,
+  requireText,
+} from './command-checks';
 import type { ReviewEndDecision, SubmitFeedback } from './commands';
 import { compact } from './compact';
 import { ConversationError } from './errors';
 import type { EndDecisionReviewed, FeedbackSubmitted } from './events';
-import { REASON_CODE_LIST } from './reason-codes';
 import type { ConversationState } from './state';
 import { ERROR_TYPES, RATINGS, REVIEW_OUTCOMES } from './vocabulary';
 
@@ -25,7 +32,7 @@ export const reviewEndDecision = ({ data }: ReviewEndDecision, state: Conversati
   requireOneOf(REVIEW_OUTCOMES, data.outcome, 'outcome');
   if (data.errorType !== undefined) requireOneOf(ERROR_TYPES, data.errorType, 'errorType');
   requireOptionalString(data.note, 'note');
-  if (data.outcome === 'reclassified') requireOneOf(REASON_CODE_LIST, data.newReasonCode, 'newReasonCode');
+  if (data.outcome === 'reclassified') requireReasonCode(data.newReasonCode, 'newReasonCode');
   else if (data.newReasonCode !== undefined)
     throw invalid('newReasonCode', 'newReasonCode is only for a reclassified end');
   if (data.outcome === 'upheld' && data.errorType !== undefined)

@@ -20,7 +20,7 @@ export const evaluateEndGuards = (state: ConversationState, end: EndConversation
 
   if (Object.keys(state.openRiskFlags).length > 0) failed.push('SAFETY_RISK_OPEN');
   if (endOfLineage(state, end.atMessageId)) failed.push('LINEAGE_ALREADY_ENDED');
-  if (!isReasonAllowedFor(end.initiator, end.reasonCode)) failed.push('REASON_NOT_ALLOWED');
+  if (!isReasonAllowedFor(policy, end.initiator, end.reasonCode)) failed.push('REASON_NOT_ALLOWED');
   if (byModel && !policy.endCapableModels.includes(end.modelId ?? state.modelId)) failed.push('MODEL_NOT_END_CAPABLE');
   if (harmEndByModel && redirectionCountOnLineage(state, end.atMessageId) < policy.minRedirectionAttempts)
     failed.push('INSUFFICIENT_REDIRECTION');

@@ -1,7 +1,9 @@
+import { codeRule } from '../test/conversation-fixtures';
 import { POLICY_V1 } from './policy';
 import { POLICY_FIELD_DEFAULTS, samePolicy, upcastPolicy } from './policy-upcast';
+import { V1_REASON_CODE_RULES } from './reason-codes';
 
-/** Version 1 as an earlier release stored it (the stored content, not the built-in copy). */
+/** Version 1 as an earlier release stored it (the stored content, not the built-in copy): no reason codes. */
 const storedV1 = { version: 1, endCapableModels: ['claude-opus-4', 'claude-opus-4-1'], minRedirectionAttempts: 2, requireWarning: false };
 
 describe(upcastPolicy.name, () => {
@@ -13,6 +15,28 @@ describe(upcastPolicy.name, () => {
     expect(samePolicy(upcastPolicy(storedV1), POLICY_V1)).toBe(true);
   });
 
+  describe('when a version was stored before reason codes were policy data', () => {
+    it('reads a stored version 1 without a table with the table of DOMAIN.md version 1', () => {
+      expect(upcastPolicy(storedV1).reasonCodes).toEqual(V1_REASON_CODE_RULES);
+    });
+
+    it('reads any other version stored without a table with version 1’s too: it was decided under it', () => {
+      const storedV2 = { ...storedV1, version: 2, minRedirectionAttempts: 1 };
+      expect(upcastPolicy(storedV2)).toEqual({ ...storedV2, reasonCodes: V1_REASON_CODE_RULES });
+    });
+
+    it('keeps a stored table over the default', () => {
+      const withTable = { ...storedV1, version: 2, reasonCodes: [codeRule('SPAM_FLOOD')] };
+      expect(upcastPolicy(withTable).reasonCodes).toEqual([codeRule('SPAM_FLOOD')]);
+    });
+  });
+
+  it('reads a version back as the same policy whatever order the store gave its keys (jsonb sorts them)', () => {
+    const reordered = JSON.parse(JSON.stringify(POLICY_V1, Object.keys(POLICY_V1).concat('code', 'meaning', 'initiators', 'explanationRequired').reverse()));
+    expect(Object.keys(reordered)).not.toEqual(Object.keys(POLICY_V1));
+    expect(samePolicy(upcastPolicy(reordered), POLICY_V1)).toBe(true);
+  });
+
   it('defaults only fields that Policy knows', () => {
     const known = Object.keys(POLICY_V1);
     expect(Object.keys(POLICY_FIELD_DEFAULTS).filter((f) => !known.includes(f))).toEqual([]);
@@ -21,11 +45,11 @@ describe(upcastPolicy.name, () => {
   describe('when a field was added after a version was stored', () => {
     // requireWarning plays a field the code learnt later: a version stored before it behaved
     // without warnings, so its default must say so whatever new versions choose.
-    const defaults = { requireWarning: false };
+    const defaults = { ...POLICY_FIELD_DEFAULTS, requireWarning: false };
     const storedBefore = { version: 2, endCapableModels: ['m-1'], minRedirectionAttempts: 1 };
 
     it('gives the stored version the value it behaved with', () => {
-      expect(upcastPolicy(storedBefore, defaults)).toEqual({ ...storedBefore, requireWarning: false });
+      expect(upcastPolicy(storedBefore, defaults)).toEqual({ ...storedBefore, requireWarning: false, reasonCodes: V1_REASON_CODE_RULES });
     });
 
     it('keeps a value the stored version has over the default', () => {

@@ -1,4 +1,5 @@
 import { parsePolicy, type Policy } from './policy';
+import { V1_REASON_CODE_RULES } from './reason-codes';
 
 /**
  * Fields added to Policy after it was first stored, each with the value that reproduces how a
@@ -7,7 +8,10 @@ import { parsePolicy, type Policy } from './policy';
  * is re-checked with that field's old behaviour. Adding a field to Policy means adding it here
  * (policy-upcast.spec.ts fails otherwise for a field a stored version 1 lacks).
  */
-export const POLICY_FIELD_DEFAULTS: Readonly<Partial<Record<keyof Policy, unknown>>> = Object.freeze({});
+export const POLICY_FIELD_DEFAULTS: Readonly<Partial<Record<keyof Policy, unknown>>> = Object.freeze({
+  // Before reason codes were policy data, every version (and every POLICY_FILE) used version 1's table.
+  reasonCodes: V1_REASON_CODE_RULES,
+});
 
 /**
  * A stored policy as the current code reads it: missing fields take their old behaviour from

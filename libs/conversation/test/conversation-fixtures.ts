@@ -10,8 +10,10 @@ import {
   type EndDecisionReviewed,
   type GuardCode,
   type HarmCategory,
+  type Initiator,
   type Policy,
   POLICY_V1,
+  parsePolicy,
   type RecordedConversationEvent,
   type RiskKind,
   decide,
@@ -35,6 +37,18 @@ export const history = (...events: DomainEvent[]): RecordedConversationEvent[] =
   events.map((event, index) => ({ ...event, eventId: `evt-${index + 1}`, version: index + 1, occurredAt: at(index + 1) }));
 
 export const stateOf = (...events: DomainEvent[]): ConversationState => foldEvents(history(...events));
+
+/** A row of a policy file's reason-code table. */
+export const codeRule = (code: string, initiators: Initiator[] = ['model', 'operator'], explanationRequired = false) => ({
+  code,
+  meaning: `meaning of ${code}`,
+  initiators,
+  explanationRequired,
+});
+
+/** Version 1's rules under another version number, with the reason-code table changed as a policy file would. */
+export const policyVersion = (version: number, reasonCodes: (table: object[]) => object[]): Policy =>
+  parsePolicy(JSON.parse(JSON.stringify({ ...POLICY_V1, version, reasonCodes: reasonCodes([...POLICY_V1.reasonCodes]) })));
 
 export const specification = (policy: Policy = POLICY_V1) =>
   DeciderSpecification.for<ConversationCommand, DomainEvent, ConversationState, RecordedConversationEvent>({

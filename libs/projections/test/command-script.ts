@@ -11,7 +11,7 @@ import {
   INITIATORS,
   lineagePath,
   RATINGS,
-  REASON_CODE_LIST,
+  V1_REASON_CODES,
   REVIEW_OUTCOMES,
   RISK_KINDS,
   RISK_SOURCES,
@@ -28,7 +28,7 @@ export type Step =
   | {
       kind: 'end';
       initiator: (typeof INITIATORS)[number];
-      reasonCode: (typeof REASON_CODE_LIST)[number];
+      reasonCode: (typeof V1_REASON_CODES)[number];
       at: Target;
       explanation: boolean;
       modelId: string | null;
@@ -39,7 +39,7 @@ export type Step =
       kind: 'review';
       target: number;
       outcome: (typeof REVIEW_OUTCOMES)[number];
-      newReasonCode: (typeof REASON_CODE_LIST)[number];
+      newReasonCode: (typeof V1_REASON_CODES)[number];
       errorType: (typeof ERROR_TYPES)[number] | null;
     }
   | { kind: 'feedback'; target: number | null; rating: (typeof RATINGS)[number] };
@@ -67,7 +67,7 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('end' as const),
       initiator: many(INITIATORS),
-      reasonCode: many(REASON_CODE_LIST),
+      reasonCode: many(V1_REASON_CODES),
       at: target,
       explanation: fc.boolean(),
       modelId: fc.option(many([...MODELS, 'claude-haiku-3-5'])),
@@ -81,7 +81,7 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('review' as const),
       target: index,
       outcome: many(REVIEW_OUTCOMES),
-      newReasonCode: many(REASON_CODE_LIST),
+      newReasonCode: many(V1_REASON_CODES),
       errorType: fc.option(many(ERROR_TYPES)),
     }),
   },
