@@ -27,6 +27,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
+import { KnownReasonCodesPipe } from './conversations/known-reason-codes.pipe';
 import { loadPolicies, POLICIES, PolicyBook } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
 import { ProjectionWaiter } from './projections/projection-waiter';
@@ -125,6 +126,8 @@ export class AppModule {
             },
           }),
         },
+        // After the form is valid: is the reason code one of some known policy version?
+        { provide: APP_PIPE, useClass: KnownReasonCodesPipe },
       ],
       exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, AuditCapacity, SseConnections, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG, ApiKeyResolver],
     };

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { canonicalize } from 'json-canonicalize';
 import { httpOf } from './support/test-app';
 import { PostgresEventStore } from '@app/event-store';
+import { V1_REASON_CODE_RULES } from '@app/conversation';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { createApiKey } from '../src/auth/api-keys';
 import { startAppOn } from './support/app-on';
-import { abusiveThread, endAtU3, startConversation, uuid } from './support/scenario';
+import { abusiveThread, endAtU3, record, startConversation, THREAD, uuid } from './support/scenario';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-'));
 const policyFile = (name: string, policy: object): string => {
@@ -62,7 +63,9 @@ describe('Policy versions', () => {
       for (let start = 0; start < 2; start++) await (await startAppOn(db.url, { POLICY_FILE: file })).close();
       const events = await policyEvents(db);
       expect(events.map((e) => [e.stream_id, e.data.version])).toEqual([['policy-1', 1], ['policy-2', 2]]);
-      expect(events[1].data).toEqual({ version: 2, policy: V2, sha256: sha256(V2) });
+      // Stored in full: a file without reason codes means version 1's table, and is stored with it.
+      const storedV2 = { ...V2, reasonCodes: V1_REASON_CODE_RULES };
+      expect(events[1].data).toEqual({ version: 2, policy: storedV2, sha256: sha256(storedV2) });
       expect(events[1].metadata).toMatchObject({ origin: 'POLICY_FILE', actor: { type: 'system' } });
       expect(events[0].data.sha256).toBe(sha256(events[0].data.policy));
     });
@@ -98,6 +101,75 @@ describe('Policy versions', () => {
         expect(res.status).toBe(200);
         expect(res.body.items).toEqual([]);
         expect(res.body.checkedEnds).toBe(1);
+      } finally {
+        await withV1.close();
+      }
+    });
+  });
+
+  describe('reason codes of a version', () => {
+    let db: TestDatabase;
+    beforeAll(async () => (db = await createTestDatabase()));
+    afterAll(() => db.drop());
+
+    // Version 2 adds SPAM_FLOOD and drops OTHER_POLICY.
+    const codes = V1_REASON_CODE_RULES.filter((rule) => rule.code !== 'OTHER_POLICY');
+    const spamFlood = { code: 'SPAM_FLOOD', meaning: 'floods of automated messages', initiators: ['model', 'operator'], explanationRequired: false };
+    const V2_CODES = { ...V2, reasonCodes: [...codes, spamFlood] };
+    const byOperator = { initiator: 'operator', reasonCode: 'OTHER_POLICY', explanation: 'ticket 9' };
+    const [C1, C2, C3] = [uuid(0xd1), uuid(0xd2), uuid(0xd3)];
+
+    it('ends by the codes of the version in force and keeps every stored version’s codes known', async () => {
+      const keys = await Promise.all(
+        (['writer', 'operator', 'auditor'] as const).map(async (role) => (await createApiKey(db.pool, { role, tenantId: role === 'auditor' ? '*' : 'acme' })).key),
+      );
+      const withV2 = await startAppOn(db.url, { POLICY_FILE: policyFile('v2-codes.json', V2_CODES) });
+      let spamEnd: string;
+      try {
+        const [writer, operator, auditor] = await Promise.all(keys.map((key) => client(withV2, key)));
+        // The added code ends a conversation (the answers are checked against the OpenAPI document).
+        await startConversation(writer, C1, { modelId: 'model-x' });
+        await abusiveThread(writer, C1, 1);
+        const added = await endAtU3(writer, C1, { initiator: 'model', reasonCode: 'SPAM_FLOOD' });
+        spamEnd = added.endEventId;
+        expect(await policyVersionOf(db, spamEnd)).toBe(2);
+        expect((await writer.get(`/v1/conversations/${C1}`)).body.ends).toMatchObject([{ reasonCode: 'SPAM_FLOOD' }]);
+        // The dropped one is refused for a new end: a blocked attempt, recorded.
+        await startConversation(writer, C2);
+        await abusiveThread(writer, C2, 0);
+        const dropped = await operator.post(`/v1/conversations/${C2}/end`, { ...byOperator, atMessageId: THREAD.u3 });
+        expect([dropped.status, dropped.body.code, dropped.body.failedGuards]).toEqual([409, 'END_BLOCKED', ['REASON_NOT_ALLOWED']]);
+        // A code no version declares is no reason code at all.
+        const unknown = await operator.post(`/v1/conversations/${C2}/end`, { ...byOperator, reasonCode: 'RUDENESS', atMessageId: THREAD.u3 });
+        expect([unknown.status, unknown.body.code, unknown.body.errors]).toEqual([400, 'VALIDATION_FAILED', [expect.objectContaining({ field: 'reasonCode' })]]);
+        const ends = await auditor.get(`/v1/audit/ends?reasonCode=SPAM_FLOOD&waitFor=${added.position}`);
+        expect(ends.body.items.map((e: { endEventId: string }) => e.endEventId)).toEqual([spamEnd]);
+      } finally {
+        await withV2.close();
+      }
+
+      // Restarted without POLICY_FILE: version 1 in force, version 2 only stored.
+      const withV1 = await startAppOn(db.url);
+      try {
+        const [writer, operator, auditor] = await Promise.all(keys.map((key) => client(withV1, key)));
+        const readded = await operator.post(`/v1/conversations/${C2}/end`, { ...byOperator, atMessageId: THREAD.u3 });
+        expect(readded.status).toBe(201);
+        await startConversation(writer, C3);
+        await abusiveThread(writer, C3, 2);
+        const gone = await writer.post(`/v1/conversations/${C3}/end`, { initiator: 'model', reasonCode: 'SPAM_FLOOD', atMessageId: THREAD.u3 });
+        expect([gone.status, gone.body.failedGuards]).toEqual([409, ['REASON_NOT_ALLOWED']]);
+        // Reviews and filters take the code of any stored version.
+        const review = await auditor.post(`/v1/audit/conversations/${C2}/reviews`, { endEventId: readded.body.endEventId, outcome: 'reclassified', newReasonCode: 'SPAM_FLOOD' });
+        expect(review.status).toBe(201);
+        const bad = await auditor.post(`/v1/audit/conversations/${C2}/reviews`, { endEventId: readded.body.endEventId, outcome: 'reclassified', newReasonCode: 'RUDENESS' });
+        expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+        const ends = await auditor.get(`/v1/audit/ends?reasonCode=SPAM_FLOOD&waitFor=${review.body.position}`);
+        expect(ends.body.items.map((e: { endEventId: string }) => e.endEventId)).toEqual([spamEnd]);
+        const blocked = await auditor.get(`/v1/audit/blocked-ends?reasonCode=SPAM_FLOOD`);
+        expect(blocked.body.items).toMatchObject([{ conversationId: C3, failedGuards: ['REASON_NOT_ALLOWED'], policyVersion: 1 }]);
+        // Each end judged by its own version: SPAM_FLOOD under 2, OTHER_POLICY under 1.
+        const compliance = await auditor.get('/v1/audit/compliance');
+        expect([compliance.status, compliance.body.items, compliance.body.checkedEnds]).toEqual([200, [], 2]);
       } finally {
         await withV1.close();
       }

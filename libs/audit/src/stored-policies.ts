@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
-import { type Policy, upcastPolicy } from '@app/conversation';
+import { type Policy, POLICY_V1, type ReasonCode, reasonCodesOf, upcastPolicy } from '@app/conversation';
 import type { Queryable } from './queryable';
 
 /**
@@ -59,4 +59,10 @@ function readOne(version: number, data: Partial<PolicyVersionRecordedData>, reco
   } catch (err) {
     return { ...base, policy: null, problem: (err as Error).message };
   }
+}
+
+/** Every reason code of built-in version 1 and of every stored version that checks out. */
+export async function knownReasonCodes(q: Queryable): Promise<ReasonCode[]> {
+  const stored = [...(await readStoredPolicies(q)).values()].flatMap((s) => (s.policy ? [s.policy] : []));
+  return reasonCodesOf([POLICY_V1, ...stored]);
 }

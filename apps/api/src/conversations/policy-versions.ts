@@ -11,7 +11,8 @@ import { PolicyBook } from './policies';
  * in full at its first use (PolicyVersionRecorded in `policy-<version>`), and a version stored
  * already is decided under as stored. A POLICY_FILE that changes a stored version's rules is
  * refused; a built-in copy that differs from its stored version yields to it, with a warning
- * (the record says what that version meant, whatever the code says now).
+ * (the record says what that version meant, whatever the code says now). Every other stored
+ * version joins the book too: its reason codes stay known after the service moved on.
  */
 export async function registerPolicies(client: ClientBase, configured: PolicyBook, warn: (message: string) => void): Promise<PolicyBook> {
   const inForce: Policy[] = [];
@@ -19,7 +20,12 @@ export async function registerPolicies(client: ClientBase, configured: PolicyBoo
     const fromFile = policy.version === configured.fileVersion;
     inForce.push(await registerOne(client, policy, fromFile, warn));
   }
-  return new PolicyBook(inForce, configured.fileVersion);
+  const others = [...(await readStoredPolicies(client)).values()].filter(
+    (stored) => !inForce.some((policy) => policy.version === stored.version),
+  );
+  // A stored version that does not check out is compliance's finding; its codes are not known here.
+  const readable = others.flatMap((stored) => (stored.policy ? [stored.policy] : []));
+  return new PolicyBook(inForce, configured.fileVersion, readable);
 }
 
 async function registerOne(client: ClientBase, policy: Policy, fromFile: boolean, warn: (message: string) => void): Promise<Policy> {

@@ -3,7 +3,7 @@ import { validateSync } from 'class-validator';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
-import { EndFilters, ExportManifest, exportEndsStream } from '@app/audit';
+import { EndFilters, ExportManifest, exportEndsStream, knownReasonCodes } from '@app/audit';
 import { projectionLags } from '@app/projections';
 import { EndFiltersDto } from '../../../api/src/audit/dto/audit-query.dto';
 import { UsageError } from '../args';
@@ -53,6 +53,11 @@ export async function exportCommand(pool: Pool, flags: Record<string, string | t
   if (flags.format !== 'jsonl') throw new UsageError('--format jsonl is required (the only format)');
   if (flags.out === true) throw new UsageError('--out needs a file name');
   const filters = parseExportFilters(flags);
+  if (filters.reasonCode !== undefined) {
+    // As GET /v1/audit/export: a code of any stored policy version.
+    const known = await knownReasonCodes(pool);
+    if (!(known as string[]).includes(filters.reasonCode)) throw new UsageError(`--reasonCode must be one of: ${known.join(', ')}`);
+  }
   const out = flags.out ?? defaultExportFile(now);
   const [lag] = await projectionLags(pool, ['ends']);
   if (lag.lagEvents > 0) io.err(`note: the ends projection is ${lag.lagEvents} events behind the log; the export stops at its checkpoint`);

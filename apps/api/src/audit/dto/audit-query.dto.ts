@@ -1,8 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { GUARD_CODES, INITIATORS, REASON_CODE_LIST } from '@app/conversation';
+import { GUARD_CODES, INITIATORS } from '@app/conversation';
 import { MAX_LIMIT, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
+import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { ReadQueryDto } from '../../common/read-query.dto';
 import { ISO_TIME, IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
 
@@ -12,11 +13,12 @@ const FROM = ApiPropertyOptional({ ...TIME, description: `Inclusive. ${TIME.desc
 const TO = ApiPropertyOptional({ ...TIME, description: `Exclusive. ${TIME.description}`, example: '2025-09-01T00:00:00Z' });
 const TENANT = ApiPropertyOptional({ description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list' });
 const LIMIT = ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT });
+const REASON_CODE_FILTER = ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `${REASON_CODE_DESCRIPTION}: any version's` });
 const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
 
 /** The filters of /v1/audit/ends, shared by the export and the sample. */
 export class EndFiltersDto extends ReadQueryDto {
-  @ApiPropertyOptional({ enum: REASON_CODE_LIST }) @IsOptional() @IsOneOf(REASON_CODE_LIST) reasonCode?: string;
+  @REASON_CODE_FILTER @IsOptional() @IsReasonCode() reasonCode?: string;
   @ApiPropertyOptional({ enum: INITIATORS }) @IsOptional() @IsOneOf(INITIATORS) initiator?: string;
   @ApiPropertyOptional({ example: 'claude-opus-4-1' }) @IsOptional() @IsModelId() modelId?: string;
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
@@ -64,7 +66,10 @@ export class BlockedEndsQueryDto extends ReadQueryDto {
   @IsOneOf(GUARD_CODES)
   guard?: string;
   @ApiPropertyOptional() @IsOptional() @IsModelId() modelId?: string;
-  @ApiPropertyOptional({ enum: REASON_CODE_LIST, description: 'The proposed reason code' }) @IsOptional() @IsOneOf(REASON_CODE_LIST) reasonCode?: string;
+  @ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `The proposed reason code. ${REASON_CODE_DESCRIPTION}: any version's` })
+  @IsOptional()
+  @IsReasonCode()
+  reasonCode?: string;
   @ApiPropertyOptional({ enum: INITIATORS }) @IsOptional() @IsOneOf(INITIATORS) initiator?: string;
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @FROM @IsOptional() @IsAuditTime() from?: string;

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { GUARD_CODES, INITIATORS, REASON_CODE_LIST, REVIEW_OUTCOMES } from '@app/conversation';
+import { GUARD_CODES, INITIATORS, REVIEW_OUTCOMES } from '@app/conversation';
+import { REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { EventDto } from '../../events/dto/event.dto';
 
 const NEXT_CURSOR = ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' });
@@ -8,7 +9,7 @@ export class AuditEndDto {
   @ApiProperty({ format: 'uuid' }) endEventId: string;
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty() tenantId: string;
-  @ApiProperty({ enum: REASON_CODE_LIST }) reasonCode: string;
+  @ApiProperty({ ...REASON_CODE_SCHEMA, description: 'As its policy version declared it' }) reasonCode: string;
   @ApiProperty({ enum: INITIATORS }) initiator: string;
   @ApiProperty({ nullable: true, type: String }) modelId: string | null;
   @ApiProperty({ type: 'integer' }) policyVersion: number;
@@ -30,7 +31,7 @@ export class BlockedEndDto {
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty() tenantId: string;
   @ApiProperty({ enum: INITIATORS }) initiator: string;
-  @ApiProperty({ enum: REASON_CODE_LIST }) proposedReasonCode: string;
+  @ApiProperty({ ...REASON_CODE_SCHEMA, description: 'As proposed: a code of some policy version, not always of the one the attempt ran under' }) proposedReasonCode: string;
   @ApiProperty({ enum: GUARD_CODES, isArray: true }) failedGuards: string[];
   @ApiProperty({ format: 'uuid' }) atMessageId: string;
   @ApiProperty({ nullable: true, type: String }) modelId: string | null;

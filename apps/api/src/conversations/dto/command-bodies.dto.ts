@@ -20,12 +20,13 @@ import {
   INITIATORS,
   MESSAGE_ROLES,
   RATINGS,
-  REASON_CODE_LIST,
+  type ReasonCode,
   REVIEW_OUTCOMES,
   RISK_KINDS,
   RISK_SOURCES,
   STOP_REASONS,
 } from '@app/conversation';
+import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { IsUuid } from '../../common/is-uuid';
 
 /** Limits: content at most 100 kB, short identifiers, bodies at most 1 MB (the adapter). */
@@ -129,7 +130,12 @@ export class EndConversationDto {
   @IsIn(INITIATORS, oneOf(INITIATORS))
   initiator: (typeof INITIATORS)[number];
 
-  @ApiProperty({ enum: REASON_CODE_LIST }) @IsIn(REASON_CODE_LIST, oneOf(REASON_CODE_LIST)) reasonCode: (typeof REASON_CODE_LIST)[number];
+  @ApiProperty({
+    ...REASON_CODE_SCHEMA,
+    description: `${REASON_CODE_DESCRIPTION}. Only the version in force decides which an end may use (else 409 END_BLOCKED, REASON_NOT_ALLOWED); a code no version declares is 400`,
+  })
+  @IsReasonCode()
+  reasonCode: ReasonCode;
 
   @ApiProperty({ format: 'uuid', description: 'The message at which the lineage ends' }) @IsUuid() atMessageId: string;
 
@@ -173,10 +179,10 @@ export class ClearSafetyRiskDto {
 export class ReviewEndDecisionDto {
   @ApiProperty({ format: 'uuid' }) @IsUuid() endEventId: string;
   @ApiProperty({ enum: REVIEW_OUTCOMES }) @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES)) outcome: (typeof REVIEW_OUTCOMES)[number];
-  @ApiPropertyOptional({ enum: REASON_CODE_LIST, description: 'Required for reclassified' })
+  @ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `Required for reclassified. ${REASON_CODE_DESCRIPTION}: any version's` })
   @IsOptional()
-  @IsIn(REASON_CODE_LIST, oneOf(REASON_CODE_LIST))
-  newReasonCode?: (typeof REASON_CODE_LIST)[number];
+  @IsReasonCode()
+  newReasonCode?: ReasonCode;
   @ApiPropertyOptional({ enum: ERROR_TYPES }) @IsOptional() @IsIn(ERROR_TYPES, oneOf(ERROR_TYPES)) errorType?: (typeof ERROR_TYPES)[number];
   @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() note?: string;
 }

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBooleanString, IsDateString, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST, REVIEW_OUTCOMES } from '@app/conversation';
+import { GUARD_CODES, MESSAGE_ROLES, REVIEW_OUTCOMES } from '@app/conversation';
+import { REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { ReadQueryDto } from '../../common/read-query.dto';
 import { PageLimit } from '../../common/page-limit';
 import { IsUuid } from '../../common/is-uuid';
@@ -30,7 +31,7 @@ export class EndBlockedProblemDto {
 
 export class EndSummaryDto {
   @ApiProperty({ format: 'uuid' }) endEventId: string;
-  @ApiProperty({ enum: REASON_CODE_LIST }) reasonCode: string;
+  @ApiProperty({ ...REASON_CODE_SCHEMA, description: 'As its policy version declared it' }) reasonCode: string;
   @ApiProperty({ enum: ['model', 'operator'] }) initiator: string;
   @ApiProperty({ format: 'date-time' }) endedAt: string;
   @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
