@@ -10,7 +10,7 @@ import { V1_REASON_CODE_RULES } from '@app/conversation';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { createApiKey } from '../src/auth/api-keys';
 import { startAppOn } from './support/app-on';
-import { abusiveThread, endAtU3, record, startConversation, THREAD, uuid } from './support/scenario';
+import { abusiveThread, endAtU3, startConversation, THREAD, uuid } from './support/scenario';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-'));
 const policyFile = (name: string, policy: object): string => {
