@@ -35,4 +35,6 @@ export const REASON_CODE_SCHEMA = {
   example: 'ABUSE_OF_ASSISTANT',
 };
 
-export const REASON_CODE_DESCRIPTION = `A reason code of a policy version; each version declares its own (version 1: ${V1_REASON_CODES.join(', ')})`;
+export const REASON_CODE_DESCRIPTION =
+  `A reason code. Each policy version declares its own (version 1: ${V1_REASON_CODES.join(', ')}); ` +
+  'one that no version stored or in force declares is 400 VALIDATION_FAILED.';

@@ -132,14 +132,14 @@ export class EndConversationDto {
 
   @ApiProperty({
     ...REASON_CODE_SCHEMA,
-    description: `${REASON_CODE_DESCRIPTION}. Only the version in force decides which an end may use (else 409 END_BLOCKED, REASON_NOT_ALLOWED); a code no version declares is 400`,
+    description: `${REASON_CODE_DESCRIPTION} Whether an end may use it is the version in force's: else 409 END_BLOCKED (REASON_NOT_ALLOWED).`,
   })
   @IsReasonCode()
   reasonCode: ReasonCode;
 
   @ApiProperty({ format: 'uuid', description: 'The message at which the lineage ends' }) @IsUuid() atMessageId: string;
 
-  @ApiPropertyOptional({ maxLength: 4000, description: 'Required for OTHER_POLICY and OPERATOR_ACTION' })
+  @ApiPropertyOptional({ maxLength: 4000, description: 'Required for a code its policy version says needs one (version 1: OTHER_POLICY, OPERATOR_ACTION)' })
   @IsOptional()
   @IsString()
   @MaxLength(4000)
@@ -179,7 +179,7 @@ export class ClearSafetyRiskDto {
 export class ReviewEndDecisionDto {
   @ApiProperty({ format: 'uuid' }) @IsUuid() endEventId: string;
   @ApiProperty({ enum: REVIEW_OUTCOMES }) @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES)) outcome: (typeof REVIEW_OUTCOMES)[number];
-  @ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `Required for reclassified. ${REASON_CODE_DESCRIPTION}: any version's` })
+  @ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `Required for reclassified. ${REASON_CODE_DESCRIPTION} Any version's code.` })
   @IsOptional()
   @IsReasonCode()
   newReasonCode?: ReasonCode;
