@@ -76,6 +76,14 @@ describe('Policy versions', () => {
       await expect(startAppOn(db.url, { POLICY_FILE: changed })).rejects.toThrow(/POLICY_FILE changes the rules of policy version 2 \(stored /);
       const reordered = policyFile('v2-reordered.json', { ...V2, endCapableModels: [...V2.endCapableModels].reverse() });
       await expect(startAppOn(db.url, { POLICY_FILE: reordered })).rejects.toThrow(/POLICY_FILE.*version 2/);
+      const otherCodes = policyFile('v2-other-codes.json', { ...V2, reasonCodes: V1_REASON_CODE_RULES.slice(1) });
+      await expect(startAppOn(db.url, { POLICY_FILE: otherCodes })).rejects.toThrow(/POLICY_FILE changes the rules of policy version 2/);
+      expect(await policyEvents(db)).toEqual(before);
+    });
+
+    it('takes a file that writes out version 1’s table as the same version as one that leaves it out', async () => {
+      const before = await policyEvents(db);
+      await (await startAppOn(db.url, { POLICY_FILE: policyFile('v2-table.json', { ...V2, reasonCodes: V1_REASON_CODE_RULES }) })).close();
       expect(await policyEvents(db)).toEqual(before);
     });
   });
@@ -144,6 +152,8 @@ describe('Policy versions', () => {
         expect([unknown.status, unknown.body.code, unknown.body.errors]).toEqual([400, 'VALIDATION_FAILED', [expect.objectContaining({ field: 'reasonCode' })]]);
         const ends = await auditor.get(`/v1/audit/ends?reasonCode=SPAM_FLOOD&waitFor=${added.position}`);
         expect(ends.body.items.map((e: { endEventId: string }) => e.endEventId)).toEqual([spamEnd]);
+        const unknownFilter = await auditor.get('/v1/audit/ends?reasonCode=RUDENESS');
+        expect([unknownFilter.status, unknownFilter.body.code]).toEqual([400, 'VALIDATION_FAILED']);
       } finally {
         await withV2.close();
       }
