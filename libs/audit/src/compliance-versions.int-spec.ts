@@ -25,7 +25,12 @@ const storedV2 = {
   version: 2,
   reasonCodes: [
     ...V1_REASON_CODE_RULES.filter((rule) => rule.code !== 'OTHER_POLICY'),
-    { code: 'SPAM_FLOOD', meaning: 'floods of automated messages', initiators: ['model', 'operator'], explanationRequired: false },
+    {
+      code: 'SPAM_FLOOD',
+      meaning: 'floods of automated messages',
+      initiators: ['model', 'operator'],
+      explanationRequired: false,
+    },
   ],
 };
 const V2 = parsePolicy(storedV2);
@@ -39,7 +44,10 @@ function endedConversation(policy: Policy, end: Record<string, unknown>, recordA
     data: { messageId: m(n), parentMessageId: n === 1 ? null : m(n - 1), role, content: `message ${n}` },
   });
   const commands: ConversationCommand[] = [
-    { type: 'StartConversation', data: { conversationId: id, tenantId: 'acme', subjectId: 's-1', modelId: 'claude-opus-4-1' } },
+    {
+      type: 'StartConversation',
+      data: { conversationId: id, tenantId: 'acme', subjectId: 's-1', modelId: 'claude-opus-4-1' },
+    },
     say(1, 'user'),
     say(2, 'assistant'),
     say(3, 'user'),
@@ -55,7 +63,13 @@ function endedConversation(policy: Policy, end: Record<string, unknown>, recordA
     for (const e of decide(command, state, policy)) {
       const eventId = randomUUID();
       state = evolve(state, { ...e, eventId, version: state.version + 1, occurredAt: AT } as RecordedConversationEvent);
-      events.push({ eventId, type: e.type, data: e.data as unknown as Record<string, unknown>, metadata: { tenantId: 'acme' }, occurredAt: AT });
+      events.push({
+        eventId,
+        type: e.type,
+        data: e.data as unknown as Record<string, unknown>,
+        metadata: { tenantId: 'acme' },
+        occurredAt: AT,
+      });
     }
   }
   const last = events.at(-1)!;
@@ -75,9 +89,13 @@ describe('Compliance across policy versions with different reason codes', () => 
     store = new PostgresEventStore(db.pool);
     for (const policy of [storedV1, storedV2]) {
       const data = { version: policy.version, policy, sha256: policyDigest(policy) };
-      await store.append(policyStreamId(policy.version), [{ eventId: randomUUID(), type: POLICY_VERSION_RECORDED, data, metadata: {}, occurredAt: AT }], {
-        expectedVersion: 'no_stream',
-      });
+      await store.append(
+        policyStreamId(policy.version),
+        [{ eventId: randomUUID(), type: POLICY_VERSION_RECORDED, data, metadata: {}, occurredAt: AT }],
+        {
+          expectedVersion: 'no_stream',
+        },
+      );
     }
     const byOperator = { initiator: 'operator', reasonCode: 'OTHER_POLICY', explanation: 'ticket 9' };
     const spam = { initiator: 'model', reasonCode: 'SPAM_FLOOD' };
@@ -97,7 +115,7 @@ describe('Compliance across policy versions with different reason codes', () => 
     await db.drop();
   });
 
-  it('keeps an end with a code a later version removed compliant, and one with a code its version lacks a finding', async () => {
+  it('keeps an end with a code a later version removed compliant; a code its version lacks is a finding', async () => {
     const { items, checkedEnds } = await checkCompliance(db.pool);
     expect(checkedEnds).toBe(4);
     expect(items.map((item) => [item.endEventId, item.policyVersion, item.reasonCode, item.failedGuards])).toEqual([

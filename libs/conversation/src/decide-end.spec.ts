@@ -228,7 +228,9 @@ describe(decide.name, () => {
       spec
         .given(history(...abusiveThread()))
         .when(endCommand({ initiator: 'operator', reasonCode: asReasonCode('SELF_HARM') }))
-        .then([blocked(['REASON_NOT_ALLOWED'], { initiator: 'operator', proposedReasonCode: asReasonCode('SELF_HARM') })]);
+        .then([
+          blocked(['REASON_NOT_ALLOWED'], { initiator: 'operator', proposedReasonCode: asReasonCode('SELF_HARM') }),
+        ]);
     });
 
     it('refuses an initiator other than model or operator', () => {

@@ -64,7 +64,11 @@ describe('Reason codes of a policy version', () => {
         .given(history(...abusiveThread()))
         .when(operatorEnd('OTHER_POLICY', 'tired of this'))
         .then([
-          blocked(['REASON_NOT_ALLOWED'], { initiator: 'operator', proposedReasonCode: 'OTHER_POLICY', policyVersion: 2 }),
+          blocked(['REASON_NOT_ALLOWED'], {
+            initiator: 'operator',
+            proposedReasonCode: 'OTHER_POLICY',
+            policyVersion: 2,
+          }),
         ]);
     });
 
@@ -73,7 +77,10 @@ describe('Reason codes of a policy version', () => {
         .given(history(...abusiveThread()))
         .when(endCommand({ reasonCode: 'USER_REQUESTED' }))
         .then([
-          blocked(['REASON_NOT_ALLOWED', 'NO_USER_REQUEST'], { proposedReasonCode: 'USER_REQUESTED', policyVersion: 2 }),
+          blocked(['REASON_NOT_ALLOWED', 'NO_USER_REQUEST'], {
+            proposedReasonCode: 'USER_REQUESTED',
+            policyVersion: 2,
+          }),
         ]);
     });
 

@@ -32,7 +32,8 @@ describe(upcastPolicy.name, () => {
   });
 
   it('reads a version back as the same policy whatever order the store gave its keys (jsonb sorts them)', () => {
-    const reordered = JSON.parse(JSON.stringify(POLICY_V1, Object.keys(POLICY_V1).concat('code', 'meaning', 'initiators', 'explanationRequired').reverse()));
+    const keys = [...Object.keys(POLICY_V1), 'code', 'meaning', 'initiators', 'explanationRequired'].reverse();
+    const reordered = JSON.parse(JSON.stringify(POLICY_V1, keys));
     expect(Object.keys(reordered)).not.toEqual(Object.keys(POLICY_V1));
     expect(samePolicy(upcastPolicy(reordered), POLICY_V1)).toBe(true);
   });
@@ -49,7 +50,8 @@ describe(upcastPolicy.name, () => {
     const storedBefore = { version: 2, endCapableModels: ['m-1'], minRedirectionAttempts: 1 };
 
     it('gives the stored version the value it behaved with', () => {
-      expect(upcastPolicy(storedBefore, defaults)).toEqual({ ...storedBefore, requireWarning: false, reasonCodes: V1_REASON_CODE_RULES });
+      const expected = { ...storedBefore, requireWarning: false, reasonCodes: V1_REASON_CODE_RULES };
+      expect(upcastPolicy(storedBefore, defaults)).toEqual(expected);
     });
 
     it('keeps a value the stored version has over the default', () => {

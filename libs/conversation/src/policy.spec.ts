@@ -31,7 +31,10 @@ describe(parsePolicy.name, () => {
   });
 
   it('keeps the reason codes in the order declared, each row with its fields in one order', () => {
-    const { reasonCodes } = parsePolicy({ ...valid, reasonCodes: [{ explanationRequired: false, initiators: ['model'], meaning: 'm', code: 'B' }, codeRule('A')] });
+    const { reasonCodes } = parsePolicy({
+      ...valid,
+      reasonCodes: [{ explanationRequired: false, initiators: ['model'], meaning: 'm', code: 'B' }, codeRule('A')],
+    });
     expect(reasonCodes.map((rule) => Object.keys(rule))).toEqual([
       ['code', 'meaning', 'initiators', 'explanationRequired'],
       ['code', 'meaning', 'initiators', 'explanationRequired'],

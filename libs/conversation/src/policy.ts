@@ -20,14 +20,19 @@ export const POLICY_V1: Policy = Object.freeze({
   reasonCodes: V1_REASON_CODE_RULES,
 });
 
-const POLICY_FIELDS = ['version', 'endCapableModels', 'minRedirectionAttempts', 'requireWarning', 'reasonCodes'] as const;
+const POLICY_FIELDS = [
+  'version',
+  'endCapableModels',
+  'minRedirectionAttempts',
+  'requireWarning',
+  'reasonCodes',
+] as const;
 const RULE_FIELDS = ['code', 'meaning', 'initiators', 'explanationRequired'] as const;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const invalid = (field: string, expected: string): Error =>
-  new Error(`Invalid policy: "${field}" must be ${expected}`);
+const invalid = (field: string, expected: string): Error => new Error(`Invalid policy: "${field}" must be ${expected}`);
 
 const unknownFieldOf = (json: Record<string, unknown>, fields: readonly string[]): string | undefined =>
   Object.keys(json).find((key) => !fields.includes(key));
@@ -75,7 +80,8 @@ const parseReasonCodes = (json: unknown): readonly ReasonCodeRule[] => {
       const unknownField = unknownFieldOf(row, RULE_FIELDS);
       if (unknownField !== undefined) throw new Error(`Invalid policy: unknown field "${at}.${unknownField}"`);
       const { code, meaning, initiators, explanationRequired } = row;
-      if (!isReasonCode(code)) throw invalid(`${at}.code`, 'upper-case letters, digits and _ (at most 64, a letter first)');
+      if (!isReasonCode(code))
+        throw invalid(`${at}.code`, 'upper-case letters, digits and _ (at most 64, a letter first)');
       if (seen.has(code)) throw invalid(`${at}.code`, `declared once (${code} is twice)`);
       seen.add(code);
       if (!isText(meaning)) throw invalid(`${at}.meaning`, 'a non-empty string');
@@ -87,7 +93,12 @@ const parseReasonCodes = (json: unknown): readonly ReasonCodeRule[] => {
       )
         throw invalid(`${at}.initiators`, `a non-empty list of distinct initiators (${INITIATORS.join(', ')})`);
       if (typeof explanationRequired !== 'boolean') throw invalid(`${at}.explanationRequired`, 'a boolean');
-      return Object.freeze({ code, meaning, initiators: Object.freeze([...(initiators as Initiator[])]), explanationRequired });
+      return Object.freeze({
+        code,
+        meaning,
+        initiators: Object.freeze([...(initiators as Initiator[])]),
+        explanationRequired,
+      });
     }),
   );
 };

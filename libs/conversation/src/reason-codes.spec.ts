@@ -29,7 +29,10 @@ describe('V1_REASON_CODE_RULES', () => {
 });
 
 describe(isReasonAllowedFor.name, () => {
-  const allowed = (code: string) => [isReasonAllowedFor(POLICY_V1, 'model', code), isReasonAllowedFor(POLICY_V1, 'operator', code)];
+  const allowed = (code: string) => [
+    isReasonAllowedFor(POLICY_V1, 'model', code),
+    isReasonAllowedFor(POLICY_V1, 'operator', code),
+  ];
 
   it.each(HARM_CATEGORIES)('lets model and operator use %s', (code) => {
     expect(allowed(code)).toEqual([true, true]);
@@ -49,7 +52,10 @@ describe(isReasonAllowedFor.name, () => {
 
   it('reads the table of the version it is given', () => {
     const v2 = policyVersion(2, () => [codeRule('SELF_HARM', ['operator'])]);
-    expect([isReasonAllowedFor(v2, 'operator', 'SELF_HARM'), isReasonAllowedFor(v2, 'operator', 'OPERATOR_ACTION')]).toEqual([true, false]);
+    expect([
+      isReasonAllowedFor(v2, 'operator', 'SELF_HARM'),
+      isReasonAllowedFor(v2, 'operator', 'OPERATOR_ACTION'),
+    ]).toEqual([true, false]);
   });
 });
 

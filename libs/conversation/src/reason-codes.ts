@@ -36,8 +36,12 @@ export interface ReasonCodeRule {
   readonly explanationRequired: boolean;
 }
 
-const rule = (code: V1ReasonCode, meaning: string, initiators: Initiator[], explanationRequired = false): ReasonCodeRule =>
-  Object.freeze({ code, meaning, initiators: Object.freeze(initiators), explanationRequired });
+const rule = (
+  code: V1ReasonCode,
+  meaning: string,
+  initiators: Initiator[],
+  explanationRequired = false,
+): ReasonCodeRule => Object.freeze({ code, meaning, initiators: Object.freeze(initiators), explanationRequired });
 const harm = (code: V1ReasonCode, meaning: string) => rule(code, meaning, ['model', 'operator']);
 
 /** The table of policy version 1, as DOMAIN.md has it; also what a version stored without a table used. */

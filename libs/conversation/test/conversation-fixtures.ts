@@ -39,16 +39,18 @@ export const history = (...events: DomainEvent[]): RecordedConversationEvent[] =
 export const stateOf = (...events: DomainEvent[]): ConversationState => foldEvents(history(...events));
 
 /** A row of a policy file's reason-code table. */
-export const codeRule = (code: string, initiators: Initiator[] = ['model', 'operator'], explanationRequired = false) => ({
+export const codeRule = (code: string, initiators: Initiator[] = ['model', 'operator'], explanation = false) => ({
   code,
   meaning: `meaning of ${code}`,
   initiators,
-  explanationRequired,
+  explanationRequired: explanation,
 });
 
-/** Version 1's rules under another version number, with the reason-code table changed as a policy file would. */
-export const policyVersion = (version: number, reasonCodes: (table: object[]) => object[]): Policy =>
-  parsePolicy(JSON.parse(JSON.stringify({ ...POLICY_V1, version, reasonCodes: reasonCodes([...POLICY_V1.reasonCodes]) })));
+/** Version 1's rules under another version number, its reason-code table changed as a policy file would. */
+export const policyVersion = (version: number, reasonCodes: (table: object[]) => object[]): Policy => {
+  const file = { ...POLICY_V1, version, reasonCodes: reasonCodes([...POLICY_V1.reasonCodes]) };
+  return parsePolicy(JSON.parse(JSON.stringify(file)));
+};
 
 export const specification = (policy: Policy = POLICY_V1) =>
   DeciderSpecification.for<ConversationCommand, DomainEvent, ConversationState, RecordedConversationEvent>({

@@ -4,12 +4,9 @@ import { reasonCodeFieldsOf } from './is-reason-code';
 
 describe(reasonCodeFieldsOf.name, () => {
   it('names the reason-code fields of a DTO for KnownReasonCodesPipe', () => {
-    expect([EndConversationDto, ReviewEndDecisionDto, BlockedEndsQueryDto, EndFiltersDto].map(reasonCodeFieldsOf)).toEqual([
-      ['reasonCode'],
-      ['newReasonCode'],
-      ['reasonCode'],
-      ['reasonCode'],
-    ]);
+    expect(
+      [EndConversationDto, ReviewEndDecisionDto, BlockedEndsQueryDto, EndFiltersDto].map(reasonCodeFieldsOf),
+    ).toEqual([['reasonCode'], ['newReasonCode'], ['reasonCode'], ['reasonCode']]);
   });
 
   it('finds the fields a DTO inherits', () => {

@@ -20,7 +20,10 @@ export class KnownReasonCodesPipe implements PipeTransform {
       return code !== undefined && !this.policies.knowsReasonCode(code);
     });
     if (unknown.length === 0) return value;
-    const fields = unknown.map((field) => ({ field, messages: [`${field} must be one of: ${this.policies.reasonCodes.join(', ')}`] }));
+    const fields = unknown.map((field) => ({
+      field,
+      messages: [`${field} must be one of: ${this.policies.reasonCodes.join(', ')}`],
+    }));
     throw ApiError.validation(fields.map((f) => f.messages[0]).join('; '), fields);
   }
 }

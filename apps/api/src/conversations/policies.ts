@@ -46,7 +46,10 @@ export function loadPolicies(policyJson: unknown): PolicyBook {
     throw new ConfigError('POLICY_FILE', (err as Error).message);
   }
   if (policy.version === POLICY_V1.version && JSON.stringify(policy) !== JSON.stringify(POLICY_V1)) {
-    throw new ConfigError('POLICY_FILE', `must use a new version number: version ${POLICY_V1.version} is built in and fixed`);
+    throw new ConfigError(
+      'POLICY_FILE',
+      `must use a new version number: version ${POLICY_V1.version} is built in and fixed`,
+    );
   }
   return new PolicyBook(policy.version === POLICY_V1.version ? [POLICY_V1] : [POLICY_V1, policy], policy.version);
 }

@@ -56,7 +56,8 @@ export async function exportCommand(pool: Pool, flags: Record<string, string | t
   if (filters.reasonCode !== undefined) {
     // As GET /v1/audit/export: a code of any stored policy version.
     const known = await knownReasonCodes(pool);
-    if (!(known as string[]).includes(filters.reasonCode)) throw new UsageError(`--reasonCode must be one of: ${known.join(', ')}`);
+    if (!(known as string[]).includes(filters.reasonCode))
+      throw new UsageError(`--reasonCode must be one of: ${known.join(', ')}`);
   }
   const out = flags.out ?? defaultExportFile(now);
   const [lag] = await projectionLags(pool, ['ends']);

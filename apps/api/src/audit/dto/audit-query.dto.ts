@@ -13,7 +13,10 @@ const FROM = ApiPropertyOptional({ ...TIME, description: `Inclusive. ${TIME.desc
 const TO = ApiPropertyOptional({ ...TIME, description: `Exclusive. ${TIME.description}`, example: '2025-09-01T00:00:00Z' });
 const TENANT = ApiPropertyOptional({ description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list' });
 const LIMIT = ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT });
-const REASON_CODE_FILTER = ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `${REASON_CODE_DESCRIPTION} Any version's code.` });
+const REASON_CODE_FILTER = ApiPropertyOptional({
+  ...REASON_CODE_SCHEMA,
+  description: `${REASON_CODE_DESCRIPTION} Any version's code.`,
+});
 const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
 
 /** The filters of /v1/audit/ends, shared by the export and the sample. */
@@ -66,7 +69,10 @@ export class BlockedEndsQueryDto extends ReadQueryDto {
   @IsOneOf(GUARD_CODES)
   guard?: string;
   @ApiPropertyOptional() @IsOptional() @IsModelId() modelId?: string;
-  @ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `The proposed reason code. ${REASON_CODE_DESCRIPTION} Any version's code.` })
+  @ApiPropertyOptional({
+    ...REASON_CODE_SCHEMA,
+    description: `The proposed reason code. ${REASON_CODE_DESCRIPTION} Any version's code.`,
+  })
   @IsOptional()
   @IsReasonCode()
   reasonCode?: string;

@@ -31,7 +31,8 @@ export class BlockedEndDto {
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty() tenantId: string;
   @ApiProperty({ enum: INITIATORS }) initiator: string;
-  @ApiProperty({ ...REASON_CODE_SCHEMA, description: 'As proposed: a code of some policy version, not always of the one the attempt ran under' }) proposedReasonCode: string;
+  @ApiProperty({ ...REASON_CODE_SCHEMA, description: 'As proposed: a code of some policy version' })
+  proposedReasonCode: string;
   @ApiProperty({ enum: GUARD_CODES, isArray: true }) failedGuards: string[];
   @ApiProperty({ format: 'uuid' }) atMessageId: string;
   @ApiProperty({ nullable: true, type: String }) modelId: string | null;

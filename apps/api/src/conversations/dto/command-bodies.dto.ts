@@ -132,14 +132,17 @@ export class EndConversationDto {
 
   @ApiProperty({
     ...REASON_CODE_SCHEMA,
-    description: `${REASON_CODE_DESCRIPTION} Whether an end may use it is the version in force's: else 409 END_BLOCKED (REASON_NOT_ALLOWED).`,
+    description: `${REASON_CODE_DESCRIPTION} The version in force says whether an end may use it (409 END_BLOCKED).`,
   })
   @IsReasonCode()
   reasonCode: ReasonCode;
 
   @ApiProperty({ format: 'uuid', description: 'The message at which the lineage ends' }) @IsUuid() atMessageId: string;
 
-  @ApiPropertyOptional({ maxLength: 4000, description: 'Required for a code its policy version says needs one (version 1: OTHER_POLICY, OPERATOR_ACTION)' })
+  @ApiPropertyOptional({
+    maxLength: 4000,
+    description: 'Required for a code whose policy version says so (version 1: OTHER_POLICY, OPERATOR_ACTION)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(4000)
@@ -179,7 +182,10 @@ export class ClearSafetyRiskDto {
 export class ReviewEndDecisionDto {
   @ApiProperty({ format: 'uuid' }) @IsUuid() endEventId: string;
   @ApiProperty({ enum: REVIEW_OUTCOMES }) @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES)) outcome: (typeof REVIEW_OUTCOMES)[number];
-  @ApiPropertyOptional({ ...REASON_CODE_SCHEMA, description: `Required for reclassified. ${REASON_CODE_DESCRIPTION} Any version's code.` })
+  @ApiPropertyOptional({
+    ...REASON_CODE_SCHEMA,
+    description: `Required for reclassified. ${REASON_CODE_DESCRIPTION} Any version's code.`,
+  })
   @IsOptional()
   @IsReasonCode()
   newReasonCode?: ReasonCode;
