@@ -58,13 +58,35 @@ describe(PostgresEventStore.name, () => {
       expect(await store.verifyStream(id)).toEqual({ valid: true, count: 3 });
     });
 
-    it('records the database time, not a time the caller sends', async () => {
+    it('records the database time of the commit, not a time the caller sends', async () => {
       const id = `s-${randomUUID()}`;
-      const before = Date.now();
+      const clock = async () => (await db.pool.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0].t.getTime();
+      const before = await clock();
+      // No field of NewEvent sets it: a recordedAt slipped in beside them is not sent.
       await store.append(id, [{ ...event(), recordedAt: '1999-01-01T00:00:00Z' } as NewEvent], { expectedVersion: 'any' });
+      const after = await clock();
       const [e] = await store.readStream(id);
       expect(e.occurredAt).toBe(AT);
-      expect(Date.parse(e.recordedAt)).toBeGreaterThanOrEqual(before - 5000);
+      expect(Date.parse(e.recordedAt)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(e.recordedAt)).toBeLessThanOrEqual(after);
+    });
+
+    it('stamps recorded_at and transaction_id itself, even on a row the owner inserts with others', async () => {
+      const c = await db.pool.connect();
+      try {
+        await c.query('BEGIN');
+        const { rows } = await c.query<{ stamped: boolean; own_transaction: boolean }>(
+          `INSERT INTO es_events (transaction_id, stream_id, stream_version, event_id, type, data, metadata, occurred_at,
+                                  recorded_at, prev_hash, hash)
+           VALUES ('1'::xid8, $1, 1, $2, 'Forged', '{}', '{}', $3, '1999-01-01T00:00:00Z', repeat('0', 64), repeat('0', 64))
+           RETURNING recorded_at = now() AS stamped, transaction_id = pg_current_xact_id() AS own_transaction`,
+          [`s-${randomUUID()}`, randomUUID(), AT],
+        );
+        expect(rows).toEqual([{ stamped: true, own_transaction: true }]);
+      } finally {
+        await c.query('ROLLBACK');
+        c.release();
+      }
     });
 
     it('refuses a wrong expected version with a typed VersionConflict and appends nothing', async () => {
