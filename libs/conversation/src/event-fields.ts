@@ -9,8 +9,5 @@ export type EventOfType<T extends DomainEventType> = Extract<DomainEvent, { type
 /** A field name of an event type's data. */
 export type EventFieldName<T extends DomainEventType> = Extract<keyof EventOfType<T>['data'], string>;
 
-/** An event type's name, checked against the event definitions. */
-export const eventType = <T extends DomainEventType>(type: T): T => type;
-
 /** A field name of an event type's data, checked against its definition: `fieldOf('ConversationEnded', 'reasonCode')`. */
 export const fieldOf = <T extends DomainEventType, F extends EventFieldName<T>>(_type: T, field: F): F => field;

@@ -10,7 +10,7 @@ import {
   POLICY_V1,
 } from '@app/conversation';
 // Loading both libraries builds every statement that reads event fields (eventData).
-import { eventData, fieldsReadInSql } from '@app/projections';
+import { eventData, fieldsReadInSql, typeIs } from '@app/projections';
 import '@app/audit';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -74,6 +74,14 @@ describe('Event fields read in SQL', () => {
     // @ts-expect-error ConversationEnded has no field "reason"
     const misspelt = () => ended.json('reason');
     expect(misspelt).toBeInstanceOf(Function);
+  });
+
+  it('name event types from the event definitions: a type that does not exist is a compile error', () => {
+    expect(typeIs(['ConversationEnded'], 'e')).toBe("e.type = 'ConversationEnded'");
+    expect(typeIs(['ConversationStarted', 'MessageAppended'])).toBe("type IN ('ConversationStarted', 'MessageAppended')");
+    // @ts-expect-error there is no ConversationClosed event
+    const misnamed = () => typeIs(['ConversationClosed']);
+    expect(misnamed).toBeInstanceOf(Function);
   });
 
   it('are all written by the domain, for the event type they are read of', () => {
