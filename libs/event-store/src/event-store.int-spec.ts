@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import {
+  APPEND_CHANNEL,
   canonicalBody,
   IdempotencyKeyReused,
   InvalidEvent,
   NewEvent,
   PostgresEventStore,
   StoredEvent,
-  subscribe,
   VersionConflict,
 } from '@app/event-store';
 
@@ -262,26 +262,16 @@ describe(PostgresEventStore.name, () => {
       expect((await store.readAllRange({ limit: 1 }))?.through).toBe(all[0].position);
     });
 
-    it('wakes a subscriber through LISTEN/NOTIFY without waiting for the poll', async () => {
-      const head = (await readEverything()).at(-1)?.position ?? null;
-      const got: StoredEvent[] = [];
-      let resolve!: () => void;
-      const arrived = new Promise<void>((r) => (resolve = r));
-      const sub = await subscribe(
-        store,
-        async (events) => {
-          got.push(...events);
-          resolve();
-        },
-        { after: head, pollIntervalMs: 60_000, listenConnection: { connectionString: db.url } },
-      );
+    it('notifies APPEND_CHANNEL when an append commits, so readers need not wait for a poll', async () => {
+      const listener = new Client({ connectionString: db.runtimeUrl });
+      await listener.connect();
       try {
-        await new Promise((r) => setTimeout(r, 200));
-        const r = await store.append(`s-${randomUUID()}`, [event('Woken')], { expectedVersion: 'any' });
-        await arrived;
-        expect(got.map((e) => e.eventId)).toEqual(r.eventIds);
+        await listener.query(`LISTEN ${APPEND_CHANNEL}`);
+        const heard = new Promise((resolve) => listener.once('notification', (n) => resolve(n.channel)));
+        await store.append(`s-${randomUUID()}`, [event('Woken')], { expectedVersion: 'any' });
+        await expect(heard).resolves.toBe(APPEND_CHANNEL);
       } finally {
-        await sub.stop();
+        await listener.end();
       }
     });
   });
