@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, INITIATORS, REASON_CODE_LIST } from '@app/conversation';
 import { MAX_LIMIT, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
-import { ReadQueryDto } from '../../common/read-query.dto';
 import { ISO_TIME, IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
 
 // A date alone or a date-time: no OpenAPI format says both, the pattern does.
@@ -15,7 +14,7 @@ const LIMIT = ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT 
 const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
 
 /** The filters of /v1/audit/ends, shared by the export and the sample. */
-export class EndFiltersDto extends ReadQueryDto {
+export class EndFiltersDto {
   @ApiPropertyOptional({ enum: REASON_CODE_LIST }) @IsOptional() @IsOneOf(REASON_CODE_LIST) reasonCode?: string;
   @ApiPropertyOptional({ enum: INITIATORS }) @IsOptional() @IsOneOf(INITIATORS) initiator?: string;
   @ApiPropertyOptional({ example: 'claude-opus-4-1' }) @IsOptional() @IsModelId() modelId?: string;
@@ -58,7 +57,7 @@ export class SampleQueryDto extends EndFiltersDto {
   seed?: string;
 }
 
-export class BlockedEndsQueryDto extends ReadQueryDto {
+export class BlockedEndsQueryDto {
   @ApiPropertyOptional({ enum: GUARD_CODES, description: 'Attempts that failed this guard (among others)' })
   @IsOptional()
   @IsOneOf(GUARD_CODES)
@@ -73,7 +72,7 @@ export class BlockedEndsQueryDto extends ReadQueryDto {
   @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
 }
 
-export class EndStatsQueryDto extends ReadQueryDto {
+export class EndStatsQueryDto {
   @ApiPropertyOptional({ enum: STAT_BUCKETS, default: 'day', description: 'UTC days, or ISO weeks starting on Monday' })
   @IsOptional()
   @IsOneOf(STAT_BUCKETS)
@@ -84,13 +83,13 @@ export class EndStatsQueryDto extends ReadQueryDto {
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
-export class ReviewStatsQueryDto extends ReadQueryDto {
+export class ReviewStatsQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @ApiPropertyOptional({ ...TIME, description: `Reviews made from (inclusive). ${TIME.description}` }) @IsOptional() @IsAuditTime() from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
-export class ComplianceQueryDto extends ReadQueryDto {
+export class ComplianceQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
   @CURSOR @IsOptional() @IsSequenceCursor() cursor?: string;

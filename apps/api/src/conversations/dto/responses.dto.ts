@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBooleanString, IsDateString, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REASON_CODE_LIST, REVIEW_OUTCOMES } from '@app/conversation';
-import { ReadQueryDto } from '../../common/read-query.dto';
 import { PageLimit } from '../../common/page-limit';
 import { IsUuid } from '../../common/is-uuid';
 
@@ -69,7 +68,7 @@ export class MessagesDto {
   nextCursor: string | null;
 }
 
-export class AsOfQueryDto extends ReadQueryDto {
+export class AsOfQueryDto {
   @ApiPropertyOptional({ description: 'The state just after this stream version' })
   @IsOptional()
   @Type(() => Number)
