@@ -57,7 +57,6 @@ export const HARM_CATEGORIES = [
 export type HarmCategory = (typeof HARM_CATEGORIES)[number];
 
 export const isReasonCode = (value: unknown): value is ReasonCode => isOneOf(REASON_CODE_LIST, value);
-export const isHarmCategory = (value: unknown): value is HarmCategory => isOneOf(HARM_CATEGORIES, value);
 
 export const isReasonAllowedFor = (initiator: Initiator, code: string): boolean =>
   isReasonCode(code) && (REASON_CODES[code].allowedInitiators as readonly Initiator[]).includes(initiator);

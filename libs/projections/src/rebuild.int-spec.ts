@@ -5,7 +5,7 @@ import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
 import { play, scriptArbitrary } from '../test/command-script';
 import { allEventIds, catchUp, eventually, FAST, lagOf, sleep, snapshot } from '../test/runner-fixtures';
-import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, readCheckpoints, rebuildProjection, rebuildProjections, threadStatusProjection } from './index';
+import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, readCheckpoints, rebuildProjections, threadStatusProjection } from './index';
 import { threadStatusRebuild } from './read-models/thread-status.projection';
 
 let db: TestDatabase;
@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-describe(rebuildProjection.name, () => {
+describe(rebuildProjections.name, () => {
   const tablesOf = async () => Object.fromEntries(await Promise.all(ALL_PROJECTIONS.flatMap((p) => p.tables).map(async (t) => [t, await snapshot(pool, t)])));
   const scripts = (seed: number, n: number) => fc.sample(scriptArbitrary, { seed, numRuns: n });
   const startAt = (i: number) => new Date(Date.parse('2025-10-01T00:00:00.000Z') + i * 7 * 3600_000).toISOString();
@@ -32,7 +32,7 @@ describe(rebuildProjection.name, () => {
     const live = await tablesOf();
     expect(live.rm_ends.length).toBeGreaterThan(0);
     const total = (await allEventIds(pool)).length;
-    for (const p of ALL_PROJECTIONS) expect(await rebuildProjection(pool, store, p, undefined, 7)).toBe(total);
+    for (const p of ALL_PROJECTIONS) expect(await rebuildProjections(pool, store, [p], undefined, 7)).toBe(total);
     expect(await tablesOf()).toEqual(live);
   });
 
@@ -41,7 +41,7 @@ describe(rebuildProjection.name, () => {
     // Two states kept at most, seven events a batch: the interleaved conversations are evicted
     // and read back again and again.
     const forgetful = { ...threadStatusProjection, forRebuild: () => threadStatusRebuild(2) };
-    await rebuildProjection(pool, store, forgetful, undefined, 7);
+    await rebuildProjections(pool, store, [forgetful], undefined, 7);
     expect(await snapshot(pool, 'rm_conversations')).toEqual(live);
   });
 
@@ -74,7 +74,7 @@ describe(rebuildProjection.name, () => {
           ),
         );
         await sleep(5);
-        await rebuildProjection(pool, store, p, undefined, 9);
+        await rebuildProjections(pool, store, [p], undefined, 9);
         await writing;
       }
       await eventually('every projection to catch up', async () => (await projectionLags(pool, ALL_PROJECTIONS.map((p) => p.name))).every((l) => l.lagEvents === 0));
@@ -82,7 +82,7 @@ describe(rebuildProjection.name, () => {
       await Promise.all(runners.map((r) => r.stop()));
     }
     const live = await tablesOf();
-    for (const p of ALL_PROJECTIONS) await rebuildProjection(pool, store, p);
+    for (const p of ALL_PROJECTIONS) await rebuildProjections(pool, store, [p]);
     expect(await tablesOf()).toEqual(live);
   });
 
@@ -108,7 +108,7 @@ describe(rebuildProjection.name, () => {
         }
         return store.readAllRange(options);
       };
-      const rebuilding = rebuildProjection(pool, pausing, p, undefined, 20);
+      const rebuilding = rebuildProjections(pool, pausing, [p], undefined, 20);
       await reached;
       const runner = new ProjectionRunner(pool, store, p, FAST);
       runner.start();
@@ -125,7 +125,7 @@ describe(rebuildProjection.name, () => {
     }
     for (const p of ALL_PROJECTIONS) await catchUp(pool, store, p);
     const live = await tablesOf();
-    for (const p of ALL_PROJECTIONS) await rebuildProjection(pool, store, p);
+    for (const p of ALL_PROJECTIONS) await rebuildProjections(pool, store, [p]);
     expect(await tablesOf()).toEqual(live);
   });
 });
