@@ -81,7 +81,7 @@ describe('The OpenAPI document', () => {
     }
   });
 
-  it('documents ?waitFor= on every GET the service answers (the WaitForInterceptor takes it, no query DTO does)', () => {
+  it('documents ?waitFor= on every GET it answers (the WaitForInterceptor takes it, no query DTO does)', () => {
     const gets = operations().filter((o) => o.method === 'get' && !o.path.startsWith('/docs'));
     expect(gets.length).toBeGreaterThanOrEqual(10);
     for (const { name, op: operation } of gets) {

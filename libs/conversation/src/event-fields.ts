@@ -9,5 +9,5 @@ export type EventOfType<T extends DomainEventType> = Extract<DomainEvent, { type
 /** A field name of an event type's data. */
 export type EventFieldName<T extends DomainEventType> = Extract<keyof EventOfType<T>['data'], string>;
 
-/** A field name of an event type's data, checked against its definition: `fieldOf('ConversationEnded', 'reasonCode')`. */
+/** A field name of an event type's data, checked against its definition. */
 export const fieldOf = <T extends DomainEventType, F extends EventFieldName<T>>(_type: T, field: F): F => field;

@@ -76,9 +76,10 @@ describe(PostgresEventStore.name, () => {
       try {
         await c.query('BEGIN');
         const { rows } = await c.query<{ stamped: boolean; own_transaction: boolean }>(
-          `INSERT INTO es_events (transaction_id, stream_id, stream_version, event_id, type, data, metadata, occurred_at,
-                                  recorded_at, prev_hash, hash)
-           VALUES ('1'::xid8, $1, 1, $2, 'Forged', '{}', '{}', $3, '1999-01-01T00:00:00Z', repeat('0', 64), repeat('0', 64))
+          `INSERT INTO es_events (transaction_id, stream_id, stream_version, event_id, type, data, metadata,
+                                  occurred_at, recorded_at, prev_hash, hash)
+           VALUES ('1'::xid8, $1, 1, $2, 'Forged', '{}', '{}',
+                   $3, '1999-01-01T00:00:00Z', repeat('0', 64), repeat('0', 64))
            RETURNING recorded_at = now() AS stamped, transaction_id = pg_current_xact_id() AS own_transaction`,
           [`s-${randomUUID()}`, randomUUID(), AT],
         );

@@ -32,16 +32,32 @@ function eventsOf(steps: Step[]): DomainEvent[] {
 }
 
 const model = 'claude-opus-4-1';
-const message = (messageId: string, parentMessageId: string | null, role: 'user' | 'assistant'): ConversationCommand => ({
+const message = (
+  messageId: string,
+  parentMessageId: string | null,
+  role: 'user' | 'assistant',
+): ConversationCommand => ({
   type: 'AppendMessage',
-  data: { messageId, parentMessageId, role, content: 'text', ...(role === 'assistant' && { modelId: model, stopReason: 'end_turn' }) },
+  data: {
+    messageId,
+    parentMessageId,
+    role,
+    content: 'text',
+    ...(role === 'assistant' && { modelId: model, stopReason: 'end_turn' }),
+  },
 });
 /** Every event type SQL reads, each optional field set: a blocked end, an end, a review. */
 const SAMPLES = eventsOf([
-  { type: 'StartConversation', data: { conversationId: 'c1', tenantId: 't1', subjectId: 's1', modelId: model, channel: 'web' } },
+  {
+    type: 'StartConversation',
+    data: { conversationId: 'c1', tenantId: 't1', subjectId: 's1', modelId: model, channel: 'web' },
+  },
   message('u1', null, 'user'),
   message('a1', 'u1', 'assistant'),
-  { type: 'EndConversation', data: { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: 'u1', modelId: model } },
+  {
+    type: 'EndConversation',
+    data: { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: 'u1', modelId: model },
+  },
   message('u2', 'a1', 'user'),
   message('a2', 'u2', 'assistant'),
   message('u3', 'a2', 'user'),
@@ -49,7 +65,14 @@ const SAMPLES = eventsOf([
   { type: 'RecordRedirection', data: { messageId: 'a2', harmCategory: 'ABUSE_OF_ASSISTANT' } },
   {
     type: 'EndConversation',
-    data: { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: 'u3', explanation: 'x', evidenceMessageIds: ['u3'], modelId: model },
+    data: {
+      initiator: 'model',
+      reasonCode: 'ABUSE_OF_ASSISTANT',
+      atMessageId: 'u3',
+      explanation: 'x',
+      evidenceMessageIds: ['u3'],
+      modelId: model,
+    },
   },
   (state) => ({
     type: 'ReviewEndDecision',
@@ -78,14 +101,22 @@ describe('Event fields read in SQL', () => {
 
   it('name event types from the event definitions: a type that does not exist is a compile error', () => {
     expect(typeIs(['ConversationEnded'], 'e')).toBe("e.type = 'ConversationEnded'");
-    expect(typeIs(['ConversationStarted', 'MessageAppended'])).toBe("type IN ('ConversationStarted', 'MessageAppended')");
+    expect(typeIs(['ConversationStarted', 'MessageAppended'])).toBe(
+      "type IN ('ConversationStarted', 'MessageAppended')",
+    );
     // @ts-expect-error there is no ConversationClosed event
     const misnamed = () => typeIs(['ConversationClosed']);
     expect(misnamed).toBeInstanceOf(Function);
   });
 
   it('are all written by the domain, for the event type they are read of', () => {
-    expect([...READ.keys()].sort()).toEqual(['ConversationEnded', 'ConversationStarted', 'EndAttemptBlocked', 'EndDecisionReviewed', 'MessageAppended']);
+    expect([...READ.keys()].sort()).toEqual([
+      'ConversationEnded',
+      'ConversationStarted',
+      'EndAttemptBlocked',
+      'EndDecisionReviewed',
+      'MessageAppended',
+    ]);
     const missing: string[] = [];
     for (const [type, fields] of READ) {
       const samples = SAMPLES.filter((e) => e.type === type);
@@ -103,7 +134,8 @@ describe('Event fields read in SQL', () => {
         if (!file.endsWith('.ts') || /\.(int-)?spec\.ts$/.test(file) || file === 'event-sql.ts') continue;
         const text = readFileSync(join(ROOT, dir, file), 'utf8');
         // A JSON field by name (metadata's are not events'), or an event type compared by name.
-        for (const m of text.matchAll(/(?<!metadata\s*)->>?\s*'\w+'|\btype\s*(=|IN)\s*\(?\s*'[A-Z]\w*'/g)) found.push(`${dir}/${file}: ${m[0]}`);
+        for (const m of text.matchAll(/(?<!metadata\s*)->>?\s*'\w+'|\btype\s*(=|IN)\s*\(?\s*'[A-Z]\w*'/g))
+          found.push(`${dir}/${file}: ${m[0]}`);
       }
     }
     expect(found).toEqual([]);

@@ -36,7 +36,9 @@ export class AuditEndsController {
   @ApiOkResponse({ type: AuditEndPageDto })
   @ApiReadProblems()
   ends(@Query() { limit, cursor, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) => listEnds(this.pool, { ...filters, ...scope }, { limit, cursor }));
+    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
+      listEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
+    );
   }
 
   @Get('blocked-ends')
@@ -76,7 +78,9 @@ export class AuditEndsController {
   @Capped()
   async sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
     const { size = DEFAULT_SAMPLE_SIZE, seed = randomBytes(8).toString('hex'), ...filters } = query;
-    const items = await inTenantScope(who, filters.tenantId, [], (scope) => sampleEnds(this.auditPool, { ...filters, ...scope }, { size, seed }));
+    const items = await inTenantScope(who, filters.tenantId, [], (scope) =>
+      sampleEnds(this.auditPool, { ...filters, ...scope }, { size, seed }),
+    );
     return { seed, size, items, nextCursor: null };
   }
 }

@@ -21,7 +21,8 @@ export class AuditStatsController {
   @Get('stats/ends')
   @ApiOperation({
     summary: 'Ends by reason code or model per day or ISO week, beside conversations started',
-    description: 'ratePer1000 = ends per 1,000 conversations started in the bucket. Keys of one tenant count their tenant only.',
+    description:
+      'ratePer1000 = ends per 1,000 conversations started in the bucket. Keys of one tenant count their tenant only.',
   })
   @ApiOkResponse({ type: EndStatsDto })
   @ApiReadProblems()
@@ -32,7 +33,8 @@ export class AuditStatsController {
   @Get('reviews/stats')
   @ApiOperation({
     summary: 'Review outcomes: overturn rate by reason, model and reviewer',
-    description: 'By reason and model, each reviewed end counts once with its latest outcome; by reviewer, every review counts.',
+    description:
+      'By reason and model, each reviewed end counts once with its latest outcome; by reviewer, every review counts.',
   })
   @ApiOkResponse({ type: ReviewStatsDto })
   @ApiReadProblems()

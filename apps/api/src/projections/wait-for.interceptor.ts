@@ -14,7 +14,8 @@ export const ApiWaitFor = () =>
     name: 'waitFor',
     required: false,
     type: String,
-    description: 'A `position` from a command response: answer once the projections processed it (at most 5 s, then 503)',
+    description:
+      'A `position` from a command response: answer once the projections processed it (at most 5 s, then 503)',
     example: '7311-42',
   });
 
@@ -32,7 +33,9 @@ export class WaitForInterceptor implements NestInterceptor {
     const { waitFor } = request.query;
     delete request.query.waitFor;
     if (typeof waitFor !== 'string' || !isPosition(waitFor)) {
-      throw ApiError.validation('waitFor must be a position returned by this API', [{ field: 'waitFor', messages: ['waitFor must be a position'] }]);
+      throw ApiError.validation('waitFor must be a position returned by this API', [
+        { field: 'waitFor', messages: ['waitFor must be a position'] },
+      ]);
     }
     return from(this.waiter.waitFor(waitFor)).pipe(switchMap(() => next.handle()));
   }

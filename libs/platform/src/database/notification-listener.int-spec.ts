@@ -5,7 +5,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `done` (at most 10 s); returns whether it became true. */
 async function eventually(done: () => boolean): Promise<boolean> {
-  for (const until = Date.now() + 10_000; Date.now() < until && !done(); ) await sleep(10);
+  for (const until = Date.now() + 10_000; Date.now() < until && !done();) await sleep(10);
   return done();
 }
 
@@ -29,7 +29,9 @@ describe(NotificationListener.name, () => {
     return listener;
   };
   const terminate = () =>
-    db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'listener-under-test'`);
+    db.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'listener-under-test'`,
+    );
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -70,7 +72,10 @@ describe(NotificationListener.name, () => {
   });
 
   it('starts without the database, backs off while it is away, and stops trying when stopped', async () => {
-    const listener = await listen({ connection: { connectionString: 'postgres://nobody@127.0.0.1:1/none' }, maxReconnectMs: 80 });
+    const listener = await listen({
+      connection: { connectionString: 'postgres://nobody@127.0.0.1:1/none' },
+      maxReconnectMs: 80,
+    });
     expect(listener.live).toBe(false);
     expect(await eventually(() => warnings.length >= 4)).toBe(true);
     expect(warnings.map((w) => /reconnecting in (\d+) ms/.exec(w)?.[1]).slice(0, 4)).toEqual(['20', '40', '80', '80']);

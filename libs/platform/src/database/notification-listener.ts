@@ -33,7 +33,9 @@ export class NotificationListener {
   private lastAlive = new Date();
   private gap = false;
   private closed = false;
-  private readonly settings: Required<Pick<NotificationListenerOptions, 'heartbeatMs' | 'reconnectMs' | 'maxReconnectMs'>>;
+  private readonly settings: Required<
+    Pick<NotificationListenerOptions, 'heartbeatMs' | 'reconnectMs' | 'maxReconnectMs'>
+  >;
   private delayMs: number;
 
   constructor(private readonly options: NotificationListenerOptions) {

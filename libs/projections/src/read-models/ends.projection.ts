@@ -31,8 +31,9 @@ const SQL = `WITH ev AS MATERIALIZED (
    INSERT INTO rm_blocked_ends (event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards,
      at_message_id, model_id, policy_version, attempted_at)
    SELECT event_id, conversation_id, tenant_id, ${blocked.text('initiator')}, ${blocked.text('proposedReasonCode')},
-          ARRAY(SELECT jsonb_array_elements_text(${blocked.json('failedGuards')})), (${blocked.text('atMessageId')})::uuid,
-          ${blocked.text('modelId')}, (${blocked.text('policyVersion')})::int, occurred_at
+          ARRAY(SELECT jsonb_array_elements_text(${blocked.json('failedGuards')})),
+          (${blocked.text('atMessageId')})::uuid, ${blocked.text('modelId')}, (${blocked.text('policyVersion')})::int,
+          occurred_at
      FROM ev WHERE ${typeIs(['EndAttemptBlocked'])}
    ON CONFLICT DO NOTHING)
  -- Ends of earlier batches; this statement's own inserts took their outcome above (it cannot see them).

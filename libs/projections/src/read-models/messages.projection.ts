@@ -5,11 +5,11 @@ import { conversationEventsSql } from '../recorded';
 
 const appended = eventData('MessageAppended');
 
-const SQL = `INSERT INTO rm_messages (conversation_id, message_id, parent_message_id, role, content, model_id, stop_reason,
-   created_at, version)
+const SQL = `INSERT INTO rm_messages (conversation_id, message_id, parent_message_id, role, content, model_id,
+   stop_reason, created_at, version)
  SELECT conversation_id, (${appended.text('messageId')})::uuid, (${appended.text('parentMessageId')})::uuid,
-        ${appended.text('role')}, ${appended.text('content')}, ${appended.text('modelId')}, ${appended.text('stopReason')},
-        occurred_at, stream_version
+        ${appended.text('role')}, ${appended.text('content')}, ${appended.text('modelId')},
+        ${appended.text('stopReason')}, occurred_at, stream_version
    FROM ${conversationEventsSql('MessageAppended')}
  ON CONFLICT DO NOTHING`;
 
