@@ -15,6 +15,7 @@ interface Response {
 }
 interface Operation {
   security?: Record<string, string[]>[];
+  parameters?: { name: string; in: string; required?: boolean }[];
   responses: Record<string, Response>;
 }
 interface Document {
@@ -77,6 +78,15 @@ describe('The OpenAPI document', () => {
       const res = await (method === 'post' ? call.send({}) : call);
       const status = operation.security?.length ? 401 : 200;
       expect([name, res.status]).toEqual([name, status]);
+    }
+  });
+
+  it('documents ?waitFor= on every GET it answers (the WaitForInterceptor takes it, no query DTO does)', () => {
+    const gets = operations().filter((o) => o.method === 'get' && !o.path.startsWith('/docs'));
+    expect(gets.length).toBeGreaterThanOrEqual(10);
+    for (const { name, op: operation } of gets) {
+      const waitFor = operation.parameters?.filter((p) => p.in === 'query' && p.name === 'waitFor');
+      expect([name, waitFor]).toEqual([name, [expect.objectContaining({ required: false })]]);
     }
   });
 

@@ -48,6 +48,20 @@ describe('?waitFor=', () => {
     });
   });
 
+  it('takes ?waitFor= on every kind of GET, whatever the query its route declares', async () => {
+    const written = await writer.post('/v1/conversations', { subjectId: 's-4', modelId: 'claude-opus-4-1' });
+    const { conversationId: id, position } = written.body;
+    const auditor = as(t, await t.key('auditor', 'acme'));
+    const admin = as(t, await t.key('admin', '*'));
+    // A route with no query of its own refuses any other parameter: the interceptor took this one.
+    expect((await auditor.get(`/v1/audit/conversations/${id}/timeline?waitFor=${position}`)).status).toBe(200);
+    expect((await auditor.get(`/v1/audit/conversations/${id}/timeline?other=1`)).status).toBe(400);
+    expect((await auditor.get(`/v1/audit/ends?waitFor=${position}&limit=1`)).status).toBe(200);
+    expect((await writer.get(`/v1/conversations/${id}/messages?waitFor=${position}&limit=1`)).status).toBe(200);
+    expect((await admin.get(`/metrics?waitFor=${position}`)).status).toBe(200);
+    expect((await t.http().get(`/health?waitFor=${position}`)).status).toBe(200);
+  });
+
   it('refuses a malformed or out-of-range position with 400', async () => {
     for (const bad of ['abc', '1-99999999999999999999', "1-1' OR 1=1"]) {
       const res = await writer.get(`/v1/conversations/00000000-0000-4000-8000-000000000001?waitFor=${encodeURIComponent(bad)}`);

@@ -1,7 +1,16 @@
 import 'reflect-metadata';
-import { Client, Pool } from 'pg';
-import { PostgresEventStore } from '@app/event-store';
-import { checkRuntimePrivileges, ConfigError, loadConfig, PrivilegeRefusal, resolveDatabase, runMigrations, runtimeConnection } from '@app/platform';
+import { Pool } from 'pg';
+import { APPEND_CHANNEL, PostgresEventStore } from '@app/event-store';
+import {
+  checkRuntimePrivileges,
+  ConfigError,
+  loadConfig,
+  NotificationListener,
+  PrivilegeRefusal,
+  resolveDatabase,
+  runMigrations,
+  runtimeConnection,
+} from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner } from '@app/projections';
 
 /**
@@ -19,22 +28,13 @@ async function main(): Promise<void> {
   await checkRuntimePrivileges(pool, { strict: config.strictDbPrivileges, warn: (m) => say(`warning: ${m}`) });
   const store = new PostgresEventStore(pool);
 
-  const listener = new Client(runtimeConnection(database.url, config, 'conversation-projector-listen'));
-  const waiters = new Set<() => void>();
-  listener.on('notification', () => waiters.forEach((w) => w()));
-  listener.on('error', (err) => say(`LISTEN connection lost (${err.message}); polling`));
-  await listener.connect();
-  await listener.query('LISTEN es_events');
-  const waitForChange = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      waiters.add(done);
-    });
+  const listener = new NotificationListener({
+    connection: runtimeConnection(database.url, config, 'conversation-projector-listen'),
+    channels: [APPEND_CHANNEL],
+    warn: (m) => say(`warning: ${m}`),
+  });
+  await listener.start();
+  const waitForChange = (ms: number) => listener.next(ms);
 
   const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
   runners.forEach((r) => r.start());
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     say(`${signal}: stopping`);
     await Promise.all(runners.map((r) => r.stop()));
-    await listener.end().catch(() => undefined);
+    await listener.stop();
     await store.close().catch(() => undefined);
     await pool.end();
     await database.release();

@@ -9,6 +9,7 @@ import {
   toEndCommandData,
 } from '@app/conversation';
 import { conversationIdOf } from '@app/conversation';
+import { typeIs } from '@app/projections';
 import { decodeSequenceCursor, encodeSequenceCursor, InvalidCursor } from './cursor';
 import { Page, pageLimit, Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';
@@ -77,7 +78,7 @@ export async function checkCompliance(q: Queryable, options: ComplianceOptions =
       `SELECT position::text AS seq, transaction_id::text AS tx, stream_id, stream_version::text AS stream_version, event_id,
               data, metadata ->> 'tenantId' AS tenant_id, occurred_at
          FROM es_events e
-        WHERE type = 'ConversationEnded' AND position > $1::bigint
+        WHERE ${typeIs(['ConversationEnded'])} AND position > $1::bigint
           AND ($2::text IS NULL OR (metadata ->> 'tenantId' = $2 AND ${streamStartedBy('e.stream_id', '$2')}))
         ORDER BY position
         LIMIT $3`,

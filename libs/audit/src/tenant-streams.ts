@@ -1,4 +1,5 @@
 import { EVENT_COLUMNS, EventRow, StoredEvent, toStoredEvent } from '@app/event-store';
+import { eventData, typeIs } from '@app/projections';
 import type { Queryable } from './queryable';
 
 /**
@@ -8,9 +9,10 @@ import type { Queryable } from './queryable';
  * log. A scalar subquery, so always one probe of the (stream_id, stream_version) index per row,
  * never a join over the log whatever the planner estimates.
  */
+const STARTED_TENANT = `CASE WHEN ${typeIs(['ConversationStarted'], 's')}
+  THEN coalesce(${eventData('ConversationStarted', 's.data').text('tenantId')}, '') ELSE '' END`;
 export const startingTenantOf = (stream: string): string =>
-  `(SELECT CASE WHEN s.type = 'ConversationStarted' THEN coalesce(s.data ->> 'tenantId', '') ELSE '' END
-      FROM es_events s WHERE s.stream_id = ${stream} AND s.stream_version = 1)`;
+  `(SELECT ${STARTED_TENANT} FROM es_events s WHERE s.stream_id = ${stream} AND s.stream_version = 1)`;
 
 /** SQL: the stream was started by the tenant (false also when there is no such stream). */
 export const streamStartedBy = (stream: string, tenant: string): string => `${startingTenantOf(stream)} = ${tenant}`;

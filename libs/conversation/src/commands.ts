@@ -89,5 +89,3 @@ export type ConversationCommand =
   | FlagSafetyRisk
   | ClearSafetyRisk
   | ReviewEndDecision;
-
-export type ConversationCommandType = ConversationCommand['type'];

@@ -3,6 +3,7 @@ export * from './vocabulary';
 export * from './reason-codes';
 export * from './guard-codes';
 export * from './events';
+export * from './event-fields';
 export * from './commands';
 export * from './errors';
 export * from './policy';

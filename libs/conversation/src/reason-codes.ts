@@ -1,5 +1,5 @@
 import type { Policy } from './policy';
-import { type Initiator, isOneOf } from './vocabulary';
+import { type Initiator } from './vocabulary';
 
 /** A code word: upper-case letters, digits and `_`, starting with a letter, at most 64 characters. */
 export const REASON_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -79,8 +79,6 @@ export const asReasonCode = (value: string): ReasonCode => {
   if (!isReasonCode(value)) throw new Error(`Not a reason code: ${JSON.stringify(value)}`);
   return value;
 };
-
-export const isHarmCategory = (value: unknown): value is HarmCategory => isOneOf(HARM_CATEGORIES, value);
 
 /** The policy's row for a code; none for a code this version does not declare (or dropped). */
 export const reasonCodeRule = (policy: Policy, code: string): ReasonCodeRule | undefined =>

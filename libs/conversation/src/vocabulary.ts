@@ -25,9 +25,6 @@ export type ErrorType = (typeof ERROR_TYPES)[number];
 export const INITIATORS = ['model', 'operator'] as const;
 export type Initiator = (typeof INITIATORS)[number];
 
-export const ACTOR_TYPES = ['user', 'model', 'operator', 'auditor', 'system'] as const;
-export type ActorType = (typeof ACTOR_TYPES)[number];
-
 export const THREAD_STATUSES = ['active', 'ended'] as const;
 export type ThreadStatusValue = (typeof THREAD_STATUSES)[number];
 

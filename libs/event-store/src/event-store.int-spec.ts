@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import {
+  APPEND_CHANNEL,
   canonicalBody,
   IdempotencyKeyReused,
   InvalidEvent,
   NewEvent,
   PostgresEventStore,
   StoredEvent,
-  subscribe,
   VersionConflict,
 } from '@app/event-store';
 
@@ -58,13 +58,36 @@ describe(PostgresEventStore.name, () => {
       expect(await store.verifyStream(id)).toEqual({ valid: true, count: 3 });
     });
 
-    it('records the database time, not a time the caller sends', async () => {
+    it('records the database time of the commit, not a time the caller sends', async () => {
       const id = `s-${randomUUID()}`;
-      const before = Date.now();
+      const clock = async () => (await db.pool.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0].t.getTime();
+      const before = await clock();
+      // No field of NewEvent sets it: a recordedAt slipped in beside them is not sent.
       await store.append(id, [{ ...event(), recordedAt: '1999-01-01T00:00:00Z' } as NewEvent], { expectedVersion: 'any' });
+      const after = await clock();
       const [e] = await store.readStream(id);
       expect(e.occurredAt).toBe(AT);
-      expect(Date.parse(e.recordedAt)).toBeGreaterThanOrEqual(before - 5000);
+      expect(Date.parse(e.recordedAt)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(e.recordedAt)).toBeLessThanOrEqual(after);
+    });
+
+    it('stamps recorded_at and transaction_id itself, even on a row the owner inserts with others', async () => {
+      const c = await db.pool.connect();
+      try {
+        await c.query('BEGIN');
+        const { rows } = await c.query<{ stamped: boolean; own_transaction: boolean }>(
+          `INSERT INTO es_events (transaction_id, stream_id, stream_version, event_id, type, data, metadata,
+                                  occurred_at, recorded_at, prev_hash, hash)
+           VALUES ('1'::xid8, $1, 1, $2, 'Forged', '{}', '{}',
+                   $3, '1999-01-01T00:00:00Z', repeat('0', 64), repeat('0', 64))
+           RETURNING recorded_at = now() AS stamped, transaction_id = pg_current_xact_id() AS own_transaction`,
+          [`s-${randomUUID()}`, randomUUID(), AT],
+        );
+        expect(rows).toEqual([{ stamped: true, own_transaction: true }]);
+      } finally {
+        await c.query('ROLLBACK');
+        c.release();
+      }
     });
 
     it('refuses a wrong expected version with a typed VersionConflict and appends nothing', async () => {
@@ -240,26 +263,16 @@ describe(PostgresEventStore.name, () => {
       expect((await store.readAllRange({ limit: 1 }))?.through).toBe(all[0].position);
     });
 
-    it('wakes a subscriber through LISTEN/NOTIFY without waiting for the poll', async () => {
-      const head = (await readEverything()).at(-1)?.position ?? null;
-      const got: StoredEvent[] = [];
-      let resolve!: () => void;
-      const arrived = new Promise<void>((r) => (resolve = r));
-      const sub = await subscribe(
-        store,
-        async (events) => {
-          got.push(...events);
-          resolve();
-        },
-        { after: head, pollIntervalMs: 60_000, listenConnection: { connectionString: db.url } },
-      );
+    it('notifies APPEND_CHANNEL when an append commits, so readers need not wait for a poll', async () => {
+      const listener = new Client({ connectionString: db.runtimeUrl });
+      await listener.connect();
       try {
-        await new Promise((r) => setTimeout(r, 200));
-        const r = await store.append(`s-${randomUUID()}`, [event('Woken')], { expectedVersion: 'any' });
-        await arrived;
-        expect(got.map((e) => e.eventId)).toEqual(r.eventIds);
+        await listener.query(`LISTEN ${APPEND_CHANNEL}`);
+        const heard = new Promise((resolve) => listener.once('notification', (n) => resolve(n.channel)));
+        await store.append(`s-${randomUUID()}`, [event('Woken')], { expectedVersion: 'any' });
+        await expect(heard).resolves.toBe(APPEND_CHANNEL);
       } finally {
-        await sub.stop();
+        await listener.end();
       }
     });
   });

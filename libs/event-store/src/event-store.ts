@@ -7,6 +7,9 @@ import { EVENT_COLUMNS, EventRow, readStreamHead, toStoredEvent } from './event-
 import { formatPosition, GlobalPosition, parsePosition, START } from './position';
 import { AppendOptions, AppendResult, ChainVerification, LogRange, NewEvent, ReadAllPage, StoredEvent } from './types';
 
+/** The channel the append functions NOTIFY at commit: LISTEN on it to read on at once, not at the next poll. */
+export const APPEND_CHANNEL = 'es_events';
+
 export interface EventStoreObserver {
   appended?(streamId: string, count: number): void;
   conflicted?(streamId: string): void;

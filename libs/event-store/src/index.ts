@@ -3,7 +3,6 @@ export * from './errors';
 export * from './position';
 export * from './hash-chain';
 export * from './event-store';
-export * from './subscription';
 export type { GroupCommitOptions } from './append-batcher';
 export * from './event-row';
 export * from './event-id';

@@ -5,4 +5,5 @@ export * from './database/embedded-postgres';
 export * from './database/reconcile-privileges';
 export * from './database/resolve-database';
 export * from './database/runtime-connection';
+export * from './database/notification-listener';
 export * from './config/limits';

@@ -9,6 +9,7 @@ export * from './projection-runner';
 export * from './rebuild';
 export * from './lag';
 export * from './recorded';
+export * from './event-sql';
 export { threadStatusProjection, messagesProjection, endsProjection, statsProjection };
 
 /** Every read model the service keeps, by name. */

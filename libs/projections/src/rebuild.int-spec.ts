@@ -5,7 +5,14 @@ import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
 import { play, scriptArbitrary } from '../test/command-script';
 import { allEventIds, catchUp, eventually, FAST, lagOf, sleep, snapshot } from '../test/runner-fixtures';
-import { ALL_PROJECTIONS, ProjectionRunner, projectionLags, readCheckpoints, rebuildProjection, rebuildProjections, threadStatusProjection } from './index';
+import {
+  ALL_PROJECTIONS,
+  ProjectionRunner,
+  projectionLags,
+  readCheckpoints,
+  rebuildProjections,
+  threadStatusProjection,
+} from './index';
 import { threadStatusRebuild } from './read-models/thread-status.projection';
 
 let db: TestDatabase;
@@ -19,29 +26,37 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-describe(rebuildProjection.name, () => {
-  const tablesOf = async () => Object.fromEntries(await Promise.all(ALL_PROJECTIONS.flatMap((p) => p.tables).map(async (t) => [t, await snapshot(pool, t)])));
+describe(rebuildProjections.name, () => {
+  const tablesOf = async () =>
+    Object.fromEntries(
+      await Promise.all(ALL_PROJECTIONS.flatMap((p) => p.tables).map(async (t) => [t, await snapshot(pool, t)])),
+    );
   const scripts = (seed: number, n: number) => fc.sample(scriptArbitrary, { seed, numRuns: n });
   const startAt = (i: number) => new Date(Date.parse('2025-10-01T00:00:00.000Z') + i * 7 * 3600_000).toISOString();
 
   it('gives exactly the same rows as the live tables, for every projection', async () => {
     await Promise.all(
-      scripts(7, 12).map((s, i) => play(new ConversationDriver(store, { tenantId: `rb-${i % 3}`, modelId: s.modelId, startAt: startAt(i) }), s.steps)),
+      scripts(7, 12).map((s, i) =>
+        play(
+          new ConversationDriver(store, { tenantId: `rb-${i % 3}`, modelId: s.modelId, startAt: startAt(i) }),
+          s.steps,
+        ),
+      ),
     );
     for (const p of ALL_PROJECTIONS) await catchUp(pool, store, p);
     const live = await tablesOf();
     expect(live.rm_ends.length).toBeGreaterThan(0);
     const total = (await allEventIds(pool)).length;
-    for (const p of ALL_PROJECTIONS) expect(await rebuildProjection(pool, store, p, undefined, 7)).toBe(total);
+    for (const p of ALL_PROJECTIONS) expect(await rebuildProjections(pool, store, [p], undefined, 7)).toBe(total);
     expect(await tablesOf()).toEqual(live);
   });
 
-  it('folds thread status the same when states leave the rebuild\'s memory and are read back from the table', async () => {
+  it("folds thread status the same when states leave the rebuild's memory and are read back from the table", async () => {
     const live = await snapshot(pool, 'rm_conversations');
     // Two states kept at most, seven events a batch: the interleaved conversations are evicted
     // and read back again and again.
     const forgetful = { ...threadStatusProjection, forRebuild: () => threadStatusRebuild(2) };
-    await rebuildProjection(pool, store, forgetful, undefined, 7);
+    await rebuildProjections(pool, store, [forgetful], undefined, 7);
     expect(await snapshot(pool, 'rm_conversations')).toEqual(live);
   });
 
@@ -50,7 +65,13 @@ describe(rebuildProjection.name, () => {
     const small = new Pool({ connectionString: db.url, max: 2 });
     const progress: number[] = [];
     try {
-      const total = await rebuildProjections(small, new PostgresEventStore(small), ALL_PROJECTIONS, (n) => progress.push(n), 10);
+      const total = await rebuildProjections(
+        small,
+        new PostgresEventStore(small),
+        ALL_PROJECTIONS,
+        (n) => progress.push(n),
+        10,
+      );
       expect(total).toBe((await allEventIds(pool)).length);
       expect(progress.at(-1)).toBe(total);
       expect(progress).toEqual([...progress].sort((a, b) => a - b));
@@ -70,19 +91,29 @@ describe(rebuildProjection.name, () => {
       for (const [i, p] of ALL_PROJECTIONS.entries()) {
         const writing = Promise.all(
           scripts(1000 + i, 4).map((s, w) =>
-            play(new ConversationDriver(store, { tenantId: `rb-${w}`, modelId: s.modelId, startAt: startAt(20 + i) }), s.steps),
+            play(
+              new ConversationDriver(store, { tenantId: `rb-${w}`, modelId: s.modelId, startAt: startAt(20 + i) }),
+              s.steps,
+            ),
           ),
         );
         await sleep(5);
-        await rebuildProjection(pool, store, p, undefined, 9);
+        await rebuildProjections(pool, store, [p], undefined, 9);
         await writing;
       }
-      await eventually('every projection to catch up', async () => (await projectionLags(pool, ALL_PROJECTIONS.map((p) => p.name))).every((l) => l.lagEvents === 0));
+      await eventually('every projection to catch up', async () =>
+        (
+          await projectionLags(
+            pool,
+            ALL_PROJECTIONS.map((p) => p.name),
+          )
+        ).every((l) => l.lagEvents === 0),
+      );
     } finally {
       await Promise.all(runners.map((r) => r.stop()));
     }
     const live = await tablesOf();
-    for (const p of ALL_PROJECTIONS) await rebuildProjection(pool, store, p);
+    for (const p of ALL_PROJECTIONS) await rebuildProjections(pool, store, [p]);
     expect(await tablesOf()).toEqual(live);
   });
 
@@ -90,7 +121,10 @@ describe(rebuildProjection.name, () => {
     for (const [i, p] of ALL_PROJECTIONS.entries()) {
       // Events the live runner has not applied yet when the rebuild starts.
       const [s] = scripts(2000 + i, 1);
-      await play(new ConversationDriver(store, { tenantId: 'rb-late', modelId: s.modelId, startAt: startAt(40 + i) }), s.steps);
+      await play(
+        new ConversationDriver(store, { tenantId: 'rb-late', modelId: s.modelId, startAt: startAt(40 + i) }),
+        s.steps,
+      );
       expect(await lagOf(pool, p.name)).toBeGreaterThan(0);
 
       // The rebuild stops at its second range, tables emptied and transaction open; the live
@@ -108,7 +142,7 @@ describe(rebuildProjection.name, () => {
         }
         return store.readAllRange(options);
       };
-      const rebuilding = rebuildProjection(pool, pausing, p, undefined, 20);
+      const rebuilding = rebuildProjections(pool, pausing, [p], undefined, 20);
       await reached;
       const runner = new ProjectionRunner(pool, store, p, FAST);
       runner.start();
@@ -125,7 +159,7 @@ describe(rebuildProjection.name, () => {
     }
     for (const p of ALL_PROJECTIONS) await catchUp(pool, store, p);
     const live = await tablesOf();
-    for (const p of ALL_PROJECTIONS) await rebuildProjection(pool, store, p);
+    for (const p of ALL_PROJECTIONS) await rebuildProjections(pool, store, [p]);
     expect(await tablesOf()).toEqual(live);
   });
 });

@@ -122,14 +122,3 @@ export async function rebuildProjections(
   if (failed) throw failed.reason;
   return Math.max(0, ...results.map((r) => (r as PromiseFulfilledResult<number>).value));
 }
-
-/** Rebuilds one projection (see rebuildProjections). */
-export function rebuildProjection(
-  pool: Pool,
-  store: PostgresEventStore,
-  projection: Projection,
-  onProgress?: (events: number) => void,
-  batchSize?: number,
-): Promise<number> {
-  return rebuildProjections(pool, store, [projection], onProgress, batchSize);
-}

@@ -1,6 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
 import type { StoredEvent } from '@app/event-store';
-import { CONVERSATION_STREAM_PREFIX, conversationIdOf, type RecordedConversationEvent } from '@app/conversation';
+import {
+  CONVERSATION_STREAM_PREFIX,
+  conversationIdOf,
+  type DomainEventType,
+  fieldOf,
+  type RecordedConversationEvent,
+} from '@app/conversation';
+import { typeIs } from './event-sql';
 import { type Batch, IN_BATCH_SQL, rangeParams } from './projection';
 
 /**
@@ -19,15 +26,18 @@ export const CONVERSATION_ID_SQL = `CASE WHEN e.stream_id LIKE '${CONVERSATION_S
  * `conversation_id` (conversationIdOf) and `tenant_id` ('' when the metadata has none). $1..$4
  * are the batch's rangeParams.
  */
-export function conversationEventsSql(...types: string[]): string {
-  for (const type of types) if (!/^[A-Za-z]+$/.test(type)) throw new Error(`not an event type: ${type}`);
+export function conversationEventsSql(...types: DomainEventType[]): string {
   return `(SELECT * FROM (
              SELECT e.*, ${CONVERSATION_ID_SQL} AS conversation_id, coalesce(e.metadata->>'tenantId', '') AS tenant_id
                FROM es_events e
               WHERE ${IN_BATCH_SQL}
-                ${types.length ? `AND e.type IN (${types.map((t) => `'${t}'`).join(', ')})` : ''}) e
+                ${types.length ? `AND ${typeIs(types, 'e')}` : ''}) e
             WHERE e.conversation_id IS NOT NULL) e`;
 }
+
+/** The data a fold reads: MessageAppended's content emptied. */
+const FOLDED_DATA = `CASE WHEN ${typeIs(['MessageAppended'], 'e')}
+  THEN e.data || '{"${fieldOf('MessageAppended', 'content')}": ""}' ELSE e.data END`;
 
 /**
  * The conversation events of a batch as the domain folds them, grouped by conversation (its id
@@ -39,7 +49,7 @@ export function conversationEventsSql(...types: string[]): string {
 export async function readConversationEvents(db: Pool | PoolClient, batch: Batch): Promise<Map<string, RecordedConversationEvent[]>> {
   const { rows } = await db.query<{ stream_id: string; version: string; event_id: string; type: string; data: object; ms: string }>(
     `SELECT e.stream_id, e.stream_version::text AS version, e.event_id, e.type,
-            CASE WHEN e.type = 'MessageAppended' THEN e.data || '{"content": ""}' ELSE e.data END AS data,
+            ${FOLDED_DATA} AS data,
             floor(extract(epoch FROM e.occurred_at) * 1000)::text AS ms
        FROM es_events e
       WHERE ${IN_BATCH_SQL}

@@ -9,7 +9,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiCappedReadProblems, ApiCommandProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { Capped } from '../limits/audit-capacity';
-import { ReadQueryDto } from '../common/read-query.dto';
+import { NoQueryDto } from '../common/read-query.dto';
 import { commandContext } from '../conversations/command-request';
 import { ExecuteConversationCommand } from '../conversations/commands/conversation-command';
 import type { CommandOutcome } from '../conversations/commands/execute-conversation-command.handler';
@@ -37,7 +37,7 @@ export class AuditConversationsController {
   @ApiOkResponse({ type: TimelineDto })
   @ApiCappedReadProblems(404)
   @Capped()
-  timeline(@Param('id', UuidPipe) id: string, @Query() _query: ReadQueryDto, @CurrentPrincipal() who: Principal) {
+  timeline(@Param('id', UuidPipe) id: string, @Query() _query: NoQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetTimelineQuery(id, who));
   }
 

@@ -1,41 +1,54 @@
-import { Controller, Get, Query } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { checkCompliance, listBlockedEnds, listEnds, sampleEnds } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiCappedReadProblems, ApiReadProblems } from '../common/api-problems.decorator';
+import { AUDIT_POOL, PG_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { BlockedEndsQueryDto, ComplianceQueryDto, EndsQueryDto, SampleQueryDto } from './dto/audit-query.dto';
 import { AuditEndPageDto, BlockedEndPageDto, CompliancePageDto, SampleDto } from './dto/audit-responses.dto';
-import { CheckComplianceQuery } from './queries/check-compliance.query';
-import { ListBlockedEndsQuery } from './queries/list-blocked-ends.query';
-import { ListEndsQuery } from './queries/list-ends.query';
-import { SampleEndsQuery } from './queries/sample-ends.query';
+import { EMPTY_PAGE, inTenantScope } from './tenant-scoped';
+
+const DEFAULT_SAMPLE_SIZE = 20;
 
 const SCOPE = 'Keys of one tenant see that tenant only; `*` keys see all and may filter by tenantId.';
 
-/** Ends, blocked attempts, the compliance re-check and the review sample (DOMAIN questions 1, 2, 5, 6). */
+/**
+ * Ends, blocked attempts, the compliance re-check and the review sample (DOMAIN questions 1, 2,
+ * 5, 6): straight to @app/audit, within the caller's tenant scope. The heavy reads (the
+ * compliance re-fold, the sample) run on the small audit pool.
+ */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
 @Controller('v1/audit')
 export class AuditEndsController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(AUDIT_POOL) private readonly auditPool: Pool,
+  ) {}
 
   @Get('ends')
   @ApiOperation({ summary: 'Ends, newest first, with filters and keyset pagination', description: SCOPE })
   @ApiOkResponse({ type: AuditEndPageDto })
   @ApiReadProblems()
-  ends(@Query() query: EndsQueryDto, @CurrentPrincipal() who: Principal) {
-    return this.queries.execute(new ListEndsQuery(query, who));
+  ends(@Query() { limit, cursor, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
+    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
+      listEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
+    );
   }
 
   @Get('blocked-ends')
   @ApiOperation({ summary: 'Blocked end attempts (near-misses), newest first', description: SCOPE })
   @ApiOkResponse({ type: BlockedEndPageDto })
   @ApiReadProblems()
-  blockedEnds(@Query() query: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
-    return this.queries.execute(new ListBlockedEndsQuery(query, who));
+  blockedEnds(@Query() { limit, cursor, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
+    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
+      listBlockedEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
+    );
   }
 
   @Get('compliance')
@@ -49,8 +62,10 @@ export class AuditEndsController {
   @ApiOkResponse({ type: CompliancePageDto })
   @ApiCappedReadProblems()
   @Capped()
-  compliance(@Query() query: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
-    return this.queries.execute(new CheckComplianceQuery(query, who));
+  compliance(@Query() { tenantId, limit, cursor }: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
+    return inTenantScope(who, tenantId, { ...EMPTY_PAGE, checkedEnds: 0 }, (scope) =>
+      checkCompliance(this.auditPool, { ...scope, limit, cursor }),
+    );
   }
 
   @Get('sample')
@@ -61,7 +76,11 @@ export class AuditEndsController {
   @ApiOkResponse({ type: SampleDto })
   @ApiCappedReadProblems()
   @Capped()
-  sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
-    return this.queries.execute(new SampleEndsQuery(query, who));
+  async sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
+    const { size = DEFAULT_SAMPLE_SIZE, seed = randomBytes(8).toString('hex'), ...filters } = query;
+    const items = await inTenantScope(who, filters.tenantId, [], (scope) =>
+      sampleEnds(this.auditPool, { ...filters, ...scope }, { size, seed }),
+    );
+    return { seed, size, items, nextCursor: null };
   }
 }

@@ -1,18 +1,17 @@
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Pool } from 'pg';
+import { exportEndsStream, resolveTenantScope } from '@app/audit';
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { AppConfig } from '@app/platform';
 import { ApiCappedReadProblems } from '../common/api-problems.decorator';
-import { APP_CONFIG } from '../database/database.providers';
+import { APP_CONFIG, AUDIT_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { cutOffWhenStalled } from '../limits/stalled-response';
 import { ExportQueryDto } from './dto/audit-query.dto';
-import { ExportEndsQuery } from './queries/export-ends.query';
 
 /** The signed export (DOMAIN question 8). */
 @ApiTags('audit')
@@ -21,7 +20,7 @@ import { ExportEndsQuery } from './queries/export-ends.query';
 @Controller('v1/audit')
 export class AuditExportController {
   constructor(
-    private readonly queries: QueryBus,
+    @Inject(AUDIT_POOL) private readonly pool: Pool,
     private readonly keys: ApiKeyResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -41,7 +40,9 @@ export class AuditExportController {
   @ApiCappedReadProblems()
   @Capped()
   async export(@Query() query: ExportQueryDto, @CurrentPrincipal() who: Principal, @Res() reply: FastifyReply): Promise<void> {
-    const body: Readable = await this.queries.execute(new ExportEndsQuery(query, who));
+    const scope = resolveTenantScope(who.tenantId, query.tenantId);
+    // Out of scope: an export of nothing, its manifest naming the tenant that was asked for.
+    const body = exportEndsStream(this.pool, { filters: { ...query, ...scope }, nothing: scope === null });
     // A client that stops reading would hold the export's connection and snapshot: cut it off.
     cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
     // So is an export whose key is revoked or expires while it runs, like an event stream.

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiWaitFor } from '../projections/wait-for.interceptor';
 
 export class FieldErrorDto {
   @ApiProperty({ example: 'role', description: 'The field, dotted for nested ones (forkedFrom.messageId)' }) field: string;
@@ -88,12 +89,15 @@ const CAPPED_503 = `BUSY (too many such requests at once; with Retry-After), ${R
 
 /** A GET: `?waitFor=` (400 beyond the head of the log, 503 when not reached) and the database. */
 export const ApiReadProblems = (...more: ProblemEntry[]) =>
-  ApiProblems(
-    [400, 'VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log'],
-    401,
-    403,
-    [503, READ_503],
-    ...more,
+  applyDecorators(
+    ApiWaitFor(),
+    ApiProblems(
+      [400, 'VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log'],
+      401,
+      403,
+      [503, READ_503],
+      ...more,
+    ),
   );
 
 /** A GET of the capped kind (export, timeline, compliance, sample): 503 BUSY at the cap. */

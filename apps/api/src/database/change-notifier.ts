@@ -1,68 +1,36 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
-import { Client } from 'pg';
-import { type AppConfig, runtimeConnection } from '@app/platform';
+import { APPEND_CHANNEL } from '@app/event-store';
+import { type AppConfig, NotificationListener, runtimeConnection } from '@app/platform';
 import { APP_CONFIG, DATABASE_URL } from './database.providers';
 
 /**
- * One LISTEN connection for the whole process; readers (SSE streams, projections) wait on
- * `next()` and fall back to polling, so a dropped connection only slows them down.
+ * One LISTEN connection on es_events for the whole process; readers (SSE streams, projections)
+ * wait on `next()` and fall back to polling, so a dropped connection only slows them down.
  */
 @Injectable()
 export class ChangeNotifier implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(ChangeNotifier.name);
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
-  private client: Client | null = null;
-  private closed = false;
+  private readonly listener: NotificationListener;
 
-  constructor(
-    @Inject(DATABASE_URL) private readonly url: string,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    await this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.closed) return;
-    // The runtime's timeouts too: they never touch an idle LISTEN session.
-    const client = new Client(runtimeConnection(this.url, this.config, 'conversation-service-listen'));
-    client.on('notification', () => this.emitter.emit('change'));
-    client.on('error', (err) => {
-      this.logger.warn(`LISTEN connection lost (${err.message}); reconnecting`);
-      this.client = null;
-      this.reconnectSoon();
+  constructor(@Inject(DATABASE_URL) url: string, @Inject(APP_CONFIG) config: AppConfig) {
+    const logger = new Logger(ChangeNotifier.name);
+    this.listener = new NotificationListener({
+      // The runtime's timeouts too: they never touch an idle LISTEN session.
+      connection: runtimeConnection(url, config, 'conversation-service-listen'),
+      channels: [APPEND_CHANNEL],
+      warn: (m) => logger.warn(m),
     });
-    await client.connect();
-    await client.query('LISTEN es_events');
-    this.client = client;
   }
 
-  /** Readers poll meanwhile; keep trying every second until LISTEN is back. */
-  private reconnectSoon(): void {
-    if (this.closed) return;
-    setTimeout(() => void this.connect().catch(() => this.reconnectSoon()), 1000).unref();
+  onModuleInit(): Promise<void> {
+    return this.listener.start();
   }
 
   /** Resolves at the next committed append anywhere, or after `timeoutMs`. */
   next(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.emitter.off('change', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.emitter.once('change', done);
-      signal?.addEventListener('abort', done);
-    });
+    return this.listener.next(timeoutMs, signal);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.closed = true;
-    this.emitter.emit('change');
-    await this.client?.end().catch(() => undefined);
+  onApplicationShutdown(): Promise<void> {
+    return this.listener.stop();
   }
 }

@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import { Public } from '../auth/auth.decorators';
 import { ApiProblems } from '../common/api-problems.decorator';
 import { DatabasePrivileges } from '../database/database-privileges.service';
+import { ApiWaitFor } from '../projections/wait-for.interceptor';
 import { PG_POOL } from '../database/database.providers';
 
 const CHECK = {
@@ -38,6 +39,7 @@ export class HealthController {
   @Get()
   @Public()
   @ApiOkResponse({ description: 'Up: the database answers', schema: HEALTH_OK })
+  @ApiWaitFor()
   @ApiProblems(
     [400, 'VALIDATION_FAILED: a malformed `?waitFor=`'],
     [503, 'UNAVAILABLE: the database does not answer (`checks` holds the report, without the server\'s words); WAIT_FOR_TIMEOUT'],

@@ -1,21 +1,41 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { ApiQuery } from '@nestjs/swagger';
 import { from, Observable, switchMap } from 'rxjs';
 import { isPosition } from '@app/event-store';
 import { ApiError } from '../common/api-error';
 import { ProjectionWaiter } from './projection-waiter';
 
+/**
+ * Documents `?waitFor=` on a GET (ApiReadProblems does, for every read). The parameter is this
+ * interceptor's alone: no query DTO declares it.
+ */
+export const ApiWaitFor = () =>
+  ApiQuery({
+    name: 'waitFor',
+    required: false,
+    type: String,
+    description:
+      'A `position` from a command response: answer once the projections processed it (at most 5 s, then 503)',
+    example: '7311-42',
+  });
 
-/** Read-your-writes on every GET: `?waitFor=` holds the answer until the projections caught up. */
+/**
+ * Read-your-writes on every GET: `?waitFor=` is validated and awaited here, then taken off the
+ * query, so that the handlers and their DTOs never see it.
+ */
 @Injectable()
 export class WaitForInterceptor implements NestInterceptor {
   constructor(private readonly waiter: ProjectionWaiter) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = ctx.switchToHttp().getRequest<{ method: string; query?: Record<string, unknown> }>();
-    const waitFor = request.method === 'GET' ? request.query?.waitFor : undefined;
-    if (waitFor === undefined) return next.handle();
+    if (request.method !== 'GET' || request.query?.waitFor === undefined) return next.handle();
+    const { waitFor } = request.query;
+    delete request.query.waitFor;
     if (typeof waitFor !== 'string' || !isPosition(waitFor)) {
-      throw ApiError.validation('waitFor must be a position returned by this API', [{ field: 'waitFor', messages: ['waitFor must be a position'] }]);
+      throw ApiError.validation('waitFor must be a position returned by this API', [
+        { field: 'waitFor', messages: ['waitFor must be a position'] },
+      ]);
     }
     return from(this.waiter.waitFor(waitFor)).pipe(switchMap(() => next.handle()));
   }

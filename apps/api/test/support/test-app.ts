@@ -103,8 +103,6 @@ export function as(t: TestApp, key: string) {
   };
 }
 
-export const USER_ROLE = 'user';
-
 /** The stream version of a conversation, straight from the store. */
 export async function versionOf(t: TestApp, conversationId: string): Promise<number> {
   const { rows } = await t.db.pool.query<{ version: string }>('SELECT version::text FROM es_streams WHERE stream_id = $1', [

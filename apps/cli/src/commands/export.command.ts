@@ -36,8 +36,7 @@ export function parseExportFilters(flags: Record<string, string | true>): EndFil
   const dto = plainToInstance(EndFiltersDto, raw);
   const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length) throw new UsageError(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
-  const { waitFor: _waitFor, ...filters } = dto;
-  return filters;
+  return { ...dto };
 }
 
 /** audit-export-2025-08-20T10-11-12-123Z.jsonl: sortable, and safe on every file system. */

@@ -1,19 +1,23 @@
 import type { PoolClient } from 'pg';
+import { eventData } from '../event-sql';
 import { Batch, Projection, rangeParams } from '../projection';
 import { conversationEventsSql } from '../recorded';
+
+const appended = eventData('MessageAppended');
+
+const SQL = `INSERT INTO rm_messages (conversation_id, message_id, parent_message_id, role, content, model_id,
+   stop_reason, created_at, version)
+ SELECT conversation_id, (${appended.text('messageId')})::uuid, (${appended.text('parentMessageId')})::uuid,
+        ${appended.text('role')}, ${appended.text('content')}, ${appended.text('modelId')},
+        ${appended.text('stopReason')}, occurred_at, stream_version
+   FROM ${conversationEventsSql('MessageAppended')}
+ ON CONFLICT DO NOTHING`;
 
 /** The message tree: one row per message, insert-only. */
 export const messagesProjection: Projection = {
   name: 'messages',
   tables: ['rm_messages'],
   async apply(tx: PoolClient, batch: Batch): Promise<void> {
-    await tx.query(
-      `INSERT INTO rm_messages (conversation_id, message_id, parent_message_id, role, content, model_id, stop_reason, created_at, version)
-       SELECT conversation_id, (data->>'messageId')::uuid, (data->>'parentMessageId')::uuid, data->>'role', data->>'content',
-              data->>'modelId', data->>'stopReason', occurred_at, stream_version
-         FROM ${conversationEventsSql('MessageAppended')}
-       ON CONFLICT DO NOTHING`,
-      rangeParams(batch),
-    );
+    await tx.query(SQL, rangeParams(batch));
   },
 };

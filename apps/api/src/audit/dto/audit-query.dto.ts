@@ -4,7 +4,6 @@ import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator'
 import { GUARD_CODES, INITIATORS } from '@app/conversation';
 import { MAX_LIMIT, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
 import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
-import { ReadQueryDto } from '../../common/read-query.dto';
 import { ISO_TIME, IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
 
 // A date alone or a date-time: no OpenAPI format says both, the pattern does.
@@ -20,7 +19,7 @@ const REASON_CODE_FILTER = ApiPropertyOptional({
 const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
 
 /** The filters of /v1/audit/ends, shared by the export and the sample. */
-export class EndFiltersDto extends ReadQueryDto {
+export class EndFiltersDto {
   @REASON_CODE_FILTER @IsOptional() @IsReasonCode() reasonCode?: string;
   @ApiPropertyOptional({ enum: INITIATORS }) @IsOptional() @IsOneOf(INITIATORS) initiator?: string;
   @ApiPropertyOptional({ example: 'claude-opus-4-1' }) @IsOptional() @IsModelId() modelId?: string;
@@ -63,7 +62,7 @@ export class SampleQueryDto extends EndFiltersDto {
   seed?: string;
 }
 
-export class BlockedEndsQueryDto extends ReadQueryDto {
+export class BlockedEndsQueryDto {
   @ApiPropertyOptional({ enum: GUARD_CODES, description: 'Attempts that failed this guard (among others)' })
   @IsOptional()
   @IsOneOf(GUARD_CODES)
@@ -84,7 +83,7 @@ export class BlockedEndsQueryDto extends ReadQueryDto {
   @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
 }
 
-export class EndStatsQueryDto extends ReadQueryDto {
+export class EndStatsQueryDto {
   @ApiPropertyOptional({ enum: STAT_BUCKETS, default: 'day', description: 'UTC days, or ISO weeks starting on Monday' })
   @IsOptional()
   @IsOneOf(STAT_BUCKETS)
@@ -95,13 +94,13 @@ export class EndStatsQueryDto extends ReadQueryDto {
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
-export class ReviewStatsQueryDto extends ReadQueryDto {
+export class ReviewStatsQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @ApiPropertyOptional({ ...TIME, description: `Reviews made from (inclusive). ${TIME.description}` }) @IsOptional() @IsAuditTime() from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
-export class ComplianceQueryDto extends ReadQueryDto {
+export class ComplianceQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
   @CURSOR @IsOptional() @IsSequenceCursor() cursor?: string;

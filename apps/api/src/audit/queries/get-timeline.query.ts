@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { ChainReport, chainReport, readStreamHead, readStreamOfTenant } from '@app/audit';
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
@@ -8,22 +8,24 @@ import { ApiError } from '../../common/api-error';
 import { AUDIT_POOL } from '../../database/database.providers';
 import { assertConversationVisible, streamIdOf } from '../../conversations/conversation-stream';
 
-/** GET /v1/audit/conversations/:id/timeline: every event with its hash, and the chain verified. */
-export class GetTimelineQuery {
-  constructor(
-    readonly conversationId: string,
-    readonly principal: Principal,
-  ) {}
-}
-
 export interface Timeline {
   conversationId: string;
   events: StoredEvent[];
   chain: ChainReport;
 }
 
+/** GET /v1/audit/conversations/:id/timeline: every event with its hash, and the chain verified. */
+export class GetTimelineQuery extends Query<Timeline> {
+  constructor(
+    readonly conversationId: string,
+    readonly principal: Principal,
+  ) {
+    super();
+  }
+}
+
 @QueryHandler(GetTimelineQuery)
-export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery, Timeline> {
+export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery> {
   constructor(
     private readonly store: PostgresEventStore,
     @Inject(AUDIT_POOL) private readonly pool: Pool,

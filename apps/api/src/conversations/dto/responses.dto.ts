@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import { IsBooleanString, IsDateString, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REVIEW_OUTCOMES } from '@app/conversation';
 import { REASON_CODE_SCHEMA } from '../../common/is-reason-code';
-import { ReadQueryDto } from '../../common/read-query.dto';
 import { PageLimit } from '../../common/page-limit';
 import { IsUuid } from '../../common/is-uuid';
 
@@ -70,7 +69,7 @@ export class MessagesDto {
   nextCursor: string | null;
 }
 
-export class AsOfQueryDto extends ReadQueryDto {
+export class AsOfQueryDto {
   @ApiPropertyOptional({ description: 'The state just after this stream version' })
   @IsOptional()
   @Type(() => Number)

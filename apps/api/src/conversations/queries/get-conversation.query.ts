@@ -1,4 +1,4 @@
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { PostgresEventStore } from '@app/event-store';
 import { ConversationState, foldEvents } from '@app/conversation';
 import type { Principal } from '../../auth/api-keys';
@@ -7,16 +7,18 @@ import { ApiError } from '../../common/api-error';
 import { streamIdOf, toRecorded } from '../conversation-stream';
 
 /** A conversation's state now, or as of a stream version or a recorded time. */
-export class GetConversationQuery {
+export class GetConversationQuery extends Query<ConversationState> {
   constructor(
     readonly conversationId: string,
     readonly principal: Principal,
     readonly asOf: { version?: number; time?: string } = {},
-  ) {}
+  ) {
+    super();
+  }
 }
 
 @QueryHandler(GetConversationQuery)
-export class GetConversationHandler implements IQueryHandler<GetConversationQuery, ConversationState> {
+export class GetConversationHandler implements IQueryHandler<GetConversationQuery> {
   constructor(private readonly store: PostgresEventStore) {}
 
   async execute({ conversationId, principal, asOf }: GetConversationQuery): Promise<ConversationState> {

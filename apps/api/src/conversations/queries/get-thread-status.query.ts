@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { ThreadStatus, toThreadStatus } from '@app/conversation';
 import { streamIdOf } from '@app/conversation';
@@ -10,11 +10,13 @@ import { PG_POOL } from '../../database/database.providers';
 import { GetConversationQuery } from './get-conversation.query';
 
 /** The current thread status. */
-export class GetThreadStatusQuery {
+export class GetThreadStatusQuery extends Query<ThreadStatus> {
   constructor(
     readonly conversationId: string,
     readonly principal: Principal,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 interface Row {
@@ -36,7 +38,7 @@ interface Row {
  * lookup); otherwise by folding the stream, so the answer is never stale.
  */
 @QueryHandler(GetThreadStatusQuery)
-export class GetThreadStatusHandler implements IQueryHandler<GetThreadStatusQuery, ThreadStatus> {
+export class GetThreadStatusHandler implements IQueryHandler<GetThreadStatusQuery> {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly queries: QueryBus,

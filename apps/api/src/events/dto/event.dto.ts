@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { StoredEvent } from '@app/event-store';
-import { ReadQueryDto } from '../../common/read-query.dto';
 import { PageLimit } from '../../common/page-limit';
 import { IsPosition } from '../../common/is-position';
 
@@ -39,7 +38,7 @@ export class EventPageDto {
 }
 
 
-export class FeedQueryDto extends ReadQueryDto {
+export class FeedQueryDto {
   @ApiPropertyOptional({ description: 'Read events committed after this position' })
   @IsOptional()
   @IsString()
@@ -58,7 +57,7 @@ export class FeedQueryDto extends ReadQueryDto {
   limit?: number;
 }
 
-export class StreamEventsQueryDto extends ReadQueryDto {
+export class StreamEventsQueryDto {
   @ApiPropertyOptional({ description: 'Version after which to read (from the previous nextCursor)' })
   @IsOptional()
   @Matches(/^\d{1,15}$/, { message: 'cursor must be a cursor returned by this API' })
