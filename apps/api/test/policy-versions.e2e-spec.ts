@@ -7,8 +7,8 @@ import { canonicalize } from 'json-canonicalize';
 import { httpOf } from './support/test-app';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { createApiKey } from '../src/auth/api-keys';
 import { startAppOn } from './support/app-on';
+import { createKeyOn } from './support/keys';
 import { abusiveThread, endAtU3, startConversation, uuid } from './support/scenario';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-'));
@@ -83,8 +83,8 @@ describe('Policy versions', () => {
     afterAll(() => db.drop());
 
     it('re-checks an end against its own stored version after the service moved on to another policy', async () => {
-      const writer = (await createApiKey(db.pool, { role: 'writer', tenantId: 'acme' })).key;
-      const auditor = (await createApiKey(db.pool, { role: 'auditor', tenantId: '*' })).key;
+      const writer = (await createKeyOn(db.url, { role: 'writer', tenantId: 'acme' })).key;
+      const auditor = (await createKeyOn(db.url, { role: 'auditor', tenantId: '*' })).key;
       const withV2 = await startAppOn(db.url, { POLICY_FILE: policyFile('v2-again.json', V2) });
       try {
         expect(await policyVersionOf(db, await modelEnd(withV2, writer, uuid(0xc1), 'model-x'))).toBe(2);
@@ -119,8 +119,8 @@ describe('Policy versions', () => {
         { expectedVersion: 'no_stream' },
       );
       await store.close();
-      const writer = (await createApiKey(db.pool, { role: 'writer', tenantId: 'acme' })).key;
-      const auditor = (await createApiKey(db.pool, { role: 'auditor', tenantId: '*' })).key;
+      const writer = (await createKeyOn(db.url, { role: 'writer', tenantId: 'acme' })).key;
+      const auditor = (await createKeyOn(db.url, { role: 'auditor', tenantId: '*' })).key;
       const app = await startAppOn(db.url);
       try {
         // model-y without a redirection: allowed by the stored version 1 only.

@@ -6,3 +6,4 @@ export * from './database/reconcile-privileges';
 export * from './database/resolve-database';
 export * from './database/runtime-connection';
 export * from './config/limits';
+export * from './database/runtime-data-source';
