@@ -1,9 +1,8 @@
-import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
-import { Pool } from 'pg';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { BlockedEndItem, listBlockedEnds, Page, resolveTenantScope } from '@app/audit';
 import type { Principal } from '../../auth/api-keys';
-import { PG_POOL } from '../../database/database.providers';
 import type { BlockedEndsQueryDto } from '../dto/audit-query.dto';
 
 /** GET /v1/audit/blocked-ends: recorded end attempts that the guards refused. */
@@ -16,12 +15,12 @@ export class ListBlockedEndsQuery {
 
 @QueryHandler(ListBlockedEndsQuery)
 export class ListBlockedEndsHandler implements IQueryHandler<ListBlockedEndsQuery, Page<BlockedEndItem>> {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async execute({ params, principal }: ListBlockedEndsQuery): Promise<Page<BlockedEndItem>> {
     const { limit, cursor, waitFor: _waitFor, ...filters } = params;
     const scope = resolveTenantScope(principal.tenantId, filters.tenantId);
     if (!scope) return { items: [], nextCursor: null };
-    return listBlockedEnds(this.pool, { ...filters, ...scope }, { limit, cursor });
+    return listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor });
   }
 }
