@@ -51,11 +51,13 @@ export interface AppOptions {
   policies?: PolicyBook;
   /** Where JSON logs go (standard output by default; tests capture them). */
   logStream?: DestinationStream;
+  /** Built only to write its OpenAPI document: its DataSources never connect. */
+  documentOnly?: boolean;
 }
 
 @Module({})
 export class AppModule {
-  static register({ config, databaseUrl, policies = loadPolicies(config.policyJson), logStream }: AppOptions): DynamicModule {
+  static register({ config, databaseUrl, policies = loadPolicies(config.policyJson), logStream, documentOnly }: AppOptions): DynamicModule {
     const pinoOptions = {
       level: config.logLevel,
       // Every request line names the caller's key id, role and tenant; the key itself is redacted.
@@ -69,7 +71,7 @@ export class AppModule {
       global: true,
       imports: [
         CqrsModule.forRoot(),
-        ...dataSourceModules(databaseUrl, config),
+        ...dataSourceModules(databaseUrl, config, !documentOnly),
         TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
         // nestjs-pino's default route pattern matches no request on Fastify under Nest 12: without
         // forRoutes no request was ever logged.

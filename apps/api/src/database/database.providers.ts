@@ -1,6 +1,6 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { Pool } from 'pg';
+import { Pool, type PoolConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@app/event-store';
 import { READ_MODEL_ENTITIES } from '@app/projections';
@@ -33,26 +33,34 @@ const FAIL_AT_ONCE = { retryAttempts: 1, toRetry: () => false } satisfies Partia
  * pool), so a dead or saturated database is answered 503 instead of hanging the request.
  * TypeOrmModule destroys each DataSource, closing its pool, once, when the application stops.
  */
-export function dataSourceModules(url: string, config: AppConfig): DynamicModule[] {
+export function dataSourceModules(url: string, config: AppConfig, connect = true): DynamicModule[] {
   const settings = (max: number, applicationName: string) => ({ ...config, max, connectTimeoutMs: config.limits.dbConnectTimeoutMs, applicationName });
+  // `connect` false: an app built only to write its OpenAPI document, with no database at all.
+  const start = { ...FAIL_AT_ONCE, manualInitialization: !connect };
   return [
     TypeOrmModule.forRootAsync({
-      useFactory: () => ({ ...runtimeDataSourceOptions(url, settings(config.dbPoolSize, 'conversation-service'), ENTITIES), ...FAIL_AT_ONCE }),
+      useFactory: () => ({ ...runtimeDataSourceOptions(url, settings(config.dbPoolSize, 'conversation-service'), ENTITIES), ...start }),
     }),
     TypeOrmModule.forRootAsync({
       name: AUDIT_DATA_SOURCE,
       useFactory: () => ({
         ...runtimeDataSourceOptions(url, settings(config.limits.auditPoolSize, 'conversation-service (audit)'), READ_MODEL_ENTITIES),
-        ...FAIL_AT_ONCE,
+        ...start,
       }),
     }),
   ];
 }
 
+/**
+ * The pool a DataSource owns. A DataSource never initialised (the OpenAPI document's app) has
+ * none: a pool with its settings stands in, lazy, never connected, since nothing queries there.
+ */
+const poolFor = (ds: DataSource): Pool => (ds.isInitialized ? poolOf(ds) : new Pool((ds.options as { extra: PoolConfig }).extra));
+
 /** PG_POOL and AUDIT_POOL: the very pools the DataSources own, not second ones. */
 export const POOL_PROVIDERS: Provider[] = [
-  { provide: PG_POOL, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => poolOf(ds) },
-  { provide: AUDIT_POOL, inject: [getDataSourceToken(AUDIT_DATA_SOURCE)], useFactory: (ds: DataSource) => poolOf(ds) },
+  { provide: PG_POOL, inject: [getDataSourceToken()], useFactory: poolFor },
+  { provide: AUDIT_POOL, inject: [getDataSourceToken(AUDIT_DATA_SOURCE)], useFactory: poolFor },
 ];
 
 export function createEventStore(pool: Pool, metrics: StoreMetrics): PostgresEventStore {

@@ -18,14 +18,19 @@ export function preparedQuery<P extends string, R extends QueryResultRow>(
   parameters: readonly P[],
   build: (names: Record<P, string>) => SelectQueryBuilder<object>,
 ): (values: Record<P, unknown>) => Promise<R[]> {
-  const names = Object.fromEntries(parameters.map((p) => [p, p as string])) as Record<P, string>;
-  const [text, order] = build(names).getQueryAndParameters();
-  for (const key of order) {
-    if (!parameters.includes(key as P)) throw new Error(`prepared query ${name}: parameter ${String(key)} is not one of ${parameters.join(', ')}`);
-  }
-  const pool = poolOf(db);
+  let statement: { text: string; order: P[] } | undefined;
+  // Built at the first call: the DataSource's metadata exists once it is initialised.
+  const prepare = () => {
+    const names = Object.fromEntries(parameters.map((p) => [p, p as string])) as Record<P, string>;
+    const [text, order] = build(names).getQueryAndParameters();
+    for (const key of order) {
+      if (!parameters.includes(key as P)) throw new Error(`prepared query ${name}: parameter ${String(key)} is not one of ${parameters.join(', ')}`);
+    }
+    return { text, order: order as P[] };
+  };
   return async (values) => {
-    const { rows } = await pool.query<R>({ name, text, values: order.map((key) => values[key as P]) });
+    statement ??= prepare();
+    const { rows } = await poolOf(db).query<R>({ name, text: statement.text, values: statement.order.map((key) => values[key]) });
     return rows;
   };
 }
