@@ -21,7 +21,15 @@ import { RateLimits } from './limits/rate-limits';
 import { ChangeNotifier } from './database/change-notifier';
 import { DatabasePrivileges } from './database/database-privileges.service';
 import { StoreCloser } from './database/store-closer';
-import { APP_CONFIG, AUDIT_POOL, createEventStore, dataSourceModules, DATABASE_URL, PG_POOL, POOL_PROVIDERS } from './database/database.providers';
+import {
+  APP_CONFIG,
+  AUDIT_POOL,
+  createEventStore,
+  dataSourceModules,
+  DATABASE_URL,
+  PG_POOL,
+  POOL_PROVIDERS,
+} from './database/database.providers';
 import { EventsController } from './events/events.controller';
 import { SseConnections } from './events/sse-connections';
 import { HealthController } from './health/health.controller';
@@ -57,7 +65,8 @@ export interface AppOptions {
 
 @Module({})
 export class AppModule {
-  static register({ config, databaseUrl, policies = loadPolicies(config.policyJson), logStream, documentOnly }: AppOptions): DynamicModule {
+  static register(options: AppOptions): DynamicModule {
+    const { config, databaseUrl, policies = loadPolicies(config.policyJson), logStream, documentOnly } = options;
     const pinoOptions = {
       level: config.logLevel,
       // Every request line names the caller's key id, role and tenant; the key itself is redacted.
@@ -98,8 +107,11 @@ export class AppModule {
           provide: ApiKeyResolver,
           inject: [DataSource],
           useFactory: (db: DataSource) =>
-            ApiKeyResolver.listening(db.getRepository(ApiKeyEntity), runtimeConnection(databaseUrl, config), { cacheSize: config.apiKeyCacheSize }, (m) =>
-              keysLogger.warn(m),
+            ApiKeyResolver.listening(
+              db.getRepository(ApiKeyEntity),
+              runtimeConnection(databaseUrl, config),
+              { cacheSize: config.apiKeyCacheSize },
+              (m) => keysLogger.warn(m),
             ),
         },
         ChangeNotifier,

@@ -34,7 +34,8 @@ describe('API key lifecycle', () => {
     await db.drop();
   });
 
-  const newKey = async (more: { expiresAt?: Date; holder?: string } = {}) => createApiKey(one.get(DataSource), { role: 'writer', tenantId: 'acme', ...more });
+  const newKey = async (more: { expiresAt?: Date; holder?: string } = {}) =>
+    createApiKey(one.get(DataSource), { role: 'writer', tenantId: 'acme', ...more });
 
   describe('when a key is revoked', () => {
     it('stops working in every process within a second, though both had it cached', async () => {

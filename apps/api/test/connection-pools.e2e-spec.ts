@@ -42,7 +42,9 @@ describe('connection pools', () => {
   });
 
   it('opens exactly the pool sizes when both are full, and the repositories wait on the same connections', async () => {
-    const held: PoolClient[] = await Promise.all([...Array(3)].map(() => pool.connect()).concat([...Array(2)].map(() => auditPool.connect())));
+    const held: PoolClient[] = await Promise.all(
+      [...Array(3)].map(() => pool.connect()).concat([...Array(2)].map(() => auditPool.connect())),
+    );
     try {
       expect(await connections()).toEqual({
         'conversation-service': 3,
@@ -72,9 +74,17 @@ describe('connection pools at shutdown', () => {
     await t.app.close();
     try {
       expect(ends.map((e) => e.mock.calls.length)).toEqual([1, 1]);
-      expect(pools.map((p) => [p.ended, p.totalCount])).toEqual([[true, 0], [true, 0]]);
+      expect(pools.map((p) => [p.ended, p.totalCount])).toEqual([
+        [true, 0],
+        [true, 0],
+      ]);
       const left = async () =>
-        (await t.db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = 'cs_test_runtime'`, [t.db.name])).rows[0].n;
+        (
+          await t.db.pool.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = 'cs_test_runtime'`,
+            [t.db.name],
+          )
+        ).rows[0].n;
       for (let tries = 0; (await left()) > 0 && tries < 100; tries++) await sleep(20);
       expect(await left()).toBe(0);
     } finally {

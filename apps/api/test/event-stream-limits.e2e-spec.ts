@@ -50,7 +50,8 @@ describe('Event streams: limits', () => {
       expect(connections.countOf(flooder.id)).toBe(3);
 
       // Another key is not affected; a closed stream gives its slot back.
-      const other = openEventStream(port, (await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' })).key);
+      const another = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
+      const other = openEventStream(port, another.key);
       streams.push(other);
       expect((await other.opened).statusCode).toBe(200);
       open[0].close();

@@ -65,7 +65,8 @@ describe('Audit export: the key ends while it runs', () => {
   }, 60_000);
 
   it('cuts off a running export when its key expires', async () => {
-    const { key } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme', expiresAt: new Date(Date.now() + 6_000) });
+    const expiresAt = new Date(Date.now() + 6_000);
+    const { key } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme', expiresAt });
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, key);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     await stalled();

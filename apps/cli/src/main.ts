@@ -40,9 +40,11 @@ async function main(argv: string[]): Promise<number> {
   // The runtime's rights and its idle-in-transaction timeout, but no statement timeout: an
   // operator's rebuild or export of a large log may run one long statement. Opened after the
   // migrations, by the commands that need it; the SQL written by hand runs on its pool.
-  const settings = { ...config, dbStatementTimeoutMs: 0, max: 10, connectTimeoutMs: 0, applicationName: 'conversation-cli' };
+  const cli = { max: 10, connectTimeoutMs: 0, applicationName: 'conversation-cli' };
+  const settings = { ...config, dbStatementTimeoutMs: 0, ...cli };
+  const open = () => openRuntimeDataSource(database.url, settings, [ApiKeyEntity]);
   let dataSource: DataSource | undefined;
-  const db = async () => (dataSource ??= await openRuntimeDataSource(database.url, settings, [ApiKeyEntity]));
+  const db = async () => (dataSource ??= await open());
   const pool = async () => poolOf(await db());
   const migrate = () => runMigrations(database.migrationUrl);
   try {

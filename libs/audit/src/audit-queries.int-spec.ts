@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
 import { POLICY_V1 } from '@app/conversation';
 import type { DataSource } from 'typeorm';
-import { openRuntimeDataSource } from '@app/platform';
 import { BlockedEndEntity } from '@app/projections';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { checkCompliance } from './compliance';
 import { encodeSequenceCursor } from './cursor';
 import { listBlockedEnds } from './blocked-ends.query';
@@ -31,8 +30,7 @@ describe('audit queries', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const settings = { dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0, max: 2, connectTimeoutMs: 0, applicationName: 'audit-test' };
-    entities = await openRuntimeDataSource(db.url, settings, [BlockedEndEntity]);
+    entities = await openTestDataSource(db.url, [BlockedEndEntity]);
     // Microseconds apart, and two at the very same instant: the keyset must not lose or repeat any.
     await insertEnd(1, '2025-03-03T10:00:00.000001Z');
     await insertEnd(2, '2025-03-03T10:00:00.000002Z');

@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { openRuntimeDataSource } from '@app/platform';
 import { BlockedEndEntity } from '@app/projections';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { listBlockedEnds } from './blocked-ends.query';
 
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -11,18 +10,29 @@ describe(listBlockedEnds.name, () => {
   let db: TestDatabase;
   let entities: DataSource;
 
-  const insert = (n: number, attemptedAt: string, more: { guards?: string[]; model?: string | null; tenant?: string } = {}) =>
+  const insert = (
+    n: number,
+    attemptedAt: string,
+    more: { guards?: string[]; model?: string | null; tenant?: string } = {},
+  ) =>
     db.pool.query(
-      `INSERT INTO rm_blocked_ends (event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards,
-         at_message_id, model_id, policy_version, attempted_at)
+      `INSERT INTO rm_blocked_ends (event_id, conversation_id, tenant_id, initiator, proposed_reason_code,
+         failed_guards, at_message_id, model_id, policy_version, attempted_at)
        VALUES ($1, $2, $3, 'model', 'ABUSE_OF_ASSISTANT', $4, $5, $6, 2, $7)`,
-      [id(n), id(100 + n), more.tenant ?? 'acme', more.guards ?? ['INSUFFICIENT_REDIRECTION'], id(200 + n), more.model === undefined ? 'model-x' : more.model, attemptedAt],
+      [
+        id(n),
+        id(100 + n),
+        more.tenant ?? 'acme',
+        more.guards ?? ['INSUFFICIENT_REDIRECTION'],
+        id(200 + n),
+        more.model === undefined ? 'model-x' : more.model,
+        attemptedAt,
+      ],
     );
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const settings = { dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0, max: 2, connectTimeoutMs: 0, applicationName: 'audit-test' };
-    entities = await openRuntimeDataSource(db.runtimeUrl, settings, [BlockedEndEntity]);
+    entities = await openTestDataSource(db.runtimeUrl, [BlockedEndEntity]);
     // Microseconds apart, and two at the very same instant: the keyset must not lose or repeat any.
     await insert(1, '2025-03-03T10:00:00.000001Z', { guards: ['INSUFFICIENT_REDIRECTION', 'NO_WARNING'] });
     await insert(2, '2025-03-03T10:00:00.000002Z', { model: null });
@@ -47,7 +57,11 @@ describe(listBlockedEnds.name, () => {
   });
 
   it('answers an item with every field of the row', async () => {
-    const { items } = await listBlockedEnds(entities, { guard: 'INSUFFICIENT_REDIRECTION', tenantId: 'acme' }, { limit: 1 });
+    const { items } = await listBlockedEnds(
+      entities,
+      { guard: 'INSUFFICIENT_REDIRECTION', tenantId: 'acme' },
+      { limit: 1 },
+    );
     expect(items).toEqual([
       {
         eventId: id(2),
@@ -69,7 +83,11 @@ describe(listBlockedEnds.name, () => {
     ['the model', { modelId: 'model-x' }, [4, 3, 1]],
     ['the tenant', { tenantId: 'globex' }, [3]],
     ['the proposed reason and initiator', { reasonCode: 'ABUSE_OF_ASSISTANT', initiator: 'model' }, [4, 3, 2, 1]],
-    ['a time range, from inclusive, to exclusive', { from: '2025-03-03T10:00:00.000Z', to: '2025-03-04T08:00:00Z' }, [3, 2, 1]],
+    [
+      'a time range, from inclusive, to exclusive',
+      { from: '2025-03-03T10:00:00.000Z', to: '2025-03-04T08:00:00Z' },
+      [3, 2, 1],
+    ],
   ])('filters by %s', async (_, filters, expected) => {
     expect((await listBlockedEnds(entities, filters)).items.map((e) => e.eventId)).toEqual(expected.map(id));
   });

@@ -47,15 +47,21 @@ export async function listBlockedEnds(
     .orderBy('b.attemptedAt', 'DESC')
     .addOrderBy('b.eventId', 'DESC')
     .limit(limit + 1);
-  if (filters.guard !== undefined) q.andWhere('b.failedGuards @> ARRAY[CAST(:guard AS text)]', { guard: filters.guard });
+  if (filters.guard !== undefined)
+    q.andWhere('b.failedGuards @> ARRAY[CAST(:guard AS text)]', { guard: filters.guard });
   if (filters.modelId !== undefined) q.andWhere('b.modelId = :modelId', { modelId: filters.modelId });
-  if (filters.reasonCode !== undefined) q.andWhere('b.proposedReasonCode = :reasonCode', { reasonCode: filters.reasonCode });
+  if (filters.reasonCode !== undefined)
+    q.andWhere('b.proposedReasonCode = :reasonCode', { reasonCode: filters.reasonCode });
   if (filters.initiator !== undefined) q.andWhere('b.initiator = :initiator', { initiator: filters.initiator });
   if (filters.tenantId !== undefined) q.andWhere('b.tenantId = :tenantId', { tenantId: filters.tenantId });
-  if (filters.from !== undefined) q.andWhere('b.attemptedAt >= CAST(:from AS timestamptz)', { from: isoOrNull(filters.from) });
+  if (filters.from !== undefined)
+    q.andWhere('b.attemptedAt >= CAST(:from AS timestamptz)', { from: isoOrNull(filters.from) });
   if (filters.to !== undefined) q.andWhere('b.attemptedAt < CAST(:to AS timestamptz)', { to: isoOrNull(filters.to) });
   if (after) {
-    q.andWhere('(b.attemptedAt, b.eventId) < (CAST(:afterTime AS timestamptz), CAST(:afterId AS uuid))', { afterTime: after.time, afterId: after.id });
+    q.andWhere('(b.attemptedAt, b.eventId) < (CAST(:afterTime AS timestamptz), CAST(:afterId AS uuid))', {
+      afterTime: after.time,
+      afterId: after.id,
+    });
   }
   const { entities, raw } = await q.getRawAndEntities<{ cursor_time: string }>();
   const more = entities.length > limit;

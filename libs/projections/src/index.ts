@@ -18,7 +18,8 @@ export { threadStatusProjection, messagesProjection, endsProjection, statsProjec
 /** Every read model the service keeps, by name. */
 export const ALL_PROJECTIONS = [threadStatusProjection, messagesProjection, endsProjection, statsProjection];
 
-export { ThreadStatusEntity, MessageEntity, EndEntity, BlockedEndEntity, DailyEndsEntity, DailyStartedEntity, ReviewEntity };
+export { ThreadStatusEntity, MessageEntity, EndEntity, BlockedEndEntity };
+export { DailyEndsEntity, DailyStartedEntity, ReviewEntity };
 
 /** The read models' tables as TypeORM entities (mapped as the migrations made them; a test compares). */
 export const READ_MODEL_ENTITIES = [

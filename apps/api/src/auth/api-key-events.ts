@@ -47,7 +47,13 @@ const keyFacts = (row: KeyRow) => ({
 const metadataOf = (by: KeyProvenance) => ({ ...by, actor: { ...by.actor } });
 
 export function createdEvent(row: KeyRow, by: KeyProvenance): NewEvent {
-  return { eventId: newEventId(), type: 'ApiKeyCreated', data: keyFacts(row), metadata: metadataOf(by), occurredAt: row.createdAt.toISOString() };
+  return {
+    eventId: newEventId(),
+    type: 'ApiKeyCreated',
+    data: keyFacts(row),
+    metadata: metadataOf(by),
+    occurredAt: row.createdAt.toISOString(),
+  };
 }
 
 export function revokedEvent(row: KeyRow, revokedAt: Date, reason: string | null, by: KeyProvenance): NewEvent {
@@ -67,8 +73,9 @@ export async function streamStarted(client: ClientBase, keyId: string): Promise<
  */
 export async function recordUnrecordedKeys(client: ClientBase): Promise<number> {
   const { rows } = await client.query<KeyRow & Pick<ApiKeyEntity, 'revokedAt' | 'createdBy' | 'revokedBy'>>(
-    `SELECT k.id, k.role, k.tenant_id AS "tenantId", k.label, k.holder, k.expires_at AS "expiresAt", k.created_at AS "createdAt",
-            k.revoked_at AS "revokedAt", k.created_by AS "createdBy", k.revoked_by AS "revokedBy"
+    `SELECT k.id, k.role, k.tenant_id AS "tenantId", k.label, k.holder, k.expires_at AS "expiresAt",
+            k.created_at AS "createdAt", k.revoked_at AS "revokedAt", k.created_by AS "createdBy",
+            k.revoked_by AS "revokedBy"
        FROM api_keys k
       WHERE NOT EXISTS (SELECT 1 FROM es_events e WHERE e.stream_id = '${API_KEY_STREAM_PREFIX}' || k.id::text AND e.stream_version = 1)
       ORDER BY k.created_at`,

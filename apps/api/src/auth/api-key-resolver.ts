@@ -64,7 +64,8 @@ export class ApiKeyResolver {
     warn?: (m: string) => void,
   ): ApiKeyResolver {
     const handlers = { revoked: (id: string) => resolver.revoked(id), resumed: () => resolver.resumed() };
-    const resolver: ApiKeyResolver = new ApiKeyResolver(keys, new RevocationListener(connection, handlers, warn), options, warn);
+    const listener = new RevocationListener(connection, handlers, warn);
+    const resolver: ApiKeyResolver = new ApiKeyResolver(keys, listener, options, warn);
     return resolver;
   }
 
@@ -157,7 +158,9 @@ export class ApiKeyResolver {
       .update()
       .set({ lastUsedAt: () => 'now()' })
       .where('id = :id', { id: entry.principal.keyId })
-      .andWhere(`(last_used_at IS NULL OR last_used_at < now() - :ms * interval '1 millisecond')`, { ms: this.options.touchIntervalMs })
+      .andWhere(`(last_used_at IS NULL OR last_used_at < now() - :ms * interval '1 millisecond')`, {
+        ms: this.options.touchIntervalMs,
+      })
       .updateEntity(false)
       .execute()
       .catch((err: Error) => this.warn(`last_used_at of key ${entry.principal.keyId} not written: ${err.message}`));
@@ -172,7 +175,9 @@ export class ApiKeyResolver {
       .andWhere('k.revokedAt IS NULL')
       .andWhere('(k.expiresAt IS NULL OR k.expiresAt > now())')
       .getOne();
-    return key ? { keyId: key.id, role: key.role as Role, tenantId: key.tenantId, holder: key.holder, expiresAt: key.expiresAt } : null;
+    if (!key) return null;
+    const { id: keyId, role, tenantId, holder, expiresAt } = key;
+    return { keyId, role: role as Role, tenantId, holder, expiresAt };
   }
 
   /** Cache sizes, for metrics and tests. */

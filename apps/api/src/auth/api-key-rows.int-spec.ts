@@ -1,7 +1,6 @@
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { openRuntimeDataSource } from '@app/platform';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { ApiKeyEntity } from './api-key.entity';
 import { createApiKey, hashKey, revokeApiKey } from './api-keys';
 
@@ -20,8 +19,7 @@ describe('API key rows', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     runtime = new Pool({ connectionString: db.runtimeUrl, max: 2 });
-    const settings = { dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0, max: 2, connectTimeoutMs: 0, applicationName: 'test-keys' };
-    keys = await openRuntimeDataSource(db.runtimeUrl, settings, [ApiKeyEntity]);
+    keys = await openTestDataSource(db.runtimeUrl, [ApiKeyEntity]);
   });
   afterAll(async () => {
     await keys.destroy();
@@ -46,7 +44,8 @@ describe('API key rows', () => {
     ['the id', `UPDATE api_keys SET id = gen_random_uuid() WHERE id = $1`],
     ['who created it', `UPDATE api_keys SET created_by = 'nobody', created_at = created_at - interval '1 day' WHERE id = $1`],
   ])('refuses to rewrite %s, as the runtime and as the owner', async (_, sql) => {
-    const { id } = await createApiKey(keys, { role: 'writer', tenantId: 'acme', holder: 'alice', expiresAt: new Date(Date.now() + 86_400_000) });
+    const expiresAt = new Date(Date.now() + 86_400_000);
+    const { id } = await createApiKey(keys, { role: 'writer', tenantId: 'acme', holder: 'alice', expiresAt });
     await refused(runtime, sql, [id]);
     await refused(db.pool, sql, [id]);
     const { rows } = await db.pool.query('SELECT role, tenant_id, holder, expires_at IS NOT NULL AS expires FROM api_keys WHERE id = $1', [id]);

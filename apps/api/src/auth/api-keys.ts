@@ -107,7 +107,8 @@ export async function createApiKey(
   await db.transaction(async (tx) => {
     // created_at is the database's (its default), read back into the row by the INSERT.
     await tx.insert(ApiKeyEntity, row);
-    await appendInTransaction(await connectionOf(tx), apiKeyStreamId(row.id), [createdEvent(row, by)], { expectedVersion: 'no_stream' });
+    const events = [createdEvent(row, by)];
+    await appendInTransaction(await connectionOf(tx), apiKeyStreamId(row.id), events, { expectedVersion: 'no_stream' });
   });
   return { id: row.id, key, expiresAt };
 }

@@ -34,17 +34,29 @@ const FAIL_AT_ONCE = { retryAttempts: 1, toRetry: () => false } satisfies Partia
  * TypeOrmModule destroys each DataSource, closing its pool, once, when the application stops.
  */
 export function dataSourceModules(url: string, config: AppConfig, connect = true): DynamicModule[] {
-  const settings = (max: number, applicationName: string) => ({ ...config, max, connectTimeoutMs: config.limits.dbConnectTimeoutMs, applicationName });
+  const settings = (max: number, applicationName: string) => ({
+    ...config,
+    max,
+    connectTimeoutMs: config.limits.dbConnectTimeoutMs,
+    applicationName,
+  });
   // `connect` false: an app built only to write its OpenAPI document, with no database at all.
   const start = { ...FAIL_AT_ONCE, manualInitialization: !connect };
   return [
     TypeOrmModule.forRootAsync({
-      useFactory: () => ({ ...runtimeDataSourceOptions(url, settings(config.dbPoolSize, 'conversation-service'), ENTITIES), ...start }),
+      useFactory: () => ({
+        ...runtimeDataSourceOptions(url, settings(config.dbPoolSize, 'conversation-service'), ENTITIES),
+        ...start,
+      }),
     }),
     TypeOrmModule.forRootAsync({
       name: AUDIT_DATA_SOURCE,
       useFactory: () => ({
-        ...runtimeDataSourceOptions(url, settings(config.limits.auditPoolSize, 'conversation-service (audit)'), READ_MODEL_ENTITIES),
+        ...runtimeDataSourceOptions(
+          url,
+          settings(config.limits.auditPoolSize, 'conversation-service (audit)'),
+          READ_MODEL_ENTITIES,
+        ),
         ...start,
       }),
     }),
@@ -55,7 +67,8 @@ export function dataSourceModules(url: string, config: AppConfig, connect = true
  * The pool a DataSource owns. A DataSource never initialised (the OpenAPI document's app) has
  * none: a pool with its settings stands in, lazy, never connected, since nothing queries there.
  */
-const poolFor = (ds: DataSource): Pool => (ds.isInitialized ? poolOf(ds) : new Pool((ds.options as { extra: PoolConfig }).extra));
+const poolFor = (ds: DataSource): Pool =>
+  ds.isInitialized ? poolOf(ds) : new Pool((ds.options as { extra: PoolConfig }).extra);
 
 /** PG_POOL and AUDIT_POOL: the very pools the DataSources own, not second ones. */
 export const POOL_PROVIDERS: Provider[] = [

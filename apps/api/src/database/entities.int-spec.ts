@@ -1,8 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
-import { openRuntimeDataSource } from '@app/platform';
 import { ALL_PROJECTIONS, READ_MODEL_ENTITIES } from '@app/projections';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { ENTITIES } from './database.providers';
 
 interface CatalogColumn {
@@ -26,8 +25,7 @@ describe('entities', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const settings = { dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0, max: 1, connectTimeoutMs: 0, applicationName: 'entities-test' };
-    ds = await openRuntimeDataSource(db.runtimeUrl, settings, ENTITIES);
+    ds = await openTestDataSource(db.runtimeUrl, ENTITIES);
     catalog = await ds.query(
       `SELECT c.relname AS "table", a.attname AS "column", format_type(a.atttypid, a.atttypmod) AS "type",
               NOT a.attnotnull AS nullable, coalesce(a.attnum = ANY (i.indkey), false) AS "primary"
@@ -47,16 +45,24 @@ describe('entities', () => {
   const declared = (c: ColumnMetadata) => {
     const base = ds.driver.normalizeType(c);
     const sized = c.length ? `${base}(${c.length})` : base;
-    return { column: c.databaseName, type: c.isArray ? `${sized}[]` : sized, nullable: c.isNullable, primary: c.isPrimary };
+    return {
+      column: c.databaseName,
+      type: c.isArray ? `${sized}[]` : sized,
+      nullable: c.isNullable,
+      primary: c.isPrimary,
+    };
   };
 
-  it.each(ENTITIES.map((e) => [e.name, e]))('%s maps its table exactly: every column, its type, nullability and key', (_, entity) => {
-    const metadata = ds.getMetadata(entity);
-    const table = catalog.filter((c) => c.table === metadata.tableName).map(({ table: _t, ...c }) => c);
-    expect(table.length).toBeGreaterThan(0);
-    const byName = (a: { column: string }, b: { column: string }) => a.column.localeCompare(b.column);
-    expect(metadata.columns.map(declared).sort(byName)).toEqual(table.sort(byName));
-  });
+  it.each(ENTITIES.map((e) => [e.name, e]))(
+    '%s maps its table exactly: every column, its type, nullability and key',
+    (_, entity) => {
+      const metadata = ds.getMetadata(entity);
+      const table = catalog.filter((c) => c.table === metadata.tableName).map(({ table: _t, ...c }) => c);
+      expect(table.length).toBeGreaterThan(0);
+      const byName = (a: { column: string }, b: { column: string }) => a.column.localeCompare(b.column);
+      expect(metadata.columns.map(declared).sort(byName)).toEqual(table.sort(byName));
+    },
+  );
 
   it('has an entity for every table a projection writes', () => {
     const mapped = READ_MODEL_ENTITIES.map((e) => ds.getMetadata(e).tableName).sort();

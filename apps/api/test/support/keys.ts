@@ -1,17 +1,10 @@
-import type { DataSource } from 'typeorm';
-import { openRuntimeDataSource } from '@app/platform';
+import { openTestDataSource } from '@app/testing';
 import { ApiKeyEntity } from '../../src/auth/api-key.entity';
 import { createApiKey, NewApiKey } from '../../src/auth/api-keys';
 
-/** A DataSource of its own on a test database, as the CLI's key commands open one. */
-export const keysDataSource = (url: string): Promise<DataSource> =>
-  openRuntimeDataSource(url, { dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0, max: 2, connectTimeoutMs: 0, applicationName: 'test-keys' }, [
-    ApiKeyEntity,
-  ]);
-
-/** Creates a key on a database no app runs on yet. */
+/** Creates a key on a database no app runs on yet, on a DataSource of its own (as the CLI does). */
 export async function createKeyOn(url: string, input: NewApiKey): Promise<{ id: string; key: string }> {
-  const db = await keysDataSource(url);
+  const db = await openTestDataSource(url, [ApiKeyEntity]);
   try {
     return await createApiKey(db, input);
   } finally {

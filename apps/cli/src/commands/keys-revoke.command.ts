@@ -6,7 +6,11 @@ import { optionalFlag, refuseUnknownFlags, UsageError } from '../args';
  * `keys:revoke <keyId>`: the key stops working in every API process within a second (NOTIFY).
  * Returns the exit code: 0 revoked (or revoked already), 1 no such key.
  */
-export async function keysRevoke(db: DataSource, positional: string[], flags: Record<string, string | true>): Promise<number> {
+export async function keysRevoke(
+  db: DataSource,
+  positional: string[],
+  flags: Record<string, string | true>,
+): Promise<number> {
   refuseUnknownFlags(flags, ['reason', 'actor']);
   if (positional.length !== 1) throw new UsageError('keys:revoke takes one key id (see keys:list)');
   const reason = optionalFlag(flags, 'reason');

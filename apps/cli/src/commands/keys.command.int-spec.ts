@@ -1,8 +1,7 @@
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, rebuildProjections } from '@app/projections';
 import type { DataSource } from 'typeorm';
-import { openRuntimeDataSource } from '@app/platform';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { ApiKeyEntity } from '../../../api/src/auth/api-key.entity';
 import { recordUnrecordedKeys } from '../../../api/src/auth/api-key-events';
 import { hashKey } from '../../../api/src/auth/api-keys';
@@ -21,8 +20,7 @@ describe('CLI key commands', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const settings = { dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0, max: 4, connectTimeoutMs: 0, applicationName: 'conversation-cli' };
-    keyDb = await openRuntimeDataSource(db.url, settings, [ApiKeyEntity]);
+    keyDb = await openTestDataSource(db.url, [ApiKeyEntity], 'conversation-cli');
   });
   afterAll(async () => {
     await keyDb.destroy();

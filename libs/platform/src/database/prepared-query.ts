@@ -24,13 +24,18 @@ export function preparedQuery<P extends string, R extends QueryResultRow>(
     const names = Object.fromEntries(parameters.map((p) => [p, p as string])) as Record<P, string>;
     const [text, order] = build(names).getQueryAndParameters();
     for (const key of order) {
-      if (!parameters.includes(key as P)) throw new Error(`prepared query ${name}: parameter ${String(key)} is not one of ${parameters.join(', ')}`);
+      if (!parameters.includes(key as P))
+        throw new Error(`prepared query ${name}: parameter ${String(key)} is not one of ${parameters.join(', ')}`);
     }
     return { text, order: order as P[] };
   };
   return async (values) => {
     statement ??= prepare();
-    const { rows } = await poolOf(db).query<R>({ name, text: statement.text, values: statement.order.map((key) => values[key]) });
+    const { rows } = await poolOf(db).query<R>({
+      name,
+      text: statement.text,
+      values: statement.order.map((key) => values[key]),
+    });
     return rows;
   };
 }

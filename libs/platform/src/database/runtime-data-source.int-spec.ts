@@ -3,7 +3,13 @@ import { createTestDatabase, TestDatabase } from '@app/testing';
 import { preparedQuery } from './prepared-query';
 import { connectionOf, openRuntimeDataSource, poolOf } from './runtime-data-source';
 
-const SETTINGS = { dbStatementTimeoutMs: 1500, dbIdleInTransactionTimeoutMs: 60_000, max: 2, connectTimeoutMs: 2000, applicationName: 'ds-test' };
+const SETTINGS = {
+  dbStatementTimeoutMs: 1500,
+  dbIdleInTransactionTimeoutMs: 60_000,
+  max: 2,
+  connectTimeoutMs: 2000,
+  applicationName: 'ds-test',
+};
 
 describe(openRuntimeDataSource.name, () => {
   let db: TestDatabase;
@@ -33,7 +39,7 @@ describe(openRuntimeDataSource.name, () => {
     await third;
   });
 
-  it('hands a transaction\'s own connection to SQL that must commit with it', async () => {
+  it("hands a transaction's own connection to SQL that must commit with it", async () => {
     const pids = await ds.transaction(async (tx) => {
       const [{ pid }] = await tx.query('SELECT pg_backend_pid() AS pid');
       const { rows } = await (await connectionOf(tx)).query('SELECT pg_backend_pid() AS pid');
@@ -46,14 +52,22 @@ describe(openRuntimeDataSource.name, () => {
   describe(preparedQuery.name, () => {
     it('takes the values by name, in whatever order the builder placed them', async () => {
       const q = preparedQuery(ds, 'prepared_test', ['b', 'a'], (p) =>
-        ds.createQueryBuilder().select('CAST(:a AS text)', 'a').addSelect('CAST(:b AS text)', 'b').from('pg_class', 'c').where('c.relname = :b', p).limit(1),
+        ds
+          .createQueryBuilder()
+          .select('CAST(:a AS text)', 'a')
+          .addSelect('CAST(:b AS text)', 'b')
+          .from('pg_class', 'c')
+          .where('c.relname = :b', p)
+          .limit(1),
       );
       expect(await q({ a: 'first', b: 'pg_class' })).toEqual([{ a: 'first', b: 'pg_class' }]);
       expect(await q({ a: 'again', b: 'no such table' })).toEqual([]);
     });
 
     it('refuses a builder whose statement has a parameter it was not told of', async () => {
-      const q = preparedQuery(ds, 'prepared_bad', ['a'], () => ds.createQueryBuilder().select('1').from('pg_class', 'c').where('c.relname = :x', { x: 'x' }));
+      const q = preparedQuery(ds, 'prepared_bad', ['a'], () =>
+        ds.createQueryBuilder().select('1').from('pg_class', 'c').where('c.relname = :x', { x: 'x' }),
+      );
       await expect(q({ a: 'a' })).rejects.toThrow(/parameter x is not one of a/);
     });
   });

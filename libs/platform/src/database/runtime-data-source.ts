@@ -48,7 +48,11 @@ export function runtimeDataSourceOptions(
 }
 
 /** Opens a runtime DataSource (the CLI's, the tests'); the caller destroys it. */
-export async function openRuntimeDataSource(url: string, settings: RuntimePoolSettings, entities: readonly Entity[]): Promise<DataSource> {
+export async function openRuntimeDataSource(
+  url: string,
+  settings: RuntimePoolSettings,
+  entities: readonly Entity[],
+): Promise<DataSource> {
   return new DataSource(runtimeDataSourceOptions(url, settings, entities)).initialize();
 }
 

@@ -19,7 +19,8 @@ export class GetThreadStatusQuery {
 }
 
 /** The stream's head beside the status row (null columns: no row yet). */
-interface Row extends Omit<ThreadStatusEntity, 'conversationId' | 'subjectId' | 'modelId' | 'startedAt' | 'snapshot' | 'tenantId' | 'version'> {
+type Shown = 'status' | 'activeLeafMessageId' | 'messageCount' | 'branchCount' | 'redirectionCount' | 'openRiskFlags';
+interface Row extends Pick<ThreadStatusEntity, Shown | 'ends' | 'lastEventAt'> {
   streamVersion: string;
   version: string | null;
   tenantId: string | null;
