@@ -52,6 +52,9 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(options), adapter, {
     bufferLogs: true,
+    // A DataSource that cannot connect fails here: reject (main says why and exits), never exit
+    // the process from inside Nest (its default), which would also end a test runner.
+    abortOnError: false,
     // Fastify's own JSON parser only: JSON in, anything else is 415 (no form bodies).
     bodyParser: false,
     logger: options.logger === false ? false : undefined,

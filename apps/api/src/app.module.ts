@@ -6,10 +6,12 @@ import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { IncomingMessage } from 'node:http';
 import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@app/event-store';
 import { runtimeConnection, type AppConfig } from '@app/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyResolver } from './auth/api-key-resolver';
+import { ApiKeyEntity } from './auth/api-key.entity';
 import { principalLogFields } from './auth/request-principal';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';
@@ -18,8 +20,16 @@ import { RateLimitGuard } from './limits/rate-limit.guard';
 import { RateLimits } from './limits/rate-limits';
 import { ChangeNotifier } from './database/change-notifier';
 import { DatabasePrivileges } from './database/database-privileges.service';
-import { PoolCloser } from './database/pool-closer';
-import { APP_CONFIG, AUDIT_POOL, createEventStore, createPool, DATABASE_URL, PG_POOL } from './database/database.providers';
+import { StoreCloser } from './database/store-closer';
+import {
+  APP_CONFIG,
+  AUDIT_POOL,
+  createEventStore,
+  dataSourceModules,
+  DATABASE_URL,
+  PG_POOL,
+  POOL_PROVIDERS,
+} from './database/database.providers';
 import { EventsController } from './events/events.controller';
 import { SseConnections } from './events/sse-connections';
 import { HealthController } from './health/health.controller';
@@ -50,11 +60,14 @@ export interface AppOptions {
   policies?: PolicyBook;
   /** Where JSON logs go (standard output by default; tests capture them). */
   logStream?: DestinationStream;
+  /** Built only to write its OpenAPI document: its DataSources never connect. */
+  documentOnly?: boolean;
 }
 
 @Module({})
 export class AppModule {
-  static register({ config, databaseUrl, policies = loadPolicies(config.policyJson), logStream }: AppOptions): DynamicModule {
+  static register(options: AppOptions): DynamicModule {
+    const { config, databaseUrl, policies = loadPolicies(config.policyJson), logStream, documentOnly } = options;
     const pinoOptions = {
       level: config.logLevel,
       // Every request line names the caller's key id, role and tenant; the key itself is redacted.
@@ -68,6 +81,7 @@ export class AppModule {
       global: true,
       imports: [
         CqrsModule.forRoot(),
+        ...dataSourceModules(databaseUrl, config, !documentOnly),
         TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
         // nestjs-pino's default route pattern matches no request on Fastify under Nest 12: without
         // forRoutes no request was ever logged.
@@ -82,12 +96,7 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
-        { provide: PG_POOL, useFactory: () => createPool(databaseUrl, config.dbPoolSize, { ...config, connectTimeoutMs: config.limits.dbConnectTimeoutMs }) },
-        {
-          provide: AUDIT_POOL,
-          useFactory: () =>
-            createPool(databaseUrl, config.limits.auditPoolSize, { ...config, connectTimeoutMs: config.limits.dbConnectTimeoutMs }, 'conversation-service (audit)'),
-        },
+        ...POOL_PROVIDERS,
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -97,13 +106,18 @@ export class AppModule {
         },
         {
           provide: ApiKeyResolver,
-          inject: [PG_POOL],
-          useFactory: (pool: Pool) =>
-            ApiKeyResolver.listening(pool, runtimeConnection(databaseUrl, config), { cacheSize: config.apiKeyCacheSize }, (m) => keysLogger.warn(m)),
+          inject: [DataSource],
+          useFactory: (db: DataSource) =>
+            ApiKeyResolver.listening(
+              db.getRepository(ApiKeyEntity),
+              runtimeConnection(databaseUrl, config),
+              { cacheSize: config.apiKeyCacheSize },
+              (m) => keysLogger.warn(m),
+            ),
         },
         ChangeNotifier,
         DatabasePrivileges,
-        PoolCloser,
+        StoreCloser,
         ProjectionsService,
         ProjectionWaiter,
         { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },

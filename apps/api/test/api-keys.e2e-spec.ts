@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ApiKeyResolver } from '../src/auth/api-key-resolver';
 import { createApiKey, hashKey, revokeApiKey } from '../src/auth/api-keys';
@@ -33,7 +34,8 @@ describe('API key lifecycle', () => {
     await db.drop();
   });
 
-  const newKey = async (more: { expiresAt?: Date; holder?: string } = {}) => createApiKey(db.pool, { role: 'writer', tenantId: 'acme', ...more });
+  const newKey = async (more: { expiresAt?: Date; holder?: string } = {}) =>
+    createApiKey(one.get(DataSource), { role: 'writer', tenantId: 'acme', ...more });
 
   describe('when a key is revoked', () => {
     it('stops working in every process within a second, though both had it cached', async () => {
@@ -42,7 +44,7 @@ describe('API key lifecycle', () => {
       const heard: string[] = [];
       const off = two.get(ApiKeyResolver).onRevoked((keyId) => heard.push(keyId));
 
-      await revokeApiKey(db.pool, id.toUpperCase(), { actor: 'test' });
+      await revokeApiKey(one.get(DataSource), id.toUpperCase(), { actor: 'test' });
       const refused = await within(1_000, async () => {
         const statuses = await Promise.all([one, two].map(async (app) => (await getAs(app, key, PROBE)).status));
         return statuses.every((s) => s === 401);
@@ -56,7 +58,7 @@ describe('API key lifecycle', () => {
 
     it('records the revocation as an event, and answers the revoked key 401 from the database too (not cached)', async () => {
       const { id, key } = await newKey({ holder: 'Dana' });
-      await revokeApiKey(db.pool, id, { actor: 'security-officer', reason: 'laptop lost' });
+      await revokeApiKey(one.get(DataSource), id, { actor: 'security-officer', reason: 'laptop lost' });
       expect((await getAs(two, key, PROBE)).status).toBe(401);
       const { rows } = await db.pool.query('SELECT type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [`apikey-${id}`]);
       expect(rows.map((r) => r.type)).toEqual(['ApiKeyCreated', 'ApiKeyRevoked']);

@@ -36,7 +36,7 @@ describe('Event streams: limits', () => {
     afterAll(() => t.close());
 
     it('opens 3 of 50 streams on one key, refuses 47 with 429 RATE_LIMITED, and frees a slot when one closes', async () => {
-      const flooder = await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme' });
+      const flooder = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
       streams.push(...Array.from({ length: 50 }, () => openEventStream(port, flooder.key)));
       const responses = await Promise.all(streams.map((s) => s.opened));
       const open = streams.filter((_, i) => responses[i].statusCode === 200);
@@ -50,7 +50,8 @@ describe('Event streams: limits', () => {
       expect(connections.countOf(flooder.id)).toBe(3);
 
       // Another key is not affected; a closed stream gives its slot back.
-      const other = openEventStream(port, (await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme' })).key);
+      const another = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
+      const other = openEventStream(port, another.key);
       streams.push(other);
       expect((await other.opened).statusCode).toBe(200);
       open[0].close();
@@ -61,8 +62,8 @@ describe('Event streams: limits', () => {
     });
 
     it("closeKey ends every open stream of that key, and only that key's", async () => {
-      const revoked = await createApiKey(t.db.pool, { role: 'admin', tenantId: '*' });
-      const kept = await createApiKey(t.db.pool, { role: 'admin', tenantId: '*' });
+      const revoked = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
+      const kept = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
       const [a, b, c] = [revoked.key, revoked.key, kept.key].map((key) => openEventStream(port, key));
       streams.push(a, b, c);
       expect((await Promise.all([a, b, c].map((s) => s.opened))).map((r) => r.statusCode)).toEqual([200, 200, 200]);
@@ -79,13 +80,13 @@ describe('Event streams: limits', () => {
     });
 
     it("closes a key's open streams when the key is revoked (its NOTIFY), and only that key's", async () => {
-      const revoked = await createApiKey(t.db.pool, { role: 'admin', tenantId: '*' });
-      const kept = await createApiKey(t.db.pool, { role: 'admin', tenantId: '*' });
+      const revoked = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
+      const kept = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
       const [a, b] = [revoked.key, kept.key].map((key) => openEventStream(port, key));
       streams.push(a, b);
       expect((await Promise.all([a, b].map((s) => s.opened))).map((r) => r.statusCode)).toEqual([200, 200]);
 
-      await revokeApiKey(t.db.pool, revoked.id, { actor: 'test', reason: 'leaked' });
+      await revokeApiKey(t.dataSource, revoked.id, { actor: 'test', reason: 'leaked' });
       await a.ended;
       expect(connections.countOf(revoked.id)).toBe(0);
       expect(connections.countOf(kept.id)).toBe(1);
@@ -105,7 +106,7 @@ describe('Event streams: limits', () => {
     afterAll(() => t.close());
 
     it('ends a stream after its maximum lifetime and frees its slot (the client resumes with Last-Event-ID)', async () => {
-      const key = await createApiKey(t.db.pool, { role: 'admin', tenantId: '*' });
+      const key = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
       const stream = openEventStream(port, key.key);
       expect((await stream.opened).statusCode).toBe(200);
       expect(t.app.get(SseConnections).countOf(key.id)).toBe(1);

@@ -54,18 +54,19 @@ describe('Audit export: the key ends while it runs', () => {
   afterAll(() => t.close());
 
   it('cuts off a running export when its key is revoked, and ends its snapshot', async () => {
-    const { id, key } = await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme' });
+    const { id, key } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, key);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     await stalled();
-    await revokeApiKey(t.db.pool, id, { actor: 'test', reason: 'leaked' });
+    await revokeApiKey(t.dataSource, id, { actor: 'test', reason: 'leaked' });
     // The client still does not read: the server must let go of its own accord.
     await snapshotsBecome(0, 'the export ending its snapshot');
     expect(await restOf(reader)).not.toContain('"type":"manifest"');
   }, 60_000);
 
   it('cuts off a running export when its key expires', async () => {
-    const { key } = await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme', expiresAt: new Date(Date.now() + 6_000) });
+    const expiresAt = new Date(Date.now() + 6_000);
+    const { key } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme', expiresAt });
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, key);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     await stalled();

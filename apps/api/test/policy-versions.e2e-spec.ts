@@ -8,8 +8,8 @@ import { httpOf } from './support/test-app';
 import { PostgresEventStore } from '@app/event-store';
 import { V1_REASON_CODE_RULES } from '@app/conversation';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { createApiKey } from '../src/auth/api-keys';
 import { startAppOn } from './support/app-on';
+import { createKeyOn } from './support/keys';
 import { abusiveThread, endAtU3, startConversation, THREAD, uuid } from './support/scenario';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-'));
@@ -127,8 +127,8 @@ describe('Policy versions', () => {
     afterAll(() => db.drop());
 
     it('re-checks an end against its own stored version after the service moved on to another policy', async () => {
-      const writer = (await createApiKey(db.pool, { role: 'writer', tenantId: 'acme' })).key;
-      const auditor = (await createApiKey(db.pool, { role: 'auditor', tenantId: '*' })).key;
+      const writer = (await createKeyOn(db.url, { role: 'writer', tenantId: 'acme' })).key;
+      const auditor = (await createKeyOn(db.url, { role: 'auditor', tenantId: '*' })).key;
       const withV2 = await startAppOn(db.url, { POLICY_FILE: policyFile('v2-again.json', V2) });
       try {
         expect(await policyVersionOf(db, await modelEnd(withV2, writer, uuid(0xc1), 'model-x'))).toBe(2);
@@ -168,7 +168,7 @@ describe('Policy versions', () => {
     it('ends by the codes of the version in force and keeps every stored version’s codes known', async () => {
       const keys = await Promise.all(
         (['writer', 'operator', 'auditor'] as const).map(
-          async (role) => (await createApiKey(db.pool, { role, tenantId: role === 'auditor' ? '*' : 'acme' })).key,
+          async (role) => (await createKeyOn(db.url, { role, tenantId: role === 'auditor' ? '*' : 'acme' })).key,
         ),
       );
       const withV2 = await startAppOn(db.url, { POLICY_FILE: policyFile('v2-codes.json', V2_CODES) });
@@ -280,8 +280,8 @@ describe('Policy versions', () => {
         { expectedVersion: 'no_stream' },
       );
       await store.close();
-      const writer = (await createApiKey(db.pool, { role: 'writer', tenantId: 'acme' })).key;
-      const auditor = (await createApiKey(db.pool, { role: 'auditor', tenantId: '*' })).key;
+      const writer = (await createKeyOn(db.url, { role: 'writer', tenantId: 'acme' })).key;
+      const auditor = (await createKeyOn(db.url, { role: 'auditor', tenantId: '*' })).key;
       const app = await startAppOn(db.url);
       try {
         // model-y without a redirection: allowed by the stored version 1 only.

@@ -68,7 +68,7 @@ describe('Slow and hoarding clients', () => {
   });
 
   it('answers HEAD on the event stream at once, holding no stream open (it hung without headers, polling the log)', async () => {
-    const { key, id } = await createApiKey(t.db.pool, { role: 'auditor', tenantId: 'acme' });
+    const { key, id } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
     const response = await within(
       new Promise<{ status?: number; type?: string }>((resolve, reject) => {
         const req = httpRequest({ host: '127.0.0.1', port, method: 'HEAD', path: '/v1/events/stream', headers: { authorization: `Bearer ${key}` } });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { Pool } from 'pg';
-import { ConfigError, loadConfig, resolveDatabase, runMigrations, runtimeConnection } from '@app/platform';
+import type { DataSource } from 'typeorm';
+import { ConfigError, loadConfig, openRuntimeDataSource, poolOf, resolveDatabase, runMigrations } from '@app/platform';
+import { ApiKeyEntity } from '../../api/src/auth/api-key.entity';
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
 import { keysList } from './commands/keys-list.command';
@@ -37,8 +38,14 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const database = await resolveDatabase(config, (line) => console.error(line));
   // The runtime's rights and its idle-in-transaction timeout, but no statement timeout: an
-  // operator's rebuild or export of a large log may run one long statement.
-  const pool = new Pool({ ...runtimeConnection(database.url, { ...config, dbStatementTimeoutMs: 0 }, 'conversation-cli'), max: 10 });
+  // operator's rebuild or export of a large log may run one long statement. Opened after the
+  // migrations, by the commands that need it; the SQL written by hand runs on its pool.
+  const cli = { max: 10, connectTimeoutMs: 0, applicationName: 'conversation-cli' };
+  const settings = { ...config, dbStatementTimeoutMs: 0, ...cli };
+  const open = () => openRuntimeDataSource(database.url, settings, [ApiKeyEntity]);
+  let dataSource: DataSource | undefined;
+  const db = async () => (dataSource ??= await open());
+  const pool = async () => poolOf(await db());
   const migrate = () => runMigrations(database.migrationUrl);
   try {
     switch (command) {
@@ -49,37 +56,37 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'keys:create':
         await migrate();
-        await keysCreate(pool, flags);
+        await keysCreate(await db(), flags);
         return 0;
       case 'keys:list':
         await migrate();
-        await keysList(pool, flags);
+        await keysList(await db(), flags);
         return 0;
       case 'keys:revoke':
         await migrate();
-        return await keysRevoke(pool, positional, flags);
+        return await keysRevoke(await db(), positional, flags);
       case 'verify':
-        return await verify(pool, flags);
+        return await verify(await pool(), flags);
       case 'projections:status':
         await migrate();
-        await projectionsStatus(pool);
+        await projectionsStatus(await pool());
         return 0;
       case 'projections:rebuild':
         await migrate();
-        await projectionsRebuild(pool, positional[0]);
+        await projectionsRebuild(await pool(), positional[0]);
         return 0;
       case 'export':
         await migrate();
-        return await exportCommand(pool, flags);
+        return await exportCommand(await pool(), flags);
       case 'seed':
         await migrate();
-        await seed(pool, flags);
+        await seed(await pool(), flags);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } finally {
-    await pool.end();
+    await dataSource?.destroy();
     await database.release();
   }
 }

@@ -1,17 +1,18 @@
 import 'reflect-metadata';
-import { Pool } from 'pg';
 import { APPEND_CHANNEL, PostgresEventStore } from '@app/event-store';
 import {
   checkRuntimePrivileges,
   ConfigError,
   loadConfig,
   NotificationListener,
+  openRuntimeDataSource,
+  poolOf,
   PrivilegeRefusal,
   resolveDatabase,
   runMigrations,
   runtimeConnection,
 } from '@app/platform';
-import { ALL_PROJECTIONS, ProjectionRunner } from '@app/projections';
+import { ALL_PROJECTIONS, ProjectionRunner, READ_MODEL_ENTITIES } from '@app/projections';
 
 /**
  * Runs only the projections (start the API with PROJECTIONS_IN_PROCESS=false). Several
@@ -23,8 +24,11 @@ async function main(): Promise<void> {
   const say = (line: string) => console.log(`[projector] ${line}`);
   const database = await resolveDatabase(config, say);
   await runMigrations(database.migrationUrl);
-  const pool = new Pool({ ...runtimeConnection(database.url, config, 'conversation-projector'), max: ALL_PROJECTIONS.length * 2 + 2 });
-  pool.on('error', () => undefined);
+  // The projector's DataSource owns its pool; the projections write their SQL by hand on it.
+  const sized = { max: ALL_PROJECTIONS.length * 2 + 2, connectTimeoutMs: 0, applicationName: 'conversation-projector' };
+  const settings = { ...config, ...sized };
+  const dataSource = await openRuntimeDataSource(database.url, settings, READ_MODEL_ENTITIES);
+  const pool = poolOf(dataSource);
   await checkRuntimePrivileges(pool, { strict: config.strictDbPrivileges, warn: (m) => say(`warning: ${m}`) });
   const store = new PostgresEventStore(pool);
 
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
     await Promise.all(runners.map((r) => r.stop()));
     await listener.stop();
     await store.close().catch(() => undefined);
-    await pool.end();
+    await dataSource.destroy();
     await database.release();
     process.exit(0);
   };

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
 import { POLICY_V1 } from '@app/conversation';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import type { DataSource } from 'typeorm';
+import { BlockedEndEntity } from '@app/projections';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { checkCompliance } from './compliance';
 import { encodeSequenceCursor } from './cursor';
 import { listBlockedEnds } from './blocked-ends.query';
@@ -15,6 +17,8 @@ const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12,
 /** The audit SQL on its own, against rows written straight into the read models and the log. */
 describe('audit queries', () => {
   let db: TestDatabase;
+  /** The read models' entities on the same database (the blocked-ends list reads through them). */
+  let entities: DataSource;
 
   const insertEnd = (n: number, endedAt: string, extra: { reasonCode?: string; tenantId?: string } = {}) =>
     db.pool.query(
@@ -26,6 +30,7 @@ describe('audit queries', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    entities = await openTestDataSource(db.url, [BlockedEndEntity]);
     // Microseconds apart, and two at the very same instant: the keyset must not lose or repeat any.
     await insertEnd(1, '2025-03-03T10:00:00.000001Z');
     await insertEnd(2, '2025-03-03T10:00:00.000002Z');
@@ -40,7 +45,10 @@ describe('audit queries', () => {
     await db.pool.query(`INSERT INTO rm_daily_ends VALUES ('2025-03-03', 'acme', 'reasonCode', 'ABUSE_OF_ASSISTANT', 3)`);
     await db.pool.query(`INSERT INTO rm_daily_started VALUES ('2025-03-03', 'acme', 10)`);
   });
-  afterAll(() => db.drop());
+  afterAll(async () => {
+    await entities.destroy();
+    await db.drop();
+  });
 
   it('pages through ends that share a timestamp or differ by a microsecond, newest first', async () => {
     const seen: string[] = [];
@@ -59,8 +67,8 @@ describe('audit queries', () => {
       expect((await listEnds(db.pool, { modelId: hostile })).items).toEqual([]);
       expect((await listEnds(db.pool, { tenantId: hostile })).items).toEqual([]);
       expect((await listEnds(db.pool, { reviewOutcome: hostile as 'none' })).items).toEqual([]);
-      expect((await listBlockedEnds(db.pool, { guard: hostile })).items).toEqual([]);
-      expect((await listBlockedEnds(db.pool, { modelId: hostile })).items).toEqual([]);
+      expect((await listBlockedEnds(entities, { guard: hostile })).items).toEqual([]);
+      expect((await listBlockedEnds(entities, { modelId: hostile })).items).toEqual([]);
       expect(await sampleEnds(db.pool, { reasonCode: hostile }, { size: 10, seed: hostile })).toEqual([]);
       expect((await endStats(db.pool, { tenantId: hostile })).buckets).toEqual([]);
       expect((await reviewStats(db.pool, { tenantId: hostile })).byReasonCode).toEqual([]);

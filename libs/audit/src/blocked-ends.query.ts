@@ -1,5 +1,7 @@
+import type { DataSource } from 'typeorm';
+import { BlockedEndEntity } from '@app/projections';
 import { decodeTimeCursor, encodeTimeCursor, InvalidCursor } from './cursor';
-import { exactTime, isoOrNull, Page, pageLimit, Queryable } from './queryable';
+import { exactTime, isoOrNull, Page, pageLimit } from './queryable';
 
 /** Filters of /v1/audit/blocked-ends; `guard` matches an attempt that failed it among others. */
 export interface BlockedEndFilters {
@@ -25,72 +27,58 @@ export interface BlockedEndItem {
   attemptedAt: string;
 }
 
-interface BlockedRow {
-  event_id: string;
-  conversation_id: string;
-  tenant_id: string;
-  initiator: string;
-  proposed_reason_code: string;
-  failed_guards: string[];
-  at_message_id: string;
-  model_id: string | null;
-  policy_version: number;
-  attempted_at: Date;
-  cursor_time: string;
-}
-
-/** Blocked end attempts (near-misses), newest first, a keyset page at a time. */
+/**
+ * Blocked end attempts (near-misses), newest first, a keyset page at a time: a plain read of
+ * the read model, so through its entity. Only the filters given become conditions (each a
+ * bound parameter); the guard filter is the array containment its GIN index serves.
+ */
 export async function listBlockedEnds(
-  q: Queryable,
+  db: DataSource,
   filters: BlockedEndFilters,
   page: { limit?: number; cursor?: string } = {},
 ): Promise<Page<BlockedEndItem>> {
   const limit = pageLimit(page.limit);
   const after = page.cursor === undefined ? null : decodeTimeCursor(page.cursor);
   if (page.cursor !== undefined && !after) throw new InvalidCursor();
-  const { rows } = await q.query<BlockedRow>(
-    `SELECT event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards, at_message_id, model_id,
-            policy_version, attempted_at, ${exactTime('attempted_at')} AS cursor_time
-       FROM rm_blocked_ends
-      WHERE ($1::text IS NULL OR failed_guards @> ARRAY[$1::text])
-        AND ($2::text IS NULL OR model_id = $2)
-        AND ($3::text IS NULL OR proposed_reason_code = $3)
-        AND ($4::text IS NULL OR initiator = $4)
-        AND ($5::text IS NULL OR tenant_id = $5)
-        AND ($6::timestamptz IS NULL OR attempted_at >= $6)
-        AND ($7::timestamptz IS NULL OR attempted_at < $7)
-        AND ($8::timestamptz IS NULL OR (attempted_at, event_id) < ($8::timestamptz, $9::uuid))
-      ORDER BY attempted_at DESC, event_id DESC
-      LIMIT $10`,
-    [
-      filters.guard ?? null,
-      filters.modelId ?? null,
-      filters.reasonCode ?? null,
-      filters.initiator ?? null,
-      filters.tenantId ?? null,
-      isoOrNull(filters.from),
-      isoOrNull(filters.to),
-      after?.time ?? null,
-      after?.id ?? null,
-      limit + 1,
-    ],
-  );
-  const more = rows.length > limit;
-  const shown = rows.slice(0, limit);
-  const last = shown.at(-1);
+  const q = db
+    .getRepository(BlockedEndEntity)
+    .createQueryBuilder('b')
+    .addSelect(exactTime('b.attemptedAt'), 'cursor_time')
+    .orderBy('b.attemptedAt', 'DESC')
+    .addOrderBy('b.eventId', 'DESC')
+    .limit(limit + 1);
+  if (filters.guard !== undefined)
+    q.andWhere('b.failedGuards @> ARRAY[CAST(:guard AS text)]', { guard: filters.guard });
+  if (filters.modelId !== undefined) q.andWhere('b.modelId = :modelId', { modelId: filters.modelId });
+  if (filters.reasonCode !== undefined)
+    q.andWhere('b.proposedReasonCode = :reasonCode', { reasonCode: filters.reasonCode });
+  if (filters.initiator !== undefined) q.andWhere('b.initiator = :initiator', { initiator: filters.initiator });
+  if (filters.tenantId !== undefined) q.andWhere('b.tenantId = :tenantId', { tenantId: filters.tenantId });
+  if (filters.from !== undefined)
+    q.andWhere('b.attemptedAt >= CAST(:from AS timestamptz)', { from: isoOrNull(filters.from) });
+  if (filters.to !== undefined) q.andWhere('b.attemptedAt < CAST(:to AS timestamptz)', { to: isoOrNull(filters.to) });
+  if (after) {
+    q.andWhere('(b.attemptedAt, b.eventId) < (CAST(:afterTime AS timestamptz), CAST(:afterId AS uuid))', {
+      afterTime: after.time,
+      afterId: after.id,
+    });
+  }
+  const { entities, raw } = await q.getRawAndEntities<{ cursor_time: string }>();
+  const more = entities.length > limit;
+  const shown = entities.slice(0, limit);
   return {
     items: shown.map((r) => ({
-      eventId: r.event_id,
-      conversationId: r.conversation_id,
-      tenantId: r.tenant_id,
+      eventId: r.eventId,
+      conversationId: r.conversationId,
+      tenantId: r.tenantId,
       initiator: r.initiator,
-      proposedReasonCode: r.proposed_reason_code,
-      failedGuards: r.failed_guards,
-      atMessageId: r.at_message_id,
-      modelId: r.model_id,
-      policyVersion: r.policy_version,
-      attemptedAt: r.attempted_at.toISOString(),
+      proposedReasonCode: r.proposedReasonCode,
+      failedGuards: r.failedGuards,
+      atMessageId: r.atMessageId,
+      modelId: r.modelId,
+      policyVersion: r.policyVersion,
+      attemptedAt: r.attemptedAt.toISOString(),
     })),
-    nextCursor: more && last ? encodeTimeCursor({ time: last.cursor_time, id: last.event_id }) : null,
+    nextCursor: more ? encodeTimeCursor({ time: raw[limit - 1].cursor_time, id: shown[limit - 1].eventId }) : null,
   };
 }

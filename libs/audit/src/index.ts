@@ -1,5 +1,6 @@
-// The audit queries (`@app/audit`): plain functions over a pg pool, hand-written SQL with bound
-// parameters only, keyset pagination, chain verification, compliance re-checks and the export.
+// The audit queries (`@app/audit`): plain functions, hand-written SQL with bound parameters on a
+// pg pool (the blocked-ends list: the query builder over its entity), keyset pagination, chain
+// verification, compliance re-checks and the export.
 export * from './queryable';
 export * from './cursor';
 export * from './tenant-scope';

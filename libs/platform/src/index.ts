@@ -7,3 +7,5 @@ export * from './database/resolve-database';
 export * from './database/runtime-connection';
 export * from './database/notification-listener';
 export * from './config/limits';
+export * from './database/runtime-data-source';
+export * from './database/prepared-query';

@@ -2,6 +2,10 @@ import { endsProjection } from './read-models/ends.projection';
 import { messagesProjection } from './read-models/messages.projection';
 import { statsProjection } from './read-models/stats-and-reviews.projection';
 import { threadStatusProjection } from './read-models/thread-status.projection';
+import { ThreadStatusEntity } from './read-models/thread-status.entity';
+import { MessageEntity } from './read-models/messages.entity';
+import { BlockedEndEntity, EndEntity } from './read-models/ends.entity';
+import { DailyEndsEntity, DailyStartedEntity, ReviewEntity } from './read-models/stats-and-reviews.entity';
 
 export * from './projection';
 export * from './checkpoints';
@@ -14,3 +18,17 @@ export { threadStatusProjection, messagesProjection, endsProjection, statsProjec
 
 /** Every read model the service keeps, by name. */
 export const ALL_PROJECTIONS = [threadStatusProjection, messagesProjection, endsProjection, statsProjection];
+
+export { ThreadStatusEntity, MessageEntity, EndEntity, BlockedEndEntity };
+export { DailyEndsEntity, DailyStartedEntity, ReviewEntity };
+
+/** The read models' tables as TypeORM entities (mapped as the migrations made them; a test compares). */
+export const READ_MODEL_ENTITIES = [
+  ThreadStatusEntity,
+  MessageEntity,
+  EndEntity,
+  BlockedEndEntity,
+  DailyEndsEntity,
+  DailyStartedEntity,
+  ReviewEntity,
+];

@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { checkCompliance, listBlockedEnds, listEnds, sampleEnds } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
@@ -29,6 +31,7 @@ export class AuditEndsController {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(AUDIT_POOL) private readonly auditPool: Pool,
+    @InjectDataSource() private readonly db: DataSource,
   ) {}
 
   @Get('ends')
@@ -47,7 +50,7 @@ export class AuditEndsController {
   @ApiReadProblems()
   blockedEnds(@Query() { limit, cursor, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
-      listBlockedEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
+      listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor }),
     );
   }
 

@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { ClientBase } from 'pg';
 import { appendInTransaction, NewEvent, newEventId, VersionConflict } from '@app/event-store';
+import type { ApiKeyEntity } from './api-key.entity';
 
 /**
  * Creating and revoking API keys are administrative facts, recorded as events in a stream per
@@ -10,15 +11,8 @@ import { appendInTransaction, NewEvent, newEventId, VersionConflict } from '@app
 export const API_KEY_STREAM_PREFIX = 'apikey-';
 export const apiKeyStreamId = (keyId: string): string => `${API_KEY_STREAM_PREFIX}${keyId.toLowerCase()}`;
 
-export interface KeyRow {
-  id: string;
-  role: string;
-  tenant_id: string;
-  label: string | null;
-  holder: string | null;
-  expires_at: Date | null;
-  created_at: Date;
-}
+/** What a key's events tell of it. */
+export type KeyRow = Pick<ApiKeyEntity, 'id' | 'role' | 'tenantId' | 'label' | 'holder' | 'expiresAt' | 'createdAt'>;
 
 /** Who acted: the person (`--actor`, else the OS user), and the OS account and host it ran on. */
 export interface KeyProvenance {
@@ -44,16 +38,22 @@ export function provenance(actor: string | undefined): KeyProvenance {
 const keyFacts = (row: KeyRow) => ({
   keyId: row.id,
   role: row.role,
-  tenantId: row.tenant_id,
+  tenantId: row.tenantId,
   holder: row.holder,
   label: row.label,
-  expiresAt: row.expires_at?.toISOString() ?? null,
+  expiresAt: row.expiresAt?.toISOString() ?? null,
 });
 
 const metadataOf = (by: KeyProvenance) => ({ ...by, actor: { ...by.actor } });
 
 export function createdEvent(row: KeyRow, by: KeyProvenance): NewEvent {
-  return { eventId: newEventId(), type: 'ApiKeyCreated', data: keyFacts(row), metadata: metadataOf(by), occurredAt: row.created_at.toISOString() };
+  return {
+    eventId: newEventId(),
+    type: 'ApiKeyCreated',
+    data: keyFacts(row),
+    metadata: metadataOf(by),
+    occurredAt: row.createdAt.toISOString(),
+  };
 }
 
 export function revokedEvent(row: KeyRow, revokedAt: Date, reason: string | null, by: KeyProvenance): NewEvent {
@@ -72,8 +72,10 @@ export async function streamStarted(client: ClientBase, keyId: string): Promise<
  * may run this at once: a stream already started is left alone. Returns how many were recorded.
  */
 export async function recordUnrecordedKeys(client: ClientBase): Promise<number> {
-  const { rows } = await client.query<KeyRow & { revoked_at: Date | null; created_by: string | null; revoked_by: string | null }>(
-    `SELECT k.id, k.role, k.tenant_id, k.label, k.holder, k.expires_at, k.created_at, k.revoked_at, k.created_by, k.revoked_by
+  const { rows } = await client.query<KeyRow & Pick<ApiKeyEntity, 'revokedAt' | 'createdBy' | 'revokedBy'>>(
+    `SELECT k.id, k.role, k.tenant_id AS "tenantId", k.label, k.holder, k.expires_at AS "expiresAt",
+            k.created_at AS "createdAt", k.revoked_at AS "revokedAt", k.created_by AS "createdBy",
+            k.revoked_by AS "revokedBy"
        FROM api_keys k
       WHERE NOT EXISTS (SELECT 1 FROM es_events e WHERE e.stream_id = '${API_KEY_STREAM_PREFIX}' || k.id::text AND e.stream_version = 1)
       ORDER BY k.created_at`,
@@ -86,8 +88,8 @@ export async function recordUnrecordedKeys(client: ClientBase): Promise<number> 
       host: hostname(),
       source: 'backfill',
     });
-    const events = [createdEvent(row, system(row.created_by))];
-    if (row.revoked_at) events.push(revokedEvent(row, row.revoked_at, null, system(row.revoked_by)));
+    const events = [createdEvent(row, system(row.createdBy))];
+    if (row.revokedAt) events.push(revokedEvent(row, row.revokedAt, null, system(row.revokedBy)));
     try {
       await appendInTransaction(client, apiKeyStreamId(row.id), events, { expectedVersion: 'no_stream' });
       recorded++;

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { ClientConfig, Pool } from 'pg';
+import type { ClientConfig } from 'pg';
+import type { Repository } from 'typeorm';
+import { ApiKeyEntity } from './api-key.entity';
 import { hashKey, Principal, Role } from './api-keys';
 import { KeyCache, KnownKey } from './key-cache';
 import { RevocationListener } from './revocation-listener';
@@ -45,7 +47,7 @@ export class ApiKeyResolver {
   private epoch = 0;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly keys: Repository<ApiKeyEntity>,
     private readonly listener: Pick<RevocationListener, 'live' | 'start' | 'stop'> | null,
     options: Partial<ApiKeyResolverOptions> = {},
     private readonly warn: (message: string) => void = () => undefined,
@@ -55,9 +57,15 @@ export class ApiKeyResolver {
   }
 
   /** Listens for revocations on its own connection (see RevocationListener). */
-  static listening(pool: Pool, connection: ClientConfig, options: Partial<ApiKeyResolverOptions> = {}, warn?: (m: string) => void): ApiKeyResolver {
+  static listening(
+    keys: Repository<ApiKeyEntity>,
+    connection: ClientConfig,
+    options: Partial<ApiKeyResolverOptions> = {},
+    warn?: (m: string) => void,
+  ): ApiKeyResolver {
     const handlers = { revoked: (id: string) => resolver.revoked(id), resumed: () => resolver.resumed() };
-    const resolver: ApiKeyResolver = new ApiKeyResolver(pool, new RevocationListener(connection, handlers, warn), options, warn);
+    const listener = new RevocationListener(connection, handlers, warn);
+    const resolver: ApiKeyResolver = new ApiKeyResolver(keys, listener, options, warn);
     return resolver;
   }
 
@@ -144,25 +152,32 @@ export class ApiKeyResolver {
   /** Coarse last use, off the request's path: a failed write only costs a warning. */
   private touch(entry: KnownKey, now: number): void {
     entry.touchedAt = now;
-    this.pool
-      .query({
-        name: 'api_key_touch',
-        text: `UPDATE api_keys SET last_used_at = now()
-                WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond')`,
-        values: [entry.principal.keyId, this.options.touchIntervalMs],
+    // last_used_at alone: the row guard refuses an update of anything but it and the revocation.
+    this.keys
+      .createQueryBuilder()
+      .update()
+      .set({ lastUsedAt: () => 'now()' })
+      .where('id = :id', { id: entry.principal.keyId })
+      .andWhere(`(last_used_at IS NULL OR last_used_at < now() - :ms * interval '1 millisecond')`, {
+        ms: this.options.touchIntervalMs,
       })
+      .updateEntity(false)
+      .execute()
       .catch((err: Error) => this.warn(`last_used_at of key ${entry.principal.keyId} not written: ${err.message}`));
   }
 
+  /** The key of this hash, if it is valid now (the database's clock decides expiry). */
   private async lookup(hash: string): Promise<Principal | null> {
-    const { rows } = await this.pool.query<{ id: string; role: Role; tenant_id: string; holder: string | null; expires_at: Date | null }>({
-      name: 'api_key_lookup',
-      text: `SELECT id, role, tenant_id, holder, expires_at FROM api_keys
-              WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-      values: [hash],
-    });
-    const r = rows[0];
-    return r ? { keyId: r.id, role: r.role, tenantId: r.tenant_id, holder: r.holder, expiresAt: r.expires_at } : null;
+    const key = await this.keys
+      .createQueryBuilder('k')
+      .select(['k.id', 'k.role', 'k.tenantId', 'k.holder', 'k.expiresAt'])
+      .where('k.keyHash = :hash', { hash })
+      .andWhere('k.revokedAt IS NULL')
+      .andWhere('(k.expiresAt IS NULL OR k.expiresAt > now())')
+      .getOne();
+    if (!key) return null;
+    const { id: keyId, role, tenantId, holder, expiresAt } = key;
+    return { keyId, role: role as Role, tenantId, holder, expiresAt };
   }
 
   /** Cache sizes, for metrics and tests. */

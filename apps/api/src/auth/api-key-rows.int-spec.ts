@@ -1,5 +1,7 @@
 import { Pool } from 'pg';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
+import { ApiKeyEntity } from './api-key.entity';
 import { createApiKey, hashKey, revokeApiKey } from './api-keys';
 
 /**
@@ -11,12 +13,16 @@ import { createApiKey, hashKey, revokeApiKey } from './api-keys';
 describe('API key rows', () => {
   let db: TestDatabase;
   let runtime: Pool;
+  /** Keys made and revoked as the runtime, the CLI's way. */
+  let keys: DataSource;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     runtime = new Pool({ connectionString: db.runtimeUrl, max: 2 });
+    keys = await openTestDataSource(db.runtimeUrl, [ApiKeyEntity]);
   });
   afterAll(async () => {
+    await keys.destroy();
     await runtime.end();
     await db.drop();
   });
@@ -38,7 +44,8 @@ describe('API key rows', () => {
     ['the id', `UPDATE api_keys SET id = gen_random_uuid() WHERE id = $1`],
     ['who created it', `UPDATE api_keys SET created_by = 'nobody', created_at = created_at - interval '1 day' WHERE id = $1`],
   ])('refuses to rewrite %s, as the runtime and as the owner', async (_, sql) => {
-    const { id } = await createApiKey(runtime, { role: 'writer', tenantId: 'acme', holder: 'alice', expiresAt: new Date(Date.now() + 86_400_000) });
+    const expiresAt = new Date(Date.now() + 86_400_000);
+    const { id } = await createApiKey(keys, { role: 'writer', tenantId: 'acme', holder: 'alice', expiresAt });
     await refused(runtime, sql, [id]);
     await refused(db.pool, sql, [id]);
     const { rows } = await db.pool.query('SELECT role, tenant_id, holder, expires_at IS NOT NULL AS expires FROM api_keys WHERE id = $1', [id]);
@@ -46,9 +53,9 @@ describe('API key rows', () => {
   });
 
   it('still records last use and revocation', async () => {
-    const { id } = await createApiKey(runtime, { role: 'writer', tenantId: 'acme' });
+    const { id } = await createApiKey(keys, { role: 'writer', tenantId: 'acme' });
     await runtime.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id]);
-    await revokeApiKey(runtime, id, { actor: 'test' });
+    await revokeApiKey(keys, id, { actor: 'test' });
     const { rows } = await db.pool.query('SELECT last_used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked, revoked_by FROM api_keys WHERE id = $1', [id]);
     expect(rows).toEqual([{ used: true, revoked: true, revoked_by: 'test' }]);
   });

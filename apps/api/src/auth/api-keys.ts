@@ -1,7 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { DataSource } from 'typeorm';
 import { appendInTransaction, parseUuid } from '@app/event-store';
-import { apiKeyStreamId, createdEvent, KeyProvenance, KeyRow, provenance, revokedEvent, streamStarted } from './api-key-events';
+import { connectionOf } from '@app/platform';
+import { apiKeyStreamId, createdEvent, KeyProvenance, provenance, revokedEvent, streamStarted } from './api-key-events';
+import { ApiKeyEntity } from './api-key.entity';
 
 export const ROLES = ['writer', 'operator', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -77,7 +79,10 @@ export interface NewApiKey {
  * Creates a key; only its SHA-256 is stored, the key itself is shown once. The row and its
  * ApiKeyCreated event are written in one transaction: a key never works without its event.
  */
-export async function createApiKey(pool: Pool, input: NewApiKey): Promise<{ id: string; key: string; expiresAt: Date | null }> {
+export async function createApiKey(
+  db: DataSource,
+  input: NewApiKey,
+): Promise<{ id: string; key: string; expiresAt: Date | null }> {
   if (!ROLES.includes(input.role as Role)) throw new KeyInputError('role', `must be one of ${ROLES.join(', ')}`);
   if (!TENANT.test(input.tenantId)) throw new KeyInputError('tenant', 'must be * or 1-64 letters, digits, ".", "_" or "-"');
   if (input.tenantId === ALL_TENANTS && input.role !== 'admin' && input.role !== 'auditor') {
@@ -88,17 +93,24 @@ export async function createApiKey(pool: Pool, input: NewApiKey): Promise<{ id: 
   const expiresAt = input.expiresAt ?? null;
   if (expiresAt && !(expiresAt.getTime() > Date.now())) throw new KeyInputError('expires', 'must be in the future');
   const by = provenance(input.actor);
-  const id = randomUUID();
   const key = `csk_${randomBytes(32).toString('base64url')}`;
-  await inTransaction(pool, async (client) => {
-    const { rows } = await client.query<KeyRow>(
-      `INSERT INTO api_keys (id, key_hash, role, tenant_id, label, holder, expires_at, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, role, tenant_id, label, holder, expires_at, created_at`,
-      [id, hashKey(key), input.role, input.tenantId, label, holder, expiresAt, by.actor.id],
-    );
-    await appendInTransaction(client, apiKeyStreamId(id), [createdEvent(rows[0], by)], { expectedVersion: 'no_stream' });
+  const row = db.getRepository(ApiKeyEntity).create({
+    id: randomUUID(),
+    keyHash: hashKey(key),
+    role: input.role,
+    tenantId: input.tenantId,
+    label,
+    holder,
+    expiresAt,
+    createdBy: by.actor.id,
   });
-  return { id, key, expiresAt };
+  await db.transaction(async (tx) => {
+    // created_at is the database's (its default), read back into the row by the INSERT.
+    await tx.insert(ApiKeyEntity, row);
+    const events = [createdEvent(row, by)];
+    await appendInTransaction(await connectionOf(tx), apiKeyStreamId(row.id), events, { expectedVersion: 'no_stream' });
+  });
+  return { id: row.id, key, expiresAt };
 }
 
 /**
@@ -107,31 +119,33 @@ export async function createApiKey(pool: Pool, input: NewApiKey): Promise<{ id: 
  * again, so a process that missed the first NOTIFY drops it now.
  */
 export async function revokeApiKey(
-  pool: Pool,
+  db: DataSource,
   keyId: string,
   options: { actor?: string; reason?: string } = {},
 ): Promise<{ revokedAt: Date; already: boolean }> {
   const id = parseKeyId(keyId);
   const reason = text('reason', options.reason);
   const by = provenance(options.actor);
-  return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<KeyRow & { revoked_at: Date | null }>(
-      `SELECT id, role, tenant_id, label, holder, expires_at, created_at, revoked_at FROM api_keys WHERE id = $1 FOR UPDATE`,
-      [id],
-    );
-    const row = rows[0];
+  return db.transaction(async (tx) => {
+    const row = await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
     if (!row) throw new UnknownApiKey(id);
-    await client.query('SELECT pg_notify($1, $2)', [API_KEY_REVOKED_CHANNEL, id]);
-    if (row.revoked_at) return { revokedAt: row.revoked_at, already: true };
-    const revoked = await client.query<{ revoked_at: Date }>(
-      'UPDATE api_keys SET revoked_at = now(), revoked_by = $2 WHERE id = $1 RETURNING revoked_at',
-      [id, by.actor.id],
-    );
-    const revokedAt = revoked.rows[0].revoked_at;
+    await tx.query('SELECT pg_notify($1, $2)', [API_KEY_REVOKED_CHANNEL, id]);
+    if (row.revokedAt) return { revokedAt: row.revokedAt, already: true };
+    // These two columns alone: the row guard refuses an update of anything else.
+    const revoked = await tx
+      .createQueryBuilder()
+      .update(ApiKeyEntity)
+      .set({ revokedAt: () => 'now()', revokedBy: by.actor.id })
+      .where('id = :id', { id })
+      .returning('revoked_at')
+      .updateEntity(false)
+      .execute();
+    const revokedAt = (revoked.raw as { revoked_at: Date }[])[0].revoked_at;
+    const connection = await connectionOf(tx);
     // A key from before keys had events gets its creation recorded first.
-    const events = (await streamStarted(client, id)) ? [] : [createdEvent(row, backfilled(by))];
+    const events = (await streamStarted(connection, id)) ? [] : [createdEvent(row, backfilled(by))];
     events.push(revokedEvent(row, revokedAt, reason, by));
-    await appendInTransaction(client, apiKeyStreamId(id), events, { expectedVersion: 'any' });
+    await appendInTransaction(connection, apiKeyStreamId(id), events, { expectedVersion: 'any' });
     return { revokedAt, already: false };
   });
 }
@@ -151,31 +165,10 @@ export interface ApiKeyListing {
 }
 
 /** Every key, oldest first: never the key nor its hash. */
-export async function listApiKeys(pool: Pool): Promise<ApiKeyListing[]> {
-  const { rows } = await pool.query<{
-    id: string; label: string | null; holder: string | null; role: Role; tenant_id: string;
-    created_at: Date; last_used_at: Date | null; expires_at: Date | null; revoked_at: Date | null;
-  }>(
-    `SELECT id, label, holder, role, tenant_id, created_at, last_used_at, expires_at, revoked_at
-       FROM api_keys ORDER BY created_at, id`,
-  );
-  return rows.map((r) => ({
-    id: r.id, label: r.label, holder: r.holder, role: r.role, tenantId: r.tenant_id,
-    createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+export async function listApiKeys(db: DataSource): Promise<ApiKeyListing[]> {
+  const keys = await db.getRepository(ApiKeyEntity).find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  return keys.map((k) => ({
+    id: k.id, label: k.label, holder: k.holder, role: k.role as Role, tenantId: k.tenantId,
+    createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, expiresAt: k.expiresAt, revokedAt: k.revokedAt,
   }));
-}
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }

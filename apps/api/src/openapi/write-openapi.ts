@@ -6,7 +6,7 @@ import { buildOpenApiDocument } from './openapi-document';
 
 /**
  * `npm run lint:openapi`: writes the document without a database. The app is built but never
- * initialised, so no module connects (the pool is lazy and nothing queries it).
+ * initialised, and its DataSources are told not to connect (documentOnly), so nothing does.
  */
 async function main(): Promise<void> {
   const out = process.argv[2] ?? 'dist/openapi.json';

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Pool } from 'pg';
 import { Gauge } from 'prom-client';
 import { PostgresEventStore } from '@app/event-store';
@@ -13,7 +13,7 @@ import { MetricsService } from '../metrics/metrics.service';
  * `apps/projector` runs them). Lag gauges are read from the checkpoints either way.
  */
 @Injectable()
-export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Projections');
   private readonly runners: ProjectionRunner[] = [];
 
@@ -45,7 +45,8 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the shutdown hooks: TypeOrmModule closes the pools in its own, ahead of this module's. */
+  async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
   }
 }

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
@@ -13,6 +14,8 @@ export interface TestApp {
   http: () => ReturnType<typeof request>;
   /** The document the app serves at /docs/openapi.json, for answers read without supertest. */
   openapi: OpenApiResponseValidator;
+  /** The app's own DataSource (commands and reads), as the runtime login: key commands take it. */
+  dataSource: DataSource;
   key(role: Role, tenantId: string, more?: Omit<NewApiKey, 'role' | 'tenantId'>): Promise<string>;
   close(): Promise<void>;
 }
@@ -39,12 +42,14 @@ export async function startTestApp(
   }
   await app.getHttpAdapter().getInstance().ready();
   const openapi = await servedDocument(app);
+  const dataSource = app.get(DataSource);
   return {
     app,
     db,
     http: () => validated(request(app.getHttpServer()), openapi),
     openapi,
-    key: async (role, tenantId, more = {}) => (await createApiKey(db.pool, { ...more, role, tenantId })).key,
+    dataSource,
+    key: async (role, tenantId, more = {}) => (await createApiKey(dataSource, { ...more, role, tenantId })).key,
     async close() {
       await app.close();
       await db.drop();

@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { createApiKey, KeyInputError } from '../../../api/src/auth/api-keys';
 import { optionalFlag, refuseUnknownFlags, requireFlag, UsageError } from '../args';
 
@@ -18,7 +18,7 @@ export function parseExpiry(value: string | undefined, now = Date.now()): Date |
  * `keys:create`: prints the new key alone on its last line (it is shown once; only its hash is
  * kept). Bad input is a UsageError naming the flag, and nothing is written.
  */
-export async function keysCreate(pool: Pool, flags: Record<string, string | true>): Promise<void> {
+export async function keysCreate(db: DataSource, flags: Record<string, string | true>): Promise<void> {
   refuseUnknownFlags(flags, ['role', 'tenant', 'label', 'holder', 'expires', 'actor']);
   const role = requireFlag(flags, 'role');
   const tenantId = requireFlag(flags, 'tenant');
@@ -29,7 +29,7 @@ export async function keysCreate(pool: Pool, flags: Record<string, string | true
   if (!holder && (role === 'auditor' || role === 'operator' || role === 'admin')) {
     console.error(`note: this ${role} key names no person (--holder); what it records is told apart from others by key only`);
   }
-  const created = await createApiKey(pool, { role, tenantId, label, holder, expiresAt, actor }).catch((err: Error) => {
+  const created = await createApiKey(db, { role, tenantId, label, holder, expiresAt, actor }).catch((err: Error) => {
     throw err instanceof KeyInputError ? new UsageError(err.message) : err;
   });
   const until = created.expiresAt ? `, expires ${created.expiresAt.toISOString()}` : '';

@@ -1,13 +1,13 @@
-import { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { listApiKeys } from '../../../api/src/auth/api-keys';
 import { refuseUnknownFlags } from '../args';
 
 const when = (d: Date | null) => (d ? d.toISOString() : '-');
 
 /** `keys:list`: every key as a table; never the key nor its hash. */
-export async function keysList(pool: Pool, flags: Record<string, string | true>): Promise<void> {
+export async function keysList(db: DataSource, flags: Record<string, string | true>): Promise<void> {
   refuseUnknownFlags(flags, []);
-  const keys = await listApiKeys(pool);
+  const keys = await listApiKeys(db);
   const header = ['id', 'label', 'holder', 'role', 'tenant', 'created', 'last used', 'expires', 'revoked'];
   const rows = keys.map((k) => [k.id, k.label ?? '-', k.holder ?? '-', k.role, k.tenantId, when(k.createdAt), when(k.lastUsedAt), when(k.expiresAt), when(k.revokedAt)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

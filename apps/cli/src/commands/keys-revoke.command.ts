@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { KeyInputError, parseKeyId, revokeApiKey, UnknownApiKey } from '../../../api/src/auth/api-keys';
 import { optionalFlag, refuseUnknownFlags, UsageError } from '../args';
 
@@ -6,14 +6,18 @@ import { optionalFlag, refuseUnknownFlags, UsageError } from '../args';
  * `keys:revoke <keyId>`: the key stops working in every API process within a second (NOTIFY).
  * Returns the exit code: 0 revoked (or revoked already), 1 no such key.
  */
-export async function keysRevoke(pool: Pool, positional: string[], flags: Record<string, string | true>): Promise<number> {
+export async function keysRevoke(
+  db: DataSource,
+  positional: string[],
+  flags: Record<string, string | true>,
+): Promise<number> {
   refuseUnknownFlags(flags, ['reason', 'actor']);
   if (positional.length !== 1) throw new UsageError('keys:revoke takes one key id (see keys:list)');
   const reason = optionalFlag(flags, 'reason');
   const actor = optionalFlag(flags, 'actor');
   try {
     const id = parseKeyId(positional[0]);
-    const { revokedAt, already } = await revokeApiKey(pool, id, { reason, actor });
+    const { revokedAt, already } = await revokeApiKey(db, id, { reason, actor });
     console.log(already ? `key ${id} was revoked already, at ${revokedAt.toISOString()}; nothing changed` : `revoked key ${id} at ${revokedAt.toISOString()}`);
     return 0;
   } catch (err) {

@@ -1,6 +1,8 @@
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, rebuildProjections } from '@app/projections';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
+import { ApiKeyEntity } from '../../../api/src/auth/api-key.entity';
 import { recordUnrecordedKeys } from '../../../api/src/auth/api-key-events';
 import { hashKey } from '../../../api/src/auth/api-keys';
 import { UsageError } from '../args';
@@ -11,11 +13,19 @@ import { keysRevoke } from './keys-revoke.command';
 /** keys:create, keys:list and keys:revoke (CONTRACT.md "Trust boundary" › Keys) on a real database. */
 describe('CLI key commands', () => {
   let db: TestDatabase;
+  /** The key commands' DataSource, as main.ts opens it (here as the owner). */
+  let keyDb: DataSource;
   let out: string[];
   let err: string[];
 
-  beforeAll(async () => (db = await createTestDatabase()));
-  afterAll(() => db.drop());
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    keyDb = await openTestDataSource(db.url, [ApiKeyEntity], 'conversation-cli');
+  });
+  afterAll(async () => {
+    await keyDb.destroy();
+    await db.drop();
+  });
   beforeEach(() => {
     out = [];
     err = [];
@@ -26,7 +36,7 @@ describe('CLI key commands', () => {
 
   const count = async (sql: string) => Number((await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`)).rows[0].n);
   const create = async (flags: Record<string, string | true>) => {
-    await keysCreate(db.pool, flags);
+    await keysCreate(keyDb, flags);
     const key = out.at(-1)!;
     const id = /key ([0-9a-f-]{36})/.exec(out.at(-2)!)![1];
     return { id, key };
@@ -76,7 +86,7 @@ describe('CLI key commands', () => {
       [{ tenant: 'acme' }, '--role'],
     ])('refuses %p naming %s, and writes nothing', async (flags, flag) => {
       const [keys, events] = [await count('api_keys'), await count('es_events')];
-      const failure = keysCreate(db.pool, flags as Record<string, string | true>);
+      const failure = keysCreate(keyDb, flags as Record<string, string | true>);
       await expect(failure).rejects.toThrow(UsageError);
       await expect(failure).rejects.toThrow(flag);
       expect([await count('api_keys'), await count('es_events')]).toEqual([keys, events]);
@@ -87,7 +97,7 @@ describe('CLI key commands', () => {
       await db.pool.query(`CREATE TRIGGER test_refuse BEFORE INSERT ON es_events FOR EACH ROW WHEN (NEW.type = 'ApiKeyCreated') EXECUTE FUNCTION test_refuse()`);
       try {
         const keys = await count('api_keys');
-        await expect(keysCreate(db.pool, { role: 'writer', tenant: 'acme' })).rejects.toThrow('refused by test');
+        await expect(keysCreate(keyDb, { role: 'writer', tenant: 'acme' })).rejects.toThrow('refused by test');
         expect(await count('api_keys')).toBe(keys);
       } finally {
         await db.pool.query('DROP TRIGGER test_refuse ON es_events');
@@ -101,9 +111,9 @@ describe('CLI key commands', () => {
       const a = await create({ role: 'operator', tenant: 'globex', holder: 'Bob', label: 'night shift' });
       const b = await create({ role: 'writer', tenant: 'globex' });
       await db.pool.query('UPDATE api_keys SET last_used_at = created_at WHERE id = $1', [b.id]);
-      await keysRevoke(db.pool, [b.id], {});
+      await keysRevoke(keyDb, [b.id], {});
       out = [];
-      await keysList(db.pool, {});
+      await keysList(keyDb, {});
       expect(out[0].split(/\s{2,}/)).toEqual(['id', 'label', 'holder', 'role', 'tenant', 'created', 'last used', 'expires', 'revoked']);
       const row = (id: string) => out.find((l) => l.startsWith(id))!.split(/\s{2,}/);
       const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
@@ -119,17 +129,17 @@ describe('CLI key commands', () => {
     });
 
     it('refuses flags it does not know', async () => {
-      await expect(keysList(db.pool, { all: true })).rejects.toThrow('--all');
+      await expect(keysList(keyDb, { all: true })).rejects.toThrow('--all');
     });
   });
 
   describe('keys:revoke', () => {
     it('revokes by id in any letter case, once; again is a no-op that changes nothing', async () => {
       const { id } = await create({ role: 'writer', tenant: 'acme' });
-      expect(await keysRevoke(db.pool, [id.toUpperCase()], { reason: 'rotated', actor: 'ops-lead' })).toBe(0);
+      expect(await keysRevoke(keyDb, [id.toUpperCase()], { reason: 'rotated', actor: 'ops-lead' })).toBe(0);
       expect(out.at(-1)).toMatch(new RegExp(`^revoked key ${id} at `));
       const events = await count(`es_events WHERE stream_id = 'apikey-${id}'`);
-      expect(await keysRevoke(db.pool, [id], {})).toBe(0);
+      expect(await keysRevoke(keyDb, [id], {})).toBe(0);
       expect(out.at(-1)).toMatch(/was revoked already/);
       expect(await count(`es_events WHERE stream_id = 'apikey-${id}'`)).toBe(events);
       const { rows } = await db.pool.query('SELECT revoked_at, revoked_by FROM api_keys WHERE id = $1', [id]);
@@ -138,17 +148,17 @@ describe('CLI key commands', () => {
 
     it('answers an unknown id with a clear message and exit code 1, a malformed one as a usage error', async () => {
       const unknown = '00000000-0000-4000-8000-0000000000ff';
-      expect(await keysRevoke(db.pool, [unknown.toUpperCase()], {})).toBe(1);
+      expect(await keysRevoke(keyDb, [unknown.toUpperCase()], {})).toBe(1);
       expect(err.at(-1)).toBe(`no API key has the id ${unknown}`);
-      await expect(keysRevoke(db.pool, ['not-a-uuid'], {})).rejects.toThrow(UsageError);
-      await expect(keysRevoke(db.pool, [], {})).rejects.toThrow(UsageError);
-      await expect(keysRevoke(db.pool, [unknown], { reson: 'typo' })).rejects.toThrow('--reson');
+      await expect(keysRevoke(keyDb, ['not-a-uuid'], {})).rejects.toThrow(UsageError);
+      await expect(keysRevoke(keyDb, [], {})).rejects.toThrow(UsageError);
+      await expect(keysRevoke(keyDb, [unknown], { reson: 'typo' })).rejects.toThrow('--reson');
     });
 
     it('records the creation of a key made before keys had events, then its revocation', async () => {
       const id = '00000000-0000-4000-8000-0000000000aa';
       await db.pool.query(`INSERT INTO api_keys (id, key_hash, role, tenant_id, created_at) VALUES ($1, $2, 'writer', 'acme', '2025-01-01T00:00:00Z')`, [id, hashKey('legacy')]);
-      expect(await keysRevoke(db.pool, [id], {})).toBe(0);
+      expect(await keysRevoke(keyDb, [id], {})).toBe(0);
       const { rows } = await db.pool.query('SELECT type, occurred_at, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [`apikey-${id}`]);
       expect(rows.map((r) => [r.type, r.metadata.source])).toEqual([['ApiKeyCreated', 'backfill'], ['ApiKeyRevoked', undefined]]);
       expect(rows[0].occurred_at).toEqual(new Date('2025-01-01T00:00:00Z'));

@@ -1,12 +1,13 @@
-import { Inject } from '@nestjs/common';
 import { IQueryHandler, Query, QueryBus, QueryHandler } from '@nestjs/cqrs';
-import { Pool } from 'pg';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ThreadStatus, toThreadStatus } from '@app/conversation';
 import { streamIdOf } from '@app/conversation';
+import { preparedQuery } from '@app/platform';
+import { ThreadStatusEntity } from '@app/projections';
 import type { Principal } from '../../auth/api-keys';
 import { assertTenant } from '../../auth/api-key.guard';
 import { ApiError } from '../../common/api-error';
-import { PG_POOL } from '../../database/database.providers';
 import { GetConversationQuery } from './get-conversation.query';
 
 /** The current thread status. */
@@ -19,18 +20,12 @@ export class GetThreadStatusQuery extends Query<ThreadStatus> {
   }
 }
 
-interface Row {
-  stream_version: string;
+/** The stream's head beside the status row (null columns: no row yet). */
+type Shown = 'status' | 'activeLeafMessageId' | 'messageCount' | 'branchCount' | 'redirectionCount' | 'openRiskFlags';
+interface Row extends Pick<ThreadStatusEntity, Shown | 'ends' | 'lastEventAt'> {
+  streamVersion: string;
   version: string | null;
-  tenant_id: string | null;
-  status: ThreadStatus['status'];
-  active_leaf_message_id: string | null;
-  message_count: number;
-  branch_count: number;
-  redirection_count: number;
-  open_risk_flags: number;
-  ends: ThreadStatus['ends'];
-  last_event_at: Date | null;
+  tenantId: string | null;
 }
 
 /**
@@ -39,38 +34,51 @@ interface Row {
  */
 @QueryHandler(GetThreadStatusQuery)
 export class GetThreadStatusHandler implements IQueryHandler<GetThreadStatusQuery> {
+  /** One indexed lookup: the stream's version and the row, compared by execute. */
+  private readonly lookup: (values: { streamId: string; conversationId: string }) => Promise<Row[]>;
+
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @InjectDataSource() db: DataSource,
     private readonly queries: QueryBus,
-  ) {}
+  ) {
+    this.lookup = preparedQuery(db, 'thread_status', ['streamId', 'conversationId'], (p) =>
+      db
+        .createQueryBuilder()
+        .from('es_streams', 's')
+        .leftJoin(ThreadStatusEntity, 'c', 'c.conversationId = CAST(:conversationId AS uuid)')
+        .select('s.version::text', 'streamVersion')
+        .addSelect('c.version::text', 'version')
+        .addSelect('c.tenantId', 'tenantId')
+        .addSelect('c.status', 'status')
+        .addSelect('c.activeLeafMessageId', 'activeLeafMessageId')
+        .addSelect('c.messageCount', 'messageCount')
+        .addSelect('c.branchCount', 'branchCount')
+        .addSelect('c.redirectionCount', 'redirectionCount')
+        .addSelect('c.openRiskFlags', 'openRiskFlags')
+        .addSelect('c.ends', 'ends')
+        .addSelect('c.lastEventAt', 'lastEventAt')
+        .where('s.stream_id = :streamId', p),
+    );
+  }
 
   async execute({ conversationId, principal }: GetThreadStatusQuery): Promise<ThreadStatus> {
-    const { rows } = await this.pool.query<Row>({
-      name: 'thread_status',
-      text: `SELECT s.version::text AS stream_version, c.version::text AS version, c.tenant_id, c.status,
-                    c.active_leaf_message_id, c.message_count, c.branch_count, c.redirection_count, c.open_risk_flags,
-                    c.ends, c.last_event_at
-               FROM es_streams s LEFT JOIN rm_conversations c ON c.conversation_id = $2::uuid
-              WHERE s.stream_id = $1`,
-      values: [streamIdOf(conversationId), conversationId],
-    });
-    const row = rows[0];
+    const [row] = await this.lookup({ streamId: streamIdOf(conversationId), conversationId });
     if (!row) throw ApiError.notFound(`conversation ${conversationId}`);
-    if (row.version === null || row.version !== row.stream_version) {
+    if (row.version === null || row.version !== row.streamVersion) {
       return toThreadStatus(await this.queries.execute(new GetConversationQuery(conversationId, principal)));
     }
-    assertTenant(principal, row.tenant_id!, `conversation ${conversationId}`);
+    assertTenant(principal, row.tenantId!, `conversation ${conversationId}`);
     return {
       conversationId,
-      tenantId: row.tenant_id!,
+      tenantId: row.tenantId!,
       status: row.status,
-      activeLeafMessageId: row.active_leaf_message_id,
-      messageCount: row.message_count,
-      branchCount: row.branch_count,
-      redirectionCount: row.redirection_count,
-      openRiskFlags: row.open_risk_flags,
+      activeLeafMessageId: row.activeLeafMessageId,
+      messageCount: row.messageCount,
+      branchCount: row.branchCount,
+      redirectionCount: row.redirectionCount,
+      openRiskFlags: row.openRiskFlags,
       ends: row.ends,
-      lastEventAt: row.last_event_at ? row.last_event_at.toISOString() : null,
+      lastEventAt: row.lastEventAt ? row.lastEventAt.toISOString() : null,
       version: Number(row.version),
     };
   }
