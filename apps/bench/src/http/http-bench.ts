@@ -53,7 +53,7 @@ export async function runHttpBenchmark(
   const run = async (target: HttpTarget, seconds: number): Promise<LoadResult> => {
     const result = await messageLoad(target, plan.connections, seconds);
     if (target.name === 'service') await service.caughtUp();
-    if (result.failed > 0) progress(`warning: ${target.name} answered ${result.failed} requests with no 2xx`);
+    if (result.failed > 0) progress(`warning: ${target.name}: ${result.failed} requests failed (answers ${JSON.stringify(result.statuses)})`);
     return result;
   };
   try {

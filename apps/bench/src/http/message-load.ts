@@ -15,6 +15,8 @@ export interface LoadResult {
   p99Ms: number;
   /** Answers other than 2xx, and connection errors or timeouts. */
   failed: number;
+  /** Answers by status code, to tell what failed. */
+  statuses: Record<string, number>;
 }
 
 /** A 300-byte message content, as the issue measures. */
@@ -40,12 +42,13 @@ export async function messageLoad(target: HttpTarget, connections: number, secon
     // Each connection on its own conversation (autocannon makes one client per connection).
     setupClient: (client) => {
       const id = ids[next++ % ids.length];
-      client.setRequest({ method: 'POST', path: `/v1/conversations/${id}/messages`, headers, body: MESSAGE_BODY });
+      client.setRequests([{ method: 'POST', path: `/v1/conversations/${id}/messages`, headers, body: MESSAGE_BODY }]);
     },
   });
   return {
     rate: result['2xx'] / result.duration,
     p99Ms: result.latency.p99,
     failed: result.non2xx + result.errors,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),
   };
 }
