@@ -60,7 +60,7 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
       summary.longStream = await runLongStreamBenchmark(url, service, {
         longEvents: events.long,
         shortEvents: events.short,
-        appends: num('BENCH_LONG_APPENDS', 100),
+        appends: num('BENCH_LONG_APPENDS', 50),
       }, progress);
       process.stdout.write(`${longStreamTable(summary.longStream, events)}\n`);
     }

@@ -3,7 +3,7 @@ import {
   ConversationCommand,
   ConversationState,
   decide,
-  evolve,
+  foldEvents,
   initialState,
   POLICY_V1,
   RecordedConversationEvent,
@@ -19,14 +19,18 @@ export interface BuiltConversation {
   lastRole: 'user' | 'assistant';
 }
 
-/** Events per append while building: one round trip for many, as a bulk import would. */
-const BATCH = 1000;
+/**
+ * Commands decided on one folded state. Folding one event at a time copies the state each time
+ * (quadratic: minutes for 10,000 messages), so the messages of a group all answer the last
+ * message of the group before, and the state is folded once per group.
+ */
+const GROUP = 100;
 
 /**
- * A conversation of exactly `events` events (a start and a chain of messages, user and
- * assistant in turn, 300 bytes each), every one decided by the domain on the folded state and
- * appended through the store at its exact version: in batches, not one request each, so a
- * 10,000-event conversation takes seconds. The metadata is shaped as the API writes it.
+ * A conversation of exactly `events` events: a start, then 300-byte messages, user and assistant
+ * in turn, in groups (see GROUP). Every event is decided by the domain on the state folded from
+ * all the events before its group, and appended through the store at its exact version, one
+ * append per group: a 10,000-event conversation takes seconds. Metadata as the API writes it.
  */
 export async function buildConversation(store: PostgresEventStore, tenantId: string, events: number): Promise<BuiltConversation> {
   const conversationId = randomUUID();
@@ -34,32 +38,30 @@ export async function buildConversation(store: PostgresEventStore, tenantId: str
   const subjectId = 'bench-user';
   let state: ConversationState = initialState();
   let last: BuiltConversation = { conversationId, lastMessageId: '', lastRole: 'assistant' };
-  let batch: NewEvent[] = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    const expectedVersion = state.version - batch.length;
-    await store.append(streamId, batch, { expectedVersion: expectedVersion === 0 ? 'no_stream' : expectedVersion });
-    batch = [];
-  };
-  for (let n = 0; n < events; n++) {
-    const role = last.lastRole === 'user' ? 'assistant' : 'user';
-    const messageId = randomUUID();
-    const command: ConversationCommand =
-      n === 0
-        ? { type: 'StartConversation', data: { conversationId, tenantId, subjectId, modelId: 'bench-model' } }
-        : { type: 'AppendMessage', data: { messageId, parentMessageId: last.lastMessageId || null, role, content: CONTENT_300 } };
-    const occurredAt = new Date().toISOString();
-    for (const event of decide(command, state, POLICY_V1)) {
-      const eventId = newEventId();
+  for (let n = 0; n < events; ) {
+    const group: NewEvent[] = [];
+    const recorded: RecordedConversationEvent[] = [];
+    const parentMessageId = last.lastMessageId || null;
+    // The start alone first: every message is decided on a started conversation.
+    for (const end = n === 0 ? 1 : Math.min(events, n + GROUP); n < end; n++) {
+      const role = last.lastRole === 'user' ? 'assistant' : 'user';
+      const messageId = randomUUID();
+      const command: ConversationCommand =
+        n === 0
+          ? { type: 'StartConversation', data: { conversationId, tenantId, subjectId, modelId: 'bench-model' } }
+          : { type: 'AppendMessage', data: { messageId, parentMessageId, role, content: CONTENT_300 } };
+      const occurredAt = new Date().toISOString();
       const actor = role === 'user' ? { type: 'user', id: subjectId } : { type: 'model', id: 'bench-model' };
-      const data = event.data as unknown as Record<string, unknown>;
-      batch.push({ eventId, type: event.type, data, occurredAt, metadata: { actor, tenantId, correlationId: randomUUID() } });
-      const recorded = { ...event, eventId, version: state.version + 1, occurredAt } as RecordedConversationEvent;
-      state = evolve(state, recorded);
+      for (const event of decide(command, state, POLICY_V1)) {
+        const eventId = newEventId();
+        const data = event.data as unknown as Record<string, unknown>;
+        group.push({ eventId, type: event.type, data, occurredAt, metadata: { actor, tenantId, correlationId: randomUUID() } });
+        recorded.push({ ...event, eventId, version: state.version + recorded.length + 1, occurredAt } as RecordedConversationEvent);
+      }
+      if (n > 0) last = { conversationId, lastMessageId: messageId, lastRole: role };
     }
-    if (n > 0) last = { conversationId, lastMessageId: messageId, lastRole: role };
-    if (batch.length >= BATCH) await flush();
+    await store.append(streamId, group, { expectedVersion: state.version === 0 ? 'no_stream' : state.version });
+    state = foldEvents(recorded, state);
   }
-  await flush();
   return last;
 }

@@ -19,7 +19,7 @@ export interface LongStreamResult {
   ratio: number;
 }
 
-const WARMUP = 5;
+const WARMUP = 3;
 /** The short appends are spread over this many conversations, so that each stays near its size. */
 const SHORT_CONVERSATIONS = 25;
 
@@ -78,7 +78,7 @@ export async function runLongStreamBenchmark(
     if (i < WARMUP) continue;
     times.long.push(longMs);
     times.short.push(shortMs);
-    if ((i - WARMUP + 1) % 25 === 0) {
+    if ((i - WARMUP + 1) % 10 === 0) {
       progress(`longStream: ${i - WARMUP + 1}/${plan.appends} appends, median ${round2(median(times.long))} ms long, ${round2(median(times.short))} ms short`);
     }
   }
