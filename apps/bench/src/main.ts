@@ -47,21 +47,31 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
   try {
     await service.caughtUp();
     if (figures.includes('http')) {
-      summary.http = await runHttpBenchmark(url, service, {
-        connections: 64,
-        rounds: num('BENCH_ROUNDS', 3),
-        seconds: num('BENCH_HTTP_SECONDS', 5),
-        warmupSeconds: num('BENCH_HTTP_WARMUP_SECONDS', 2),
-      }, progress);
+      summary.http = await runHttpBenchmark(
+        url,
+        service,
+        {
+          connections: 64,
+          rounds: num('BENCH_ROUNDS', 3),
+          seconds: num('BENCH_HTTP_SECONDS', 5),
+          warmupSeconds: num('BENCH_HTTP_WARMUP_SECONDS', 2),
+        },
+        progress,
+      );
       process.stdout.write(`${httpTable(summary.http)}\n`);
     }
     if (figures.includes('longStream')) {
       const events = { long: num('BENCH_LONG_EVENTS', 10_000), short: 10 };
-      summary.longStream = await runLongStreamBenchmark(url, service, {
-        longEvents: events.long,
-        shortEvents: events.short,
-        appends: num('BENCH_LONG_APPENDS', 50),
-      }, progress);
+      summary.longStream = await runLongStreamBenchmark(
+        url,
+        service,
+        {
+          longEvents: events.long,
+          shortEvents: events.short,
+          appends: num('BENCH_LONG_APPENDS', 50),
+        },
+        progress,
+      );
       process.stdout.write(`${longStreamTable(summary.longStream, events)}\n`);
     }
   } finally {

@@ -17,7 +17,8 @@ const TABLE = `CREATE TABLE ${BARE_TABLE} (
   stream_id text NOT NULL, version bigint NOT NULL, event_id uuid NOT NULL, type text NOT NULL,
   data jsonb NOT NULL, metadata jsonb NOT NULL, UNIQUE (stream_id, version))`;
 
-const INSERT = `INSERT INTO ${BARE_TABLE} (stream_id, version, event_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5, $6)`;
+const INSERT = `INSERT INTO ${BARE_TABLE} (stream_id, version, event_id, type, data, metadata)
+  VALUES ($1, $2, $3, $4, $5, $6)`;
 
 interface MessageBody {
   messageId?: string;
@@ -27,7 +28,10 @@ interface MessageBody {
 }
 
 async function main(): Promise<void> {
-  const pool = new Pool({ connectionString: process.env.BARE_DATABASE_URL, max: Number(process.env.BARE_POOL_SIZE ?? 20) });
+  const pool = new Pool({
+    connectionString: process.env.BARE_DATABASE_URL,
+    max: Number(process.env.BARE_POOL_SIZE ?? 20),
+  });
   await pool.query(`DROP TABLE IF EXISTS ${BARE_TABLE}`);
   await pool.query(TABLE);
   // The next version of each stream, as the one writer of its streams would keep it.

@@ -43,7 +43,13 @@ export async function runHttpBenchmark(
   progress: (line: string) => void,
 ): Promise<HttpResult> {
   const bareEnv = { BARE_DATABASE_URL: databaseUrl, BARE_POOL_SIZE: String(POOL_SIZE) };
-  const bareProcess = await startNodeProcess('bare', join(DIST_APPS, 'bench/src/http/bare-server.js'), bareEnv, 'BARE_PORT', '/health');
+  const bareProcess = await startNodeProcess(
+    'bare',
+    join(DIST_APPS, 'bench/src/http/bare-server.js'),
+    bareEnv,
+    'BARE_PORT',
+    '/health',
+  );
   const bare: HttpTarget = {
     name: 'bare',
     url: bareProcess.url,
@@ -53,7 +59,10 @@ export async function runHttpBenchmark(
   const run = async (target: HttpTarget, seconds: number): Promise<LoadResult> => {
     const result = await messageLoad(target, plan.connections, seconds);
     if (target.name === 'service') await service.caughtUp();
-    if (result.failed > 0) progress(`warning: ${target.name}: ${result.failed} requests failed (answers ${JSON.stringify(result.statuses)})`);
+    if (result.failed > 0)
+      progress(
+        `warning: ${target.name}: ${result.failed} requests failed (answers ${JSON.stringify(result.statuses)})`,
+      );
     return result;
   };
   try {
@@ -64,12 +73,19 @@ export async function runHttpBenchmark(
       for (const t of round % 2 ? [...targets].reverse() : targets) {
         const r = await run(t, plan.seconds);
         samples.get(t.name)!.push(r);
-        progress(`http round ${round + 1}/${plan.rounds}: ${t.name} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms`);
+        progress(
+          `http round ${round + 1}/${plan.rounds}: ${t.name} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms`,
+        );
       }
     }
     const rate = (name: string) => Math.round(median(samples.get(name)!.map((r) => r.rate)));
     const p99 = (name: string) => round2(median(samples.get(name)!.map((r) => r.p99Ms)));
-    const result = { service: rate('service'), bare: rate('bare'), serviceP99Ms: p99('service'), bareP99Ms: p99('bare') };
+    const result = {
+      service: rate('service'),
+      bare: rate('bare'),
+      serviceP99Ms: p99('service'),
+      bareP99Ms: p99('bare'),
+    };
     return { ...result, ratio: round2(result.service / result.bare) };
   } finally {
     await bareProcess.stop();

@@ -20,7 +20,8 @@ export interface LoadResult {
 }
 
 /** A 300-byte message content, as the issue measures. */
-export const CONTENT_300 = `${'Could you check the order I placed on Tuesday? It has not arrived yet. '.repeat(5)}`.slice(0, 300);
+export const CONTENT_300 =
+  `${'Could you check the order I placed on Tuesday? It has not arrived yet. '.repeat(5)}`.slice(0, 300);
 
 export const MESSAGE_BODY = JSON.stringify({ parentMessageId: null, role: 'user', content: CONTENT_300 });
 

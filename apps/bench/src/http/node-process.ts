@@ -77,6 +77,8 @@ export async function startNodeProcess(
 
 /** Runs a built entry point to its end; its standard output. */
 export async function runNodeScript(script: string, args: string[], env: Record<string, string>): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], { env: { ...process.env, ...env } });
+  const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+  });
   return stdout;
 }

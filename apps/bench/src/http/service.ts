@@ -35,7 +35,8 @@ export async function startConversation(url: string, headers: Record<string, str
     body: JSON.stringify({ subjectId: 'bench-user', modelId: 'bench-model' }),
   });
   const body = (await res.json()) as { conversationId?: string };
-  if (res.status !== 201 || !body.conversationId) throw new Error(`POST /v1/conversations: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 201 || !body.conversationId)
+    throw new Error(`POST /v1/conversations: ${res.status} ${JSON.stringify(body)}`);
   return body.conversationId;
 }
 
@@ -50,7 +51,14 @@ async function readModelsAtHead(databaseUrl: string, progress: (line: string) =>
   const pool = new Pool({ connectionString: databaseUrl, max: 8 });
   const store = new PostgresEventStore(pool);
   try {
-    const behind = Math.max(...(await projectionLags(pool, ALL_PROJECTIONS.map((p) => p.name))).map((l) => l.lagEvents));
+    const behind = Math.max(
+      ...(
+        await projectionLags(
+          pool,
+          ALL_PROJECTIONS.map((p) => p.name),
+        )
+      ).map((l) => l.lagEvents),
+    );
     if (behind <= REBUILD_ABOVE) return;
     progress(`read models ${behind} events behind the log: rebuilding them before the service starts`);
     const started = Date.now();

@@ -32,13 +32,17 @@ const GROUP = 100;
  * all the events before its group, and appended through the store at its exact version, one
  * append per group: a 10,000-event conversation takes seconds. Metadata as the API writes it.
  */
-export async function buildConversation(store: PostgresEventStore, tenantId: string, events: number): Promise<BuiltConversation> {
+export async function buildConversation(
+  store: PostgresEventStore,
+  tenantId: string,
+  events: number,
+): Promise<BuiltConversation> {
   const conversationId = randomUUID();
   const streamId = streamIdOf(conversationId);
   const subjectId = 'bench-user';
   let state: ConversationState = initialState();
   let last: BuiltConversation = { conversationId, lastMessageId: '', lastRole: 'assistant' };
-  for (let n = 0; n < events; ) {
+  for (let n = 0; n < events;) {
     const group: NewEvent[] = [];
     const recorded: RecordedConversationEvent[] = [];
     const parentMessageId = last.lastMessageId || null;
@@ -55,8 +59,19 @@ export async function buildConversation(store: PostgresEventStore, tenantId: str
       for (const event of decide(command, state, POLICY_V1)) {
         const eventId = newEventId();
         const data = event.data as unknown as Record<string, unknown>;
-        group.push({ eventId, type: event.type, data, occurredAt, metadata: { actor, tenantId, correlationId: randomUUID() } });
-        recorded.push({ ...event, eventId, version: state.version + recorded.length + 1, occurredAt } as RecordedConversationEvent);
+        group.push({
+          eventId,
+          type: event.type,
+          data,
+          occurredAt,
+          metadata: { actor, tenantId, correlationId: randomUUID() },
+        });
+        recorded.push({
+          ...event,
+          eventId,
+          version: state.version + recorded.length + 1,
+          occurredAt,
+        } as RecordedConversationEvent);
       }
       if (n > 0) last = { conversationId, lastMessageId: messageId, lastRole: role };
     }

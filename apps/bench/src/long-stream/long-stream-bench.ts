@@ -41,7 +41,8 @@ async function appendOne(service: RunningService, c: BuiltConversation): Promise
   });
   const body = (await res.json()) as { messageId?: string };
   const ms = performance.now() - started;
-  if (res.status !== 201 || !body.messageId) throw new Error(`append to ${c.conversationId}: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 201 || !body.messageId)
+    throw new Error(`append to ${c.conversationId}: ${res.status} ${JSON.stringify(body)}`);
   c.lastMessageId = body.messageId;
   c.lastRole = role;
   return ms;
@@ -64,8 +65,12 @@ export async function runLongStreamBenchmark(
   try {
     const started = Date.now();
     long = await buildConversation(store, BENCH_TENANT, plan.longEvents);
-    for (let i = 0; i < SHORT_CONVERSATIONS; i++) short.push(await buildConversation(store, BENCH_TENANT, plan.shortEvents));
-    progress(`built a ${plan.longEvents}-event conversation and ${SHORT_CONVERSATIONS} of ${plan.shortEvents} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (let i = 0; i < SHORT_CONVERSATIONS; i++)
+      short.push(await buildConversation(store, BENCH_TENANT, plan.shortEvents));
+    progress(
+      `built a ${plan.longEvents}-event conversation and ${SHORT_CONVERSATIONS} of ${plan.shortEvents}` +
+        ` in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   } finally {
     await store.close();
     await pool.end();
@@ -79,7 +84,10 @@ export async function runLongStreamBenchmark(
     times.long.push(longMs);
     times.short.push(shortMs);
     if ((i - WARMUP + 1) % 10 === 0) {
-      progress(`longStream: ${i - WARMUP + 1}/${plan.appends} appends, median ${round2(median(times.long))} ms long, ${round2(median(times.short))} ms short`);
+      progress(
+        `longStream: ${i - WARMUP + 1}/${plan.appends} appends, median ${round2(median(times.long))} ms long,` +
+          ` ${round2(median(times.short))} ms short`,
+      );
     }
   }
   const shortMs = round2(median(times.short));
