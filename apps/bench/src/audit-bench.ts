@@ -24,7 +24,15 @@ async function seedTo(pool: Pool, target: number, seed: number, log: (m: string)
   if (missing <= 0) return;
   const started = Date.now();
   const options = { events: missing, tenants: 3, seed, days: 28, concurrency: 16, from: Date.parse('2025-09-01T00:00:00Z') };
-  await seedConversations(pool, options);
+  let seeded = 0;
+  let said = started;
+  // Seeding a million events takes minutes: say how far it is.
+  await seedConversations(pool, options, () => {
+    seeded++;
+    if (Date.now() - said < 15_000) return;
+    said = Date.now();
+    log(`seeding: ${seeded} of ${missing} events`);
+  });
   log(`seeded ${missing} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   // The log at rest, as autovacuum leaves it (it may be off on a test server).
   await pool.query('VACUUM ANALYZE');
