@@ -82,6 +82,8 @@ export async function runAuditBenchmark(
   log: (m: string) => void,
   sizes = { small: 100_000, large: 1_000_000 },
   figures: readonly AuditFigure[] = ['auditQuery', 'projectionRebuild'],
+  /** Every read model, not only the ends, left at the head of the large log (the service's figures follow). */
+  allReadModels = false,
 ): Promise<Partial<AuditBenchResult>> {
   const pool = new Pool({ connectionString: url, max: 24 });
   const store = new PostgresEventStore(pool);
@@ -105,7 +107,7 @@ export async function runAuditBenchmark(
     log(`ends page at ${smallEvents} events: ${small} ms`);
 
     await seedTo(pool, sizes.large, 202, log);
-    await rebuildProjections(pool, store, [endsProjection]);
+    await rebuildProjections(pool, store, allReadModels ? ALL_PROJECTIONS : [endsProjection]);
     await pool.query('ANALYZE');
     const large = await endsPageMedian(pool);
     const largeEvents = await eventCount(pool);
