@@ -109,7 +109,9 @@ export async function runAuditBenchmark(
     log(`ends page at ${smallEvents} events: ${small} ms`);
 
     await seedTo(pool, sizes.large, 202, log);
+    const rebuilt = Date.now();
     await rebuildProjections(pool, store, allReadModels ? ALL_PROJECTIONS : [endsProjection]);
+    log(`read models rebuilt at ${sizes.large} events in ${((Date.now() - rebuilt) / 1000).toFixed(1)} s`);
     await pool.query('ANALYZE');
     const large = await endsPageMedian(pool);
     const largeEvents = await eventCount(pool);
