@@ -41,7 +41,7 @@ export async function startConversation(url: string, headers: Record<string, str
 }
 
 /** Above this many events behind, the read models are rebuilt before the service starts. */
-const REBUILD_ABOVE = 10_000;
+const REBUILD_ABOVE = 100_000;
 
 /**
  * A service started on a freshly seeded log would spend the first minutes catching its read
