@@ -1,14 +1,20 @@
 import { openContenders } from './contenders';
 import { provisionDatabase } from './database';
-import { runAuditBenchmark } from './audit-bench';
-import { appendTable, auditTable, BenchSummary, summaryLine } from './report';
+import { AuditFigure, runAuditBenchmark } from './audit-bench';
+import { runHttpBenchmark } from './http/http-bench';
+import { RunningService, startService } from './http/service';
+import { runLongStreamBenchmark } from './long-stream/long-stream-bench';
+import { appendTable, auditTable, BenchSummary, httpTable, longStreamTable, summaryLine } from './report';
 import { RunPlan, runAppendBenchmark } from './runner';
 
 /**
- * `npm run bench`: appends per second through the store, a raw INSERT and Emmett, on one
- * database in one run. Progress goes to stderr; the table and, as the very last line, one
- * JSON object go to stdout.
+ * `npm run bench [-- <figure>…]`: the figures named (all without a name), on one database in
+ * one run. Progress goes to stderr; the tables and, as the very last line, one JSON object with
+ * a key for each figure go to stdout.
  */
+const FIGURES = ['auditQuery', 'projectionRebuild', 'http', 'longStream', 'append'] as const;
+type Figure = (typeof FIGURES)[number];
+
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 const num = (name: string, fallback: number) => {
@@ -17,7 +23,7 @@ const num = (name: string, fallback: number) => {
   return value;
 };
 
-function plan(): RunPlan {
+function appendPlan(): RunPlan {
   return {
     concurrencies: [1, 16, 64],
     rounds: num('BENCH_ROUNDS', 3),
@@ -26,25 +32,81 @@ function plan(): RunPlan {
   };
 }
 
-async function main(): Promise<void> {
-  const runPlan = plan();
-  const db = await provisionDatabase(progress);
-  progress(`database: ${db.source}`);
+function figuresOf(args: string[]): Figure[] {
+  const unknown = args.filter((a) => !(FIGURES as readonly string[]).includes(a));
+  if (unknown.length) {
+    process.stderr.write(`unknown figure ${unknown.join(', ')}: the figures are ${FIGURES.join(', ')}\n`);
+    process.exit(2);
+  }
+  return args.length ? FIGURES.filter((f) => args.includes(f)) : [...FIGURES];
+}
+
+/** The figures measured through the running service, which they share. */
+async function serviceFigures(url: string, figures: Figure[], summary: BenchSummary): Promise<void> {
+  const service: RunningService = await startService(url, progress);
   try {
-    const contenders = await openContenders(db.url, Math.max(...runPlan.concurrencies));
-    try {
-      // The audit and rebuild figures first, on a log of seeded conversations only.
-      const audit = await runAuditBenchmark(db.url, progress, {
-        small: num('BENCH_SMALL_EVENTS', 100_000),
-        large: num('BENCH_LARGE_EVENTS', 1_000_000),
-      });
-      const summary: BenchSummary = { append: await runAppendBenchmark(contenders.all, runPlan, progress), ...audit };
-      process.stdout.write(`${appendTable(summary.append)}\n`);
-      process.stdout.write(`${auditTable(audit)}\n`);
-      process.stdout.write(`${summaryLine(summary)}\n`);
-    } finally {
-      await contenders.close();
+    await service.caughtUp();
+    if (figures.includes('http')) {
+      summary.http = await runHttpBenchmark(
+        url,
+        service,
+        {
+          connections: 64,
+          rounds: num('BENCH_ROUNDS', 3),
+          seconds: num('BENCH_HTTP_SECONDS', 5),
+          warmupSeconds: num('BENCH_HTTP_WARMUP_SECONDS', 2),
+        },
+        progress,
+      );
+      process.stdout.write(`${httpTable(summary.http)}\n`);
     }
+    if (figures.includes('longStream')) {
+      const events = { long: num('BENCH_LONG_EVENTS', 10_000), short: 10 };
+      summary.longStream = await runLongStreamBenchmark(
+        url,
+        service,
+        {
+          longEvents: events.long,
+          shortEvents: events.short,
+          appends: num('BENCH_LONG_APPENDS', 50),
+        },
+        progress,
+      );
+      process.stdout.write(`${longStreamTable(summary.longStream, events)}\n`);
+    }
+  } finally {
+    await service.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const figures = figuresOf(process.argv.slice(2));
+  const db = await provisionDatabase(progress);
+  progress(`database: ${db.source}; figures: ${figures.join(', ')}`);
+  const summary: BenchSummary = {};
+  try {
+    // The audit and rebuild figures first, on a log of seeded conversations only; the log stays
+    // for the figures after them (seeded once per run), its read models at its head for the
+    // service. The store bench's streams last: the service would have to catch its read models up.
+    const audit = figures.filter((f): f is AuditFigure => f === 'auditQuery' || f === 'projectionRebuild');
+    const throughService = figures.includes('http') || figures.includes('longStream');
+    if (audit.length) {
+      const sizes = { small: num('BENCH_SMALL_EVENTS', 100_000), large: num('BENCH_LARGE_EVENTS', 1_000_000) };
+      Object.assign(summary, await runAuditBenchmark(db.url, progress, sizes, audit, throughService));
+      process.stdout.write(`${auditTable(summary)}\n`);
+    }
+    if (throughService) await serviceFigures(db.url, figures, summary);
+    if (figures.includes('append')) {
+      const plan = appendPlan();
+      const contenders = await openContenders(db.url, Math.max(...plan.concurrencies));
+      try {
+        summary.append = await runAppendBenchmark(contenders.all, plan, progress);
+      } finally {
+        await contenders.close();
+      }
+      process.stdout.write(`${appendTable(summary.append)}\n`);
+    }
+    process.stdout.write(`${summaryLine(summary)}\n`);
   } finally {
     await db.release();
   }

@@ -1,22 +1,45 @@
 import type { AuditBenchResult } from './audit-bench';
+import type { HttpResult } from './http/http-bench';
+import type { LongStreamResult } from './long-stream/long-stream-bench';
 import { AppendRates } from './runner';
 
 /**
- * Everything the benchmark measured, as the one JSON object printed last. Other tools read
- * that line; later benchmarks add their own keys here.
+ * Everything the benchmark measured, as the one JSON object printed last: a key for each figure
+ * that ran (`npm run bench -- <figure>` runs some). Other tools read that line.
  */
 export interface BenchSummary extends Partial<AuditBenchResult> {
-  append: AppendRates;
+  append?: AppendRates;
+  http?: HttpResult;
+  longStream?: LongStreamResult;
 }
 
 /** The audit query at two log sizes and the rebuild against a plain read, with their ratios. */
-export function auditTable(r: AuditBenchResult): string {
+export function auditTable(r: Partial<AuditBenchResult>): string {
   const q = r.auditQuery;
   const p = r.projectionRebuild;
   return [
-    `Ends-by-reason page (median ms): ${q.small} at ${q.smallEvents} events, ${q.large} at ${q.largeEvents} events; large/small ${ratio(q.large, q.small)} (goal <= 2)`,
-    `Full rebuild of every projection: ${p.rebuild} events/s; plain commit-order read: ${p.rawRead} events/s; rebuild/read ${ratio(p.rebuild, p.rawRead)} (goal >= 0.5)`,
+    q &&
+      `Ends-by-reason page (median ms): ${q.small} at ${q.smallEvents} events, ${q.large} at ${q.largeEvents} events; large/small ${ratio(q.large, q.small)} (goal <= 2)`,
+    p &&
+      `Full rebuild of every projection: ${p.rebuild} events/s; plain commit-order read: ${p.rawRead} events/s; rebuild/read ${ratio(p.rebuild, p.rawRead)} (goal >= 0.5)`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function httpTable(r: HttpResult): string {
+  return [
+    'POST /v1/conversations/:id/messages, 64 connections, one conversation each (autocannon):',
+    `  service ${r.service} messages/s (p99 ${r.serviceP99Ms} ms); bare Fastify route with a raw INSERT ${r.bare}` +
+      ` messages/s (p99 ${r.bareP99Ms} ms); service/bare ${r.ratio} (goal >= 0.7)`,
   ].join('\n');
+}
+
+export function longStreamTable(r: LongStreamResult, events: { long: number; short: number }): string {
+  return (
+    `One message appended through HTTP (median ms): ${r.longMs} to a ${events.long}-event conversation, ` +
+    `${r.shortMs} to a ${events.short}-event one; long/short ${r.ratio} (goal <= 1.5)`
+  );
 }
 
 export function summaryLine(summary: BenchSummary): string {

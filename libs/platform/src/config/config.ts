@@ -1,15 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { boolean, ConfigError, Env, integer } from './env-values';
 import { LimitsConfig, loadLimits } from './limits';
 
-/** Thrown when the environment is invalid; the message names the variable. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`Invalid configuration: ${variable} ${problem}`);
-  }
-}
+// The value parsers live apart so that limits.ts can use them without a cycle.
+export { boolean, ConfigError, integer };
+export type { Env };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -40,25 +35,6 @@ export interface AppConfig {
   apiKeyCacheSize: number;
   /** Rate limits, pools and caps that keep one caller from exhausting the service. */
   limits: LimitsConfig;
-}
-
-export function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
-export type Env = Record<string, string | undefined>;
-
-export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
 }
 
 function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {

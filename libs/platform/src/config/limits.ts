@@ -1,4 +1,4 @@
-import { ConfigError, Env, integer } from './config';
+import { ConfigError, Env, integer } from './env-values';
 
 /** What keeps one caller from exhausting the service (README: "Limits"). */
 export interface LimitsConfig {

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { DOMAIN_EVENT_TYPES, foldEvents, toThreadStatus } from '@app/conversation';
 import { comparePositions, PostgresEventStore } from '@app/event-store';
-import { as, startTestApp, TestApp } from '../../../apps/api/test/support/test-app';
-import { ConversationDriver } from '../test/conversation-driver';
-import { play, scriptArbitrary } from '../test/command-script';
-import { eventually, FAST, projectedStatus } from '../test/runner-fixtures';
-import { ProjectionRunner, readCheckpoints, threadStatusProjection, toRecorded } from './index';
+import { as, startTestApp, TestApp } from './support/test-app';
+import { ConversationDriver } from '../../../libs/projections/test/conversation-driver';
+import { play, scriptArbitrary } from '../../../libs/projections/test/command-script';
+import { eventually, FAST, projectedStatus } from '../../../libs/projections/test/runner-fixtures';
+import { ProjectionRunner, readCheckpoints, threadStatusProjection, toRecorded } from '@app/projections';
 import { streamIdOf } from '@app/conversation';
 
 // For random histories of domain commands, the thread-status read model equals the fold of the

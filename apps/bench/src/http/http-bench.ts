@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { HttpTarget, LoadResult, messageLoad } from './message-load';
+import { DIST_APPS, startNodeProcess } from './node-process';
+import { RunningService } from './service';
+
+export interface HttpPlan {
+  connections: number;
+  rounds: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+
+/** Messages per second through the service and through the bare route, p99 of each, service/bare. */
+export interface HttpResult {
+  service: number;
+  bare: number;
+  serviceP99Ms: number;
+  bareP99Ms: number;
+  ratio: number;
+}
+
+/** The service's pool size by default (DB_POOL_SIZE): the bare route gets as many connections. */
+const POOL_SIZE = 20;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * The service against the bare route on the same database: a warm-up of each, then rounds
+ * in alternating order; each figure is the median of its rounds. After a run of the service its
+ * projections catch up before anything else is measured, so the bare route never pays for them.
+ */
+export async function runHttpBenchmark(
+  databaseUrl: string,
+  service: RunningService,
+  plan: HttpPlan,
+  progress: (line: string) => void,
+): Promise<HttpResult> {
+  const bareEnv = { BARE_DATABASE_URL: databaseUrl, BARE_POOL_SIZE: String(POOL_SIZE) };
+  const bareProcess = await startNodeProcess(
+    'bare',
+    join(DIST_APPS, 'bench/src/http/bare-server.js'),
+    bareEnv,
+    'BARE_PORT',
+    '/health',
+  );
+  const bare: HttpTarget = {
+    name: 'bare',
+    url: bareProcess.url,
+    headers: {},
+    conversations: async (n) => Array.from({ length: n }, () => randomUUID()),
+  };
+  const run = async (target: HttpTarget, seconds: number): Promise<LoadResult> => {
+    const result = await messageLoad(target, plan.connections, seconds);
+    if (target.name === 'service') await service.caughtUp();
+    if (result.failed > 0)
+      progress(
+        `warning: ${target.name}: ${result.failed} requests failed (answers ${JSON.stringify(result.statuses)})`,
+      );
+    return result;
+  };
+  try {
+    const targets = [service.target, bare];
+    for (const t of targets) await run(t, plan.warmupSeconds);
+    const samples = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const t of round % 2 ? [...targets].reverse() : targets) {
+        const r = await run(t, plan.seconds);
+        samples.get(t.name)!.push(r);
+        progress(
+          `http round ${round + 1}/${plan.rounds}: ${t.name} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms`,
+        );
+      }
+    }
+    const rate = (name: string) => Math.round(median(samples.get(name)!.map((r) => r.rate)));
+    const p99 = (name: string) => round2(median(samples.get(name)!.map((r) => r.p99Ms)));
+    const result = {
+      service: rate('service'),
+      bare: rate('bare'),
+      serviceP99Ms: p99('service'),
+      bareP99Ms: p99('bare'),
+    };
+    return { ...result, ratio: round2(result.service / result.bare) };
+  } finally {
+    await bareProcess.stop();
+  }
+}

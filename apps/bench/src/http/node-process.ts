@@ -1,0 +1,84 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+/** Built entry points of this repository, beside this file in dist/ (started, never imported). */
+export const DIST_APPS = resolve(__dirname, '../../..');
+
+export interface NodeProcess {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * Starts `node <script>` with `env` on a free port (`portVariable`), its output in a file (so
+ * that its logs cost this process nothing), and waits until `readyPath` answers.
+ */
+export async function startNodeProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  portVariable: string,
+  readyPath: string,
+): Promise<NodeProcess> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), `cs-bench-${name}-`));
+  const logFile = join(dir, 'output.log');
+  const out = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, [portVariable]: String(port) },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  let exited = false;
+  const exit = new Promise<void>((done) => child.once('exit', () => ((exited = true), done())));
+  const tail = () => readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) child.kill('SIGTERM');
+    await Promise.race([exit, sleep(15_000)]);
+    if (!exited) child.kill('SIGKILL');
+    await exit;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (exited || Date.now() > deadline) {
+      const output = tail();
+      await stop();
+      throw new Error(`${name} did not start (${exited ? `exit ${child.exitCode}` : 'timed out'}):\n${output}`);
+    }
+    const answered = await fetch(`${url}${readyPath}`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (answered) return { url, stop };
+    await sleep(250);
+  }
+}
+
+/** Runs a built entry point to its end; its standard output. */
+export async function runNodeScript(script: string, args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+  });
+  return stdout;
+}

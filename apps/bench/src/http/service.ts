@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, projectionLags, rebuildProjections } from '@app/projections';
+import { HttpTarget } from './message-load';
+import { DIST_APPS, NodeProcess, runNodeScript, startNodeProcess } from './node-process';
+
+/** The service's tenant in the bench; its conversations and key belong to it. */
+export const BENCH_TENANT = 'bench';
+
+export interface RunningService {
+  target: HttpTarget;
+  /** Resolves once every projection has processed the whole log. */
+  caughtUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** A writer key of the bench tenant, made by the CLI (`keys:create`), as an operator would. */
+async function createWriterKey(databaseUrl: string): Promise<string> {
+  const cli = join(DIST_APPS, 'cli/src/main.js');
+  const args = ['keys:create', '--role', 'writer', '--tenant', BENCH_TENANT, '--label', 'bench', '--actor', 'bench'];
+  const out = await runNodeScript(cli, args, { DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: '' });
+  const key = out.trim().split('\n').at(-1) ?? '';
+  if (!key.startsWith('csk_')) throw new Error(`keys:create printed no key:\n${out}`);
+  return key;
+}
+
+/** POST /v1/conversations, answering the new conversation's id. */
+export async function startConversation(url: string, headers: Record<string, string>): Promise<string> {
+  const res = await fetch(`${url}/v1/conversations`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ subjectId: 'bench-user', modelId: 'bench-model' }),
+  });
+  const body = (await res.json()) as { conversationId?: string };
+  if (res.status !== 201 || !body.conversationId)
+    throw new Error(`POST /v1/conversations: ${res.status} ${JSON.stringify(body)}`);
+  return body.conversationId;
+}
+
+/** Above this many events behind, the read models are rebuilt before the service starts. */
+const REBUILD_ABOVE = 100_000;
+
+/**
+ * A service started on a freshly seeded log would spend the first minutes catching its read
+ * models up, while being measured. A rebuild (parallel, batched) brings them to the head first.
+ */
+async function readModelsAtHead(databaseUrl: string, progress: (line: string) => void): Promise<void> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 8 });
+  const store = new PostgresEventStore(pool);
+  try {
+    const behind = Math.max(
+      ...(
+        await projectionLags(
+          pool,
+          ALL_PROJECTIONS.map((p) => p.name),
+        )
+      ).map((l) => l.lagEvents),
+    );
+    if (behind <= REBUILD_ABOVE) return;
+    progress(`read models ${behind} events behind the log: rebuilding them before the service starts`);
+    const started = Date.now();
+    let said = started;
+    await rebuildProjections(pool, store, ALL_PROJECTIONS, (events) => {
+      if (Date.now() - said < 10_000) return;
+      said = Date.now();
+      progress(`rebuilding read models: ${events} events`);
+    });
+    progress(`read models rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+}
+
+/**
+ * The API as the default start runs it (`node dist/apps/api/src/main.js`, projections in
+ * process, request logs on, rate limits checked), in its own process. The rate limits are
+ * raised, not switched off, so their cost stays on the path but 64 connections on one key are
+ * not throttled at 1,000 requests per second.
+ */
+export async function startService(databaseUrl: string, progress: (line: string) => void): Promise<RunningService> {
+  await readModelsAtHead(databaseUrl, progress);
+  const key = await createWriterKey(databaseUrl);
+  const env = {
+    DATABASE_URL: databaseUrl,
+    MIGRATION_DATABASE_URL: '',
+    HOST: '127.0.0.1',
+    PROJECTIONS_IN_PROCESS: 'true',
+    RATE_LIMIT_PER_KEY: '1000000',
+    RATE_LIMIT_BURST: '10000000',
+    RATE_LIMIT_PER_ADDRESS: '1000000',
+    RATE_LIMIT_ADDRESS_BURST: '10000000',
+  };
+  const api: NodeProcess = await startNodeProcess('api', join(DIST_APPS, 'api/src/main.js'), env, 'PORT', '/health');
+  progress(`service started at ${api.url}`);
+  const headers = { authorization: `Bearer ${key}` };
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  const names = ALL_PROJECTIONS.map((p) => p.name);
+  return {
+    target: {
+      name: 'service',
+      url: api.url,
+      headers,
+      conversations: (n) => Promise.all(Array.from({ length: n }, () => startConversation(api.url, headers))),
+    },
+    async caughtUp() {
+      let said = 0;
+      for (;;) {
+        const behind = Math.max(...(await projectionLags(pool, names)).map((l) => l.lagEvents));
+        if (behind === 0) return;
+        if (Date.now() - said > 10_000) {
+          progress(`waiting for the service's projections: ${behind} events behind`);
+          said = Date.now();
+        }
+        await sleep(500);
+      }
+    },
+    async stop() {
+      await api.stop();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { CONTENT_300 } from '../http/message-load';
+import { BENCH_TENANT, RunningService } from '../http/service';
+import { BuiltConversation, buildConversation } from './conversation-builder';
+
+export interface LongStreamPlan {
+  /** Events of the long conversation (10,000) and of each short one (10). */
+  longEvents: number;
+  shortEvents: number;
+  /** Measured appends to each kind, after a warm-up of WARMUP each. */
+  appends: number;
+}
+
+/** Median milliseconds of one message appended through HTTP, to a short and to a long conversation. */
+export interface LongStreamResult {
+  shortMs: number;
+  longMs: number;
+  ratio: number;
+}
+
+const WARMUP = 3;
+/** The short appends are spread over this many conversations, so that each stays near its size. */
+const SHORT_CONVERSATIONS = 25;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** POST …/messages answering the previous message; the conversation moves on to the new one. Milliseconds. */
+async function appendOne(service: RunningService, c: BuiltConversation): Promise<number> {
+  const role = c.lastRole === 'user' ? 'assistant' : 'user';
+  const { url, headers } = service.target;
+  const started = performance.now();
+  const res = await fetch(`${url}/v1/conversations/${c.conversationId}/messages`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ parentMessageId: c.lastMessageId, role, content: CONTENT_300 }),
+  });
+  const body = (await res.json()) as { messageId?: string };
+  const ms = performance.now() - started;
+  if (res.status !== 201 || !body.messageId)
+    throw new Error(`append to ${c.conversationId}: ${res.status} ${JSON.stringify(body)}`);
+  c.lastMessageId = body.messageId;
+  c.lastRole = role;
+  return ms;
+}
+
+/**
+ * One message at a time through the running service, alternately to the long conversation and
+ * to one of the short ones, so that both see the same moment of the machine; the median of each.
+ */
+export async function runLongStreamBenchmark(
+  databaseUrl: string,
+  service: RunningService,
+  plan: LongStreamPlan,
+  progress: (line: string) => void,
+): Promise<LongStreamResult> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const store = new PostgresEventStore(pool);
+  let long: BuiltConversation;
+  const short: BuiltConversation[] = [];
+  try {
+    const started = Date.now();
+    long = await buildConversation(store, BENCH_TENANT, plan.longEvents);
+    for (let i = 0; i < SHORT_CONVERSATIONS; i++)
+      short.push(await buildConversation(store, BENCH_TENANT, plan.shortEvents));
+    progress(
+      `built a ${plan.longEvents}-event conversation and ${SHORT_CONVERSATIONS} of ${plan.shortEvents}` +
+        ` in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+  await service.caughtUp();
+  const times = { long: [] as number[], short: [] as number[] };
+  for (let i = 0; i < WARMUP + plan.appends; i++) {
+    const longMs = await appendOne(service, long);
+    const shortMs = await appendOne(service, short[i % short.length]);
+    if (i < WARMUP) continue;
+    times.long.push(longMs);
+    times.short.push(shortMs);
+    if ((i - WARMUP + 1) % 10 === 0) {
+      progress(
+        `longStream: ${i - WARMUP + 1}/${plan.appends} appends, median ${round2(median(times.long))} ms long,` +
+          ` ${round2(median(times.short))} ms short`,
+      );
+    }
+  }
+  const shortMs = round2(median(times.short));
+  const longMs = round2(median(times.long));
+  return { shortMs, longMs, ratio: round2(longMs / shortMs) };
+}
