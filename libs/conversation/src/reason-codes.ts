@@ -1,4 +1,3 @@
-import type { Policy } from './policy';
 import { type Initiator } from './vocabulary';
 
 /** A code word: upper-case letters, digits and `_`, starting with a letter, at most 64 characters. */
@@ -81,6 +80,9 @@ export const asReasonCode = (value: string): ReasonCode => {
 };
 
 /** The policy's row for a code; none for a code this version does not declare (or dropped). */
+/** What these helpers read of a policy (policy.ts imports this module: no cycle back). */
+type Policy = { readonly reasonCodes: readonly ReasonCodeRule[] };
+
 export const reasonCodeRule = (policy: Policy, code: string): ReasonCodeRule | undefined =>
   policy.reasonCodes.find((candidate) => candidate.code === code);
 
