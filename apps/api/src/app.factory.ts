@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { AppModule, AppOptions } from './app.module';
-import { recordUnrecordedKeys } from './auth/api-key-events';
+import { recordUnrecordedKeys } from '@app/access';
 import { loadPolicies, PolicyBook } from './conversations/policies';
 import { registerPolicies } from './conversations/policy-versions';
 import { BODY_LIMIT } from './common/body-limit';

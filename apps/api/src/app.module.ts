@@ -11,7 +11,7 @@ import { PostgresEventStore } from '@app/event-store';
 import { runtimeConnection, type AppConfig } from '@app/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyResolver } from './auth/api-key-resolver';
-import { ApiKeyEntity } from './auth/api-key.entity';
+import { ApiKeyEntity } from '@app/access';
 import { principalLogFields } from './auth/request-principal';
 import { ApiError, FieldError } from './common/api-error';
 import { ProblemFilter } from './common/problem.filter';

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ApiKeyResolver } from '../src/auth/api-key-resolver';
-import { createApiKey, hashKey, revokeApiKey } from '../src/auth/api-keys';
+import { createApiKey, hashKey, revokeApiKey } from '@app/access';
 import { getAs, LogCapture, startAppOn } from './support/app-on';
 import { uuid } from './support/scenario';
 

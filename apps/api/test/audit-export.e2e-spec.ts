@@ -1,11 +1,11 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import type { Response } from 'supertest';
 import { comparePositions, PostgresEventStore } from '@app/event-store';
-import { UsageError } from '../../cli/src/args';
-import { defaultExportFile, exportCommand, manifestFileOf } from '../../cli/src/commands/export.command';
 import { seedConversation, SeededEnd, walkPages } from './support/audit-fixtures';
 import { Client, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
@@ -19,6 +19,9 @@ const SEEDED: SeededEnd[] = Array.from({ length: 60 }, (_, i) => ({
   reasonCode: i % 12 === 0 ? 'USER_REQUESTED' : 'ABUSE_OF_ASSISTANT',
 }));
 const GLOBEX = SEEDED.filter((s) => s.tenantId === 'globex').length;
+
+// The CLI as an operator runs it (built by `npm run build`): no import of another app.
+const CLI = join(resolve(__dirname, '../../..'), 'dist/apps/cli/src/main.js');
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -61,10 +64,15 @@ describe('Audit: export', () => {
     expect(res.status).toBe(200);
     return { res, exp: parseExport(res.body as Buffer) };
   };
-  const silent = () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
+  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const env = { ...process.env, DATABASE_URL: t.db.runtimeUrl, MIGRATION_DATABASE_URL: t.db.url };
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
   };
 
   beforeAll(async () => {
@@ -139,48 +147,46 @@ describe('Audit: export', () => {
   describe('npm run cli -- export', () => {
     it('writes the same bytes as the HTTP export, the manifest beside them, and prints the SHA-256 last', async () => {
       const out = join(dir, 'all.jsonl');
-      const { io, out: stdout, err } = silent();
-      expect(await exportCommand(t.db.pool, { format: 'jsonl', out }, io)).toBe(0);
+      const run = await cli('export', '--format', 'jsonl', '--out', out);
+      expect(run.code).toBe(0);
       const http = (await download(auditorAll)).exp;
       const file = readFileSync(out);
       expect(file.equals(http.bytes)).toBe(true);
-      expect(JSON.parse(readFileSync(manifestFileOf(out), 'utf8'))).toEqual(http.manifest);
-      expect(stdout.at(-1)).toBe(sha256(parseExport(file).head));
-      expect(err.join('\n')).toContain(`exported ${SEEDED.length} ends`);
+      expect(JSON.parse(readFileSync(`${join(dir, 'all')}.manifest.json`, 'utf8'))).toEqual(http.manifest);
+      expect(run.stdout.trim().split('\n').at(-1)).toBe(sha256(parseExport(file).head));
+      expect(run.stderr).toContain(`exported ${SEEDED.length} ends`);
     });
 
     it('applies the filters given as flags', async () => {
       const out = join(dir, 'requested.jsonl');
-      const { io, out: stdout } = silent();
-      await exportCommand(t.db.pool, { format: 'jsonl', out, reasonCode: 'USER_REQUESTED', tenantId: 'globex', from: '2025-04-01' }, io);
+      const filters = ['--reasonCode', 'USER_REQUESTED', '--tenantId', 'globex', '--from', '2025-04-01'];
+      const run = await cli('export', '--format', 'jsonl', '--out', out, ...filters);
+      expect(run.code).toBe(0);
       const http = (await download(auditorAll, 'reasonCode=USER_REQUESTED&tenantId=globex&from=2025-04-01')).exp;
       expect(readFileSync(out).equals(http.bytes)).toBe(true);
       expect(http.manifest.count).toBe(GLOBEX);
-      expect(stdout).toEqual([http.manifest.sha256]);
+      expect(run.stdout.trim()).toBe(http.manifest.sha256);
     });
 
-    it('refuses bad flags before writing anything, and never overwrites a file', async () => {
+    it('refuses bad flags (exit 2, naming the flag) before writing anything, and never overwrites a file', async () => {
       const out = join(dir, 'refused.jsonl');
-      const refused: Record<string, string | true>[] = [
-        { out },
-        { format: 'csv', out },
-        { format: 'jsonl', out, reasonCode: 'RUDENESS' },
-        { format: 'jsonl', out, from: '2025-02-30' },
-        { format: 'jsonl', out, colour: 'red' },
-        { format: 'jsonl', out, modelId: true },
+      const refused: [string[], string][] = [
+        [['--out', out], '--format jsonl is required'],
+        [['--format', 'csv', '--out', out], '--format jsonl is required'],
+        [['--format', 'jsonl', '--out', out, '--reasonCode', 'RUDENESS'], '--reasonCode must be one of: '],
+        [['--format', 'jsonl', '--out', out, '--from', '2025-02-30'], 'from must be a real calendar date'],
+        [['--format', 'jsonl', '--out', out, '--colour', 'red'], 'unknown flag --colour'],
+        [['--format', 'jsonl', '--out', out, '--modelId'], '--modelId needs a value'],
       ];
-      for (const flags of refused) {
-        await expect(exportCommand(t.db.pool, flags, silent().io)).rejects.toBeInstanceOf(UsageError);
+      for (const [args, message] of refused) {
+        const run = await cli('export', ...args);
+        expect([run.code, run.stderr.split('\n')[0]]).toEqual([2, expect.stringContaining(message)]);
       }
-      expect(() => readFileSync(out)).toThrow();
+      expect(existsSync(out)).toBe(false);
       writeFileSync(out, 'keep me');
-      await expect(exportCommand(t.db.pool, { format: 'jsonl', out }, silent().io)).rejects.toThrow(/EEXIST/);
+      const again = await cli('export', '--format', 'jsonl', '--out', out);
+      expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('EEXIST')]);
       expect(readFileSync(out, 'utf8')).toBe('keep me');
-    });
-
-    it('names its file audit-export-<timestamp>.jsonl by default', () => {
-      expect(defaultExportFile(new Date('2025-08-20T10:11:12.123Z'))).toBe('audit-export-2025-08-20T10-11-12-123Z.jsonl');
-      expect(manifestFileOf('audit-export-2025-08-20T10-11-12-123Z.jsonl')).toBe('audit-export-2025-08-20T10-11-12-123Z.manifest.json');
     });
   });
 });

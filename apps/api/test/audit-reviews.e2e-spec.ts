@@ -1,4 +1,4 @@
-import { hashKey } from '../src/auth/api-keys';
+import { hashKey } from '@app/access';
 import { abusiveThread, AuditTrail, Client, startConversation, twoEndedConversations, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 

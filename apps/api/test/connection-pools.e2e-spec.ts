@@ -2,7 +2,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { poolOf } from '@app/platform';
-import { ApiKeyEntity } from '../src/auth/api-key.entity';
+import { ApiKeyEntity } from '@app/access';
 import { AUDIT_DATA_SOURCE, AUDIT_POOL, PG_POOL } from '../src/database/database.providers';
 import { startTestApp, TestApp } from './support/test-app';
 

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { NewEvent, PostgresEventStore } from '@app/event-store';
-import { createApiKey, revokeApiKey } from '../src/auth/api-keys';
+import { createApiKey, revokeApiKey } from '@app/access';
 import { SseConnections } from '../src/events/sse-connections';
 import { as, startTestApp, TestApp } from './support/test-app';
 import { say, startConversation, uuid } from './support/scenario';

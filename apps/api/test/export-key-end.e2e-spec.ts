@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { PostgresEventStore } from '@app/event-store';
-import { createApiKey, revokeApiKey } from '../src/auth/api-keys';
+import { createApiKey, revokeApiKey } from '@app/access';
 import { seedConversation } from './support/audit-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { uuid } from './support/scenario';

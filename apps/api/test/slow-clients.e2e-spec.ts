@@ -2,7 +2,7 @@ import { connect, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { SseConnections } from '../src/events/sse-connections';
-import { createApiKey } from '../src/auth/api-keys';
+import { createApiKey } from '@app/access';
 import { startTestApp, TestApp } from './support/test-app';
 
 interface RawClient {

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { DOMAIN_EVENT_TYPES, foldEvents, toThreadStatus } from '@app/conversation';
 import { comparePositions, PostgresEventStore } from '@app/event-store';
-import { as, startTestApp, TestApp } from './support/test-app';
-import { ConversationDriver } from '../../../libs/projections/test/conversation-driver';
-import { play, scriptArbitrary } from '../../../libs/projections/test/command-script';
-import { eventually, FAST, projectedStatus } from '../../../libs/projections/test/runner-fixtures';
 import { ProjectionRunner, readCheckpoints, threadStatusProjection, toRecorded } from '@app/projections';
+// The projections' own test drivers (a library's test support; apps may use libraries, not back).
+import { play, scriptArbitrary } from '../../../libs/projections/test/command-script';
+import { ConversationDriver } from '../../../libs/projections/test/conversation-driver';
+import { eventually, FAST, projectedStatus } from '../../../libs/projections/test/runner-fixtures';
+import { as, startTestApp, TestApp } from './support/test-app';
 import { streamIdOf } from '@app/conversation';
 
 // For random histories of domain commands, the thread-status read model equals the fold of the

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig, openRuntimeDataSource, poolOf, resolveDatabase, runMigrations } from '@app/platform';
-import { ApiKeyEntity } from '../../api/src/auth/api-key.entity';
+import { ApiKeyEntity } from '@app/access';
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
 import { keysList } from './commands/keys-list.command';

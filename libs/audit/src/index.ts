@@ -15,3 +15,4 @@ export * from './tenant-streams';
 export * from './events-up-to';
 export * from './export';
 export * from './stored-policies';
+export * from './end-filter-rules';

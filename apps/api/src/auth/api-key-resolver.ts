@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { ClientConfig } from 'pg';
 import type { Repository } from 'typeorm';
-import { ApiKeyEntity } from './api-key.entity';
-import { hashKey, Principal, Role } from './api-keys';
+import { ApiKeyEntity, hashKey, Role } from '@app/access';
+import type { Principal } from './api-keys';
 import { KeyCache, KnownKey } from './key-cache';
 import { RevocationListener } from './revocation-listener';
 

@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError } from '../common/api-error';
-import type { Principal, Role } from './api-keys';
+import type { Role } from '@app/access';
+import type { Principal } from './api-keys';
 import { ApiKeyResolver } from './api-key-resolver';
 import { attachPrincipal } from './request-principal';
 import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';

@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
-import { ApiKeyEntity } from './api-key.entity';
-import { createApiKey, revokeApiKey } from './api-keys';
+import { ApiKeyEntity, createApiKey, revokeApiKey } from '@app/access';
 import { RevocationListener } from './revocation-listener';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 import type { ClientConfig } from 'pg';
 import { NotificationListener } from '@app/platform';
-import { API_KEY_REVOKED_CHANNEL } from './api-keys';
+import { API_KEY_REVOKED_CHANNEL } from '@app/access';
 
 export interface RevocationHandlers {
   /** A key was revoked (NOTIFY, or found revoked after a gap in listening). */

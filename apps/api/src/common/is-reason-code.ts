@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsString, Matches } from 'class-validator';
+import { REASON_CODE_FORM } from '@app/audit';
 import { REASON_CODE_PATTERN, V1_REASON_CODES } from '@app/conversation';
 
 const FIELDS = Symbol('reasonCodeFields');
@@ -11,7 +12,7 @@ const FIELDS = Symbol('reasonCodeFields');
 export const IsReasonCode = (): PropertyDecorator =>
   applyDecorators(
     IsString(),
-    Matches(REASON_CODE_PATTERN, { message: '$property must be a reason code: upper-case letters, digits and _' }),
+    Matches(REASON_CODE_PATTERN, { message: `$property ${REASON_CODE_FORM}` }),
     (target: object, property: string | symbol) => {
       const own: string[] = Reflect.getOwnMetadata(FIELDS, target.constructor) ?? [];
       Reflect.defineMetadata(FIELDS, [...own, String(property)], target.constructor);

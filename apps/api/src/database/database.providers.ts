@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@app/event-store';
 import { READ_MODEL_ENTITIES } from '@app/projections';
 import { type AppConfig, poolOf, runtimeDataSourceOptions } from '@app/platform';
-import { ApiKeyEntity } from '../auth/api-key.entity';
+import { ApiKeyEntity } from '@app/access';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 /** The pg pool of the default DataSource (commands and reads), for the SQL written by hand. */

@@ -1,6 +1,5 @@
 import { openTestDataSource } from '@app/testing';
-import { ApiKeyEntity } from '../../src/auth/api-key.entity';
-import { createApiKey, NewApiKey } from '../../src/auth/api-keys';
+import { ApiKeyEntity, createApiKey, NewApiKey } from '@app/access';
 
 /** Creates a key on a database no app runs on yet, on a DataSource of its own (as the CLI does). */
 export async function createKeyOn(url: string, input: NewApiKey): Promise<{ id: string; key: string }> {

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
-import { createApiKey, NewApiKey, Role } from '../../src/auth/api-keys';
+import { createApiKey, NewApiKey, Role } from '@app/access';
 import { OpenApiDocument, OpenApiResponseValidator } from './openapi-response-validator';
 
 export interface TestApp {

@@ -1,16 +1,11 @@
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
-import { EndFilters, ExportManifest, exportEndsStream, knownReasonCodes } from '@app/audit';
+import { ExportManifest, exportEndsStream, knownReasonCodes } from '@app/audit';
 import { projectionLags } from '@app/projections';
-import { EndFiltersDto } from '../../../api/src/audit/dto/audit-query.dto';
 import { UsageError } from '../args';
 import { Progress } from '../progress';
-
-const OWN_FLAGS = ['format', 'out'];
-const FILTER_FLAGS = ['reasonCode', 'initiator', 'modelId', 'tenantId', 'policyVersion', 'reviewOutcome', 'from', 'to'];
+import { parseExportFilters } from './export-filters';
 
 export interface ExportIo {
   /** stdout lines: the manifest's SHA-256 is the last. */
@@ -22,22 +17,6 @@ export interface ExportIo {
 }
 
 const consoleIo: ExportIo = { out: (l) => console.log(l), err: (l) => console.error(l), progress: true };
-
-/** The filters, checked by the very rules of GET /v1/audit/export. */
-export function parseExportFilters(flags: Record<string, string | true>): EndFilters {
-  const unknown = Object.keys(flags).filter((f) => !OWN_FLAGS.includes(f) && !FILTER_FLAGS.includes(f));
-  if (unknown.length) throw new UsageError(`unknown flag --${unknown[0]}; filters: ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}`);
-  const raw: Record<string, string> = {};
-  for (const name of FILTER_FLAGS) {
-    const v = flags[name];
-    if (v === true) throw new UsageError(`--${name} needs a value`);
-    if (v !== undefined) raw[name] = v;
-  }
-  const dto = plainToInstance(EndFiltersDto, raw);
-  const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length) throw new UsageError(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
-  return { ...dto };
-}
 
 /** audit-export-2025-08-20T10-11-12-123Z.jsonl: sortable, and safe on every file system. */
 export const defaultExportFile = (now: Date): string => `audit-export-${now.toISOString().replace(/[:.]/g, '-')}.jsonl`;

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { createApiKey, KeyInputError } from '../../../api/src/auth/api-keys';
+import { createApiKey, KeyInputError } from '@app/access';
 import { optionalFlag, refuseUnknownFlags, requireFlag, UsageError } from '../args';
 
 const DAY_MS = 86_400_000;

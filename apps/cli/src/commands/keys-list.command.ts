@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { listApiKeys } from '../../../api/src/auth/api-keys';
+import { listApiKeys } from '@app/access';
 import { refuseUnknownFlags } from '../args';
 
 const when = (d: Date | null) => (d ? d.toISOString() : '-');

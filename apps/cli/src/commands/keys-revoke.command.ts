@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { KeyInputError, parseKeyId, revokeApiKey, UnknownApiKey } from '../../../api/src/auth/api-keys';
+import { KeyInputError, parseKeyId, revokeApiKey, UnknownApiKey } from '@app/access';
 import { optionalFlag, refuseUnknownFlags, UsageError } from '../args';
 
 /**

@@ -2,12 +2,12 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, INITIATORS } from '@app/conversation';
-import { MAX_LIMIT, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
+import { AUDIT_TIME, MAX_LIMIT, MAX_POLICY_VERSION, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
 import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
-import { ISO_TIME, IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
+import { IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
 
 // A date alone or a date-time: no OpenAPI format says both, the pattern does.
-const TIME = { pattern: ISO_TIME.source, description: 'ISO 8601 date (UTC midnight) or date-time with Z or an offset' };
+const TIME = { pattern: AUDIT_TIME.pattern.source, description: 'ISO 8601 date (UTC midnight) or date-time with Z or an offset' };
 const FROM = ApiPropertyOptional({ ...TIME, description: `Inclusive. ${TIME.description}`, example: '2025-08-01' });
 const TO = ApiPropertyOptional({ ...TIME, description: `Exclusive. ${TIME.description}`, example: '2025-09-01T00:00:00Z' });
 const TENANT = ApiPropertyOptional({ description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list' });
@@ -29,7 +29,7 @@ export class EndFiltersDto {
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(2_147_483_647)
+  @Max(MAX_POLICY_VERSION)
   policyVersion?: number;
   @ApiPropertyOptional({ enum: REVIEW_OUTCOME_FILTERS, description: '`none`: ends not reviewed yet' })
   @IsOptional()

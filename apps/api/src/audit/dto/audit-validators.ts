@@ -1,5 +1,14 @@
 import { IsDateString, IsIn, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
-import { decodeSequenceCursor, decodeTimeCursor } from '@app/audit';
+import {
+  AUDIT_TIME,
+  decodeSequenceCursor,
+  decodeTimeCursor,
+  MODEL_ID,
+  REAL_CALENDAR_DATE,
+  TENANT_ID,
+  withinYears1To9999,
+  YEARS_1_TO_9999,
+} from '@app/audit';
 
 // Query-string rules shared by the audit DTOs. Anything that could reach PostgreSQL as a value
 // it refuses (NUL, year 0, 31 February, a forged cursor) is a 400 here, never a 500 later.
@@ -12,32 +21,24 @@ const all =
   };
 
 /** A date (YYYY-MM-DD, UTC midnight) or a date-time with Z or an offset; years 0001-9999. */
-export const ISO_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 export const IsAuditTime = () =>
   all(
     IsString(),
-    Matches(ISO_TIME, { message: '$property must be an ISO 8601 date or date-time with Z or an offset' }),
-    IsDateString({ strict: true }, { message: '$property must be a real calendar date' }),
+    Matches(AUDIT_TIME.pattern, { message: `$property ${AUDIT_TIME.message}` }),
+    IsDateString({ strict: true }, { message: `$property ${REAL_CALENDAR_DATE}` }),
     ValidateBy({
       name: 'isWithinYears1To9999',
-      validator: {
-        // An offset can push 0001-01-01 or 9999-12-31 out of PostgreSQL's range once in UTC.
-        validate: (value: unknown) => {
-          const time = typeof value === 'string' ? new Date(value) : null;
-          return !!time && !Number.isNaN(time.getTime()) && /^(?!0000)\d{4}-/.test(time.toISOString());
-        },
-        defaultMessage: () => '$property must lie between the years 0001 and 9999 (UTC)',
-      },
+      validator: { validate: withinYears1To9999, defaultMessage: () => `$property ${YEARS_1_TO_9999}` },
     }),
   );
 
 /** Model ids as the conversation commands accept them. */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
-export const IsModelId = () => all(IsString(), MaxLength(128), Matches(ID, { message: '$property must be 1-128 letters, digits or . _ : @ -' }));
+export const IsModelId = () =>
+  all(IsString(), MaxLength(MODEL_ID.maxLength), Matches(MODEL_ID.pattern, { message: `$property ${MODEL_ID.message}` }));
 
 /** Tenant ids as API keys name them. */
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const IsTenantId = () => all(IsString(), MaxLength(64), Matches(TENANT, { message: '$property must be 1-64 letters, digits, ".", "_" or "-"' }));
+export const IsTenantId = () =>
+  all(IsString(), MaxLength(TENANT_ID.maxLength), Matches(TENANT_ID.pattern, { message: `$property ${TENANT_ID.message}` }));
 
 export const IsOneOf = (list: readonly string[]) => IsIn(list as string[], { message: `$property must be one of: ${list.join(', ')}` });
 
