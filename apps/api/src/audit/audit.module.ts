@@ -4,6 +4,8 @@ import { AuditEndsController } from './audit-ends.controller';
 import { AuditExportController } from './audit-export.controller';
 import { AuditStatsController } from './audit-stats.controller';
 import { AuditCapacityGuard } from '../limits/audit-capacity';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { ReviewEndDecisionHandler } from './commands/review-end-decision.handler';
 import { CheckComplianceHandler } from './queries/check-compliance.query';
 import { GetEndStatsHandler } from './queries/end-stats.query';
 import { ExportEndsHandler } from './queries/export-ends.query';
@@ -15,6 +17,7 @@ import { SampleEndsHandler } from './queries/sample-ends.query';
 
 /** The auditor query API (/v1/audit/*): auditor and admin keys, tenant-scoped. */
 @Module({
+  imports: [ConversationsModule],
   controllers: [AuditEndsController, AuditStatsController, AuditConversationsController, AuditExportController],
   providers: [
     AuditCapacityGuard,
@@ -26,6 +29,7 @@ import { SampleEndsHandler } from './queries/sample-ends.query';
     SampleEndsHandler,
     GetTimelineHandler,
     ExportEndsHandler,
+    ReviewEndDecisionHandler,
   ],
 })
 export class AuditModule {}
