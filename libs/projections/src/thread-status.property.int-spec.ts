@@ -5,7 +5,8 @@ import { as, startTestApp, TestApp } from '../../../apps/api/test/support/test-a
 import { ConversationDriver } from '../test/conversation-driver';
 import { play, scriptArbitrary } from '../test/command-script';
 import { eventually, FAST, projectedStatus } from '../test/runner-fixtures';
-import { ProjectionRunner, readCheckpoints, threadStatusProjection, toRecorded } from './index';
+import { toRecorded } from '@app/application';
+import { ProjectionRunner, readCheckpoints, threadStatusProjection } from './index';
 import { streamIdOf } from '@app/conversation';
 
 // For random histories of domain commands, the thread-status read model equals the fold of the

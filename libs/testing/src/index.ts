@@ -1,2 +1,3 @@
 export * from './test-database';
 export * from './specification';
+export * from './fixture-commands';

@@ -1,11 +1,10 @@
 import { PostgresEventStore } from '@app/event-store';
 import { streamIdOf } from '@app/conversation';
-import { toRecorded } from '@app/application';
 import type { Principal } from '../auth/api-keys';
 import { assertTenant } from '../auth/api-key.guard';
 import { ApiError } from '../common/api-error';
 
-export { streamIdOf, toRecorded };
+export { streamIdOf };
 
 /** The conversation's tenant, from its first event; 404 for an unknown or foreign one. */
 export async function assertConversationVisible(
