@@ -38,7 +38,8 @@ export class ConversationDriver {
   readonly tenantId: string;
   readonly modelId: string;
   private readonly startAt: number;
-  private readonly deps: ConversationCommandDeps;
+  /** The deps it writes through (its own queue and state cache). */
+  readonly deps: ConversationCommandDeps;
 
   constructor(store: PostgresEventStore, options: DriverOptions = {}) {
     this.conversationId = options.conversationId ?? randomUUID();
