@@ -9,7 +9,13 @@ export interface RetryPolicy {
   random(): number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 12, baseDelayMs: 2, maxDelayMs: 250, random: Math.random };
+/**
+ * About 5 s of waits in all before 409. A process that keeps appending to a conversation from
+ * its cache wins every race against one that must reload after a conflict, until its queue for
+ * that conversation runs dry (at most COMMAND_QUEUE_PER_CONVERSATION commands): the budget has
+ * to outlast that, not just a collision or two.
+ */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 40, baseDelayMs: 2, maxDelayMs: 200, random: Math.random };
 
 /**
  * The wait before attempt `attempt + 1`: between half and all of an exponential ceiling, so that
