@@ -3,6 +3,7 @@ import {
   type ConversationCommand,
   ConversationError,
   decide,
+  foldEvents,
   type Policy,
   type RecordedConversationEvent,
   streamIdOf,
@@ -56,7 +57,10 @@ export async function handleConversationCommand(deps: ConversationCommandDeps, r
 async function attempts(deps: ConversationCommandDeps, { conversationId, command, context }: ConversationCommandRequest): Promise<CommandOutcome> {
   let rechecked = false;
   for (let attempt = 1; ; ) {
-    const loaded = await deps.states.load(conversationId);
+    // A start is decided on a new stream without reading it; taken as a cached guess, a stream
+    // that exists after all is a conflict (or a refusal checked again), then read.
+    const guess = attempt === 1 && !rechecked && command.type === 'StartConversation' && context.ifMatch === undefined;
+    const loaded = guess ? { state: foldEvents([]), bytes: 0, cached: true } : await deps.states.load(conversationId);
     try {
       const events = await decideEvents(deps, loaded, conversationId, command, context);
       const result = await deps.store.append(streamIdOf(conversationId), events, {
