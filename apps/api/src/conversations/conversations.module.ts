@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConversationsController } from './conversations.controller';
 import { AppendMessageHandler } from './commands/append-message.handler';
 import { ClearSafetyRiskHandler } from './commands/clear-safety-risk.handler';
-import { commandDepsProvider, COMMAND_DEPS } from './commands/conversation-commands';
+import { commandDepsProvider, COMMAND_DEPS, SnapshotWritesFlusher } from './commands/conversation-commands';
 import { EndConversationHandler } from './commands/end-conversation.handler';
 import { FlagSafetyRiskHandler } from './commands/flag-safety-risk.handler';
 import { IssueWarningHandler } from './commands/issue-warning.handler';
@@ -18,6 +18,7 @@ import { GetThreadStatusHandler } from './queries/get-thread-status.query';
   controllers: [ConversationsController],
   providers: [
     commandDepsProvider,
+    SnapshotWritesFlusher,
     StartConversationHandler,
     AppendMessageHandler,
     RecordRedirectionHandler,

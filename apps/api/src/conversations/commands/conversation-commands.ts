@@ -1,7 +1,7 @@
-import { Logger, Provider } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Provider } from '@nestjs/common';
 import { Command } from '@nestjs/cqrs';
 import { Pool } from 'pg';
-import { CommandContext, CommandOutcome, conversationCommandDeps } from '@app/application';
+import { CommandContext, CommandOutcome, conversationCommandDeps, ConversationCommandDeps } from '@app/application';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
 import { APP_CONFIG, PG_POOL } from '../../database/database.providers';
@@ -26,6 +26,16 @@ export const commandDepsProvider: Provider = {
       onSnapshotError: (err) => logger.warn(`a snapshot was not stored: ${(err as Error).message}`),
     }),
 };
+
+/** Lets the snapshot writes under way finish before the pools close. */
+@Injectable()
+export class SnapshotWritesFlusher implements BeforeApplicationShutdown {
+  constructor(@Inject(COMMAND_DEPS) private readonly deps: ConversationCommandDeps) {}
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.deps.states.flush();
+  }
+}
 
 /** What every command answers: the conversation's version after it (its ETag) and its log position. */
 export interface Appended {
