@@ -25,22 +25,26 @@ describe('Concurrent commands on one conversation', () => {
   const message = (id: string, i: number, headers: Record<string, string> = {}) =>
     writer.post(path(id, '/messages'), { parentMessageId: null, role: 'user', content: `message ${i}` }, headers);
 
-  it.each([50, 200])('answers %i concurrent messages without If-Match all 201, at versions 2..n+1, each once', async (n) => {
-    const id = randomUUID();
-    await startConversation(writer, id);
-    const answers = await Promise.all(range(0, n).map((i) => message(id, i)));
-    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
-    expect(answers.map((a) => a.body.version).sort(byNumber)).toEqual(range(2, n));
-    expect(answers.map((a) => a.headers.etag)).toEqual(answers.map((a) => `"${a.body.version}"`));
-    expect(await versionOf(t, id)).toBe(n + 1);
-  });
+  it.each([50, 200])(
+    'answers %i concurrent messages without If-Match all 201, at versions 2..n+1, each once',
+    async (n) => {
+      const id = randomUUID();
+      await startConversation(writer, id);
+      const answers = await Promise.all(range(0, n).map((i) => message(id, i)));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+      expect(answers.map((a) => a.body.version).sort(byNumber)).toEqual(range(2, n));
+      expect(answers.map((a) => a.headers.etag)).toEqual(answers.map((a) => `"${a.body.version}"`));
+      expect(await versionOf(t, id)).toBe(n + 1);
+    },
+  );
 
   it('answers a stale If-Match 412 with the current version: of 20 at once on version 1, one is appended', async () => {
     const id = randomUUID();
     await startConversation(writer, id);
     const answers = await Promise.all(range(0, 20).map((i) => message(id, i, { 'If-Match': '"1"' })));
     expect(answers.map((a) => a.status).sort(byNumber)).toEqual([201, ...range(0, 19).map(() => 412)]);
-    for (const a of answers.filter((x) => x.status === 412)) expect(a.body).toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 2 });
+    for (const a of answers.filter((x) => x.status === 412))
+      expect(a.body).toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 2 });
     expect(await versionOf(t, id)).toBe(2);
   });
 });
@@ -64,7 +68,8 @@ describe('A full command queue', () => {
       await lock.query('BEGIN');
       await lock.query('SELECT 1 FROM es_streams WHERE stream_id = $1 FOR UPDATE', [`conversation-${id}`]);
       // .then sends the request now (supertest sends on then or end)
-      const send = (i: number) => writer.post(path(id, '/messages'), { parentMessageId: null, role: 'user', content: `m${i}` }).then((r) => r);
+      const send = (i: number) =>
+        writer.post(path(id, '/messages'), { parentMessageId: null, role: 'user', content: `m${i}` }).then((r) => r);
       const first = send(1);
       await until('the first message is queued', () => queue.sizeOf(id) === 1);
       const second = send(2);

@@ -9,7 +9,14 @@ const MAIN = join(resolve(__dirname, '../../..'), 'dist/apps/api/src/main.js');
 
 /** `npm start` as its own process on the test database; resolves with its base URL once it listens. */
 function startService(db: TestDatabase): Promise<{ proc: ChildProcess; base: string }> {
-  const env = { ...process.env, DATABASE_URL: db.runtimeUrl, MIGRATION_DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const env = {
+    ...process.env,
+    DATABASE_URL: db.runtimeUrl,
+    MIGRATION_DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
   const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((ok, fail) => {
@@ -27,7 +34,8 @@ function startService(db: TestDatabase): Promise<{ proc: ChildProcess; base: str
   });
 }
 
-const stop = (proc: ChildProcess) => new Promise<void>((ok) => (proc.exitCode !== null ? ok() : (proc.once('exit', () => ok()), proc.kill('SIGTERM'))));
+const stop = (proc: ChildProcess) =>
+  new Promise<void>((ok) => (proc.exitCode !== null ? ok() : (proc.once('exit', () => ok()), proc.kill('SIGTERM'))));
 
 /**
  * Two service processes on one database (each its own pool, store, queue and cache): their
@@ -42,7 +50,10 @@ describe('Two API processes on one database', () => {
     if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
     db = await createTestDatabase();
     services = await Promise.all([startService(db), startService(db)]);
-    auth = { Authorization: `Bearer ${(await createApiKey(db.pool, { role: 'writer', tenantId: 'acme' })).key}`, 'Content-Type': 'application/json' };
+    auth = {
+      Authorization: `Bearer ${(await createApiKey(db.pool, { role: 'writer', tenantId: 'acme' })).key}`,
+      'Content-Type': 'application/json',
+    };
   }, 90_000);
   afterAll(async () => {
     await Promise.all(services.map((s) => stop(s.proc)));
@@ -57,13 +68,26 @@ describe('Two API processes on one database', () => {
   it('takes 200 concurrent messages split across both: every one 201, at versions 2..201, each once', async () => {
     const id = randomUUID();
     const [one, two] = services.map((s) => s.base);
-    expect((await post(one, '/v1/conversations', { conversationId: id, subjectId: 's-1', modelId: 'claude-opus-4-1' })).status).toBe(201);
+    expect(
+      (await post(one, '/v1/conversations', { conversationId: id, subjectId: 's-1', modelId: 'claude-opus-4-1' }))
+        .status,
+    ).toBe(201);
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => post(i % 2 ? one : two, `/v1/conversations/${id}/messages`, { parentMessageId: null, role: 'user', content: `m${i}` })),
+      Array.from({ length: 200 }, (_, i) =>
+        post(i % 2 ? one : two, `/v1/conversations/${id}/messages`, {
+          parentMessageId: null,
+          role: 'user',
+          content: `m${i}`,
+        }),
+      ),
     );
     expect(answers.filter((a) => a.status !== 201)).toEqual([]);
-    expect(answers.map((a) => a.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 2));
-    const { rows } = await db.pool.query('SELECT version::int AS version FROM es_streams WHERE stream_id = $1', [`conversation-${id}`]);
+    expect(answers.map((a) => a.body.version as number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 2),
+    );
+    const { rows } = await db.pool.query('SELECT version::int AS version FROM es_streams WHERE stream_id = $1', [
+      `conversation-${id}`,
+    ]);
     expect(rows).toEqual([{ version: 201 }]);
   });
 });

@@ -25,7 +25,12 @@ export interface CommandDepsOptions {
   onSnapshotError?(err: unknown): void;
 }
 
-export const COMMAND_DEFAULTS = { queuePerConversation: 256, cacheEvents: 500_000, snapshotEvery: 100, busyRetryAfterSeconds: 1 };
+export const COMMAND_DEFAULTS = {
+  queuePerConversation: 256,
+  cacheEvents: 500_000,
+  snapshotEvery: 100,
+  busyRetryAfterSeconds: 1,
+};
 
 /** The dependencies of handleConversationCommand, with the wall clock and random ids unless given. */
 export function conversationCommandDeps(o: CommandDepsOptions): ConversationCommandDeps {

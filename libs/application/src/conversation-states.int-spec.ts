@@ -31,7 +31,10 @@ describe(ConversationStates.name, () => {
   function coldStates(snapshotEvery = 1_000) {
     const reads: number[] = [];
     const reader = {
-      readStream: (id: string, range?: { fromVersion?: number }) => (reads.push(range?.fromVersion ?? 1), store.readStream(id, range)),
+      readStream: (id: string, range?: { fromVersion?: number }) => (
+        reads.push(range?.fromVersion ?? 1),
+        store.readStream(id, range)
+      ),
       streamVersion: (id: string) => store.streamVersion(id),
     };
     return { states: new ConversationStates(reader, snapshots, new StateCache(0), { snapshotEvery }), reads };
@@ -49,7 +52,12 @@ describe(ConversationStates.name, () => {
   }
 
   const snapshotRows = async (id: string) =>
-    (await db.pool.query('SELECT schema_version, version::int AS version FROM es_snapshots WHERE stream_id = $1 ORDER BY schema_version', [streamIdOf(id)])).rows;
+    (
+      await db.pool.query(
+        'SELECT schema_version, version::int AS version FROM es_snapshots WHERE stream_id = $1 ORDER BY schema_version',
+        [streamIdOf(id)],
+      )
+    ).rows;
 
   it('is snapshotted every N events, and a cold load folds only the events after the snapshot', async () => {
     const id = await written(11);
@@ -63,10 +71,10 @@ describe(ConversationStates.name, () => {
 
   it('ignores a snapshot of another schema version, folds the stream, and stores one of its own', async () => {
     const id = await written(11);
-    await db.pool.query('UPDATE es_snapshots SET schema_version = $2, state = \'{"not": "this shape"}\' WHERE stream_id = $1', [
-      streamIdOf(id),
-      CONVERSATION_SNAPSHOT_SCHEMA + 1,
-    ]);
+    await db.pool.query(
+      'UPDATE es_snapshots SET schema_version = $2, state = \'{"not": "this shape"}\' WHERE stream_id = $1',
+      [streamIdOf(id), CONVERSATION_SNAPSHOT_SCHEMA + 1],
+    );
     const { states, reads } = coldStates(5);
     const loaded = await states.load(id);
     await states.flush();
@@ -78,18 +86,24 @@ describe(ConversationStates.name, () => {
     ]);
   });
 
-  it('ignores a snapshot whose event is no longer the one at its version (another chain), and replaces it', async () => {
+  it('ignores a snapshot whose event is no longer the one at its version (another chain), replacing it', async () => {
     const id = await written(6);
-    await db.pool.query(`UPDATE es_snapshots SET event_hash = repeat('0', 64), state = '{}' WHERE stream_id = $1`, [streamIdOf(id)]);
+    await db.pool.query(`UPDATE es_snapshots SET event_hash = repeat('0', 64), state = '{}' WHERE stream_id = $1`, [
+      streamIdOf(id),
+    ]);
     const { states, reads } = coldStates(5);
     expect((await states.load(id)).state).toEqual((await freshFold(store, id)).state);
     await states.flush();
     expect(reads).toEqual([1]);
-    const { rows } = await db.pool.query('SELECT s.event_hash = e.hash AS ok FROM es_snapshots s JOIN es_events e USING (stream_id) WHERE s.stream_id = $1 AND e.stream_version = s.version', [streamIdOf(id)]);
+    const { rows } = await db.pool.query(
+      `SELECT s.event_hash = e.hash AS ok FROM es_snapshots s JOIN es_events e USING (stream_id)
+        WHERE s.stream_id = $1 AND e.stream_version = s.version`,
+      [streamIdOf(id)],
+    );
     expect(rows).toEqual([{ ok: true }]);
   });
 
-  it('loads from a snapshot and the events after it what the whole stream folds to, for any history and any cut (property)', async () => {
+  it('loads from a snapshot and its tail what the stream folds to, any history, any cut (property)', async () => {
     await fc.assert(
       fc.asyncProperty(scriptArbitrary, fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), async (script, cuts) => {
         const driver = new ConversationDriver(store, { tenantId: 'prop', modelId: script.modelId });
@@ -98,14 +112,27 @@ describe(ConversationStates.name, () => {
         const events = await store.readStream(streamId);
         const whole = foldEvents(events.map(toCommandEvent));
         // The state the driver's commands folded in place onto their cached state is the same.
-        expect(driver.deps.states.cache.get(driver.conversationId)).toEqual({ state: whole, bytes: sizeOf(events), weight: whole.version + 1 });
+        expect(driver.deps.states.cache.get(driver.conversationId)).toEqual({
+          state: whole,
+          bytes: sizeOf(events),
+          weight: whole.version + 1,
+        });
         for (const cut of cuts.map((c) => 1 + (c % events.length))) {
           const prefix = events.slice(0, cut);
           await db.pool.query('DELETE FROM es_snapshots WHERE stream_id = $1', [streamId]);
           const stateJson = JSON.stringify(toSnapshot(foldEvents(prefix.map(toCommandEvent))));
-          await snapshots.write(streamId, { version: cut, schemaVersion: CONVERSATION_SNAPSHOT_SCHEMA, bytes: sizeOf(prefix), stateJson });
+          await snapshots.write(streamId, {
+            version: cut,
+            schemaVersion: CONVERSATION_SNAPSHOT_SCHEMA,
+            bytes: sizeOf(prefix),
+            stateJson,
+          });
           const { states, reads } = coldStates();
-          expect(await states.load(driver.conversationId)).toEqual({ state: whole, bytes: sizeOf(events), cached: false });
+          expect(await states.load(driver.conversationId)).toEqual({
+            state: whole,
+            bytes: sizeOf(events),
+            cached: false,
+          });
           expect(reads).toEqual([cut + 1]);
         }
       }),

@@ -49,7 +49,9 @@ export class ConversationStates {
     const tail = await this.store.readStream(streamId, { fromVersion: (snapshot?.version ?? 0) + 1 });
     const events = tail.map(toCommandEvent);
     // fromSnapshot's state is ours alone: folded on in place; the initial one is shared.
-    const state = snapshot ? foldEventsInPlace(fromSnapshot(snapshot.state as ConversationSnapshot), events) : foldEvents(events);
+    const state = snapshot
+      ? foldEventsInPlace(fromSnapshot(snapshot.state as ConversationSnapshot), events)
+      : foldEvents(events);
     let bytes = snapshot?.bytes ?? 0;
     for (const e of tail) bytes += bytesOf(e);
     if (tail.length >= this.options.snapshotEvery) this.snapshot(streamId, state, bytes);
@@ -62,7 +64,12 @@ export class ConversationStates {
   }
 
   /** After an append: the loaded state folded on with what was appended, cached; a snapshot now and then. */
-  advance(conversationId: string, loaded: LoadedConversation, appended: RecordedConversationEvent[], bytes: number): void {
+  advance(
+    conversationId: string,
+    loaded: LoadedConversation,
+    appended: RecordedConversationEvent[],
+    bytes: number,
+  ): void {
     const before = loaded.state.version;
     let state: ConversationState;
     try {
@@ -75,7 +82,8 @@ export class ConversationStates {
     const entry = { state, bytes: loaded.bytes + bytes };
     this.cache.set(conversationId, entry);
     const every = this.options.snapshotEvery;
-    if (Math.floor(before / every) !== Math.floor(state.version / every)) this.snapshot(streamIdOf(conversationId), state, entry.bytes);
+    if (Math.floor(before / every) !== Math.floor(state.version / every))
+      this.snapshot(streamIdOf(conversationId), state, entry.bytes);
   }
 
   forget(conversationId: string): void {

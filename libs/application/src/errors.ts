@@ -1,6 +1,11 @@
 import type { StreamLimits } from './stream-limits';
 
-export const APPLICATION_ERROR_CODES = ['NOT_FOUND', 'VERSION_CONFLICT', 'CONVERSATION_BUSY', 'CONVERSATION_TOO_LARGE'] as const;
+export const APPLICATION_ERROR_CODES = [
+  'NOT_FOUND',
+  'VERSION_CONFLICT',
+  'CONVERSATION_BUSY',
+  'CONVERSATION_TOO_LARGE',
+] as const;
 
 /** Refusals of the application layer, each with a stable code of the public contract. */
 export abstract class ApplicationError extends Error {

@@ -4,7 +4,11 @@ import { PostgresEventStore, VersionConflict } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { abusiveThread, freshFold, modelEnd, OPERATOR, processDeps, run, say, start } from '../test/command-fixtures';
 import { ConversationBusy } from './errors';
-import { type CommandStore, type ConversationCommandDeps, handleConversationCommand } from './handle-conversation-command';
+import {
+  type CommandStore,
+  type ConversationCommandDeps,
+  handleConversationCommand,
+} from './handle-conversation-command';
 import { StaleVersion } from './errors';
 
 describe(handleConversationCommand.name, () => {
@@ -92,27 +96,39 @@ describe(handleConversationCommand.name, () => {
     });
   });
 
-  it('ends one lineage once when ends race in two processes; the other attempts are recorded as blocked or refused', async () => {
+  it('ends a lineage once when ends race in two processes; the other attempts are blocked or refused', async () => {
     const id = randomUUID();
     const [a, b] = [processDeps(db.pool), processDeps(db.pool)];
     const ids = await abusiveThread(a, id);
-    const settled = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => run(i % 2 ? a : b, id, modelEnd(ids[4]))));
-    const types = settled.map((s) => (s.status === 'fulfilled' ? s.value.events[0].type : (s.reason as ConversationError).code));
+    const settled = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => run(i % 2 ? a : b, id, modelEnd(ids[4]))),
+    );
+    const types = settled.map((s) =>
+      s.status === 'fulfilled' ? s.value.events[0].type : (s.reason as ConversationError).code,
+    );
     expect(types.filter((t) => t === 'ConversationEnded')).toHaveLength(1);
-    expect(types.filter((t) => t !== 'ConversationEnded' && t !== 'EndAttemptBlocked' && t !== 'LINEAGE_ENDED')).toEqual([]);
+    expect(
+      types.filter((t) => t !== 'ConversationEnded' && t !== 'EndAttemptBlocked' && t !== 'LINEAGE_ENDED'),
+    ).toEqual([]);
     const events = await store.readStream(streamIdOf(id));
     expect(events.filter((e) => e.type === 'ConversationEnded')).toHaveLength(1);
     expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
   });
 
   describe("the conversation's queue", () => {
-    it('refuses a command beyond its bound at once (503 CONVERSATION_BUSY), appending nothing for it, and forgets the key when idle', async () => {
+    it('refuses a command past its bound at once (503 CONVERSATION_BUSY), appends nothing, forgets idle keys', async () => {
       const id = randomUUID();
       const deps = processDeps(db.pool, { queuePerConversation: 2 });
       await run(deps, id, start(id));
       let open!: () => void;
       const gate = new Promise<void>((resolve) => (open = resolve));
-      const gated = { ...deps, store: { ...deps.store, append: async (...args: Parameters<CommandStore['append']>) => (await gate, deps.store.append(...args)) } };
+      const gated = {
+        ...deps,
+        store: {
+          ...deps.store,
+          append: async (...args: Parameters<CommandStore['append']>) => (await gate, deps.store.append(...args)),
+        },
+      };
       const first = [run(gated, id, say(null)), run(gated, id, say(null))];
       await expect(run(gated, id, say(null))).rejects.toEqual(new ConversationBusy(id, 1));
       open();
@@ -121,12 +137,14 @@ describe(handleConversationCommand.name, () => {
       expect(deps.queue.activeKeys).toBe(0);
     });
 
-    it('runs 200 concurrent commands on one conversation one after the other: every one appended, versions contiguous', async () => {
+    it('runs 200 concurrent commands on one conversation one by one: all appended, versions contiguous', async () => {
       const id = randomUUID();
       const deps = processDeps(db.pool);
       await run(deps, id, start(id), { principal: OPERATOR });
       const outcomes = await Promise.all(Array.from({ length: 200 }, () => run(deps, id, say(null))));
-      expect(outcomes.map((o) => o.version).sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 2));
+      expect(outcomes.map((o) => o.version).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 200 }, (_, i) => i + 2),
+      );
     });
   });
 });

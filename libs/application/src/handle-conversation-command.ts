@@ -8,7 +8,13 @@ import {
   type RecordedConversationEvent,
   streamIdOf,
 } from '@app/conversation';
-import { type AppendResult, IdempotencyKeyReused, type NewEvent, type PostgresEventStore, VersionConflict } from '@app/event-store';
+import {
+  type AppendResult,
+  IdempotencyKeyReused,
+  type NewEvent,
+  type PostgresEventStore,
+  VersionConflict,
+} from '@app/event-store';
 import { ALL_TENANTS, type CommandContext, type CommandOutcome } from './command-context';
 import type { ConversationStates, LoadedConversation } from './conversation-states';
 import { envelope, type EventSource } from './envelope';
@@ -46,17 +52,25 @@ export interface ConversationCommandRequest {
  * the newer state after a jittered wait, up to `retry.attempts` (then 409); with If-Match, 412 at
  * once. A request already answered under its Idempotency-Key gets that answer again.
  */
-export async function handleConversationCommand(deps: ConversationCommandDeps, request: ConversationCommandRequest): Promise<CommandOutcome> {
+export async function handleConversationCommand(
+  deps: ConversationCommandDeps,
+  request: ConversationCommandRequest,
+): Promise<CommandOutcome> {
   try {
     return await deps.queue.run(request.conversationId, () => attempts(deps, request));
   } catch (err) {
-    throw err instanceof KeyedQueueFull ? new ConversationBusy(request.conversationId, deps.busyRetryAfterSeconds) : err;
+    throw err instanceof KeyedQueueFull
+      ? new ConversationBusy(request.conversationId, deps.busyRetryAfterSeconds)
+      : err;
   }
 }
 
-async function attempts(deps: ConversationCommandDeps, { conversationId, command, context }: ConversationCommandRequest): Promise<CommandOutcome> {
+async function attempts(
+  deps: ConversationCommandDeps,
+  { conversationId, command, context }: ConversationCommandRequest,
+): Promise<CommandOutcome> {
   let rechecked = false;
-  for (let attempt = 1; ; ) {
+  for (let attempt = 1; ;) {
     // A start is decided on a new stream without reading it; taken as a cached guess, a stream
     // that exists after all is a conflict (or a refusal checked again), then read.
     const guess = attempt === 1 && !rechecked && command.type === 'StartConversation' && context.ifMatch === undefined;
@@ -101,14 +115,22 @@ async function decideEvents(
 ): Promise<NewEvent[]> {
   if (command.type !== 'StartConversation') {
     const { tenantId } = context.principal;
-    if (!state.exists || (tenantId !== ALL_TENANTS && tenantId !== state.tenantId)) throw new ConversationNotFound(conversationId);
+    if (!state.exists || (tenantId !== ALL_TENANTS && tenantId !== state.tenantId))
+      throw new ConversationNotFound(conversationId);
   }
-  if (context.ifMatch !== undefined && context.ifMatch !== state.version) throw new StaleVersion(context.ifMatch, state.version);
+  if (context.ifMatch !== undefined && context.ifMatch !== state.version)
+    throw new StaleVersion(context.ifMatch, state.version);
   const decided = decide(command, state, deps.policy());
-  if (command.type === 'ReviewEndDecision') await assertSeparateReviewer(deps.store, conversationId, command.data.endEventId, context);
+  if (command.type === 'ReviewEndDecision')
+    await assertSeparateReviewer(deps.store, conversationId, command.data.endEventId, context);
   const events = envelope(decided, state, command, context, deps);
   if (isBoundedBySize(command, context)) {
-    assertRoom({ events: state.version, bytes }, { events: events.length, bytes: sizeOf(events) }, deps.limits, conversationId);
+    assertRoom(
+      { events: state.version, bytes },
+      { events: events.length, bytes: sizeOf(events) },
+      deps.limits,
+      conversationId,
+    );
   }
   return events;
 }
@@ -118,7 +140,12 @@ async function decideEvents(
  * its metadata; the reviewer may be neither. Checked after decide, so an unknown end is still
  * UNKNOWN_END. The one event is read by id, not the stream.
  */
-async function assertSeparateReviewer(store: CommandStore, conversationId: string, endEventId: string, context: CommandContext): Promise<void> {
+async function assertSeparateReviewer(
+  store: CommandStore,
+  conversationId: string,
+  endEventId: string,
+  context: CommandContext,
+): Promise<void> {
   const [end] = await store.readByEventIds([endEventId]);
   if (!end || end.streamId !== streamIdOf(conversationId) || end.type !== 'ConversationEnded') return;
   const text = (v: unknown) => (typeof v === 'string' ? v : null);

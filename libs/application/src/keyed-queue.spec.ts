@@ -36,7 +36,7 @@ describe(KeyedQueue.name, () => {
     await Promise.all(results);
   });
 
-  it('refuses a task beyond its bound per key at once, without running it, and takes tasks again once there is room', async () => {
+  it('refuses a task past its bound per key at once, without running it; takes more once there is room', async () => {
     const queue = new KeyedQueue(2);
     const log: string[] = [];
     const [a, b, c] = ['a', 'b', 'c'].map((n) => gate(log, n));

@@ -21,7 +21,8 @@ export class KeyedQueue {
   private readonly lanes = new Map<string, Lane>();
 
   constructor(readonly perKey: number) {
-    if (!Number.isSafeInteger(perKey) || perKey < 1) throw new Error(`perKey must be a positive integer, got ${perKey}`);
+    if (!Number.isSafeInteger(perKey) || perKey < 1)
+      throw new Error(`perKey must be a positive integer, got ${perKey}`);
   }
 
   /** Keys with a task queued or running. */

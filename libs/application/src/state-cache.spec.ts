@@ -1,7 +1,10 @@
 import { type ConversationState, initialState } from '@app/conversation';
 import { StateCache } from './state-cache';
 
-const at = (version: number): { state: ConversationState; bytes: number } => ({ state: { ...initialState(), version }, bytes: version * 10 });
+const at = (version: number): { state: ConversationState; bytes: number } => ({
+  state: { ...initialState(), version },
+  bytes: version * 10,
+});
 
 describe(StateCache.name, () => {
   it('forgets the least recently used conversations once the events held pass its bound', () => {
@@ -11,7 +14,9 @@ describe(StateCache.name, () => {
     cache.set('c', at(9));
     expect(cache.get('a')?.bytes).toBe(90); // now the most recent
     cache.set('d', at(9));
-    expect([cache.get('a'), cache.get('b'), cache.get('c'), cache.get('d')].map((e) => e?.state.version ?? null)).toEqual([9, null, 9, 9]);
+    expect(
+      [cache.get('a'), cache.get('b'), cache.get('c'), cache.get('d')].map((e) => e?.state.version ?? null),
+    ).toEqual([9, null, 9, 9]);
     expect(cache.events).toBe(30);
   });
 

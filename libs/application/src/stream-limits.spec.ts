@@ -12,9 +12,15 @@ describe(assertRoom.name, () => {
 
   it('refuses past the event limit, and past the byte limit, with the limits', () => {
     expect(() => assertRoom({ events: 10, bytes: 0 }, { events: 1, bytes: 1 }, limits, 'c')).toThrow(
-      expect.objectContaining({ code: 'CONVERSATION_TOO_LARGE', limits, message: expect.stringContaining('10 events') }),
+      expect.objectContaining({
+        code: 'CONVERSATION_TOO_LARGE',
+        limits,
+        message: expect.stringContaining('10 events'),
+      }),
     );
-    expect(() => assertRoom({ events: 1, bytes: 999 }, { events: 1, bytes: 2 }, limits, 'c')).toThrow(ConversationTooLarge);
+    expect(() => assertRoom({ events: 1, bytes: 999 }, { events: 1, bytes: 2 }, limits, 'c')).toThrow(
+      ConversationTooLarge,
+    );
   });
 });
 
@@ -31,7 +37,10 @@ describe(isBoundedBySize.name, () => {
     correlationId: 'c',
   });
   const feedback: ConversationCommand = { type: 'SubmitFeedback', data: { rating: 'up' } };
-  const review: ConversationCommand = { type: 'ReviewEndDecision', data: { reviewId: 'r', reviewerId: 'k', endEventId: 'e', outcome: 'upheld' } };
+  const review: ConversationCommand = {
+    type: 'ReviewEndDecision',
+    data: { reviewId: 'r', reviewerId: 'k', endEventId: 'e', outcome: 'upheld' },
+  };
 
   it("bounds callers' commands, never staff oversight nor the service's own events", () => {
     expect(isBoundedBySize(feedback, context('caller'))).toBe(true);

@@ -17,7 +17,11 @@ export interface StreamSize {
  * Staff oversight lands on a full conversation too: a writer who fills a stream must not be able
  * to keep an auditor from reviewing its end, or an operator from recording a risk.
  */
-const OVERSIGHT: ReadonlySet<ConversationCommand['type']> = new Set(['ReviewEndDecision', 'FlagSafetyRisk', 'ClearSafetyRisk']);
+const OVERSIGHT: ReadonlySet<ConversationCommand['type']> = new Set([
+  'ReviewEndDecision',
+  'FlagSafetyRisk',
+  'ClearSafetyRisk',
+]);
 
 /** Whether the conversation size limits apply: to callers' commands, never to the service's own events. */
 export const isBoundedBySize = (command: ConversationCommand, context: CommandContext): boolean =>

@@ -7,7 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { decide, foldEvents, foldEventsInPlace, POLICY_V1, streamIdOf } from '@app/conversation';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
-import { conversationCommandDeps, type ConversationCommandDeps, handleConversationCommand, toCommandEvent } from '../src';
+import {
+  conversationCommandDeps,
+  type ConversationCommandDeps,
+  handleConversationCommand,
+  toCommandEvent,
+} from '../src';
 
 const TENANT = 'bench';
 const caller = { keyId: 'bench', role: 'writer', tenantId: TENANT, holder: null };
@@ -18,14 +23,18 @@ async function main(): Promise<void> {
   const store = new PostgresEventStore(pool);
   const snapshots = new PostgresSnapshotStore(pool);
   const limits = { maxEvents: 1_000_000, maxBytes: 1e12 };
-  const depsOf = (cacheEvents: number) => conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits, cacheEvents });
+  const depsOf = (cacheEvents: number) =>
+    conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits, cacheEvents });
   const warm = depsOf(500_000);
   const leaves = new Map<string, string | null>();
   const append = async (deps: ConversationCommandDeps, id: string) => {
     const messageId = randomUUID();
     const parentMessageId = leaves.get(id) ?? null;
     const context = { principal: caller, origin: 'caller' as const, correlationId: messageId };
-    const command = { type: 'AppendMessage' as const, data: { messageId, parentMessageId, role: 'user' as const, content } };
+    const command = {
+      type: 'AppendMessage' as const,
+      data: { messageId, parentMessageId, role: 'user' as const, content },
+    };
     await handleConversationCommand(deps, { conversationId: id, command, context });
     leaves.set(id, messageId);
   };
@@ -33,7 +42,11 @@ async function main(): Promise<void> {
     const id = randomUUID();
     const context = { principal: caller, origin: 'caller' as const, correlationId: id };
     const data = { conversationId: id, tenantId: TENANT, subjectId: 's', modelId: 'claude-opus-4-1' };
-    await handleConversationCommand(warm, { conversationId: id, command: { type: 'StartConversation', data }, context });
+    await handleConversationCommand(warm, {
+      conversationId: id,
+      command: { type: 'StartConversation', data },
+      context,
+    });
     for (let i = 1; i < events; i++) await append(warm, id);
     return id;
   };
@@ -46,7 +59,10 @@ async function main(): Promise<void> {
   const measure = async (label: string, deps: () => ConversationCommandDeps, n: number) => {
     const ms = { short: 0, long: 0 };
     for (let i = 0; i < n; i++) {
-      for (const [key, id] of [['short', short], ['long', long]] as const) {
+      for (const [key, id] of [
+        ['short', short],
+        ['long', long],
+      ] as const) {
         const d = deps();
         const start = performance.now();
         await append(d, id);
@@ -54,25 +70,42 @@ async function main(): Promise<void> {
       }
     }
     const [s, l] = [ms.short / n, ms.long / n];
-    console.log(`${label}: 10 events ${s.toFixed(2)} ms, 10,000 events ${l.toFixed(2)} ms, ratio ${(l / s).toFixed(2)}`);
+    console.log(
+      `${label}: 10 events ${s.toFixed(2)} ms, 10,000 events ${l.toFixed(2)} ms, ratio ${(l / s).toFixed(2)}`,
+    );
   };
   await measure('warm (cache)', () => warm, 300);
   await measure('cold (snapshot + tail)', () => depsOf(0), 150);
-  await measure('cold, no snapshots (whole stream)', () => conversationCommandDeps({ store, snapshots: null, policy: () => POLICY_V1, limits, cacheEvents: 0 }), 20);
+  await measure(
+    'cold, no snapshots (whole stream)',
+    () => conversationCommandDeps({ store, snapshots: null, policy: () => POLICY_V1, limits, cacheEvents: 0 }),
+    20,
+  );
 
   // CPU of one command on the long state: decide, then fold its event (copy vs in place).
   const state = foldEvents((await store.readStream(streamIdOf(long))).map(toCommandEvent));
-  const command = { type: 'AppendMessage' as const, data: { messageId: randomUUID(), parentMessageId: leaves.get(long)!, role: 'user' as const, content } };
-  const event = { ...decide(command, state, POLICY_V1)[0], eventId: randomUUID(), version: state.version + 1, occurredAt: new Date().toISOString() };
+  const command = {
+    type: 'AppendMessage' as const,
+    data: { messageId: randomUUID(), parentMessageId: leaves.get(long)!, role: 'user' as const, content },
+  };
+  const event = {
+    ...decide(command, state, POLICY_V1)[0],
+    eventId: randomUUID(),
+    version: state.version + 1,
+    occurredAt: new Date().toISOString(),
+  };
   const time = (f: () => unknown, n = 200) => {
     const start = performance.now();
     for (let i = 0; i < n; i++) f();
     return ((performance.now() - start) / n).toFixed(3);
   };
-  console.log(`on ${state.version} events: decide ${time(() => decide(command, state, POLICY_V1))} ms, foldEvents (copy) ${time(() => foldEvents([event as never], state))} ms`);
+  const decideMs = time(() => decide(command, state, POLICY_V1));
+  const copyMs = time(() => foldEvents([event as never], state));
+  console.log(`on ${state.version} events: decide ${decideMs} ms, foldEvents (copy) ${copyMs} ms`);
   const owned = foldEvents([], state);
   let v = state.version;
-  console.log(`foldEventsInPlace ${time(() => foldEventsInPlace(owned, [{ ...event, data: { ...event.data, messageId: randomUUID() }, version: ++v } as never]), 2000)} ms`);
+  const next = () => ({ ...event, data: { ...event.data, messageId: randomUUID() }, version: ++v }) as never;
+  console.log(`foldEventsInPlace ${time(() => foldEventsInPlace(owned, [next()]), 2000)} ms`);
   await store.close();
   await pool.end();
 }

@@ -1,12 +1,6 @@
 // Commands, callers and deps for the application layer's integration tests.
 import { randomUUID } from 'node:crypto';
-import {
-  type ConversationCommand,
-  foldEvents,
-  POLICY_V1,
-  streamIdOf,
-  type ConversationState,
-} from '@app/conversation';
+import { type ConversationCommand, foldEvents, POLICY_V1, streamIdOf, type ConversationState } from '@app/conversation';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import type { Pool } from 'pg';
 import {
@@ -35,12 +29,25 @@ export const start = (conversationId: string): ConversationCommand => ({
   data: { conversationId, tenantId: TENANT, subjectId: 'subject-1', modelId: 'claude-opus-4-1' },
 });
 
-export const say = (parentMessageId: string | null, role: 'user' | 'assistant' = 'user', messageId = randomUUID()): ConversationCommand => ({
+export const say = (
+  parentMessageId: string | null,
+  role: 'user' | 'assistant' = 'user',
+  messageId = randomUUID(),
+): ConversationCommand => ({
   type: 'AppendMessage',
-  data: { messageId, parentMessageId, role, content: `${role} says something`, ...(role === 'assistant' && { modelId: 'claude-opus-4-1' }) },
+  data: {
+    messageId,
+    parentMessageId,
+    role,
+    content: `${role} says something`,
+    ...(role === 'assistant' && { modelId: 'claude-opus-4-1' }),
+  },
 });
 
-export const redirect = (messageId: string): ConversationCommand => ({ type: 'RecordRedirection', data: { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' } });
+export const redirect = (messageId: string): ConversationCommand => ({
+  type: 'RecordRedirection',
+  data: { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' },
+});
 
 export const modelEnd = (atMessageId: string): ConversationCommand => ({
   type: 'EndConversation',
@@ -58,8 +65,12 @@ export function processDeps(pool: Pool, more: Partial<CommandDepsOptions> = {}):
   });
 }
 
-export const run = (deps: ConversationCommandDeps, conversationId: string, command: ConversationCommand, more: Partial<CommandContext> = {}) =>
-  handleConversationCommand(deps, { conversationId, command, context: context(more) });
+export const run = (
+  deps: ConversationCommandDeps,
+  conversationId: string,
+  command: ConversationCommand,
+  more: Partial<CommandContext> = {},
+) => handleConversationCommand(deps, { conversationId, command, context: context(more) });
 
 /** Starts a conversation and writes u1 → a1 → u2 → a2 → u3 with redirections at a1 and a2; returns the ids. */
 export async function abusiveThread(deps: ConversationCommandDeps, id: string): Promise<string[]> {
@@ -75,7 +86,10 @@ export async function abusiveThread(deps: ConversationCommandDeps, id: string): 
 }
 
 /** The stream as commands fold it (content-free), and its size, read whole. */
-export async function freshFold(store: PostgresEventStore, id: string): Promise<{ state: ConversationState; types: string[] }> {
+export async function freshFold(
+  store: PostgresEventStore,
+  id: string,
+): Promise<{ state: ConversationState; types: string[] }> {
   const events = await store.readStream(streamIdOf(id));
   return { state: foldEvents(events.map(toCommandEvent)), types: events.map((e) => e.type) };
 }

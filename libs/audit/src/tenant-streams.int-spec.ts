@@ -32,7 +32,9 @@ async function seedTenantB(store: PostgresEventStore): Promise<string> {
   ];
   const deps = fixtureDeps(store, { clock: () => new Date(AT) });
   let endEventId = '';
-  for (const command of commands) endEventId = (await runFixtureCommand(deps, B_CONVERSATION, 'tenant-b', command)).events[0].eventId;
+  for (const command of commands) {
+    endEventId = (await runFixtureCommand(deps, B_CONVERSATION, 'tenant-b', command)).events[0].eventId;
+  }
   return endEventId;
 }
 

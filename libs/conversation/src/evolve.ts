@@ -132,7 +132,10 @@ export const foldEvents = (
  * copy, one command at a time); `owned` must come from foldEvents or fromSnapshot, never from a
  * caller's literal.
  */
-export const foldEventsInPlace = (owned: ConversationState, events: Iterable<RecordedConversationEvent>): ConversationState => {
+export const foldEventsInPlace = (
+  owned: ConversationState,
+  events: Iterable<RecordedConversationEvent>,
+): ConversationState => {
   const draft = owned as Draft;
   for (const event of events) {
     apply(draft, event);

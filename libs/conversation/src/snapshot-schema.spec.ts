@@ -36,7 +36,8 @@ function shapeOf(value: unknown): string {
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    const shapeAt = (k: string, v: unknown) => (ID_MAPS.has(k) ? `{*:${union(Object.values(v as object).map(shapeOf))}}` : shapeOf(v));
+    const shapeAt = (k: string, v: unknown) =>
+      ID_MAPS.has(k) ? `{*:${union(Object.values(v as object).map(shapeOf))}}` : shapeOf(v);
     return `{${entries.map(([k, v]) => `${k}:${shapeAt(k, v)}`).join(',')}}`;
   }
   return typeof value;
@@ -52,7 +53,11 @@ const everything: DomainEvent[] = [
   warned('a3'),
   endRequested('u4'),
   ended('u4', { explanation: 'abusive after two redirections', evidenceMessageIds: ['u4'] }),
-  reviewed('evt-13', 'reclassified', 'r1', { newReasonCode: 'VIOLENT_EXTREMISM', errorType: 'wrong_reason', note: 'n' }),
+  reviewed('evt-13', 'reclassified', 'r1', {
+    newReasonCode: 'VIOLENT_EXTREMISM',
+    errorType: 'wrong_reason',
+    note: 'n',
+  }),
   blocked(['INSUFFICIENT_REDIRECTION']),
   user('u3b', 'a2'),
   assistant('a3b', 'u3b'),
@@ -77,7 +82,17 @@ describe('the conversation snapshot schema', () => {
   });
 
   it('sets every optional field in its fixture, so that the shape covers them', () => {
-    for (const field of ['channel', 'forkedFrom', 'explanation', 'reclassifiedAs', 'newReasonCode', 'errorType', 'note', 'score', 'clearedAt']) {
+    for (const field of [
+      'channel',
+      'forkedFrom',
+      'explanation',
+      'reclassifiedAs',
+      'newReasonCode',
+      'errorType',
+      'note',
+      'score',
+      'clearedAt',
+    ]) {
       expect(shape).toContain(`${field}:`);
     }
   });

@@ -47,7 +47,8 @@ export class PostgresSnapshotStore {
                 SET version = EXCLUDED.version, event_hash = EXCLUDED.event_hash, bytes = EXCLUDED.bytes,
                     state = EXCLUDED.state, taken_at = now()
               WHERE s.version < EXCLUDED.version OR NOT EXISTS (
-                SELECT FROM es_events x WHERE x.stream_id = s.stream_id AND x.stream_version = s.version AND x.hash = s.event_hash)`,
+                SELECT FROM es_events x
+                 WHERE x.stream_id = s.stream_id AND x.stream_version = s.version AND x.hash = s.event_hash)`,
       values: [streamId, snapshot.schemaVersion, snapshot.version, snapshot.bytes, snapshot.stateJson],
     });
   }

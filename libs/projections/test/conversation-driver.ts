@@ -65,7 +65,9 @@ export class ConversationDriver {
       throw err;
     }
     const first = outcome.version - outcome.events.length + 1;
-    const recorded = outcome.events.map((e, i) => ({ ...e, version: first + i, occurredAt }) as RecordedConversationEvent);
+    const recorded = outcome.events.map(
+      (e, i) => ({ ...e, version: first + i, occurredAt }) as RecordedConversationEvent,
+    );
     for (const e of recorded) this.state = evolve(this.state, e);
     this.events.push(...recorded);
     this.position = outcome.position;

@@ -33,12 +33,15 @@ export function fixtureDeps(
  * reviews an end of its own key), staff commands under an operator key, the rest a writer key.
  */
 export function fixtureCaller(command: ConversationCommand, tenantId: string): Caller {
-  if (command.type === 'ReviewEndDecision') return { keyId: command.data.reviewerId, role: 'auditor', tenantId, holder: null };
+  if (command.type === 'ReviewEndDecision')
+    return { keyId: command.data.reviewerId, role: 'auditor', tenantId, holder: null };
   const staff =
     command.type === 'ClearSafetyRisk' ||
     (command.type === 'EndConversation' && command.data.initiator === 'operator') ||
     (command.type === 'FlagSafetyRisk' && command.data.source === 'operator');
-  return staff ? { keyId: 'fixture-operator', role: 'operator', tenantId, holder: null } : { keyId: 'fixture-writer', role: 'writer', tenantId, holder: null };
+  return staff
+    ? { keyId: 'fixture-operator', role: 'operator', tenantId, holder: null }
+    : { keyId: 'fixture-writer', role: 'writer', tenantId, holder: null };
 }
 
 /** Runs one command on a conversation of `tenantId` as fixtureCaller's key. */
@@ -48,6 +51,10 @@ export function runFixtureCommand(
   tenantId: string,
   command: ConversationCommand,
 ): Promise<CommandOutcome> {
-  const context = { principal: fixtureCaller(command, tenantId), origin: 'caller' as const, correlationId: randomUUID() };
+  const context = {
+    principal: fixtureCaller(command, tenantId),
+    origin: 'caller' as const,
+    correlationId: randomUUID(),
+  };
   return handleConversationCommand(deps, { conversationId, command, context });
 }

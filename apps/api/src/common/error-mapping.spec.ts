@@ -49,20 +49,34 @@ describe('problems of refused commands', () => {
     ['SELF_REVIEW', 409],
   ] as const)('answers the domain code %s with %d, its details kept', (code, status) => {
     const { problem, unexpected } = toProblem(new ConversationError(code, 'refused', { messageId: 'm' }));
-    expect(problem).toMatchObject({ status, code, detail: 'refused', details: { messageId: 'm' }, type: `/problems/${code.toLowerCase().replace(/_/g, '-')}` });
+    const type = `/problems/${code.toLowerCase().replace(/_/g, '-')}`;
+    expect(problem).toMatchObject({ status, code, type, detail: 'refused', details: { messageId: 'm' } });
     expect(unexpected).toBe(false);
   });
 
   it('has a status for every domain code', () => {
-    for (const code of CONVERSATION_ERROR_CODES) expect(toProblem(new ConversationError(code, 'x')).problem.status).toBeLessThan(500);
+    for (const code of CONVERSATION_ERROR_CODES) {
+      expect(toProblem(new ConversationError(code, 'x')).problem.status).toBeLessThan(500);
+    }
   });
 
-  it('answers the application refusals: 404, 412 with the current version, 503 with Retry-After, 422 with the limits', () => {
-    expect(toProblem(new ConversationNotFound('c-1')).problem).toMatchObject({ status: 404, code: 'NOT_FOUND', detail: 'conversation c-1 was not found' });
-    expect(toProblem(new StaleVersion(3, 5)).problem).toMatchObject({ status: 412, code: 'VERSION_CONFLICT', currentVersion: 5 });
+  it('answers the application refusals: 404, 412 with the version, 503 with Retry-After, 422 with the limits', () => {
+    expect(toProblem(new ConversationNotFound('c-1')).problem).toMatchObject({
+      status: 404,
+      code: 'NOT_FOUND',
+      detail: 'conversation c-1 was not found',
+    });
+    const stale = toProblem(new StaleVersion(3, 5)).problem;
+    expect(stale).toMatchObject({ status: 412, code: 'VERSION_CONFLICT', currentVersion: 5 });
     const busy = toProblem(new ConversationBusy('c-1', 1));
-    expect([busy.problem.status, busy.problem.code, busy.retryAfterSeconds, busy.unexpected]).toEqual([503, 'CONVERSATION_BUSY', 1, false]);
-    expect(toProblem(new ConversationTooLarge('c-1', { maxEvents: 9, maxBytes: 300 }, 'events')).problem).toMatchObject({
+    expect([busy.problem.status, busy.problem.code, busy.retryAfterSeconds, busy.unexpected]).toEqual([
+      503,
+      'CONVERSATION_BUSY',
+      1,
+      false,
+    ]);
+    const tooLarge = new ConversationTooLarge('c-1', { maxEvents: 9, maxBytes: 300 }, 'events');
+    expect(toProblem(tooLarge).problem).toMatchObject({
       status: 422,
       code: 'CONVERSATION_TOO_LARGE',
       maxEvents: 9,
@@ -71,7 +85,9 @@ describe('problems of refused commands', () => {
   });
 
   it("answers the store's refusals: 409 VERSION_CONFLICT once retries ran out, 422 IDEMPOTENCY_KEY_REUSED", () => {
-    expect(toProblem(new VersionConflict('conversation-c', '3', 4)).problem).toMatchObject({ status: 409, code: 'VERSION_CONFLICT' });
-    expect(toProblem(new IdempotencyKeyReused('k')).problem).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+    const conflict = toProblem(new VersionConflict('conversation-c', '3', 4)).problem;
+    expect(conflict).toMatchObject({ status: 409, code: 'VERSION_CONFLICT' });
+    const reused = toProblem(new IdempotencyKeyReused('k')).problem;
+    expect(reused).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 });

@@ -34,7 +34,8 @@ export function applicationProblem(err: ApplicationRefusal): ApiError {
     case 'CONVERSATION_BUSY':
       return ApiError.unavailable(err.code, err.message, err.retryAfterSeconds);
     case 'CONVERSATION_TOO_LARGE':
-      return new ApiError(422, err.code, err.message, { maxEvents: err.limits.maxEvents, maxBytes: err.limits.maxBytes });
+      const { maxEvents, maxBytes } = err.limits;
+      return new ApiError(422, err.code, err.message, { maxEvents, maxBytes });
     default: {
       const unanswered: never = err;
       return new ApiError(500, 'INTERNAL', `no answer for ${(unanswered as ApplicationError).code}`);

@@ -5,7 +5,10 @@ import { commandContext } from './command-request';
 const principal: Principal = { keyId: 'key-1', role: 'writer', tenantId: 'acme', holder: 'Ada', expiresAt: null };
 const ID = '0000000a-0000-4000-8000-00000000000a';
 
-function request(headers: Record<string, string | string[]> = {}, path = `/v1/conversations/${ID}/messages`): FastifyRequest {
+function request(
+  headers: Record<string, string | string[]> = {},
+  path = `/v1/conversations/${ID}/messages`,
+): FastifyRequest {
   const id = path.split('/')[3];
   return {
     id: 'req-7',
@@ -37,20 +40,29 @@ describe(commandContext.name, () => {
     expect([ignored.correlationId, ignored.causationId]).toEqual(['req-7', undefined]);
   });
 
-  it.each([['"3"', 3], ['W/"12"', 12], [' "0" ', 0]])('reads If-Match %s as version %d', (header, version) => {
+  it.each([
+    ['"3"', 3],
+    ['W/"12"', 12],
+    [' "0" ', 0],
+  ])('reads If-Match %s as version %d', (header, version) => {
     expect(commandContext(request({ 'if-match': header }), principal, {}).ifMatch).toBe(version);
   });
 
   it.each(['3', '"a"', '*', '"1234567890123456"'])('refuses If-Match %s with 400 VALIDATION_FAILED', (header) => {
-    expect(() => commandContext(request({ 'if-match': header }), principal, {})).toThrow(expect.objectContaining({ status: 400, code: 'VALIDATION_FAILED' }));
+    expect(() => commandContext(request({ 'if-match': header }), principal, {})).toThrow(
+      expect.objectContaining({ status: 400, code: 'VALIDATION_FAILED' }),
+    );
   });
 
   it.each(['', 'é', 'a b', 'k'.repeat(201)])('refuses the Idempotency-Key %j with 400 VALIDATION_FAILED', (key) => {
-    expect(() => commandContext(request({ 'idempotency-key': key }), principal, {})).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => commandContext(request({ 'idempotency-key': key }), principal, {})).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
   });
 
   describe('with an Idempotency-Key', () => {
-    const hashOf = (path: string, body: unknown) => commandContext(request({ 'idempotency-key': 'k-1' }, path), principal, body).idempotency;
+    const hashOf = (path: string, body: unknown) =>
+      commandContext(request({ 'idempotency-key': 'k-1' }, path), principal, body).idempotency;
 
     it('hashes the request: the same for the same body and an id in either case, another for another body', () => {
       const first = hashOf(`/v1/conversations/${ID}/messages`, { content: 'a' });
@@ -60,7 +72,9 @@ describe(commandContext.name, () => {
     });
 
     it('takes the first of repeated headers', () => {
-      expect(commandContext(request({ 'idempotency-key': ['k-1', 'k-2'] }), principal, {}).idempotency?.key).toBe('k-1');
+      expect(commandContext(request({ 'idempotency-key': ['k-1', 'k-2'] }), principal, {}).idempotency?.key).toBe(
+        'k-1',
+      );
     });
   });
 });

@@ -134,7 +134,8 @@ export class ConversationsController {
     }
     const { blocked, version, position } = result;
     void res.status(409).header('content-type', 'application/problem+json');
-    return problem(409, 'END_BLOCKED', `the end was blocked by ${blocked.failedGuards.join(', ')}; the attempt is recorded`, {
+    const detail = `the end was blocked by ${blocked.failedGuards.join(', ')}; the attempt is recorded`;
+    return problem(409, 'END_BLOCKED', detail, {
       failedGuards: blocked.failedGuards,
       blockedEventId: blocked.blockedEventId,
       version,

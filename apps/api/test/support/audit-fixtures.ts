@@ -24,7 +24,10 @@ export interface SeededEnd {
  * history is compliant: u1 → a1 → u2 → a2 → u3 (or more messages), two redirections (or an end
  * request), then the end. Returns the end event id and the last command's outcome.
  */
-export async function seedConversation(store: PostgresEventStore, s: SeededEnd): Promise<{ endEventId?: string; result: CommandOutcome }> {
+export async function seedConversation(
+  store: PostgresEventStore,
+  s: SeededEnd,
+): Promise<{ endEventId?: string; result: CommandOutcome }> {
   const ids = Array.from({ length: s.messages ?? 5 }, (_, i) => uuid(0x1001 + i));
   const [a1, a2, u3] = [ids[1], ids[3], ids.at(-1)!];
   const reasonCode = s.reasonCode ?? 'ABUSE_OF_ASSISTANT';
@@ -51,7 +54,9 @@ export async function seedConversation(store: PostgresEventStore, s: SeededEnd):
     result = await runFixtureCommand(deps, s.conversationId, s.tenantId, command);
   }
   const last = result!.events.at(-1)!;
-  if (s.endedAt && last.type !== 'ConversationEnded') throw new Error(`fixture end was blocked: ${JSON.stringify(last)}`);
+  if (s.endedAt && last.type !== 'ConversationEnded') {
+    throw new Error(`fixture end was blocked: ${JSON.stringify(last)}`);
+  }
   return { endEventId: s.endedAt ? last.eventId : undefined, result: result! };
 }
 

@@ -42,7 +42,10 @@ export function parseSeedFlags(flags: Record<string, string | true>): SeedOption
   };
 }
 
-/** The key a step is sent under: staff steps under their own (so reviews pass separation of duties), the rest the seed's writer key. */
+/**
+ * The key a step is sent under: staff steps under their own (so reviews pass separation of
+ * duties), the rest under the seed's writer key.
+ */
 const callerOf = (step: PlannedCommand, tenantId: string): Caller =>
   step.actor.type === 'operator' || step.actor.type === 'auditor'
     ? { keyId: step.actor.id, role: step.actor.type, tenantId, holder: null }
@@ -60,7 +63,8 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
     throw new UsageError(`seed ${options.seed} was already written to this database: use another --seed`);
   }
   const limits = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
-  const deps = conversationCommandDeps({ store, snapshots: new PostgresSnapshotStore(pool), policy: () => POLICY_V1, limits });
+  const snapshots = new PostgresSnapshotStore(pool);
+  const deps = conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits });
   let planned = 0;
   let next = 0;
   const types: Record<string, number> = {};
@@ -81,7 +85,8 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
   const write = async (plan: ConversationPlan): Promise<void> => {
     for (const step of plan.steps) {
       // This step's time and event id: the plan's, so that the data never depends on timing.
-      const stepDeps: ConversationCommandDeps = { ...deps, clock: () => new Date(step.occurredAt), newEventId: () => step.eventId };
+      const clock = () => new Date(step.occurredAt);
+      const stepDeps: ConversationCommandDeps = { ...deps, clock, newEventId: () => step.eventId };
       const requestHash = createHash('sha256').update(JSON.stringify(step.command)).digest('hex');
       const { events } = await handleConversationCommand(stepDeps, {
         conversationId: plan.conversationId,
@@ -93,7 +98,9 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
           correlationId: step.commandId,
         },
       });
-      if (events.length !== 1) throw new Error(`seed plan ${plan.conversationId}: ${step.command.type} did not decide one event`);
+      if (events.length !== 1) {
+        throw new Error(`seed plan ${plan.conversationId}: ${step.command.type} did not decide one event`);
+      }
       types[events[0].type] = (types[events[0].type] ?? 0) + 1;
       onEvent();
       if (++written >= analyzeAt) {

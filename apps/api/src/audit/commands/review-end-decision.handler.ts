@@ -10,7 +10,10 @@ import {
   firstEventField,
 } from '../../conversations/commands/conversation-commands';
 
-export class ReviewEndDecisionCommand extends ConversationBusCommand<ReviewEndDecision['data'], Appended & { reviewId: string }> {}
+export class ReviewEndDecisionCommand extends ConversationBusCommand<
+  ReviewEndDecision['data'],
+  Appended & { reviewId: string }
+> {}
 
 /**
  * An auditor's review of an end; never by the key or the person that recorded it (separation of

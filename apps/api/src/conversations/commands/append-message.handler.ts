@@ -2,11 +2,20 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ConversationCommandDeps, handleConversationCommand } from '@app/application';
 import type { AppendMessage } from '@app/conversation';
-import { appended, ConversationBusCommand, COMMAND_DEPS, firstEventField, type Appended } from './conversation-commands';
+import {
+  appended,
+  ConversationBusCommand,
+  COMMAND_DEPS,
+  firstEventField,
+  type Appended,
+} from './conversation-commands';
 
-export class AppendMessageCommand extends ConversationBusCommand<AppendMessage['data'], Appended & { messageId: string }> {}
+export class AppendMessageCommand extends ConversationBusCommand<
+  AppendMessage['data'],
+  Appended & { messageId: string }
+> {}
 
-/** A message on a lineage; a parent above an end point starts a new branch. Rule: decide-messages.ts `appendMessage`. */
+/** A message on a lineage; a parent above an end starts a new branch. Rule: decide-messages.ts `appendMessage`. */
 @CommandHandler(AppendMessageCommand)
 export class AppendMessageHandler implements ICommandHandler<AppendMessageCommand> {
   constructor(@Inject(COMMAND_DEPS) private readonly deps: ConversationCommandDeps) {}

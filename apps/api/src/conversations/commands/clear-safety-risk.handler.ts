@@ -2,9 +2,18 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ConversationCommandDeps, handleConversationCommand } from '@app/application';
 import type { ClearSafetyRisk } from '@app/conversation';
-import { appended, ConversationBusCommand, COMMAND_DEPS, firstEventField, type Appended } from './conversation-commands';
+import {
+  appended,
+  ConversationBusCommand,
+  COMMAND_DEPS,
+  firstEventField,
+  type Appended,
+} from './conversation-commands';
 
-export class ClearSafetyRiskCommand extends ConversationBusCommand<ClearSafetyRisk['data'], Appended & { flagId: string }> {}
+export class ClearSafetyRiskCommand extends ConversationBusCommand<
+  ClearSafetyRisk['data'],
+  Appended & { flagId: string }
+> {}
 
 /** A risk flag cleared. Rule: decide-safety.ts `clearSafetyRisk`. */
 @CommandHandler(ClearSafetyRiskCommand)

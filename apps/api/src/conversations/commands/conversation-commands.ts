@@ -57,4 +57,5 @@ export abstract class ConversationBusCommand<D, R extends Appended = Appended> e
 export const appended = ({ version, position }: CommandOutcome): Appended => ({ version, position });
 
 /** A field of the first event appended: an id the caller gave or the controller chose (also on a replay). */
-export const firstEventField = (outcome: CommandOutcome, field: string): string => (outcome.events[0].data as Record<string, string>)[field];
+export const firstEventField = (outcome: CommandOutcome, field: string): string =>
+  (outcome.events[0].data as Record<string, string>)[field];

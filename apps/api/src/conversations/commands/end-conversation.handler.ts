@@ -5,7 +5,11 @@ import type { EndAttemptBlocked, EndConversation } from '@app/conversation';
 import { appended, ConversationBusCommand, COMMAND_DEPS, type Appended } from './conversation-commands';
 
 /** Ended (ConversationEnded), or blocked by guards and the attempt recorded (EndAttemptBlocked). */
-export type EndResult = Appended & ({ endEventId: string } | { blocked: { blockedEventId: string; failedGuards: EndAttemptBlocked['data']['failedGuards'] } });
+export type EndResult = Appended &
+  (
+    | { endEventId: string }
+    | { blocked: { blockedEventId: string; failedGuards: EndAttemptBlocked['data']['failedGuards'] } }
+  );
 
 export class EndConversationCommand extends ConversationBusCommand<EndConversation['data'], EndResult> {}
 

@@ -2,9 +2,18 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ConversationCommandDeps, handleConversationCommand } from '@app/application';
 import type { FlagSafetyRisk } from '@app/conversation';
-import { appended, ConversationBusCommand, COMMAND_DEPS, firstEventField, type Appended } from './conversation-commands';
+import {
+  appended,
+  ConversationBusCommand,
+  COMMAND_DEPS,
+  firstEventField,
+  type Appended,
+} from './conversation-commands';
 
-export class FlagSafetyRiskCommand extends ConversationBusCommand<FlagSafetyRisk['data'], Appended & { flagId: string }> {}
+export class FlagSafetyRiskCommand extends ConversationBusCommand<
+  FlagSafetyRisk['data'],
+  Appended & { flagId: string }
+> {}
 
 /** A risk of harm: every end is blocked until it is cleared. Rule: decide-safety.ts `flagSafetyRisk`. */
 @CommandHandler(FlagSafetyRiskCommand)
