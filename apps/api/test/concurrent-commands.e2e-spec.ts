@@ -35,6 +35,11 @@ describe('Concurrent commands on one conversation', () => {
       expect(answers.map((a) => a.body.version).sort(byNumber)).toEqual(range(2, n));
       expect(answers.map((a) => a.headers.etag)).toEqual(answers.map((a) => `"${a.body.version}"`));
       expect(await versionOf(t, id)).toBe(n + 1);
+      // Snapshotted every 100 events, by the runtime login (a refused write would only be logged).
+      await t.app.get<ConversationCommandDeps>(COMMAND_DEPS).states.flush();
+      const snapshots = 'SELECT version::int AS v FROM es_snapshots WHERE stream_id = $1';
+      const { rows } = await t.db.pool.query(snapshots, [`conversation-${id}`]);
+      expect(rows).toEqual(n >= 100 ? [{ v: Math.floor((n + 1) / 100) * 100 }] : []);
     },
   );
 
