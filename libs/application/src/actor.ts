@@ -8,7 +8,10 @@ export interface Actor {
 
 /** Who caused an event: the person, the model, or the staff member behind the API key. */
 export function actorOf(command: ConversationCommand, state: ConversationState, caller: Caller): Actor {
-  const user: Actor = { type: 'user', id: command.type === 'StartConversation' ? command.data.subjectId : state.subjectId };
+  const user: Actor = {
+    type: 'user',
+    id: command.type === 'StartConversation' ? command.data.subjectId : state.subjectId,
+  };
   const model: Actor = { type: 'model', id: state.modelId };
   const staff: Actor = { type: caller.role === 'auditor' ? 'auditor' : 'operator', id: caller.keyId };
   switch (command.type) {

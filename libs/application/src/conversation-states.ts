@@ -58,6 +58,14 @@ export class ConversationStates {
     return { state, bytes, cached: false };
   }
 
+  /**
+   * A stream not read, taken to be new (a start needs no read): a cached guess, so that a stream
+   * that exists after all conflicts on append, or has a refusal checked again. Null when cached.
+   */
+  assumeNew(conversationId: string): LoadedConversation | null {
+    return this.cache.get(conversationId) ? null : { state: foldEvents([]), bytes: 0, cached: true };
+  }
+
   /** Whether the stream is still at `version` (a refusal decided on a cached state stands). */
   async isCurrent(conversationId: string, version: number): Promise<boolean> {
     return (await this.store.streamVersion(streamIdOf(conversationId))) === version;

@@ -3,7 +3,6 @@ import {
   type ConversationCommand,
   ConversationError,
   decide,
-  foldEvents,
   type Policy,
   type RecordedConversationEvent,
   streamIdOf,
@@ -71,10 +70,8 @@ async function attempts(
 ): Promise<CommandOutcome> {
   let rechecked = false;
   for (let attempt = 1; ;) {
-    // A start is decided on a new stream without reading it; taken as a cached guess, a stream
-    // that exists after all is a conflict (or a refusal checked again), then read.
     const guess = attempt === 1 && !rechecked && command.type === 'StartConversation' && context.ifMatch === undefined;
-    const loaded = guess ? { state: foldEvents([]), bytes: 0, cached: true } : await deps.states.load(conversationId);
+    const loaded = (guess && deps.states.assumeNew(conversationId)) || (await deps.states.load(conversationId));
     try {
       const events = await decideEvents(deps, loaded, conversationId, command, context);
       const result = await deps.store.append(streamIdOf(conversationId), events, {
