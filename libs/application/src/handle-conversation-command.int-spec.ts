@@ -116,7 +116,7 @@ describe(handleConversationCommand.name, () => {
   });
 
   describe("the conversation's queue", () => {
-    it('refuses a command past its bound at once (503 CONVERSATION_BUSY), appends nothing, forgets the key', async () => {
+    it('refuses a command past its bound at once (CONVERSATION_BUSY), appending nothing; frees the key', async () => {
       const id = randomUUID();
       const deps = processDeps(db.pool, { queuePerConversation: 2 });
       await run(deps, id, start(id));
