@@ -31,6 +31,16 @@ export default tseslint.config(
     },
   },
   {
+    // The application layer is shared by the API, the CLI, the bench and the tests: no framework, no app.
+    files: ['libs/application/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@nestjs/*'], message: 'libs/application is free of NestJS' }, { group: ['**/apps/**'], message: 'libs never import apps' }] },
+      ],
+    },
+  },
+  {
     // The event store knows nothing of conversations.
     files: ['libs/event-store/src/**/*.ts'],
     rules: {

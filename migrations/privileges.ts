@@ -22,6 +22,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   es_streams: ['SELECT'],
   // read only through es_idempotent_result
   es_idempotency: [],
+  // a cache of folded states, rewritten by commands; never read without checking its event's hash
+  es_snapshots: ['SELECT', 'INSERT', 'UPDATE'],
   // keys:create may run with the runtime URL; revocation marks a row (api_keys_guard lets an
   // update set last_used_at, and revoke, nothing else)
   api_keys: ['SELECT', 'INSERT', 'UPDATE'],

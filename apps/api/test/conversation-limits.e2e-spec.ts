@@ -1,5 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { ExecuteConversationCommand } from '../src/conversations/commands/conversation-command';
+import { SubmitFeedbackCommand } from '../src/conversations/commands/submit-feedback.handler';
 import { as, startTestApp, TestApp, versionOf } from './support/test-app';
 import { abusiveThread, Client, endAtU3, path, startConversation, storedEvents, THREAD, uuid } from './support/scenario';
 
@@ -53,7 +53,7 @@ describe('Conversation size limits', () => {
   it('never refuses events the service appends itself', async () => {
     const principal = { keyId: 'service', role: 'admin' as const, tenantId: '*', holder: null, expiresAt: null };
     await t.app.get(CommandBus).execute(
-      new ExecuteConversationCommand(FULL, { type: 'SubmitFeedback', data: { rating: 'up' } }, { principal, origin: 'service', correlationId: 'service-test' }),
+      new SubmitFeedbackCommand(FULL, { rating: 'up' }, { principal, origin: 'service', correlationId: 'service-test' }),
     );
     expect(await versionOf(t, FULL)).toBe(12);
   });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { DOMAIN_EVENT_TYPES, foldEvents, toThreadStatus } from '@app/conversation';
 import { comparePositions, PostgresEventStore } from '@app/event-store';
-import { ProjectionRunner, readCheckpoints, threadStatusProjection, toRecorded } from '@app/projections';
+import { toRecorded } from '@app/application';
+import { ProjectionRunner, readCheckpoints, threadStatusProjection } from '@app/projections';
 // The projections' own test drivers (a library's test support; apps may use libraries, not back).
 import { play, scriptArbitrary } from '../../../libs/projections/test/command-script';
 import { ConversationDriver } from '../../../libs/projections/test/conversation-driver';

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ConversationCommand, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
-import { NewEvent, parsePosition, PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '@app/conversation';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { ConversationCommand, POLICY_V1, streamIdOf } from '@app/conversation';
+import { parsePosition, PostgresEventStore } from '@app/event-store';
+import { createTestDatabase, fixtureDeps, runFixtureCommand, TestDatabase } from '@app/testing';
 import { checkCompliance } from './compliance';
 import { countEnds, listEnds } from './ends.query';
 import { streamEventsUpTo } from './events-up-to';
@@ -31,17 +30,12 @@ async function seedTenantB(store: PostgresEventStore): Promise<string> {
     { type: 'RecordRedirection', data: { messageId: m(4), harmCategory: 'ABUSE_OF_ASSISTANT' } },
     { type: 'EndConversation', data: { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: m(5) } },
   ];
-  let state = initialState();
-  const events: NewEvent[] = [];
+  const deps = fixtureDeps(store, { clock: () => new Date(AT) });
+  let endEventId = '';
   for (const command of commands) {
-    for (const e of decide(command, state, POLICY_V1)) {
-      const eventId = randomUUID();
-      state = evolve(state, { ...e, eventId, version: state.version + 1, occurredAt: AT } as RecordedConversationEvent);
-      events.push({ eventId, type: e.type, data: e.data as unknown as Record<string, unknown>, metadata: { tenantId: 'tenant-b' }, occurredAt: AT });
-    }
+    endEventId = (await runFixtureCommand(deps, B_CONVERSATION, 'tenant-b', command)).events[0].eventId;
   }
-  await store.append(streamIdOf(B_CONVERSATION), events, { expectedVersion: 'no_stream' });
-  return events.at(-1)!.eventId;
+  return endEventId;
 }
 
 /**

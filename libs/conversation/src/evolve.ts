@@ -124,8 +124,19 @@ const apply = (draft: Draft, event: RecordedConversationEvent): void => {
 export const foldEvents = (
   events: Iterable<RecordedConversationEvent>,
   state: ConversationState = initialState(),
+): ConversationState => foldEventsInPlace(draftOf(state), events);
+
+/**
+ * Folds events onto `owned` itself and returns it: O(events), where foldEvents first copies the
+ * state's collections, O(state). Only for a state that nothing else reads (a command cache's own
+ * copy, one command at a time); `owned` must come from foldEvents or fromSnapshot, never from a
+ * caller's literal.
+ */
+export const foldEventsInPlace = (
+  owned: ConversationState,
+  events: Iterable<RecordedConversationEvent>,
 ): ConversationState => {
-  const draft = draftOf(state);
+  const draft = owned as Draft;
   for (const event of events) {
     apply(draft, event);
     draft.version = event.version;

@@ -10,7 +10,7 @@ export * from './policy';
 export * from './policy-upcast';
 export * from './separation-of-duties';
 export * from './state';
-export { evolve, foldEvents } from './evolve';
+export { evolve, foldEvents, foldEventsInPlace } from './evolve';
 export * from './snapshot';
 export * from './stream-id';
 export { decide } from './decide';

@@ -18,10 +18,24 @@ export const lineagePath = (state: ConversationState, messageId: string): string
 export const isOnLineage = (state: ConversationState, candidateId: string, throughId: string): boolean =>
   lineagePath(state, throughId).includes(candidateId);
 
-/** The end that closed the lineage through `messageId` (an end at it or at an ancestor), if any. */
+/**
+ * The end that closed the lineage through `messageId` (an end at it or at an ancestor; the first
+ * recorded when several), if any. Every message command asks: without ends it answers at once,
+ * and it walks the path without building it, so a message on a long conversation stays cheap.
+ */
 export const endOfLineage = (state: ConversationState, messageId: string): EndFact | undefined => {
-  const path = new Set(lineagePath(state, messageId));
-  return state.ends.find((end) => path.has(end.endedAtMessageId));
+  if (state.ends.length === 0) return undefined;
+  const firstAt = new Map<string, number>();
+  state.ends.forEach((end, i) => firstAt.has(end.endedAtMessageId) || firstAt.set(end.endedAtMessageId, i));
+  let first = -1;
+  // At most one step per message: a cycle (never stored) cannot hold the walk.
+  let current: MessageNode | undefined = state.messages[messageId];
+  for (let steps = state.messageOrder.length; current && steps >= 0; steps--) {
+    const i = firstAt.get(current.messageId);
+    if (i !== undefined && (first === -1 || i < first)) first = i;
+    current = current.parentMessageId === null ? undefined : state.messages[current.parentMessageId];
+  }
+  return first === -1 ? undefined : state.ends[first];
 };
 
 /** Redirections on the lineage, one per assistant message. */

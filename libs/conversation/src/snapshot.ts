@@ -19,6 +19,14 @@ export type SnapshotMessage =
     ];
 
 /**
+ * The version of the snapshot's shape. Bump it with any change to what toSnapshot writes or
+ * fromSnapshot reads (a field of ConversationState included): stored snapshots of another
+ * version are ignored and rebuilt from the stream, never misread. snapshot-schema.spec.ts
+ * fails when the shape changes under the same version.
+ */
+export const CONVERSATION_SNAPSHOT_SCHEMA = 1;
+
+/**
  * A conversation state to store and fold on from later: the messages as a list in append
  * order, without their content and without what the list already says (children, index,
  * append order, roots). About a third of the state's JSON.

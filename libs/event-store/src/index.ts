@@ -7,3 +7,4 @@ export type { GroupCommitOptions } from './append-batcher';
 export * from './event-row';
 export * from './event-id';
 export * from './append-in-transaction';
+export * from './snapshot-store';

@@ -16,7 +16,8 @@ import {
   projectedStatus,
   sleep,
 } from '../test/runner-fixtures';
-import { ALL_PROJECTIONS, leaseKey, ProjectionRunner, projectionLags, readCheckpoints, toRecorded } from './index';
+import { toRecorded } from '@app/application';
+import { ALL_PROJECTIONS, leaseKey, ProjectionRunner, projectionLags, readCheckpoints } from './index';
 import { streamIdOf } from '@app/conversation';
 
 let db: TestDatabase;

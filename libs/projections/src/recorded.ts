@@ -1,5 +1,4 @@
 import type { Pool, PoolClient } from 'pg';
-import type { StoredEvent } from '@app/event-store';
 import {
   CONVERSATION_STREAM_PREFIX,
   conversationIdOf,
@@ -72,9 +71,4 @@ export async function readConversationEvents(db: Pool | PoolClient, batch: Batch
     else groups.set(id, [event]);
   }
   return groups;
-}
-
-/** A stored event as the domain folds it. */
-export function toRecorded(e: StoredEvent): RecordedConversationEvent {
-  return { type: e.type, data: e.data, eventId: e.eventId, version: e.version, occurredAt: e.occurredAt } as RecordedConversationEvent;
 }

@@ -1,10 +1,10 @@
-// Drives conversations the way the API does: decide on the folded state, append the events
-// through the store at the version read. For the projection integration tests.
+// Drives conversations the way the API does, through handleConversationCommand, at fixed times
+// (one minute per event). For the projection integration tests.
 import { randomUUID } from 'node:crypto';
+import { ConversationCommandDeps } from '@app/application';
 import {
   ConversationCommand,
   ConversationState,
-  decide,
   EndConversationData,
   evolve,
   HarmCategory,
@@ -12,12 +12,11 @@ import {
   isConversationError,
   MessageRole,
   Policy,
-  POLICY_V1,
   RecordedConversationEvent,
   ReviewEndDecision,
 } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '@app/conversation';
+import { fixtureDeps, runFixtureCommand } from '@app/testing';
 
 export const END_CAPABLE_MODEL = 'claude-opus-4-1';
 
@@ -39,45 +38,39 @@ export class ConversationDriver {
   readonly tenantId: string;
   readonly modelId: string;
   private readonly startAt: number;
-  private readonly policy: Policy;
+  /** The deps it writes through (its own queue and state cache). */
+  readonly deps: ConversationCommandDeps;
 
-  constructor(
-    private readonly store: PostgresEventStore,
-    options: DriverOptions = {},
-  ) {
+  constructor(store: PostgresEventStore, options: DriverOptions = {}) {
     this.conversationId = options.conversationId ?? randomUUID();
     this.tenantId = options.tenantId ?? 'tenant-a';
     this.modelId = options.modelId ?? END_CAPABLE_MODEL;
     this.startAt = Date.parse(options.startAt ?? '2025-09-01T10:00:00.000Z');
-    this.policy = options.policy ?? POLICY_V1;
+    this.deps = fixtureDeps(store, { policy: options.policy, clock: () => this.now() });
+  }
+
+  /** The time of the next event: a minute after the one before. */
+  private now(): Date {
+    return new Date(this.startAt + this.state.version * 60_000);
   }
 
   /** Decides and appends; null (nothing appended) when the domain refuses the command. */
   async tryRun(command: ConversationCommand): Promise<RecordedConversationEvent[] | null> {
-    let decided;
+    const occurredAt = this.now().toISOString();
+    let outcome;
     try {
-      decided = decide(command, this.state, this.policy);
+      outcome = await runFixtureCommand(this.deps, this.conversationId, this.tenantId, command);
     } catch (err) {
       if (isConversationError(err)) return null;
       throw err;
     }
-    const occurredAt = new Date(this.startAt + this.state.version * 60_000).toISOString();
-    const stored = decided.map((e) => ({ ...e, eventId: randomUUID(), occurredAt }));
-    const result = await this.store.append(
-      streamIdOf(this.conversationId),
-      stored.map((e) => ({
-        eventId: e.eventId,
-        type: e.type,
-        data: e.data as unknown as Record<string, unknown>,
-        occurredAt,
-        metadata: { actor: { type: 'system', id: 'test' }, tenantId: this.tenantId, correlationId: randomUUID() },
-      })),
-      { expectedVersion: this.state.version === 0 ? 'no_stream' : this.state.version },
+    const first = outcome.version - outcome.events.length + 1;
+    const recorded = outcome.events.map(
+      (e, i) => ({ ...e, version: first + i, occurredAt }) as RecordedConversationEvent,
     );
-    const recorded = stored.map((e, i) => ({ ...e, version: result.firstVersion + i }) as RecordedConversationEvent);
     for (const e of recorded) this.state = evolve(this.state, e);
     this.events.push(...recorded);
-    this.position = result.position;
+    this.position = outcome.position;
     return recorded;
   }
 

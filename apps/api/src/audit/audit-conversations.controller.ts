@@ -3,7 +3,6 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { ReviewEndDecision } from '@app/conversation';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiCappedReadProblems, ApiCommandProblems } from '../common/api-problems.decorator';
@@ -11,9 +10,8 @@ import { UuidPipe } from '../common/uuid.pipe';
 import { Capped } from '../limits/audit-capacity';
 import { NoQueryDto } from '../common/read-query.dto';
 import { commandContext } from '../conversations/command-request';
-import { ExecuteConversationCommand } from '../conversations/commands/conversation-command';
-import type { CommandOutcome } from '../conversations/commands/execute-conversation-command.handler';
 import { ReviewEndDecisionDto } from '../conversations/dto/command-bodies.dto';
+import { ReviewEndDecisionCommand } from './commands/review-end-decision.handler';
 import { ReviewResultDto, TimelineDto } from './dto/audit-responses.dto';
 import { GetTimelineQuery } from './queries/get-timeline.query';
 
@@ -64,11 +62,9 @@ export class AuditConversationsController {
     @Res({ passthrough: true }) res: FastifyReply,
     @CurrentPrincipal() who: Principal,
   ): Promise<ReviewResultDto> {
-    const context = commandContext(req, who, body);
-    const command: ReviewEndDecision = { type: 'ReviewEndDecision', data: { ...body, reviewId: randomUUID(), reviewerId: who.keyId } };
-    const outcome: CommandOutcome = await this.commands.execute(new ExecuteConversationCommand(id, command, context));
-    void res.status(201).header('etag', `"${outcome.version}"`);
-    const reviewId = (outcome.events[0].data as { reviewId: string }).reviewId;
-    return { reviewId, version: outcome.version, position: outcome.position };
+    const data = { ...body, reviewId: randomUUID(), reviewerId: who.keyId };
+    const result = await this.commands.execute(new ReviewEndDecisionCommand(id, data, commandContext(req, who, body)));
+    void res.status(201).header('etag', `"${result.version}"`);
+    return result;
   }
 }

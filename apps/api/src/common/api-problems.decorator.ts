@@ -42,7 +42,7 @@ const MEANING: Record<number, string> = {
   401: 'UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired)',
   403: "FORBIDDEN: the key's role (or tenant) may not do this",
   404: 'NOT_FOUND (also for another tenant’s conversation, so existence does not leak)',
-  409: 'VERSION_CONFLICT (the stream moved 5 times while deciding), LINEAGE_ENDED, DUPLICATE_MESSAGE, CONVERSATION_EXISTS, ALREADY_RECORDED, …',
+  409: 'VERSION_CONFLICT (other processes kept moving the stream, past the retries), LINEAGE_ENDED, DUPLICATE_MESSAGE, CONVERSATION_EXISTS, ALREADY_RECORDED, …',
   412: 'VERSION_CONFLICT: If-Match does not name the current version (`currentVersion` says which is)',
   413: 'PAYLOAD_TOO_LARGE: the body is over 1 MB',
   414: 'URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB',

@@ -1,4 +1,7 @@
 import { DatabaseError } from 'pg';
+import { ConversationBusy, ConversationNotFound, ConversationTooLarge, StaleVersion } from '@app/application';
+import { CONVERSATION_ERROR_CODES, ConversationError } from '@app/conversation';
+import { IdempotencyKeyReused, VersionConflict } from '@app/event-store';
 import { toProblem } from './error-mapping';
 
 const pgError = (code: string, message = 'server text naming db-host-7') => Object.assign(new DatabaseError(message, 0, 'error'), { code });
@@ -27,5 +30,64 @@ describe(toProblem.name, () => {
   it('leaves other database errors as unexpected 500s', () => {
     expect(toProblem(pgError('23505')).problem).toMatchObject({ status: 500, code: 'INTERNAL' });
     expect(toProblem(socketError('EACCES')).problem.status).toBe(500);
+  });
+});
+
+describe('problems of refused commands', () => {
+  it.each([
+    ['VALIDATION_FAILED', 400],
+    ['NOT_FOUND', 404],
+    ['UNKNOWN_MESSAGE', 422],
+    ['UNKNOWN_END', 422],
+    ['CONVERSATION_EXISTS', 409],
+    ['DUPLICATE_MESSAGE', 409],
+    ['LINEAGE_ENDED', 409],
+    ['ALREADY_RECORDED', 409],
+    ['DUPLICATE_FLAG', 409],
+    ['FLAG_ALREADY_CLEARED', 409],
+    ['DUPLICATE_REVIEW', 409],
+    ['SELF_REVIEW', 409],
+  ] as const)('answers the domain code %s with %d, its details kept', (code, status) => {
+    const { problem, unexpected } = toProblem(new ConversationError(code, 'refused', { messageId: 'm' }));
+    const type = `/problems/${code.toLowerCase().replace(/_/g, '-')}`;
+    expect(problem).toMatchObject({ status, code, type, detail: 'refused', details: { messageId: 'm' } });
+    expect(unexpected).toBe(false);
+  });
+
+  it('has a status for every domain code', () => {
+    for (const code of CONVERSATION_ERROR_CODES) {
+      expect(toProblem(new ConversationError(code, 'x')).problem.status).toBeLessThan(500);
+    }
+  });
+
+  it('answers the application refusals: 404, 412 with the version, 503 with Retry-After, 422 with the limits', () => {
+    expect(toProblem(new ConversationNotFound('c-1')).problem).toMatchObject({
+      status: 404,
+      code: 'NOT_FOUND',
+      detail: 'conversation c-1 was not found',
+    });
+    const stale = toProblem(new StaleVersion(3, 5)).problem;
+    expect(stale).toMatchObject({ status: 412, code: 'VERSION_CONFLICT', currentVersion: 5 });
+    const busy = toProblem(new ConversationBusy('c-1', 1));
+    expect([busy.problem.status, busy.problem.code, busy.retryAfterSeconds, busy.unexpected]).toEqual([
+      503,
+      'CONVERSATION_BUSY',
+      1,
+      false,
+    ]);
+    const tooLarge = new ConversationTooLarge('c-1', { maxEvents: 9, maxBytes: 300 }, 'events');
+    expect(toProblem(tooLarge).problem).toMatchObject({
+      status: 422,
+      code: 'CONVERSATION_TOO_LARGE',
+      maxEvents: 9,
+      maxBytes: 300,
+    });
+  });
+
+  it("answers the store's refusals: 409 VERSION_CONFLICT once retries ran out, 422 IDEMPOTENCY_KEY_REUSED", () => {
+    const conflict = toProblem(new VersionConflict('conversation-c', '3', 4)).problem;
+    expect(conflict).toMatchObject({ status: 409, code: 'VERSION_CONFLICT' });
+    const reused = toProblem(new IdempotencyKeyReused('k')).problem;
+    expect(reused).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 });

@@ -1,11 +1,12 @@
 import { HttpException } from '@nestjs/common';
 import { DatabaseError } from 'pg';
+import { ApplicationError, type ApplicationRefusal } from '@app/application';
 import { EventStoreError } from '@app/event-store';
-import { ConversationError } from '@app/conversation';
+import { ConversationError, type ConversationErrorCode } from '@app/conversation';
 import { ApiError, Problem, problem } from './api-error';
 
-/** HTTP status of each domain error code (libs/conversation). */
-const DOMAIN_STATUS: Record<string, number> = {
+/** HTTP status of each domain error code (libs/conversation): a code missing here fails to compile. */
+const DOMAIN_STATUS: Record<ConversationErrorCode, number> = {
   VALIDATION_FAILED: 400,
   NOT_FOUND: 404,
   UNKNOWN_MESSAGE: 422,
@@ -19,6 +20,28 @@ const DOMAIN_STATUS: Record<string, number> = {
   DUPLICATE_REVIEW: 409,
   SELF_REVIEW: 409,
 };
+
+/**
+ * The application layer's refusals (libs/application) as API errors; the `never` check makes a
+ * refusal added there without an answer here a compile error.
+ */
+export function applicationProblem(err: ApplicationRefusal): ApiError {
+  switch (err.code) {
+    case 'NOT_FOUND':
+      return new ApiError(404, err.code, err.message);
+    case 'VERSION_CONFLICT':
+      return new ApiError(412, err.code, err.message, { currentVersion: err.currentVersion });
+    case 'CONVERSATION_BUSY':
+      return ApiError.unavailable(err.code, err.message, err.retryAfterSeconds);
+    case 'CONVERSATION_TOO_LARGE':
+      const { maxEvents, maxBytes } = err.limits;
+      return new ApiError(422, err.code, err.message, { maxEvents, maxBytes });
+    default: {
+      const unanswered: never = err;
+      return new ApiError(500, 'INTERNAL', `no answer for ${(unanswered as ApplicationError).code}`);
+    }
+  }
+}
 
 const STORE_STATUS: Record<string, number> = {
   VERSION_CONFLICT: 409,
@@ -98,8 +121,9 @@ export function toProblem(err: unknown): MappedError {
     const { retryAfterSeconds, headers } = err;
     return { problem: problem(err.status, err.code, err.message, err.extra), unexpected: false, retryAfterSeconds, headers };
   }
+  if (err instanceof ApplicationError) return toProblem(applicationProblem(err as ApplicationRefusal));
   if (err instanceof ConversationError) {
-    const status = DOMAIN_STATUS[err.code] ?? 409;
+    const status = DOMAIN_STATUS[err.code];
     return { problem: problem(status, err.code, err.message, err.details ? { details: err.details } : {}), unexpected: false };
   }
   if (err instanceof EventStoreError) {

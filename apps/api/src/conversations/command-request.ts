@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { canonicalize } from 'json-canonicalize';
+import type { CommandContext } from '@app/application';
 import { parseUuid } from '@app/event-store';
 import type { Principal } from '../auth/api-keys';
 import { ApiError } from '../common/api-error';
-import type { CommandContext } from './commands/conversation-command';
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const IF_MATCH = /^(?:W\/)?"(\d{1,15})"$/;

@@ -1,12 +1,10 @@
-import { PostgresEventStore, StoredEvent } from '@app/event-store';
-import { ConversationState, foldEvents } from '@app/conversation';
+import { PostgresEventStore } from '@app/event-store';
 import { streamIdOf } from '@app/conversation';
-import { toRecorded } from '@app/projections';
 import type { Principal } from '../auth/api-keys';
 import { assertTenant } from '../auth/api-key.guard';
 import { ApiError } from '../common/api-error';
 
-export { streamIdOf, toRecorded };
+export { streamIdOf };
 
 /** The conversation's tenant, from its first event; 404 for an unknown or foreign one. */
 export async function assertConversationVisible(
@@ -18,13 +16,4 @@ export async function assertConversationVisible(
   const tenantId = first?.type === 'ConversationStarted' ? (first.data.tenantId as string) : undefined;
   if (!tenantId) throw ApiError.notFound(`conversation ${conversationId}`);
   assertTenant(principal, tenantId, `conversation ${conversationId}`);
-}
-
-/** Loads and folds a conversation stream; `state.exists` is false for an unknown id. */
-export async function loadConversation(
-  store: PostgresEventStore,
-  conversationId: string,
-): Promise<{ state: ConversationState; events: StoredEvent[] }> {
-  const events = await store.readStream(streamIdOf(conversationId));
-  return { state: foldEvents(events.map(toRecorded)), events };
 }

@@ -3,22 +3,23 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import {
-  activeLineageMessages,
-  allMessages,
-  ConversationCommand,
-  ConversationState,
-  lineageMessages,
-  toThreadStatus,
-} from '@app/conversation';
+import { activeLineageMessages, allMessages, ConversationState, lineageMessages, toThreadStatus } from '@app/conversation';
 import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError, problem } from '../common/api-error';
 import { ApiCommandHeaders, ApiCommandProblems, ApiProblems, ApiReadProblems, COMMAND_503, ProblemDto } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from './command-request';
-import { ExecuteConversationCommand } from './commands/conversation-command';
-import type { CommandOutcome } from './commands/execute-conversation-command.handler';
+import { AppendMessageCommand } from './commands/append-message.handler';
+import { ClearSafetyRiskCommand } from './commands/clear-safety-risk.handler';
+import type { Appended, ConversationBusCommand } from './commands/conversation-commands';
+import { EndConversationCommand } from './commands/end-conversation.handler';
+import { FlagSafetyRiskCommand } from './commands/flag-safety-risk.handler';
+import { IssueWarningCommand } from './commands/issue-warning.handler';
+import { RecordRedirectionCommand } from './commands/record-redirection.handler';
+import { RequestEndCommand } from './commands/request-end.handler';
+import { StartConversationCommand } from './commands/start-conversation.handler';
+import { SubmitFeedbackCommand } from './commands/submit-feedback.handler';
 import * as dto from './dto/command-bodies.dto';
 import { AsOfQueryDto, CommandResultDto, EndBlockedProblemDto, MessagesDto, MessagesQueryDto, ThreadStatusDto } from './dto/responses.dto';
 import { GetConversationQuery } from './queries/get-conversation.query';
@@ -59,9 +60,8 @@ export class ConversationsController {
     const conversationId = body.conversationId ?? randomUUID();
     if (body.forkedFrom) await this.assertForkSource(body.forkedFrom, who, tenantId);
     const { tenantId: _t, conversationId: _c, ...rest } = body;
-    return this.run(conversationId, { type: 'StartConversation', data: { ...rest, conversationId, tenantId } }, req, res, who, body, (o) => ({
-      conversationId: (o.events[0].data as { conversationId: string }).conversationId,
-    }));
+    const context = commandContext(req, who, body);
+    return this.send(res, new StartConversationCommand(conversationId, { ...rest, conversationId, tenantId }, context));
   }
 
   @Post(':id/messages')
@@ -72,9 +72,7 @@ export class ConversationsController {
   @ApiCommandProblems()
   appendMessage(@Param('id', UuidPipe) id: string, @Body() body: dto.AppendMessageDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, messageId: body.messageId ?? randomUUID() };
-    return this.run(id, { type: 'AppendMessage', data }, req, res, who, body, (o) => ({
-      messageId: (o.events[0].data as { messageId: string }).messageId,
-    }));
+    return this.send(res, new AppendMessageCommand(id, data, commandContext(req, who, body)));
   }
 
   @Post(':id/redirections')
@@ -84,7 +82,7 @@ export class ConversationsController {
   @APPENDED
   @ApiCommandProblems()
   redirect(@Param('id', UuidPipe) id: string, @Body() body: dto.RecordRedirectionDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
-    return this.run(id, { type: 'RecordRedirection', data: body }, req, res, who, body);
+    return this.send(res, new RecordRedirectionCommand(id, body, commandContext(req, who, body)));
   }
 
   @Post(':id/warnings')
@@ -94,7 +92,7 @@ export class ConversationsController {
   @APPENDED
   @ApiCommandProblems()
   warn(@Param('id', UuidPipe) id: string, @Body() body: dto.IssueWarningDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
-    return this.run(id, { type: 'IssueWarning', data: body }, req, res, who, body);
+    return this.send(res, new IssueWarningCommand(id, body, commandContext(req, who, body)));
   }
 
   @Post(':id/end-requests')
@@ -104,7 +102,7 @@ export class ConversationsController {
   @APPENDED
   @ApiCommandProblems()
   requestEnd(@Param('id', UuidPipe) id: string, @Body() body: dto.RequestEndDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
-    return this.run(id, { type: 'RequestEnd', data: body }, req, res, who, body);
+    return this.send(res, new RequestEndCommand(id, body, commandContext(req, who, body)));
   }
 
   @Post(':id/end')
@@ -124,11 +122,25 @@ export class ConversationsController {
     content: { 'application/problem+json': { schema: { anyOf: [{ $ref: getSchemaPath(EndBlockedProblemDto) }, { $ref: getSchemaPath(ProblemDto) }] } } },
   })
   @ApiCommandProblems()
-  end(@Param('id', UuidPipe) id: string, @Body() body: dto.EndConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  async end(@Param('id', UuidPipe) id: string, @Body() body: dto.EndConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     if (body.initiator === 'operator' && who.role !== 'operator' && who.role !== 'admin') {
       throw new ApiError(403, 'FORBIDDEN', 'only operator and admin keys may end as operator');
     }
-    return this.run(id, { type: 'EndConversation', data: body }, req, res, who, body, (o) => ({ endEventId: o.events[0].eventId }));
+    const result = await this.commands.execute(new EndConversationCommand(id, body, commandContext(req, who, body)));
+    void res.header('etag', `"${result.version}"`);
+    if (!('blocked' in result)) {
+      void res.status(201);
+      return result;
+    }
+    const { blocked, version, position } = result;
+    void res.status(409).header('content-type', 'application/problem+json');
+    const detail = `the end was blocked by ${blocked.failedGuards.join(', ')}; the attempt is recorded`;
+    return problem(409, 'END_BLOCKED', detail, {
+      failedGuards: blocked.failedGuards,
+      blockedEventId: blocked.blockedEventId,
+      version,
+      position,
+    });
   }
 
   @Post(':id/feedback')
@@ -138,7 +150,7 @@ export class ConversationsController {
   @APPENDED
   @ApiCommandProblems()
   feedback(@Param('id', UuidPipe) id: string, @Body() body: dto.SubmitFeedbackDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
-    return this.run(id, { type: 'SubmitFeedback', data: body }, req, res, who, body);
+    return this.send(res, new SubmitFeedbackCommand(id, body, commandContext(req, who, body)));
   }
 
   @Post(':id/risk-flags')
@@ -149,9 +161,7 @@ export class ConversationsController {
   @ApiCommandProblems()
   flag(@Param('id', UuidPipe) id: string, @Body() body: dto.FlagSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
     const data = { ...body, flagId: body.flagId ?? randomUUID() };
-    return this.run(id, { type: 'FlagSafetyRisk', data }, req, res, who, body, (o) => ({
-      flagId: (o.events[0].data as { flagId: string }).flagId,
-    }));
+    return this.send(res, new FlagSafetyRiskCommand(id, data, commandContext(req, who, body)));
   }
 
   @Post(':id/risk-flags/:flagId/clear')
@@ -162,7 +172,7 @@ export class ConversationsController {
   @APPENDED
   @ApiCommandProblems()
   clearFlag(@Param('id', UuidPipe) id: string, @Param('flagId', UuidPipe) flagId: string, @Body() body: dto.ClearSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
-    return this.run(id, { type: 'ClearSafetyRisk', data: { flagId, ...body } }, req, res, who, body, () => ({ flagId }));
+    return this.send(res, new ClearSafetyRiskCommand(id, { flagId, ...body }, commandContext(req, who, body)));
   }
 
   @Get(':id')
@@ -197,31 +207,11 @@ export class ConversationsController {
     return this.queries.execute(new GetConversationQuery(id, who, { version: query.asOfVersion, time: query.asOf }));
   }
 
-  private async run(
-    id: string,
-    command: ConversationCommand,
-    req: FastifyRequest,
-    res: FastifyReply,
-    who: Principal,
-    body: unknown,
-    extra: (o: CommandOutcome) => Record<string, unknown> = () => ({}),
-  ): Promise<Record<string, unknown>> {
-    const context = commandContext(req, who, body);
-    const outcome: CommandOutcome = await this.commands.execute(new ExecuteConversationCommand(id, command, context));
-    void res.header('etag', `"${outcome.version}"`);
-    const first = outcome.events[0];
-    if (first?.type === 'EndAttemptBlocked') {
-      const data = first.data as { failedGuards: string[] };
-      void res.status(409).header('content-type', 'application/problem+json');
-      return problem(409, 'END_BLOCKED', `the end was blocked by ${data.failedGuards.join(', ')}; the attempt is recorded`, {
-        failedGuards: data.failedGuards,
-        blockedEventId: first.eventId,
-        version: outcome.version,
-        position: outcome.position,
-      });
-    }
-    void res.status(201);
-    return { ...extra(outcome), version: outcome.version, position: outcome.position };
+  /** Dispatches a command and answers 201 with its result and its version as the ETag. */
+  private async send<R extends Appended>(res: FastifyReply, command: ConversationBusCommand<unknown, R>): Promise<R> {
+    const result = await this.commands.execute(command);
+    void res.status(201).header('etag', `"${result.version}"`);
+    return result;
   }
 
   private tenantForNewConversation(who: Principal, requested?: string): string {

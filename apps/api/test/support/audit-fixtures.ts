@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { AppendResult, NewEvent, PostgresEventStore } from '@app/event-store';
-import { ConversationCommand, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
-import { streamIdOf } from '@app/conversation';
+import type { CommandOutcome } from '@app/application';
+import { PostgresEventStore } from '@app/event-store';
+import { ConversationCommand } from '@app/conversation';
+import { fixtureDeps, runFixtureCommand } from '@app/testing';
 import { uuid } from './scenario';
 
 export interface SeededEnd {
@@ -20,11 +20,14 @@ export interface SeededEnd {
 }
 
 /**
- * Writes a conversation through the store at fixed times, each event decided by the domain
- * (so the history is compliant): u1 → a1 → u2 → a2 → u3 (or more messages), two redirections (or an end request),
- * then the end. Returns the end event id and the append's position.
+ * Writes a conversation the way the API does (handleConversationCommand) at fixed times, so the
+ * history is compliant: u1 → a1 → u2 → a2 → u3 (or more messages), two redirections (or an end
+ * request), then the end. Returns the end event id and the last command's outcome.
  */
-export async function seedConversation(store: PostgresEventStore, s: SeededEnd): Promise<{ endEventId?: string; result: AppendResult }> {
+export async function seedConversation(
+  store: PostgresEventStore,
+  s: SeededEnd,
+): Promise<{ endEventId?: string; result: CommandOutcome }> {
   const ids = Array.from({ length: s.messages ?? 5 }, (_, i) => uuid(0x1001 + i));
   const [a1, a2, u3] = [ids[1], ids[3], ids.at(-1)!];
   const reasonCode = s.reasonCode ?? 'ABUSE_OF_ASSISTANT';
@@ -43,25 +46,18 @@ export async function seedConversation(store: PostgresEventStore, s: SeededEnd):
     const explanation = initiator === 'operator' ? 'ended under policy after review of the thread' : undefined;
     commands.push({ type: 'EndConversation', data: { initiator, reasonCode, atMessageId: u3, ...(explanation && { explanation }) } });
   }
-  let state = initialState();
-  const events: NewEvent[] = [];
+  let occurredAt = s.startedAt;
+  const deps = fixtureDeps(store, { clock: () => new Date(occurredAt) });
+  let result: CommandOutcome | undefined;
   for (const command of commands) {
-    const occurredAt = command.type === 'EndConversation' ? s.endedAt! : s.startedAt;
-    for (const e of decide(command, state, POLICY_V1)) {
-      const eventId = randomUUID();
-      state = evolve(state, { ...e, eventId, version: state.version + 1, occurredAt } as RecordedConversationEvent);
-      events.push({
-        eventId,
-        type: e.type,
-        data: e.data as unknown as Record<string, unknown>,
-        metadata: { tenantId: s.tenantId, actor: { type: 'system', id: 'fixture' } },
-        occurredAt,
-      });
-    }
+    if (command.type === 'EndConversation') occurredAt = s.endedAt!;
+    result = await runFixtureCommand(deps, s.conversationId, s.tenantId, command);
   }
-  if (s.endedAt && events.at(-1)!.type !== 'ConversationEnded') throw new Error(`fixture end was blocked: ${JSON.stringify(events.at(-1))}`);
-  const result = await store.append(streamIdOf(s.conversationId), events, { expectedVersion: 'no_stream' });
-  return { endEventId: s.endedAt ? events.at(-1)!.eventId : undefined, result };
+  const last = result!.events.at(-1)!;
+  if (s.endedAt && last.type !== 'ConversationEnded') {
+    throw new Error(`fixture end was blocked: ${JSON.stringify(last)}`);
+  }
+  return { endEventId: s.endedAt ? last.eventId : undefined, result: result! };
 }
 
 /** Items of a paginated list, walked with ?limit= and ?cursor= (each page checked by the caller). */

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
-import { ConversationState, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
-import { PostgresEventStore } from '@app/event-store';
-import { streamIdOf } from '@app/conversation';
+import { Caller, conversationCommandDeps, ConversationCommandDeps, handleConversationCommand } from '@app/application';
+import { POLICY_V1, streamIdOf } from '@app/conversation';
+import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import { UsageError } from '../args';
 import { Progress } from '../progress';
-import { ConversationPlan, planConversation, PlanOptions } from '../seed/conversation-plan';
+import { ConversationPlan, PlannedCommand, planConversation, PlanOptions } from '../seed/conversation-plan';
 
 export interface SeedOptions extends PlanOptions {
   events: number;
@@ -43,15 +43,28 @@ export function parseSeedFlags(flags: Record<string, string | true>): SeedOption
 }
 
 /**
- * Writes seeded conversations through the store, the way the API does: each command decided
- * on the folded state and appended at the version read, with its idempotency key. Exactly
- * `events` events; the same data for the same seed and options.
+ * The key a step is sent under: staff steps under their own (so reviews pass separation of
+ * duties), the rest under the seed's writer key.
+ */
+const callerOf = (step: PlannedCommand, tenantId: string): Caller =>
+  step.actor.type === 'operator' || step.actor.type === 'auditor'
+    ? { keyId: step.actor.id, role: step.actor.type, tenantId, holder: null }
+    : { keyId: 'seed-writer', role: 'writer', tenantId, holder: null };
+
+/**
+ * Writes seeded conversations the way the API does, through handleConversationCommand: each
+ * command decided on the folded state and appended at its version, with its idempotency key,
+ * at the plan's time and event id. Exactly `events` events; the same data for the same seed
+ * and options.
  */
 export async function seedConversations(pool: Pool, options: SeedOptions, onEvent: () => void = () => undefined): Promise<SeedResult> {
   const store = new PostgresEventStore(pool);
   if ((await store.streamVersion(streamIdOf(planConversation(0, options).conversationId))) > 0) {
     throw new UsageError(`seed ${options.seed} was already written to this database: use another --seed`);
   }
+  const limits = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+  const snapshots = new PostgresSnapshotStore(pool);
+  const deps = conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits });
   let planned = 0;
   let next = 0;
   const types: Record<string, number> = {};
@@ -70,30 +83,25 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
   };
 
   const write = async (plan: ConversationPlan): Promise<void> => {
-    const streamId = streamIdOf(plan.conversationId);
-    let state: ConversationState = initialState();
     for (const step of plan.steps) {
-      const [event, ...more] = decide(step.command, state, POLICY_V1);
-      if (!event || more.length) throw new Error(`seed plan ${plan.conversationId}: ${step.command.type} did not decide one event`);
+      // This step's time and event id: the plan's, so that the data never depends on timing.
+      const clock = () => new Date(step.occurredAt);
+      const stepDeps: ConversationCommandDeps = { ...deps, clock, newEventId: () => step.eventId };
       const requestHash = createHash('sha256').update(JSON.stringify(step.command)).digest('hex');
-      const result = await store.append(
-        streamId,
-        [
-          {
-            eventId: step.eventId,
-            type: event.type,
-            data: event.data as unknown as Record<string, unknown>,
-            occurredAt: step.occurredAt,
-            metadata: { actor: step.actor, tenantId: plan.tenantId, correlationId: step.commandId, commandId: step.commandId },
-          },
-        ],
-        {
-          expectedVersion: state.version === 0 ? 'no_stream' : state.version,
-          idempotency: { scope: plan.tenantId, key: step.commandId, requestHash },
+      const { events } = await handleConversationCommand(stepDeps, {
+        conversationId: plan.conversationId,
+        command: step.command,
+        context: {
+          principal: callerOf(step, plan.tenantId),
+          origin: 'caller',
+          idempotency: { key: step.commandId, requestHash },
+          correlationId: step.commandId,
         },
-      );
-      state = evolve(state, { ...event, eventId: step.eventId, version: result.lastVersion, occurredAt: step.occurredAt } as RecordedConversationEvent);
-      types[event.type] = (types[event.type] ?? 0) + 1;
+      });
+      if (events.length !== 1) {
+        throw new Error(`seed plan ${plan.conversationId}: ${step.command.type} did not decide one event`);
+      }
+      types[events[0].type] = (types[events[0].type] ?? 0) + 1;
       onEvent();
       if (++written >= analyzeAt) {
         analyzeAt *= 2;
@@ -109,6 +117,7 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
       }),
     );
   } finally {
+    await deps.states.flush();
     await store.close();
   }
   return { events: planned, conversations: next, types };

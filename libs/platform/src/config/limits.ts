@@ -25,6 +25,10 @@ export interface LimitsConfig {
   sseMaxLifetimeMs: number;
   maxConversationEvents: number;
   maxConversationBytes: number;
+  /** Commands queued or running per conversation in one process; beyond, 503 CONVERSATION_BUSY. */
+  commandQueuePerConversation: number;
+  /** Events the command state cache holds, all conversations together (0: no cache). */
+  commandCacheEvents: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -53,5 +57,7 @@ export function loadLimits(env: Env): LimitsConfig {
     sseMaxLifetimeMs: integer(env, 'SSE_MAX_LIFETIME_MS', HOUR_MS, 100, 24 * HOUR_MS),
     maxConversationEvents: integer(env, 'MAX_CONVERSATION_EVENTS', 50_000, 1, 100_000_000),
     maxConversationBytes: integer(env, 'MAX_CONVERSATION_BYTES', 200 * 1024 * 1024, 1_024, Number.MAX_SAFE_INTEGER),
+    commandQueuePerConversation: integer(env, 'COMMAND_QUEUE_PER_CONVERSATION', 256, 1, 100_000),
+    commandCacheEvents: integer(env, 'COMMAND_CACHE_EVENTS', 500_000, 0, 100_000_000),
   };
 }

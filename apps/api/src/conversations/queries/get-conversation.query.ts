@@ -4,7 +4,8 @@ import { ConversationState, foldEvents } from '@app/conversation';
 import type { Principal } from '../../auth/api-keys';
 import { assertTenant } from '../../auth/api-key.guard';
 import { ApiError } from '../../common/api-error';
-import { streamIdOf, toRecorded } from '../conversation-stream';
+import { toRecorded } from '@app/application';
+import { streamIdOf } from '../conversation-stream';
 
 /** A conversation's state now, or as of a stream version or a recorded time. */
 export class GetConversationQuery extends Query<ConversationState> {

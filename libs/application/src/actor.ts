@@ -1,5 +1,5 @@
 import type { ConversationCommand, ConversationState } from '@app/conversation';
-import type { Principal } from '../../auth/api-keys';
+import type { Caller } from './command-context';
 
 export interface Actor {
   type: 'user' | 'model' | 'operator' | 'auditor' | 'system';
@@ -7,10 +7,13 @@ export interface Actor {
 }
 
 /** Who caused an event: the person, the model, or the staff member behind the API key. */
-export function actorOf(command: ConversationCommand, state: ConversationState, principal: Principal): Actor {
-  const user: Actor = { type: 'user', id: command.type === 'StartConversation' ? command.data.subjectId : state.subjectId };
+export function actorOf(command: ConversationCommand, state: ConversationState, caller: Caller): Actor {
+  const user: Actor = {
+    type: 'user',
+    id: command.type === 'StartConversation' ? command.data.subjectId : state.subjectId,
+  };
   const model: Actor = { type: 'model', id: state.modelId };
-  const staff: Actor = { type: principal.role === 'auditor' ? 'auditor' : 'operator', id: principal.keyId };
+  const staff: Actor = { type: caller.role === 'auditor' ? 'auditor' : 'operator', id: caller.keyId };
   switch (command.type) {
     case 'StartConversation':
     case 'RequestEnd':

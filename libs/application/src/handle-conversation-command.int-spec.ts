@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { ConversationError, streamIdOf } from '@app/conversation';
+import { PostgresEventStore, VersionConflict } from '@app/event-store';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { abusiveThread, freshFold, modelEnd, OPERATOR, processDeps, run, say, start } from '../test/command-fixtures';
+import { ConversationBusy } from './errors';
+import {
+  type CommandStore,
+  type ConversationCommandDeps,
+  handleConversationCommand,
+} from './handle-conversation-command';
+import { StaleVersion } from './errors';
+
+describe(handleConversationCommand.name, () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  /** `deps` whose every append first lets `other` (another process) append a message: a conflict. */
+  function racing(deps: ConversationCommandDeps, other: ConversationCommandDeps, id: string, times: number) {
+    const appends = { tried: 0 };
+    const raced: CommandStore = {
+      readByEventIds: (ids) => deps.store.readByEventIds(ids),
+      findIdempotentResult: (scope, key) => deps.store.findIdempotentResult(scope, key),
+      append: async (...args) => {
+        if (appends.tried++ < times) await run(other, id, say(null));
+        return deps.store.append(...args);
+      },
+    };
+    return { deps: { ...deps, store: raced }, appends };
+  }
+
+  describe('when another process appends between its load and its append', () => {
+    it('decides again on the newer state after a jittered wait, and caches the state it appended', async () => {
+      const id = randomUUID();
+      const random = jest.fn(() => 0.5);
+      const a = processDeps(db.pool, { retry: { random } });
+      const b = processDeps(db.pool);
+      await run(a, id, start(id));
+      const { deps, appends } = racing(a, b, id, 1);
+      const outcome = await run(deps, id, say(null));
+      expect([outcome.version, appends.tried, random.mock.calls.length]).toEqual([3, 2, 1]);
+      const fresh = await freshFold(store, id);
+      expect(fresh.types).toEqual(['ConversationStarted', 'MessageAppended', 'MessageAppended']);
+      // The cache was dropped on the conflict and holds the state folded after the append.
+      expect(a.states.cache.get(id)?.state).toEqual(fresh.state);
+    });
+
+    it('answers VersionConflict (409) once its attempts have run out, having appended nothing', async () => {
+      const id = randomUUID();
+      const random = jest.fn(() => 0);
+      const a = processDeps(db.pool, { retry: { attempts: 3, random } });
+      await run(a, id, start(id));
+      const { deps, appends } = racing(a, processDeps(db.pool), id, 100);
+      await expect(run(deps, id, say(null))).rejects.toBeInstanceOf(VersionConflict);
+      expect([appends.tried, random.mock.calls.length]).toEqual([3, 2]);
+      expect((await freshFold(store, id)).types).toHaveLength(4); // started and the other's three
+    });
+
+    it('with If-Match, answers StaleVersion (412) at once, without retrying', async () => {
+      const id = randomUUID();
+      const random = jest.fn(() => 0);
+      const a = processDeps(db.pool, { retry: { random } });
+      await run(a, id, start(id));
+      const { deps, appends } = racing(a, processDeps(db.pool), id, 1);
+      await expect(run(deps, id, say(null), { ifMatch: 1 })).rejects.toEqual(new StaleVersion(1, 2));
+      expect([appends.tried, random.mock.calls.length]).toEqual([1, 0]);
+    });
+  });
+
+  describe('with a cached state another process has moved past', () => {
+    it('never appends what the stale state decided: the lineage the other ended stays ended', async () => {
+      const id = randomUUID();
+      const [a, b] = [processDeps(db.pool), processDeps(db.pool)];
+      const ids = await abusiveThread(a, id);
+      await run(b, id, modelEnd(ids[4]));
+      await expect(run(a, id, say(ids[4]))).rejects.toMatchObject({ code: 'LINEAGE_ENDED' });
+      expect((await freshFold(store, id)).types.at(-1)).toBe('ConversationEnded');
+    });
+
+    it('checks a refusal again on the stream: a reply to the message the other appended is taken', async () => {
+      const id = randomUUID();
+      const [a, b] = [processDeps(db.pool), processDeps(db.pool)];
+      await run(a, id, start(id));
+      const theirs = randomUUID();
+      await run(b, id, say(null, 'user', theirs));
+      // a's cache has never seen `theirs`: decided there, this is UNKNOWN_MESSAGE
+      expect((await run(a, id, say(theirs, 'assistant'))).version).toBe(3);
+    });
+  });
+
+  it('ends a lineage once when ends race in two processes; the other attempts are blocked or refused', async () => {
+    const id = randomUUID();
+    const [a, b] = [processDeps(db.pool), processDeps(db.pool)];
+    const ids = await abusiveThread(a, id);
+    const settled = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => run(i % 2 ? a : b, id, modelEnd(ids[4]))),
+    );
+    const types = settled.map((s) =>
+      s.status === 'fulfilled' ? s.value.events[0].type : (s.reason as ConversationError).code,
+    );
+    expect(types.filter((t) => t === 'ConversationEnded')).toHaveLength(1);
+    expect(
+      types.filter((t) => t !== 'ConversationEnded' && t !== 'EndAttemptBlocked' && t !== 'LINEAGE_ENDED'),
+    ).toEqual([]);
+    const events = await store.readStream(streamIdOf(id));
+    expect(events.filter((e) => e.type === 'ConversationEnded')).toHaveLength(1);
+    expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  describe("the conversation's queue", () => {
+    it('refuses a command past its bound at once (CONVERSATION_BUSY), appending nothing; frees the key', async () => {
+      const id = randomUUID();
+      const deps = processDeps(db.pool, { queuePerConversation: 2 });
+      await run(deps, id, start(id));
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const gated = {
+        ...deps,
+        store: {
+          ...deps.store,
+          append: async (...args: Parameters<CommandStore['append']>) => (await gate, deps.store.append(...args)),
+        },
+      };
+      const first = [run(gated, id, say(null)), run(gated, id, say(null))];
+      await expect(run(gated, id, say(null))).rejects.toEqual(new ConversationBusy(id, 1));
+      open();
+      expect((await Promise.all(first)).map((o) => o.version)).toEqual([2, 3]);
+      expect((await freshFold(store, id)).types).toHaveLength(3);
+      expect(deps.queue.activeKeys).toBe(0);
+    });
+
+    it('runs 200 concurrent commands on one conversation one by one: all appended, versions contiguous', async () => {
+      const id = randomUUID();
+      const deps = processDeps(db.pool);
+      await run(deps, id, start(id), { principal: OPERATOR });
+      const outcomes = await Promise.all(Array.from({ length: 200 }, () => run(deps, id, say(null))));
+      expect(outcomes.map((o) => o.version).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 200 }, (_, i) => i + 2),
+      );
+    });
+  });
+});

@@ -1,0 +1,179 @@
+import {
+  assertNotSelfReview,
+  type ConversationCommand,
+  ConversationError,
+  decide,
+  type Policy,
+  type RecordedConversationEvent,
+  streamIdOf,
+} from '@app/conversation';
+import {
+  type AppendResult,
+  IdempotencyKeyReused,
+  type NewEvent,
+  type PostgresEventStore,
+  VersionConflict,
+} from '@app/event-store';
+import { ALL_TENANTS, type CommandContext, type CommandOutcome } from './command-context';
+import type { ConversationStates, LoadedConversation } from './conversation-states';
+import { envelope, type EventSource } from './envelope';
+import { ConversationBusy, ConversationNotFound, StaleVersion } from './errors';
+import { KeyedQueue, KeyedQueueFull } from './keyed-queue';
+import { toCommandEvent } from './recorded';
+import { backoffMs, type RetryPolicy, sleep } from './retry';
+import { assertRoom, bytesOf, isBoundedBySize, type StreamLimits } from './stream-limits';
+
+export type CommandStore = Pick<PostgresEventStore, 'append' | 'readByEventIds' | 'findIdempotentResult'>;
+
+/** Everything a command needs besides itself; one per process (its queue and cache are shared). */
+export interface ConversationCommandDeps extends EventSource {
+  store: CommandStore;
+  states: ConversationStates;
+  queue: KeyedQueue;
+  /** The policy in force: ends are judged under it and record its version. */
+  policy(): Policy;
+  limits: StreamLimits;
+  retry: RetryPolicy;
+  /** Retry-After of a 503 CONVERSATION_BUSY. */
+  busyRetryAfterSeconds: number;
+}
+
+export interface ConversationCommandRequest {
+  conversationId: string;
+  command: ConversationCommand;
+  context: CommandContext;
+}
+
+/**
+ * The one way a conversation command is carried out (API, seed, bench, test drivers): in the
+ * conversation's queue, load (cache, snapshot, stream) → decide → envelope → append at the
+ * version decided on. Another process's append in between is a VersionConflict: decided again on
+ * the newer state after a jittered wait, up to `retry.attempts` (then 409); with If-Match, 412 at
+ * once. A request already answered under its Idempotency-Key gets that answer again.
+ */
+export async function handleConversationCommand(
+  deps: ConversationCommandDeps,
+  request: ConversationCommandRequest,
+): Promise<CommandOutcome> {
+  try {
+    return await deps.queue.run(request.conversationId, () => attempts(deps, request));
+  } catch (err) {
+    throw err instanceof KeyedQueueFull
+      ? new ConversationBusy(request.conversationId, deps.busyRetryAfterSeconds)
+      : err;
+  }
+}
+
+async function attempts(
+  deps: ConversationCommandDeps,
+  { conversationId, command, context }: ConversationCommandRequest,
+): Promise<CommandOutcome> {
+  let rechecked = false;
+  for (let attempt = 1; ;) {
+    const guess = attempt === 1 && !rechecked && command.type === 'StartConversation' && context.ifMatch === undefined;
+    const loaded = (guess && deps.states.assumeNew(conversationId)) || (await deps.states.load(conversationId));
+    try {
+      const events = await decideEvents(deps, loaded, conversationId, command, context);
+      const result = await deps.store.append(streamIdOf(conversationId), events, {
+        expectedVersion: loaded.state.version === 0 ? 'no_stream' : loaded.state.version,
+        idempotency: context.idempotency && { scope: context.principal.tenantId, ...context.idempotency },
+      });
+      if (result.replayed) deps.states.forget(conversationId);
+      else deps.states.advance(conversationId, loaded, recordedOf(events, result), sizeOf(events));
+      return await outcome(deps.store, result, events);
+    } catch (err) {
+      const refusal = err instanceof ConversationError || err instanceof StaleVersion;
+      // A refusal decided on a cached state stands only if the stream is still at that state.
+      if (refusal && loaded.cached && !rechecked) {
+        rechecked = true;
+        if (!(await deps.states.isCurrent(conversationId, loaded.state.version))) {
+          deps.states.forget(conversationId);
+          continue;
+        }
+      }
+      if (!refusal) deps.states.forget(conversationId);
+      const replay = await replayOf(deps.store, context);
+      if (replay) return replay;
+      if (!(err instanceof VersionConflict)) throw err;
+      if (context.ifMatch !== undefined) throw new StaleVersion(context.ifMatch, err.actual);
+      if (attempt >= deps.retry.attempts) throw err;
+      await sleep(backoffMs(attempt++, deps.retry));
+    }
+  }
+}
+
+/** The events to append, enveloped; or the refusal (nothing appended). */
+async function decideEvents(
+  deps: ConversationCommandDeps,
+  { state, bytes }: LoadedConversation,
+  conversationId: string,
+  command: ConversationCommand,
+  context: CommandContext,
+): Promise<NewEvent[]> {
+  if (command.type !== 'StartConversation') {
+    const { tenantId } = context.principal;
+    if (!state.exists || (tenantId !== ALL_TENANTS && tenantId !== state.tenantId))
+      throw new ConversationNotFound(conversationId);
+  }
+  if (context.ifMatch !== undefined && context.ifMatch !== state.version)
+    throw new StaleVersion(context.ifMatch, state.version);
+  const decided = decide(command, state, deps.policy());
+  if (command.type === 'ReviewEndDecision')
+    await assertSeparateReviewer(deps.store, conversationId, command.data.endEventId, context);
+  const events = envelope(decided, state, command, context, deps);
+  if (isBoundedBySize(command, context)) {
+    assertRoom(
+      { events: state.version, bytes },
+      { events: events.length, bytes: sizeOf(events) },
+      deps.limits,
+      conversationId,
+    );
+  }
+  return events;
+}
+
+/**
+ * Separation of duties: the end under review names the key (and its holder) that recorded it in
+ * its metadata; the reviewer may be neither. Checked after decide, so an unknown end is still
+ * UNKNOWN_END. The one event is read by id, not the stream.
+ */
+async function assertSeparateReviewer(
+  store: CommandStore,
+  conversationId: string,
+  endEventId: string,
+  context: CommandContext,
+): Promise<void> {
+  const [end] = await store.readByEventIds([endEventId]);
+  if (!end || end.streamId !== streamIdOf(conversationId) || end.type !== 'ConversationEnded') return;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  assertNotSelfReview(
+    { keyId: text(end.metadata.apiKeyId), holder: text(end.metadata.apiKeyHolder) },
+    { keyId: context.principal.keyId, holder: context.principal.holder },
+    endEventId,
+  );
+}
+
+const sizeOf = (events: NewEvent[]): number => events.reduce((n, e) => n + bytesOf(e), 0);
+
+const recordedOf = (events: NewEvent[], result: AppendResult): RecordedConversationEvent[] =>
+  events.map((e, i) => toCommandEvent({ ...e, version: result.firstVersion + i }));
+
+/** A request already answered under its Idempotency-Key gets that answer again. */
+async function replayOf(store: CommandStore, context: CommandContext): Promise<CommandOutcome | null> {
+  if (!context.idempotency) return null;
+  const first = await store.findIdempotentResult(context.principal.tenantId, context.idempotency.key);
+  if (!first) return null;
+  if (first.requestHash !== context.idempotency.requestHash) {
+    throw new IdempotencyKeyReused(context.idempotency.key);
+  }
+  return outcome(store, first.result);
+}
+
+async function outcome(store: CommandStore, result: AppendResult, appended: NewEvent[] = []): Promise<CommandOutcome> {
+  return {
+    events: result.replayed ? await store.readByEventIds(result.eventIds) : appended,
+    version: result.lastVersion,
+    position: result.position,
+    replayed: result.replayed,
+  };
+}
