@@ -3,7 +3,7 @@ import { listEnds } from '@app/audit';
 import { HARM_CATEGORIES } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, endsProjection, rebuildProjections } from '@app/projections';
-import { seedConversations } from '../../cli/src/commands/seed.command';
+import { seedConversations } from '@app/application';
 
 export interface AuditBenchResult {
   auditQuery: { small: number; large: number; smallEvents: number; largeEvents: number };

@@ -1,4 +1,3 @@
-import type { StreamLimits } from './stream-limits';
 
 export const APPLICATION_ERROR_CODES = [
   'NOT_FOUND',
@@ -47,7 +46,7 @@ export class ConversationTooLarge extends ApplicationError {
   readonly code = 'CONVERSATION_TOO_LARGE';
   constructor(
     readonly conversationId: string,
-    readonly limits: StreamLimits,
+    readonly limits: { readonly maxEvents: number; readonly maxBytes: number },
     over: 'events' | 'bytes',
   ) {
     const limit = over === 'events' ? `${limits.maxEvents} events` : `${limits.maxBytes} bytes`;

@@ -12,3 +12,5 @@ export * from './retry';
 export * from './conversation-states';
 export * from './handle-conversation-command';
 export * from './command-deps';
+export * from './seed/conversation-plan';
+export * from './seed/seed-conversations';

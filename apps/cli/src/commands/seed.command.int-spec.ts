@@ -1,7 +1,8 @@
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { UsageError } from '../args';
-import { parseSeedFlags, seedConversations } from './seed.command';
+import { SeedAlreadyWritten, seedConversations } from '@app/application';
+import { parseSeedFlags } from './seed.command';
 
 describe(seedConversations.name, () => {
   const options = parseSeedFlags({ events: '500', seed: '7' });
@@ -42,7 +43,7 @@ describe(seedConversations.name, () => {
   });
 
   it('refuses to write the same seed twice into one database', async () => {
-    await expect(seedConversations(first.pool, options)).rejects.toBeInstanceOf(UsageError);
+    await expect(seedConversations(first.pool, options)).rejects.toBeInstanceOf(SeedAlreadyWritten);
     expect(Number((await first.pool.query('SELECT count(*) AS n FROM es_events')).rows[0].n)).toBe(500);
   });
 });
