@@ -1,6 +1,5 @@
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { UsageError } from '../args';
 import { SeedAlreadyWritten, seedConversations } from '@app/application';
 import { parseSeedFlags } from './seed.command';
 
