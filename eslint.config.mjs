@@ -6,7 +6,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
@@ -21,7 +24,10 @@ export default tseslint.config(
           patterns: [
             { group: ['@nestjs/*'], message: 'libs/conversation is pure: no NestJS.' },
             { group: ['typeorm', 'typeorm/*', 'pg', 'pg-*'], message: 'libs/conversation is pure: no database.' },
-            { group: ['node:*', 'fs', 'crypto', 'http', 'child_process'], message: 'libs/conversation is pure: no I/O.' },
+            {
+              group: ['node:*', 'fs', 'crypto', 'http', 'child_process'],
+              message: 'libs/conversation is pure: no I/O.',
+            },
             { group: ['@app/*', '../../*'], message: 'libs/conversation depends on nothing of this repository.' },
           ],
         },
@@ -36,7 +42,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@nestjs/*'], message: 'libs/application is free of NestJS' }, { group: ['**/apps/**'], message: 'libs never import apps' }] },
+        {
+          patterns: [
+            { group: ['@nestjs/*'], message: 'libs/application is free of NestJS' },
+            { group: ['**/apps/**'], message: 'libs never import apps' },
+          ],
+        },
       ],
     },
   },
@@ -44,7 +55,14 @@ export default tseslint.config(
     // The event store knows nothing of conversations.
     files: ['libs/event-store/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@app/conversation', '**/apps/**'], message: 'the event store has no domain knowledge' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@app/conversation', '**/apps/**'], message: 'the event store has no domain knowledge' },
+          ],
+        },
+      ],
     },
   },
 );

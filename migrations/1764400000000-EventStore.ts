@@ -73,8 +73,12 @@ export class EventStore1764400000000 implements MigrationInterface {
         RAISE EXCEPTION 'es_events is append-only: % refused', TG_OP
           USING ERRCODE = 'insufficient_privilege';
       END $$`);
-    await q.query(`CREATE TRIGGER es_events_no_update BEFORE UPDATE OR DELETE ON es_events FOR EACH ROW EXECUTE FUNCTION es_events_append_only()`);
-    await q.query(`CREATE TRIGGER es_events_no_truncate BEFORE TRUNCATE ON es_events FOR EACH STATEMENT EXECUTE FUNCTION es_events_append_only()`);
+    await q.query(
+      `CREATE TRIGGER es_events_no_update BEFORE UPDATE OR DELETE ON es_events FOR EACH ROW EXECUTE FUNCTION es_events_append_only()`,
+    );
+    await q.query(
+      `CREATE TRIGGER es_events_no_truncate BEFORE TRUNCATE ON es_events FOR EACH STATEMENT EXECUTE FUNCTION es_events_append_only()`,
+    );
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_stamp`);
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_update`);
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_truncate`);

@@ -87,7 +87,9 @@ export class Projections1764400200000 implements MigrationInterface {
     await q.query(`CREATE INDEX rm_blocked_ends_time ON rm_blocked_ends (attempted_at, event_id)`);
     await q.query(`CREATE INDEX rm_blocked_ends_guards ON rm_blocked_ends USING gin (failed_guards)`);
     await q.query(`CREATE INDEX rm_blocked_ends_model ON rm_blocked_ends (model_id, attempted_at, event_id)`);
-    await q.query(`CREATE INDEX rm_blocked_ends_reason ON rm_blocked_ends (proposed_reason_code, attempted_at, event_id)`);
+    await q.query(
+      `CREATE INDEX rm_blocked_ends_reason ON rm_blocked_ends (proposed_reason_code, attempted_at, event_id)`,
+    );
 
     await q.query(`
       CREATE TABLE rm_daily_ends (

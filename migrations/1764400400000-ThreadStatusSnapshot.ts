@@ -20,13 +20,17 @@ export class ThreadStatusSnapshot1764400400000 implements MigrationInterface {
           ALTER TABLE rm_conversations ALTER COLUMN snapshot SET COMPRESSION lz4;
         END IF;
       END $$`);
-    await q.query(`UPDATE projection_checkpoints SET position = '0-0', events = 0, updated_at = now() WHERE name = 'thread-status'`);
+    await q.query(
+      `UPDATE projection_checkpoints SET position = '0-0', events = 0, updated_at = now() WHERE name = 'thread-status'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`TRUNCATE rm_conversations`);
     await q.query(`ALTER TABLE rm_conversations ALTER COLUMN snapshot SET COMPRESSION default`);
     await q.query(`ALTER TABLE rm_conversations RENAME COLUMN snapshot TO state`);
-    await q.query(`UPDATE projection_checkpoints SET position = '0-0', events = 0, updated_at = now() WHERE name = 'thread-status'`);
+    await q.query(
+      `UPDATE projection_checkpoints SET position = '0-0', events = 0, updated_at = now() WHERE name = 'thread-status'`,
+    );
   }
 }

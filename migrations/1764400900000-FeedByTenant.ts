@@ -9,7 +9,9 @@ export class FeedByTenant1764400900000 implements MigrationInterface {
   name = 'FeedByTenant1764400900000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX es_events_tenant_commit_order ON es_events ((metadata->>'tenantId'), transaction_id, position)`);
+    await q.query(
+      `CREATE INDEX es_events_tenant_commit_order ON es_events ((metadata->>'tenantId'), transaction_id, position)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

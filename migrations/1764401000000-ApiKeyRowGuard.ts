@@ -28,7 +28,9 @@ export class ApiKeyRowGuard1764401000000 implements MigrationInterface {
         END IF;
         RETURN NEW;
       END $$`);
-    await q.query(`CREATE TRIGGER api_keys_guard BEFORE UPDATE ON api_keys FOR EACH ROW EXECUTE FUNCTION api_keys_guard()`);
+    await q.query(
+      `CREATE TRIGGER api_keys_guard BEFORE UPDATE ON api_keys FOR EACH ROW EXECUTE FUNCTION api_keys_guard()`,
+    );
     // ALWAYS: also under session_replication_role = replica.
     await q.query(`ALTER TABLE api_keys ENABLE ALWAYS TRIGGER api_keys_guard`);
     await q.query(`REVOKE ALL ON FUNCTION api_keys_guard() FROM PUBLIC`);

@@ -12,7 +12,17 @@ import { ApiKeyRowGuard1764401000000 } from './1764401000000-ApiKeyRowGuard';
 import { StreamSnapshots1764401100000 } from './1764401100000-StreamSnapshots';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
-export const migrations = [EventStore1764400000000, ApiKeys1764400100000, Projections1764400200000, AuditIndexes1764400300000,
-  ThreadStatusSnapshot1764400400000, AppendFromCanonicalBodies1764400500000, ConversationStreamIds1764400600000,
-  LeastPrivilege1764400700000, ApiKeyLifecycle1764400800000, FeedByTenant1764400900000,
-  ApiKeyRowGuard1764401000000, StreamSnapshots1764401100000];
+export const migrations = [
+  EventStore1764400000000,
+  ApiKeys1764400100000,
+  Projections1764400200000,
+  AuditIndexes1764400300000,
+  ThreadStatusSnapshot1764400400000,
+  AppendFromCanonicalBodies1764400500000,
+  ConversationStreamIds1764400600000,
+  LeastPrivilege1764400700000,
+  ApiKeyLifecycle1764400800000,
+  FeedByTenant1764400900000,
+  ApiKeyRowGuard1764401000000,
+  StreamSnapshots1764401100000,
+];

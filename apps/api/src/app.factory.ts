@@ -29,7 +29,9 @@ function requestId(req: IncomingMessage): string {
  * Builds the HTTP application (used by main.ts and by the end-to-end tests). `documentOnly`:
  * built to write its OpenAPI document, never served, so it records nothing and touches no database.
  */
-export async function createApp(options: AppOptions & { logger?: boolean; documentOnly?: boolean }): Promise<NestFastifyApplication> {
+export async function createApp(
+  options: AppOptions & { logger?: boolean; documentOnly?: boolean },
+): Promise<NestFastifyApplication> {
   if (!options.documentOnly) options = { ...options, policies: await recordAdministrativeFacts(options) };
   // forceCloseConnections: SSE streams must not keep a closing server (and its database) alive.
   // TLS_CERT_FILE and TLS_KEY_FILE: HTTPS served by the process itself (else put it behind TLS).
@@ -38,7 +40,10 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
   // default (0) let a body that never ends hold its connection for ever. Given to Node's server
   // at its creation (set later, Node applies it to headers only), checked this often.
   const requestTimeout = limits.httpRequestTimeoutMs;
-  const server = { requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) };
+  const server = {
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))),
+  };
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
@@ -80,7 +85,10 @@ export async function createApp(options: AppOptions & { logger?: boolean; docume
   });
 
   const document = buildOpenApiDocument(app);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+  });
 
   return app;
 }
@@ -95,7 +103,9 @@ async function recordAdministrativeFacts(options: AppOptions & { logger?: boolea
   const client = new Client({ connectionString: options.databaseUrl, application_name: 'conversation-service-start' });
   await client.connect();
   try {
-    const policies = await registerPolicies(client, options.policies ?? loadPolicies(options.config.policyJson), (m) => log.warn(m));
+    const policies = await registerPolicies(client, options.policies ?? loadPolicies(options.config.policyJson), (m) =>
+      log.warn(m),
+    );
     const backfilled = await recordUnrecordedKeys(client);
     if (backfilled > 0) log.log(`recorded the creation of ${backfilled} API keys made before keys had events`);
     return policies;

@@ -143,7 +143,18 @@ export class AppModule {
         // After the form is valid: is the reason code one of some known policy version?
         { provide: APP_PIPE, useClass: KnownReasonCodesPipe },
       ],
-      exports: [PostgresEventStore, PG_POOL, AUDIT_POOL, AuditCapacity, SseConnections, POLICIES, MetricsService, ChangeNotifier, APP_CONFIG, ApiKeyResolver],
+      exports: [
+        PostgresEventStore,
+        PG_POOL,
+        AUDIT_POOL,
+        AuditCapacity,
+        SseConnections,
+        POLICIES,
+        MetricsService,
+        ChangeNotifier,
+        APP_CONFIG,
+        ApiKeyResolver,
+      ],
     };
   }
 }

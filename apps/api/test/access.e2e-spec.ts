@@ -36,12 +36,21 @@ describe('Access to the API', () => {
       ['an empty bearer', 'Bearer '],
     ])('answers 401 UNAUTHENTICATED for %s', async (_, authorization) => {
       const get = t.http().get(path(A_CONVERSATION));
-      const post = t.http().post(path(A_CONVERSATION, '/messages')).send({ parentMessageId: null, role: 'user', content: 'x' });
+      const post = t
+        .http()
+        .post(path(A_CONVERSATION, '/messages'))
+        .send({ parentMessageId: null, role: 'user', content: 'x' });
       for (const req of [get, post]) {
         const res = authorization ? await req.set('Authorization', authorization) : await req;
         expect(res.status).toBe(401);
         expect(res.headers['content-type']).toMatch(PROBLEM);
-        expect(res.body).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', title: 'Unauthorized', type: expect.any(String), detail: expect.any(String) });
+        expect(res.body).toMatchObject({
+          status: 401,
+          code: 'UNAUTHENTICATED',
+          title: 'Unauthorized',
+          type: expect.any(String),
+          detail: expect.any(String),
+        });
       }
       expect(await versionOf(t, A_CONVERSATION)).toBe(2);
     });
@@ -49,13 +58,33 @@ describe('Access to the API', () => {
 
   describe('when the role does not allow the call', () => {
     it.each([
-      ['an auditor starts a conversation', () => auditorA.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1' })],
-      ['an auditor appends a message', () => auditorA.post(path(A_CONVERSATION, '/messages'), { parentMessageId: uuid(1), role: 'assistant', content: 'x' })],
-      ['a writer flags a risk', () => writerA.post(path(A_CONVERSATION, '/risk-flags'), { kind: 'self_harm', source: 'classifier' })],
+      [
+        'an auditor starts a conversation',
+        () => auditorA.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1' }),
+      ],
+      [
+        'an auditor appends a message',
+        () =>
+          auditorA.post(path(A_CONVERSATION, '/messages'), {
+            parentMessageId: uuid(1),
+            role: 'assistant',
+            content: 'x',
+          }),
+      ],
+      [
+        'a writer flags a risk',
+        () => writerA.post(path(A_CONVERSATION, '/risk-flags'), { kind: 'self_harm', source: 'classifier' }),
+      ],
       ['a writer clears a flag', () => writerA.post(path(A_CONVERSATION, `/risk-flags/${uuid(0xf1)}/clear`), {})],
       [
         'a writer ends as operator',
-        () => writerA.post(path(A_CONVERSATION, '/end'), { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'x', atMessageId: uuid(1) }),
+        () =>
+          writerA.post(path(A_CONVERSATION, '/end'), {
+            initiator: 'operator',
+            reasonCode: 'OPERATOR_ACTION',
+            explanation: 'x',
+            atMessageId: uuid(1),
+          }),
       ],
       ['a writer reads the raw events', () => writerA.get(path(A_CONVERSATION, '/events'))],
       ['a writer reads the event feed', () => writerA.get('/v1/events')],
@@ -73,27 +102,50 @@ describe('Access to the API', () => {
       const id = uuid(0xa2);
       await startConversation(operatorA, id);
       await say(operatorA, id, uuid(1), null, 'user', 'Hello');
-      expect((await operatorA.post(path(id, '/risk-flags'), { flagId: uuid(0xf1), kind: 'self_harm', source: 'operator' })).status).toBe(201);
+      expect(
+        (await operatorA.post(path(id, '/risk-flags'), { flagId: uuid(0xf1), kind: 'self_harm', source: 'operator' }))
+          .status,
+      ).toBe(201);
       expect((await operatorA.post(path(id, `/risk-flags/${uuid(0xf1)}/clear`), {})).status).toBe(201);
-      const end = await operatorA.post(path(id, '/end'), { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'staff', atMessageId: uuid(1) });
+      const end = await operatorA.post(path(id, '/end'), {
+        initiator: 'operator',
+        reasonCode: 'OPERATOR_ACTION',
+        explanation: 'staff',
+        atMessageId: uuid(1),
+      });
       expect(end.status).toBe(201);
     });
   });
 
   describe('across tenants', () => {
-    it("answers 404, not 403, to a key of another tenant, exactly as for an unknown conversation", async () => {
+    it('answers 404, not 403, to a key of another tenant, exactly as for an unknown conversation', async () => {
       const calls: [string, (id: string) => ReturnType<Client['get']>][] = [
         ['status', (id) => writerB.get(path(id))],
         ['messages', (id) => writerB.get(path(id, '/messages'))],
         ['events', (id) => auditorB.get(path(id, '/events'))],
-        ['append', (id) => writerB.post(path(id, '/messages'), { parentMessageId: uuid(1), role: 'assistant', content: 'x' })],
+        [
+          'append',
+          (id) => writerB.post(path(id, '/messages'), { parentMessageId: uuid(1), role: 'assistant', content: 'x' }),
+        ],
         ['feedback', (id) => writerB.post(path(id, '/feedback'), { rating: 'down' })],
-        ['end', (id) => writerB.post(path(id, '/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: uuid(1) })],
+        [
+          'end',
+          (id) =>
+            writerB.post(path(id, '/end'), {
+              initiator: 'model',
+              reasonCode: 'ABUSE_OF_ASSISTANT',
+              atMessageId: uuid(1),
+            }),
+        ],
       ];
       for (const [what, call] of calls) {
         const foreign = await call(A_CONVERSATION);
         const unknown = await call(UNKNOWN);
-        expect({ what, status: foreign.status, code: foreign.body.code }).toEqual({ what, status: 404, code: 'NOT_FOUND' });
+        expect({ what, status: foreign.status, code: foreign.body.code }).toEqual({
+          what,
+          status: 404,
+          code: 'NOT_FOUND',
+        });
         expect(foreign.body).toEqual({ ...unknown.body, detail: unknown.body.detail.replace(UNKNOWN, A_CONVERSATION) });
       }
       expect(await versionOf(t, A_CONVERSATION)).toBe(2);
@@ -101,17 +153,29 @@ describe('Access to the API', () => {
 
     it("answers a fork from another tenant's conversation as from an unknown one", async () => {
       const fork = (conversationId: string) =>
-        writerB.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1', forkedFrom: { conversationId, messageId: uuid(1) } });
+        writerB.post('/v1/conversations', {
+          subjectId: 's',
+          modelId: 'claude-opus-4-1',
+          forkedFrom: { conversationId, messageId: uuid(1) },
+        });
       const [foreign, unknown] = [await fork(A_CONVERSATION), await fork(UNKNOWN)];
       expect(foreign.status).toBe(422);
       expect(foreign.body).toEqual(unknown.body);
     });
 
     it('refuses a tenant key that starts a conversation for another tenant (403)', async () => {
-      const res = await writerA.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1', tenantId: 'tenant-b' });
+      const res = await writerA.post('/v1/conversations', {
+        subjectId: 's',
+        modelId: 'claude-opus-4-1',
+        tenantId: 'tenant-b',
+      });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('FORBIDDEN');
-      const own = await writerA.post('/v1/conversations', { subjectId: 's', modelId: 'claude-opus-4-1', tenantId: 'tenant-a' });
+      const own = await writerA.post('/v1/conversations', {
+        subjectId: 's',
+        modelId: 'claude-opus-4-1',
+        tenantId: 'tenant-a',
+      });
       expect(own.status).toBe(201);
     });
 
@@ -122,32 +186,50 @@ describe('Access to the API', () => {
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'tenantId' }] });
       expect(await totalEvents(t)).toBe(before);
 
-      const started = await admin.post('/v1/conversations', { conversationId: uuid(0xb1), subjectId: 's', modelId: 'claude-opus-4-1', tenantId: 'tenant-b' });
+      const started = await admin.post('/v1/conversations', {
+        conversationId: uuid(0xb1),
+        subjectId: 's',
+        modelId: 'claude-opus-4-1',
+        tenantId: 'tenant-b',
+      });
       expect(started.status).toBe(201);
       expect((await writerB.get(path(uuid(0xb1)))).body).toMatchObject({ tenantId: 'tenant-b', version: 1 });
       expect((await writerA.get(path(uuid(0xb1)))).status).toBe(404);
     });
 
     it('lets a * admin key read and write any tenant', async () => {
-      expect((await admin.get(path(A_CONVERSATION))).body).toMatchObject({ conversationId: A_CONVERSATION, tenantId: 'tenant-a' });
+      expect((await admin.get(path(A_CONVERSATION))).body).toMatchObject({
+        conversationId: A_CONVERSATION,
+        tenantId: 'tenant-a',
+      });
       expect((await admin.get(path(A_CONVERSATION, '/events'))).status).toBe(200);
       expect((await admin.post(path(A_CONVERSATION, '/feedback'), { rating: 'up' })).status).toBe(201);
     });
   });
 
   it('lets an auditor read status, messages and events of its tenant', async () => {
-    expect((await auditorA.get(path(A_CONVERSATION))).body).toMatchObject({ conversationId: A_CONVERSATION, status: 'active' });
+    expect((await auditorA.get(path(A_CONVERSATION))).body).toMatchObject({
+      conversationId: A_CONVERSATION,
+      status: 'active',
+    });
     expect((await auditorA.get(path(A_CONVERSATION, '/messages'))).body.items).toHaveLength(1);
     const events = await auditorA.get(path(A_CONVERSATION, '/events'));
     expect(events.status).toBe(200);
-    expect(events.body.items.map((e: { type: string }) => e.type).slice(0, 2)).toEqual(['ConversationStarted', 'MessageAppended']);
+    expect(events.body.items.map((e: { type: string }) => e.type).slice(0, 2)).toEqual([
+      'ConversationStarted',
+      'MessageAppended',
+    ]);
   });
 
   describe('operations and documentation', () => {
     it('serves /health, /docs and /docs/openapi.json without a key', async () => {
       const health = await t.http().get('/health');
       expect(health.status).toBe(200);
-      expect(health.body).toMatchObject({ status: 'ok', database: { status: 'up', privileges: 'least' }, info: { database: { status: 'up' } } });
+      expect(health.body).toMatchObject({
+        status: 'ok',
+        database: { status: 'up', privileges: 'least' },
+        info: { database: { status: 'up' } },
+      });
       const docs = await t.http().get('/docs');
       expect(docs.status).toBe(200);
       expect(docs.headers['content-type']).toMatch(/text\/html/);
@@ -157,11 +239,15 @@ describe('Access to the API', () => {
     });
 
     it("answers a caller's X-Request-Id back (a plain token only), else a fresh UUID, refusals included", async () => {
-      expect((await t.http().get('/health').set('X-Request-Id', 'trace-42.a_b')).headers['x-request-id']).toBe('trace-42.a_b');
+      expect((await t.http().get('/health').set('X-Request-Id', 'trace-42.a_b')).headers['x-request-id']).toBe(
+        'trace-42.a_b',
+      );
       const unknown = await t.http().get('/v1/nothing-here').set('X-Request-Id', 'trace-43');
       expect([unknown.status, unknown.headers['x-request-id']]).toEqual([404, 'trace-43']);
       for (const hostile of ['two words', 'x'.repeat(129), 'a"b', '{"json":1}']) {
-        expect((await t.http().get('/health').set('X-Request-Id', hostile)).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+        expect((await t.http().get('/health').set('X-Request-Id', hostile)).headers['x-request-id']).toMatch(
+          /^[0-9a-f-]{36}$/,
+        );
       }
       const a = (await t.http().get('/health')).headers['x-request-id'];
       const b = (await t.http().get('/health')).headers['x-request-id'];
@@ -180,7 +266,9 @@ describe('Access to the API', () => {
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       expect(res.text).toMatch(/^# TYPE http_request_duration_seconds histogram$/m);
-      expect(res.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/v1\/conversations\/:id\/messages"[^}]*\} [1-9]/m);
+      expect(res.text).toMatch(
+        /^http_request_duration_seconds_count\{[^}]*route="\/v1\/conversations\/:id\/messages"[^}]*\} [1-9]/m,
+      );
       const appended = /^event_store_appended_events_total (\d+)$/m.exec(res.text);
       expect(Number(appended?.[1])).toBeGreaterThanOrEqual(2);
       expect(res.text).toMatch(/^# TYPE event_store_version_conflicts_total counter$/m);

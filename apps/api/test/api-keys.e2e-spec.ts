@@ -60,7 +60,10 @@ describe('API key lifecycle', () => {
       const { id, key } = await newKey({ holder: 'Dana' });
       await revokeApiKey(one.get(DataSource), id, { actor: 'security-officer', reason: 'laptop lost' });
       expect((await getAs(two, key, PROBE)).status).toBe(401);
-      const { rows } = await db.pool.query('SELECT type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [`apikey-${id}`]);
+      const { rows } = await db.pool.query(
+        'SELECT type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+        [`apikey-${id}`],
+      );
       expect(rows.map((r) => r.type)).toEqual(['ApiKeyCreated', 'ApiKeyRevoked']);
       expect(rows[1]).toMatchObject({
         data: { keyId: id, role: 'writer', tenantId: 'acme', holder: 'Dana', reason: 'laptop lost' },
@@ -89,7 +92,9 @@ describe('API key lifecycle', () => {
 
   it('writes last_used_at at the first use, then not again within the minute', async () => {
     const { id, key } = await newKey();
-    const lastUsed = async () => (await db.pool.query('SELECT last_used_at FROM api_keys WHERE id = $1', [id])).rows[0].last_used_at as Date | null;
+    const lastUsed = async () =>
+      (await db.pool.query('SELECT last_used_at FROM api_keys WHERE id = $1', [id])).rows[0]
+        .last_used_at as Date | null;
     expect(await lastUsed()).toBeNull();
     expect((await getAs(one, key, PROBE)).status).toBe(404);
     expect(await within(2_000, async () => (await lastUsed()) !== null)).toBe(true);
@@ -106,11 +111,18 @@ describe('API key lifecycle', () => {
     await getAs(one, 'csk_bogus-key-for-the-log', bogus);
     const line = (url: string) => logs.lines.find((l) => (l.req as { url?: string } | undefined)?.url === url);
     expect(await within(2_000, async () => line(bogus) !== undefined)).toBe(true);
-    expect(line(known)).toMatchObject({ msg: 'request completed', keyId: id, role: 'writer', tenantId: 'acme', res: { statusCode: 404 } });
+    expect(line(known)).toMatchObject({
+      msg: 'request completed',
+      keyId: id,
+      role: 'writer',
+      tenantId: 'acme',
+      res: { statusCode: 404 },
+    });
     expect(line(bogus)).toMatchObject({ res: { statusCode: 401 } });
     expect(line(bogus)).not.toHaveProperty('keyId');
     const text = logs.text.join('');
-    for (const secret of [key, key.slice(4), hashKey(key), 'csk_bogus-key-for-the-log']) expect(text).not.toContain(secret);
+    for (const secret of [key, key.slice(4), hashKey(key), 'csk_bogus-key-for-the-log'])
+      expect(text).not.toContain(secret);
   });
 
   describe('caches known and unknown keys apart', () => {

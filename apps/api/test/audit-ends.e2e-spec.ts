@@ -1,5 +1,13 @@
 import { walkPages } from './support/audit-fixtures';
-import { abusiveThread, AuditTrail, Client, startConversation, THREAD, twoEndedConversations, uuid } from './support/scenario';
+import {
+  abusiveThread,
+  AuditTrail,
+  Client,
+  startConversation,
+  THREAD,
+  twoEndedConversations,
+  uuid,
+} from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
 const A = uuid(0xa); // acme, model end ABUSE_OF_ASSISTANT, claude-opus-4-1
@@ -46,7 +54,11 @@ describe('Audit: ends and blocked ends', () => {
 
     await startConversation(writer, C);
     await abusiveThread(writer, C, 0);
-    await end(operator, C, { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'threats against staff' });
+    await end(operator, C, {
+      initiator: 'operator',
+      reasonCode: 'OPERATOR_ACTION',
+      explanation: 'threats against staff',
+    });
 
     await startConversation(writerGlobex, D);
     await abusiveThread(writerGlobex, D, 2);
@@ -119,18 +131,25 @@ describe('Audit: ends and blocked ends', () => {
     it('filters by time: from inclusive, to exclusive', async () => {
       expect(ids((await get(auditorAll, `/v1/audit/ends?from=${middle}`)).body.items)).toEqual([D, C]);
       expect(ids((await get(auditorAll, `/v1/audit/ends?to=${middle}`)).body.items)).toEqual([B, A]);
-      const aEndedAt = (await get(auditorAll, '/v1/audit/ends?reasonCode=ABUSE_OF_ASSISTANT&tenantId=acme')).body.items[0].endedAt;
+      const aEndedAt = (await get(auditorAll, '/v1/audit/ends?reasonCode=ABUSE_OF_ASSISTANT&tenantId=acme')).body
+        .items[0].endedAt;
       expect(ids((await get(auditorAll, `/v1/audit/ends?from=${aEndedAt}&to=${middle}`)).body.items)).toEqual([B, A]);
       expect(ids((await get(auditorAll, `/v1/audit/ends?to=${aEndedAt}`)).body.items)).toEqual([]);
       expect(ids((await get(auditorAll, '/v1/audit/ends?from=2000-01-01&to=2000-01-02')).body.items)).toEqual([]);
     });
 
     it('pages with limit and cursor without duplicates or gaps', async () => {
-      const pages = await walkPages<Item>((cursor) => get(auditorAll, `/v1/audit/ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+      const pages = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       expect(pages.map((p) => ids(p))).toEqual([[D], [C], [B], [A]]);
-      const acme = await walkPages<Item>((cursor) => get(auditorAcme, `/v1/audit/ends?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+      const acme = await walkPages<Item>((cursor) =>
+        get(auditorAcme, `/v1/audit/ends?limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       expect(acme.map((p) => ids(p))).toEqual([[C, B], [A]]);
-      const filtered = await walkPages<Item>((cursor) => get(auditorAll, `/v1/audit/ends?initiator=model&limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+      const filtered = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/ends?initiator=model&limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       expect(filtered.map((p) => ids(p))).toEqual([[D, B], [A]]);
     });
   });
@@ -173,17 +192,30 @@ describe('Audit: ends and blocked ends', () => {
       expect(ids((await get(auditorAll, `/v1/audit/blocked-ends?from=${middle}`)).body.items)).toEqual([G, F, E]);
       expect(ids((await get(auditorAll, `/v1/audit/blocked-ends?to=${middle}`)).body.items)).toEqual([]);
       expect(ids((await get(auditorAcme, '/v1/audit/blocked-ends')).body.items)).toEqual([F, E]);
-      expect((await get(auditorAcme, '/v1/audit/blocked-ends?tenantId=globex')).body).toEqual({ items: [], nextCursor: null });
+      expect((await get(auditorAcme, '/v1/audit/blocked-ends?tenantId=globex')).body).toEqual({
+        items: [],
+        nextCursor: null,
+      });
     });
 
     it('pages with limit and cursor', async () => {
-      const pages = await walkPages<Item>((cursor) => get(auditorAll, `/v1/audit/blocked-ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+      const pages = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/blocked-ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       expect(pages.map((p) => ids(p))).toEqual([[G], [F], [E]]);
     });
   });
 
   describe('roles', () => {
-    const reads = ['/v1/audit/ends', '/v1/audit/blocked-ends', '/v1/audit/stats/ends', '/v1/audit/compliance', '/v1/audit/sample', '/v1/audit/reviews/stats', '/v1/audit/export'];
+    const reads = [
+      '/v1/audit/ends',
+      '/v1/audit/blocked-ends',
+      '/v1/audit/stats/ends',
+      '/v1/audit/compliance',
+      '/v1/audit/sample',
+      '/v1/audit/reviews/stats',
+      '/v1/audit/export',
+    ];
 
     it.each(reads)('refuses writers and operators on %s, and serves auditors and admins', async (url) => {
       for (const client of [writer, operator]) {
@@ -198,7 +230,9 @@ describe('Audit: ends and blocked ends', () => {
 
     it('documents every audit endpoint in the OpenAPI document', async () => {
       const { body } = await t.http().get('/docs/openapi.json');
-      const audit = Object.keys(body.paths).filter((p) => p.startsWith('/v1/audit/')).sort();
+      const audit = Object.keys(body.paths)
+        .filter((p) => p.startsWith('/v1/audit/'))
+        .sort();
       expect(audit).toEqual([
         '/v1/audit/blocked-ends',
         '/v1/audit/compliance',
@@ -212,14 +246,29 @@ describe('Audit: ends and blocked ends', () => {
       ]);
       const ends = body.paths['/v1/audit/ends'].get;
       expect(ends.parameters.map((p: { name: string }) => p.name)).toEqual(
-        expect.arrayContaining(['reasonCode', 'initiator', 'modelId', 'tenantId', 'policyVersion', 'reviewOutcome', 'from', 'to', 'limit', 'cursor', 'waitFor']),
+        expect.arrayContaining([
+          'reasonCode',
+          'initiator',
+          'modelId',
+          'tenantId',
+          'policyVersion',
+          'reviewOutcome',
+          'from',
+          'to',
+          'limit',
+          'cursor',
+          'waitFor',
+        ]),
       );
       expect(Object.keys(ends.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
     });
 
     it('refuses a writer on the timeline and on reviews', async () => {
       expect((await writer.get(`/v1/audit/conversations/${A}/timeline`)).status).toBe(403);
-      const res = await writer.post(`/v1/audit/conversations/${A}/reviews`, { endEventId: endIds[A], outcome: 'upheld' });
+      const res = await writer.post(`/v1/audit/conversations/${A}/reviews`, {
+        endEventId: endIds[A],
+        outcome: 'upheld',
+      });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('FORBIDDEN');
     });

@@ -40,7 +40,13 @@ function parseExport(bytes: Buffer): Export {
   const cut = text.lastIndexOf('\n', text.length - 2) + 1;
   const manifestText = text.slice(cut, -1);
   const head = bytes.subarray(0, Buffer.byteLength(text.slice(0, cut)));
-  const lines = head.length ? head.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l)) : [];
+  const lines = head.length
+    ? head
+        .toString('utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
   return { bytes, head, lines, manifestText, manifest: JSON.parse(manifestText) };
 }
 
@@ -60,7 +66,10 @@ describe('Audit: export', () => {
   let dir: string;
 
   const download = async (client: Client, query = ''): Promise<{ res: Response; exp: Export }> => {
-    const res = await client.get(`/v1/audit/export?waitFor=${position}${query ? `&${query}` : ''}`).buffer(true).parse(binary);
+    const res = await client
+      .get(`/v1/audit/export?waitFor=${position}${query ? `&${query}` : ''}`)
+      .buffer(true)
+      .parse(binary);
     expect(res.status).toBe(200);
     return { res, exp: parseExport(res.body as Buffer) };
   };
@@ -82,7 +91,9 @@ describe('Audit: export', () => {
     const store = t.app.get(PostgresEventStore);
     for (const s of SEEDED) position = (await seedConversation(store, s)).result.position;
     const reviewed = await auditorAll.post(`/v1/audit/conversations/${SEEDED[1].conversationId}/reviews`, {
-      endEventId: (await auditorAll.get(`/v1/audit/ends?waitFor=${position}&from=${SEEDED[1].endedAt}&to=2025-04-02T09:02:00Z`)).body.items[0].endEventId,
+      endEventId: (
+        await auditorAll.get(`/v1/audit/ends?waitFor=${position}&from=${SEEDED[1].endedAt}&to=2025-04-02T09:02:00Z`)
+      ).body.items[0].endEventId,
       outcome: 'upheld',
     });
     expect(reviewed.status).toBe(201);
@@ -98,11 +109,17 @@ describe('Audit: export', () => {
     it('streams one NDJSON line per end, as /ends lists them, each with its conversation’s events', async () => {
       const { res, exp } = await download(auditorAll);
       expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
-      const listed = (await walkPages((cursor) => auditorAll.get(`/v1/audit/ends?waitFor=${position}&limit=7${cursor ? `&cursor=${cursor}` : ''}`))).flat();
+      const listed = (
+        await walkPages((cursor) =>
+          auditorAll.get(`/v1/audit/ends?waitFor=${position}&limit=7${cursor ? `&cursor=${cursor}` : ''}`),
+        )
+      ).flat();
       expect(listed).toHaveLength(SEEDED.length);
       expect(exp.lines.map((l) => l.type)).toEqual(listed.map(() => 'end'));
       expect(exp.lines.map((l) => l.end)).toEqual(listed);
-      expect(exp.lines.find((l) => l.end.conversationId === SEEDED[1].conversationId)!.end.reviewOutcome).toBe('upheld');
+      expect(exp.lines.find((l) => l.end.conversationId === SEEDED[1].conversationId)!.end.reviewOutcome).toBe(
+        'upheld',
+      );
       for (const line of [exp.lines[0], exp.lines[exp.lines.length - 1]]) {
         const events = await auditorAll.get(`/v1/conversations/${line.end.conversationId}/events?limit=500`);
         expect(line.events).toEqual(events.body.items);
@@ -125,7 +142,10 @@ describe('Audit: export', () => {
     });
 
     it('takes the filters of /ends and writes them, normalised, into the manifest', async () => {
-      const { exp } = await download(auditorAll, 'reasonCode=USER_REQUESTED&from=2025-04-01&to=2025-04-30T00:00:00%2B02:00');
+      const { exp } = await download(
+        auditorAll,
+        'reasonCode=USER_REQUESTED&from=2025-04-01&to=2025-04-30T00:00:00%2B02:00',
+      );
       expect(exp.lines.map((l) => l.end.reasonCode)).toEqual(Array(GLOBEX).fill('USER_REQUESTED'));
       expect(exp.manifest).toMatchObject({
         count: GLOBEX,

@@ -3,7 +3,8 @@ import { seedConversation } from './support/audit-fixtures';
 import { Client, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Values an attacker or a careless script might send: each must be a 400 or match nothing. */
 const HOSTILE: string[] = [
@@ -33,10 +34,27 @@ const HOSTILE: string[] = [
   b64(['t', "2025-01-01T00:00:00.000000Z' OR 1=1", uuid(1)]),
   b64(['t', '2025-01-01T00:00:00.000000Z', "' OR 1=1 --"]),
   b64(['p', '99999999999999999999']),
-  b64(['p', "1 OR 1=1"]),
+  b64(['p', '1 OR 1=1']),
 ];
 
-const PARAMS = ['reasonCode', 'initiator', 'modelId', 'tenantId', 'policyVersion', 'reviewOutcome', 'from', 'to', 'limit', 'cursor', 'guard', 'seed', 'size', 'bucket', 'groupBy', 'waitFor'];
+const PARAMS = [
+  'reasonCode',
+  'initiator',
+  'modelId',
+  'tenantId',
+  'policyVersion',
+  'reviewOutcome',
+  'from',
+  'to',
+  'limit',
+  'cursor',
+  'guard',
+  'seed',
+  'size',
+  'bucket',
+  'groupBy',
+  'waitFor',
+];
 
 const ENDPOINTS = [
   '/v1/audit/ends',
@@ -55,7 +73,8 @@ function isEmpty(url: string, res: { text: string; body: Record<string, unknown>
     return lines.length === 1 && JSON.parse(lines[0]).count === 0;
   }
   if (url.endsWith('/stats/ends')) return Array.isArray(res.body.buckets) && res.body.buckets.length === 0;
-  if (url.endsWith('/reviews/stats')) return ['byReasonCode', 'byModelId', 'byReviewer'].every((k) => (res.body[k] as unknown[]).length === 0);
+  if (url.endsWith('/reviews/stats'))
+    return ['byReasonCode', 'byModelId', 'byReviewer'].every((k) => (res.body[k] as unknown[]).length === 0);
   return Array.isArray(res.body.items) && res.body.items.length === 0;
 }
 
@@ -67,7 +86,12 @@ describe('Audit: hostile query values', () => {
     t = await startTestApp();
     auditor = as(t, await t.key('auditor', '*'));
     const store = t.app.get(PostgresEventStore);
-    const { result } = await seedConversation(store, { conversationId: uuid(0x51), tenantId: 'acme', startedAt: '2025-03-03T10:00:00Z', endedAt: '2025-03-03T10:05:00Z' });
+    const { result } = await seedConversation(store, {
+      conversationId: uuid(0x51),
+      tenantId: 'acme',
+      startedAt: '2025-03-03T10:00:00Z',
+      endedAt: '2025-03-03T10:05:00Z',
+    });
     // Every list has rows, so a filter that leaked (matched everything) would show.
     const ready = await auditor.get(`/v1/audit/ends?waitFor=${result.position}`);
     expect(ready.body.items).toHaveLength(1);
@@ -80,15 +104,24 @@ describe('Audit: hostile query values', () => {
       for (const value of HOSTILE) {
         const res = await auditor.get(`${url}?${param}=${encodeURIComponent(value)}`);
         // A seed is a label, not a filter: any accepted seed samples the one end there is.
-        const sampled = url.endsWith('/sample') && param === 'seed' && res.status === 200 && res.body.items.length === 1;
-        const ok = res.status === 400 ? res.body.code === 'VALIDATION_FAILED' : res.status === 200 && (isEmpty(url, res) || sampled);
+        const sampled =
+          url.endsWith('/sample') && param === 'seed' && res.status === 200 && res.body.items.length === 1;
+        const ok =
+          res.status === 400
+            ? res.body.code === 'VALIDATION_FAILED'
+            : res.status === 200 && (isEmpty(url, res) || sampled);
         if (!ok) unexpected.push(`${JSON.stringify(value.slice(0, 40))} → ${res.status} ${res.text.slice(0, 200)}`);
       }
       expect(unexpected).toEqual([]);
     });
 
     it('refuses unknown, repeated and bracketed parameters with 400', async () => {
-      for (const query of ['colour=red', 'limit=1&limit=2', 'reasonCode[]=ABUSE_OF_ASSISTANT', 'tenantId=acme&tenantId=globex']) {
+      for (const query of [
+        'colour=red',
+        'limit=1&limit=2',
+        'reasonCode[]=ABUSE_OF_ASSISTANT',
+        'tenantId=acme&tenantId=globex',
+      ]) {
         const res = await auditor.get(`${url}?${query}`);
         expect([query, res.status, res.body.code]).toEqual([query, 400, 'VALIDATION_FAILED']);
       }
@@ -103,14 +136,20 @@ describe('Audit: hostile query values', () => {
   it('refuses a malformed conversation id on the timeline and on reviews', async () => {
     for (const id of ["1'%20OR%201=1", 'not-a-uuid', '%00']) {
       expect((await auditor.get(`/v1/audit/conversations/${id}/timeline`)).status).toBe(400);
-      expect((await auditor.post(`/v1/audit/conversations/${id}/reviews`, { endEventId: uuid(1), outcome: 'upheld' })).status).toBe(400);
+      expect(
+        (await auditor.post(`/v1/audit/conversations/${id}/reviews`, { endEventId: uuid(1), outcome: 'upheld' }))
+          .status,
+      ).toBe(400);
     }
   });
 
   it('answers a valid but unknown cursor with an empty page', async () => {
     const cursor = b64(['t', '1999-01-01T00:00:00.000000Z', uuid(1)]);
     expect((await auditor.get(`/v1/audit/ends?cursor=${cursor}`)).body).toEqual({ items: [], nextCursor: null });
-    expect((await auditor.get(`/v1/audit/compliance?cursor=${b64(['p', '999999999'])}`)).body).toMatchObject({ items: [], nextCursor: null });
+    expect((await auditor.get(`/v1/audit/compliance?cursor=${b64(['p', '999999999'])}`)).body).toMatchObject({
+      items: [],
+      nextCursor: null,
+    });
   });
 
   it('refuses a cursor of another list', async () => {

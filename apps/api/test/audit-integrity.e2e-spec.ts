@@ -64,11 +64,22 @@ describe('Audit: compliance and timelines', () => {
     auditorGlobex = as(t, await t.key('auditor', 'globex'));
     await startConversation(writer, HEALTHY);
     await abusiveThread(writer, HEALTHY, 2);
-    const ended = await writer.post(path(HEALTHY, '/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: THREAD.u3 });
+    const ended = await writer.post(path(HEALTHY, '/end'), {
+      initiator: 'model',
+      reasonCode: 'ABUSE_OF_ASSISTANT',
+      atMessageId: THREAD.u3,
+    });
     expect(ended.status).toBe(201);
     position = ended.body.position;
     for (let i = 0; i < 3; i++) {
-      position = (await seedConversation(store, { conversationId: uuid(0x510 + i), tenantId: 'acme', startedAt: '2025-04-01T10:00:00Z', endedAt: '2025-04-01T10:30:00Z' })).result.position;
+      position = (
+        await seedConversation(store, {
+          conversationId: uuid(0x510 + i),
+          tenantId: 'acme',
+          startedAt: '2025-04-01T10:00:00Z',
+          endedAt: '2025-04-01T10:30:00Z',
+        })
+      ).result.position;
     }
   });
   afterAll(() => t.close());
@@ -102,7 +113,11 @@ describe('Audit: compliance and timelines', () => {
         },
       ]);
       // The same end is in the ends index: the projection trusts the log, the re-check does not.
-      expect((await get(auditorAll, `/v1/audit/ends?from=2025-05-01&to=2025-05-02`)).body.items.map((e: Item) => e.endEventId)).toEqual([endEventId]);
+      expect(
+        (await get(auditorAll, `/v1/audit/ends?from=2025-05-01&to=2025-05-02`)).body.items.map(
+          (e: Item) => e.endEventId,
+        ),
+      ).toEqual([endEventId]);
     });
 
     it('re-checks a second end on an already ended lineage and an end under an unknown policy version', async () => {
@@ -119,15 +134,26 @@ describe('Audit: compliance and timelines', () => {
     });
 
     it('keeps a tenant key to its tenant', async () => {
-      expect((await get(auditorAcme, '/v1/audit/compliance')).body.items.map((i: Item) => i.conversationId)).toEqual([BROKEN, HEALTHY]);
-      expect((await get(auditorGlobex, '/v1/audit/compliance')).body.items.map((i: Item) => i.conversationId)).toEqual([UNKNOWN_POLICY]);
-      expect((await get(auditorAcme, '/v1/audit/compliance?tenantId=globex')).body).toEqual({ items: [], nextCursor: null, checkedEnds: 0 });
+      expect((await get(auditorAcme, '/v1/audit/compliance')).body.items.map((i: Item) => i.conversationId)).toEqual([
+        BROKEN,
+        HEALTHY,
+      ]);
+      expect((await get(auditorGlobex, '/v1/audit/compliance')).body.items.map((i: Item) => i.conversationId)).toEqual([
+        UNKNOWN_POLICY,
+      ]);
+      expect((await get(auditorAcme, '/v1/audit/compliance?tenantId=globex')).body).toEqual({
+        items: [],
+        nextCursor: null,
+        checkedEnds: 0,
+      });
       expect((await get(auditorAll, '/v1/audit/compliance?tenantId=globex')).body.items).toHaveLength(1);
     });
 
     it('pages in log order with limit and cursor', async () => {
       const all = (await get(auditorAll, '/v1/audit/compliance')).body.items.map((i: Item) => i.endEventId);
-      const pages = await walkPages((cursor) => get(auditorAll, `/v1/audit/compliance?limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+      const pages = await walkPages((cursor) =>
+        get(auditorAll, `/v1/audit/compliance?limit=1${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       expect(pages.map((p) => p.map((i) => (i as Item).endEventId))).toEqual(all.map((id: string) => [id]));
     });
   });
@@ -147,7 +173,9 @@ describe('Audit: compliance and timelines', () => {
       expect(res.body.chain).toEqual({ valid: true });
       const events = (await auditorAcme.get(`/v1/conversations/${TAMPERED}/events?limit=500`)).body.items;
       expect(res.body.events).toEqual(events);
-      expect(res.body.events.map((e: Item) => e.version)).toEqual(Array.from({ length: await versionOf(t, TAMPERED) }, (_, i) => i + 1));
+      expect(res.body.events.map((e: Item) => e.version)).toEqual(
+        Array.from({ length: await versionOf(t, TAMPERED) }, (_, i) => i + 1),
+      );
       expect(res.body.events[0]).toMatchObject({
         type: 'ConversationStarted',
         position: expect.stringMatching(/^\d+-\d+$/),
@@ -178,7 +206,10 @@ describe('Audit: compliance and timelines', () => {
       const version = await versionOf(t, TRUNCATED);
       await t.db.pool.query('ALTER TABLE es_events DISABLE TRIGGER es_events_no_update');
       try {
-        await t.db.pool.query('DELETE FROM es_events WHERE stream_id = $1 AND stream_version = $2', [streamIdOf(TRUNCATED), version]);
+        await t.db.pool.query('DELETE FROM es_events WHERE stream_id = $1 AND stream_version = $2', [
+          streamIdOf(TRUNCATED),
+          version,
+        ]);
       } finally {
         await t.db.pool.query('ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_update');
       }

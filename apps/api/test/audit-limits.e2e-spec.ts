@@ -12,14 +12,14 @@ const BIG = 'x'.repeat(100_000);
 const LONG = uuid(0x10c);
 
 const until = async (done: () => boolean, what: string, ms = 20_000) => {
-  for (const started = Date.now(); !done(); ) {
+  for (const started = Date.now(); !done();) {
     if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 };
 
 const untilTrue = async (done: () => Promise<boolean>, what: string, ms = 20_000) => {
-  for (const started = Date.now(); !(await done()); ) {
+  for (const started = Date.now(); !(await done());) {
     if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -56,7 +56,15 @@ describe('Audit: limits', () => {
       position = seeded.result.position;
     }
     // One end whose conversation holds more events than one read of the export takes (32).
-    position = (await seedConversation(store, { conversationId: LONG, tenantId: 'acme', messages: 71, startedAt: '2025-05-30T08:00:00Z', endedAt: '2025-05-30T09:00:00Z' })).result.position;
+    position = (
+      await seedConversation(store, {
+        conversationId: LONG,
+        tenantId: 'acme',
+        messages: 71,
+        startedAt: '2025-05-30T08:00:00Z',
+        endedAt: '2025-05-30T09:00:00Z',
+      })
+    ).result.position;
   }, 120_000);
   afterAll(() => t.close());
 
@@ -76,7 +84,12 @@ describe('Audit: limits', () => {
     try {
       expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
       expect(capacity.inUse).toBe(1);
-      for (const path of ['/v1/audit/compliance', '/v1/audit/sample', `/v1/audit/conversations/${LONG}/timeline`, '/v1/audit/export']) {
+      for (const path of [
+        '/v1/audit/compliance',
+        '/v1/audit/sample',
+        `/v1/audit/conversations/${LONG}/timeline`,
+        '/v1/audit/export',
+      ]) {
         const res = await auditor.get(path);
         expect([path, res.status, res.body.code]).toEqual([path, 503, 'BUSY']);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -95,7 +108,10 @@ describe('Audit: limits', () => {
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     // The export holds its connection and snapshot while the client does not read ...
-    await untilTrue(async () => (await openSnapshots('500 milliseconds')) === 1 && checkedOut() === 1, 'the export to stall');
+    await untilTrue(
+      async () => (await openSnapshots('500 milliseconds')) === 1 && checkedOut() === 1,
+      'the export to stall',
+    );
     // ... until the server gives up on it (EXPORT_IDLE_TIMEOUT_MS): the export lets go of both.
     await untilTrue(async () => (await openSnapshots()) === 0, 'the export to end its snapshot');
     await until(() => checkedOut() === 0, 'the audit connection to come back');

@@ -29,14 +29,19 @@ describe('Audit: reviews of end decisions', () => {
     auditorAll = as(t, await t.key('auditor', '*'));
     const acmeKey = await t.key('auditor', 'acme');
     auditorAcme = as(t, acmeKey);
-    auditorAcmeId = (await t.db.pool.query('SELECT id FROM api_keys WHERE key_hash = $1', [hashKey(acmeKey)])).rows[0].id;
+    auditorAcmeId = (await t.db.pool.query('SELECT id FROM api_keys WHERE key_hash = $1', [hashKey(acmeKey)])).rows[0]
+      .id;
     auditorGlobex = as(t, await t.key('auditor', 'globex'));
 
     const seeded = await twoEndedConversations(writer, A, B);
     trail.add(seeded);
     await startConversation(writer, C);
     await abusiveThread(writer, C, 0);
-    await end(operator, C, { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'threats against staff' });
+    await end(operator, C, {
+      initiator: 'operator',
+      reasonCode: 'OPERATOR_ACTION',
+      explanation: 'threats against staff',
+    });
     await startConversation(writerGlobex, D);
     await abusiveThread(writerGlobex, D, 2);
     await end(writerGlobex, D, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
@@ -51,7 +56,11 @@ describe('Audit: reviews of end decisions', () => {
       note: 'the user was quoting a film',
     });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ reviewId: expect.stringMatching(/^[0-9a-f-]{36}$/), version: expect.any(Number), position: expect.any(String) });
+    expect(res.body).toEqual({
+      reviewId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      version: expect.any(Number),
+      position: expect.any(String),
+    });
     expect(res.headers.etag).toBe(`"${res.body.version}"`);
     trail.position = res.body.position;
 
@@ -64,19 +73,33 @@ describe('Audit: reviews of end decisions', () => {
     const events = await auditorAcme.get(`/v1/conversations/${A}/events?limit=500`);
     expect(events.body.items.at(-1)).toMatchObject({
       type: 'EndDecisionReviewed',
-      data: { reviewId: res.body.reviewId, reviewerId: auditorAcmeId, endEventId: endIds[A], outcome: 'overturned', errorType: 'false_positive' },
+      data: {
+        reviewId: res.body.reviewId,
+        reviewerId: auditorAcmeId,
+        endEventId: endIds[A],
+        outcome: 'overturned',
+        errorType: 'false_positive',
+      },
       metadata: { actor: { type: 'auditor', id: auditorAcmeId }, tenantId: 'acme' },
     });
   });
 
   it('replays an Idempotency-Key with the first answer and appends nothing', async () => {
     const body = { endEventId: endIds[B], outcome: 'upheld' };
-    const first = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, body, { 'Idempotency-Key': 'review-b-1' });
-    const again = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, body, { 'Idempotency-Key': 'review-b-1' });
+    const first = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, body, {
+      'Idempotency-Key': 'review-b-1',
+    });
+    const again = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, body, {
+      'Idempotency-Key': 'review-b-1',
+    });
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
-    const reused = await auditorAll.post(`/v1/audit/conversations/${B}/reviews`, { ...body, note: 'other' }, { 'Idempotency-Key': 'review-b-1' });
+    const reused = await auditorAll.post(
+      `/v1/audit/conversations/${B}/reviews`,
+      { ...body, note: 'other' },
+      { 'Idempotency-Key': 'review-b-1' },
+    );
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     trail.position = first.body.position;
@@ -85,17 +108,27 @@ describe('Audit: reviews of end decisions', () => {
   });
 
   it('honours If-Match: a stale version is 412 and appends nothing', async () => {
-    const res = await auditorAll.post(`/v1/audit/conversations/${D}/reviews`, { endEventId: endIds[D], outcome: 'upheld' }, { 'If-Match': '"1"' });
+    const res = await auditorAll.post(
+      `/v1/audit/conversations/${D}/reviews`,
+      { endEventId: endIds[D], outcome: 'upheld' },
+      { 'If-Match': '"1"' },
+    );
     expect([res.status, res.body.code]).toEqual([412, 'VERSION_CONFLICT']);
     const events = await auditorAll.get(`/v1/conversations/${D}/events?limit=500`);
     expect(events.body.items.filter((e: Item) => e.type === 'EndDecisionReviewed')).toEqual([]);
   });
 
   it('answers 404 for another tenant, 422 for an unknown end and 400 for a malformed review', async () => {
-    const foreign = await auditorGlobex.post(`/v1/audit/conversations/${A}/reviews`, { endEventId: endIds[A], outcome: 'upheld' });
+    const foreign = await auditorGlobex.post(`/v1/audit/conversations/${A}/reviews`, {
+      endEventId: endIds[A],
+      outcome: 'upheld',
+    });
     expect(foreign.status).toBe(404);
     expect(foreign.body.code).toBe('NOT_FOUND');
-    const unknown = await auditorAcme.post(`/v1/audit/conversations/${A}/reviews`, { endEventId: uuid(0x999), outcome: 'upheld' });
+    const unknown = await auditorAcme.post(`/v1/audit/conversations/${A}/reviews`, {
+      endEventId: uuid(0x999),
+      outcome: 'upheld',
+    });
     expect(unknown.status).toBe(422);
     expect(unknown.body.code).toBe('UNKNOWN_END');
     for (const body of [
@@ -108,7 +141,14 @@ describe('Audit: reviews of end decisions', () => {
       const res = await auditorAcme.post(`/v1/audit/conversations/${A}/reviews`, body);
       expect([res.status, res.body.code]).toEqual([400, 'VALIDATION_FAILED']);
     }
-    expect((await auditorAcme.post(`/v1/audit/conversations/not-a-uuid/reviews`, { endEventId: endIds[A], outcome: 'upheld' })).status).toBe(400);
+    expect(
+      (
+        await auditorAcme.post(`/v1/audit/conversations/not-a-uuid/reviews`, {
+          endEventId: endIds[A],
+          outcome: 'upheld',
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('gives overturn rates by reason, model and reviewer (GET /v1/audit/reviews/stats)', async () => {

@@ -8,9 +8,22 @@ import { as, startTestApp, TestApp } from './support/test-app';
 const MARCH: SeededEnd[] = [
   { conversationId: uuid(0x301), tenantId: 'acme', startedAt: '2025-03-03T09:00:00Z', endedAt: '2025-03-03T09:30:00Z' },
   { conversationId: uuid(0x302), tenantId: 'acme', startedAt: '2025-03-03T11:00:00Z' },
-  { conversationId: uuid(0x303), tenantId: 'globex', modelId: 'claude-opus-4', startedAt: '2025-03-04T23:59:00Z', endedAt: '2025-03-05T00:10:00Z', reasonCode: 'USER_REQUESTED' },
+  {
+    conversationId: uuid(0x303),
+    tenantId: 'globex',
+    modelId: 'claude-opus-4',
+    startedAt: '2025-03-04T23:59:00Z',
+    endedAt: '2025-03-05T00:10:00Z',
+    reasonCode: 'USER_REQUESTED',
+  },
   { conversationId: uuid(0x305), tenantId: 'acme', startedAt: '2025-03-09T23:00:00Z', endedAt: '2025-03-09T23:30:00Z' },
-  { conversationId: uuid(0x304), tenantId: 'acme', startedAt: '2025-03-10T08:00:00Z', endedAt: '2025-03-10T09:00:00Z', reasonCode: 'OPERATOR_ACTION' },
+  {
+    conversationId: uuid(0x304),
+    tenantId: 'acme',
+    startedAt: '2025-03-10T08:00:00Z',
+    endedAt: '2025-03-10T09:00:00Z',
+    reasonCode: 'OPERATOR_ACTION',
+  },
 ];
 
 // April: 30 acme ends for the sample, and 5 globex ones.
@@ -23,7 +36,13 @@ const APRIL: SeededEnd[] = Array.from({ length: 35 }, (_, i) => ({
 
 const bucket = (start: string, counts: Record<string, number>, conversationsStarted: number) => {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  return { start, counts, total, conversationsStarted, ratePer1000: conversationsStarted ? Math.round((total / conversationsStarted) * 100_000) / 100 : null };
+  return {
+    start,
+    counts,
+    total,
+    conversationsStarted,
+    ratePer1000: conversationsStarted ? Math.round((total / conversationsStarted) * 100_000) / 100 : null,
+  };
 };
 
 describe('Audit: counts and samples', () => {
@@ -77,16 +96,25 @@ describe('Audit: counts and samples', () => {
 
     it('counts the days that overlap [from, to)', async () => {
       const res = await get(auditorAll, '/v1/audit/stats/ends?from=2025-03-04T12:00:00Z&to=2025-03-09T00:00:01Z');
-      expect(res.body.buckets.map((b: { start: string }) => b.start)).toEqual(['2025-03-04', '2025-03-05', '2025-03-09']);
+      expect(res.body.buckets.map((b: { start: string }) => b.start)).toEqual([
+        '2025-03-04',
+        '2025-03-05',
+        '2025-03-09',
+      ]);
       const none = await get(auditorAll, '/v1/audit/stats/ends?from=2025-03-06&to=2025-03-09');
       expect(none.body).toEqual({ buckets: [] });
     });
 
     it("keeps a tenant key to its tenant's counts", async () => {
       const acme = await get(auditorAcme, `/v1/audit/stats/ends?bucket=week&${MARCH_RANGE}`);
-      expect(acme.body.buckets).toEqual([bucket('2025-03-03', { ABUSE_OF_ASSISTANT: 2 }, 3), bucket('2025-03-10', { OPERATOR_ACTION: 1 }, 1)]);
+      expect(acme.body.buckets).toEqual([
+        bucket('2025-03-03', { ABUSE_OF_ASSISTANT: 2 }, 3),
+        bucket('2025-03-10', { OPERATOR_ACTION: 1 }, 1),
+      ]);
       expect(acme.body.buckets[0].ratePer1000).toBe(666.67);
-      expect((await get(auditorAcme, `/v1/audit/stats/ends?tenantId=globex&${MARCH_RANGE}`)).body).toEqual({ buckets: [] });
+      expect((await get(auditorAcme, `/v1/audit/stats/ends?tenantId=globex&${MARCH_RANGE}`)).body).toEqual({
+        buckets: [],
+      });
       const globex = await get(auditorAll, `/v1/audit/stats/ends?tenantId=globex&bucket=week&${MARCH_RANGE}`);
       expect(globex.body.buckets).toEqual([bucket('2025-03-03', { USER_REQUESTED: 1 }, 1)]);
     });
@@ -101,8 +129,12 @@ describe('Audit: counts and samples', () => {
   describe('GET /v1/audit/sample', () => {
     const md5Order = (seed: string, ids: string[]) =>
       [...ids].sort((a, b) => {
-        const ha = createHash('md5').update(seed + a).digest('hex');
-        const hb = createHash('md5').update(seed + b).digest('hex');
+        const ha = createHash('md5')
+          .update(seed + a)
+          .digest('hex');
+        const hb = createHash('md5')
+          .update(seed + b)
+          .digest('hex');
         return ha < hb ? -1 : ha > hb ? 1 : a < b ? -1 : 1;
       });
 
@@ -117,14 +149,18 @@ describe('Audit: counts and samples', () => {
       const all = await get(auditorAll, '/v1/audit/ends?reasonCode=ABUSE_OF_ASSISTANT&limit=500');
       const ids = all.body.items.map((e: { endEventId: string }) => e.endEventId);
       expect(ids).toHaveLength(2 + APRIL.length);
-      expect(first.body.items.map((e: { endEventId: string }) => e.endEventId)).toEqual(md5Order('q2-review', ids).slice(0, 5));
+      expect(first.body.items.map((e: { endEventId: string }) => e.endEventId)).toEqual(
+        md5Order('q2-review', ids).slice(0, 5),
+      );
       expect(first.body.items.every((e: { reasonCode: string }) => e.reasonCode === 'ABUSE_OF_ASSISTANT')).toBe(true);
     });
 
     it('gives another sample for another seed', async () => {
       const a = await get(auditorAll, '/v1/audit/sample?size=5&seed=one');
       const b = await get(auditorAll, '/v1/audit/sample?size=5&seed=two');
-      expect(a.body.items.map((e: { endEventId: string }) => e.endEventId)).not.toEqual(b.body.items.map((e: { endEventId: string }) => e.endEventId));
+      expect(a.body.items.map((e: { endEventId: string }) => e.endEventId)).not.toEqual(
+        b.body.items.map((e: { endEventId: string }) => e.endEventId),
+      );
     });
 
     it('samples per reason and within the tenant scope', async () => {

@@ -38,7 +38,11 @@ describe('A conversation that turns abusive', () => {
     const u3 = await say(a2, 'user', 'Shut up, worthless machine.');
 
     // An end without redirections is blocked, and the attempt is on the record.
-    const blocked = await writer.post(path('/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: u3 });
+    const blocked = await writer.post(path('/end'), {
+      initiator: 'model',
+      reasonCode: 'ABUSE_OF_ASSISTANT',
+      atMessageId: u3,
+    });
     expect(blocked.status).toBe(409);
     expect(blocked.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(blocked.body).toMatchObject({ code: 'END_BLOCKED', failedGuards: ['INSUFFICIENT_REDIRECTION'] });
@@ -49,9 +53,13 @@ describe('A conversation that turns abusive', () => {
     });
 
     // Two redirections on this lineage, then the end goes through.
-    expect((await writer.post(path('/redirections'), { messageId: a2, harmCategory: 'ABUSE_OF_ASSISTANT' })).status).toBe(201);
+    expect(
+      (await writer.post(path('/redirections'), { messageId: a2, harmCategory: 'ABUSE_OF_ASSISTANT' })).status,
+    ).toBe(201);
     const a3 = await say(u3, 'assistant', 'I want to help, but I need us to keep this respectful.');
-    expect((await writer.post(path('/redirections'), { messageId: a3, harmCategory: 'ABUSE_OF_ASSISTANT' })).status).toBe(201);
+    expect(
+      (await writer.post(path('/redirections'), { messageId: a3, harmCategory: 'ABUSE_OF_ASSISTANT' })).status,
+    ).toBe(201);
     const u4 = await say(a3, 'user', 'More insults.');
     const ended = await writer.post(path('/end'), {
       initiator: 'model',
@@ -65,12 +73,24 @@ describe('A conversation that turns abusive', () => {
     expect(afterEnd.body).toMatchObject({
       status: 'ended',
       redirectionCount: 2,
-      ends: [{ endEventId: ended.body.endEventId, reasonCode: 'ABUSE_OF_ASSISTANT', initiator: 'model', endedAtMessageId: u4, reviewOutcome: null }],
+      ends: [
+        {
+          endEventId: ended.body.endEventId,
+          reasonCode: 'ABUSE_OF_ASSISTANT',
+          initiator: 'model',
+          endedAtMessageId: u4,
+          reviewOutcome: null,
+        },
+      ],
     });
 
     // No reply on the ended lineage, and nothing is appended by trying.
     const before = await versionOf(t, id);
-    const refused = await writer.post(path('/messages'), { parentMessageId: u4, role: 'assistant', content: 'one more thing' });
+    const refused = await writer.post(path('/messages'), {
+      parentMessageId: u4,
+      role: 'assistant',
+      content: 'one more thing',
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('LINEAGE_ENDED');
     expect(await versionOf(t, id)).toBe(before);
@@ -88,13 +108,18 @@ describe('A conversation that turns abusive', () => {
     const b1 = await say(edited, 'assistant', 'Lisbon is lovely in March.');
     const b2 = await say(b1, 'user', 'Useless, as always, you idiot.');
     const b3 = await say(b2, 'assistant', "Let's get back to your trip: Lisbon or Seville?");
-    expect((await writer.post(path('/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: b2 })).body.failedGuards).toEqual([
-      'INSUFFICIENT_REDIRECTION',
-    ]);
+    expect(
+      (await writer.post(path('/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: b2 })).body
+        .failedGuards,
+    ).toEqual(['INSUFFICIENT_REDIRECTION']);
     await writer.post(path('/redirections'), { messageId: b1, harmCategory: 'ABUSE_OF_ASSISTANT' });
     await writer.post(path('/redirections'), { messageId: b3, harmCategory: 'ABUSE_OF_ASSISTANT' });
     const b4 = await say(b3, 'user', 'Idiot.');
-    const second = await writer.post(path('/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: b4 });
+    const second = await writer.post(path('/end'), {
+      initiator: 'model',
+      reasonCode: 'ABUSE_OF_ASSISTANT',
+      atMessageId: b4,
+    });
     expect(second.status).toBe(201);
     const final = await writer.get(path());
     expect(final.body.status).toBe('ended');
@@ -108,7 +133,9 @@ describe('A conversation that turns abusive', () => {
     const page1 = await writer.get(path('/messages?tree=true&limit=5'));
     const page2 = await writer.get(path(`/messages?tree=true&limit=5&cursor=${page1.body.nextCursor}`));
     const page3 = await writer.get(path(`/messages?tree=true&limit=5&cursor=${page2.body.nextCursor}`));
-    const paged = [...page1.body.items, ...page2.body.items, ...page3.body.items].map((m: { messageId: string }) => m.messageId);
+    const paged = [...page1.body.items, ...page2.body.items, ...page3.body.items].map(
+      (m: { messageId: string }) => m.messageId,
+    );
     expect(paged).toEqual([u1, a1, u2, a2, u3, a3, u4, edited, b1, b2, b3, b4]);
     expect(page3.body.nextCursor).toBeNull();
 

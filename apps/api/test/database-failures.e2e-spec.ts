@@ -23,7 +23,10 @@ describe('Database failures', () => {
     let writer: Client;
     beforeAll(async () => {
       proxy = await TcpProxy.start(process.env.CS_TEST_ADMIN_URL!);
-      t = await startTestApp({ PROJECTIONS_IN_PROCESS: 'false', DB_CONNECT_TIMEOUT_MS: '500' }, { connectVia: (url) => proxy.urlFor(url) });
+      t = await startTestApp(
+        { PROJECTIONS_IN_PROCESS: 'false', DB_CONNECT_TIMEOUT_MS: '500' },
+        { connectVia: (url) => proxy.urlFor(url) },
+      );
       writer = as(t, await t.key('writer', 'acme'));
       await startConversation(writer, CONVERSATION);
     });
@@ -75,7 +78,7 @@ describe('Database failures', () => {
 
     it('answers 503 DATABASE_UNAVAILABLE when an administrator ends the session', async () => {
       const answer = writer.get(path(CONVERSATION)).then((r) => r);
-      for (let terminated = 0; terminated === 0; ) {
+      for (let terminated = 0; terminated === 0;) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         // Not on the locker: its transaction would see one cached snapshot of pg_stat_activity.
         const { rows } = await t.db.pool.query<{ n: number }>(

@@ -23,9 +23,11 @@ describe('database roles', () => {
     });
 
     it('runs its pool with the statement and idle-in-transaction timeouts of the configuration', async () => {
-      const { rows } = await t.app.get<Pool>(PG_POOL).query(
-        `SELECT current_user AS u, current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`,
-      );
+      const { rows } = await t.app
+        .get<Pool>(PG_POOL)
+        .query(
+          `SELECT current_user AS u, current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`,
+        );
       expect(rows[0]).toEqual({ u: 'cs_test_runtime', s: '1500ms', i: '1min' });
     });
   });
@@ -38,7 +40,9 @@ describe('database roles', () => {
       const t = await startTestApp({}, { asOwner: true });
       try {
         expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
-          expect.stringMatching(/is a superuser.*could disable the append-only triggers of es_events and rewrite the record/),
+          expect.stringMatching(
+            /is a superuser.*could disable the append-only triggers of es_events and rewrite the record/,
+          ),
         );
         expect((await t.http().get('/health')).body.database).toEqual({ status: 'up', privileges: 'owner' });
       } finally {
@@ -60,7 +64,7 @@ describe('database roles', () => {
     });
     afterAll(() => t.close());
 
-    it('answers /health 503 with the database down, and none of the server\'s error text', async () => {
+    it("answers /health 503 with the database down, and none of the server's error text", async () => {
       await withAdmin(adminUrl(), async (c) => {
         // Refuses everyone, superusers too; then the pool's idle connections are ended.
         await c.query(`ALTER DATABASE "${t.db.name}" ALLOW_CONNECTIONS false`);
@@ -70,7 +74,8 @@ describe('database roles', () => {
       expect(res.status).toBe(503);
       expect(res.body.checks.error.database).toEqual({ status: 'down' });
       const text = JSON.stringify(res.body);
-      for (const leak of ['not currently accepting', 'connection', 'cs_test_runtime', t.db.name, 'terminat']) expect(text).not.toContain(leak);
+      for (const leak of ['not currently accepting', 'connection', 'cs_test_runtime', t.db.name, 'terminat'])
+        expect(text).not.toContain(leak);
     });
   });
 });

@@ -63,18 +63,31 @@ describe('npm start without DATABASE_URL', () => {
       // The CLI finds the running embedded server through ./data and shares it.
       const cliEnv = { ...process.env };
       delete cliEnv.DATABASE_URL;
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'keys:create', '--role', 'admin', '--tenant', '*'], {
-        cwd: dir,
-        env: cliEnv,
-      });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [CLI, 'keys:create', '--role', 'admin', '--tenant', '*'],
+        {
+          cwd: dir,
+          env: cliEnv,
+        },
+      );
       const key = stdout.trim().split('\n').at(-1)!;
       const auth = { Authorization: `Bearer ${key}` };
-      const started = await http().post('/v1/conversations').set(auth).send({ subjectId: 's-1', modelId: 'claude-opus-4', tenantId: 'acme' });
+      const started = await http()
+        .post('/v1/conversations')
+        .set(auth)
+        .send({ subjectId: 's-1', modelId: 'claude-opus-4', tenantId: 'acme' });
       expect(started.status).toBe(201);
       const id = started.body.conversationId;
-      const msg = await http().post(`/v1/conversations/${id}/messages`).set(auth).send({ parentMessageId: null, role: 'user', content: 'hello' });
+      const msg = await http()
+        .post(`/v1/conversations/${id}/messages`)
+        .set(auth)
+        .send({ parentMessageId: null, role: 'user', content: 'hello' });
       expect(msg.status).toBe(201);
-      expect((await http().get(`/v1/conversations/${id}`).set(auth)).body).toMatchObject({ messageCount: 1, version: 2 });
+      expect((await http().get(`/v1/conversations/${id}`).set(auth)).body).toMatchObject({
+        messageCount: 1,
+        version: 2,
+      });
 
       expect(await stop(first.proc)).toBe(0);
       expect(existsSync(join(dir, 'data/pg/postmaster.pid'))).toBe(false);
@@ -84,7 +97,10 @@ describe('npm start without DATABASE_URL', () => {
       http = () => validated(request(`http://127.0.0.1:${second.port}`), openapi);
       try {
         const again = await http().get(`/v1/conversations/${id}/events`).set(auth);
-        expect(again.body.items.map((e: { type: string }) => e.type)).toEqual(['ConversationStarted', 'MessageAppended']);
+        expect(again.body.items.map((e: { type: string }) => e.type)).toEqual([
+          'ConversationStarted',
+          'MessageAppended',
+        ]);
       } finally {
         expect(await stop(second.proc)).toBe(0);
       }

@@ -131,7 +131,7 @@ describe('Event streams: limits', () => {
       port = await listen(t);
       // Tenant B's events first, straight into the store (not through the proxy), then A's.
       const store = new PostgresEventStore(t.db.pool);
-      for (let done = 0; done < NOISE; ) {
+      for (let done = 0; done < NOISE;) {
         const n = Math.min(1_000, NOISE - done);
         const events: NewEvent[] = Array.from({ length: n }, (_, i) => ({
           eventId: randomUUID(),
@@ -144,7 +144,9 @@ describe('Event streams: limits', () => {
         done += n;
       }
       await store.close();
-      const { rows } = await t.db.pool.query<{ bytes: string }>('SELECT sum(octet_length(data::text))::text AS bytes FROM es_events');
+      const { rows } = await t.db.pool.query<{ bytes: string }>(
+        'SELECT sum(octet_length(data::text))::text AS bytes FROM es_events',
+      );
       noiseBytes = Number(rows[0].bytes);
       const writerA = as(t, await t.key('writer', 'tenant-a'));
       await startConversation(writerA, A);
@@ -153,7 +155,7 @@ describe('Event streams: limits', () => {
       auditorAKey = await t.key('auditor', 'tenant-a');
       auditorA = as(t, auditorAKey);
       // Readers see an event once every older transaction of the cluster has ended (commit order).
-      for (let visible = 0; visible < 3; ) {
+      for (let visible = 0; visible < 3;) {
         const { rows } = await t.db.pool.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM es_events
             WHERE metadata->>'tenantId' = 'tenant-a' AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,

@@ -47,11 +47,15 @@ describe('Reading events', () => {
     admin = as(t, adminKey);
 
     // Tenant A's events sit between runs of tenant B's, so some feed pages hold no A event.
-    await writerA.post('/v1/conversations', { conversationId: A, subjectId: 'subject-a', modelId: 'claude-opus-4-1' }, {
-      'Idempotency-Key': 'start-a',
-      'X-Correlation-Id': 'corr-start-a',
-      'X-Causation-Id': 'cause-1',
-    });
+    await writerA.post(
+      '/v1/conversations',
+      { conversationId: A, subjectId: 'subject-a', modelId: 'claude-opus-4-1' },
+      {
+        'Idempotency-Key': 'start-a',
+        'X-Correlation-Id': 'corr-start-a',
+        'X-Causation-Id': 'cause-1',
+      },
+    );
     await startConversation(writerB, B);
     await say(writerB, B, uuid(1), null, 'user', 'b1');
     await say(writerB, B, uuid(2), uuid(1), 'assistant', 'b2');
@@ -62,7 +66,9 @@ describe('Reading events', () => {
     await say(writerA, A, uuid(3), uuid(2), 'user', 'a3');
     // The feed holds an event back while an older transaction (e.g. a projection's) is open.
     // Besides the 9 conversation events, the log holds the keys' and the policy's own events.
-    const stored = Number((await t.db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events')).rows[0].n);
+    const stored = Number(
+      (await t.db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events')).rows[0].n,
+    );
     for (let tries = 0; (await readAllPages(admin, '/v1/events?limit=500', 'cursor')).length < stored; tries++) {
       if (tries === 100) throw new Error(`the feed did not show the ${stored} events within 5 s`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -76,7 +82,19 @@ describe('Reading events', () => {
       expect(res.status).toBe(200);
       const [first, second] = res.body.items as StoredEvent[];
       expect(Object.keys(first).sort()).toEqual(
-        ['data', 'eventId', 'hash', 'metadata', 'occurredAt', 'position', 'prevHash', 'recordedAt', 'streamId', 'type', 'version'].sort(),
+        [
+          'data',
+          'eventId',
+          'hash',
+          'metadata',
+          'occurredAt',
+          'position',
+          'prevHash',
+          'recordedAt',
+          'streamId',
+          'type',
+          'version',
+        ].sort(),
       );
       expect(first).toMatchObject({
         version: 1,
@@ -96,7 +114,12 @@ describe('Reading events', () => {
         hash: expect.stringMatching(HEX64),
         prevHash: '0'.repeat(64),
       });
-      expect(second).toMatchObject({ version: 2, type: 'MessageAppended', prevHash: first.hash, metadata: { actor: { type: 'user' } } });
+      expect(second).toMatchObject({
+        version: 2,
+        type: 'MessageAppended',
+        prevHash: first.hash,
+        metadata: { actor: { type: 'user' } },
+      });
       expect(second.metadata.commandId).toBeUndefined();
       expect(second.metadata.correlationId).toEqual(expect.any(String));
       expect(verifyChain(res.body.items)).toEqual({ valid: true, count: 4 });
@@ -115,7 +138,9 @@ describe('Reading events', () => {
 
   describe('of the whole store', () => {
     it('pages through every event in commit order', async () => {
-      const { rows } = await t.db.pool.query<{ event_id: string }>('SELECT event_id FROM es_events ORDER BY transaction_id, position');
+      const { rows } = await t.db.pool.query<{ event_id: string }>(
+        'SELECT event_id FROM es_events ORDER BY transaction_id, position',
+      );
       const events = await readAllPages(admin, '/v1/events?limit=3', 'cursor');
       expect(events.map((e) => e.eventId)).toEqual(rows.map((r) => r.event_id));
       expect(events.filter((e) => e.streamId.startsWith('conversation-'))).toHaveLength(9);
@@ -149,7 +174,12 @@ describe('Reading events', () => {
       let buffer = '';
       let check = () => undefined as void;
       let response: IncomingMessage | undefined;
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/events/stream', headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers } });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path: '/v1/events/stream',
+        headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers },
+      });
       const opened = new Promise<IncomingMessage>((resolve, reject) => {
         req.on('response', (res) => {
           response = res;
@@ -162,7 +192,11 @@ describe('Reading events', () => {
             buffer += chunk;
             for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
               const fields = Object.fromEntries(
-                buffer.slice(0, end).split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+                buffer
+                  .slice(0, end)
+                  .split('\n')
+                  .filter((l) => !l.startsWith(':'))
+                  .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
               );
               buffer = buffer.slice(end + 2);
               if (fields.id) received.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
@@ -176,7 +210,10 @@ describe('Reading events', () => {
       req.end();
       const until = (done: () => boolean, ms = 10_000) =>
         new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`timed out with ${received.map((e) => e.id).join(', ')}`)), ms);
+          const timer = setTimeout(
+            () => reject(new Error(`timed out with ${received.map((e) => e.id).join(', ')}`)),
+            ms,
+          );
           check = () => {
             if (done()) {
               clearTimeout(timer);
@@ -197,11 +234,17 @@ describe('Reading events', () => {
         expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
         await stream.until(() => stream.received.length >= all.length);
         expect(stream.received.map((e) => e.id)).toEqual(all.map((e) => e.position));
-        expect(stream.received[0]).toMatchObject({ event: all[0].type, data: { eventId: all[0].eventId, hash: all[0].hash } });
+        expect(stream.received[0]).toMatchObject({
+          event: all[0].type,
+          data: { eventId: all[0].eventId, hash: all[0].hash },
+        });
 
         await say(writerA, A, uuid(4), uuid(3), 'assistant', 'live');
         await stream.until(() => stream.received.length === all.length + 1);
-        expect(stream.received.at(-1)).toMatchObject({ event: 'MessageAppended', data: { streamId: `conversation-${A}`, version: 5 } });
+        expect(stream.received.at(-1)).toMatchObject({
+          event: 'MessageAppended',
+          data: { streamId: `conversation-${A}`, version: 5 },
+        });
       } finally {
         stream.close();
       }
@@ -215,7 +258,10 @@ describe('Reading events', () => {
         await say(writerB, B, uuid(5), uuid(4), 'user', 'after resume');
         await stream.until(() => stream.received.length === all.length - 5 + 1);
         expect(stream.received.slice(0, -1).map((e) => e.id)).toEqual(all.slice(5).map((e) => e.position));
-        expect(stream.received.at(-1)?.data).toMatchObject({ streamId: `conversation-${B}`, data: { messageId: uuid(5) } });
+        expect(stream.received.at(-1)?.data).toMatchObject({
+          streamId: `conversation-${B}`,
+          data: { messageId: uuid(5) },
+        });
       } finally {
         stream.close();
       }
@@ -231,12 +277,23 @@ describe('Reading events', () => {
 
   it('documents every conversation command, read and the events feed in /docs/openapi.json', async () => {
     const { body } = await t.http().get('/docs/openapi.json');
-    const operations = Object.entries(body.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const operations = Object.entries(body.paths as Record<string, object>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     const c = '/v1/conversations/{id}';
     expect(operations).toEqual(
       expect.arrayContaining([
         'POST /v1/conversations',
-        ...['messages', 'redirections', 'warnings', 'end-requests', 'end', 'feedback', 'risk-flags', 'risk-flags/{flagId}/clear'].map((s) => `POST ${c}/${s}`),
+        ...[
+          'messages',
+          'redirections',
+          'warnings',
+          'end-requests',
+          'end',
+          'feedback',
+          'risk-flags',
+          'risk-flags/{flagId}/clear',
+        ].map((s) => `POST ${c}/${s}`),
         `GET ${c}`,
         `GET ${c}/messages`,
         `GET ${c}/events`,

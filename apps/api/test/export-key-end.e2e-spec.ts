@@ -7,7 +7,12 @@ import { uuid } from './support/scenario';
 import { auditSnapshots, BIG_ENDS, bigEndTimes, stalledReader } from './support/stalled-export';
 
 const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 
 /**
  * An export already running when its key is revoked or expires is cut off, as event streams are:

@@ -23,10 +23,19 @@ describe('Ending a conversation', () => {
   const modelEnd = (id: string, body: Record<string, unknown>) =>
     writer.post(path(id, '/end'), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', ...body });
   const operatorEnd = (id: string, body: Record<string, unknown>) =>
-    operator.post(path(id, '/end'), { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'Staff decision under policy 4.2', ...body });
+    operator.post(path(id, '/end'), {
+      initiator: 'operator',
+      reasonCode: 'OPERATOR_ACTION',
+      explanation: 'Staff decision under policy 4.2',
+      ...body,
+    });
 
   /** The answer is 409 END_BLOCKED naming exactly these guards, and the attempt is the last event. */
-  async function expectBlocked(id: string, res: { status: number; body: Record<string, unknown> }, failedGuards: string[]) {
+  async function expectBlocked(
+    id: string,
+    res: { status: number; body: Record<string, unknown> },
+    failedGuards: string[],
+  ) {
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'END_BLOCKED', failedGuards, version: await versionOf(t, id) });
     const last = (await storedEvents(t, id)).at(-1)!;
@@ -40,10 +49,20 @@ describe('Ending a conversation', () => {
     it('blocks every end, by the model and by an operator, until the flag is cleared', async () => {
       await startConversation(writer, id);
       const { u3 } = await abusiveThread(writer, id);
-      await record(operator, id, '/risk-flags', { flagId: FLAG_1, kind: 'self_harm', source: 'classifier', score: 0.91 });
+      await record(operator, id, '/risk-flags', {
+        flagId: FLAG_1,
+        kind: 'self_harm',
+        source: 'classifier',
+        score: 0.91,
+      });
 
       const byModel = await expectBlocked(id, await modelEnd(id, { atMessageId: u3 }), ['SAFETY_RISK_OPEN']);
-      expect(byModel.data).toMatchObject({ initiator: 'model', proposedReasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: u3, policyVersion: 1 });
+      expect(byModel.data).toMatchObject({
+        initiator: 'model',
+        proposedReasonCode: 'ABUSE_OF_ASSISTANT',
+        atMessageId: u3,
+        policyVersion: 1,
+      });
       const byOperator = await expectBlocked(id, await operatorEnd(id, { atMessageId: u3 }), ['SAFETY_RISK_OPEN']);
       expect(byOperator.data).toMatchObject({ initiator: 'operator', proposedReasonCode: 'OPERATOR_ACTION' });
       expect((await writer.get(path(id))).body).toMatchObject({ status: 'active', openRiskFlags: 1, ends: [] });
@@ -51,7 +70,10 @@ describe('Ending a conversation', () => {
       await record(operator, id, `/risk-flags/${FLAG_1}/clear`, { note: 'reviewed: quoting a novel' });
       const ended = await modelEnd(id, { atMessageId: u3 });
       expect(ended.status).toBe(201);
-      expect((await storedEvents(t, id)).at(-1)).toMatchObject({ type: 'ConversationEnded', data: { endedAtMessageId: u3 } });
+      expect((await storedEvents(t, id)).at(-1)).toMatchObject({
+        type: 'ConversationEnded',
+        data: { endedAtMessageId: u3 },
+      });
     });
 
     it('blocks a USER_REQUESTED end too', async () => {
@@ -60,7 +82,9 @@ describe('Ending a conversation', () => {
       const u1 = await say(writer, other, uuid(1), null, 'user', 'I want to stop. Please end this chat.');
       await record(writer, other, '/end-requests', { messageId: u1 });
       await record(operator, other, '/risk-flags', { flagId: FLAG_1, kind: 'harm_to_others', source: 'model' });
-      await expectBlocked(other, await modelEnd(other, { reasonCode: 'USER_REQUESTED', atMessageId: u1 }), ['SAFETY_RISK_OPEN']);
+      await expectBlocked(other, await modelEnd(other, { reasonCode: 'USER_REQUESTED', atMessageId: u1 }), [
+        'SAFETY_RISK_OPEN',
+      ]);
     });
 
     it('still blocks after one of two open flags is cleared', async () => {
@@ -91,7 +115,13 @@ describe('Ending a conversation', () => {
       expect(res.body).toEqual({ endEventId: expect.any(String), version: 6, position: expect.any(String) });
       expect((await storedEvents(t, id)).at(-1)).toMatchObject({
         type: 'ConversationEnded',
-        data: { initiator: 'model', reasonCode: 'USER_REQUESTED', redirectionCount: 0, endedAtMessageId: u2, automatedDecision: true },
+        data: {
+          initiator: 'model',
+          reasonCode: 'USER_REQUESTED',
+          redirectionCount: 0,
+          endedAtMessageId: u2,
+          automatedDecision: true,
+        },
       });
     });
 
@@ -99,7 +129,9 @@ describe('Ending a conversation', () => {
       const id = uuid(0x202);
       await startConversation(writer, id);
       const u1 = await say(writer, id, uuid(1), null, 'user', 'Hi');
-      const blocked = await expectBlocked(id, await modelEnd(id, { reasonCode: 'USER_REQUESTED', atMessageId: u1 }), ['NO_USER_REQUEST']);
+      const blocked = await expectBlocked(id, await modelEnd(id, { reasonCode: 'USER_REQUESTED', atMessageId: u1 }), [
+        'NO_USER_REQUEST',
+      ]);
       expect(blocked.data).toMatchObject({ proposedReasonCode: 'USER_REQUESTED' });
     });
   });
@@ -140,13 +172,17 @@ describe('Ending a conversation', () => {
       expect((await operatorEnd(id, { atMessageId: u3 })).status).toBe(201);
       await record(operator, id, '/risk-flags', { flagId: FLAG_1, kind: 'self_harm', source: 'classifier' });
 
-      await expectBlocked(id, await modelEnd(id, { reasonCode: 'OPERATOR_ACTION', explanation: 'I decided', atMessageId: u3 }), [
-        'SAFETY_RISK_OPEN',
-        'LINEAGE_ALREADY_ENDED',
-        'REASON_NOT_ALLOWED',
-        'MODEL_NOT_END_CAPABLE',
-        'INSUFFICIENT_REDIRECTION',
-      ]);
+      await expectBlocked(
+        id,
+        await modelEnd(id, { reasonCode: 'OPERATOR_ACTION', explanation: 'I decided', atMessageId: u3 }),
+        [
+          'SAFETY_RISK_OPEN',
+          'LINEAGE_ALREADY_ENDED',
+          'REASON_NOT_ALLOWED',
+          'MODEL_NOT_END_CAPABLE',
+          'INSUFFICIENT_REDIRECTION',
+        ],
+      );
     });
   });
 
@@ -165,11 +201,20 @@ describe('Ending a conversation', () => {
       expect(res.headers.etag).toBe(`"${res.body.version}"`);
       expect((await storedEvents(t, id)).at(-1)).toMatchObject({
         type: 'ConversationEnded',
-        data: { initiator: 'operator', reasonCode: 'OPERATOR_ACTION', explanation: 'Staff decision under policy 4.2', evidenceMessageIds: [u2, u3] },
+        data: {
+          initiator: 'operator',
+          reasonCode: 'OPERATOR_ACTION',
+          explanation: 'Staff decision under policy 4.2',
+          evidenceMessageIds: [u2, u3],
+        },
         metadata: { actor: { type: 'operator' } },
       });
       // Counted per model even when staff end it; never an automated decision.
-      expect((await storedEvents(t, id)).at(-1)?.data).toMatchObject({ modelId: 'claude-opus-4-1', automatedDecision: false, policyVersion: 1 });
+      expect((await storedEvents(t, id)).at(-1)?.data).toMatchObject({
+        modelId: 'claude-opus-4-1',
+        automatedDecision: false,
+        policyVersion: 1,
+      });
     });
 
     it.each([
@@ -190,9 +235,11 @@ describe('Ending a conversation', () => {
     const id = uuid(0x601);
     await startConversation(writer, id);
     const { u3 } = await abusiveThread(writer, id);
-    await expectBlocked(id, await modelEnd(id, { reasonCode: 'OPERATOR_ACTION', explanation: 'the model insists', atMessageId: u3 }), [
-      'REASON_NOT_ALLOWED',
-    ]);
+    await expectBlocked(
+      id,
+      await modelEnd(id, { reasonCode: 'OPERATOR_ACTION', explanation: 'the model insists', atMessageId: u3 }),
+      ['REASON_NOT_ALLOWED'],
+    );
   });
 
   it('blocks ending a lineage that is already ended (LINEAGE_ALREADY_ENDED), and records the attempt', async () => {
@@ -217,7 +264,15 @@ describe('Ending under a policy file that requires a warning', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cs-policy-'));
     const file = join(dir, 'policy.json');
-    writeFileSync(file, JSON.stringify({ version: 2, endCapableModels: ['claude-opus-4-1'], minRedirectionAttempts: 2, requireWarning: true }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 2,
+        endCapableModels: ['claude-opus-4-1'],
+        minRedirectionAttempts: 2,
+        requireWarning: true,
+      }),
+    );
     t = await startTestApp({ POLICY_FILE: file });
     writer = as(t, await t.key('writer', 'acme'));
   });
@@ -248,6 +303,9 @@ describe('Ending under a policy file that requires a warning', () => {
   it('ends once a user message follows the warning, under policy version 2', async () => {
     const res = await end(uuid(5));
     expect(res.status).toBe(201);
-    expect((await storedEvents(t, id)).at(-1)).toMatchObject({ type: 'ConversationEnded', data: { policyVersion: 2, redirectionCount: 2 } });
+    expect((await storedEvents(t, id)).at(-1)).toMatchObject({
+      type: 'ConversationEnded',
+      data: { policyVersion: 2, redirectionCount: 2 },
+    });
   });
 });

@@ -66,18 +66,32 @@ describe('HTTP refusals', () => {
    * node:http, writing the whole body as fast as the socket takes it. Settles once the request
    * has closed, and fails on any socket error, also one after the answer (EPIPE, ECONNRESET).
    */
-  function send(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}, agent?: Agent): Promise<Answer> {
+  function send(
+    method: string,
+    url: string,
+    body?: Buffer,
+    headers: Record<string, string> = {},
+    agent?: Agent,
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       let answer: Answer | undefined;
       let failure: Error | undefined;
-      const req = httpRequest({ host: '127.0.0.1', port, method, path: url, agent, headers: { authorization: `Bearer ${key}`, ...headers } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => (answer = { status: res.statusCode!, headers: res.headers, text, reusedSocket: req.reusedSocket }));
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method, path: url, agent, headers: { authorization: `Bearer ${key}`, ...headers } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on(
+            'end',
+            () => (answer = { status: res.statusCode!, headers: res.headers, text, reusedSocket: req.reusedSocket }),
+          );
+        },
+      );
       req.on('error', (err) => (failure ??= err));
-      req.on('close', () => (failure ? reject(failure) : answer ? resolve(answer) : reject(new Error('closed without an answer'))));
+      req.on('close', () =>
+        failure ? reject(failure) : answer ? resolve(answer) : reject(new Error('closed without an answer')),
+      );
       req.end(body);
     });
   }
@@ -87,9 +101,13 @@ describe('HTTP refusals', () => {
    * on between the client's writes and hide the race that resets the connection.
    */
   async function client(kind: 'http' | 'fetch', megabytes: number, chunked = false): Promise<Answer> {
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', CLIENT, kind, String(port), key, String(megabytes), String(chunked)], {
-      timeout: 60_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-e', CLIENT, kind, String(port), key, String(megabytes), String(chunked)],
+      {
+        timeout: 60_000,
+      },
+    );
     const result = JSON.parse(stdout) as Answer & { error?: string };
     if (result.error) throw new Error(`the client failed: ${result.error}`);
     return result;
@@ -105,7 +123,9 @@ describe('HTTP refusals', () => {
       socket.on('close', () => {
         const [head, text = ''] = data.split('\r\n\r\n');
         const [statusLine, ...lines] = head.split('\r\n');
-        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const headers = Object.fromEntries(
+          lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         resolve({ status: Number(statusLine.split(' ')[1]), headers, text });
       });
       socket.end(bytes);
@@ -115,7 +135,13 @@ describe('HTTP refusals', () => {
   const expectProblem = (answer: Answer, status: number, code: string) => {
     expect({ status: answer.status, code: JSON.parse(answer.text || '{}').code }).toEqual({ status, code });
     expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(JSON.parse(answer.text)).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code });
+    expect(JSON.parse(answer.text)).toMatchObject({
+      type: expect.any(String),
+      title: expect.any(String),
+      status,
+      detail: expect.any(String),
+      code,
+    });
   };
   const documented = (method: string, url: string, answer: Answer) => t.openapi.assertValid({ method, url, ...answer });
 
@@ -184,7 +210,11 @@ describe('HTTP refusals', () => {
     });
 
     it('answers malformed HTTP with 400 MALFORMED_REQUEST', async () => {
-      expectProblem(await raw('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'), 400, 'MALFORMED_REQUEST');
+      expectProblem(
+        await raw('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'),
+        400,
+        'MALFORMED_REQUEST',
+      );
     });
 
     it('answers malformed percent-encoding in the path with 400 VALIDATION_FAILED', async () => {
@@ -216,12 +246,19 @@ describe('HTTP refusals', () => {
   });
 
   describe('bodies', () => {
-    const post = (body: string, type = 'application/json') => send('POST', '/v1/conversations', Buffer.from(body), { 'content-type': type });
+    const post = (body: string, type = 'application/json') =>
+      send('POST', '/v1/conversations', Buffer.from(body), { 'content-type': type });
 
     it.each([
       ['malformed JSON', '{"subjectId": ', 'application/json', 400, 'VALIDATION_FAILED'],
       ['an empty JSON body', '', 'application/json', 400, 'VALIDATION_FAILED'],
-      ['a __proto__ key', '{"subjectId":"s","modelId":"m","__proto__":{"admin":true}}', 'application/json', 400, 'VALIDATION_FAILED'],
+      [
+        'a __proto__ key',
+        '{"subjectId":"s","modelId":"m","__proto__":{"admin":true}}',
+        'application/json',
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['a form body', 'subjectId=s&modelId=m', 'application/x-www-form-urlencoded', 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['text/plain', '{"subjectId":"s","modelId":"m"}', 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ])('answers %s with a problem', async (_, body, type, status, code) => {

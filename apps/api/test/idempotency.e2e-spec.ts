@@ -3,7 +3,16 @@ import request from 'supertest';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../src/app.factory';
 import { as, startTestApp, TestApp, validated, versionOf } from './support/test-app';
-import { abusiveThread, Client, path, say, startConversation, storedEvents, totalEvents, uuid } from './support/scenario';
+import {
+  abusiveThread,
+  Client,
+  path,
+  say,
+  startConversation,
+  storedEvents,
+  totalEvents,
+  uuid,
+} from './support/scenario';
 
 const ID = uuid(0x1d);
 
@@ -56,7 +65,11 @@ describe('Retrying commands', () => {
       const before = await totalEvents(t);
       const again = await writer.post('/v1/conversations', body, key('start-7'));
       expect(again.status).toBe(201);
-      expect(again.body).toEqual({ conversationId: first.body.conversationId, version: 1, position: first.body.position });
+      expect(again.body).toEqual({
+        conversationId: first.body.conversationId,
+        version: 1,
+        position: first.body.position,
+      });
       expect(await totalEvents(t)).toBe(before);
     });
 
@@ -89,7 +102,11 @@ describe('Retrying commands', () => {
       const other = as(t, await t.key('writer', 'other-tenant'));
       const id = uuid(0x3d);
       await startConversation(other, id);
-      const res = await other.post(path(id, '/messages'), { messageId: uuid(2), parentMessageId: null, role: 'user', content: 'Hi there' }, key('msg-2'));
+      const res = await other.post(
+        path(id, '/messages'),
+        { messageId: uuid(2), parentMessageId: null, role: 'user', content: 'Hi there' },
+        key('msg-2'),
+      );
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ messageId: uuid(2), version: 2 });
     });
@@ -98,7 +115,11 @@ describe('Retrying commands', () => {
   describe('with the same Idempotency-Key and another request', () => {
     it('refuses another body with 422 IDEMPOTENCY_KEY_REUSED, appending nothing', async () => {
       const before = await totalEvents(t);
-      const res = await writer.post(path(ID, '/messages'), { messageId: uuid(2), parentMessageId: uuid(1), role: 'assistant', content: 'Hello!' }, key('msg-2'));
+      const res = await writer.post(
+        path(ID, '/messages'),
+        { messageId: uuid(2), parentMessageId: uuid(1), role: 'assistant', content: 'Hello!' },
+        key('msg-2'),
+      );
       expect(res.status).toBe(422);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
@@ -110,7 +131,11 @@ describe('Retrying commands', () => {
       const res = await writer.post(path(ID, '/feedback'), { rating: 'up' }, key('msg-2'));
       expect(res.status).toBe(422);
       expect(res.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
-      const otherConversation = await writer.post(path(uuid(0x2d), '/messages'), { parentMessageId: null, role: 'user', content: 'Hi there' }, key('msg-2'));
+      const otherConversation = await writer.post(
+        path(uuid(0x2d), '/messages'),
+        { parentMessageId: null, role: 'user', content: 'Hi there' },
+        key('msg-2'),
+      );
       expect(otherConversation.status).toBe(422);
       expect(await totalEvents(t)).toBe(before);
     });
@@ -132,7 +157,11 @@ describe('Retrying commands', () => {
       const first = await writer.post(path(ID, '/feedback'), body, key('feedback-1'));
       expect(first.status).toBe(201);
 
-      second = await createApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), databaseUrl: t.db.runtimeUrl, logger: false });
+      second = await createApp({
+        config: loadConfig({ LOG_LEVEL: 'silent' }),
+        databaseUrl: t.db.runtimeUrl,
+        logger: false,
+      });
       await second.init();
       await second.getHttpAdapter().getInstance().ready();
       const version = await versionOf(t, ID);
@@ -149,14 +178,22 @@ describe('Retrying commands', () => {
   describe('with If-Match', () => {
     it('appends when it names the current version, returning the new ETag', async () => {
       const current = await writer.get(path(ID));
-      const res = await writer.post(path(ID, '/feedback'), { rating: 'up' }, { 'If-Match': `"${current.body.version}"` });
+      const res = await writer.post(
+        path(ID, '/feedback'),
+        { rating: 'up' },
+        { 'If-Match': `"${current.body.version}"` },
+      );
       expect(res.status).toBe(201);
       expect(res.headers.etag).toBe(`"${current.body.version + 1}"`);
     });
 
     it('refuses a stale version with 412 VERSION_CONFLICT, appending nothing', async () => {
       const version = await versionOf(t, ID);
-      const res = await writer.post(path(ID, '/messages'), { parentMessageId: uuid(1), role: 'assistant', content: 'late' }, { 'If-Match': `"${version - 1}"` });
+      const res = await writer.post(
+        path(ID, '/messages'),
+        { parentMessageId: uuid(1), role: 'assistant', content: 'late' },
+        { 'If-Match': `"${version - 1}"` },
+      );
       expect(res.status).toBe(412);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ status: 412, code: 'VERSION_CONFLICT', currentVersion: version });
@@ -174,12 +211,15 @@ describe('Retrying commands', () => {
       expect(await versionOf(t, ID)).toBe(version + 1);
     });
 
-    it.each(['"abc"', '"1", "2"', 'W/', '"-1"', '"1.5"'])('refuses a malformed If-Match %p with 400, appending nothing', async (ifMatch) => {
-      const version = await versionOf(t, ID);
-      const res = await writer.post(path(ID, '/feedback'), { rating: 'up' }, { 'If-Match': ifMatch });
-      expect(res.status).toBe(400);
-      expect(res.body.code).toBe('VALIDATION_FAILED');
-      expect(await versionOf(t, ID)).toBe(version);
-    });
+    it.each(['"abc"', '"1", "2"', 'W/', '"-1"', '"1.5"'])(
+      'refuses a malformed If-Match %p with 400, appending nothing',
+      async (ifMatch) => {
+        const version = await versionOf(t, ID);
+        const res = await writer.post(path(ID, '/feedback'), { rating: 'up' }, { 'If-Match': ifMatch });
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('VALIDATION_FAILED');
+        expect(await versionOf(t, ID)).toBe(version);
+      },
+    );
   });
 });

@@ -14,7 +14,12 @@ describe('GET /metrics', () => {
 
   it('answers 401 without a key and 403 to every key but an admin one, a writer’s included', async () => {
     expect((await t.http().get('/metrics')).status).toBe(401);
-    for (const [role, tenant] of [['writer', TENANT], ['operator', TENANT], ['auditor', TENANT], ['auditor', '*']] as const) {
+    for (const [role, tenant] of [
+      ['writer', TENANT],
+      ['operator', TENANT],
+      ['auditor', TENANT],
+      ['auditor', '*'],
+    ] as const) {
       const res = await as(t, await t.key(role, tenant)).get('/metrics');
       expect([role, tenant, res.status, res.body.code]).toEqual([role, tenant, 403, 'FORBIDDEN']);
     }

@@ -7,7 +7,14 @@ import { servedRoutes } from '../src/common/fastify-refusals';
 import { startTestApp, TestApp } from './support/test-app';
 import { uuid } from './support/scenario';
 
-type Schema = { type?: string; nullable?: boolean; items?: Schema; $ref?: string; properties?: Record<string, Schema>; required?: string[] };
+type Schema = {
+  type?: string;
+  nullable?: boolean;
+  items?: Schema;
+  $ref?: string;
+  properties?: Record<string, Schema>;
+  required?: string[];
+};
 interface Response {
   description: string;
   headers?: Record<string, { required?: boolean; schema?: Schema }>;
@@ -34,7 +41,9 @@ describe('The OpenAPI document', () => {
   let t: TestApp;
   let doc: Document;
   const operations = () =>
-    Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op, name: `${method.toUpperCase()} ${path}` })));
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ path, method, op, name: `${method.toUpperCase()} ${path}` })),
+    );
   const schema = (name: string) => doc.components.schemas[name];
   const op = (method: string, path: string) => doc.paths[path][method];
 
@@ -49,7 +58,11 @@ describe('The OpenAPI document', () => {
       // Swagger UI's own files (scripts, styles) are assets, not API.
       .filter((r) => !/^\/docs\/(?!openapi\.)/.test(r.url))
       .flatMap((r) => r.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`));
-    expect(operations().map((o) => o.name).sort()).toEqual([...new Set(served)].sort());
+    expect(
+      operations()
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual([...new Set(served)].sort());
   });
 
   it('writes the same document without a database (npm run lint:openapi)', async () => {
@@ -68,7 +81,8 @@ describe('The OpenAPI document', () => {
     expect(doc.info.license?.name).toBe('UNLICENSED');
     const security = Object.fromEntries(operations().map((o) => [o.name, o.op.security]));
     const open = ['GET /health', 'GET /docs', 'GET /docs/openapi.json', 'GET /docs/openapi.yaml'];
-    for (const [name, requirement] of Object.entries(security)) expect([name, requirement]).toEqual([name, open.includes(name) ? [] : [{ bearer: [] }]]);
+    for (const [name, requirement] of Object.entries(security))
+      expect([name, requirement]).toEqual([name, open.includes(name) ? [] : [{ bearer: [] }]]);
   });
 
   it('answers 401 on every operation that declares a bearer key, called without one, and serves the public ones', async () => {
@@ -93,17 +107,26 @@ describe('The OpenAPI document', () => {
   it('types nullable strings as nullable strings, not objects', () => {
     const props = (name: string) => schema(name).properties!;
     expect(props('AppendMessageDto').parentMessageId).toMatchObject({ type: 'string', format: 'uuid', nullable: true });
-    expect(props('ThreadStatusDto').activeLeafMessageId).toMatchObject({ type: 'string', format: 'uuid', nullable: true });
+    expect(props('ThreadStatusDto').activeLeafMessageId).toMatchObject({
+      type: 'string',
+      format: 'uuid',
+      nullable: true,
+    });
     expect(props('ThreadStatusDto').lastEventAt).toMatchObject({ type: 'string', format: 'date-time', nullable: true });
     expect(props('MessageDto').parentMessageId).toMatchObject({ type: 'string', nullable: true });
     const objects = Object.entries(doc.components.schemas).flatMap(([s, { properties = {} }]) =>
-      Object.entries(properties).filter(([, p]) => p.nullable && p.type === 'object').map(([p]) => `${s}.${p}`),
+      Object.entries(properties)
+        .filter(([, p]) => p.nullable && p.type === 'object')
+        .map(([p]) => `${s}.${p}`),
     );
     expect(objects).toEqual([]);
   });
 
   it('types errors[] items as {field, messages: string[]} objects', () => {
-    expect(schema('ProblemDto').properties!.errors).toMatchObject({ type: 'array', items: { $ref: '#/components/schemas/FieldErrorDto' } });
+    expect(schema('ProblemDto').properties!.errors).toMatchObject({
+      type: 'array',
+      items: { $ref: '#/components/schemas/FieldErrorDto' },
+    });
     expect(schema('FieldErrorDto')).toMatchObject({
       properties: { field: { type: 'string' }, messages: { type: 'array', items: { type: 'string' } } },
       required: ['field', 'messages'],
@@ -115,8 +138,16 @@ describe('The OpenAPI document', () => {
 
     it('documents on every operation the limits every route answers, as problem+json', () => {
       for (const { name, op: operation } of operations()) {
-        for (const status of ['414', '429', '431', '500']) expect([name, status, problemOf(operation.responses[status])]).toEqual([name, status, ['application/problem+json']]);
-        expect([name, operation.responses['429'].headers?.['Retry-After']]).toEqual([name, expect.objectContaining({ required: true })]);
+        for (const status of ['414', '429', '431', '500'])
+          expect([name, status, problemOf(operation.responses[status])]).toEqual([
+            name,
+            status,
+            ['application/problem+json'],
+          ]);
+        expect([name, operation.responses['429'].headers?.['Retry-After']]).toEqual([
+          name,
+          expect.objectContaining({ required: true }),
+        ]);
         expect([name, Object.keys(operation.responses).some((s) => /^2/.test(s))]).toEqual([name, true]);
       }
     });
@@ -124,8 +155,14 @@ describe('The OpenAPI document', () => {
     it('documents 401 and 403 on every operation that needs a key, and 503 with Retry-After wherever the database is used', () => {
       for (const { name, op: operation } of operations().filter((o) => o.op.security?.length)) {
         expect([name, Object.keys(operation.responses)]).toEqual([name, expect.arrayContaining(['401', '403', '503'])]);
-        expect([name, operation.responses['503'].description]).toEqual([name, expect.stringMatching(/DATABASE_TIMEOUT.*DATABASE_UNAVAILABLE/)]);
-        expect([name, operation.responses['503'].headers?.['Retry-After']]).toEqual([name, expect.objectContaining({ schema: { type: 'integer', minimum: 0 } })]);
+        expect([name, operation.responses['503'].description]).toEqual([
+          name,
+          expect.stringMatching(/DATABASE_TIMEOUT.*DATABASE_UNAVAILABLE/),
+        ]);
+        expect([name, operation.responses['503'].headers?.['Retry-After']]).toEqual([
+          name,
+          expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }),
+        ]);
       }
     });
 
@@ -133,27 +170,46 @@ describe('The OpenAPI document', () => {
       const commands = operations().filter((o) => o.method === 'post');
       expect(commands.length).toBeGreaterThanOrEqual(10);
       for (const { name, op: operation } of commands) {
-        expect([name, Object.keys(operation.responses)]).toEqual([name, expect.arrayContaining(['201', '400', '409', '412', '413', '415', '422'])]);
-        expect([name, operation.responses['503'].description]).toEqual([name, expect.stringContaining('CONVERSATION_BUSY')]);
+        expect([name, Object.keys(operation.responses)]).toEqual([
+          name,
+          expect.arrayContaining(['201', '400', '409', '412', '413', '415', '422']),
+        ]);
+        expect([name, operation.responses['503'].description]).toEqual([
+          name,
+          expect.stringContaining('CONVERSATION_BUSY'),
+        ]);
       }
-      expect(op('post', '/v1/conversations/{id}/messages').responses['422'].description).toContain('CONVERSATION_TOO_LARGE');
+      expect(op('post', '/v1/conversations/{id}/messages').responses['422'].description).toContain(
+        'CONVERSATION_TOO_LARGE',
+      );
       expect(op('post', '/v1/audit/conversations/{id}/reviews').responses['409'].description).toContain('SELF_REVIEW');
     });
 
     it('documents 503 BUSY on the capped reads, and WAIT_FOR_TIMEOUT on every read', () => {
-      for (const path of ['/v1/audit/export', '/v1/audit/conversations/{id}/timeline', '/v1/audit/compliance', '/v1/audit/sample']) {
+      for (const path of [
+        '/v1/audit/export',
+        '/v1/audit/conversations/{id}/timeline',
+        '/v1/audit/compliance',
+        '/v1/audit/sample',
+      ]) {
         expect([path, op('get', path).responses['503'].description]).toEqual([path, expect.stringContaining('BUSY')]);
       }
       for (const { name, op: operation } of operations().filter((o) => o.method === 'get' && o.op.security?.length)) {
-        expect([name, operation.responses['503'].description]).toEqual([name, expect.stringContaining('WAIT_FOR_TIMEOUT')]);
+        expect([name, operation.responses['503'].description]).toEqual([
+          name,
+          expect.stringContaining('WAIT_FOR_TIMEOUT'),
+        ]);
       }
     });
 
     it('documents the event stream with a 2xx text/event-stream answer, and 409 END_BLOCKED with its guards', () => {
       expect(Object.keys(op('get', '/v1/events/stream').responses['200'].content!)).toEqual(['text/event-stream']);
-      const blocked = op('post', '/v1/conversations/{id}/end').responses['409'].content!['application/problem+json'].schema as { anyOf: Schema[] };
+      const blocked = op('post', '/v1/conversations/{id}/end').responses['409'].content!['application/problem+json']
+        .schema as { anyOf: Schema[] };
       expect(blocked.anyOf).toContainEqual({ $ref: '#/components/schemas/EndBlockedProblemDto' });
-      expect(schema('EndBlockedProblemDto').required).toEqual(expect.arrayContaining(['failedGuards', 'blockedEventId', 'code']));
+      expect(schema('EndBlockedProblemDto').required).toEqual(
+        expect.arrayContaining(['failedGuards', 'blockedEventId', 'code']),
+      );
     });
   });
 });

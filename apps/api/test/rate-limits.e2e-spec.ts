@@ -5,7 +5,10 @@ import { uuid } from './support/scenario';
 const SOME_CONVERSATION = `/v1/conversations/${uuid(0x77)}`;
 
 /** Fires `n` requests one after another; the statuses, and the seconds it took. */
-async function flood(n: number, send: (i: number) => Promise<Response>): Promise<{ responses: Response[]; seconds: number }> {
+async function flood(
+  n: number,
+  send: (i: number) => Promise<Response>,
+): Promise<{ responses: Response[]; seconds: number }> {
   const started = Date.now();
   const responses: Response[] = [];
   for (let i = 0; i < n; i++) responses.push(await send(i));
@@ -56,7 +59,11 @@ describe('Rate limits', () => {
     it('refuses a flood of bogus keys from one address, each failure counting double, whatever X-Forwarded-For says', async () => {
       const valid = as(t, await t.key('writer', 'acme'));
       const { responses, seconds } = await flood(20, (i) =>
-        t.http().get(SOME_CONVERSATION).set('Authorization', `Bearer csk_bogus_${i}`).set('X-Forwarded-For', `198.51.100.${i}`),
+        t
+          .http()
+          .get(SOME_CONVERSATION)
+          .set('Authorization', `Bearer csk_bogus_${i}`)
+          .set('X-Forwarded-For', `198.51.100.${i}`),
       );
       const through = beforeFirst429(responses);
       // 10 tokens, 2 per failed authentication: 5, plus what refilled meanwhile.
@@ -97,7 +104,12 @@ describe('Rate limits', () => {
   describe('switched off (RATE_LIMITS=off)', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ RATE_LIMITS: 'off', RATE_LIMIT_PER_KEY: '1', RATE_LIMIT_BURST: '1', RATE_LIMIT_ADDRESS_BURST: '1' });
+      t = await startTestApp({
+        RATE_LIMITS: 'off',
+        RATE_LIMIT_PER_KEY: '1',
+        RATE_LIMIT_BURST: '1',
+        RATE_LIMIT_ADDRESS_BURST: '1',
+      });
     });
     afterAll(() => t.close());
 

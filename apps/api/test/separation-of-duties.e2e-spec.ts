@@ -30,11 +30,16 @@ describe('Reviews: separation of duties', () => {
   });
   afterAll(() => t.close());
 
-  const review = (client: Client, id: string) => client.post(`/v1/audit/conversations/${id}/reviews`, { endEventId: ends[id], outcome: 'upheld' });
+  const review = (client: Client, id: string) =>
+    client.post(`/v1/audit/conversations/${id}/reviews`, { endEventId: ends[id], outcome: 'upheld' });
 
   it('records the holder of the key beside the key id on the end', async () => {
     const end = (await storedEvents(t, BY_ALICE)).find((e) => e.type === 'ConversationEnded');
-    expect(end?.metadata).toMatchObject({ actor: { type: 'operator' }, apiKeyId: expect.any(String), apiKeyHolder: 'Alice Martin' });
+    expect(end?.metadata).toMatchObject({
+      actor: { type: 'operator' },
+      apiKeyId: expect.any(String),
+      apiKeyHolder: 'Alice Martin',
+    });
   });
 
   it('refuses a review with the API key that recorded the end: 409 SELF_REVIEW, nothing appended', async () => {
@@ -48,7 +53,11 @@ describe('Reviews: separation of duties', () => {
   it('refuses a review by the same holder on another key, whatever the letter case of the name', async () => {
     const before = (await storedEvents(t, BY_ALICE)).length;
     const res = await review(aliceAuditor, BY_ALICE);
-    expect([res.status, res.body.code, res.body.details]).toEqual([409, 'SELF_REVIEW', { endEventId: ends[BY_ALICE], by: 'holder' }]);
+    expect([res.status, res.body.code, res.body.details]).toEqual([
+      409,
+      'SELF_REVIEW',
+      { endEventId: ends[BY_ALICE], by: 'holder' },
+    ]);
     expect(await storedEvents(t, BY_ALICE)).toHaveLength(before);
   });
 
@@ -56,7 +65,10 @@ describe('Reviews: separation of duties', () => {
     const res = await review(bobAuditor, BY_ALICE);
     expect(res.status).toBe(201);
     const reviewed = (await storedEvents(t, BY_ALICE)).at(-1);
-    expect(reviewed).toMatchObject({ type: 'EndDecisionReviewed', metadata: { actor: { type: 'auditor' }, apiKeyHolder: 'Bob Stone' } });
+    expect(reviewed).toMatchObject({
+      type: 'EndDecisionReviewed',
+      metadata: { actor: { type: 'auditor' }, apiKeyHolder: 'Bob Stone' },
+    });
     expect((await review(aliceAuditor, BY_ADMIN)).status).toBe(201);
   });
 });

@@ -25,7 +25,12 @@ function rawClient(port: number, head: string): RawClient {
 }
 
 const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 
 const HEALTH = 'GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
 
@@ -46,7 +51,10 @@ describe('Slow and hoarding clients', () => {
   afterAll(() => t.close());
 
   it('answers a request whose body never ends with 408 REQUEST_TIMEOUT and closes the connection', async () => {
-    const client = rawClient(port, 'POST /v1/conversations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    const client = rawClient(
+      port,
+      'POST /v1/conversations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
     expect(await within(client.closed, 10_000, 'the connection closing')).toBeLessThan(10_000);
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
     expect(client.received()).toContain('"code":"REQUEST_TIMEOUT"');
@@ -71,7 +79,13 @@ describe('Slow and hoarding clients', () => {
     const { key, id } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
     const response = await within(
       new Promise<{ status?: number; type?: string }>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'HEAD', path: '/v1/events/stream', headers: { authorization: `Bearer ${key}` } });
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'HEAD',
+          path: '/v1/events/stream',
+          headers: { authorization: `Bearer ${key}` },
+        });
         req.on('response', (res) => resolve({ status: res.statusCode, type: res.headers['content-type'] }));
         req.on('error', reject);
         req.end();

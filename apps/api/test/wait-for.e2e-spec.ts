@@ -13,12 +13,19 @@ describe('?waitFor=', () => {
   it('answers once the projections processed the position of a write', async () => {
     const started = await writer.post('/v1/conversations', { subjectId: 's-1', modelId: 'claude-opus-4-1' });
     const id = started.body.conversationId;
-    const msg = await writer.post(`/v1/conversations/${id}/messages`, { parentMessageId: null, role: 'user', content: 'hi' });
+    const msg = await writer.post(`/v1/conversations/${id}/messages`, {
+      parentMessageId: null,
+      role: 'user',
+      content: 'hi',
+    });
     const res = await writer.get(`/v1/conversations/${id}?waitFor=${msg.body.position}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ messageCount: 1, version: msg.body.version });
     // The read model itself has caught up: its row is at the written version.
-    const { rows } = await t.db.pool.query('SELECT version::int AS version FROM rm_conversations WHERE conversation_id = $1', [id]);
+    const { rows } = await t.db.pool.query(
+      'SELECT version::int AS version FROM rm_conversations WHERE conversation_id = $1',
+      [id],
+    );
     expect(rows[0].version).toBe(msg.body.version);
   });
 
@@ -42,7 +49,9 @@ describe('?waitFor=', () => {
     it('answers 503 WAIT_FOR_TIMEOUT for a written position not reached within 5 s', async () => {
       const stillWriter = as(still, await still.key('writer', 'acme'));
       const written = await stillWriter.post('/v1/conversations', { subjectId: 's-3', modelId: 'claude-opus-4-1' });
-      const res = await stillWriter.get(`/v1/conversations/${written.body.conversationId}?waitFor=${written.body.position}`);
+      const res = await stillWriter.get(
+        `/v1/conversations/${written.body.conversationId}?waitFor=${written.body.position}`,
+      );
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('WAIT_FOR_TIMEOUT');
     });
@@ -64,7 +73,9 @@ describe('?waitFor=', () => {
 
   it('refuses a malformed or out-of-range position with 400', async () => {
     for (const bad of ['abc', '1-99999999999999999999', "1-1' OR 1=1"]) {
-      const res = await writer.get(`/v1/conversations/00000000-0000-4000-8000-000000000001?waitFor=${encodeURIComponent(bad)}`);
+      const res = await writer.get(
+        `/v1/conversations/00000000-0000-4000-8000-000000000001?waitFor=${encodeURIComponent(bad)}`,
+      );
       expect([bad, res.status, res.body.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
     }
   });

@@ -14,7 +14,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** Events of conversation streams (other benchmarks may share the database). */
 async function eventCount(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events WHERE stream_id LIKE 'conversation-%'`);
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM es_events WHERE stream_id LIKE 'conversation-%'`,
+  );
   return Number(rows[0].n);
 }
 
@@ -25,7 +27,14 @@ async function seedTo(pool: Pool, target: number, seed: number, log: (m: string)
   const started = Date.now();
   // 64 conversations at a time: the store's group commit writes about twice as many events per second as
   // at 16, and the seeded data does not depend on it (plans are drawn in index order).
-  const options = { events: missing, tenants: 3, seed, days: 28, concurrency: 64, from: Date.parse('2025-09-01T00:00:00Z') };
+  const options = {
+    events: missing,
+    tenants: 3,
+    seed,
+    days: 28,
+    concurrency: 64,
+    from: Date.parse('2025-09-01T00:00:00Z'),
+  };
   let seeded = 0;
   let said = started;
   // Seeding a million events takes minutes: say how far it is.

@@ -40,7 +40,12 @@ function messageAppended(conversationId: string, n: number) {
       role: n % 2 ? 'user' : 'assistant',
       text: `Message ${n}: could you check the order I placed on Tuesday? It has not arrived yet.`,
     },
-    metadata: { actor: { type: 'user', id: 'u-7' }, tenantId: 't-1', correlationId: randomUUID(), commandId: randomUUID() },
+    metadata: {
+      actor: { type: 'user', id: 'u-7' },
+      tenantId: 't-1',
+      correlationId: randomUUID(),
+      commandId: randomUUID(),
+    },
     occurredAt: new Date().toISOString(),
   };
 }

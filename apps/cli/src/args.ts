@@ -1,5 +1,9 @@
 /** `cmd --flag value --switch` → { command, flags }. */
-export function parseArgs(argv: string[]): { command: string | undefined; positional: string[]; flags: Record<string, string | true> } {
+export function parseArgs(argv: string[]): {
+  command: string | undefined;
+  positional: string[];
+  flags: Record<string, string | true>;
+} {
   const [command, ...rest] = argv;
   const flags: Record<string, string | true> = {};
   const positional: string[] = [];
@@ -28,7 +32,8 @@ export function requireFlag(flags: Record<string, string | true>, name: string):
 /** A misspelt flag (`--expire 90d`) must not be silently ignored: only `allowed` are accepted. */
 export function refuseUnknownFlags(flags: Record<string, string | true>, allowed: readonly string[]): void {
   const unknown = Object.keys(flags).find((name) => !allowed.includes(name));
-  if (unknown !== undefined) throw new UsageError(`unknown flag --${unknown} (allowed: ${allowed.map((a) => `--${a}`).join(', ')})`);
+  if (unknown !== undefined)
+    throw new UsageError(`unknown flag --${unknown} (allowed: ${allowed.map((a) => `--${a}`).join(', ')})`);
 }
 
 /** An optional flag's value; given without one, it is an error naming the flag. */

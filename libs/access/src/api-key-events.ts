@@ -57,12 +57,20 @@ export function createdEvent(row: KeyRow, by: KeyProvenance): NewEvent {
 }
 
 export function revokedEvent(row: KeyRow, revokedAt: Date, reason: string | null, by: KeyProvenance): NewEvent {
-  return { eventId: newEventId(), type: 'ApiKeyRevoked', data: { ...keyFacts(row), reason }, metadata: metadataOf(by), occurredAt: revokedAt.toISOString() };
+  return {
+    eventId: newEventId(),
+    type: 'ApiKeyRevoked',
+    data: { ...keyFacts(row), reason },
+    metadata: metadataOf(by),
+    occurredAt: revokedAt.toISOString(),
+  };
 }
 
 /** Whether the key's stream has its first event. */
 export async function streamStarted(client: ClientBase, keyId: string): Promise<boolean> {
-  const { rows } = await client.query('SELECT 1 FROM es_events WHERE stream_id = $1 AND stream_version = 1', [apiKeyStreamId(keyId)]);
+  const { rows } = await client.query('SELECT 1 FROM es_events WHERE stream_id = $1 AND stream_version = 1', [
+    apiKeyStreamId(keyId),
+  ]);
   return rows.length > 0;
 }
 

@@ -74,7 +74,8 @@ export async function createApiKey(
   input: NewApiKey,
 ): Promise<{ id: string; key: string; expiresAt: Date | null }> {
   if (!ROLES.includes(input.role as Role)) throw new KeyInputError('role', `must be one of ${ROLES.join(', ')}`);
-  if (!TENANT.test(input.tenantId)) throw new KeyInputError('tenant', 'must be * or 1-64 letters, digits, ".", "_" or "-"');
+  if (!TENANT.test(input.tenantId))
+    throw new KeyInputError('tenant', 'must be * or 1-64 letters, digits, ".", "_" or "-"');
   if (input.tenantId === ALL_TENANTS && input.role !== 'admin' && input.role !== 'auditor') {
     throw new KeyInputError('tenant', '* (all tenants) is only for admin and auditor keys');
   }
@@ -158,7 +159,14 @@ export interface ApiKeyListing {
 export async function listApiKeys(db: DataSource): Promise<ApiKeyListing[]> {
   const keys = await db.getRepository(ApiKeyEntity).find({ order: { createdAt: 'ASC', id: 'ASC' } });
   return keys.map((k) => ({
-    id: k.id, label: k.label, holder: k.holder, role: k.role as Role, tenantId: k.tenantId,
-    createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, expiresAt: k.expiresAt, revokedAt: k.revokedAt,
+    id: k.id,
+    label: k.label,
+    holder: k.holder,
+    role: k.role as Role,
+    tenantId: k.tenantId,
+    createdAt: k.createdAt,
+    lastUsedAt: k.lastUsedAt,
+    expiresAt: k.expiresAt,
+    revokedAt: k.revokedAt,
   }));
 }

@@ -1,4 +1,3 @@
-
 export const APPLICATION_ERROR_CODES = [
   'NOT_FOUND',
   'VERSION_CONFLICT',

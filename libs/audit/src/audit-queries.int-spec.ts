@@ -42,7 +42,9 @@ describe('audit queries', () => {
        VALUES ($1, $2, 'acme', 'model', 'ABUSE_OF_ASSISTANT', ARRAY['INSUFFICIENT_REDIRECTION'], $3, 'claude-opus-4-1', 1, now())`,
       [id(50), id(51), id(52)],
     );
-    await db.pool.query(`INSERT INTO rm_daily_ends VALUES ('2025-03-03', 'acme', 'reasonCode', 'ABUSE_OF_ASSISTANT', 3)`);
+    await db.pool.query(
+      `INSERT INTO rm_daily_ends VALUES ('2025-03-03', 'acme', 'reasonCode', 'ABUSE_OF_ASSISTANT', 3)`,
+    );
     await db.pool.query(`INSERT INTO rm_daily_started VALUES ('2025-03-03', 'acme', 10)`);
   });
   afterAll(async () => {
@@ -88,7 +90,15 @@ describe('audit queries', () => {
     for (let i = 0; i < 5; i++) {
       await store.append(
         `conversation-${id(3000 + i)}`,
-        [{ eventId: randomUUID(), type: 'ConversationEnded', data: { policyVersion: 1 }, metadata: { tenantId: 'acme' }, occurredAt: '2025-03-03T10:00:00Z' }],
+        [
+          {
+            eventId: randomUUID(),
+            type: 'ConversationEnded',
+            data: { policyVersion: 1 },
+            metadata: { tenantId: 'acme' },
+            occurredAt: '2025-03-03T10:00:00Z',
+          },
+        ],
         { expectedVersion: 'no_stream' },
       );
     }

@@ -63,7 +63,10 @@ const SCAN_PAGE = 200;
  * guards run again on that state. A healthy log gives no item. The log is scanned in pages
  * (one stream folded at a time), so memory stays bounded.
  */
-export async function checkCompliance(q: Queryable, options: ComplianceOptions = {}): Promise<Page<ComplianceItem> & { checkedEnds: number }> {
+export async function checkCompliance(
+  q: Queryable,
+  options: ComplianceOptions = {},
+): Promise<Page<ComplianceItem> & { checkedEnds: number }> {
   const policyOf = options.policyOf ?? (await storedPolicyOf(q));
   const limit = pageLimit(options.limit);
   const budget = Math.max(options.scanBudget ?? 5000, 1);
@@ -107,14 +110,24 @@ async function storedPolicyOf(q: Queryable): Promise<(version: number) => Policy
 }
 
 /** Failed guards of each end of a page, by end event id; one stream folded at a time. */
-async function recheck(q: Queryable, ends: EndRow[], policyOf: (version: number) => Policy | undefined): Promise<Map<string, string[]>> {
+async function recheck(
+  q: Queryable,
+  ends: EndRow[],
+  policyOf: (version: number) => Policy | undefined,
+): Promise<Map<string, string[]>> {
   const verdicts = new Map<string, string[]>();
   const byStream = new Map<string, EndRow[]>();
   for (const end of ends) byStream.set(end.stream_id, [...(byStream.get(end.stream_id) ?? []), end]);
   for (const [streamId, streamEnds] of byStream) {
     streamEnds.sort((a, b) => Number(a.stream_version) - Number(b.stream_version));
     const lastVersion = Number(streamEnds.at(-1)!.stream_version);
-    const { rows } = await q.query<{ version: string; event_id: string; type: string; data: object; occurred_at: Date }>(
+    const { rows } = await q.query<{
+      version: string;
+      event_id: string;
+      type: string;
+      data: object;
+      occurred_at: Date;
+    }>(
       // Only a history the end's own tenant started is folded: else the end is re-checked on
       // nothing, and is a finding.
       `SELECT stream_version::text AS version, event_id, type, data, occurred_at FROM es_events
@@ -129,7 +142,13 @@ async function recheck(q: Queryable, ends: EndRow[], policyOf: (version: number)
       try {
         for (; next < rows.length && Number(rows[next].version) < version; next++) {
           const r = rows[next];
-          const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt: r.occurred_at.toISOString() };
+          const event = {
+            type: r.type,
+            data: r.data,
+            eventId: r.event_id,
+            version: Number(r.version),
+            occurredAt: r.occurred_at.toISOString(),
+          };
           state = evolve(state, event as RecordedConversationEvent);
         }
       } catch {
@@ -141,7 +160,11 @@ async function recheck(q: Queryable, ends: EndRow[], policyOf: (version: number)
   return verdicts;
 }
 
-function verdict(state: ConversationState, data: ConversationEnded['data'], policyOf: (version: number) => Policy | undefined): string[] {
+function verdict(
+  state: ConversationState,
+  data: ConversationEnded['data'],
+  policyOf: (version: number) => Policy | undefined,
+): string[] {
   const policy = typeof data?.policyVersion === 'number' ? policyOf(data.policyVersion) : undefined;
   if (!policy) return [UNKNOWN_POLICY_VERSION];
   try {

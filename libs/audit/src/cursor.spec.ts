@@ -10,7 +10,10 @@ describe(decodeTimeCursor.name, () => {
   });
 
   it('reads an id in any letter case back in lower case', () => {
-    expect(decodeTimeCursor(b64(['t', '2025-01-01T00:00:00.000000Z', ID.toUpperCase()]))).toEqual({ time: '2025-01-01T00:00:00.000000Z', id: ID });
+    expect(decodeTimeCursor(b64(['t', '2025-01-01T00:00:00.000000Z', ID.toUpperCase()]))).toEqual({
+      time: '2025-01-01T00:00:00.000000Z',
+      id: ID,
+    });
   });
 
   it.each([

@@ -58,5 +58,7 @@ export function decodeSequenceCursor(raw: unknown): string | null {
   const parts = decode(raw);
   if (!parts || parts.length !== 2 || parts[0] !== 'p') return null;
   const position = parts[1];
-  return typeof position === 'string' && DIGITS.test(position) && BigInt(position) <= 9223372036854775807n ? position : null;
+  return typeof position === 'string' && DIGITS.test(position) && BigInt(position) <= 9223372036854775807n
+    ? position
+    : null;
 }

@@ -58,7 +58,8 @@ export async function endStats(q: Queryable, options: EndStatsOptions): Promise<
     b.total += Number(r.n);
   }
   for (const b of buckets.values()) {
-    b.ratePer1000 = b.conversationsStarted > 0 ? Math.round((b.total / b.conversationsStarted) * 1000 * 100) / 100 : null;
+    b.ratePer1000 =
+      b.conversationsStarted > 0 ? Math.round((b.total / b.conversationsStarted) * 1000 * 100) / 100 : null;
   }
   return { buckets: [...buckets.values()].sort((a, b) => a.start.localeCompare(b.start)) };
 }

@@ -134,6 +134,9 @@ export async function listEnds(
 }
 
 export async function countEnds(q: Queryable, filters: EndFilters): Promise<number> {
-  const { rows } = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_ends WHERE ${END_FILTER_SQL}`, endFilterValues(filters));
+  const { rows } = await q.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM rm_ends WHERE ${END_FILTER_SQL}`,
+    endFilterValues(filters),
+  );
   return Number(rows[0].n);
 }

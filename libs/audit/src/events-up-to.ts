@@ -18,7 +18,7 @@ export async function* streamEventsUpTo(
   tenantId?: string,
   chunk = STREAM_CHUNK,
 ): AsyncGenerator<StoredEvent[], void, undefined> {
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const { rows } = await q.query<EventRow>(
       `SELECT ${EVENT_COLUMNS}
          FROM es_events

@@ -26,7 +26,16 @@ export interface ExportOptions {
   onManifest?: (manifest: ExportManifest) => void;
 }
 
-const FILTER_ORDER: (keyof EndFilters)[] = ['reasonCode', 'initiator', 'modelId', 'tenantId', 'policyVersion', 'reviewOutcome', 'from', 'to'];
+const FILTER_ORDER: (keyof EndFilters)[] = [
+  'reasonCode',
+  'initiator',
+  'modelId',
+  'tenantId',
+  'policyVersion',
+  'reviewOutcome',
+  'from',
+  'to',
+];
 
 /** The filters with absent ones left out, in a fixed order, times as ISO UTC. */
 export function manifestFilters(filters: EndFilters): EndFilters {
@@ -112,6 +121,8 @@ export const exportEndsStream = (pool: Pool, options: ExportOptions): Readable =
   Readable.from(exportEndLines(pool, options), { objectMode: false, highWaterMark: 64 * 1024 });
 
 async function endsCheckpoint(client: PoolClient): Promise<string> {
-  const { rows } = await client.query<{ position: string }>("SELECT position FROM projection_checkpoints WHERE name = 'ends'");
+  const { rows } = await client.query<{ position: string }>(
+    "SELECT position FROM projection_checkpoints WHERE name = 'ends'",
+  );
   return rows[0]?.position ?? '0-0';
 }

@@ -19,7 +19,9 @@ export const pageLimit = (limit: number | undefined): number =>
   Math.min(Math.max(Math.trunc(limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
 
 /** An ISO time (or null) as PostgreSQL's timestamptz parameter. */
-export const isoOrNull = (value: string | undefined): string | null => (value === undefined ? null : new Date(value).toISOString());
+export const isoOrNull = (value: string | undefined): string | null =>
+  value === undefined ? null : new Date(value).toISOString();
 
 /** Full-precision UTC text of a timestamptz column, for keyset cursors (JS Dates keep milliseconds only). */
-export const exactTime = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const exactTime = (column: string): string =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;

@@ -75,5 +75,9 @@ export async function reviewStats(q: Queryable, options: ReviewStatsOptions): Pr
       GROUP BY 1 ORDER BY 1`,
     values,
   );
-  return { byReasonCode: byReason.rows.map(toRate), byModelId: byModel.rows.map(toRate), byReviewer: byReviewer.rows.map(toRate) };
+  return {
+    byReasonCode: byReason.rows.map(toRate),
+    byModelId: byModel.rows.map(toRate),
+    byReviewer: byReviewer.rows.map(toRate),
+  };
 }

@@ -7,7 +7,11 @@ export const MAX_SAMPLE = 500;
  * A reproducible random sample of ends: each end's rank is md5(seed ‖ its id), so the same seed
  * over the same ends gives the same sample, and a new end joins only where its hash falls.
  */
-export async function sampleEnds(q: Queryable, filters: EndFilters, options: { size: number; seed: string }): Promise<EndItem[]> {
+export async function sampleEnds(
+  q: Queryable,
+  filters: EndFilters,
+  options: { size: number; seed: string },
+): Promise<EndItem[]> {
   const size = Math.min(Math.max(Math.trunc(options.size), 1), MAX_SAMPLE);
   const { rows } = await q.query<Parameters<typeof toEndItem>[0]>(
     `SELECT ${END_COLUMNS} FROM rm_ends

@@ -15,7 +15,8 @@ export const POLICY_VERSION_RECORDED = 'PolicyVersionRecorded';
 export const policyStreamId = (version: number): string => `${POLICY_STREAM_PREFIX}${version}`;
 
 /** SHA-256 hex of the canonical JSON of a policy's content. */
-export const policyDigest = (content: unknown): string => createHash('sha256').update(canonicalize(content)).digest('hex');
+export const policyDigest = (content: unknown): string =>
+  createHash('sha256').update(canonicalize(content)).digest('hex');
 
 export interface PolicyVersionRecordedData {
   version: number;
@@ -50,11 +51,14 @@ export async function readStoredPolicies(q: Queryable): Promise<Map<number, Stor
 
 function readOne(version: number, data: Partial<PolicyVersionRecordedData>, recordedAt: string): StoredPolicy {
   const base = { version, content: data.policy, sha256: String(data.sha256), recordedAt };
-  if (data.version !== version) return { ...base, policy: null, problem: `the event names version ${String(data.version)}` };
-  if (policyDigest(data.policy ?? null) !== data.sha256) return { ...base, policy: null, problem: 'the content does not match its SHA-256' };
+  if (data.version !== version)
+    return { ...base, policy: null, problem: `the event names version ${String(data.version)}` };
+  if (policyDigest(data.policy ?? null) !== data.sha256)
+    return { ...base, policy: null, problem: 'the content does not match its SHA-256' };
   try {
     const policy = upcastPolicy(data.policy);
-    if (policy.version !== version) return { ...base, policy: null, problem: `the content says version ${policy.version}` };
+    if (policy.version !== version)
+      return { ...base, policy: null, problem: `the content says version ${policy.version}` };
     return { ...base, policy };
   } catch (err) {
     return { ...base, policy: null, problem: (err as Error).message };

@@ -20,7 +20,10 @@ async function seedTenantB(store: PostgresEventStore): Promise<string> {
     data: { messageId, parentMessageId, role, content: `tenant B's secret ${messageId.slice(-2)}` },
   });
   const commands: ConversationCommand[] = [
-    { type: 'StartConversation', data: { conversationId: B_CONVERSATION, tenantId: 'tenant-b', subjectId: 's-b', modelId: 'claude-opus-4-1' } },
+    {
+      type: 'StartConversation',
+      data: { conversationId: B_CONVERSATION, tenantId: 'tenant-b', subjectId: 's-b', modelId: 'claude-opus-4-1' },
+    },
     say(m(1), null, 'user'),
     say(m(2), m(1), 'assistant'),
     say(m(3), m(2), 'user'),
@@ -72,7 +75,9 @@ describe('Audit reads of a read-model row that points at another tenant’s stre
     expect((await listEnds(db.pool, { tenantId: 'tenant-a' })).items).toEqual([]);
     expect(await countEnds(db.pool, { tenantId: 'tenant-a' })).toBe(0);
     expect(await sampleEnds(db.pool, { tenantId: 'tenant-a' }, { size: 10, seed: 's' })).toEqual([]);
-    expect((await listEnds(db.pool, { tenantId: 'tenant-b' })).items.map((e) => [e.endEventId, e.tenantId])).toEqual([[bEnd, 'tenant-b']]);
+    expect((await listEnds(db.pool, { tenantId: 'tenant-b' })).items.map((e) => [e.endEventId, e.tenantId])).toEqual([
+      [bEnd, 'tenant-b'],
+    ]);
     // Every tenant's caller may see every row: the check is skipped there (a rebuild drops the row).
     expect((await listEnds(db.pool, {})).items.map((e) => e.tenantId).sort()).toEqual(['tenant-a', 'tenant-b']);
   });
@@ -115,7 +120,15 @@ describe('Audit reads of a read-model row that points at another tenant’s stre
   it('does not show tenant A an end recorded as A’s in a stream B started, and re-checks it on no history', async () => {
     await store.append(
       streamIdOf(B_CONVERSATION),
-      [{ eventId: randomUUID(), type: 'ConversationEnded', data: { policyVersion: 1 }, metadata: { tenantId: 'tenant-a' }, occurredAt: AT }],
+      [
+        {
+          eventId: randomUUID(),
+          type: 'ConversationEnded',
+          data: { policyVersion: 1 },
+          metadata: { tenantId: 'tenant-a' },
+          occurredAt: AT,
+        },
+      ],
       { expectedVersion: 'any' },
     );
     const policyOf = (v: number) => (v === 1 ? POLICY_V1 : undefined);

@@ -18,7 +18,11 @@ export const startingTenantOf = (stream: string): string =>
 export const streamStartedBy = (stream: string, tenant: string): string => `${startingTenantOf(stream)} = ${tenant}`;
 
 /** A stream's events, version 1 first; with a tenant, none unless that tenant started it. */
-export async function readStreamOfTenant(q: Queryable, streamId: string, tenantId: string | undefined): Promise<StoredEvent[]> {
+export async function readStreamOfTenant(
+  q: Queryable,
+  streamId: string,
+  tenantId: string | undefined,
+): Promise<StoredEvent[]> {
   const { rows } = await q.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM es_events
       WHERE stream_id = $1 AND ($2::text IS NULL OR ${streamStartedBy('$1', '$2')})

@@ -26,7 +26,8 @@ export const requireReasonCode = (value: unknown, field: string): void => {
 };
 
 export const requireText = (value: unknown, field: string): void => {
-  if (typeof value !== 'string' || value.trim().length === 0) throw invalid(field, `${field} must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim().length === 0)
+    throw invalid(field, `${field} must be a non-empty string`);
 };
 
 export const requireOptionalString = (value: unknown, field: string): void => {

@@ -35,7 +35,10 @@ const forkedThread = () => [
 describe(decide.name, () => {
   describe('when the model ends after enough redirections', () => {
     it('ends the lineage and records how it was decided', () => {
-      spec.given(history(...abusiveThread())).when(endCommand()).then([ended('u4')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(endCommand())
+        .then([ended('u4')]);
     });
 
     it('records the evidence user messages of the lineage once each', () => {
@@ -46,7 +49,10 @@ describe(decide.name, () => {
     });
 
     it('omits a blank explanation from the event', () => {
-      spec.given(history(...abusiveThread())).when(endCommand({ explanation: '   ' })).then([ended('u4')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(endCommand({ explanation: '   ' }))
+        .then([ended('u4')]);
     });
   });
 
@@ -110,7 +116,11 @@ describe(decide.name, () => {
         .given(history(...thread(), endRequested('u2')))
         .when(endCommand({ initiator: 'operator', reasonCode: 'USER_REQUESTED', atMessageId: 'u2' }))
         .then([
-          blocked(['REASON_NOT_ALLOWED'], { initiator: 'operator', proposedReasonCode: 'USER_REQUESTED', atMessageId: 'u2' }),
+          blocked(['REASON_NOT_ALLOWED'], {
+            initiator: 'operator',
+            proposedReasonCode: 'USER_REQUESTED',
+            atMessageId: 'u2',
+          }),
         ]);
     });
   });
@@ -189,7 +199,10 @@ describe(decide.name, () => {
     });
 
     it('refuses it as malformed when the explanation is missing', () => {
-      spec.given(history(...abusiveThread())).when(endCommand({ reasonCode: 'OPERATOR_ACTION' })).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(...abusiveThread()))
+        .when(endCommand({ reasonCode: 'OPERATOR_ACTION' }))
+        .thenThrows('VALIDATION_FAILED');
     });
   });
 

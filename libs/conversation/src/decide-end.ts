@@ -46,7 +46,10 @@ const checkEndingModel = (state: ConversationState, { data }: EndConversation): 
     (id) => state.messages[id]?.role === 'assistant' && state.messages[id]?.modelId === data.modelId,
   );
   if (!answered) {
-    throw invalid('modelId', `modelId ${data.modelId} is neither this conversation's model nor one that answered on this lineage`);
+    throw invalid(
+      'modelId',
+      `modelId ${data.modelId} is neither this conversation's model nor one that answered on this lineage`,
+    );
   }
 };
 
@@ -78,7 +81,14 @@ export const endConversation = (
     return [
       {
         type: 'EndAttemptBlocked',
-        data: { initiator, proposedReasonCode: reasonCode, failedGuards, atMessageId, policyVersion: policy.version, modelId },
+        data: {
+          initiator,
+          proposedReasonCode: reasonCode,
+          failedGuards,
+          atMessageId,
+          policyVersion: policy.version,
+          modelId,
+        },
       },
     ];
   }

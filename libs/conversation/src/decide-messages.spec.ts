@@ -22,7 +22,13 @@ const spec = specification();
 
 const start = (data: Partial<StartConversation['data']> = {}): StartConversation => ({
   type: 'StartConversation',
-  data: { conversationId: CONVERSATION_ID, tenantId: TENANT_ID, subjectId: SUBJECT_ID, modelId: END_CAPABLE_MODEL, ...data },
+  data: {
+    conversationId: CONVERSATION_ID,
+    tenantId: TENANT_ID,
+    subjectId: SUBJECT_ID,
+    modelId: END_CAPABLE_MODEL,
+    ...data,
+  },
 });
 
 const append = (messageId: string, parentMessageId: string | null, data: Partial<AppendMessage['data']> = {}) =>
@@ -65,7 +71,10 @@ describe(decide.name, () => {
     });
 
     it('refuses a blank subject', () => {
-      spec.given([]).when(start({ subjectId: ' ' })).thenThrows({ code: 'VALIDATION_FAILED', details: { field: 'subjectId' } });
+      spec
+        .given([])
+        .when(start({ subjectId: ' ' }))
+        .thenThrows({ code: 'VALIDATION_FAILED', details: { field: 'subjectId' } });
     });
 
     it('refuses to start it twice', () => {
@@ -93,18 +102,31 @@ describe(decide.name, () => {
 
   describe('when appending a message', () => {
     it('appends a first message as a root', () => {
-      spec.given(history(started())).when(append('u1', null)).then([user('u1', null)]);
+      spec
+        .given(history(started()))
+        .when(append('u1', null))
+        .then([user('u1', null)]);
     });
 
     it('appends an assistant reply with its model and stop reason', () => {
       spec
         .given(history(started(), user('u1', null)))
-        .when(append('a1', 'u1', { role: 'assistant', content: 'assistant says a1', modelId: END_CAPABLE_MODEL, stopReason: 'end_turn' }))
+        .when(
+          append('a1', 'u1', {
+            role: 'assistant',
+            content: 'assistant says a1',
+            modelId: END_CAPABLE_MODEL,
+            stopReason: 'end_turn',
+          }),
+        )
         .then([assistant('a1', 'u1')]);
     });
 
     it('appends an edit beside an earlier message as a new branch', () => {
-      spec.given(history(...abusiveThread())).when(append('u2b', 'a1')).then([user('u2b', 'a1')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(append('u2b', 'a1'))
+        .then([user('u2b', 'a1')]);
     });
 
     it('refuses an unknown parent message', () => {
@@ -115,11 +137,17 @@ describe(decide.name, () => {
     });
 
     it('refuses a message id used before', () => {
-      spec.given(history(started(), user('u1', null))).when(append('u1', 'u1')).thenThrows('DUPLICATE_MESSAGE');
+      spec
+        .given(history(started(), user('u1', null)))
+        .when(append('u1', 'u1'))
+        .thenThrows('DUPLICATE_MESSAGE');
     });
 
     it('refuses an unknown role', () => {
-      spec.given(history(started())).when(append('u1', null, { role: 'system' as never })).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(started()))
+        .when(append('u1', null, { role: 'system' as never }))
+        .thenThrows('VALIDATION_FAILED');
     });
 
     it('refuses an unknown stop reason', () => {
@@ -155,11 +183,17 @@ describe(decide.name, () => {
     });
 
     it('accepts an edit whose parent is a strict ancestor of the end point', () => {
-      spec.given(endedThread()).when(append('u4b', 'a3')).then([user('u4b', 'a3')]);
+      spec
+        .given(endedThread())
+        .when(append('u4b', 'a3'))
+        .then([user('u4b', 'a3')]);
     });
 
     it('accepts a new root', () => {
-      spec.given(endedThread()).when(append('r2', null)).then([user('r2', null)]);
+      spec
+        .given(endedThread())
+        .when(append('r2', null))
+        .then([user('r2', null)]);
     });
 
     it('refuses a reply on a new branch once that branch is ended in its turn', () => {
@@ -177,15 +211,24 @@ describe(decide.name, () => {
     });
 
     it('records it on an assistant message', () => {
-      spec.given(history(...abusiveThread())).when(redirect('a3')).then([redirected('a3')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(redirect('a3'))
+        .then([redirected('a3')]);
     });
 
     it('refuses a user message', () => {
-      spec.given(history(...abusiveThread())).when(redirect('u3')).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(...abusiveThread()))
+        .when(redirect('u3'))
+        .thenThrows('VALIDATION_FAILED');
     });
 
     it('refuses an unknown message', () => {
-      spec.given(history(...abusiveThread())).when(redirect('ghost')).thenThrows('UNKNOWN_MESSAGE');
+      spec
+        .given(history(...abusiveThread()))
+        .when(redirect('ghost'))
+        .thenThrows('UNKNOWN_MESSAGE');
     });
 
     it('refuses a reason code that is not a harm category', () => {
@@ -196,11 +239,17 @@ describe(decide.name, () => {
     });
 
     it('refuses a second redirection on the same message', () => {
-      spec.given(history(...abusiveThread())).when(redirect('a2')).thenThrows('ALREADY_RECORDED');
+      spec
+        .given(history(...abusiveThread()))
+        .when(redirect('a2'))
+        .thenThrows('ALREADY_RECORDED');
     });
 
     it('refuses a redirection at or below an end point', () => {
-      spec.given(history(...abusiveThread(), ended('a2'))).when(redirect('a3')).thenThrows('LINEAGE_ENDED');
+      spec
+        .given(history(...abusiveThread(), ended('a2')))
+        .when(redirect('a3'))
+        .thenThrows('LINEAGE_ENDED');
     });
   });
 
@@ -211,31 +260,52 @@ describe(decide.name, () => {
     });
 
     it('records it on an assistant message', () => {
-      spec.given(history(...abusiveThread())).when(warn('a3')).then([warned('a3', 'HATE_OR_HARASSMENT_GENERATION')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(warn('a3'))
+        .then([warned('a3', 'HATE_OR_HARASSMENT_GENERATION')]);
     });
 
     it('refuses a user message', () => {
-      spec.given(history(...abusiveThread())).when(warn('u4')).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(...abusiveThread()))
+        .when(warn('u4'))
+        .thenThrows('VALIDATION_FAILED');
     });
 
     it('refuses an unknown message', () => {
-      spec.given(history(...abusiveThread())).when(warn('ghost')).thenThrows('UNKNOWN_MESSAGE');
+      spec
+        .given(history(...abusiveThread()))
+        .when(warn('ghost'))
+        .thenThrows('UNKNOWN_MESSAGE');
     });
 
     it('refuses an operator-only reason code', () => {
-      spec.given(history(...abusiveThread())).when(warn('a3', 'OTHER_POLICY')).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(...abusiveThread()))
+        .when(warn('a3', 'OTHER_POLICY'))
+        .thenThrows('VALIDATION_FAILED');
     });
 
     it('refuses a second warning on the same message', () => {
-      spec.given(history(...abusiveThread(), warned('a3'))).when(warn('a3')).thenThrows('ALREADY_RECORDED');
+      spec
+        .given(history(...abusiveThread(), warned('a3')))
+        .when(warn('a3'))
+        .thenThrows('ALREADY_RECORDED');
     });
 
     it('refuses a warning at an end point', () => {
-      spec.given(history(...abusiveThread(), ended('a3'))).when(warn('a3')).thenThrows('LINEAGE_ENDED');
+      spec
+        .given(history(...abusiveThread(), ended('a3')))
+        .when(warn('a3'))
+        .thenThrows('LINEAGE_ENDED');
     });
 
     it('accepts a warning above an end point, where a new branch may grow', () => {
-      spec.given(history(...abusiveThread(), ended('u4'))).when(warn('a3', 'ABUSE_OF_ASSISTANT')).then([warned('a3')]);
+      spec
+        .given(history(...abusiveThread(), ended('u4')))
+        .when(warn('a3', 'ABUSE_OF_ASSISTANT'))
+        .then([warned('a3')]);
     });
   });
 
@@ -243,23 +313,38 @@ describe(decide.name, () => {
     const request = (messageId: string) => ({ type: 'RequestEnd', data: { messageId } }) as const;
 
     it('records the request on the user message', () => {
-      spec.given(history(...abusiveThread())).when(request('u4')).then([endRequested('u4')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(request('u4'))
+        .then([endRequested('u4')]);
     });
 
     it('refuses an assistant message', () => {
-      spec.given(history(...abusiveThread())).when(request('a3')).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(...abusiveThread()))
+        .when(request('a3'))
+        .thenThrows('VALIDATION_FAILED');
     });
 
     it('refuses an unknown message', () => {
-      spec.given(history(...abusiveThread())).when(request('ghost')).thenThrows('UNKNOWN_MESSAGE');
+      spec
+        .given(history(...abusiveThread()))
+        .when(request('ghost'))
+        .thenThrows('UNKNOWN_MESSAGE');
     });
 
     it('refuses a second request on the same message', () => {
-      spec.given(history(...abusiveThread(), endRequested('u4'))).when(request('u4')).thenThrows('ALREADY_RECORDED');
+      spec
+        .given(history(...abusiveThread(), endRequested('u4')))
+        .when(request('u4'))
+        .thenThrows('ALREADY_RECORDED');
     });
 
     it('refuses a request on an ended lineage', () => {
-      spec.given(history(...abusiveThread(), ended('u4'))).when(request('u4')).thenThrows('LINEAGE_ENDED');
+      spec
+        .given(history(...abusiveThread(), ended('u4')))
+        .when(request('u4'))
+        .thenThrows('LINEAGE_ENDED');
     });
   });
 });

@@ -42,7 +42,10 @@ export const start = ({ data }: StartConversation, state: ConversationState): Co
   const { conversationId, tenantId, subjectId, modelId, channel, forkedFrom } = data;
   const origin = forkedFrom && { conversationId: forkedFrom.conversationId, messageId: forkedFrom.messageId };
   return [
-    { type: 'ConversationStarted', data: compact({ conversationId, tenantId, subjectId, modelId, channel, forkedFrom: origin }) },
+    {
+      type: 'ConversationStarted',
+      data: compact({ conversationId, tenantId, subjectId, modelId, channel, forkedFrom: origin }),
+    },
   ];
 };
 
@@ -70,7 +73,9 @@ export const appendMessage = ({ data }: AppendMessage, state: ConversationState)
     });
   }
   const { messageId, parentMessageId, role, content, modelId, stopReason } = data;
-  return [{ type: 'MessageAppended', data: compact({ messageId, parentMessageId, role, content, modelId, stopReason }) }];
+  return [
+    { type: 'MessageAppended', data: compact({ messageId, parentMessageId, role, content, modelId, stopReason }) },
+  ];
 };
 
 const requireNotRecorded = (recorded: readonly { messageId: string }[], messageId: string, what: string): void => {

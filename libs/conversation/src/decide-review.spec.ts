@@ -31,19 +31,26 @@ describe(decide.name, () => {
     });
 
     it('refuses an unknown message', () => {
-      spec.given(history(started(), user('u1', null))).when(feedback({ messageId: 'ghost', rating: 'up' })).thenThrows('UNKNOWN_MESSAGE');
+      spec
+        .given(history(started(), user('u1', null)))
+        .when(feedback({ messageId: 'ghost', rating: 'up' }))
+        .thenThrows('UNKNOWN_MESSAGE');
     });
 
     it('refuses an unknown rating', () => {
-      spec.given(history(started())).when(feedback({ rating: 'meh' as never })).thenThrows('VALIDATION_FAILED');
+      spec
+        .given(history(started()))
+        .when(feedback({ rating: 'meh' as never }))
+        .thenThrows('VALIDATION_FAILED');
     });
   });
 
   describe('when an end is reviewed', () => {
     it('records an upheld end', () => {
-      spec.given(endedThread()).when(review({ note: 'clear abuse' })).then([
-        reviewed('evt-11', 'upheld', 'review-1', { note: 'clear abuse' }),
-      ]);
+      spec
+        .given(endedThread())
+        .when(review({ note: 'clear abuse' }))
+        .then([reviewed('evt-11', 'upheld', 'review-1', { note: 'clear abuse' })]);
     });
 
     it('records an overturned end with its error type', () => {
@@ -56,7 +63,13 @@ describe(decide.name, () => {
     it('records a reclassification with the new reason code', () => {
       spec
         .given(endedThread())
-        .when(review({ outcome: 'reclassified', newReasonCode: 'HATE_OR_HARASSMENT_GENERATION', errorType: 'wrong_reason' }))
+        .when(
+          review({
+            outcome: 'reclassified',
+            newReasonCode: 'HATE_OR_HARASSMENT_GENERATION',
+            errorType: 'wrong_reason',
+          }),
+        )
         .then([
           reviewed('evt-11', 'reclassified', 'review-1', {
             newReasonCode: 'HATE_OR_HARASSMENT_GENERATION',

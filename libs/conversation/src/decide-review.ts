@@ -47,11 +47,16 @@ export const reviewEndDecision = ({ data }: ReviewEndDecision, state: Conversati
   if (data.outcome === 'reclassified' && data.newReasonCode === end.reasonCode)
     throw invalid('newReasonCode', 'A reclassification needs a reason code other than the one the end recorded');
   if (state.reviews.some((review) => review.reviewId === data.reviewId)) {
-    throw new ConversationError('DUPLICATE_REVIEW', `Review ${data.reviewId} already exists`, { reviewId: data.reviewId });
+    throw new ConversationError('DUPLICATE_REVIEW', `Review ${data.reviewId} already exists`, {
+      reviewId: data.reviewId,
+    });
   }
 
   const { reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note } = data;
   return [
-    { type: 'EndDecisionReviewed', data: compact({ reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note }) },
+    {
+      type: 'EndDecisionReviewed',
+      data: compact({ reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note }),
+    },
   ];
 };

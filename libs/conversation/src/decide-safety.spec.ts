@@ -16,7 +16,10 @@ const clear = (flagId: string, note?: string): ClearSafetyRisk => ({
 describe(decide.name, () => {
   describe('when a safety risk is flagged', () => {
     it('records the flag', () => {
-      spec.given(history(started())).when(flag('flag-1')).then([flagged('flag-1')]);
+      spec
+        .given(history(started()))
+        .when(flag('flag-1'))
+        .then([flagged('flag-1')]);
     });
 
     it('omits an absent score', () => {
@@ -27,7 +30,10 @@ describe(decide.name, () => {
     });
 
     it('records a flag on an ended conversation', () => {
-      spec.given(history(...abusiveThread(), ended('u4'))).when(flag('flag-1')).then([flagged('flag-1')]);
+      spec
+        .given(history(...abusiveThread(), ended('u4')))
+        .when(flag('flag-1'))
+        .then([flagged('flag-1')]);
     });
 
     it('refuses a flag id used before, even once cleared', () => {
@@ -68,7 +74,10 @@ describe(decide.name, () => {
     });
 
     it('clears an open flag without a note', () => {
-      spec.given(history(started(), flagged('flag-1'))).when(clear('flag-1')).then([cleared('flag-1')]);
+      spec
+        .given(history(started(), flagged('flag-1')))
+        .when(clear('flag-1'))
+        .then([cleared('flag-1')]);
     });
 
     it('refuses an unknown flag', () => {
@@ -79,7 +88,10 @@ describe(decide.name, () => {
     });
 
     it('refuses a flag already cleared', () => {
-      spec.given(history(started(), flagged('flag-1'), cleared('flag-1'))).when(clear('flag-1')).thenThrows('FLAG_ALREADY_CLEARED');
+      spec
+        .given(history(started(), flagged('flag-1'), cleared('flag-1')))
+        .when(clear('flag-1'))
+        .thenThrows('FLAG_ALREADY_CLEARED');
     });
   });
 });

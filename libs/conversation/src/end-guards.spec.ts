@@ -124,7 +124,10 @@ describe(decide.name, () => {
 
   describe('when requireWarning is off', () => {
     it('ends without any warning', () => {
-      spec.given(history(...abusiveThread())).when(endCommand()).then([ended('u4')]);
+      spec
+        .given(history(...abusiveThread()))
+        .when(endCommand())
+        .then([ended('u4')]);
     });
   });
 

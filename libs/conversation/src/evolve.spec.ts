@@ -74,7 +74,10 @@ describe(evolve.name, () => {
     });
 
     it('remembers the reason code of a reclassification', () => {
-      const state = stateOf(...events, reviewed('evt-11', 'reclassified', 'r1', { newReasonCode: 'VIOLENT_EXTREMISM' }));
+      const state = stateOf(
+        ...events,
+        reviewed('evt-11', 'reclassified', 'r1', { newReasonCode: 'VIOLENT_EXTREMISM' }),
+      );
       expect(state.ends[0]).toMatchObject({ reviewOutcome: 'reclassified', reclassifiedAs: 'VIOLENT_EXTREMISM' });
     });
   });
@@ -110,7 +113,13 @@ describe(foldEvents.name, () => {
   });
 
   it('continues from a given state, the same as folding one event at a time, and leaves that state untouched', () => {
-    const events = history(...abusiveThread(), ended('u4'), reviewed('evt-11', 'upheld', 'r1'), flagged('f1'), cleared('f1'));
+    const events = history(
+      ...abusiveThread(),
+      ended('u4'),
+      reviewed('evt-11', 'upheld', 'r1'),
+      flagged('f1'),
+      cleared('f1'),
+    );
     const before = foldEvents(events.slice(0, 4));
     const snapshot = structuredClone(before);
     const folded = foldEvents(events.slice(4), before);

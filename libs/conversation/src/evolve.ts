@@ -2,7 +2,13 @@ import type { RecordedConversationEvent } from './events';
 import { compact } from './compact';
 import { type ConversationState, type EndFact, type MessageNode, initialState } from './state';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] extends object ? { [k: string]: T[K][keyof T[K]] } : T[K] };
+type Mutable<T> = {
+  -readonly [K in keyof T]: T[K] extends readonly (infer E)[]
+    ? E[]
+    : T[K] extends object
+      ? { [k: string]: T[K][keyof T[K]] }
+      : T[K];
+};
 
 /**
  * A state being folded. Its collections are the fold's own copies, grown in place, so folding n
@@ -58,7 +64,17 @@ const appendMessage = (draft: Draft, event: Extract<RecordedConversationEvent, {
 const reviewEnd = (draft: Draft, event: Extract<RecordedConversationEvent, { type: 'EndDecisionReviewed' }>): void => {
   const { reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note } = event.data;
   draft.reviews.push(
-    compact({ reviewId, reviewerId, endEventId, outcome, newReasonCode, errorType, note, reviewedAt: event.occurredAt, version: event.version }),
+    compact({
+      reviewId,
+      reviewerId,
+      endEventId,
+      outcome,
+      newReasonCode,
+      errorType,
+      note,
+      reviewedAt: event.occurredAt,
+      version: event.version,
+    }),
   );
   // The latest review of an end decides its reviewOutcome.
   draft.ends = draft.ends.map((end): EndFact => {
@@ -99,10 +115,21 @@ const apply = (draft: Draft, event: RecordedConversationEvent): void => {
       return;
     }
     case 'ConversationEnded':
-      draft.ends.push({ ...event.data, endEventId: event.eventId, endedAt: event.occurredAt, version: event.version, reviewOutcome: null });
+      draft.ends.push({
+        ...event.data,
+        endEventId: event.eventId,
+        endedAt: event.occurredAt,
+        version: event.version,
+        reviewOutcome: null,
+      });
       return;
     case 'EndAttemptBlocked':
-      draft.blockedEndAttempts.push({ ...event.data, eventId: event.eventId, occurredAt: event.occurredAt, version: event.version });
+      draft.blockedEndAttempts.push({
+        ...event.data,
+        eventId: event.eventId,
+        occurredAt: event.occurredAt,
+        version: event.version,
+      });
       return;
     case 'FeedbackSubmitted':
       draft.feedbackCount += 1;
@@ -146,4 +173,5 @@ export const foldEventsInPlace = (
 };
 
 /** Folds one stored event (see foldEvents). */
-export const evolve = (state: ConversationState, event: RecordedConversationEvent): ConversationState => foldEvents([event], state);
+export const evolve = (state: ConversationState, event: RecordedConversationEvent): ConversationState =>
+  foldEvents([event], state);

@@ -4,11 +4,19 @@ import { POLICY_FIELD_DEFAULTS, samePolicy, upcastPolicy } from './policy-upcast
 import { V1_REASON_CODE_RULES } from './reason-codes';
 
 /** Version 1 as an earlier release stored it (the stored content, not the built-in copy): no reason codes. */
-const storedV1 = { version: 1, endCapableModels: ['claude-opus-4', 'claude-opus-4-1'], minRedirectionAttempts: 2, requireWarning: false };
+const storedV1 = {
+  version: 1,
+  endCapableModels: ['claude-opus-4', 'claude-opus-4-1'],
+  minRedirectionAttempts: 2,
+  requireWarning: false,
+};
 
 describe(upcastPolicy.name, () => {
   it('reads a stored version with every field as stored', () => {
-    expect(upcastPolicy({ ...storedV1, minRedirectionAttempts: 3 })).toEqual({ ...POLICY_V1, minRedirectionAttempts: 3 });
+    expect(upcastPolicy({ ...storedV1, minRedirectionAttempts: 3 })).toEqual({
+      ...POLICY_V1,
+      minRedirectionAttempts: 3,
+    });
   });
 
   it('keeps the code and the stored version 1 the same rules (every field added later has an old-behaviour default)', () => {

@@ -18,8 +18,12 @@ export const POLICY_FIELD_DEFAULTS: Readonly<Partial<Record<keyof Policy, unknow
  * `defaults`; anything else is validated as strictly as a POLICY_FILE (an unknown field or a
  * missing field without a default is an error, never silently ignored).
  */
-export function upcastPolicy(stored: unknown, defaults: Readonly<Record<string, unknown>> = POLICY_FIELD_DEFAULTS): Policy {
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) throw new Error('Invalid policy: expected a JSON object');
+export function upcastPolicy(
+  stored: unknown,
+  defaults: Readonly<Record<string, unknown>> = POLICY_FIELD_DEFAULTS,
+): Policy {
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored))
+    throw new Error('Invalid policy: expected a JSON object');
   const filled: Record<string, unknown> = { ...stored };
   for (const [field, value] of Object.entries(defaults)) if (!(field in filled)) filled[field] = value;
   return parsePolicy(filled);

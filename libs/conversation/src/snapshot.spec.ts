@@ -1,4 +1,13 @@
-import { abusiveThread, assistant, cleared, ended, flagged, reviewed, stateOf, user } from '../test/conversation-fixtures';
+import {
+  abusiveThread,
+  assistant,
+  cleared,
+  ended,
+  flagged,
+  reviewed,
+  stateOf,
+  user,
+} from '../test/conversation-fixtures';
 import type { ConversationState } from './state';
 import { fromSnapshot, toSnapshot } from './snapshot';
 import { toThreadStatus } from './thread-status';

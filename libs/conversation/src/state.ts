@@ -1,15 +1,7 @@
 import type { ForkOrigin } from './events';
 import type { GuardCode } from './guard-codes';
 import type { HarmCategory, ReasonCode } from './reason-codes';
-import type {
-  ErrorType,
-  Initiator,
-  MessageRole,
-  ReviewOutcome,
-  RiskKind,
-  RiskSource,
-  StopReason,
-} from './vocabulary';
+import type { ErrorType, Initiator, MessageRole, ReviewOutcome, RiskKind, RiskSource, StopReason } from './vocabulary';
 
 // Plain data, never mutated: `evolve` returns a new state. Facts that belong to a lineage are
 // kept with the message they are attached to; lineage.ts answers "which of them lie on the

@@ -34,7 +34,12 @@ export const at = (version: number): string => new Date(Date.parse(T0) + (versio
 
 /** Stored events: eventId `evt-<version>`, versions from 1, a minute apart. */
 export const history = (...events: DomainEvent[]): RecordedConversationEvent[] =>
-  events.map((event, index) => ({ ...event, eventId: `evt-${index + 1}`, version: index + 1, occurredAt: at(index + 1) }));
+  events.map((event, index) => ({
+    ...event,
+    eventId: `evt-${index + 1}`,
+    version: index + 1,
+    occurredAt: at(index + 1),
+  }));
 
 export const stateOf = (...events: DomainEvent[]): ConversationState => foldEvents(history(...events));
 
@@ -64,7 +69,11 @@ export const started = (modelId = END_CAPABLE_MODEL): DomainEvent => ({
   data: { conversationId: CONVERSATION_ID, tenantId: TENANT_ID, subjectId: SUBJECT_ID, modelId },
 });
 
-export const user = (messageId: string, parentMessageId: string | null, content = `user says ${messageId}`): DomainEvent => ({
+export const user = (
+  messageId: string,
+  parentMessageId: string | null,
+  content = `user says ${messageId}`,
+): DomainEvent => ({
   type: 'MessageAppended',
   data: { messageId, parentMessageId, role: 'user', content },
 });
@@ -101,7 +110,10 @@ export const flagged = (flagId: string, kind: RiskKind = 'self_harm'): DomainEve
 export const cleared = (flagId: string): DomainEvent => ({ type: 'SafetyRiskCleared', data: { flagId } });
 
 /** A model end that passed under policy 1. */
-export const ended = (endedAtMessageId: string, overrides: Partial<ConversationEnded['data']> = {}): ConversationEnded => ({
+export const ended = (
+  endedAtMessageId: string,
+  overrides: Partial<ConversationEnded['data']> = {},
+): ConversationEnded => ({
   type: 'ConversationEnded',
   data: {
     endedAtMessageId,

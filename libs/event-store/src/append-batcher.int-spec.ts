@@ -148,7 +148,11 @@ describe(AppendBatcher.name, () => {
       const sizes = Array.from({ length: 200 }, (_, i) => 1 + (i % 3));
       const results = await Promise.all(
         sizes.map((n, i) =>
-          store.append(ids[i % 10], Array.from({ length: n }, () => event(i)), { expectedVersion: 'any' }),
+          store.append(
+            ids[i % 10],
+            Array.from({ length: n }, () => event(i)),
+            { expectedVersion: 'any' },
+          ),
         ),
       );
       expect(new Set(results.map(txOf)).size).toBeLessThan(200);
@@ -204,7 +208,9 @@ describe(AppendBatcher.name, () => {
       const id = `s-${randomUUID()}`;
       // appends that meet the dead connection fail (their outcome is unknown to the store);
       // the next ones open another
-      const settled = await Promise.allSettled(Array.from({ length: 10 }, () => own.append(id, [event()], { expectedVersion: 'any' })));
+      const settled = await Promise.allSettled(
+        Array.from({ length: 10 }, () => own.append(id, [event()], { expectedVersion: 'any' })),
+      );
       const landed = settled.filter((r) => r.status === 'fulfilled').length;
       const again = await burst(id, 10);
       expect(again).toHaveLength(10);

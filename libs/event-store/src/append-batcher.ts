@@ -131,11 +131,25 @@ export class AppendBatcher {
       const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
         name: 'es_append_bodies',
         text: SINGLE_SQL,
-        values: [r.streamId, r.expected, r.eventIds, r.bodies, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null],
+        values: [
+          r.streamId,
+          r.expected,
+          r.eventIds,
+          r.bodies,
+          idem?.scope ?? null,
+          idem?.key ?? null,
+          idem?.requestHash ?? null,
+        ],
       });
       const { replayed, ...result } = rows[0].r;
       if (replayed) return { replayed: result };
-      return { appended: { transactionId: result.transactionId, firstVersion: result.firstVersion, lastPosition: result.lastPosition } };
+      return {
+        appended: {
+          transactionId: result.transactionId,
+          firstVersion: result.firstVersion,
+          lastPosition: result.lastPosition,
+        },
+      };
     } catch (err) {
       if (err instanceof DatabaseError && err.code === 'ES001') return { conflict: Number(err.detail) };
       if (err instanceof DatabaseError && err.code === 'ES002') return { reused: true };

@@ -34,7 +34,8 @@ export async function appendInTransaction(
       replayed: false,
     };
   } catch (err) {
-    if (err instanceof DatabaseError && err.code === 'ES001') throw new VersionConflict(streamId, String(options.expectedVersion), Number(err.detail));
+    if (err instanceof DatabaseError && err.code === 'ES001')
+      throw new VersionConflict(streamId, String(options.expectedVersion), Number(err.detail));
     if (err instanceof DatabaseError && err.code === 'ES002') throw new IdempotencyKeyReused(idem?.key ?? '');
     throw err;
   }

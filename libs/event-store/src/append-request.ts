@@ -71,7 +71,8 @@ function jsonClean(value: unknown, what: string): unknown {
   const text = JSON.stringify(value);
   if (text.includes('\\u0000')) throw new InvalidEvent(`${what} contains a NUL character`);
   // JSON.stringify escapes only lone surrogates as \udXXX, which jsonb refuses: look closer then.
-  if (text.includes('\\ud') && lonelySurrogate(value)) throw new InvalidEvent(`${what} contains a lone UTF-16 surrogate`);
+  if (text.includes('\\ud') && lonelySurrogate(value))
+    throw new InvalidEvent(`${what} contains a lone UTF-16 surrogate`);
   return JSON.parse(text) as unknown;
 }
 
@@ -95,7 +96,8 @@ export function encodeAppend(streamId: string, events: NewEvent[], options: Appe
   const eventIds: string[] = [];
   const bodies: string[] = [];
   for (const ev of events) {
-    if (typeof ev.eventId !== 'string' || typeof ev.type !== 'string') throw new InvalidEvent('eventId and type must be strings');
+    if (typeof ev.eventId !== 'string' || typeof ev.type !== 'string')
+      throw new InvalidEvent('eventId and type must be strings');
     if (!isUuid(ev.eventId)) throw new InvalidEvent(`eventId ${JSON.stringify(ev.eventId)} is not a UUID`);
     const occurredAt = new Date(ev.occurredAt).toISOString();
     const data = jsonClean(ev.data, 'data');

@@ -44,7 +44,9 @@ describe('Conversation stream ids in the database', () => {
     ['no hyphens', `conversation-${id.replace(/-/g, '')}`],
     ['no UUID at all', 'conversation-not-a-uuid'],
   ])('refuses a stream whose id has %s, appended through the store, and writes nothing', async (_, streamId) => {
-    const refused = await store.append(streamId, [event()], { expectedVersion: 'no_stream' }).catch((err: unknown) => err);
+    const refused = await store
+      .append(streamId, [event()], { expectedVersion: 'no_stream' })
+      .catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(DatabaseError);
     expect(refused).toEqual(CHECK_VIOLATION);
     expect(await rowsOf(streamId)).toBe(0);
@@ -53,7 +55,9 @@ describe('Conversation stream ids in the database', () => {
   it('refuses the upper-case stream in a batch, and lands the other appends of that batch', async () => {
     const good = Array.from({ length: 6 }, () => `conversation-${randomUUID()}`);
     const bad = `conversation-${randomUUID().toUpperCase()}`;
-    const outcomes = await Promise.allSettled([...good, bad].map((s) => store.append(s, [event()], { expectedVersion: 'no_stream' })));
+    const outcomes = await Promise.allSettled(
+      [...good, bad].map((s) => store.append(s, [event()], { expectedVersion: 'no_stream' })),
+    );
     expect(outcomes.slice(0, 6).map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
     expect(outcomes[6]).toEqual({ status: 'rejected', reason: CHECK_VIOLATION });
     expect(await rowsOf(bad)).toBe(0);
@@ -61,9 +65,9 @@ describe('Conversation stream ids in the database', () => {
 
   it('refuses an upper-case conversation stream written by hand, into either table', async () => {
     const upper = `conversation-${id.toUpperCase()}`;
-    await expect(db.pool.query(`INSERT INTO es_streams (stream_id, version, head_hash) VALUES ($1, 1, repeat('0', 64))`, [upper])).rejects.toEqual(
-      CHECK_VIOLATION,
-    );
+    await expect(
+      db.pool.query(`INSERT INTO es_streams (stream_id, version, head_hash) VALUES ($1, 1, repeat('0', 64))`, [upper]),
+    ).rejects.toEqual(CHECK_VIOLATION);
     await expect(
       db.pool.query(
         `INSERT INTO es_events (stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash)
@@ -72,14 +76,24 @@ describe('Conversation stream ids in the database', () => {
       ),
     ).rejects.toEqual(CHECK_VIOLATION);
     await store.append(`conversation-${id}`, [event()], { expectedVersion: 'no_stream' });
-    await expect(db.pool.query(`UPDATE es_streams SET stream_id = 'conversation-' || upper(substr(stream_id, 14)) WHERE stream_id = $1`, [`conversation-${id}`])).rejects.toEqual(
-      CHECK_VIOLATION,
-    );
+    await expect(
+      db.pool.query(
+        `UPDATE es_streams SET stream_id = 'conversation-' || upper(substr(stream_id, 14)) WHERE stream_id = $1`,
+        [`conversation-${id}`],
+      ),
+    ).rejects.toEqual(CHECK_VIOLATION);
   });
 
   it('takes lower-case conversation streams and any stream that is not a conversation', async () => {
-    for (const streamId of [`conversation-${randomUUID()}`, `Conversation-${id.toUpperCase()}`, `keys-${id.toUpperCase()}`, 'bench-X']) {
-      await expect(store.append(streamId, [event()], { expectedVersion: 'no_stream' })).resolves.toMatchObject({ firstVersion: 1 });
+    for (const streamId of [
+      `conversation-${randomUUID()}`,
+      `Conversation-${id.toUpperCase()}`,
+      `keys-${id.toUpperCase()}`,
+      'bench-X',
+    ]) {
+      await expect(store.append(streamId, [event()], { expectedVersion: 'no_stream' })).resolves.toMatchObject({
+        firstVersion: 1,
+      });
     }
   });
 });

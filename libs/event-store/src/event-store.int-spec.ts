@@ -51,7 +51,11 @@ describe(PostgresEventStore.name, () => {
       });
       expect([first.firstVersion, first.lastVersion, second.lastVersion]).toEqual([1, 2, 3]);
       const events = await store.readStream(id);
-      expect(events.map((e) => [e.version, e.type])).toEqual([[1, 'A'], [2, 'B'], [3, 'C']]);
+      expect(events.map((e) => [e.version, e.type])).toEqual([
+        [1, 'A'],
+        [2, 'B'],
+        [3, 'C'],
+      ]);
       expect(events[0].prevHash).toBe('0'.repeat(64));
       expect(events[1].prevHash).toBe(events[0].hash);
       expect(events[2].data).toEqual({ text: 'é ☃ 😀', nested: { z: 1, a: [1.5, null] } });
@@ -63,7 +67,9 @@ describe(PostgresEventStore.name, () => {
       const clock = async () => (await db.pool.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0].t.getTime();
       const before = await clock();
       // No field of NewEvent sets it: a recordedAt slipped in beside them is not sent.
-      await store.append(id, [{ ...event(), recordedAt: '1999-01-01T00:00:00Z' } as NewEvent], { expectedVersion: 'any' });
+      await store.append(id, [{ ...event(), recordedAt: '1999-01-01T00:00:00Z' } as NewEvent], {
+        expectedVersion: 'any',
+      });
       const after = await clock();
       const [e] = await store.readStream(id);
       expect(e.occurredAt).toBe(AT);
@@ -93,11 +99,13 @@ describe(PostgresEventStore.name, () => {
     it('refuses a wrong expected version with a typed VersionConflict and appends nothing', async () => {
       const id = `s-${randomUUID()}`;
       await store.append(id, [event()], { expectedVersion: 'no_stream' });
-      await expect(store.append(id, [event()], { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(VersionConflict);
-      await expect(store.append(id, [event()], { expectedVersion: 5 })).rejects.toMatchObject({ actual: 1 });
-      await expect(store.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'stream_exists' })).rejects.toBeInstanceOf(
+      await expect(store.append(id, [event()], { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(
         VersionConflict,
       );
+      await expect(store.append(id, [event()], { expectedVersion: 5 })).rejects.toMatchObject({ actual: 1 });
+      await expect(
+        store.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'stream_exists' }),
+      ).rejects.toBeInstanceOf(VersionConflict);
       expect(await store.streamVersion(id)).toBe(1);
     });
 
@@ -109,9 +117,9 @@ describe(PostgresEventStore.name, () => {
 
     it('refuses an eventId that is not a UUID before it reaches the database, and creates nothing', async () => {
       const id = `s-${randomUUID()}`;
-      await expect(store.append(id, [{ ...event(), eventId: 'not-a-uuid' }], { expectedVersion: 'any' })).rejects.toBeInstanceOf(
-        InvalidEvent,
-      );
+      await expect(
+        store.append(id, [{ ...event(), eventId: 'not-a-uuid' }], { expectedVersion: 'any' }),
+      ).rejects.toBeInstanceOf(InvalidEvent);
       expect(await store.streamVersion(id)).toBe(0);
     });
 
@@ -124,7 +132,13 @@ describe(PostgresEventStore.name, () => {
 
     it('stores the data it hashed: the canonical body sent is what the columns hold', async () => {
       const id = `s-${randomUUID()}`;
-      const data = { z: 1, a: [1.5, 1e21, -0, 0.1], 'é': 'line\nbreak \u2028 "quoted" \\ tab\t', nested: { b: null, a: true }, skip: undefined };
+      const data = {
+        z: 1,
+        a: [1.5, 1e21, -0, 0.1],
+        é: 'line\nbreak \u2028 "quoted" \\ tab\t',
+        nested: { b: null, a: true },
+        skip: undefined,
+      };
       await store.append(id, [event('Tricky', data)], { expectedVersion: 'no_stream' });
       const [stored] = await store.readStream(id);
       expect(stored.data).toEqual(JSON.parse(JSON.stringify(data)));
@@ -135,7 +149,9 @@ describe(PostgresEventStore.name, () => {
       await expect(
         store.append(`s-${randomUUID()}`, [event('A', { text: 'a\ud800b' })], { expectedVersion: 'any' }),
       ).rejects.toBeInstanceOf(InvalidEvent);
-      const pair = await store.append(`s-${randomUUID()}`, [event('A', { text: '\ud83d\ude00' })], { expectedVersion: 'any' });
+      const pair = await store.append(`s-${randomUUID()}`, [event('A', { text: '\ud83d\ude00' })], {
+        expectedVersion: 'any',
+      });
       expect(pair.lastVersion).toBe(1);
     });
 
@@ -156,7 +172,9 @@ describe(PostgresEventStore.name, () => {
       const results = await Promise.all(
         Array.from({ length: 50 }, () => store.append(id, [event()], { expectedVersion: 'any' })),
       );
-      expect(results.map((r) => r.lastVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(results.map((r) => r.lastVersion).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       const events = await store.readStream(id);
       expect(events.map((e) => e.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect((await store.verifyStream(id)).valid).toBe(true);
@@ -197,7 +215,9 @@ describe(PostgresEventStore.name, () => {
       const id = `s-${randomUUID()}`;
       const key = randomUUID();
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => store.append(id, [event()], { expectedVersion: 'any', idempotency: idem(key) })),
+        Array.from({ length: 10 }, () =>
+          store.append(id, [event()], { expectedVersion: 'any', idempotency: idem(key) }),
+        ),
       );
       expect(results.filter((r) => !r.replayed)).toHaveLength(1);
       expect(new Set(results.map((r) => r.eventIds[0])).size).toBe(1);
@@ -231,7 +251,9 @@ describe(PostgresEventStore.name, () => {
         const laterResult = await store.append(`s-${randomUUID()}`, [event('Later')], { expectedVersion: 'any' });
         const whileOpen = await readEverything();
         const rangeWhileOpen = await store.readAllRange({ after: seen.at(-1)?.position ?? null, limit: 1000 });
-        expect(rangeWhileOpen?.through ?? null).toBe(whileOpen.length > seen.length ? whileOpen.at(-1)!.position : null);
+        expect(rangeWhileOpen?.through ?? null).toBe(
+          whileOpen.length > seen.length ? whileOpen.at(-1)!.position : null,
+        );
         // Nothing after the open transaction is handed out while it is open: handing out the
         // later event would move readers past the late one's place in commit order.
         const handedOut = whileOpen.slice(seen.length).map((e) => e.eventId);
@@ -253,12 +275,26 @@ describe(PostgresEventStore.name, () => {
     });
 
     it('gives the range of the page readAll would return, without its events', async () => {
-      await Promise.all(Array.from({ length: 3 }, () => store.append(`s-${randomUUID()}`, [event('A'), event('B'), event('C'), event('D'), event('E')], { expectedVersion: 'no_stream' })));
+      await Promise.all(
+        Array.from({ length: 3 }, () =>
+          store.append(`s-${randomUUID()}`, [event('A'), event('B'), event('C'), event('D'), event('E')], {
+            expectedVersion: 'no_stream',
+          }),
+        ),
+      );
       const all = await readEverything();
       const from = all.at(-13)!.position;
       const page = await store.readAll({ after: from, limit: 11 });
-      expect(await store.readAllRange({ after: from, limit: 11 })).toEqual({ after: from, through: page.nextPosition, count: 11 });
-      expect(await store.readAllRange({ after: from, limit: 1000 })).toEqual({ after: from, through: all.at(-1)!.position, count: 12 });
+      expect(await store.readAllRange({ after: from, limit: 11 })).toEqual({
+        after: from,
+        through: page.nextPosition,
+        count: 11,
+      });
+      expect(await store.readAllRange({ after: from, limit: 1000 })).toEqual({
+        after: from,
+        through: all.at(-1)!.position,
+        count: 12,
+      });
       expect(await store.readAllRange({ after: all.at(-1)!.position })).toBeNull();
       expect((await store.readAllRange({ limit: 1 }))?.through).toBe(all[0].position);
     });
@@ -321,7 +357,11 @@ describe(PostgresEventStore.name, () => {
       expect(await store.verifyStream(cut)).toMatchObject({ valid: false, brokenAtVersion: 3 });
       expect(await store.verifyStream(headless)).toMatchObject({ valid: false, brokenAtVersion: 1 });
       const listed: string[] = [];
-      for (let page = await store.listStreams(null, 1000); page.length; page = await store.listStreams(page.at(-1)!, 1000)) {
+      for (
+        let page = await store.listStreams(null, 1000);
+        page.length;
+        page = await store.listStreams(page.at(-1)!, 1000)
+      ) {
         listed.push(...page);
       }
       expect(listed).toContain(headless);

@@ -173,7 +173,10 @@ export class PostgresEventStore {
   }
 
   /** The first result stored under an idempotency key, if any, read back from its events. */
-  async findIdempotentResult(scope: string, key: string): Promise<{ requestHash: string; result: AppendResult } | null> {
+  async findIdempotentResult(
+    scope: string,
+    key: string,
+  ): Promise<{ requestHash: string; result: AppendResult } | null> {
     const { rows } = await this.pool.query<{ request_hash: string; result: AppendResultRow }>({
       name: 'es_find_idempotent',
       text: 'SELECT request_hash, result FROM es_idempotent_result($1, $2) WHERE request_hash IS NOT NULL',

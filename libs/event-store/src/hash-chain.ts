@@ -36,7 +36,9 @@ export function canonicalBody(e: HashedFields): string {
 }
 
 export function chainHash(prevHash: string, canonicalJson: string): string {
-  return createHash('sha256').update(prevHash + canonicalJson, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(prevHash + canonicalJson, 'utf8')
+    .digest('hex');
 }
 
 /** Recomputes a stream's chain from its first event and names the first broken version. */
@@ -52,7 +54,12 @@ export function verifyChain(events: StoredEvent[]): ChainVerification {
     }
     const hash = chainHash(prev, canonicalEvent(e));
     if (hash !== e.hash) {
-      return { valid: false, count: events.length, brokenAtVersion: e.version, reason: 'content does not match its hash' };
+      return {
+        valid: false,
+        count: events.length,
+        brokenAtVersion: e.version,
+        reason: 'content does not match its hash',
+      };
     }
     prev = e.hash;
     expectedVersion++;
@@ -75,7 +82,12 @@ export interface StreamHead {
 export function verifyStreamChain(events: StoredEvent[], head: StreamHead | null): ChainVerification {
   const result = verifyChain(events);
   if (!result.valid || (events.length === 0 && !head)) return result;
-  const broken = (brokenAtVersion: number, reason: string) => ({ valid: false, count: events.length, brokenAtVersion, reason });
+  const broken = (brokenAtVersion: number, reason: string) => ({
+    valid: false,
+    count: events.length,
+    brokenAtVersion,
+    reason,
+  });
   if (!head) return broken(1, 'the stream has no recorded head');
   const atHead = events.find((e) => e.version === head.version);
   if (!atHead) return broken((events.at(-1)?.version ?? 0) + 1, 'events recorded by the stream head are missing');

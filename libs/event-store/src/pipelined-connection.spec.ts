@@ -3,7 +3,14 @@ import { batchClientConfig } from './pipelined-connection';
 
 describe(batchClientConfig.name, () => {
   it('keeps the pool settings, the password included (pg-pool hides it from spreading)', async () => {
-    const pool = new Pool({ host: 'db.example', port: 6543, user: 'app', password: 'secret', database: 'cs', application_name: 'api' });
+    const pool = new Pool({
+      host: 'db.example',
+      port: 6543,
+      user: 'app',
+      password: 'secret',
+      database: 'cs',
+      application_name: 'api',
+    });
     expect({ ...pool.options }.password).toBeUndefined();
     expect(batchClientConfig(pool.options)).toMatchObject({
       host: 'db.example',

@@ -52,7 +52,9 @@ describe('the runtime role (conversations_app)', () => {
   };
 
   it('is not the owner: the connection is cs_test_runtime, no superuser', async () => {
-    const { rows } = await runtime.query('SELECT current_user AS u, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su');
+    const { rows } = await runtime.query(
+      'SELECT current_user AS u, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su',
+    );
     expect(rows[0]).toEqual({ u: 'cs_test_runtime', su: false });
   });
 
@@ -79,7 +81,9 @@ describe('the runtime role (conversations_app)', () => {
     ['UPDATE es_events SET type = type'],
     ['DELETE FROM es_events'],
     ['TRUNCATE es_events'],
-    ["INSERT INTO es_events (stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash) VALUES ('forged', 1, gen_random_uuid(), 'X', '{}', '{}', now(), repeat('0', 64), repeat('0', 64))"],
+    [
+      "INSERT INTO es_events (stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash) VALUES ('forged', 1, gen_random_uuid(), 'X', '{}', '{}', now(), repeat('0', 64), repeat('0', 64))",
+    ],
     ["UPDATE es_streams SET head_hash = repeat('0', 64)"],
     ['UPDATE es_streams SET version = version - 1'],
     ['DELETE FROM es_streams'],
@@ -116,16 +120,24 @@ describe('the runtime role (conversations_app)', () => {
   });
 
   it('refuses SET ROLE to the owner of es_events', async () => {
-    const { rows } = await runtime.query(`SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'es_events'::regclass`);
+    const { rows } = await runtime.query(
+      `SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'es_events'::regclass`,
+    );
     await refused(`SET ROLE "${rows[0].owner}"`);
     await refused(`SET SESSION AUTHORIZATION "${rows[0].owner}"`);
   });
 
   it('still appends through the functions, in batches and alone, and the chain verifies', async () => {
     await Promise.all([1, 2, 3].map(() => store.append(streamId, [event('Concurrent')], { expectedVersion: 'any' })));
-    const replay = { idempotency: { scope: 't', key: 'k-1', requestHash: 'a'.repeat(64) }, expectedVersion: 'any' as const };
+    const replay = {
+      idempotency: { scope: 't', key: 'k-1', requestHash: 'a'.repeat(64) },
+      expectedVersion: 'any' as const,
+    };
     const first = await store.append(streamId, [event('Keyed')], replay);
-    expect(await store.append(streamId, [event('Keyed')], replay)).toMatchObject({ position: first.position, replayed: true });
+    expect(await store.append(streamId, [event('Keyed')], replay)).toMatchObject({
+      position: first.position,
+      replayed: true,
+    });
     expect(await store.verifyStream(streamId)).toEqual({ valid: true, count: 6 });
   });
 
@@ -139,8 +151,18 @@ describe('the runtime role (conversations_app)', () => {
                      created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now())`);
       await c.query(`INSERT INTO pg_temp.es_streams VALUES ($1, 41, repeat('f', 64))`, [id]);
       const e = event('Pinned');
-      const body = canonicalBody({ streamId: id, type: e.type, data: e.data, metadata: e.metadata, occurredAt: e.occurredAt });
-      const { rows } = await c.query(`SELECT es_append_bodies($1, -1, $2::uuid[], $3, NULL, NULL, NULL) AS r`, [id, [e.eventId], body]);
+      const body = canonicalBody({
+        streamId: id,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata,
+        occurredAt: e.occurredAt,
+      });
+      const { rows } = await c.query(`SELECT es_append_bodies($1, -1, $2::uuid[], $3, NULL, NULL, NULL) AS r`, [
+        id,
+        [e.eventId],
+        body,
+      ]);
       expect(rows[0].r).toMatchObject({ firstVersion: 1, lastVersion: 1 });
       expect(await store.verifyStream(id)).toEqual({ valid: true, count: 1 });
     } finally {
@@ -157,7 +179,10 @@ describe('the runtime role (conversations_app)', () => {
       );
     });
     const guarded = (sql: string) =>
-      expect(runtime.query(sql, [keyId])).rejects.toMatchObject({ code: '23514', message: expect.stringMatching(/api key/) });
+      expect(runtime.query(sql, [keyId])).rejects.toMatchObject({
+        code: '23514',
+        message: expect.stringMatching(/api key/),
+      });
 
     it('records a last use', async () => {
       await runtime.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]);
@@ -180,9 +205,10 @@ describe('the runtime role (conversations_app)', () => {
       await runtime.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]);
     });
 
-    it.each([['ALTER TABLE api_keys DISABLE TRIGGER api_keys_guard'], ['DROP TRIGGER api_keys_guard ON api_keys'], ['DROP FUNCTION api_keys_guard()']])(
-      'cannot switch the guard off: %s',
-      (sql) => refused(sql),
-    );
+    it.each([
+      ['ALTER TABLE api_keys DISABLE TRIGGER api_keys_guard'],
+      ['DROP TRIGGER api_keys_guard ON api_keys'],
+      ['DROP FUNCTION api_keys_guard()'],
+    ])('cannot switch the guard off: %s', (sql) => refused(sql));
   });
 });

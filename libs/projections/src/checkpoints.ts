@@ -11,7 +11,9 @@ export const START_POSITION = '0-0';
 
 /** The checkpoint without locking it (the start when the projection never ran). */
 export async function readCheckpoint(db: Pool | PoolClient, name: string): Promise<string> {
-  const { rows } = await db.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE name = $1', [name]);
+  const { rows } = await db.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE name = $1', [
+    name,
+  ]);
   return rows[0]?.position ?? START_POSITION;
 }
 
@@ -36,5 +38,10 @@ export async function readCheckpoints(pool: Pool): Promise<Checkpoint[]> {
   const { rows } = await pool.query<{ name: string; position: string; events: string; updated_at: Date }>(
     'SELECT name, position, events::text, updated_at FROM projection_checkpoints ORDER BY name',
   );
-  return rows.map((r) => ({ name: r.name, position: r.position, events: Number(r.events), updatedAt: r.updated_at.toISOString() }));
+  return rows.map((r) => ({
+    name: r.name,
+    position: r.position,
+    events: Number(r.events),
+    updatedAt: r.updated_at.toISOString(),
+  }));
 }

@@ -21,11 +21,19 @@ describe('Projections over foreign streams', () => {
       occurredAt: at,
     });
     const unstarted = randomUUID();
-    await store.append(`conversation-${unstarted}`, [event('MessageAppended', { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'x' })], { expectedVersion: 'any' });
+    await store.append(
+      `conversation-${unstarted}`,
+      [event('MessageAppended', { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'x' })],
+      { expectedVersion: 'any' },
+    );
     // `conversation-not-a-uuid` is refused by the database since 1764400600000; a stream the
     // check lets through but that is no conversation's stands in for it.
-    await store.append('Conversation-not-a-uuid', [event('ConversationEnded', { reasonCode: 'ABUSE_OF_ASSISTANT' })], { expectedVersion: 'any' });
-    await store.append(`bench-${randomUUID()}`, [event('ConversationStarted', { conversationId: randomUUID() })], { expectedVersion: 'any' });
+    await store.append('Conversation-not-a-uuid', [event('ConversationEnded', { reasonCode: 'ABUSE_OF_ASSISTANT' })], {
+      expectedVersion: 'any',
+    });
+    await store.append(`bench-${randomUUID()}`, [event('ConversationStarted', { conversationId: randomUUID() })], {
+      expectedVersion: 'any',
+    });
 
     await expect(rebuildProjections(db.pool, store, ALL_PROJECTIONS)).resolves.toBe(3);
     const { rows } = await db.pool.query(
@@ -61,21 +69,35 @@ describe('Projections over foreign streams', () => {
     expect(conversationIdOf(`conversation-${id}`)).toBe(id);
   });
 
-  it("folds a mixed-case stream written before the CHECK into no read-model row of the lower-case conversation", async () => {
+  it('folds a mixed-case stream written before the CHECK into no read-model row of the lower-case conversation', async () => {
     const legacy = await createTestDatabase();
     try {
       const store = new PostgresEventStore(legacy.pool);
       const id = randomUUID();
       const at = '2025-01-02T03:04:05.000Z';
       const started = (tenantId: string, content: string) => [
-        { eventId: randomUUID(), type: 'ConversationStarted', data: { conversationId: id, tenantId, subjectId: 's', modelId: 'claude-opus-4-1' }, metadata: { tenantId }, occurredAt: at },
-        { eventId: randomUUID(), type: 'MessageAppended', data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content }, metadata: { tenantId }, occurredAt: at },
+        {
+          eventId: randomUUID(),
+          type: 'ConversationStarted',
+          data: { conversationId: id, tenantId, subjectId: 's', modelId: 'claude-opus-4-1' },
+          metadata: { tenantId },
+          occurredAt: at,
+        },
+        {
+          eventId: randomUUID(),
+          type: 'MessageAppended',
+          data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content },
+          metadata: { tenantId },
+          occurredAt: at,
+        },
       ];
       await store.append(`conversation-${id}`, started('tenant-b', "B's secret"), { expectedVersion: 'no_stream' });
       // As it was before migration 1764400600000: the attacker's upper-case stream of the same id.
       await legacy.pool.query('ALTER TABLE es_streams DROP CONSTRAINT es_streams_conversation_id');
       await legacy.pool.query('ALTER TABLE es_events DROP CONSTRAINT es_events_conversation_id');
-      await store.append(`conversation-${id.toUpperCase()}`, started('tenant-a', "A's message"), { expectedVersion: 'no_stream' });
+      await store.append(`conversation-${id.toUpperCase()}`, started('tenant-a', "A's message"), {
+        expectedVersion: 'no_stream',
+      });
 
       await rebuildProjections(legacy.pool, store, ALL_PROJECTIONS);
       const { rows: conversations } = await legacy.pool.query('SELECT tenant_id FROM rm_conversations');

@@ -50,7 +50,8 @@ async function leaseHolders(name: string): Promise<number[]> {
 describe(ProjectionRunner.name, () => {
   describe('with every read model', () => {
     it('brings each one up to date with the conversations in the log', async () => {
-      const t = (tenantId: string, startAt: string, modelId?: string) => new ConversationDriver(store, { tenantId, startAt, modelId });
+      const t = (tenantId: string, startAt: string, modelId?: string) =>
+        new ConversationDriver(store, { tenantId, startAt, modelId });
 
       // A: ended by the model after two redirections, reviewed (reclassified), then edited into a new branch.
       const a = t('rm-a', '2025-09-01T10:00:00.000Z');
@@ -59,9 +60,18 @@ describe(ProjectionRunner.name, () => {
       await a.redirect(a1);
       await a.redirect(a2);
       const u4 = await a.say('user', a.state.activeLeafMessageId);
-      const endA = await a.end({ initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: u4, evidenceMessageIds: [u4] });
+      const endA = await a.end({
+        initiator: 'model',
+        reasonCode: 'ABUSE_OF_ASSISTANT',
+        atMessageId: u4,
+        evidenceMessageIds: [u4],
+      });
       await a.run({ type: 'SubmitFeedback', data: { messageId: u4, rating: 'down' } });
-      const reviewA = await a.review(endA.eventId, { outcome: 'reclassified', newReasonCode: 'HATE_OR_HARASSMENT_GENERATION', errorType: 'wrong_reason' });
+      const reviewA = await a.review(endA.eventId, {
+        outcome: 'reclassified',
+        newReasonCode: 'HATE_OR_HARASSMENT_GENERATION',
+        errorType: 'wrong_reason',
+      });
       const b1 = await a.say('user', a2, 'let me put that differently');
       await a.say('assistant', b1);
 
@@ -82,21 +92,45 @@ describe(ProjectionRunner.name, () => {
       const flagId = randomUUID();
       await c.run({ type: 'FlagSafetyRisk', data: { flagId, kind: 'self_harm', source: 'classifier', score: 0.93 } });
       const blockedC1 = await c.end({ initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT', atMessageId: ca1 });
-      const blockedC2 = await c.end({ initiator: 'operator', reasonCode: 'OPERATOR_ACTION', atMessageId: ca1, explanation: 'spam run' });
+      const blockedC2 = await c.end({
+        initiator: 'operator',
+        reasonCode: 'OPERATOR_ACTION',
+        atMessageId: ca1,
+        explanation: 'spam run',
+      });
       await c.run({ type: 'ClearSafetyRisk', data: { flagId, note: 'reviewed, no risk' } });
-      const endC = await c.end({ initiator: 'operator', reasonCode: 'OPERATOR_ACTION', atMessageId: ca1, explanation: 'spam run' });
-      const reviewC = await c.review(endC.eventId, { outcome: 'overturned', errorType: 'false_positive', note: 'was not spam' });
+      const endC = await c.end({
+        initiator: 'operator',
+        reasonCode: 'OPERATOR_ACTION',
+        atMessageId: ca1,
+        explanation: 'spam run',
+      });
+      const reviewC = await c.review(endC.eventId, {
+        outcome: 'overturned',
+        errorType: 'false_positive',
+        note: 'was not spam',
+      });
 
       // D: still open, with an open harm-to-others flag.
       const d = t('rm-b', '2025-09-03T12:00:00.000Z');
       await d.start();
       await d.thread(2);
-      await d.run({ type: 'FlagSafetyRisk', data: { flagId: randomUUID(), kind: 'harm_to_others', source: 'operator' } });
+      await d.run({
+        type: 'FlagSafetyRisk',
+        data: { flagId: randomUUID(), kind: 'harm_to_others', source: 'operator' },
+      });
 
       // Small batches: conversations span several batches and states are reloaded between them.
       const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { ...FAST, batchSize: 4 }));
       runners.forEach((r) => r.start());
-      await eventually('every projection to catch up', async () => (await projectionLags(pool, ALL_PROJECTIONS.map((p) => p.name))).every((l) => l.lagEvents === 0));
+      await eventually('every projection to catch up', async () =>
+        (
+          await projectionLags(
+            pool,
+            ALL_PROJECTIONS.map((p) => p.name),
+          )
+        ).every((l) => l.lagEvents === 0),
+      );
       await Promise.all(runners.map((r) => r.stop()));
 
       const drivers = [a, b, c, d];
@@ -113,25 +147,40 @@ describe(ProjectionRunner.name, () => {
              FROM rm_messages WHERE conversation_id = $1 ORDER BY version`,
           [driver.conversationId],
         );
-        expect(rows.map((r) => ({
-          messageId: r.message_id,
-          parentMessageId: r.parent_message_id,
-          role: r.role,
-          content: r.content,
-          ...(r.model_id !== null && { modelId: r.model_id }),
-          ...(r.stop_reason !== null && { stopReason: r.stop_reason }),
-          createdAt: iso(r.created_at),
-          version: Number(r.version),
-        }))).toEqual(allMessages(state));
+        expect(
+          rows.map((r) => ({
+            messageId: r.message_id,
+            parentMessageId: r.parent_message_id,
+            role: r.role,
+            content: r.content,
+            ...(r.model_id !== null && { modelId: r.model_id }),
+            ...(r.stop_reason !== null && { stopReason: r.stop_reason }),
+            createdAt: iso(r.created_at),
+            version: Number(r.version),
+          })),
+        ).toEqual(allMessages(state));
       }
-      expect((await projectedStatus(pool, a.conversationId))).toMatchObject({ status: 'active', branchCount: 2, redirectionCount: 2, messageCount: 9 });
-      expect((await projectedStatus(pool, b.conversationId))).toMatchObject({ status: 'ended', activeLeafMessageId: bu2 });
-      expect((await projectedStatus(pool, c.conversationId))).toMatchObject({ status: 'ended', openRiskFlags: 0 });
-      expect((await projectedStatus(pool, d.conversationId))).toMatchObject({ status: 'active', openRiskFlags: 1, ends: [] });
+      expect(await projectedStatus(pool, a.conversationId)).toMatchObject({
+        status: 'active',
+        branchCount: 2,
+        redirectionCount: 2,
+        messageCount: 9,
+      });
+      expect(await projectedStatus(pool, b.conversationId)).toMatchObject({
+        status: 'ended',
+        activeLeafMessageId: bu2,
+      });
+      expect(await projectedStatus(pool, c.conversationId)).toMatchObject({ status: 'ended', openRiskFlags: 0 });
+      expect(await projectedStatus(pool, d.conversationId)).toMatchObject({
+        status: 'active',
+        openRiskFlags: 1,
+        ends: [],
+      });
 
       // Each row as a tuple of its columns, in the order selected.
       const ids = drivers.map((x) => x.conversationId);
-      const tuples = async (sql: string) => (await pool.query({ text: sql, values: sql.includes('$1') ? [ids] : [], rowMode: 'array' })).rows;
+      const tuples = async (sql: string) =>
+        (await pool.query({ text: sql, values: sql.includes('$1') ? [ids] : [], rowMode: 'array' })).rows;
       const at = (e: { occurredAt: string }) => new Date(e.occurredAt);
 
       expect(
@@ -139,18 +188,87 @@ describe(ProjectionRunner.name, () => {
                              ended_at_message_id, redirection_count, version::int, review_outcome, reviewed_at
                         FROM rm_ends WHERE conversation_id = ANY($1::uuid[]) ORDER BY ended_at`),
       ).toEqual([
-        [endA.eventId, a.conversationId, 'rm-a', 'ABUSE_OF_ASSISTANT', 'model', 'claude-opus-4-1', 1, at(endA), u4, 2, endA.version, 'reclassified', at(reviewA)],
-        [endB.eventId, b.conversationId, 'rm-a', 'USER_REQUESTED', 'model', 'claude-opus-4-1', 1, at(endB), bu2, 0, endB.version, 'upheld', at(reviewB)],
-        [endC.eventId, c.conversationId, 'rm-b', 'OPERATOR_ACTION', 'operator', 'claude-haiku-3-5', 1, at(endC), ca1, 0, endC.version, 'overturned', at(reviewC)],
+        [
+          endA.eventId,
+          a.conversationId,
+          'rm-a',
+          'ABUSE_OF_ASSISTANT',
+          'model',
+          'claude-opus-4-1',
+          1,
+          at(endA),
+          u4,
+          2,
+          endA.version,
+          'reclassified',
+          at(reviewA),
+        ],
+        [
+          endB.eventId,
+          b.conversationId,
+          'rm-a',
+          'USER_REQUESTED',
+          'model',
+          'claude-opus-4-1',
+          1,
+          at(endB),
+          bu2,
+          0,
+          endB.version,
+          'upheld',
+          at(reviewB),
+        ],
+        [
+          endC.eventId,
+          c.conversationId,
+          'rm-b',
+          'OPERATOR_ACTION',
+          'operator',
+          'claude-haiku-3-5',
+          1,
+          at(endC),
+          ca1,
+          0,
+          endC.version,
+          'overturned',
+          at(reviewC),
+        ],
       ]);
 
       expect(
         await tuples(`SELECT event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards, at_message_id, model_id
                         FROM rm_blocked_ends WHERE conversation_id = ANY($1::uuid[]) ORDER BY attempted_at`),
       ).toEqual([
-        [blockedB.eventId, b.conversationId, 'rm-a', 'model', 'USER_REQUESTED', ['NO_USER_REQUEST'], bu2, 'claude-opus-4-1'],
-        [blockedC1.eventId, c.conversationId, 'rm-b', 'model', 'ABUSE_OF_ASSISTANT', ['SAFETY_RISK_OPEN', 'MODEL_NOT_END_CAPABLE', 'INSUFFICIENT_REDIRECTION'], ca1, 'claude-haiku-3-5'],
-        [blockedC2.eventId, c.conversationId, 'rm-b', 'operator', 'OPERATOR_ACTION', ['SAFETY_RISK_OPEN'], ca1, 'claude-haiku-3-5'],
+        [
+          blockedB.eventId,
+          b.conversationId,
+          'rm-a',
+          'model',
+          'USER_REQUESTED',
+          ['NO_USER_REQUEST'],
+          bu2,
+          'claude-opus-4-1',
+        ],
+        [
+          blockedC1.eventId,
+          c.conversationId,
+          'rm-b',
+          'model',
+          'ABUSE_OF_ASSISTANT',
+          ['SAFETY_RISK_OPEN', 'MODEL_NOT_END_CAPABLE', 'INSUFFICIENT_REDIRECTION'],
+          ca1,
+          'claude-haiku-3-5',
+        ],
+        [
+          blockedC2.eventId,
+          c.conversationId,
+          'rm-b',
+          'operator',
+          'OPERATOR_ACTION',
+          ['SAFETY_RISK_OPEN'],
+          ca1,
+          'claude-haiku-3-5',
+        ],
       ]);
 
       expect(
@@ -179,9 +297,42 @@ describe(ProjectionRunner.name, () => {
         await tuples(`SELECT review_id, end_event_id, conversation_id, tenant_id, reviewer_id, outcome, new_reason_code, error_type, note, reviewed_at
                         FROM rm_reviews WHERE conversation_id = ANY($1::uuid[]) ORDER BY reviewed_at`),
       ).toEqual([
-        [reviewA.data.reviewId, endA.eventId, a.conversationId, 'rm-a', 'auditor-1', 'reclassified', 'HATE_OR_HARASSMENT_GENERATION', 'wrong_reason', null, at(reviewA)],
-        [reviewB.data.reviewId, endB.eventId, b.conversationId, 'rm-a', 'auditor-1', 'upheld', null, null, null, at(reviewB)],
-        [reviewC.data.reviewId, endC.eventId, c.conversationId, 'rm-b', 'auditor-1', 'overturned', null, 'false_positive', 'was not spam', at(reviewC)],
+        [
+          reviewA.data.reviewId,
+          endA.eventId,
+          a.conversationId,
+          'rm-a',
+          'auditor-1',
+          'reclassified',
+          'HATE_OR_HARASSMENT_GENERATION',
+          'wrong_reason',
+          null,
+          at(reviewA),
+        ],
+        [
+          reviewB.data.reviewId,
+          endB.eventId,
+          b.conversationId,
+          'rm-a',
+          'auditor-1',
+          'upheld',
+          null,
+          null,
+          null,
+          at(reviewB),
+        ],
+        [
+          reviewC.data.reviewId,
+          endC.eventId,
+          c.conversationId,
+          'rm-b',
+          'auditor-1',
+          'overturned',
+          null,
+          'false_positive',
+          'was not spam',
+          at(reviewC),
+        ],
       ]);
     });
   });
@@ -190,7 +341,9 @@ describe(ProjectionRunner.name, () => {
     it('keeps only one active at a time and applies every event exactly once', async () => {
       const name = 'count-two';
       await CountingProjection.createTables(pool, name);
-      const [a, b] = ['a', 'b'].map((label) => new ProjectionRunner(pool, store, new CountingProjection(name, label), { ...FAST, batchSize: 10 }));
+      const [a, b] = ['a', 'b'].map(
+        (label) => new ProjectionRunner(pool, store, new CountingProjection(name, label), { ...FAST, batchSize: 10 }),
+      );
       let bothActive = 0;
       const sampler = setInterval(() => (bothActive += a.active && b.active ? 1 : 0), 1);
       a.start();
@@ -227,7 +380,10 @@ describe(ProjectionRunner.name, () => {
       await CountingProjection.createTables(pool, name);
       const victimProjection = new CountingProjection(name, 'victim');
       const victim = new ProjectionRunner(pool, store, victimProjection, { ...FAST, batchSize: 10 });
-      const standby = new ProjectionRunner(pool, store, new CountingProjection(name, 'standby'), { ...FAST, batchSize: 10 });
+      const standby = new ProjectionRunner(pool, store, new CountingProjection(name, 'standby'), {
+        ...FAST,
+        batchSize: 10,
+      });
       victim.start();
       await eventually('the victim to hold the lease', () => victim.active);
       standby.start();
@@ -238,7 +394,9 @@ describe(ProjectionRunner.name, () => {
 
         // The victim's next batch stops inside apply, its transaction open, and its session is killed.
         victimProjection.hold = new Promise((r) => (release = r));
-        const held = new Promise<string[]>((resolve) => (victimProjection.onHeld = (_tx, eventIds) => resolve(eventIds)));
+        const held = new Promise<string[]>(
+          (resolve) => (victimProjection.onHeld = (_tx, eventIds) => resolve(eventIds)),
+        );
         await appendTicks(store, 25);
         const heldIds = await held;
         const [holder] = await leaseHolders(name);
@@ -257,7 +415,9 @@ describe(ProjectionRunner.name, () => {
         const applied = await CountingProjection.applied(pool, name);
         expect(applied.map((r) => r.eventId)).toEqual(await allEventIds(pool));
         expect(await CountingProjection.count(pool, name)).toBe(applied.length);
-        expect(applied.filter((r) => heldIds.includes(r.eventId)).map((r) => r.appliedBy)).toEqual(heldIds.map(() => 'standby'));
+        expect(applied.filter((r) => heldIds.includes(r.eventId)).map((r) => r.appliedBy)).toEqual(
+          heldIds.map(() => 'standby'),
+        );
         const [checkpoint] = (await readCheckpoints(pool)).filter((c) => c.name === name);
         expect(checkpoint.events).toBe(applied.length);
       } finally {

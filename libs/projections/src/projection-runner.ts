@@ -84,7 +84,9 @@ export class ProjectionRunner {
     const conn = await this.pool.connect();
     let rows: { ok: boolean }[];
     try {
-      ({ rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [leaseKey(this.projection.name)]));
+      ({ rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+        leaseKey(this.projection.name),
+      ]));
     } catch (err) {
       conn.release(err as Error);
       throw err;

@@ -23,8 +23,11 @@ function batchesOf(store: PostgresEventStore, batchSize: number): BatchAt {
   const found: Promise<Batch | null>[] = [];
   return (i) => {
     for (let k = found.length; k <= i; k++) {
-      const after = k === 0 ? Promise.resolve<string | null>(START_POSITION) : found[k - 1].then((b) => b?.through ?? null);
-      found.push(settled(after.then((from) => (from === null ? null : store.readAllRange({ after: from, limit: batchSize })))));
+      const after =
+        k === 0 ? Promise.resolve<string | null>(START_POSITION) : found[k - 1].then((b) => b?.through ?? null);
+      found.push(
+        settled(after.then((from) => (from === null ? null : store.readAllRange({ after: from, limit: batchSize })))),
+      );
     }
     return found[i];
   };

@@ -45,8 +45,18 @@ const FOLDED_DATA = `CASE WHEN ${typeIs(['MessageAppended'], 'e')}
  * content is empty here. Streams are told apart here rather than in SQL, once per stream
  * instead of once per event.
  */
-export async function readConversationEvents(db: Pool | PoolClient, batch: Batch): Promise<Map<string, RecordedConversationEvent[]>> {
-  const { rows } = await db.query<{ stream_id: string; version: string; event_id: string; type: string; data: object; ms: string }>(
+export async function readConversationEvents(
+  db: Pool | PoolClient,
+  batch: Batch,
+): Promise<Map<string, RecordedConversationEvent[]>> {
+  const { rows } = await db.query<{
+    stream_id: string;
+    version: string;
+    event_id: string;
+    type: string;
+    data: object;
+    ms: string;
+  }>(
     `SELECT e.stream_id, e.stream_version::text AS version, e.event_id, e.type,
             ${FOLDED_DATA} AS data,
             floor(extract(epoch FROM e.occurred_at) * 1000)::text AS ms
@@ -65,7 +75,13 @@ export async function readConversationEvents(db: Pool | PoolClient, batch: Batch
     }
     if (id === null) continue;
     const occurredAt = new Date(Number(r.ms)).toISOString();
-    const event = { type: r.type, data: r.data, eventId: r.event_id, version: Number(r.version), occurredAt } as RecordedConversationEvent;
+    const event = {
+      type: r.type,
+      data: r.data,
+      eventId: r.event_id,
+      version: Number(r.version),
+      occurredAt,
+    } as RecordedConversationEvent;
     const group = groups.get(id);
     if (group) group.push(event);
     else groups.set(id, [event]);

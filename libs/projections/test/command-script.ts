@@ -47,7 +47,10 @@ export type Step =
 export const MODELS = ['claude-opus-4-1', 'claude-opus-4', 'claude-sonnet-4'] as const;
 
 const index = fc.nat({ max: 50 });
-const target: fc.Arbitrary<Target> = fc.oneof({ arbitrary: fc.constant('leaf' as const), weight: 3 }, { arbitrary: index, weight: 1 });
+const target: fc.Arbitrary<Target> = fc.oneof(
+  { arbitrary: fc.constant('leaf' as const), weight: 3 },
+  { arbitrary: index, weight: 1 },
+);
 const many = <T extends string>(list: readonly T[]) => fc.constantFrom(...list);
 
 export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
@@ -59,8 +62,14 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       parent: fc.oneof({ arbitrary: target, weight: 9 }, { arbitrary: fc.constant(null), weight: 1 }),
     }),
   },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('redirect' as const), target: index, harm: many(HARM_CATEGORIES) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('warn' as const), target: index, harm: many(HARM_CATEGORIES) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('redirect' as const), target: index, harm: many(HARM_CATEGORIES) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('warn' as const), target: index, harm: many(HARM_CATEGORIES) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('requestEnd' as const), target: index }) },
   {
     weight: 3,
@@ -73,7 +82,14 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       modelId: fc.option(many([...MODELS, 'claude-haiku-3-5'])),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flag' as const), riskKind: many(RISK_KINDS), source: many(RISK_SOURCES) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('flag' as const),
+      riskKind: many(RISK_KINDS),
+      source: many(RISK_SOURCES),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), target: index }) },
   {
     weight: 2,
@@ -85,7 +101,10 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       errorType: fc.option(many(ERROR_TYPES)),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('feedback' as const), target: fc.option(index), rating: many(RATINGS) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('feedback' as const), target: fc.option(index), rating: many(RATINGS) }),
+  },
 );
 
 export const scriptArbitrary = fc.record({
@@ -105,20 +124,39 @@ function nearLeaf(state: ConversationState, accept: (id: string) => boolean): st
 /** The command a step stands for in this state (an unknown id when nothing fits). */
 export function commandOf(step: Step, state: ConversationState): ConversationCommand {
   const role = (r: string) => (id: string) => state.messages[id]?.role === r;
-  const message = (t: Target) => (t === 'leaf' ? state.activeLeafMessageId : pick(state.messageOrder, t)) ?? randomUUID();
+  const message = (t: Target) =>
+    (t === 'leaf' ? state.activeLeafMessageId : pick(state.messageOrder, t)) ?? randomUUID();
   switch (step.kind) {
     case 'message': {
       // The first message is a root whatever the step says.
       const parentMessageId = step.parent === null || state.messageOrder.length === 0 ? null : message(step.parent);
       const model = step.role === 'assistant' ? { modelId: state.modelId, stopReason: 'end_turn' as const } : {};
-      return { type: 'AppendMessage', data: { messageId: randomUUID(), parentMessageId, role: step.role, content: `${step.role} text`, ...model } };
+      return {
+        type: 'AppendMessage',
+        data: { messageId: randomUUID(), parentMessageId, role: step.role, content: `${step.role} text`, ...model },
+      };
     }
     case 'redirect':
-      return { type: 'RecordRedirection', data: { messageId: pick(nearLeaf(state, role('assistant')), step.target) ?? randomUUID(), harmCategory: step.harm } };
+      return {
+        type: 'RecordRedirection',
+        data: {
+          messageId: pick(nearLeaf(state, role('assistant')), step.target) ?? randomUUID(),
+          harmCategory: step.harm,
+        },
+      };
     case 'warn':
-      return { type: 'IssueWarning', data: { messageId: pick(nearLeaf(state, role('assistant')), step.target) ?? randomUUID(), reasonCode: step.harm } };
+      return {
+        type: 'IssueWarning',
+        data: {
+          messageId: pick(nearLeaf(state, role('assistant')), step.target) ?? randomUUID(),
+          reasonCode: step.harm,
+        },
+      };
     case 'requestEnd':
-      return { type: 'RequestEnd', data: { messageId: pick(nearLeaf(state, role('user')), step.target) ?? randomUUID() } };
+      return {
+        type: 'RequestEnd',
+        data: { messageId: pick(nearLeaf(state, role('user')), step.target) ?? randomUUID() },
+      };
     case 'end':
       return {
         type: 'EndConversation',
@@ -131,9 +169,15 @@ export function commandOf(step: Step, state: ConversationState): ConversationCom
         },
       };
     case 'flag':
-      return { type: 'FlagSafetyRisk', data: { flagId: randomUUID(), kind: step.riskKind, source: step.source, score: 0.9 } };
+      return {
+        type: 'FlagSafetyRisk',
+        data: { flagId: randomUUID(), kind: step.riskKind, source: step.source, score: 0.9 },
+      };
     case 'clear':
-      return { type: 'ClearSafetyRisk', data: { flagId: pick(Object.keys(state.openRiskFlags).sort(), step.target) ?? randomUUID() } };
+      return {
+        type: 'ClearSafetyRisk',
+        data: { flagId: pick(Object.keys(state.openRiskFlags).sort(), step.target) ?? randomUUID() },
+      };
     case 'review':
       return {
         type: 'ReviewEndDecision',
@@ -147,7 +191,10 @@ export function commandOf(step: Step, state: ConversationState): ConversationCom
         },
       };
     case 'feedback':
-      return { type: 'SubmitFeedback', data: { rating: step.rating, ...(step.target !== null && { messageId: message(step.target) }) } };
+      return {
+        type: 'SubmitFeedback',
+        data: { rating: step.rating, ...(step.target !== null && { messageId: message(step.target) }) },
+      };
   }
 }
 

@@ -82,7 +82,10 @@ export class ConversationDriver {
 
   start(): Promise<RecordedConversationEvent> {
     const { conversationId, tenantId, modelId } = this;
-    return this.run({ type: 'StartConversation', data: { conversationId, tenantId, subjectId: `subject-${tenantId}`, modelId } });
+    return this.run({
+      type: 'StartConversation',
+      data: { conversationId, tenantId, subjectId: `subject-${tenantId}`, modelId },
+    });
   }
 
   /** Appends a message and returns its id. */
@@ -102,7 +105,10 @@ export class ConversationDriver {
   }
 
   async review(endEventId: string, data: Omit<ReviewEndDecision['data'], 'reviewId' | 'endEventId' | 'reviewerId'>) {
-    const event = await this.run({ type: 'ReviewEndDecision', data: { reviewId: randomUUID(), reviewerId: 'auditor-1', endEventId, ...data } });
+    const event = await this.run({
+      type: 'ReviewEndDecision',
+      data: { reviewId: randomUUID(), reviewerId: 'auditor-1', endEventId, ...data },
+    });
     return event as Extract<RecordedConversationEvent, { type: 'EndDecisionReviewed' }>;
   }
 

@@ -14,7 +14,11 @@ export const FAST: RunnerOptions = { pollIntervalMs: 10, leaseRetryMs: 20, batch
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Waits for `check` to hold, polling; fails with `what` after the timeout. */
-export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -66,7 +70,9 @@ export class CountingProjection implements Projection<string[]> {
   static async createTables(pool: Pool, name: string): Promise<void> {
     await pool.query(`CREATE TABLE ${CountingProjection.table(name)} (
       event_id uuid PRIMARY KEY, applied_by text NOT NULL, seq bigserial)`);
-    await pool.query(`CREATE TABLE ${CountingProjection.counts(name)} (one boolean PRIMARY KEY DEFAULT true, n bigint NOT NULL)`);
+    await pool.query(
+      `CREATE TABLE ${CountingProjection.counts(name)} (one boolean PRIMARY KEY DEFAULT true, n bigint NOT NULL)`,
+    );
   }
 
   /** Writes half the batch, then (when held) waits, then writes the rest: a hold is mid-batch. */
@@ -110,14 +116,18 @@ export class CountingProjection implements Projection<string[]> {
   }
 
   static async count(pool: Pool, name: string): Promise<number> {
-    const { rows } = await pool.query<{ n: string }>(`SELECT coalesce(sum(n), 0)::text AS n FROM ${CountingProjection.counts(name)}`);
+    const { rows } = await pool.query<{ n: string }>(
+      `SELECT coalesce(sum(n), 0)::text AS n FROM ${CountingProjection.counts(name)}`,
+    );
     return Number(rows[0].n);
   }
 }
 
 /** Every event id in the store, in commit order. */
 export async function allEventIds(pool: Pool): Promise<string[]> {
-  const { rows } = await pool.query<{ event_id: string }>('SELECT event_id FROM es_events ORDER BY transaction_id, position');
+  const { rows } = await pool.query<{ event_id: string }>(
+    'SELECT event_id FROM es_events ORDER BY transaction_id, position',
+  );
   return rows.map((r) => r.event_id);
 }
 
@@ -152,7 +162,10 @@ export async function snapshot(pool: Pool, table: string): Promise<unknown[]> {
 export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The thread status as the read model holds it. */
-export async function projectedStatus(pool: Pool, conversationId: string): Promise<ThreadStatus & { subjectId: string; modelId: string; startedAt: string | null }> {
+export async function projectedStatus(
+  pool: Pool,
+  conversationId: string,
+): Promise<ThreadStatus & { subjectId: string; modelId: string; startedAt: string | null }> {
   const { rows } = await pool.query('SELECT * FROM rm_conversations WHERE conversation_id = $1', [conversationId]);
   if (rows.length !== 1) throw new Error(`no rm_conversations row for ${conversationId}`);
   const r = rows[0];

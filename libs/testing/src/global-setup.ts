@@ -27,7 +27,9 @@ export default async function globalSetup(): Promise<void> {
       const dir = mkdtempSync(join(tmpdir(), 'cs-test-pg-'));
       chmodSync(dir, 0o755); // the server runs as the postgres user when we are root
       const pg = await startEmbeddedPostgres({ dataDir: dir, database: 'postgres' });
-      (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ = { stop: async () => (await pg.stop(), rmSync(dir, { recursive: true, force: true })) };
+      (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ = {
+        stop: async () => (await pg.stop(), rmSync(dir, { recursive: true, force: true })),
+      };
       admin = pg.url;
       console.log(`\n[test] no PostgreSQL on 127.0.0.1:5432: started an embedded one in ${dir}`);
     }
@@ -38,7 +40,9 @@ export default async function globalSetup(): Promise<void> {
   await holder.query('SELECT pg_advisory_lock($1, $2)', [RUN_LOCK, process.pid]);
   (globalThis as Record<string, unknown>).__CS_RUN_LOCK__ = holder;
   await withAdmin(admin, async (c) => {
-    const { rows } = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^cs_[0-9]+_'`);
+    const { rows } = await c.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname ~ '^cs_[0-9]+_'`,
+    );
     for (const { datname } of rows) {
       const pid = Number(datname.split('_')[1]);
       if (pid === process.pid) continue;

@@ -43,7 +43,9 @@ export async function ensureTestRuntimeRole(admin: string): Promise<void> {
             CREATE ROLE ${TEST_RUNTIME_ROLE} LOGIN PASSWORD '${TEST_RUNTIME_PASSWORD}';
           END IF;
         END $$`);
-        const { rows } = await c.query(`SELECT pg_has_role('${TEST_RUNTIME_ROLE}', 'conversations_app', 'MEMBER') AS member`);
+        const { rows } = await c.query(
+          `SELECT pg_has_role('${TEST_RUNTIME_ROLE}', 'conversations_app', 'MEMBER') AS member`,
+        );
         if (!rows[0].member) await c.query(`GRANT conversations_app TO ${TEST_RUNTIME_ROLE}`);
       });
       return;

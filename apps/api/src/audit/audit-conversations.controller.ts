@@ -30,7 +30,8 @@ export class AuditConversationsController {
   @Get(':id/timeline')
   @ApiOperation({
     summary: "A conversation's every event with position, time, actor and hash, and its hash chain verified",
-    description: 'chain.brokenAtVersion names the first event whose link does not verify. Another tenant’s conversation is 404.',
+    description:
+      'chain.brokenAtVersion names the first event whose link does not verify. Another tenant’s conversation is 404.',
   })
   @ApiOkResponse({ type: TimelineDto })
   @ApiCappedReadProblems(404)
@@ -49,7 +50,9 @@ export class AuditConversationsController {
   @ApiCreatedResponse({
     type: ReviewResultDto,
     description: 'Recorded (or the first answer again, for a replay)',
-    headers: { ETag: { description: 'The version of the conversation after the review, e.g. "7"', schema: { type: 'string' } } },
+    headers: {
+      ETag: { description: 'The version of the conversation after the review, e.g. "7"', schema: { type: 'string' } },
+    },
   })
   @ApiCommandProblems(
     [409, 'SELF_REVIEW (the key that recorded the end may not review it), DUPLICATE_REVIEW, VERSION_CONFLICT'],

@@ -39,7 +39,11 @@ export class AuditExportController {
   })
   @ApiCappedReadProblems()
   @Capped()
-  async export(@Query() query: ExportQueryDto, @CurrentPrincipal() who: Principal, @Res() reply: FastifyReply): Promise<void> {
+  async export(
+    @Query() query: ExportQueryDto,
+    @CurrentPrincipal() who: Principal,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const scope = resolveTenantScope(who.tenantId, query.tenantId);
     // Out of scope: an export of nothing, its manifest naming the tenant that was asked for.
     const body = exportEndsStream(this.pool, { filters: { ...query, ...scope }, nothing: scope === null });

@@ -134,7 +134,10 @@ export class ApiKeyResolver {
         if (epoch === this.epoch) this.cache.rememberUnknown(hash, at + this.options.unknownTtlMs);
         return null;
       }
-      const entry = epoch === this.epoch ? this.cache.rememberKnown(hash, principal, at, hit?.touchedAt) : { principal, checkedAt: at, touchedAt: hit?.touchedAt ?? 0 };
+      const entry =
+        epoch === this.epoch
+          ? this.cache.rememberKnown(hash, principal, at, hit?.touchedAt)
+          : { principal, checkedAt: at, touchedAt: hit?.touchedAt ?? 0 };
       return this.valid(hash, entry, at);
     }
   }

@@ -18,11 +18,14 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const request = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal; raw?: object }>();
+    const request = ctx
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined>; principal?: Principal; raw?: object }>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'send an API key as "Authorization: Bearer <key>"');
     const principal = await this.keys.resolve(match[1]);
-    if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'the API key is not valid (unknown, revoked or expired)');
+    if (!principal)
+      throw new ApiError(401, 'UNAUTHENTICATED', 'the API key is not valid (unknown, revoked or expired)');
     request.principal = principal;
     attachPrincipal(request.raw ?? request, principal);
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);

@@ -2,7 +2,13 @@ import type { Principal } from './api-keys';
 import { KeyCache } from './key-cache';
 import { LruCache } from './lru-cache';
 
-const principal = (keyId: string): Principal => ({ keyId, role: 'writer', tenantId: 'acme', holder: null, expiresAt: null });
+const principal = (keyId: string): Principal => ({
+  keyId,
+  role: 'writer',
+  tenantId: 'acme',
+  holder: null,
+  expiresAt: null,
+});
 
 describe(LruCache.name, () => {
   it('forgets the least recently used entry when full, a read counting as a use', () => {

@@ -1,9 +1,17 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiHeader,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { ApiWaitFor } from '../projections/wait-for.interceptor';
 
 export class FieldErrorDto {
-  @ApiProperty({ example: 'role', description: 'The field, dotted for nested ones (forkedFrom.messageId)' }) field: string;
+  @ApiProperty({ example: 'role', description: 'The field, dotted for nested ones (forkedFrom.messageId)' })
+  field: string;
   @ApiProperty({ type: [String], example: ['role must be one of: user, assistant'] }) messages: string[];
 }
 
@@ -16,10 +24,12 @@ export class ProblemDto {
   @ApiProperty({
     pattern: '^[A-Z][A-Z0-9_]*$',
     example: 'VALIDATION_FAILED',
-    description: 'Stable upper-case code (VALIDATION_FAILED, NOT_FOUND, VERSION_CONFLICT, …); each status below names its codes',
+    description:
+      'Stable upper-case code (VALIDATION_FAILED, NOT_FOUND, VERSION_CONFLICT, …); each status below names its codes',
   })
   code: string;
-  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Field errors of a VALIDATION_FAILED' }) errors?: FieldErrorDto[];
+  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Field errors of a VALIDATION_FAILED' })
+  errors?: FieldErrorDto[];
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
@@ -34,7 +44,10 @@ interface HeaderDoc {
   required?: boolean;
   schema: { type: 'integer'; minimum: number };
 }
-const RETRY_AFTER: HeaderDoc = { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } };
+const RETRY_AFTER: HeaderDoc = {
+  description: 'Seconds to wait before trying again',
+  schema: { type: 'integer', minimum: 0 },
+};
 
 /** What each status means wherever it is answered; an operation may say more. */
 const MEANING: Record<number, string> = {
@@ -57,7 +70,12 @@ const MEANING: Record<number, string> = {
 /** Problems that come with Retry-After: always for 429, for the 503 codes that say so. */
 const HEADERS: Record<number, Record<string, HeaderDoc>> = {
   429: { 'Retry-After': { ...RETRY_AFTER, required: true } },
-  503: { 'Retry-After': { ...RETRY_AFTER, description: 'Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT and DATABASE_UNAVAILABLE' } },
+  503: {
+    'Retry-After': {
+      ...RETRY_AFTER,
+      description: 'Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT and DATABASE_UNAVAILABLE',
+    },
+  },
 };
 
 export type ProblemEntry = number | [status: number, description: string];
@@ -84,7 +102,8 @@ export const ApiProblems = (...entries: ProblemEntry[]) => {
 /** The problems of every answer, whatever the route: limits, rate limits, the unexpected. */
 export const EVERY_ROUTE_PROBLEMS: ProblemEntry[] = [414, 429, 431, 500];
 
-const READ_503 = 'WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After)';
+const READ_503 =
+  'WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After)';
 const CAPPED_503 = `BUSY (too many such requests at once; with Retry-After), ${READ_503}`;
 
 /** A GET: `?waitFor=` (400 beyond the head of the log, 503 when not reached) and the database. */
@@ -106,7 +125,11 @@ export const ApiCappedReadProblems = (...more: ProblemEntry[]) => ApiReadProblem
 /** The headers every command takes. */
 export const ApiCommandHeaders = () =>
   applyDecorators(
-    ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer; 1-200 visible ASCII characters' }),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description: 'Replays return the first answer; 1-200 visible ASCII characters',
+    }),
     ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen, e.g. "3" (412 if stale)' }),
   );
 

@@ -4,7 +4,8 @@ import { CONVERSATION_ERROR_CODES, ConversationError } from '@app/conversation';
 import { IdempotencyKeyReused, VersionConflict } from '@app/event-store';
 import { toProblem } from './error-mapping';
 
-const pgError = (code: string, message = 'server text naming db-host-7') => Object.assign(new DatabaseError(message, 0, 'error'), { code });
+const pgError = (code: string, message = 'server text naming db-host-7') =>
+  Object.assign(new DatabaseError(message, 0, 'error'), { code });
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 10.0.0.7:5432`), { code });
 
 describe(toProblem.name, () => {

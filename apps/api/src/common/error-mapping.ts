@@ -78,7 +78,16 @@ const TIMEOUT_STATES = new Set(['57014', '55P03', '25P03']);
 /** SQLSTATEs of a server that is shutting down, starting, or out of connections. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
 /** Socket errors of an unreachable server, and pg's own for a dropped or slow connection. */
-const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const UNAVAILABLE_SOCKET = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 const UNAVAILABLE_MESSAGE = /^(timeout exceeded when trying to connect|Connection terminated|timeout expired)/;
 
 /** Seconds a client should wait after a database failure. */
@@ -92,7 +101,11 @@ export function databaseFailure(err: unknown): ApiError | null {
   if (err instanceof DatabaseError) {
     const state = err.code ?? '';
     if (TIMEOUT_STATES.has(state)) {
-      return ApiError.unavailable('DATABASE_TIMEOUT', 'the database did not answer in time; try again', DATABASE_RETRY_AFTER_S);
+      return ApiError.unavailable(
+        'DATABASE_TIMEOUT',
+        'the database did not answer in time; try again',
+        DATABASE_RETRY_AFTER_S,
+      );
     }
     return UNAVAILABLE_STATES.has(state) || state.startsWith('08') ? unavailable() : null;
   }
@@ -103,7 +116,8 @@ export function databaseFailure(err: unknown): ApiError | null {
   return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message) ? unavailable() : null;
 }
 
-const unavailable = () => ApiError.unavailable('DATABASE_UNAVAILABLE', 'the database is not reachable; try again', DATABASE_RETRY_AFTER_S);
+const unavailable = () =>
+  ApiError.unavailable('DATABASE_UNAVAILABLE', 'the database is not reachable; try again', DATABASE_RETRY_AFTER_S);
 
 export interface MappedError {
   problem: Problem;
@@ -119,12 +133,20 @@ export function toProblem(err: unknown): MappedError {
   if (failure) return { ...toProblem(failure), unexpected: true };
   if (err instanceof ApiError) {
     const { retryAfterSeconds, headers } = err;
-    return { problem: problem(err.status, err.code, err.message, err.extra), unexpected: false, retryAfterSeconds, headers };
+    return {
+      problem: problem(err.status, err.code, err.message, err.extra),
+      unexpected: false,
+      retryAfterSeconds,
+      headers,
+    };
   }
   if (err instanceof ApplicationError) return toProblem(applicationProblem(err as ApplicationRefusal));
   if (err instanceof ConversationError) {
     const status = DOMAIN_STATUS[err.code];
-    return { problem: problem(status, err.code, err.message, err.details ? { details: err.details } : {}), unexpected: false };
+    return {
+      problem: problem(status, err.code, err.message, err.details ? { details: err.details } : {}),
+      unexpected: false,
+    };
   }
   if (err instanceof EventStoreError) {
     return { problem: problem(STORE_STATUS[err.code] ?? 409, err.code, err.message), unexpected: false };

@@ -14,7 +14,11 @@ describe(problemInsteadOf.name, () => {
 
   it('names the code of the status for Fastify’s default error shape', () => {
     const fastify = JSON.stringify({ statusCode: 405, error: 'Method Not Allowed', message: 'nope' });
-    expect(JSON.parse(problemInsteadOf(405, 'application/json', fastify)!)).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED', detail: 'nope' });
+    expect(JSON.parse(problemInsteadOf(405, 'application/json', fastify)!)).toMatchObject({
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+      detail: 'nope',
+    });
   });
 
   it.each([

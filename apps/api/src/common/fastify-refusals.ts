@@ -29,7 +29,10 @@ export function refusalOptions(): Pick<FastifyServerOptions, 'frameworkErrors' |
           : err.code === 'FST_ERR_BAD_URL'
             ? [400, 'VALIDATION_FAILED', 'the URL is malformed (invalid percent-encoding)']
             : [500, 'INTERNAL', 'an unexpected error occurred; it has been logged'];
-      void reply.code(status).header('content-type', PROBLEM_TYPE).send(problem(status, code, detail));
+      void reply
+        .code(status)
+        .header('content-type', PROBLEM_TYPE)
+        .send(problem(status, code, detail));
     },
     clientErrorHandler: onClientError,
   };
@@ -39,7 +42,8 @@ export function refusalOptions(): Pick<FastifyServerOptions, 'frameworkErrors' |
 function onClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
   // An answer is out already (a 413 whose body is being drained, then timed out): no second one.
-  if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) return void socket.destroy();
+  if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent)
+    return void socket.destroy();
   let answer: Problem;
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, MAX_URL_LENGTH + 2).toString('latin1') : '';
@@ -87,7 +91,10 @@ export function installRefusals(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', async (request, reply) => {
     if (request.url.length <= MAX_URL_LENGTH) return;
     // Returning the reply tells Fastify the answer is sent and the request goes no further.
-    return reply.code(414).header('content-type', PROBLEM_TYPE).send(problem(414, 'URI_TOO_LONG', `the URL is longer than ${MAX_URL_LENGTH / 1024} kB`));
+    return reply
+      .code(414)
+      .header('content-type', PROBLEM_TYPE)
+      .send(problem(414, 'URI_TOO_LONG', `the URL is longer than ${MAX_URL_LENGTH / 1024} kB`));
   });
   fastify.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode === 413) discardRestOfBody(request, reply);
@@ -168,5 +175,7 @@ export function problemInsteadOf(status: number, contentType: string, payload: u
   }
   if (typeof body !== 'object' || body === null || typeof body.statusCode !== 'number') return null;
   const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'HTTP_ERROR');
-  return JSON.stringify(problem(status, code, typeof body.message === 'string' ? body.message : (STATUS_CODES[status] ?? 'error')));
+  return JSON.stringify(
+    problem(status, code, typeof body.message === 'string' ? body.message : (STATUS_CODES[status] ?? 'error')),
+  );
 }

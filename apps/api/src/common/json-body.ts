@@ -35,11 +35,20 @@ export function installJsonBody(fastify: FastifyInstance): void {
 
 /** 415 for a compressed body: read as is, it would be stored other than a decoding proxy checked it. */
 function assertIdentityCoding(request: FastifyRequest): void {
-  const coding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const coding = String(request.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   if (coding === '' || coding === 'identity') return;
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${coding.slice(0, 40)} is not accepted; send the body uncompressed`, {}, undefined, {
-    'accept-encoding': 'identity',
-  });
+  throw new ApiError(
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Content-Encoding ${coding.slice(0, 40)} is not accepted; send the body uncompressed`,
+    {},
+    undefined,
+    {
+      'accept-encoding': 'identity',
+    },
+  );
 }
 
 /** 415 for a charset other than UTF-8: the bytes would be read as UTF-8 and stored altered. */
@@ -48,7 +57,11 @@ export function assertUtf8Charset(contentType: string): void {
   if (!m) return;
   const charset = (m[1] ?? m[2]).toLowerCase();
   if (charset === 'utf-8' || charset === 'utf8') return;
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `JSON bodies are UTF-8; charset=${charset.slice(0, 40)} is not accepted`);
+  throw new ApiError(
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    `JSON bodies are UTF-8; charset=${charset.slice(0, 40)} is not accepted`,
+  );
 }
 
 function decodeUtf8(body: Buffer): string {
@@ -66,11 +79,13 @@ export function assertShallow(text: string): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_JSON_DEPTH) throw ApiError.validation(`the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+      if (++depth > MAX_JSON_DEPTH)
+        throw ApiError.validation(`the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
 }
@@ -80,6 +95,7 @@ export function assertFewMembers(value: unknown): void {
   if (Array.isArray(value)) return value.forEach(assertFewMembers);
   if (typeof value !== 'object' || value === null) return;
   const keys = Object.keys(value);
-  if (keys.length > MAX_JSON_MEMBERS) throw ApiError.validation(`an object of the body has more than ${MAX_JSON_MEMBERS} members`);
+  if (keys.length > MAX_JSON_MEMBERS)
+    throw ApiError.validation(`an object of the body has more than ${MAX_JSON_MEMBERS} members`);
   for (const k of keys) assertFewMembers((value as Record<string, unknown>)[k]);
 }

@@ -16,7 +16,12 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
-export function sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply, logger: Pick<Logger, 'error'>): void {
+export function sendProblem(
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Pick<Logger, 'error'>,
+): void {
   const { problem: mapped, unexpected, retryAfterSeconds, headers = {} } = toProblem(err);
   if (unexpected) logger.error({ err, reqId: request.id, url: request.url }, 'unexpected error');
   if (reply.sent || reply.raw.headersSent) return;

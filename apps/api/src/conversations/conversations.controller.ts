@@ -1,13 +1,36 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { activeLineageMessages, allMessages, ConversationState, lineageMessages, toThreadStatus } from '@app/conversation';
+import {
+  activeLineageMessages,
+  allMessages,
+  ConversationState,
+  lineageMessages,
+  toThreadStatus,
+} from '@app/conversation';
 import { ALL_TENANTS, Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError, problem } from '../common/api-error';
-import { ApiCommandHeaders, ApiCommandProblems, ApiProblems, ApiReadProblems, COMMAND_503, ProblemDto } from '../common/api-problems.decorator';
+import {
+  ApiCommandHeaders,
+  ApiCommandProblems,
+  ApiProblems,
+  ApiReadProblems,
+  COMMAND_503,
+  ProblemDto,
+} from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from './command-request';
 import { AppendMessageCommand } from './commands/append-message.handler';
@@ -21,12 +44,25 @@ import { RequestEndCommand } from './commands/request-end.handler';
 import { StartConversationCommand } from './commands/start-conversation.handler';
 import { SubmitFeedbackCommand } from './commands/submit-feedback.handler';
 import * as dto from './dto/command-bodies.dto';
-import { AsOfQueryDto, CommandResultDto, EndBlockedProblemDto, MessagesDto, MessagesQueryDto, ThreadStatusDto } from './dto/responses.dto';
+import {
+  AsOfQueryDto,
+  CommandResultDto,
+  EndBlockedProblemDto,
+  MessagesDto,
+  MessagesQueryDto,
+  ThreadStatusDto,
+} from './dto/responses.dto';
 import { GetConversationQuery } from './queries/get-conversation.query';
 import { GetThreadStatusQuery } from './queries/get-thread-status.query';
 
-const ETAG = { ETag: { description: 'The version of the conversation after this command, e.g. "4"', schema: { type: 'string' } } };
-const APPENDED = ApiCreatedResponse({ type: CommandResultDto, description: 'Appended (or the first answer again, for a replay)', headers: ETAG });
+const ETAG = {
+  ETag: { description: 'The version of the conversation after this command, e.g. "4"', schema: { type: 'string' } },
+};
+const APPENDED = ApiCreatedResponse({
+  type: CommandResultDto,
+  description: 'Appended (or the first answer again, for a replay)',
+  headers: ETAG,
+});
 const ID = ApiParam({ name: 'id', format: 'uuid', description: 'The conversation id' });
 const FLAG_ID = ApiParam({ name: 'flagId', format: 'uuid', description: 'The risk flag id' });
 
@@ -55,7 +91,12 @@ export class ConversationsController {
     [422, 'UNKNOWN_FORK_SOURCE (forkedFrom names no message of this tenant), IDEMPOTENCY_KEY_REUSED'],
     COMMAND_503,
   )
-  async start(@Body() body: dto.StartConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  async start(
+    @Body() body: dto.StartConversationDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     const tenantId = this.tenantForNewConversation(who, body.tenantId);
     const conversationId = body.conversationId ?? randomUUID();
     if (body.forkedFrom) await this.assertForkSource(body.forkedFrom, who, tenantId);
@@ -70,7 +111,13 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Append a message; a parent above an end point starts a new branch (edit)' })
   @APPENDED
   @ApiCommandProblems()
-  appendMessage(@Param('id', UuidPipe) id: string, @Body() body: dto.AppendMessageDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  appendMessage(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.AppendMessageDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     const data = { ...body, messageId: body.messageId ?? randomUUID() };
     return this.send(res, new AppendMessageCommand(id, data, commandContext(req, who, body)));
   }
@@ -81,7 +128,13 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Record that an assistant message tried to redirect the conversation' })
   @APPENDED
   @ApiCommandProblems()
-  redirect(@Param('id', UuidPipe) id: string, @Body() body: dto.RecordRedirectionDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  redirect(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.RecordRedirectionDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.send(res, new RecordRedirectionCommand(id, body, commandContext(req, who, body)));
   }
 
@@ -91,7 +144,13 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Record a warning given by an assistant message' })
   @APPENDED
   @ApiCommandProblems()
-  warn(@Param('id', UuidPipe) id: string, @Body() body: dto.IssueWarningDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  warn(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.IssueWarningDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.send(res, new IssueWarningCommand(id, body, commandContext(req, who, body)));
   }
 
@@ -101,7 +160,13 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Record that the user explicitly asked to end the chat' })
   @APPENDED
   @ApiCommandProblems()
-  requestEnd(@Param('id', UuidPipe) id: string, @Body() body: dto.RequestEndDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  requestEnd(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.RequestEndDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.send(res, new RequestEndCommand(id, body, commandContext(req, who, body)));
   }
 
@@ -119,10 +184,20 @@ export class ConversationsController {
     status: 409,
     description: 'END_BLOCKED (the attempt is recorded; with `failedGuards`), LINEAGE_ENDED, VERSION_CONFLICT, …',
     headers: ETAG,
-    content: { 'application/problem+json': { schema: { anyOf: [{ $ref: getSchemaPath(EndBlockedProblemDto) }, { $ref: getSchemaPath(ProblemDto) }] } } },
+    content: {
+      'application/problem+json': {
+        schema: { anyOf: [{ $ref: getSchemaPath(EndBlockedProblemDto) }, { $ref: getSchemaPath(ProblemDto) }] },
+      },
+    },
   })
   @ApiCommandProblems()
-  async end(@Param('id', UuidPipe) id: string, @Body() body: dto.EndConversationDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  async end(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.EndConversationDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     if (body.initiator === 'operator' && who.role !== 'operator' && who.role !== 'admin') {
       throw new ApiError(403, 'FORBIDDEN', 'only operator and admin keys may end as operator');
     }
@@ -149,7 +224,13 @@ export class ConversationsController {
   @ApiOperation({ summary: "Record the user's feedback (also on ended conversations)" })
   @APPENDED
   @ApiCommandProblems()
-  feedback(@Param('id', UuidPipe) id: string, @Body() body: dto.SubmitFeedbackDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  feedback(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.SubmitFeedbackDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.send(res, new SubmitFeedbackCommand(id, body, commandContext(req, who, body)));
   }
 
@@ -159,7 +240,13 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Flag a risk of harm to self or others: every end is blocked until it is cleared' })
   @APPENDED
   @ApiCommandProblems()
-  flag(@Param('id', UuidPipe) id: string, @Body() body: dto.FlagSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  flag(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: dto.FlagSafetyRiskDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     const data = { ...body, flagId: body.flagId ?? randomUUID() };
     return this.send(res, new FlagSafetyRiskCommand(id, data, commandContext(req, who, body)));
   }
@@ -171,7 +258,14 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Clear a risk flag' })
   @APPENDED
   @ApiCommandProblems()
-  clearFlag(@Param('id', UuidPipe) id: string, @Param('flagId', UuidPipe) flagId: string, @Body() body: dto.ClearSafetyRiskDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) res: FastifyReply, @CurrentPrincipal() who: Principal) {
+  clearFlag(
+    @Param('id', UuidPipe) id: string,
+    @Param('flagId', UuidPipe) flagId: string,
+    @Body() body: dto.ClearSafetyRiskDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
     return this.send(res, new ClearSafetyRiskCommand(id, { flagId, ...body }, commandContext(req, who, body)));
   }
 
@@ -194,13 +288,24 @@ export class ConversationsController {
   @ApiOperation({ summary: 'The active lineage root first; ?leaf= another lineage; ?tree=true every message' })
   @ApiOkResponse({ type: MessagesDto })
   @ApiReadProblems(404, [422, 'UNKNOWN_MESSAGE: ?leaf= names no message of the conversation'])
-  async messages(@Param('id', UuidPipe) id: string, @Query() query: MessagesQueryDto, @CurrentPrincipal() who: Principal) {
+  async messages(
+    @Param('id', UuidPipe) id: string,
+    @Query() query: MessagesQueryDto,
+    @CurrentPrincipal() who: Principal,
+  ) {
     const state = await this.load(id, who, query);
     const all =
-      query.tree === 'true' ? allMessages(state) : query.leaf ? lineageMessages(state, query.leaf) : activeLineageMessages(state);
+      query.tree === 'true'
+        ? allMessages(state)
+        : query.leaf
+          ? lineageMessages(state, query.leaf)
+          : activeLineageMessages(state);
     const from = Number(query.cursor ?? 0);
     const limit = query.limit ?? 50;
-    return { items: all.slice(from, from + limit), nextCursor: from + limit < all.length ? String(from + limit) : null };
+    return {
+      items: all.slice(from, from + limit),
+      nextCursor: from + limit < all.length ? String(from + limit) : null,
+    };
   }
 
   private load(id: string, who: Principal, query: AsOfQueryDto): Promise<ConversationState> {
@@ -221,13 +326,18 @@ export class ConversationsController {
       }
       return who.tenantId;
     }
-    if (!requested) throw ApiError.validation('a key of all tenants (*) must give tenantId', [{ field: 'tenantId', messages: ['tenantId is required for * keys'] }]);
+    if (!requested)
+      throw ApiError.validation('a key of all tenants (*) must give tenantId', [
+        { field: 'tenantId', messages: ['tenantId is required for * keys'] },
+      ]);
     return requested;
   }
 
   private async assertForkSource(from: dto.ForkOriginDto, who: Principal, tenantId: string): Promise<void> {
     const source = await this.load(from.conversationId, who, {}).catch((err) => {
-      throw err instanceof ApiError && err.status === 404 ? new ApiError(422, 'UNKNOWN_FORK_SOURCE', 'forkedFrom names no conversation of this tenant') : err;
+      throw err instanceof ApiError && err.status === 404
+        ? new ApiError(422, 'UNKNOWN_FORK_SOURCE', 'forkedFrom names no conversation of this tenant')
+        : err;
     });
     if (source.tenantId !== tenantId) {
       throw new ApiError(422, 'UNKNOWN_FORK_SOURCE', 'forkedFrom names no conversation of this tenant');

@@ -14,7 +14,11 @@ import { PolicyBook } from './policies';
  * (the record says what that version meant, whatever the code says now). Every other stored
  * version joins the book too: its reason codes stay known after the service moved on.
  */
-export async function registerPolicies(client: ClientBase, configured: PolicyBook, warn: (message: string) => void): Promise<PolicyBook> {
+export async function registerPolicies(
+  client: ClientBase,
+  configured: PolicyBook,
+  warn: (message: string) => void,
+): Promise<PolicyBook> {
   const inForce: Policy[] = [];
   for (const policy of configured.all) {
     const fromFile = policy.version === configured.fileVersion;
@@ -28,7 +32,12 @@ export async function registerPolicies(client: ClientBase, configured: PolicyBoo
   return new PolicyBook(inForce, configured.fileVersion, readable);
 }
 
-async function registerOne(client: ClientBase, policy: Policy, fromFile: boolean, warn: (message: string) => void): Promise<Policy> {
+async function registerOne(
+  client: ClientBase,
+  policy: Policy,
+  fromFile: boolean,
+  warn: (message: string) => void,
+): Promise<Policy> {
   for (let attempt = 0; ; attempt++) {
     const stored = (await readStoredPolicies(client)).get(policy.version);
     if (stored) return reconcile(stored, policy, fromFile, warn);
@@ -41,7 +50,11 @@ async function registerOne(client: ClientBase, policy: Policy, fromFile: boolean
             eventId: newEventId(),
             type: POLICY_VERSION_RECORDED,
             data: { version: policy.version, policy: { ...policy }, sha256: policyDigest(policy) },
-            metadata: { actor: { type: 'system', id: 'conversation-service' }, origin: fromFile ? 'POLICY_FILE' : 'built-in', host: hostname() },
+            metadata: {
+              actor: { type: 'system', id: 'conversation-service' },
+              origin: fromFile ? 'POLICY_FILE' : 'built-in',
+              host: hostname(),
+            },
             occurredAt: new Date().toISOString(),
           },
         ],

@@ -18,7 +18,8 @@ import { assertConversationVisible, streamIdOf } from '../conversations/conversa
 import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dto/event.dto';
 
 /** A tenant's key reads that tenant's events only, filtered in SQL (`readAll`'s tenantId). */
-const tenantOf = (principal: Principal): string | undefined => (principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId);
+const tenantOf = (principal: Principal): string | undefined =>
+  principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId;
 
 /** The event stream polls this often besides waking on NOTIFY, and sends a comment this often. */
 const STREAM_POLL_MS = 1_000;
@@ -82,11 +83,17 @@ export class EventsController {
     description: 'The stream: `retry`, then one message per event, and comments as keep-alives',
     content: {
       'text/event-stream': {
-        schema: { type: 'string', example: 'id: 7311-42\nevent: MessageAppended\ndata: {"eventId":"…","type":"MessageAppended",…}\n\n' },
+        schema: {
+          type: 'string',
+          example: 'id: 7311-42\nevent: MessageAppended\ndata: {"eventId":"…","type":"MessageAppended",…}\n\n',
+        },
       },
     },
   })
-  @ApiReadProblems([429, 'RATE_LIMITED: the key or address is over its rate, or the key has SSE_MAX_PER_KEY streams open already (Retry-After)'])
+  @ApiReadProblems([
+    429,
+    'RATE_LIMITED: the key or address is over its rate, or the key has SSE_MAX_PER_KEY streams open already (Retry-After)',
+  ])
   async stream(
     @Query() query: FeedQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -98,7 +105,8 @@ export class EventsController {
     if (after && !isPosition(after)) throw ApiError.validation('Last-Event-ID must be a position returned by this API');
     // HEAD: the headers alone, at once. Node sends a HEAD's headers only at its end, so the loop
     // below would hold a stream slot and poll the log for a client that never sees a byte.
-    if (request.method === 'HEAD') return void reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send();
+    if (request.method === 'HEAD')
+      return void reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send();
     const connection = this.connections.open(principal);
     const closed = connection.signal;
     request.raw.on('close', () => connection.close('client'));

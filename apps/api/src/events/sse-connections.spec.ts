@@ -3,8 +3,15 @@ import type { Principal } from '../auth/api-keys';
 import { SseConnections } from './sse-connections';
 
 describe(SseConnections.name, () => {
-  const connections = (env: Record<string, string> = {}) => new SseConnections(loadConfig({ SSE_MAX_PER_KEY: '2', SSE_MAX_LIFETIME_MS: '60000', ...env }));
-  const key = (keyId: string, expiresAt?: Date): Principal => ({ keyId, role: 'auditor', tenantId: 'acme', holder: null, expiresAt: expiresAt ?? null });
+  const connections = (env: Record<string, string> = {}) =>
+    new SseConnections(loadConfig({ SSE_MAX_PER_KEY: '2', SSE_MAX_LIFETIME_MS: '60000', ...env }));
+  const key = (keyId: string, expiresAt?: Date): Principal => ({
+    keyId,
+    role: 'auditor',
+    tenantId: 'acme',
+    holder: null,
+    expiresAt: expiresAt ?? null,
+  });
   beforeEach(() => jest.useFakeTimers({ now: new Date('2025-06-01T00:00:00Z') }));
   afterEach(() => jest.useRealTimers());
 
@@ -28,7 +35,9 @@ describe(SseConnections.name, () => {
   it('refuses a key over its count with 429 RATE_LIMITED until one of its streams closes', () => {
     const registry = connections();
     const [first] = [registry.open(key('k')), registry.open(key('k'))];
-    expect(() => registry.open(key('k'))).toThrow(expect.objectContaining({ status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 5 }));
+    expect(() => registry.open(key('k'))).toThrow(
+      expect.objectContaining({ status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 5 }),
+    );
     expect(registry.open(key('other')).signal.aborted).toBe(false);
     first.close('client');
     expect(registry.open(key('k')).signal.aborted).toBe(false);

@@ -43,7 +43,10 @@ export class SseConnections implements OnApplicationShutdown {
   open(principal: Principal, now = Date.now()): SseConnection {
     const open = this.byKey.get(principal.keyId) ?? new Set<SseConnection>();
     if (open.size >= this.maxPerKey) {
-      throw ApiError.rateLimited(`this API key already holds ${this.maxPerKey} event streams; close one first`, SSE_RETRY_AFTER_S);
+      throw ApiError.rateLimited(
+        `this API key already holds ${this.maxPerKey} event streams; close one first`,
+        SSE_RETRY_AFTER_S,
+      );
     }
     const expiresAt = principal.expiresAt?.getTime() ?? Infinity;
     const endsAt = Math.min(now + this.maxLifetimeMs, expiresAt);
@@ -63,7 +66,10 @@ export class SseConnections implements OnApplicationShutdown {
         controller.abort();
       },
     };
-    const timer = setTimeout(() => connection.close(endsAt === expiresAt ? 'expired' : 'lifetime'), Math.max(0, endsAt - now));
+    const timer = setTimeout(
+      () => connection.close(endsAt === expiresAt ? 'expired' : 'lifetime'),
+      Math.max(0, endsAt - now),
+    );
     timer.unref();
     open.add(connection);
     this.byKey.set(principal.keyId, open);

@@ -13,15 +13,31 @@ const CHECK = {
   required: ['status'],
   properties: {
     status: { type: 'string', enum: ['up', 'down'] },
-    privileges: { type: 'string', enum: ['least', 'owner'], description: 'owner: the service could switch the append-only guard off' },
+    privileges: {
+      type: 'string',
+      enum: ['least', 'owner'],
+      description: 'owner: the service could switch the append-only guard off',
+    },
   },
 };
 const CHECKS = { type: 'object', nullable: true, additionalProperties: CHECK };
 const HEALTH_OK = {
   type: 'object',
   required: ['status', 'database'],
-  properties: { status: { type: 'string', enum: ['ok'] }, database: CHECK, info: CHECKS, error: CHECKS, details: { type: 'object', additionalProperties: CHECK } },
-  example: { status: 'ok', database: { status: 'up', privileges: 'least' }, info: { database: { status: 'up', privileges: 'least' } }, error: {}, details: { database: { status: 'up', privileges: 'least' } } },
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    database: CHECK,
+    info: CHECKS,
+    error: CHECKS,
+    details: { type: 'object', additionalProperties: CHECK },
+  },
+  example: {
+    status: 'ok',
+    database: { status: 'up', privileges: 'least' },
+    info: { database: { status: 'up', privileges: 'least' } },
+    error: {},
+    details: { database: { status: 'up', privileges: 'least' } },
+  },
 };
 
 @ApiTags('operations')
@@ -42,11 +58,17 @@ export class HealthController {
   @ApiWaitFor()
   @ApiProblems(
     [400, 'VALIDATION_FAILED: a malformed `?waitFor=`'],
-    [503, 'UNAVAILABLE: the database does not answer (`checks` holds the report, without the server\'s words); WAIT_FOR_TIMEOUT'],
+    [
+      503,
+      "UNAVAILABLE: the database does not answer (`checks` holds the report, without the server's words); WAIT_FOR_TIMEOUT",
+    ],
   )
   // Terminus documents its own 503 as plain JSON; the problem filter answers problem+json.
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Liveness, database reachability and the runtime connection\'s privileges (no API key needed)', security: [] })
+  @ApiOperation({
+    summary: "Liveness, database reachability and the runtime connection's privileges (no API key needed)",
+    security: [],
+  })
   async check() {
     const result = await this.health.check([
       async () => {
@@ -63,6 +85,12 @@ export class HealthController {
       },
     ]);
     // CONTRACT.md: "database": {"status", "privileges"} at the top, beside Terminus's report.
-    return { status: result.status, database: result.details.database, info: result.info, error: result.error, details: result.details };
+    return {
+      status: result.status,
+      database: result.details.database,
+      info: result.info,
+      error: result.error,
+      details: result.details,
+    };
   }
 }

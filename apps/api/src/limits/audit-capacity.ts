@@ -28,7 +28,11 @@ export class AuditCapacity {
   /** Takes a slot until the response is done (finished, or its connection closed), or throws BUSY. */
   enter(res: FastifyReply['raw']): void {
     if (this.running >= this.max) {
-      throw ApiError.unavailable('BUSY', `${this.max} audit reads of this kind are running; retry later`, BUSY_RETRY_AFTER_S);
+      throw ApiError.unavailable(
+        'BUSY',
+        `${this.max} audit reads of this kind are running; retry later`,
+        BUSY_RETRY_AFTER_S,
+      );
     }
     this.running++;
     let released = false;

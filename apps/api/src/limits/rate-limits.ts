@@ -49,4 +49,7 @@ export class RateLimits {
 }
 
 const tooMany = (who: string, refused: Refused) =>
-  ApiError.rateLimited(`${who} is over its request rate; retry after ${refused.retryAfterSeconds} s`, refused.retryAfterSeconds);
+  ApiError.rateLimited(
+    `${who} is over its request rate; retry after ${refused.retryAfterSeconds} s`,
+    refused.retryAfterSeconds,
+  );

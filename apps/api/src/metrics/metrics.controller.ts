@@ -14,10 +14,19 @@ export class MetricsController {
   @Get()
   @Roles()
   @Header('content-type', 'text/plain; version=0.0.4')
-  @ApiOperation({ summary: 'Prometheus metrics: request latency, appends, conflicts, projection lag (admin keys only)' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: request latency, appends, conflicts, projection lag (admin keys only)',
+  })
   @ApiOkResponse({
     description: 'Prometheus text exposition format 0.0.4',
-    content: { 'text/plain': { schema: { type: 'string', example: '# TYPE event_store_appended_events_total counter\nevent_store_appended_events_total 42\n' } } },
+    content: {
+      'text/plain': {
+        schema: {
+          type: 'string',
+          example: '# TYPE event_store_appended_events_total counter\nevent_store_appended_events_total 42\n',
+        },
+      },
+    },
   })
   @ApiReadProblems()
   scrape(): Promise<string> {

@@ -25,7 +25,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       .build(),
   );
   // package.json's UNLICENSED: no licence is granted; the URL says what the term means.
-  document.info.license = { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' };
+  document.info.license = {
+    name: 'UNLICENSED',
+    url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license',
+  };
   document.paths = { ...document.paths, ...documentationPaths() };
   // Security is each route's own (@ApiBearerAuth, or `security: []` when public); one that says
   // nothing fails `npm run lint:openapi` (security-defined) and the document's e2e test.
@@ -59,7 +62,10 @@ function documentationPaths(): OpenAPIObject['paths'] {
   return {
     '/docs': { get: page('This API in Swagger UI', 'docs_ui', 'text/html', { type: 'string' }) },
     '/docs/openapi.json': {
-      get: page('This document, as JSON', 'docs_openapiJson', 'application/json', { type: 'object', additionalProperties: true }),
+      get: page('This document, as JSON', 'docs_openapiJson', 'application/json', {
+        type: 'object',
+        additionalProperties: true,
+      }),
     },
     '/docs/openapi.yaml': { get: page('This document, as YAML', 'docs_openapiYaml', 'text/yaml', { type: 'string' }) },
   };

@@ -11,7 +11,12 @@ import { buildOpenApiDocument } from './openapi-document';
 async function main(): Promise<void> {
   const out = process.argv[2] ?? 'dist/openapi.json';
   const config = loadConfig({ LOG_LEVEL: 'silent' });
-  const app = await createApp({ config, databaseUrl: 'postgres://openapi@127.0.0.1:1/none', logger: false, documentOnly: true });
+  const app = await createApp({
+    config,
+    databaseUrl: 'postgres://openapi@127.0.0.1:1/none',
+    logger: false,
+    documentOnly: true,
+  });
   writeFileSync(out, `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`);
   console.log(`wrote ${out}`);
 }

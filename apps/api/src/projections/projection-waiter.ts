@@ -24,7 +24,11 @@ export class ProjectionWaiter {
       if (first) await this.assertWritten(position);
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new ApiError(503, 'WAIT_FOR_TIMEOUT', `the projections did not reach ${position} within ${limitMs / 1000} s`);
+        throw new ApiError(
+          503,
+          'WAIT_FOR_TIMEOUT',
+          `the projections did not reach ${position} within ${limitMs / 1000} s`,
+        );
       }
       await this.notifier.next(Math.min(left, 50));
     }
@@ -37,9 +41,10 @@ export class ProjectionWaiter {
   private async assertWritten(position: string): Promise<void> {
     const head = await this.store.headPosition();
     if (head === null || comparePositions(position, head) > 0) {
-      throw ApiError.validation('waitFor is beyond the newest position of the log: pass a position returned by this API', [
-        { field: 'waitFor', messages: ['waitFor must not be beyond the head of the log'] },
-      ]);
+      throw ApiError.validation(
+        'waitFor is beyond the newest position of the log: pass a position returned by this API',
+        [{ field: 'waitFor', messages: ['waitFor must not be beyond the head of the log'] }],
+      );
     }
   }
 

@@ -29,8 +29,20 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
       async function collect(this: Gauge) {
         for (const l of await projectionLags(pool, names)) this.set({ projection: l.name }, l[field]);
       };
-    new Gauge({ name: 'projection_lag_events', help: 'Committed events a projection has not processed', labelNames: ['projection'], registers: [metrics.registry], collect: lag('lagEvents') });
-    new Gauge({ name: 'projection_lag_seconds', help: 'Age of the oldest event a projection has not processed', labelNames: ['projection'], registers: [metrics.registry], collect: lag('lagSeconds') });
+    new Gauge({
+      name: 'projection_lag_events',
+      help: 'Committed events a projection has not processed',
+      labelNames: ['projection'],
+      registers: [metrics.registry],
+      collect: lag('lagEvents'),
+    });
+    new Gauge({
+      name: 'projection_lag_seconds',
+      help: 'Age of the oldest event a projection has not processed',
+      labelNames: ['projection'],
+      registers: [metrics.registry],
+      collect: lag('lagSeconds'),
+    });
   }
 
   onApplicationBootstrap(): void {

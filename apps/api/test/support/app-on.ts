@@ -5,7 +5,11 @@ import { createApp } from '../../src/app.factory';
 import { httpOf } from './test-app';
 
 /** Another instance of the whole application on an existing database (several may share one). */
-export async function startAppOn(databaseUrl: string, env: Record<string, string> = {}, logStream?: DestinationStream): Promise<NestFastifyApplication> {
+export async function startAppOn(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  logStream?: DestinationStream,
+): Promise<NestFastifyApplication> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const app = await createApp({ config, databaseUrl, logger: false, logStream });
   await app.init();
@@ -26,6 +30,10 @@ export class LogCapture implements DestinationStream {
   }
 
   get lines(): Record<string, unknown>[] {
-    return this.text.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return this.text
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 }

@@ -36,15 +36,28 @@ export async function seedConversation(
     data: { messageId, parentMessageId, role, content: s.content ?? `${role} says ${messageId.slice(-4)}` },
   });
   const commands: ConversationCommand[] = [
-    { type: 'StartConversation', data: { conversationId: s.conversationId, tenantId: s.tenantId, subjectId: 'subject-1', modelId: s.modelId ?? 'claude-opus-4-1' } },
+    {
+      type: 'StartConversation',
+      data: {
+        conversationId: s.conversationId,
+        tenantId: s.tenantId,
+        subjectId: 'subject-1',
+        modelId: s.modelId ?? 'claude-opus-4-1',
+      },
+    },
     ...ids.map((id, i) => say(id, i ? ids[i - 1] : null, i % 2 ? 'assistant' : 'user')),
   ];
   if (s.endedAt) {
     if (reasonCode === 'USER_REQUESTED') commands.push({ type: 'RequestEnd', data: { messageId: u3 } });
-    else for (const messageId of [a1, a2]) commands.push({ type: 'RecordRedirection', data: { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' } });
+    else
+      for (const messageId of [a1, a2])
+        commands.push({ type: 'RecordRedirection', data: { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' } });
     const initiator = reasonCode === 'OPERATOR_ACTION' ? 'operator' : 'model';
     const explanation = initiator === 'operator' ? 'ended under policy after review of the thread' : undefined;
-    commands.push({ type: 'EndConversation', data: { initiator, reasonCode, atMessageId: u3, ...(explanation && { explanation }) } });
+    commands.push({
+      type: 'EndConversation',
+      data: { initiator, reasonCode, atMessageId: u3, ...(explanation && { explanation }) },
+    });
   }
   let occurredAt = s.startedAt;
   const deps = fixtureDeps(store, { clock: () => new Date(occurredAt) });
@@ -61,7 +74,9 @@ export async function seedConversation(
 }
 
 /** Items of a paginated list, walked with ?limit= and ?cursor= (each page checked by the caller). */
-export async function walkPages<T>(get: (cursor?: string) => Promise<{ status: number; body: { items: T[]; nextCursor: string | null } }>): Promise<T[][]> {
+export async function walkPages<T>(
+  get: (cursor?: string) => Promise<{ status: number; body: { items: T[]; nextCursor: string | null } }>,
+): Promise<T[][]> {
   const pages: T[][] = [];
   let cursor: string | undefined;
   for (let i = 0; i < 1000; i++) {

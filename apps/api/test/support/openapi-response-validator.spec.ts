@@ -39,7 +39,13 @@ const DOCUMENT: OpenApiDocument = {
       },
       ProblemDto: {
         type: 'object',
-        properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' } },
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          code: { type: 'string' },
+        },
         required: ['type', 'title', 'status', 'detail', 'code'],
       },
     },
@@ -48,7 +54,12 @@ const DOCUMENT: OpenApiDocument = {
 
 const ID = '0f8b6c1e-2f4a-4c7e-9a43-3d1c2b7a9e10';
 const thing = { id: ID, version: 3, parentId: null, outcome: null, errors: [{ field: 'role', messages: ['no'] }] };
-const json = (status: number, body: unknown, type = 'application/json', extra: Record<string, string> = {}): ObservedResponse => ({
+const json = (
+  status: number,
+  body: unknown,
+  type = 'application/json',
+  extra: Record<string, string> = {},
+): ObservedResponse => ({
   method: 'GET',
   url: `/v1/things/${ID}?waitFor=1-1`,
   status,
@@ -67,25 +78,37 @@ describe(OpenApiResponseValidator.name, () => {
 
   describe('refuses', () => {
     it('a field typed wrong', () => {
-      expect(validator.violations(json(200, { ...thing, version: '3' }))).toEqual([expect.stringMatching(/body\/version must be integer/)]);
+      expect(validator.violations(json(200, { ...thing, version: '3' }))).toEqual([
+        expect.stringMatching(/body\/version must be integer/),
+      ]);
     });
 
     it('a fraction where the document says integer', () => {
-      expect(validator.violations(json(200, { ...thing, version: 3.5 }))).toEqual([expect.stringMatching(/version must be integer/)]);
+      expect(validator.violations(json(200, { ...thing, version: 3.5 }))).toEqual([
+        expect.stringMatching(/version must be integer/),
+      ]);
     });
 
     it('a missing required field', () => {
       const { parentId: _, ...withoutParent } = thing;
-      expect(validator.violations(json(200, withoutParent))).toEqual([expect.stringMatching(/must have required property 'parentId'/)]);
+      expect(validator.violations(json(200, withoutParent))).toEqual([
+        expect.stringMatching(/must have required property 'parentId'/),
+      ]);
     });
 
     it('a value outside its format or enum', () => {
-      expect(validator.violations(json(200, { ...thing, id: 'not-a-uuid' }))).toEqual([expect.stringMatching(/id must match format "uuid"/)]);
-      expect(validator.violations(json(200, { ...thing, outcome: 'maybe' }))).toEqual([expect.stringMatching(/outcome must be equal to one of the allowed values/)]);
+      expect(validator.violations(json(200, { ...thing, id: 'not-a-uuid' }))).toEqual([
+        expect.stringMatching(/id must match format "uuid"/),
+      ]);
+      expect(validator.violations(json(200, { ...thing, outcome: 'maybe' }))).toEqual([
+        expect.stringMatching(/outcome must be equal to one of the allowed values/),
+      ]);
     });
 
     it('field errors sent as strings where objects are documented', () => {
-      expect(validator.violations(json(200, { ...thing, errors: ['role: no'] }))).toEqual([expect.stringMatching(/errors\/0 must be object/)]);
+      expect(validator.violations(json(200, { ...thing, errors: ['role: no'] }))).toEqual([
+        expect.stringMatching(/errors\/0 must be object/),
+      ]);
     });
 
     it('an undocumented status', () => {
@@ -101,7 +124,9 @@ describe(OpenApiResponseValidator.name, () => {
     });
 
     it('a body that is not JSON under a JSON media type', () => {
-      expect(validator.violations({ ...json(200, thing), text: '{"id":' })).toEqual([expect.stringMatching(/is not JSON/)]);
+      expect(validator.violations({ ...json(200, thing), text: '{"id":' })).toEqual([
+        expect.stringMatching(/is not JSON/),
+      ]);
     });
 
     it('a required header that is missing, or not of its type', () => {
@@ -109,18 +134,35 @@ describe(OpenApiResponseValidator.name, () => {
         expect.stringMatching(/required header Retry-After is missing/),
       ]);
       const late = json(429, problem(429, 'RATE_LIMITED'), 'application/problem+json', { 'retry-after': 'soon' });
-      expect(validator.violations(late)).toEqual([expect.stringMatching(/header Retry-After "soon" Retry-After must be integer/)]);
+      expect(validator.violations(late)).toEqual([
+        expect.stringMatching(/header Retry-After "soon" Retry-After must be integer/),
+      ]);
     });
 
     it('anything but a 404 problem on a path the document does not know', () => {
       const unknown = { ...json(200, thing), url: '/v1/nothing' };
-      expect(validator.violations(unknown)).toEqual([expect.stringMatching(/no such operation, so the answer must be 404 NOT_FOUND/)]);
-      expect(validator.violations({ ...json(404, problem(404, 'NOT_FOUND'), 'application/problem+json'), url: '/v1/nothing' })).toEqual([]);
-      // The address's rate limit comes first: a 429 problem there too, never another code.
-      expect(validator.violations({ ...json(429, problem(429, 'RATE_LIMITED'), 'application/problem+json'), url: '/v1/nothing' })).toEqual([]);
-      expect(validator.violations({ ...json(429, problem(429, 'NOT_FOUND'), 'application/problem+json'), url: '/v1/nothing' })).toEqual([
-        expect.stringMatching(/code must be RATE_LIMITED/),
+      expect(validator.violations(unknown)).toEqual([
+        expect.stringMatching(/no such operation, so the answer must be 404 NOT_FOUND/),
       ]);
+      expect(
+        validator.violations({
+          ...json(404, problem(404, 'NOT_FOUND'), 'application/problem+json'),
+          url: '/v1/nothing',
+        }),
+      ).toEqual([]);
+      // The address's rate limit comes first: a 429 problem there too, never another code.
+      expect(
+        validator.violations({
+          ...json(429, problem(429, 'RATE_LIMITED'), 'application/problem+json'),
+          url: '/v1/nothing',
+        }),
+      ).toEqual([]);
+      expect(
+        validator.violations({
+          ...json(429, problem(429, 'NOT_FOUND'), 'application/problem+json'),
+          url: '/v1/nothing',
+        }),
+      ).toEqual([expect.stringMatching(/code must be RATE_LIMITED/)]);
     });
 
     it('a 405 whose Allow differs from the documented methods', () => {
@@ -129,19 +171,25 @@ describe(OpenApiResponseValidator.name, () => {
         method: 'DELETE',
       });
       expect(validator.violations(wrongMethod('GET, HEAD, POST'))).toEqual([]);
-      expect(validator.violations(wrongMethod('GET'))).toEqual([expect.stringMatching(/Allow "GET" is not the documented methods/)]);
+      expect(validator.violations(wrongMethod('GET'))).toEqual([
+        expect.stringMatching(/Allow "GET" is not the documented methods/),
+      ]);
     });
   });
 
   it('checks only the content type of a stream whose body the test did not read', () => {
     const stream = { method: 'GET', url: `/v1/things/${ID}/stream`, status: 200 };
     expect(validator.violations({ ...stream, headers: { 'content-type': 'text/event-stream' } })).toEqual([]);
-    expect(validator.violations({ ...stream, headers: { 'content-type': 'application/json' } })).toEqual([expect.stringMatching(/not documented/)]);
+    expect(validator.violations({ ...stream, headers: { 'content-type': 'application/json' } })).toEqual([
+      expect.stringMatching(/not documented/),
+    ]);
   });
 
   it('throws naming every violation', () => {
     const call = () => validator.assertValid(json(200, { id: 'x' }));
     expect(call).toThrow(/departs from the OpenAPI document:\n- GET \/v1\/things\/\S+ → 200: /);
-    expect(call).toThrow(/required property 'version'.*required property 'parentId'.*body\/id must match format "uuid"/);
+    expect(call).toThrow(
+      /required property 'version'.*required property 'parentId'.*body\/id must match format "uuid"/,
+    );
   });
 });

@@ -71,12 +71,19 @@ export class OpenApiResponseValidator {
       const documented = METHODS.filter((m) => item[m]).map((m) => m.toUpperCase());
       if (documented.includes('GET')) documented.push('HEAD');
       const problems = this.unmatched(res, where, 405, 'METHOD_NOT_ALLOWED');
-      const allow = String(res.headers.allow ?? '').split(/,\s*/).filter(Boolean).sort();
-      if (allow.join() !== [...new Set(documented)].sort().join()) problems.push(`${where}: Allow "${allow.join(', ')}" is not the documented methods ${documented.join(', ')}`);
+      const allow = String(res.headers.allow ?? '')
+        .split(/,\s*/)
+        .filter(Boolean)
+        .sort();
+      if (allow.join() !== [...new Set(documented)].sort().join())
+        problems.push(`${where}: Allow "${allow.join(', ')}" is not the documented methods ${documented.join(', ')}`);
       return problems;
     }
     const doc = operation.responses[String(res.status)];
-    if (!doc) return [`${where}: status ${res.status} is not documented for ${route.template} (documented: ${Object.keys(operation.responses).join(', ')})`];
+    if (!doc)
+      return [
+        `${where}: status ${res.status} is not documented for ${route.template} (documented: ${Object.keys(operation.responses).join(', ')})`,
+      ];
     const key = `${method} ${route.template} ${res.status}`;
     return [...this.checkHeaders(res, doc, where), ...(method === 'head' ? [] : this.checkBody(res, doc, where, key))];
   }
@@ -90,11 +97,15 @@ export class OpenApiResponseValidator {
   private unmatched(res: ObservedResponse, where: string, status: number, code: string): string[] {
     // The address's rate limit refuses a request before it matters whether its path is served.
     if (res.status === 429) [status, code] = [429, 'RATE_LIMITED'];
-    if (res.status !== status) return [`${where}: the document has no such operation, so the answer must be ${status} ${code}`];
-    const doc = { content: { 'application/problem+json': { schema: { $ref: `#/components/schemas/${this.problemSchema}` } } } };
+    if (res.status !== status)
+      return [`${where}: the document has no such operation, so the answer must be ${status} ${code}`];
+    const doc = {
+      content: { 'application/problem+json': { schema: { $ref: `#/components/schemas/${this.problemSchema}` } } },
+    };
     const problems = this.checkBody(res, doc, where, `unmatched ${status}`);
     const body = parsed(res);
-    if (problems.length === 0 && (body as { code?: unknown })?.code !== code) problems.push(`${where}: code must be ${code}`);
+    if (problems.length === 0 && (body as { code?: unknown })?.code !== code)
+      problems.push(`${where}: code must be ${code}`);
     return problems;
   }
 
@@ -110,7 +121,8 @@ export class OpenApiResponseValidator {
       const type = (header.schema as { type?: string } | undefined)?.type;
       const typed = type === 'integer' || type === 'number' ? (/^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw) : raw;
       const check = header.schema ? this.validator(`header ${where} ${name}`, header.schema) : null;
-      if (check && !check(typed)) problems.push(`${where}: header ${name} "${raw}" ${this.ajv.errorsText(check.errors, { dataVar: name })}`);
+      if (check && !check(typed))
+        problems.push(`${where}: header ${name} "${raw}" ${this.ajv.errorsText(check.errors, { dataVar: name })}`);
     }
     return problems;
   }
@@ -118,7 +130,8 @@ export class OpenApiResponseValidator {
   private checkBody(res: ObservedResponse, doc: ResponseDoc, where: string, key: string): string[] {
     const hasBody = res.text !== undefined ? res.text.length > 0 : res.body !== undefined && !isEmptyObject(res.body);
     const contentType = String(res.headers['content-type'] ?? '');
-    if (!doc.content) return hasBody ? [`${where}: a body (${contentType || 'no content type'}) where the document has none`] : [];
+    if (!doc.content)
+      return hasBody ? [`${where}: a body (${contentType || 'no content type'}) where the document has none`] : [];
     const mediaType = essence(contentType);
     const documented = Object.keys(doc.content);
     const match = documented.find((m) => essence(m) === mediaType);
@@ -145,7 +158,9 @@ export class OpenApiResponseValidator {
 /** `#/components/schemas/X` → the copy of the components registered with Ajv. */
 function localRefs<T>(schema: T): T {
   return JSON.parse(JSON.stringify(schema), (key, value) =>
-    key === '$ref' && typeof value === 'string' ? value.replace('#/components/schemas/', `${COMPONENTS_ID}#/definitions/`) : value,
+    key === '$ref' && typeof value === 'string'
+      ? value.replace('#/components/schemas/', `${COMPONENTS_ID}#/definitions/`)
+      : value,
   );
 }
 
@@ -158,7 +173,8 @@ function isEmptyObject(value: unknown): boolean {
 }
 
 function parsed(res: ObservedResponse): unknown {
-  const raw = typeof res.text === 'string' ? res.text : Buffer.isBuffer(res.body) ? res.body.toString('utf8') : undefined;
+  const raw =
+    typeof res.text === 'string' ? res.text : Buffer.isBuffer(res.body) ? res.body.toString('utf8') : undefined;
   if (raw === undefined) return res.body;
   try {
     return JSON.parse(raw);

@@ -7,8 +7,17 @@ export const uuid = (n: number): string => `00000000-0000-4000-8000-${n.toString
 
 export const path = (conversationId: string, suffix = '') => `/v1/conversations/${conversationId}${suffix}`;
 
-export async function startConversation(client: Client, conversationId: string, body: Record<string, unknown> = {}): Promise<void> {
-  const res = await client.post('/v1/conversations', { conversationId, subjectId: 'subject-1', modelId: 'claude-opus-4-1', ...body });
+export async function startConversation(
+  client: Client,
+  conversationId: string,
+  body: Record<string, unknown> = {},
+): Promise<void> {
+  const res = await client.post('/v1/conversations', {
+    conversationId,
+    subjectId: 'subject-1',
+    modelId: 'claude-opus-4-1',
+    ...body,
+  });
   if (res.status !== 201) throw new Error(`start ${conversationId}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
@@ -25,7 +34,12 @@ export async function say(
   return messageId;
 }
 
-export async function record(client: Client, conversationId: string, suffix: string, body: Record<string, unknown>): Promise<void> {
+export async function record(
+  client: Client,
+  conversationId: string,
+  suffix: string,
+  body: Record<string, unknown>,
+): Promise<void> {
   const res = await client.post(path(conversationId, suffix), body);
   if (res.status !== 201) throw new Error(`${suffix}: ${res.status} ${JSON.stringify(res.body)}`);
 }
@@ -56,7 +70,12 @@ export interface StoredRow {
 
 /** A conversation's events straight from the table (no API, no role involved). */
 export async function storedEvents(t: TestApp, conversationId: string): Promise<StoredRow[]> {
-  const { rows } = await t.db.pool.query<{ version: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }>(
+  const { rows } = await t.db.pool.query<{
+    version: string;
+    type: string;
+    data: Record<string, unknown>;
+    metadata: Record<string, unknown>;
+  }>(
     'SELECT stream_version::text AS version, type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
     [`conversation-${conversationId}`],
   );
@@ -70,7 +89,12 @@ export async function totalEvents(t: TestApp): Promise<number> {
 }
 
 /** Ends a conversation at THREAD.u3 and checks the status; returns the response body. */
-export async function endAtU3(client: Client, id: string, body: Record<string, unknown>, status = 201): Promise<Record<string, string>> {
+export async function endAtU3(
+  client: Client,
+  id: string,
+  body: Record<string, unknown>,
+  status = 201,
+): Promise<Record<string, string>> {
   const res = await client.post(path(id, '/end'), { atMessageId: THREAD.u3, ...body });
   if (res.status !== status) throw new Error(`end ${id}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
@@ -80,7 +104,11 @@ export async function endAtU3(client: Client, id: string, body: Record<string, u
  * Two ended conversations of the audit tests: `a` by the model for ABUSE_OF_ASSISTANT after two
  * redirections, `b` (claude-opus-4) by the model for USER_REQUESTED after the user asked.
  */
-export async function twoEndedConversations(writer: Client, a: string, b: string): Promise<{ endIds: Record<string, string>; position: string }> {
+export async function twoEndedConversations(
+  writer: Client,
+  a: string,
+  b: string,
+): Promise<{ endIds: Record<string, string>; position: string }> {
   await startConversation(writer, a);
   await abusiveThread(writer, a, 2);
   const endA = await endAtU3(writer, a, { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' });
@@ -113,5 +141,6 @@ export class AuditTrail {
   };
 
   /** A GET that answers once the read models have caught up with the trail. */
-  readonly get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${this.position}`);
+  readonly get = (client: Client, url: string) =>
+    client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${this.position}`);
 }

@@ -23,7 +23,12 @@ export function openEventStream(port: number, key: string, headers: Record<strin
   let response: IncomingMessage | undefined;
   let endStream = (): void => undefined;
   const ended = new Promise<void>((resolve) => (endStream = resolve));
-  const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/events/stream', headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers } });
+  const req = httpRequest({
+    host: '127.0.0.1',
+    port,
+    path: '/v1/events/stream',
+    headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers },
+  });
   const opened = new Promise<IncomingMessage>((resolve, reject) => {
     req.on('response', (res) => {
       response = res;

@@ -15,7 +15,11 @@ export const bigEndTimes = (i: number): { startedAt: string; endedAt: string } =
 };
 
 /** A GET on a raw socket that reads the first bytes of the answer, then stops reading. */
-export function stalledReader(port: number, path: string, key: string): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
+export function stalledReader(
+  port: number,
+  path: string,
+  key: string,
+): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
   const socket = connect(port, '127.0.0.1');
   socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n\r\n`);
   const firstBytes = new Promise<string>((resolve) =>

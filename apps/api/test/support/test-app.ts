@@ -32,7 +32,11 @@ export async function startTestApp(
   const db = await createTestDatabase();
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const connectVia = options.connectVia ?? ((url: string) => url);
-  const app = await createApp({ config, databaseUrl: connectVia(options.asOwner ? db.url : db.runtimeUrl), logger: false });
+  const app = await createApp({
+    config,
+    databaseUrl: connectVia(options.asOwner ? db.url : db.runtimeUrl),
+    logger: false,
+  });
   try {
     await app.init();
   } catch (err) {
@@ -88,9 +92,16 @@ export function validated<T extends object>(agent: T, openapi: OpenApiResponseVa
       const value = Reflect.get(target, property, receiver);
       if (typeof property !== 'string' || !METHODS.has(property) || typeof value !== 'function') return value;
       return (url: string, ...rest: unknown[]) =>
-        (value as (url: string, ...rest: unknown[]) => request.Test)
-          .call(target, url, ...rest)
-          .expect((res) => openapi.assertValid({ method: property, url: pathOf(url), status: res.status, headers: res.headers, body: res.body, text: res.text }));
+        (value as (url: string, ...rest: unknown[]) => request.Test).call(target, url, ...rest).expect((res) =>
+          openapi.assertValid({
+            method: property,
+            url: pathOf(url),
+            status: res.status,
+            headers: res.headers,
+            body: res.body,
+            text: res.text,
+          }),
+        );
     },
   });
 }
@@ -104,14 +115,20 @@ export function as(t: TestApp, key: string) {
   return {
     get: (path: string) => t.http().get(path).set(auth),
     post: (path: string, body: unknown = {}, headers: Record<string, string> = {}) =>
-      t.http().post(path).set(auth).set(headers).send(body as object),
+      t
+        .http()
+        .post(path)
+        .set(auth)
+        .set(headers)
+        .send(body as object),
   };
 }
 
 /** The stream version of a conversation, straight from the store. */
 export async function versionOf(t: TestApp, conversationId: string): Promise<number> {
-  const { rows } = await t.db.pool.query<{ version: string }>('SELECT version::text FROM es_streams WHERE stream_id = $1', [
-    `conversation-${conversationId}`,
-  ]);
+  const { rows } = await t.db.pool.query<{ version: string }>(
+    'SELECT version::text FROM es_streams WHERE stream_id = $1',
+    [`conversation-${conversationId}`],
+  );
   return rows.length ? Number(rows[0].version) : 0;
 }

@@ -19,8 +19,20 @@ describe('CLI commands', () => {
     await store.append(
       `conversation-${id}`,
       [
-        { eventId: randomUUID(), type: 'ConversationStarted', data: { conversationId: id, tenantId: 't-1', subjectId: 's-1', modelId: 'claude-opus-4-1' }, metadata, occurredAt: at },
-        { eventId: randomUUID(), type: 'MessageAppended', data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'hi' }, metadata, occurredAt: at },
+        {
+          eventId: randomUUID(),
+          type: 'ConversationStarted',
+          data: { conversationId: id, tenantId: 't-1', subjectId: 's-1', modelId: 'claude-opus-4-1' },
+          metadata,
+          occurredAt: at,
+        },
+        {
+          eventId: randomUUID(),
+          type: 'MessageAppended',
+          data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'hi' },
+          metadata,
+          occurredAt: at,
+        },
       ],
       { expectedVersion: 'no_stream' },
     );

@@ -42,12 +42,18 @@ describe('export filters', () => {
   });
 
   it.each([
-    [{ colour: 'red' }, 'unknown flag --colour; filters: --reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to'],
+    [
+      { colour: 'red' },
+      'unknown flag --colour; filters: --reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to',
+    ],
     [{ modelId: true }, '--modelId needs a value'],
     [{ reasonCode: 'rudeness' }, 'reasonCode must be a reason code: upper-case letters, digits and _'],
     [{ initiator: 'user' }, 'initiator must be one of: model, operator'],
     [{ modelId: '-x' }, 'modelId must be 1-128 letters, digits or . _ : @ -'],
-    [{ tenantId: 'a'.repeat(65) }, 'tenantId must be shorter than or equal to 64 characters; tenantId must be 1-64 letters, digits, ".", "_" or "-"'],
+    [
+      { tenantId: 'a'.repeat(65) },
+      'tenantId must be shorter than or equal to 64 characters; tenantId must be 1-64 letters, digits, ".", "_" or "-"',
+    ],
     [{ policyVersion: '0' }, 'policyVersion must not be less than 1'],
     [{ policyVersion: '1.5' }, 'policyVersion must be an integer number'],
     [{ policyVersion: '2147483648' }, 'policyVersion must not be greater than 2147483647'],
@@ -66,6 +72,8 @@ describe('export filters', () => {
 
   it('names its file audit-export-<timestamp>.jsonl by default', () => {
     expect(defaultExportFile(new Date('2025-08-20T10:11:12.123Z'))).toBe('audit-export-2025-08-20T10-11-12-123Z.jsonl');
-    expect(manifestFileOf('audit-export-2025-08-20T10-11-12-123Z.jsonl')).toBe('audit-export-2025-08-20T10-11-12-123Z.manifest.json');
+    expect(manifestFileOf('audit-export-2025-08-20T10-11-12-123Z.jsonl')).toBe(
+      'audit-export-2025-08-20T10-11-12-123Z.manifest.json',
+    );
   });
 });

@@ -15,7 +15,16 @@ import { INITIATORS, REASON_CODE_PATTERN } from '@app/conversation';
 import { UsageError } from '../args';
 
 const OWN_FLAGS = ['format', 'out'];
-const FILTER_FLAGS = ['reasonCode', 'initiator', 'modelId', 'tenantId', 'policyVersion', 'reviewOutcome', 'from', 'to'] as const;
+const FILTER_FLAGS = [
+  'reasonCode',
+  'initiator',
+  'modelId',
+  'tenantId',
+  'policyVersion',
+  'reviewOutcome',
+  'from',
+  'to',
+] as const;
 type FilterFlag = (typeof FILTER_FLAGS)[number];
 
 /**
@@ -25,11 +34,16 @@ type FilterFlag = (typeof FILTER_FLAGS)[number];
 type Check = (value: string) => string[];
 
 const when = (wrong: boolean, message: string): string[] => (wrong ? [message] : []);
-const oneOf = (list: readonly string[]): Check => (v) => when(!list.includes(v), `must be one of: ${list.join(', ')}`);
-const named = (rule: { pattern: RegExp; maxLength: number; message: string }): Check => (v) => [
-  ...when(!maxLength(v, rule.maxLength), `must be shorter than or equal to ${rule.maxLength} characters`),
-  ...when(!rule.pattern.test(v), rule.message),
-];
+const oneOf =
+  (list: readonly string[]): Check =>
+  (v) =>
+    when(!list.includes(v), `must be one of: ${list.join(', ')}`);
+const named =
+  (rule: { pattern: RegExp; maxLength: number; message: string }): Check =>
+  (v) => [
+    ...when(!maxLength(v, rule.maxLength), `must be shorter than or equal to ${rule.maxLength} characters`),
+    ...when(!rule.pattern.test(v), rule.message),
+  ];
 const time: Check = (v) => [
   ...when(!AUDIT_TIME.pattern.test(v), AUDIT_TIME.message),
   ...when(!isISO8601(v, { strict: true }), REAL_CALENDAR_DATE),
@@ -57,8 +71,11 @@ const CHECKS: Record<FilterFlag, Check> = {
 
 /** The filters, checked by the rules of GET /v1/audit/export (`@app/audit`), every fault named. */
 export function parseExportFilters(flags: Record<string, string | true>): EndFilters {
-  const unknown = Object.keys(flags).filter((f) => !OWN_FLAGS.includes(f) && !(FILTER_FLAGS as readonly string[]).includes(f));
-  if (unknown.length) throw new UsageError(`unknown flag --${unknown[0]}; filters: ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}`);
+  const unknown = Object.keys(flags).filter(
+    (f) => !OWN_FLAGS.includes(f) && !(FILTER_FLAGS as readonly string[]).includes(f),
+  );
+  if (unknown.length)
+    throw new UsageError(`unknown flag --${unknown[0]}; filters: ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}`);
   const filters: Record<string, string | number> = {};
   const faults: string[] = [];
   for (const name of FILTER_FLAGS) {

@@ -27,7 +27,12 @@ export const manifestFileOf = (out: string): string => `${out.replace(/\.jsonl$/
  * `export --format jsonl [filters] [--out file]`: the same NDJSON as GET /v1/audit/export, over
  * every tenant, with its manifest written beside it; the manifest's SHA-256 is printed last.
  */
-export async function exportCommand(pool: Pool, flags: Record<string, string | true>, io: ExportIo = consoleIo, now = new Date()): Promise<number> {
+export async function exportCommand(
+  pool: Pool,
+  flags: Record<string, string | true>,
+  io: ExportIo = consoleIo,
+  now = new Date(),
+): Promise<number> {
   if (flags.format !== 'jsonl') throw new UsageError('--format jsonl is required (the only format)');
   if (flags.out === true) throw new UsageError('--out needs a file name');
   const filters = parseExportFilters(flags);
@@ -39,7 +44,8 @@ export async function exportCommand(pool: Pool, flags: Record<string, string | t
   }
   const out = flags.out ?? defaultExportFile(now);
   const [lag] = await projectionLags(pool, ['ends']);
-  if (lag.lagEvents > 0) io.err(`note: the ends projection is ${lag.lagEvents} events behind the log; the export stops at its checkpoint`);
+  if (lag.lagEvents > 0)
+    io.err(`note: the ends projection is ${lag.lagEvents} events behind the log; the export stops at its checkpoint`);
 
   let progress: Progress | undefined;
   let manifest: ExportManifest | undefined;
@@ -60,7 +66,9 @@ export async function exportCommand(pool: Pool, flags: Record<string, string | t
   if (!manifest) throw new Error('the export ended without its manifest');
   const manifestFile = manifestFileOf(out);
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
-  io.err(`exported ${manifest.count} ends to ${out} (consistent with position ${manifest.position}); manifest: ${manifestFile}`);
+  io.err(
+    `exported ${manifest.count} ends to ${out} (consistent with position ${manifest.position}); manifest: ${manifestFile}`,
+  );
   io.out(manifest.sha256);
   return 0;
 }

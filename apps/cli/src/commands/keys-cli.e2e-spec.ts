@@ -13,7 +13,9 @@ describe('npm run cli -- keys:*', () => {
 
   const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: db.url } });
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+        env: { ...process.env, DATABASE_URL: db.url },
+      });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -23,7 +25,19 @@ describe('npm run cli -- keys:*', () => {
   const rows = async () => Number((await db.pool.query('SELECT count(*)::int AS n FROM api_keys')).rows[0].n);
 
   it('creates, lists and revokes; the list never shows the key', async () => {
-    const created = await cli('keys:create', '--role', 'auditor', '--tenant', '*', '--holder', 'Erin', '--expires', '30d', '--label', 'audit 2026');
+    const created = await cli(
+      'keys:create',
+      '--role',
+      'auditor',
+      '--tenant',
+      '*',
+      '--holder',
+      'Erin',
+      '--expires',
+      '30d',
+      '--label',
+      'audit 2026',
+    );
     expect(created.code).toBe(0);
     const key = created.stdout.trim().split('\n').at(-1)!;
     const id = /key ([0-9a-f-]{36})/.exec(created.stdout)![1];

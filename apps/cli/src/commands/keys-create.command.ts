@@ -10,7 +10,8 @@ export function parseExpiry(value: string | undefined, now = Date.now()): Date |
   if (value === undefined) return undefined;
   const m = /^(\d{1,4})d$/.exec(value.trim());
   const days = m ? Number(m[1]) : NaN;
-  if (!(days >= 1 && days <= MAX_DAYS)) throw new UsageError(`--expires must be a number of days from 1d to ${MAX_DAYS}d, like 90d; got "${value}"`);
+  if (!(days >= 1 && days <= MAX_DAYS))
+    throw new UsageError(`--expires must be a number of days from 1d to ${MAX_DAYS}d, like 90d; got "${value}"`);
   return new Date(now + days * DAY_MS);
 }
 
@@ -27,13 +28,17 @@ export async function keysCreate(db: DataSource, flags: Record<string, string | 
   const actor = optionalFlag(flags, 'actor');
   const expiresAt = parseExpiry(optionalFlag(flags, 'expires'));
   if (!holder && (role === 'auditor' || role === 'operator' || role === 'admin')) {
-    console.error(`note: this ${role} key names no person (--holder); what it records is told apart from others by key only`);
+    console.error(
+      `note: this ${role} key names no person (--holder); what it records is told apart from others by key only`,
+    );
   }
   const created = await createApiKey(db, { role, tenantId, label, holder, expiresAt, actor }).catch((err: Error) => {
     throw err instanceof KeyInputError ? new UsageError(err.message) : err;
   });
   const until = created.expiresAt ? `, expires ${created.expiresAt.toISOString()}` : '';
   const by = holder ? ` held by ${holder}` : '';
-  console.log(`created ${role} key ${created.id} for tenant ${tenantId}${by}${until}; store it now, it is not shown again:`);
+  console.log(
+    `created ${role} key ${created.id} for tenant ${tenantId}${by}${until}; store it now, it is not shown again:`,
+  );
   console.log(created.key);
 }

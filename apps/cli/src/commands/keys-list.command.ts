@@ -9,9 +9,23 @@ export async function keysList(db: DataSource, flags: Record<string, string | tr
   refuseUnknownFlags(flags, []);
   const keys = await listApiKeys(db);
   const header = ['id', 'label', 'holder', 'role', 'tenant', 'created', 'last used', 'expires', 'revoked'];
-  const rows = keys.map((k) => [k.id, k.label ?? '-', k.holder ?? '-', k.role, k.tenantId, when(k.createdAt), when(k.lastUsedAt), when(k.expiresAt), when(k.revokedAt)]);
+  const rows = keys.map((k) => [
+    k.id,
+    k.label ?? '-',
+    k.holder ?? '-',
+    k.role,
+    k.tenantId,
+    when(k.createdAt),
+    when(k.lastUsedAt),
+    when(k.expiresAt),
+    when(k.revokedAt),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   if (rows.length === 0) console.log('(no keys)');

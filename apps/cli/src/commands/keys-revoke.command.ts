@@ -18,7 +18,11 @@ export async function keysRevoke(
   try {
     const id = parseKeyId(positional[0]);
     const { revokedAt, already } = await revokeApiKey(db, id, { reason, actor });
-    console.log(already ? `key ${id} was revoked already, at ${revokedAt.toISOString()}; nothing changed` : `revoked key ${id} at ${revokedAt.toISOString()}`);
+    console.log(
+      already
+        ? `key ${id} was revoked already, at ${revokedAt.toISOString()}; nothing changed`
+        : `revoked key ${id} at ${revokedAt.toISOString()}`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof KeyInputError) throw new UsageError(err.message);

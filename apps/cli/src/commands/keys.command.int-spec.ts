@@ -32,7 +32,8 @@ describe('CLI key commands', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  const count = async (sql: string) => Number((await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`)).rows[0].n);
+  const count = async (sql: string) =>
+    Number((await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`)).rows[0].n);
   const create = async (flags: Record<string, string | true>) => {
     await keysCreate(keyDb, flags);
     const key = out.at(-1)!;
@@ -42,18 +43,42 @@ describe('CLI key commands', () => {
 
   describe('keys:create', () => {
     it('creates a key with holder, label and expiry, and records ApiKeyCreated with them, never the key', async () => {
-      const { id, key } = await create({ role: 'auditor', tenant: 'acme', holder: 'Alice Martin', label: 'q3 review', expires: '90d', actor: 'ops-lead' });
+      const { id, key } = await create({
+        role: 'auditor',
+        tenant: 'acme',
+        holder: 'Alice Martin',
+        label: 'q3 review',
+        expires: '90d',
+        actor: 'ops-lead',
+      });
       expect(key).toMatch(/^csk_[A-Za-z0-9_-]{43}$/);
-      const { rows } = await db.pool.query('SELECT holder, label, expires_at, created_at, created_by FROM api_keys WHERE id = $1', [id]);
+      const { rows } = await db.pool.query(
+        'SELECT holder, label, expires_at, created_at, created_by FROM api_keys WHERE id = $1',
+        [id],
+      );
       expect(rows[0]).toMatchObject({ holder: 'Alice Martin', label: 'q3 review', created_by: 'ops-lead' });
       const days = (rows[0].expires_at.getTime() - rows[0].created_at.getTime()) / 86_400_000;
       expect(Math.round(days)).toBe(90);
-      const events = await db.pool.query('SELECT type, data, metadata, occurred_at FROM es_events WHERE stream_id = $1', [`apikey-${id}`]);
+      const events = await db.pool.query(
+        'SELECT type, data, metadata, occurred_at FROM es_events WHERE stream_id = $1',
+        [`apikey-${id}`],
+      );
       expect(events.rows).toEqual([
         {
           type: 'ApiKeyCreated',
-          data: { keyId: id, role: 'auditor', tenantId: 'acme', holder: 'Alice Martin', label: 'q3 review', expiresAt: rows[0].expires_at.toISOString() },
-          metadata: { actor: { type: 'operator', id: 'ops-lead' }, osUser: expect.any(String), host: expect.any(String) },
+          data: {
+            keyId: id,
+            role: 'auditor',
+            tenantId: 'acme',
+            holder: 'Alice Martin',
+            label: 'q3 review',
+            expiresAt: rows[0].expires_at.toISOString(),
+          },
+          metadata: {
+            actor: { type: 'operator', id: 'ops-lead' },
+            osUser: expect.any(String),
+            host: expect.any(String),
+          },
           occurred_at: rows[0].created_at,
         },
       ]);
@@ -91,8 +116,12 @@ describe('CLI key commands', () => {
     });
 
     it('writes neither the key nor its event when the event cannot be appended', async () => {
-      await db.pool.query(`CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$`);
-      await db.pool.query(`CREATE TRIGGER test_refuse BEFORE INSERT ON es_events FOR EACH ROW WHEN (NEW.type = 'ApiKeyCreated') EXECUTE FUNCTION test_refuse()`);
+      await db.pool.query(
+        `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$`,
+      );
+      await db.pool.query(
+        `CREATE TRIGGER test_refuse BEFORE INSERT ON es_events FOR EACH ROW WHEN (NEW.type = 'ApiKeyCreated') EXECUTE FUNCTION test_refuse()`,
+      );
       try {
         const keys = await count('api_keys');
         await expect(keysCreate(keyDb, { role: 'writer', tenant: 'acme' })).rejects.toThrow('refused by test');
@@ -112,7 +141,17 @@ describe('CLI key commands', () => {
       await keysRevoke(keyDb, [b.id], {});
       out = [];
       await keysList(keyDb, {});
-      expect(out[0].split(/\s{2,}/)).toEqual(['id', 'label', 'holder', 'role', 'tenant', 'created', 'last used', 'expires', 'revoked']);
+      expect(out[0].split(/\s{2,}/)).toEqual([
+        'id',
+        'label',
+        'holder',
+        'role',
+        'tenant',
+        'created',
+        'last used',
+        'expires',
+        'revoked',
+      ]);
       const row = (id: string) => out.find((l) => l.startsWith(id))!.split(/\s{2,}/);
       const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
       expect(row(a.id)).toEqual([a.id, 'night shift', 'Bob', 'operator', 'globex', ISO, '-', '-', '-']);
@@ -155,17 +194,29 @@ describe('CLI key commands', () => {
 
     it('records the creation of a key made before keys had events, then its revocation', async () => {
       const id = '00000000-0000-4000-8000-0000000000aa';
-      await db.pool.query(`INSERT INTO api_keys (id, key_hash, role, tenant_id, created_at) VALUES ($1, $2, 'writer', 'acme', '2025-01-01T00:00:00Z')`, [id, hashKey('legacy')]);
+      await db.pool.query(
+        `INSERT INTO api_keys (id, key_hash, role, tenant_id, created_at) VALUES ($1, $2, 'writer', 'acme', '2025-01-01T00:00:00Z')`,
+        [id, hashKey('legacy')],
+      );
       expect(await keysRevoke(keyDb, [id], {})).toBe(0);
-      const { rows } = await db.pool.query('SELECT type, occurred_at, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [`apikey-${id}`]);
-      expect(rows.map((r) => [r.type, r.metadata.source])).toEqual([['ApiKeyCreated', 'backfill'], ['ApiKeyRevoked', undefined]]);
+      const { rows } = await db.pool.query(
+        'SELECT type, occurred_at, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+        [`apikey-${id}`],
+      );
+      expect(rows.map((r) => [r.type, r.metadata.source])).toEqual([
+        ['ApiKeyCreated', 'backfill'],
+        ['ApiKeyRevoked', undefined],
+      ]);
       expect(rows[0].occurred_at).toEqual(new Date('2025-01-01T00:00:00Z'));
     });
   });
 
   it('backfills legacy keys once, whoever runs it first', async () => {
     const id = '00000000-0000-4000-8000-0000000000bb';
-    await db.pool.query(`INSERT INTO api_keys (id, key_hash, role, tenant_id, revoked_at) VALUES ($1, $2, 'auditor', '*', now())`, [id, hashKey('legacy-2')]);
+    await db.pool.query(
+      `INSERT INTO api_keys (id, key_hash, role, tenant_id, revoked_at) VALUES ($1, $2, 'auditor', '*', now())`,
+      [id, hashKey('legacy-2')],
+    );
     const clients = await Promise.all([db.pool.connect(), db.pool.connect()]);
     try {
       const counts = await Promise.all(clients.map((c) => recordUnrecordedKeys(c)));
@@ -173,7 +224,9 @@ describe('CLI key commands', () => {
     } finally {
       clients.forEach((c) => c.release());
     }
-    const { rows } = await db.pool.query('SELECT type FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [`apikey-${id}`]);
+    const { rows } = await db.pool.query('SELECT type FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [
+      `apikey-${id}`,
+    ]);
     expect(rows.map((r) => r.type)).toEqual(['ApiKeyCreated', 'ApiKeyRevoked']);
   });
 

@@ -6,8 +6,17 @@ import { Progress } from '../progress';
 
 /** `projections:status`: each projection's checkpoint and lag, as a table. */
 export async function projectionsStatus(pool: Pool): Promise<void> {
-  const lags = await projectionLags(pool, ALL_PROJECTIONS.map((p) => p.name));
-  const rows = lags.map((l) => [l.name, l.position, String(l.lagEvents), l.lagSeconds.toFixed(1), l.updatedAt ?? 'never']);
+  const lags = await projectionLags(
+    pool,
+    ALL_PROJECTIONS.map((p) => p.name),
+  );
+  const rows = lags.map((l) => [
+    l.name,
+    l.position,
+    String(l.lagEvents),
+    l.lagSeconds.toFixed(1),
+    l.updatedAt ?? 'never',
+  ]);
   const header = ['projection', 'checkpoint', 'lag events', 'lag s', 'updated'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');

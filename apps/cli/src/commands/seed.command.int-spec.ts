@@ -14,7 +14,11 @@ describe(seedConversations.name, () => {
   afterAll(() => Promise.all([first.drop(), second.drop()]));
 
   const chains = async (db: TestDatabase) =>
-    (await db.pool.query('SELECT stream_id, stream_version, type, hash FROM es_events ORDER BY stream_id, stream_version')).rows;
+    (
+      await db.pool.query(
+        'SELECT stream_id, stream_version, type, hash FROM es_events ORDER BY stream_id, stream_version',
+      )
+    ).rows;
 
   it('writes exactly the events asked, in streams that all verify, the same for the same seed', async () => {
     const result = await seedConversations(first.pool, options);
@@ -26,7 +30,9 @@ describe(seedConversations.name, () => {
     expect(await count('SELECT sum(version) AS n FROM es_streams')).toBe(500);
     // Every append went in under its own idempotency key.
     expect(await count('SELECT count(*) AS n FROM es_idempotency')).toBe(500);
-    const { rows: byType } = await first.pool.query<{ type: string; n: number }>('SELECT type, count(*)::int AS n FROM es_events GROUP BY type');
+    const { rows: byType } = await first.pool.query<{ type: string; n: number }>(
+      'SELECT type, count(*)::int AS n FROM es_events GROUP BY type',
+    );
     expect(Object.fromEntries(byType.map((r) => [r.type, r.n]))).toEqual(result.types);
     expect(result.types.ConversationStarted).toBe(result.conversations);
 

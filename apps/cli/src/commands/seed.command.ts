@@ -3,7 +3,13 @@ import { SeedAlreadyWritten, seedConversations, SeedOptions } from '@app/applica
 import { UsageError } from '../args';
 import { Progress } from '../progress';
 
-function integerFlag(flags: Record<string, string | true>, name: string, fallback: number | undefined, min: number, max: number): number {
+function integerFlag(
+  flags: Record<string, string | true>,
+  name: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number {
   const raw = flags[name];
   if (raw === undefined && fallback !== undefined) return fallback;
   if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {

@@ -1,4 +1,11 @@
-import { ConversationState, decide, evolve, initialState, POLICY_V1, RecordedConversationEvent } from '@app/conversation';
+import {
+  ConversationState,
+  decide,
+  evolve,
+  initialState,
+  POLICY_V1,
+  RecordedConversationEvent,
+} from '@app/conversation';
 import { planConversation, PlanOptions } from './conversation-plan';
 
 const OPTIONS: PlanOptions = { seed: 42, tenants: 3, from: Date.parse('2025-09-01T00:00:00Z'), days: 28 };
@@ -11,7 +18,12 @@ function play(index: number, options = OPTIONS): RecordedConversationEvent[] {
   for (const step of plan.steps) {
     const decided = decide(step.command, state, POLICY_V1);
     expect(decided).toHaveLength(1);
-    const event = { ...decided[0], eventId: step.eventId, version: state.version + 1, occurredAt: step.occurredAt } as RecordedConversationEvent;
+    const event = {
+      ...decided[0],
+      eventId: step.eventId,
+      version: state.version + 1,
+      occurredAt: step.occurredAt,
+    } as RecordedConversationEvent;
     state = evolve(state, event);
     events.push(event);
   }
@@ -21,7 +33,9 @@ function play(index: number, options = OPTIONS): RecordedConversationEvent[] {
 describe(planConversation.name, () => {
   it('plans the same conversation for the same seed and index, and another for another seed', () => {
     expect(planConversation(17, OPTIONS)).toEqual(planConversation(17, OPTIONS));
-    expect(planConversation(17, { ...OPTIONS, seed: 43 }).conversationId).not.toBe(planConversation(17, OPTIONS).conversationId);
+    expect(planConversation(17, { ...OPTIONS, seed: 43 }).conversationId).not.toBe(
+      planConversation(17, OPTIONS).conversationId,
+    );
   });
 
   it('plans valid commands only, with about one end per 50 conversations and a mix of everything', () => {
@@ -29,7 +43,9 @@ describe(planConversation.name, () => {
     const all = Array.from({ length: conversations }, (_, i) => play(i));
     const events = all.flat();
     const of = (type: string) => events.filter((e) => e.type === type);
-    const ends = of('ConversationEnded').map((e) => e.data as { reasonCode: string; initiator: string; modelId: string });
+    const ends = of('ConversationEnded').map(
+      (e) => e.data as { reasonCode: string; initiator: string; modelId: string },
+    );
     expect(ends.length / conversations).toBeGreaterThan(1 / 80);
     expect(ends.length / conversations).toBeLessThan(1 / 30);
     expect(new Set(ends.map((e) => e.reasonCode)).size).toBeGreaterThanOrEqual(5);
@@ -39,6 +55,8 @@ describe(planConversation.name, () => {
     expect(of('EndDecisionReviewed').length).toBeGreaterThan(ends.length / 5);
     expect(of('MessageAppended').length / events.length).toBeGreaterThan(0.75);
     expect(of('RedirectionAttempted').length).toBeGreaterThan(ends.length);
-    expect(new Set(all.map((c) => (c[0].data as { tenantId: string }).tenantId))).toEqual(new Set(['tenant-1', 'tenant-2', 'tenant-3']));
+    expect(new Set(all.map((c) => (c[0].data as { tenantId: string }).tenantId))).toEqual(
+      new Set(['tenant-1', 'tenant-2', 'tenant-3']),
+    );
   });
 });

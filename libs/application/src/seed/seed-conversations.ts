@@ -42,7 +42,11 @@ const callerOf = (step: PlannedCommand, tenantId: string): Caller =>
  * at the plan's time and event id. Exactly `events` events; the same data for the same seed
  * and options.
  */
-export async function seedConversations(pool: Pool, options: SeedOptions, onEvent: () => void = () => undefined): Promise<SeedResult> {
+export async function seedConversations(
+  pool: Pool,
+  options: SeedOptions,
+  onEvent: () => void = () => undefined,
+): Promise<SeedResult> {
   const store = new PostgresEventStore(pool);
   if ((await store.streamVersion(streamIdOf(planConversation(0, options).conversationId))) > 0) {
     throw new SeedAlreadyWritten(options.seed);
@@ -107,4 +111,3 @@ export async function seedConversations(pool: Pool, options: SeedOptions, onEven
   }
   return { events: planned, conversations: next, types };
 }
-

@@ -37,8 +37,12 @@ describe(loadConfig.name, () => {
   });
 
   it('migrates with DATABASE_URL unless MIGRATION_DATABASE_URL is given', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/d' })).toMatchObject({ migrationDatabaseUrl: 'postgres://app@h/d' });
-    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/d', MIGRATION_DATABASE_URL: 'postgres://owner@h/d' })).toMatchObject({
+    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/d' })).toMatchObject({
+      migrationDatabaseUrl: 'postgres://app@h/d',
+    });
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://app@h/d', MIGRATION_DATABASE_URL: 'postgres://owner@h/d' }),
+    ).toMatchObject({
       databaseUrl: 'postgres://app@h/d',
       migrationDatabaseUrl: 'postgres://owner@h/d',
     });
@@ -59,7 +63,9 @@ describe(loadConfig.name, () => {
     writeFileSync(join(dir, 'key.pem'), 'KEY');
     const tls = loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }).tls!;
     expect([tls.cert.toString(), tls.key.toString()]).toEqual(['CERT', 'KEY']);
-    expect(() => loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'nope.pem') })).toThrow(/TLS_KEY_FILE names a file that does not exist/);
+    expect(() => loadConfig({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'nope.pem') })).toThrow(
+      /TLS_KEY_FILE names a file that does not exist/,
+    );
   });
 
   it('has generous limits by default, and RATE_LIMITS=off switches the buckets off', () => {

@@ -57,7 +57,10 @@ function databaseUrls(env: Env): Pick<AppConfig, 'databaseUrl' | 'migrationDatab
   const runtime = databaseUrl(env, 'DATABASE_URL');
   const migration = databaseUrl(env, 'MIGRATION_DATABASE_URL');
   if (migration && !runtime) {
-    throw new ConfigError('MIGRATION_DATABASE_URL', 'needs DATABASE_URL as well (without it the embedded server is used, which migrates as its own superuser)');
+    throw new ConfigError(
+      'MIGRATION_DATABASE_URL',
+      'needs DATABASE_URL as well (without it the embedded server is used, which migrates as its own superuser)',
+    );
   }
   return { databaseUrl: runtime, migrationDatabaseUrl: migration ?? runtime };
 }

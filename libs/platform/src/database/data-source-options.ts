@@ -29,10 +29,14 @@ export async function runMigrations(url: string): Promise<string[]> {
   try {
     await runner.connect();
     await runner.query('SELECT pg_advisory_lock(7437001)');
-    const applied = await ds.runMigrations({ transaction: 'each' }).catch((err: Error & { driverError?: { code?: string } }) => {
-      if (err.driverError?.code !== '42501') throw err;
-      throw new Error(`migrations need the owner's rights (${err.message}): set MIGRATION_DATABASE_URL to the owner's connection`);
-    });
+    const applied = await ds
+      .runMigrations({ transaction: 'each' })
+      .catch((err: Error & { driverError?: { code?: string } }) => {
+        if (err.driverError?.code !== '42501') throw err;
+        throw new Error(
+          `migrations need the owner's rights (${err.message}): set MIGRATION_DATABASE_URL to the owner's connection`,
+        );
+      });
     await runner.startTransaction();
     try {
       await reconcilePrivileges((sql, params) => runner.query(sql, params));

@@ -44,7 +44,12 @@ describe(assessPrivileges.name, () => {
   });
 
   it('calls the runtime login "least": granted conversations_app, nothing more', async () => {
-    expect(await assessAs(db.runtimeUrl)).toMatchObject({ level: 'least', user: 'cs_test_runtime', reasons: [], memberOfApp: true });
+    expect(await assessAs(db.runtimeUrl)).toMatchObject({
+      level: 'least',
+      user: 'cs_test_runtime',
+      reasons: [],
+      memberOfApp: true,
+    });
   });
 
   it('calls a superuser "owner"', async () => {
@@ -54,7 +59,11 @@ describe(assessPrivileges.name, () => {
   it('calls the owner of es_events, and a member of the owner\'s role, "owner"', async () => {
     await db.pool.query(`ALTER TABLE es_events OWNER TO ${OWNER}`);
     try {
-      expect(await assessAs(as(db.url, OWNER))).toMatchObject({ level: 'owner', owner: OWNER, reasons: ['owns es_events'] });
+      expect(await assessAs(as(db.url, OWNER))).toMatchObject({
+        level: 'owner',
+        owner: OWNER,
+        reasons: ['owns es_events'],
+      });
       expect(await assessAs(as(db.url, MEMBER))).toMatchObject({
         level: 'owner',
         reasons: [`is a member of "${OWNER}", the owner of es_events`],
@@ -75,7 +84,9 @@ describe(assessPrivileges.name, () => {
     it('refuses under strict, saying what to create and grant', async () => {
       const refusal = checkRuntimePrivileges(db.pool, { strict: true, warn: () => undefined });
       await expect(refusal).rejects.toBeInstanceOf(PrivilegeRefusal);
-      await expect(refusal).rejects.toThrow(/CREATE ROLE conversations_service LOGIN .*GRANT conversations_app TO conversations_service/);
+      await expect(refusal).rejects.toThrow(
+        /CREATE ROLE conversations_service LOGIN .*GRANT conversations_app TO conversations_service/,
+      );
     });
 
     it('starts quietly under strict as the runtime login', async () => {

@@ -27,7 +27,14 @@ interface Queryable {
  * event, recompute the hashes and move the stream heads.
  */
 export async function assessPrivileges(db: Queryable): Promise<PrivilegeAssessment> {
-  const { rows } = await db.query<{ user: string; superuser: boolean; owner: string; owns: boolean; member: boolean; app: boolean }>(
+  const { rows } = await db.query<{
+    user: string;
+    superuser: boolean;
+    owner: string;
+    owns: boolean;
+    member: boolean;
+    app: boolean;
+  }>(
     `SELECT current_user AS user, r.rolsuper AS superuser, pg_get_userbyid(c.relowner) AS owner, c.relowner = r.oid AS owns,
             pg_has_role(r.oid, c.relowner, 'MEMBER') AS member,
             EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = '${APP_ROLE}' AND pg_has_role(r.oid, a.oid, 'USAGE')) AS app
@@ -62,10 +69,13 @@ export async function checkRuntimePrivileges(
 ): Promise<PrivilegeLevel> {
   const a = await assessPrivileges(db);
   if (a.level === 'owner') {
-    if (options.strict) throw new PrivilegeRefusal(`STRICT_DB_PRIVILEGES=true refuses to start: ${risk(a)}. ${remedy(a)}`);
+    if (options.strict)
+      throw new PrivilegeRefusal(`STRICT_DB_PRIVILEGES=true refuses to start: ${risk(a)}. ${remedy(a)}`);
     options.warn(`${risk(a)}. ${remedy(a)} STRICT_DB_PRIVILEGES=true refuses to start like this.`);
   } else if (!a.memberOfApp) {
-    options.warn(`DATABASE_URL connects as "${a.user}", which is not a member of ${APP_ROLE}: GRANT ${APP_ROLE} TO "${a.user}"`);
+    options.warn(
+      `DATABASE_URL connects as "${a.user}", which is not a member of ${APP_ROLE}: GRANT ${APP_ROLE} TO "${a.user}"`,
+    );
   }
   return a.level;
 }

@@ -66,7 +66,13 @@ interface Launched {
 }
 
 /** Starts the server on `port` and waits until it accepts our password. */
-async function launch(bin: string, pgdata: string, user: { uid?: number; gid?: number }, password: string, port: number): Promise<Launched> {
+async function launch(
+  bin: string,
+  pgdata: string,
+  user: { uid?: number; gid?: number },
+  password: string,
+  port: number,
+): Promise<Launched> {
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
     ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
@@ -131,7 +137,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     try {
       execFileSync('test', ['-w', pgdata], { uid: user.uid, gid: user.gid });
     } catch {
-      throw new Error(`${pgdata} is not reachable by the postgres user; use a data folder outside /root or set DATABASE_URL`);
+      throw new Error(
+        `${pgdata} is not reachable by the postgres user; use a data folder outside /root or set DATABASE_URL`,
+      );
     }
   }
   accessSync(pgdata, constants.R_OK);

@@ -25,7 +25,11 @@ async function drift(pool: Pool): Promise<string[]> {
        FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace`,
     [APP_ROLE, TABLE_RIGHTS],
   );
-  const lists: Record<string, Readonly<Record<string, readonly string[]>>> = { table: TABLE_PRIVILEGES, function: FUNCTION_PRIVILEGES, sequence: {} };
+  const lists: Record<string, Readonly<Record<string, readonly string[]>>> = {
+    table: TABLE_PRIVILEGES,
+    function: FUNCTION_PRIVILEGES,
+    sequence: {},
+  };
   const out: string[] = [];
   for (const { kind, name, rights } of rows) {
     const listed = lists[kind][name];
@@ -35,7 +39,8 @@ async function drift(pool: Pool): Promise<string[]> {
   }
   for (const kind of ['table', 'function']) {
     for (const name of Object.keys(lists[kind])) {
-      if (!rows.some((r) => r.kind === kind && r.name === name)) out.push(`${kind} ${name} is listed but does not exist`);
+      if (!rows.some((r) => r.kind === kind && r.name === name))
+        out.push(`${kind} ${name} is listed but does not exist`);
     }
   }
   return out;

@@ -49,19 +49,26 @@ export async function reconcilePrivileges(run: RunSql): Promise<string[]> {
 
   const found = new Set(objects.map((o) => o.name));
   const missing = [...Object.keys(TABLE_PRIVILEGES), ...Object.keys(FUNCTION_PRIVILEGES)].filter((n) => !found.has(n));
-  if (missing.length) throw new Error(`migrations/privileges.ts lists what schema public does not have: ${missing.join(', ')}`);
+  if (missing.length)
+    throw new Error(`migrations/privileges.ts lists what schema public does not have: ${missing.join(', ')}`);
 
   const changed: string[] = [];
   for (const o of objects) {
     const wanted: readonly string[] =
-      o.kind === 'FUNCTION' ? (FUNCTION_PRIVILEGES[o.name] ?? []) : o.kind === 'TABLE' ? (TABLE_PRIVILEGES[o.name] ?? []) : [];
+      o.kind === 'FUNCTION'
+        ? (FUNCTION_PRIVILEGES[o.name] ?? [])
+        : o.kind === 'TABLE'
+          ? (TABLE_PRIVILEGES[o.name] ?? [])
+          : [];
     if (!o.owned || (!o.publicHolds && [...wanted].sort().join() === o.held.join())) continue;
     await run(`REVOKE ALL ON ${o.kind} ${o.target} FROM PUBLIC, ${ident(APP_ROLE)}`);
     if (wanted.length) await run(`GRANT ${wanted.join(', ')} ON ${o.kind} ${o.target} TO ${ident(APP_ROLE)}`);
     changed.push(o.target);
   }
   // No CREATE in the schema for the runtime (PUBLIC holds it on servers upgraded from before 15).
-  const [schema] = await run(`SELECT pg_has_role(nspowner, 'USAGE') AS owned FROM pg_namespace WHERE nspname = 'public'`);
+  const [schema] = await run(
+    `SELECT pg_has_role(nspowner, 'USAGE') AS owned FROM pg_namespace WHERE nspname = 'public'`,
+  );
   if (schema?.owned) await run(`REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${ident(APP_ROLE)}`);
   return changed;
 }

@@ -63,7 +63,12 @@ export async function resolveDatabase(
   if (existsSync(serverFile)) {
     const running = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile;
     if (processAlive(running.pid) && (await databaseAnswers(running.url))) {
-      return { url: running.url, migrationUrl: running.migrationUrl ?? running.url, source: 'embedded (shared)', release: async () => undefined };
+      return {
+        url: running.url,
+        migrationUrl: running.migrationUrl ?? running.url,
+        source: 'embedded (shared)',
+        release: async () => undefined,
+      };
     }
   }
   const pg = await startEmbeddedPostgres({ dataDir: dir, log });
@@ -74,7 +79,9 @@ export async function resolveDatabase(
     await pg.stop();
     throw err;
   }
-  writeFileSync(serverFile, JSON.stringify({ url, migrationUrl: pg.url, pid: process.pid } satisfies ServerFile), { mode: 0o600 });
+  writeFileSync(serverFile, JSON.stringify({ url, migrationUrl: pg.url, pid: process.pid } satisfies ServerFile), {
+    mode: 0o600,
+  });
   return {
     url,
     migrationUrl: pg.url,

@@ -23,9 +23,11 @@ describe(runtimeConnection.name, () => {
     await db.drop();
   });
 
-  it('sets both timeouts on the connection itself (a NOLOGIN role\'s settings would not reach it)', async () => {
+  it("sets both timeouts on the connection itself (a NOLOGIN role's settings would not reach it)", async () => {
     const c = await connect({ dbStatementTimeoutMs: 30_000, dbIdleInTransactionTimeoutMs: 60_000 });
-    const { rows } = await c.query(`SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`);
+    const { rows } = await c.query(
+      `SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`,
+    );
     expect(rows[0]).toEqual({ s: '30s', i: '1min' });
   });
 
@@ -49,7 +51,9 @@ describe(runtimeConnection.name, () => {
 
   it('leaves a timeout off when it is 0', async () => {
     const c = await connect({ dbStatementTimeoutMs: 0, dbIdleInTransactionTimeoutMs: 0 });
-    const { rows } = await c.query(`SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`);
+    const { rows } = await c.query(
+      `SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`,
+    );
     expect(rows[0]).toEqual({ s: '0', i: '0' });
   });
 });

@@ -32,7 +32,10 @@ async function loadStates(tx: PoolClient, ids: string[]): Promise<Map<string, Co
  * Folds each conversation's events of the batch onto its state before the batch. A stream that
  * never started a conversation is not one: it is left out, nothing to show for it.
  */
-function foldGroups(groups: Groups, before: (id: string) => ConversationState | undefined): [string, ConversationState][] {
+function foldGroups(
+  groups: Groups,
+  before: (id: string) => ConversationState | undefined,
+): [string, ConversationState][] {
   const folded: [string, ConversationState][] = [];
   for (const [id, group] of groups) {
     const state = foldEvents(group, before(id) ?? initialState());

@@ -2,15 +2,32 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, INITIATORS } from '@app/conversation';
-import { AUDIT_TIME, MAX_LIMIT, MAX_POLICY_VERSION, MAX_SAMPLE, REVIEW_OUTCOME_FILTERS, STAT_BUCKETS, STAT_GROUPS } from '@app/audit';
+import {
+  AUDIT_TIME,
+  MAX_LIMIT,
+  MAX_POLICY_VERSION,
+  MAX_SAMPLE,
+  REVIEW_OUTCOME_FILTERS,
+  STAT_BUCKETS,
+  STAT_GROUPS,
+} from '@app/audit';
 import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
 
 // A date alone or a date-time: no OpenAPI format says both, the pattern does.
-const TIME = { pattern: AUDIT_TIME.pattern.source, description: 'ISO 8601 date (UTC midnight) or date-time with Z or an offset' };
+const TIME = {
+  pattern: AUDIT_TIME.pattern.source,
+  description: 'ISO 8601 date (UTC midnight) or date-time with Z or an offset',
+};
 const FROM = ApiPropertyOptional({ ...TIME, description: `Inclusive. ${TIME.description}`, example: '2025-08-01' });
-const TO = ApiPropertyOptional({ ...TIME, description: `Exclusive. ${TIME.description}`, example: '2025-09-01T00:00:00Z' });
-const TENANT = ApiPropertyOptional({ description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list' });
+const TO = ApiPropertyOptional({
+  ...TIME,
+  description: `Exclusive. ${TIME.description}`,
+  example: '2025-09-01T00:00:00Z',
+});
+const TENANT = ApiPropertyOptional({
+  description: 'Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list',
+});
 const LIMIT = ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT });
 const REASON_CODE_FILTER = ApiPropertyOptional({
   ...REASON_CODE_SCHEMA,
@@ -55,7 +72,10 @@ export class SampleQueryDto extends EndFiltersDto {
   @Max(MAX_SAMPLE)
   size?: number;
 
-  @ApiPropertyOptional({ description: 'The same seed over the same ends gives the same sample; generated (and returned) when absent', example: 'q3-review' })
+  @ApiPropertyOptional({
+    description: 'The same seed over the same ends gives the same sample; generated (and returned) when absent',
+    example: 'q3-review',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'seed must be 1-128 letters, digits or . _ : -' })
@@ -88,15 +108,24 @@ export class EndStatsQueryDto {
   @IsOptional()
   @IsOneOf(STAT_BUCKETS)
   bucket?: (typeof STAT_BUCKETS)[number];
-  @ApiPropertyOptional({ enum: STAT_GROUPS, default: 'reasonCode' }) @IsOptional() @IsOneOf(STAT_GROUPS) groupBy?: (typeof STAT_GROUPS)[number];
+  @ApiPropertyOptional({ enum: STAT_GROUPS, default: 'reasonCode' })
+  @IsOptional()
+  @IsOneOf(STAT_GROUPS)
+  groupBy?: (typeof STAT_GROUPS)[number];
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
-  @ApiPropertyOptional({ ...TIME, description: `Days overlapping [from, to) are counted. ${TIME.description}` }) @IsOptional() @IsAuditTime() from?: string;
+  @ApiPropertyOptional({ ...TIME, description: `Days overlapping [from, to) are counted. ${TIME.description}` })
+  @IsOptional()
+  @IsAuditTime()
+  from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
 export class ReviewStatsQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
-  @ApiPropertyOptional({ ...TIME, description: `Reviews made from (inclusive). ${TIME.description}` }) @IsOptional() @IsAuditTime() from?: string;
+  @ApiPropertyOptional({ ...TIME, description: `Reviews made from (inclusive). ${TIME.description}` })
+  @IsOptional()
+  @IsAuditTime()
+  from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 

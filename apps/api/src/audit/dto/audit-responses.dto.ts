@@ -3,7 +3,11 @@ import { GUARD_CODES, INITIATORS, REVIEW_OUTCOMES } from '@app/conversation';
 import { REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { EventDto } from '../../events/dto/event.dto';
 
-const NEXT_CURSOR = ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' });
+const NEXT_CURSOR = ApiProperty({
+  type: String,
+  nullable: true,
+  description: 'Pass as ?cursor= for the next page; null on the last page',
+});
 
 export class AuditEndDto {
   @ApiProperty({ format: 'uuid' }) endEventId: string;
@@ -16,13 +20,20 @@ export class AuditEndDto {
   @ApiProperty({ format: 'date-time' }) endedAt: string;
   @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
   @ApiProperty({ type: 'integer' }) redirectionCount: number;
-  @ApiProperty({ type: String, nullable: true, enum: [...REVIEW_OUTCOMES, null], description: 'Of the latest review; null until reviewed' }) reviewOutcome: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: [...REVIEW_OUTCOMES, null],
+    description: 'Of the latest review; null until reviewed',
+  })
+  reviewOutcome: string | null;
   @ApiProperty({ type: 'integer', description: "The end event's stream version" }) version: number;
   @ApiProperty({ description: "The end event's commit-order position", example: '7311-42' }) position: string;
 }
 
 export class AuditEndPageDto {
-  @ApiProperty({ type: [AuditEndDto], description: 'Newest first (endedAt, then endEventId, descending)' }) items: AuditEndDto[];
+  @ApiProperty({ type: [AuditEndDto], description: 'Newest first (endedAt, then endEventId, descending)' })
+  items: AuditEndDto[];
   @NEXT_CURSOR nextCursor: string | null;
 }
 
@@ -46,15 +57,23 @@ export class BlockedEndPageDto {
 }
 
 export class EndStatsBucketDto {
-  @ApiProperty({ example: '2025-08-18', description: 'First UTC day of the bucket (a Monday for weeks)' }) start: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { ABUSE_OF_ASSISTANT: 3 } }) counts: Record<string, number>;
+  @ApiProperty({ example: '2025-08-18', description: 'First UTC day of the bucket (a Monday for weeks)' })
+  start: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { ABUSE_OF_ASSISTANT: 3 } })
+  counts: Record<string, number>;
   @ApiProperty({ type: 'integer' }) total: number;
   @ApiProperty({ type: 'integer' }) conversationsStarted: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'Ends per 1,000 conversations started (null when none started)' }) ratePer1000: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Ends per 1,000 conversations started (null when none started)',
+  })
+  ratePer1000: number | null;
 }
 
 export class EndStatsDto {
-  @ApiProperty({ type: [EndStatsBucketDto], description: 'Oldest first; buckets with any start or end' }) buckets: EndStatsBucketDto[];
+  @ApiProperty({ type: [EndStatsBucketDto], description: 'Oldest first; buckets with any start or end' })
+  buckets: EndStatsBucketDto[];
 }
 
 export class ComplianceItemDto {
@@ -70,14 +89,20 @@ export class ComplianceItemDto {
   @ApiProperty() position: string;
   @ApiProperty({
     type: [String],
-    description: 'Guards of its own policy version that the end fails, or UNKNOWN_POLICY_VERSION, MALFORMED_END, UNREADABLE_HISTORY',
+    description:
+      'Guards of its own policy version that the end fails, or UNKNOWN_POLICY_VERSION, MALFORMED_END, UNREADABLE_HISTORY',
   })
   failedGuards: string[];
 }
 
 export class CompliancePageDto {
-  @ApiProperty({ type: [ComplianceItemDto], description: 'Empty in a healthy system; in log order' }) items: ComplianceItemDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Set when ends remain to be checked (a page may be short: each call re-checks at most 5,000 ends)' })
+  @ApiProperty({ type: [ComplianceItemDto], description: 'Empty in a healthy system; in log order' })
+  items: ComplianceItemDto[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Set when ends remain to be checked (a page may be short: each call re-checks at most 5,000 ends)',
+  })
   nextCursor: string | null;
   @ApiProperty({ type: 'integer', description: 'Ends re-checked by this call' }) checkedEnds: number;
 }
@@ -86,12 +111,14 @@ export class SampleDto {
   @ApiProperty({ description: 'The seed used (give it again for the same sample)' }) seed: string;
   @ApiProperty({ type: 'integer' }) size: number;
   @ApiProperty({ type: [AuditEndDto] }) items: AuditEndDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Always null: a sample is returned whole' }) nextCursor: null;
+  @ApiProperty({ type: String, nullable: true, description: 'Always null: a sample is returned whole' })
+  nextCursor: null;
 }
 
 export class ChainDto {
   @ApiProperty() valid: boolean;
-  @ApiPropertyOptional({ type: 'integer', description: 'The first version whose hash link does not verify' }) brokenAtVersion?: number;
+  @ApiPropertyOptional({ type: 'integer', description: 'The first version whose hash link does not verify' })
+  brokenAtVersion?: number;
   @ApiPropertyOptional() reason?: string;
 }
 
@@ -103,7 +130,8 @@ export class TimelineDto {
 
 export class ReviewResultDto {
   @ApiProperty({ format: 'uuid' }) reviewId: string;
-  @ApiProperty({ type: 'integer', description: 'Version of the EndDecisionReviewed event (also the ETag)' }) version: number;
+  @ApiProperty({ type: 'integer', description: 'Version of the EndDecisionReviewed event (also the ETag)' })
+  version: number;
   @ApiProperty({ description: 'Pass as ?waitFor= on reads to see this review' }) position: string;
 }
 
@@ -117,7 +145,9 @@ export class ReviewRateDto {
 }
 
 export class ReviewStatsDto {
-  @ApiProperty({ type: [ReviewRateDto], description: 'Reviewed ends by reason code, each with its latest outcome' }) byReasonCode: ReviewRateDto[];
+  @ApiProperty({ type: [ReviewRateDto], description: 'Reviewed ends by reason code, each with its latest outcome' })
+  byReasonCode: ReviewRateDto[];
   @ApiProperty({ type: [ReviewRateDto], description: 'Reviewed ends by model' }) byModelId: ReviewRateDto[];
-  @ApiProperty({ type: [ReviewRateDto], description: 'Every review by reviewer (API key id)' }) byReviewer: ReviewRateDto[];
+  @ApiProperty({ type: [ReviewRateDto], description: 'Every review by reviewer (API key id)' })
+  byReviewer: ReviewRateDto[];
 }

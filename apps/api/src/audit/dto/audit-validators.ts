@@ -34,13 +34,22 @@ export const IsAuditTime = () =>
 
 /** Model ids as the conversation commands accept them. */
 export const IsModelId = () =>
-  all(IsString(), MaxLength(MODEL_ID.maxLength), Matches(MODEL_ID.pattern, { message: `$property ${MODEL_ID.message}` }));
+  all(
+    IsString(),
+    MaxLength(MODEL_ID.maxLength),
+    Matches(MODEL_ID.pattern, { message: `$property ${MODEL_ID.message}` }),
+  );
 
 /** Tenant ids as API keys name them. */
 export const IsTenantId = () =>
-  all(IsString(), MaxLength(TENANT_ID.maxLength), Matches(TENANT_ID.pattern, { message: `$property ${TENANT_ID.message}` }));
+  all(
+    IsString(),
+    MaxLength(TENANT_ID.maxLength),
+    Matches(TENANT_ID.pattern, { message: `$property ${TENANT_ID.message}` }),
+  );
 
-export const IsOneOf = (list: readonly string[]) => IsIn(list as string[], { message: `$property must be one of: ${list.join(', ')}` });
+export const IsOneOf = (list: readonly string[]) =>
+  IsIn(list as string[], { message: `$property must be one of: ${list.join(', ')}` });
 
 const cursor = (name: string, decode: (raw: unknown) => unknown) =>
   ValidateBy({

@@ -38,7 +38,11 @@ export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery> {
     // The head first, then the events: an append in between only adds events after the head.
     const head = await readStreamHead(this.pool, streamId);
     // Tenant-filtered in SQL as well: the events of a stream this key's tenant started, or none.
-    const events = await readStreamOfTenant(this.pool, streamId, principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId);
+    const events = await readStreamOfTenant(
+      this.pool,
+      streamId,
+      principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId,
+    );
     if (events.length === 0) throw ApiError.notFound(`conversation ${conversationId}`);
     return { conversationId, events, chain: chainReport(events, head) };
   }

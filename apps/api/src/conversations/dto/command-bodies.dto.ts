@@ -87,7 +87,12 @@ export class AppendMessageDto {
   @IsUuid()
   messageId?: string;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a new root; an earlier message to branch (edit)' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'null for a new root; an earlier message to branch (edit)',
+  })
   @ValidateIf((_, v) => v !== null)
   @IsUuid()
   parentMessageId: string | null;
@@ -113,16 +118,22 @@ export class AppendMessageDto {
 
 export class RecordRedirectionDto {
   @ApiProperty({ format: 'uuid', description: 'The assistant message that redirected' }) @IsUuid() messageId: string;
-  @ApiProperty({ enum: HARM_CATEGORIES }) @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES)) harmCategory: (typeof HARM_CATEGORIES)[number];
+  @ApiProperty({ enum: HARM_CATEGORIES })
+  @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES))
+  harmCategory: (typeof HARM_CATEGORIES)[number];
 }
 
 export class IssueWarningDto {
   @ApiProperty({ format: 'uuid', description: 'The assistant message that warned' }) @IsUuid() messageId: string;
-  @ApiProperty({ enum: HARM_CATEGORIES }) @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES)) reasonCode: (typeof HARM_CATEGORIES)[number];
+  @ApiProperty({ enum: HARM_CATEGORIES })
+  @IsIn(HARM_CATEGORIES, oneOf(HARM_CATEGORIES))
+  reasonCode: (typeof HARM_CATEGORIES)[number];
 }
 
 export class RequestEndDto {
-  @ApiProperty({ format: 'uuid', description: 'The user message that asked to end the chat' }) @IsUuid() messageId: string;
+  @ApiProperty({ format: 'uuid', description: 'The user message that asked to end the chat' })
+  @IsUuid()
+  messageId: string;
 }
 
 export class EndConversationDto {
@@ -169,7 +180,10 @@ export class SubmitFeedbackDto {
 }
 
 export class FlagSafetyRiskDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' }) @IsOptional() @IsUuid() flagId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
+  @IsOptional()
+  @IsUuid()
+  flagId?: string;
   @ApiProperty({ enum: RISK_KINDS }) @IsIn(RISK_KINDS, oneOf(RISK_KINDS)) kind: (typeof RISK_KINDS)[number];
   @ApiProperty({ enum: RISK_SOURCES }) @IsIn(RISK_SOURCES, oneOf(RISK_SOURCES)) source: (typeof RISK_SOURCES)[number];
   @ApiPropertyOptional({ minimum: 0, maximum: 1 }) @IsOptional() @IsNumber() @Min(0) @Max(1) score?: number;
@@ -181,7 +195,9 @@ export class ClearSafetyRiskDto {
 
 export class ReviewEndDecisionDto {
   @ApiProperty({ format: 'uuid' }) @IsUuid() endEventId: string;
-  @ApiProperty({ enum: REVIEW_OUTCOMES }) @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES)) outcome: (typeof REVIEW_OUTCOMES)[number];
+  @ApiProperty({ enum: REVIEW_OUTCOMES })
+  @IsIn(REVIEW_OUTCOMES, oneOf(REVIEW_OUTCOMES))
+  outcome: (typeof REVIEW_OUTCOMES)[number];
   @ApiPropertyOptional({
     ...REASON_CODE_SCHEMA,
     description: `Required for reclassified. ${REASON_CODE_DESCRIPTION} Any version's code.`,
@@ -189,7 +205,9 @@ export class ReviewEndDecisionDto {
   @IsOptional()
   @IsReasonCode()
   newReasonCode?: ReasonCode;
-  @ApiPropertyOptional({ enum: ERROR_TYPES }) @IsOptional() @IsIn(ERROR_TYPES, oneOf(ERROR_TYPES)) errorType?: (typeof ERROR_TYPES)[number];
+  @ApiPropertyOptional({ enum: ERROR_TYPES })
+  @IsOptional()
+  @IsIn(ERROR_TYPES, oneOf(ERROR_TYPES))
+  errorType?: (typeof ERROR_TYPES)[number];
   @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() note?: string;
 }
-

@@ -7,7 +7,8 @@ import { PageLimit } from '../../common/page-limit';
 import { IsUuid } from '../../common/is-uuid';
 
 export class CommandResultDto {
-  @ApiProperty({ type: 'integer', example: 4, description: 'Version of the last event appended (also the ETag)' }) version: number;
+  @ApiProperty({ type: 'integer', example: 4, description: 'Version of the last event appended (also the ETag)' })
+  version: number;
   @ApiProperty({ example: '7311-42', description: 'Pass as ?waitFor= on reads to see this write' }) position: string;
   @ApiPropertyOptional({ format: 'uuid' }) conversationId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) messageId?: string;
@@ -34,26 +35,45 @@ export class EndSummaryDto {
   @ApiProperty({ enum: ['model', 'operator'] }) initiator: string;
   @ApiProperty({ format: 'date-time' }) endedAt: string;
   @ApiProperty({ format: 'uuid' }) endedAtMessageId: string;
-  @ApiProperty({ type: String, nullable: true, enum: [...REVIEW_OUTCOMES, null], description: 'Of the latest review; null until reviewed' }) reviewOutcome: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: [...REVIEW_OUTCOMES, null],
+    description: 'Of the latest review; null until reviewed',
+  })
+  reviewOutcome: string | null;
 }
 
 export class ThreadStatusDto {
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty() tenantId: string;
   @ApiProperty({ enum: ['active', 'ended'], description: "The active leaf's lineage" }) status: string;
-  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'The newest message appended; null before the first' }) activeLeafMessageId: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description: 'The newest message appended; null before the first',
+  })
+  activeLeafMessageId: string | null;
   @ApiProperty({ type: 'integer' }) messageCount: number;
   @ApiProperty({ type: 'integer', description: 'Leaf messages (lineages)' }) branchCount: number;
   @ApiProperty({ type: 'integer', description: 'Redirections on the active lineage' }) redirectionCount: number;
   @ApiProperty({ type: 'integer', description: 'Risk flags not yet cleared' }) openRiskFlags: number;
   @ApiProperty({ type: [EndSummaryDto] }) ends: EndSummaryDto[];
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'null for a conversation with no events yet' }) lastEventAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'null for a conversation with no events yet',
+  })
+  lastEventAt: string | null;
   @ApiProperty({ type: 'integer' }) version: number;
 }
 
 export class MessageDto {
   @ApiProperty({ format: 'uuid' }) messageId: string;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a root' }) parentMessageId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a root' }) parentMessageId:
+    string | null;
   @ApiProperty({ enum: MESSAGE_ROLES }) role: string;
   @ApiProperty() content: string;
   @ApiPropertyOptional() modelId?: string;

@@ -37,7 +37,6 @@ export class EventPageDto {
   nextCursor: string | null;
 }
 
-
 export class FeedQueryDto {
   @ApiPropertyOptional({ description: 'Read events committed after this position' })
   @IsOptional()
