@@ -38,7 +38,9 @@ export function httpTable(r: HttpResult): string {
 export function longStreamTable(r: LongStreamResult, events: { long: number; short: number }): string {
   return (
     `One message appended through HTTP (median ms): ${r.longMs} to a ${events.long}-event conversation, ` +
-    `${r.shortMs} to a ${events.short}-event one; long/short ${r.ratio} (goal <= 1.5)`
+    `${r.shortMs} to a ${events.short}-event one; long/short ${r.ratio} (goal <= 1.5)\n` +
+    `Without the state cache (newest snapshot + the events after it, median ms): ${r.coldLongMs} long, ` +
+    `${r.coldShortMs} short; long/short ${r.coldRatio}`
   );
 }
 

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Policy } from '@app/conversation';
-import type { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
+import { newEventId, type PostgresEventStore, type PostgresSnapshotStore } from '@app/event-store';
 import { ConversationStates } from './conversation-states';
 import type { ConversationCommandDeps } from './handle-conversation-command';
 import { KeyedQueue } from './keyed-queue';
@@ -32,7 +31,10 @@ export const COMMAND_DEFAULTS = {
   busyRetryAfterSeconds: 1,
 };
 
-/** The dependencies of handleConversationCommand, with the wall clock and random ids unless given. */
+/**
+ * The dependencies of handleConversationCommand, with the wall clock and time-ordered event ids
+ * (UUIDv7: the event_id index grows at its right edge) unless given.
+ */
 export function conversationCommandDeps(o: CommandDepsOptions): ConversationCommandDeps {
   const cache = new StateCache(o.cacheEvents ?? COMMAND_DEFAULTS.cacheEvents);
   return {
@@ -47,6 +49,6 @@ export function conversationCommandDeps(o: CommandDepsOptions): ConversationComm
     retry: { ...DEFAULT_RETRY, ...o.retry },
     busyRetryAfterSeconds: COMMAND_DEFAULTS.busyRetryAfterSeconds,
     clock: o.clock ?? (() => new Date()),
-    newEventId: o.newEventId ?? randomUUID,
+    newEventId: o.newEventId ?? (() => newEventId()),
   };
 }

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ConversationCommand,
-  ConversationState,
-  decide,
-  foldEvents,
-  initialState,
-  POLICY_V1,
-  RecordedConversationEvent,
-  streamIdOf,
-} from '@app/conversation';
-import { NewEvent, newEventId, PostgresEventStore } from '@app/event-store';
+  type Caller,
+  type ConversationCommandDeps,
+  conversationCommandDeps,
+  handleConversationCommand,
+} from '@app/application';
+import { type ConversationCommand, POLICY_V1 } from '@app/conversation';
+import { type PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
+import type { Pool } from 'pg';
 import { CONTENT_300 } from '../http/message-load';
 
 /** A conversation built for the bench: its id and the message its next message answers. */
@@ -19,64 +17,64 @@ export interface BuiltConversation {
   lastRole: 'user' | 'assistant';
 }
 
-/**
- * Commands decided on one folded state. Folding one event at a time copies the state each time
- * (quadratic: minutes for 10,000 messages), so the messages of a group all answer the last
- * message of the group before, and the state is folded once per group.
- */
-const GROUP = 100;
+const UNLIMITED = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+
+/** The command path the API uses (queue, cache, snapshots every 100 events), on the bench's pool. */
+export const benchCommandDeps = (
+  pool: Pool,
+  store: PostgresEventStore,
+  cacheEvents?: number,
+): ConversationCommandDeps =>
+  conversationCommandDeps({
+    store,
+    snapshots: new PostgresSnapshotStore(pool),
+    policy: () => POLICY_V1,
+    limits: UNLIMITED,
+    cacheEvents,
+  });
+
+const writer = (tenantId: string): Caller => ({ keyId: 'bench-writer', role: 'writer', tenantId, holder: null });
+
+/** One command through handleConversationCommand, as a writer key of the tenant would send it. */
+export function runCommand(
+  deps: ConversationCommandDeps,
+  tenantId: string,
+  conversationId: string,
+  command: ConversationCommand,
+) {
+  const context = { principal: writer(tenantId), origin: 'caller' as const, correlationId: randomUUID() };
+  return handleConversationCommand(deps, { conversationId, command, context });
+}
+
+/** The next 300-byte message of a conversation, answering its last one; the conversation moves on. */
+export async function appendMessage(deps: ConversationCommandDeps, tenantId: string, c: BuiltConversation) {
+  const role = c.lastRole === 'user' ? 'assistant' : 'user';
+  const messageId = randomUUID();
+  const parentMessageId = c.lastMessageId || null;
+  await runCommand(deps, tenantId, c.conversationId, {
+    type: 'AppendMessage',
+    data: { messageId, parentMessageId, role, content: CONTENT_300 },
+  });
+  c.lastMessageId = messageId;
+  c.lastRole = role;
+}
 
 /**
  * A conversation of exactly `events` events: a start, then 300-byte messages, user and assistant
- * in turn, in groups (see GROUP). Every event is decided by the domain on the state folded from
- * all the events before its group, and appended through the store at its exact version, one
- * append per group: a 10,000-event conversation takes seconds. Metadata as the API writes it.
+ * in turn, each decided and appended through handleConversationCommand (the API's path: the same
+ * metadata envelope, and a snapshot every 100 events), one command at a time.
  */
 export async function buildConversation(
-  store: PostgresEventStore,
+  deps: ConversationCommandDeps,
   tenantId: string,
   events: number,
 ): Promise<BuiltConversation> {
   const conversationId = randomUUID();
-  const streamId = streamIdOf(conversationId);
-  const subjectId = 'bench-user';
-  let state: ConversationState = initialState();
-  let last: BuiltConversation = { conversationId, lastMessageId: '', lastRole: 'assistant' };
-  for (let n = 0; n < events;) {
-    const group: NewEvent[] = [];
-    const recorded: RecordedConversationEvent[] = [];
-    const parentMessageId = last.lastMessageId || null;
-    // The start alone first: every message is decided on a started conversation.
-    for (const end = n === 0 ? 1 : Math.min(events, n + GROUP); n < end; n++) {
-      const role = last.lastRole === 'user' ? 'assistant' : 'user';
-      const messageId = randomUUID();
-      const command: ConversationCommand =
-        n === 0
-          ? { type: 'StartConversation', data: { conversationId, tenantId, subjectId, modelId: 'bench-model' } }
-          : { type: 'AppendMessage', data: { messageId, parentMessageId, role, content: CONTENT_300 } };
-      const occurredAt = new Date().toISOString();
-      const actor = role === 'user' ? { type: 'user', id: subjectId } : { type: 'model', id: 'bench-model' };
-      for (const event of decide(command, state, POLICY_V1)) {
-        const eventId = newEventId();
-        const data = event.data as unknown as Record<string, unknown>;
-        group.push({
-          eventId,
-          type: event.type,
-          data,
-          occurredAt,
-          metadata: { actor, tenantId, correlationId: randomUUID() },
-        });
-        recorded.push({
-          ...event,
-          eventId,
-          version: state.version + recorded.length + 1,
-          occurredAt,
-        } as RecordedConversationEvent);
-      }
-      if (n > 0) last = { conversationId, lastMessageId: messageId, lastRole: role };
-    }
-    await store.append(streamId, group, { expectedVersion: state.version === 0 ? 'no_stream' : state.version });
-    state = foldEvents(recorded, state);
-  }
-  return last;
+  await runCommand(deps, tenantId, conversationId, {
+    type: 'StartConversation',
+    data: { conversationId, tenantId, subjectId: 'bench-user', modelId: 'bench-model' },
+  });
+  const built: BuiltConversation = { conversationId, lastMessageId: '', lastRole: 'assistant' };
+  for (let n = 1; n < events; n++) await appendMessage(deps, tenantId, built);
+  return built;
 }

@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import { CONTENT_300 } from '../http/message-load';
 import { BENCH_TENANT, RunningService } from '../http/service';
-import { BuiltConversation, buildConversation } from './conversation-builder';
+import { appendMessage, benchCommandDeps, BuiltConversation, buildConversation } from './conversation-builder';
 
 export interface LongStreamPlan {
   /** Events of the long conversation (10,000) and of each short one (10). */
@@ -17,6 +17,13 @@ export interface LongStreamResult {
   shortMs: number;
   longMs: number;
   ratio: number;
+  /**
+   * The same through handleConversationCommand with no state cache: each append loads the newest
+   * snapshot and folds the events after it (what a process that has not seen the conversation pays).
+   */
+  coldShortMs: number;
+  coldLongMs: number;
+  coldRatio: number;
 }
 
 const WARMUP = 3;
@@ -58,19 +65,35 @@ export async function runLongStreamBenchmark(
   plan: LongStreamPlan,
   progress: (line: string) => void,
 ): Promise<LongStreamResult> {
-  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
   const store = new PostgresEventStore(pool);
   let long: BuiltConversation;
   const short: BuiltConversation[] = [];
+  const cold = { long: [] as number[], short: [] as number[] };
   try {
     const started = Date.now();
-    long = await buildConversation(store, BENCH_TENANT, plan.longEvents);
+    const deps = benchCommandDeps(pool, store);
+    long = await buildConversation(deps, BENCH_TENANT, plan.longEvents);
     for (let i = 0; i < SHORT_CONVERSATIONS; i++)
-      short.push(await buildConversation(store, BENCH_TENANT, plan.shortEvents));
+      short.push(await buildConversation(deps, BENCH_TENANT, plan.shortEvents));
+    await deps.states.flush();
     progress(
       `built a ${plan.longEvents}-event conversation and ${SHORT_CONVERSATIONS} of ${plan.shortEvents}` +
-        ` in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        ` through handleConversationCommand in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
+    // Cold: a process without the state cache loads the snapshot and folds the tail each time.
+    const uncached = benchCommandDeps(pool, store, 0);
+    for (let i = 0; i < WARMUP + plan.appends; i++) {
+      const t0 = performance.now();
+      await appendMessage(uncached, BENCH_TENANT, long);
+      const t1 = performance.now();
+      await appendMessage(uncached, BENCH_TENANT, short[i % short.length]);
+      if (i < WARMUP) continue;
+      cold.long.push(t1 - t0);
+      cold.short.push(performance.now() - t1);
+    }
+    await uncached.states.flush();
+    progress(`longStream cold: median ${round2(median(cold.long))} ms long, ${round2(median(cold.short))} ms short`);
   } finally {
     await store.close();
     await pool.end();
@@ -92,5 +115,14 @@ export async function runLongStreamBenchmark(
   }
   const shortMs = round2(median(times.short));
   const longMs = round2(median(times.long));
-  return { shortMs, longMs, ratio: round2(longMs / shortMs) };
+  const coldShortMs = round2(median(cold.short));
+  const coldLongMs = round2(median(cold.long));
+  return {
+    shortMs,
+    longMs,
+    ratio: round2(longMs / shortMs),
+    coldShortMs,
+    coldLongMs,
+    coldRatio: round2(coldLongMs / coldShortMs),
+  };
 }
