@@ -43,7 +43,8 @@ module.exports = {
       name: 'conversation-is-pure',
       severity: 'error',
       comment:
-        'libs/conversation is plain functions over plain data: it imports nothing but itself (no framework, no pg, no I/O).',
+        'libs/conversation is plain functions over plain data: ' +
+        'it imports nothing but itself (no framework, no pg, no I/O).',
       from: { path: '^libs/conversation/src/', pathNot: '\\.spec\\.ts$' },
       to: { pathNot: '^libs/conversation/src/' },
     },

@@ -11,6 +11,8 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
       '@typescript-eslint/no-require-imports': 'off',
+      // Prettier wraps code at 120 columns; this catches what it leaves long (strings, comments, regexes).
+      'max-len': ['error', { code: 120, ignoreUrls: true }],
     },
   },
   {

@@ -74,10 +74,12 @@ export class EventStore1764400000000 implements MigrationInterface {
           USING ERRCODE = 'insufficient_privilege';
       END $$`);
     await q.query(
-      `CREATE TRIGGER es_events_no_update BEFORE UPDATE OR DELETE ON es_events FOR EACH ROW EXECUTE FUNCTION es_events_append_only()`,
+      `CREATE TRIGGER es_events_no_update BEFORE UPDATE OR DELETE ON es_events ` +
+        `FOR EACH ROW EXECUTE FUNCTION es_events_append_only()`,
     );
     await q.query(
-      `CREATE TRIGGER es_events_no_truncate BEFORE TRUNCATE ON es_events FOR EACH STATEMENT EXECUTE FUNCTION es_events_append_only()`,
+      `CREATE TRIGGER es_events_no_truncate BEFORE TRUNCATE ON es_events ` +
+        `FOR EACH STATEMENT EXECUTE FUNCTION es_events_append_only()`,
     );
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_stamp`);
     await q.query(`ALTER TABLE es_events ENABLE ALWAYS TRIGGER es_events_no_update`);
@@ -129,7 +131,8 @@ export class EventStore1764400000000 implements MigrationInterface {
  *    without reading the events back).
  * 4. One statement writes the streams and the events; a NOTIFY wakes subscribers at commit.
  */
-export const APPEND_BATCH_FUNCTION = `
+export const APPEND_BATCH_FUNCTION =
+  `
 CREATE FUNCTION es_append_batch(p_appends jsonb, p_bodies text) RETURNS jsonb LANGUAGE plpgsql
 -- Custom plans would be made on every call: knowing the arrays' sizes they always look
 -- cheaper than the generic plan, and planning costs more than running these statements.
@@ -205,7 +208,8 @@ BEGIN
       v_j := CASE WHEN v_dups THEN (v_holder ->> v_key)::int END;
       IF v_j IS NOT NULL AND o_kind[v_j] = 'ok' THEN
         o_kind[v_i] := CASE WHEN a_h[v_j] = a_h[v_i] THEN 'replayed' ELSE 'reused' END;
-        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ELSE jsonb_build_object('replayed', jsonb_build_object(
+        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ` +
+  `ELSE jsonb_build_object('replayed', jsonb_build_object(
           'streamId', a_s[v_j], 'firstVersion', o_result[v_j] -> 0,
           'lastVersion', (o_result[v_j] ->> 0)::bigint + jsonb_array_length(a_e[v_j]) - 1,
           'transactionId', v_tx, 'lastPosition', o_result[v_j] -> 1,
@@ -234,7 +238,8 @@ BEGIN
           FROM es_idempotency i JOIN es_events e ON e.event_id = i.event_ids[cardinality(i.event_ids)]
          WHERE i.scope = a_sc[v_i] AND i.key = a_k[v_i];
         o_kind[v_i] := CASE WHEN v_claim.rh = a_h[v_i] THEN 'replayed' ELSE 'reused' END;
-        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ELSE jsonb_build_object('replayed', v_claim.result) END;
+        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ` +
+  `ELSE jsonb_build_object('replayed', v_claim.result) END;
         CONTINUE;
       END IF;
     END IF;
@@ -279,7 +284,8 @@ BEGIN
         FROM unnest(st_id, st_version, st_head, st_dirty) AS u(id, version, head, dirty)
        WHERE u.dirty AND s.stream_id = u.id
     )
-    INSERT INTO es_events (position, stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash)
+    INSERT INTO es_events (position, stream_id, stream_version, event_id, type, data, metadata, ` +
+  `occurred_at, prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT e.pos, e.s, e.v, (e.j ->> 'eventId')::uuid, e.j ->> 'type', e.j -> 'data', e.j -> 'metadata',
            (e.j ->> 'occurredAt')::timestamptz, e.p, e.h
@@ -304,7 +310,8 @@ END $$`;
  * p_events: [{eventId, type, data, metadata, occurredAt, body?}]; the bodies (see
  * es_append_batch) come in p_bodies, newline-joined, or else in each event's "body".
  */
-export const APPEND_FUNCTION = `
+export const APPEND_FUNCTION =
+  `
 CREATE FUNCTION es_append(
   p_stream_id text, p_expected bigint, p_events jsonb,
   p_idem_scope text, p_idem_key text, p_request_hash text, p_bodies text DEFAULT NULL
@@ -351,7 +358,8 @@ BEGIN
   END IF;
 
   v_bodies := CASE WHEN p_bodies IS NULL
-                   THEN ARRAY(SELECT e ->> 'body' FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, o) ORDER BY o)
+                   THEN ARRAY(SELECT e ->> 'body' FROM jsonb_array_elements(p_events) ` +
+  `WITH ORDINALITY AS t(e, o) ORDER BY o)
                    ELSE string_to_array(p_bodies, E'\\n') END;
   FOR v_i IN 1 .. v_n LOOP
     v_prev[v_i] := v_head;

@@ -60,7 +60,8 @@ LANGUAGE sql STABLE AS $$
    WHERE i.scope = p_scope AND i.key = p_key
 $$`;
 
-const APPEND_BATCH_BODIES = `
+const APPEND_BATCH_BODIES =
+  `
 CREATE FUNCTION es_append_batch_bodies(
   p_streams text[], p_expected bigint[], p_counts int[], p_event_ids uuid[], p_bodies text,
   p_scopes text[], p_keys text[], p_hashes text[]
@@ -93,7 +94,8 @@ BEGIN
     IF p_keys[v_i] IS NOT NULL THEN v_keyed := v_keyed + 1; END IF;
   END LOOP;
   IF v_n <> cardinality(p_event_ids) OR v_n <> cardinality(v_body) THEN
-    RAISE EXCEPTION 'es_append_batch_bodies: % events counted, % ids, % bodies', v_n, cardinality(p_event_ids), cardinality(v_body);
+    RAISE EXCEPTION 'es_append_batch_bodies: % events counted, % ids, % bodies', ` +
+  `v_n, cardinality(p_event_ids), cardinality(v_body);
   END IF;
   o_kind := array_fill(NULL::text, ARRAY[v_count]);
   o_result := array_fill(NULL::jsonb, ARRAY[v_count]);
@@ -114,7 +116,8 @@ BEGIN
       FROM (SELECT min(u.o)::int AS o FROM unnest(p_scopes, p_keys) WITH ORDINALITY AS u(sc, k, o)
               JOIN c ON c.scope = u.sc AND c.key = u.k GROUP BY u.sc, u.k) m;
     IF v_claims < v_keyed THEN
-      v_dups := (SELECT count(DISTINCT (u.sc, u.k)) FROM unnest(p_scopes, p_keys) AS u(sc, k) WHERE u.k IS NOT NULL) < v_keyed;
+      v_dups := (SELECT count(DISTINCT (u.sc, u.k)) FROM unnest(p_scopes, p_keys) AS u(sc, k) ` +
+  `WHERE u.k IS NOT NULL) < v_keyed;
     END IF;
   END IF;
 
@@ -131,7 +134,8 @@ BEGIN
       v_j := CASE WHEN v_dups THEN (v_holder ->> v_key)::int END;
       IF v_j IS NOT NULL AND o_kind[v_j] = 'ok' THEN
         o_kind[v_i] := CASE WHEN p_hashes[v_j] = p_hashes[v_i] THEN 'replayed' ELSE 'reused' END;
-        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ELSE jsonb_build_object('replayed', jsonb_build_object(
+        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ` +
+  `ELSE jsonb_build_object('replayed', jsonb_build_object(
           'streamId', p_streams[v_j], 'firstVersion', o_result[v_j] -> 0,
           'lastVersion', (o_result[v_j] ->> 0)::bigint + p_counts[v_j] - 1,
           'transactionId', v_tx, 'lastPosition', o_result[v_j] -> 1,
@@ -140,7 +144,8 @@ BEGIN
       ELSIF v_j IS NOT NULL THEN
         -- the append holding the key was refused, so the key is free again: take it over
         UPDATE es_idempotency
-           SET request_hash = p_hashes[v_i], stream_id = p_streams[v_i], event_ids = p_event_ids[a_first[v_i] : a_last[v_i]]
+           SET request_hash = p_hashes[v_i], stream_id = p_streams[v_i], ` +
+  `event_ids = p_event_ids[a_first[v_i] : a_last[v_i]]
          WHERE scope = p_scopes[v_i] AND key = p_keys[v_i];
         o_holds[v_j] := false;
         v_released := v_released - 1;
@@ -153,7 +158,8 @@ BEGIN
         -- the key belongs to a committed append: its result is read back from its events
         SELECT * INTO v_claim FROM es_idempotent_result(p_scopes[v_i], p_keys[v_i]);
         o_kind[v_i] := CASE WHEN v_claim.request_hash = p_hashes[v_i] THEN 'replayed' ELSE 'reused' END;
-        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ELSE jsonb_build_object('replayed', v_claim.result) END;
+        o_result[v_i] := CASE WHEN o_kind[v_i] = 'reused' THEN '{"reused": true}' ` +
+  `ELSE jsonb_build_object('replayed', v_claim.result) END;
         CONTINUE;
       END IF;
     END IF;
@@ -200,7 +206,8 @@ BEGIN
         FROM unnest(st_id, st_version, st_head, st_dirty) AS u(id, version, head, dirty)
        WHERE u.dirty AND s.stream_id = u.id
     )
-    INSERT INTO es_events (position, stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash)
+    INSERT INTO es_events (position, stream_id, stream_version, event_id, type, data, metadata, ` +
+  `occurred_at, prev_hash, hash)
     OVERRIDING SYSTEM VALUE
     SELECT e.pos, e.s, e.v, e.id, e.j ->> 'type', e.j -> 'data', e.j -> 'metadata',
            (e.j ->> 'occurredAt')::timestamptz, e.p, e.h
@@ -217,7 +224,8 @@ END $$`;
  * version); ES002: idempotency key reused. Returns {streamId, firstVersion, lastVersion,
  * transactionId, lastPosition, eventIds, replayed}.
  */
-const APPEND_BODIES = `
+const APPEND_BODIES =
+  `
 CREATE FUNCTION es_append_bodies(
   p_stream_id text, p_expected bigint, p_event_ids uuid[], p_bodies text,
   p_idem_scope text, p_idem_key text, p_request_hash text
@@ -251,7 +259,8 @@ BEGIN
   SELECT version, head_hash INTO v_version, v_head FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;
   IF NOT FOUND AND p_expected IN (-1, 0) THEN
     -- a new stream; a concurrent creator makes ON CONFLICT wait, then lock the row it made
-    INSERT INTO es_streams (stream_id, version, head_hash) VALUES (p_stream_id, 0, repeat('0', 64)) ON CONFLICT DO NOTHING;
+    INSERT INTO es_streams (stream_id, version, head_hash) VALUES (p_stream_id, 0, repeat('0', 64)) ` +
+  `ON CONFLICT DO NOTHING;
     SELECT version, head_hash INTO v_version, v_head FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;
   END IF;
   v_version := coalesce(v_version, 0);

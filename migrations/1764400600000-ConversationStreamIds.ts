@@ -23,10 +23,12 @@ export class ConversationStreamIds1764400600000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(
-      `ALTER TABLE es_streams ADD CONSTRAINT es_streams_conversation_id CHECK (${CONVERSATION_STREAM_ID_CHECK}) NOT VALID`,
+      `ALTER TABLE es_streams ADD CONSTRAINT es_streams_conversation_id ` +
+        `CHECK (${CONVERSATION_STREAM_ID_CHECK}) NOT VALID`,
     );
     await q.query(
-      `ALTER TABLE es_events ADD CONSTRAINT es_events_conversation_id CHECK (${CONVERSATION_STREAM_ID_CHECK}) NOT VALID`,
+      `ALTER TABLE es_events ADD CONSTRAINT es_events_conversation_id ` +
+        `CHECK (${CONVERSATION_STREAM_ID_CHECK}) NOT VALID`,
     );
   }
 

@@ -56,21 +56,24 @@ describe('API key lifecycle', () => {
       expect(heard).toEqual([id]);
     });
 
-    it('records the revocation as an event, and answers the revoked key 401 from the database too (not cached)', async () => {
-      const { id, key } = await newKey({ holder: 'Dana' });
-      await revokeApiKey(one.get(DataSource), id, { actor: 'security-officer', reason: 'laptop lost' });
-      expect((await getAs(two, key, PROBE)).status).toBe(401);
-      const { rows } = await db.pool.query(
-        'SELECT type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
-        [`apikey-${id}`],
-      );
-      expect(rows.map((r) => r.type)).toEqual(['ApiKeyCreated', 'ApiKeyRevoked']);
-      expect(rows[1]).toMatchObject({
-        data: { keyId: id, role: 'writer', tenantId: 'acme', holder: 'Dana', reason: 'laptop lost' },
-        metadata: { actor: { type: 'operator', id: 'security-officer' }, osUser: expect.any(String) },
-      });
-      expect(JSON.stringify(rows)).not.toContain(hashKey(key));
-    });
+    it(
+      'records the revocation as an event, ' + 'and answers the revoked key 401 from the database too (not cached)',
+      async () => {
+        const { id, key } = await newKey({ holder: 'Dana' });
+        await revokeApiKey(one.get(DataSource), id, { actor: 'security-officer', reason: 'laptop lost' });
+        expect((await getAs(two, key, PROBE)).status).toBe(401);
+        const { rows } = await db.pool.query(
+          'SELECT type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+          [`apikey-${id}`],
+        );
+        expect(rows.map((r) => r.type)).toEqual(['ApiKeyCreated', 'ApiKeyRevoked']);
+        expect(rows[1]).toMatchObject({
+          data: { keyId: id, role: 'writer', tenantId: 'acme', holder: 'Dana', reason: 'laptop lost' },
+          metadata: { actor: { type: 'operator', id: 'security-officer' }, osUser: expect.any(String) },
+        });
+        expect(JSON.stringify(rows)).not.toContain(hashKey(key));
+      },
+    );
   });
 
   describe('when a key expires', () => {

@@ -126,20 +126,23 @@ describe('Audit: export', () => {
       }
     });
 
-    it('closes with the manifest: count, the SHA-256 of every byte before it, the filters and the position', async () => {
-      const { exp } = await download(auditorAll);
-      expect(Object.keys(exp.manifest)).toEqual(['type', 'count', 'sha256', 'filters', 'position']);
-      expect(exp.manifestText).toBe(JSON.stringify(exp.manifest));
-      expect(exp.manifest).toMatchObject({ type: 'manifest', count: SEEDED.length, filters: {} });
-      expect(exp.manifest.sha256).toBe(sha256(exp.head));
-      expect(exp.manifest.sha256).not.toBe(sha256(Buffer.concat([exp.head, Buffer.from(' ')])));
-      const { rows } = await t.db.pool.query("SELECT position FROM projection_checkpoints WHERE name = 'ends'");
-      expect(exp.manifest.position).toBe(rows[0].position);
-      expect(comparePositions(exp.manifest.position, position)).toBeGreaterThanOrEqual(0);
-      // Every event in the export is at or before the manifest's position.
-      const positions = exp.lines.flatMap((l) => l.events.map((e) => e.position as string));
-      expect(positions.every((p) => comparePositions(p, exp.manifest.position) <= 0)).toBe(true);
-    });
+    it(
+      'closes with the manifest: count, ' + 'the SHA-256 of every byte before it, the filters and the position',
+      async () => {
+        const { exp } = await download(auditorAll);
+        expect(Object.keys(exp.manifest)).toEqual(['type', 'count', 'sha256', 'filters', 'position']);
+        expect(exp.manifestText).toBe(JSON.stringify(exp.manifest));
+        expect(exp.manifest).toMatchObject({ type: 'manifest', count: SEEDED.length, filters: {} });
+        expect(exp.manifest.sha256).toBe(sha256(exp.head));
+        expect(exp.manifest.sha256).not.toBe(sha256(Buffer.concat([exp.head, Buffer.from(' ')])));
+        const { rows } = await t.db.pool.query("SELECT position FROM projection_checkpoints WHERE name = 'ends'");
+        expect(exp.manifest.position).toBe(rows[0].position);
+        expect(comparePositions(exp.manifest.position, position)).toBeGreaterThanOrEqual(0);
+        // Every event in the export is at or before the manifest's position.
+        const positions = exp.lines.flatMap((l) => l.events.map((e) => e.position as string));
+        expect(positions.every((p) => comparePositions(p, exp.manifest.position) <= 0)).toBe(true);
+      },
+    );
 
     it('takes the filters of /ends and writes them, normalised, into the manifest', async () => {
       const { exp } = await download(

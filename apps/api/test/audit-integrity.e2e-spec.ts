@@ -189,7 +189,8 @@ describe('Audit: compliance and timelines', () => {
       await t.db.pool.query('ALTER TABLE es_events DISABLE TRIGGER es_events_no_update');
       try {
         const { rowCount } = await t.db.pool.query(
-          `UPDATE es_events SET data = jsonb_set(data, '{content}', '"I was polite all along."') WHERE stream_id = $1 AND stream_version = 4`,
+          `UPDATE es_events SET data = jsonb_set(data, '{content}', '"I was polite all along."') ` +
+            'WHERE stream_id = $1 AND stream_version = 4',
           [streamIdOf(TAMPERED)],
         );
         expect(rowCount).toBe(1);

@@ -79,30 +79,33 @@ describe('Audit: limits', () => {
     expect(parsed.events).toEqual(events.body.items);
   });
 
-  it('answers 503 BUSY with Retry-After to export, timeline, compliance and sample while the cap is taken', async () => {
-    const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);
-    try {
-      expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
-      expect(capacity.inUse).toBe(1);
-      for (const path of [
-        '/v1/audit/compliance',
-        '/v1/audit/sample',
-        `/v1/audit/conversations/${LONG}/timeline`,
-        '/v1/audit/export',
-      ]) {
-        const res = await auditor.get(path);
-        expect([path, res.status, res.body.code]).toEqual([path, 503, 'BUSY']);
-        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-        expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+  it(
+    'answers 503 BUSY with Retry-After to export, ' + 'timeline, compliance and sample while the cap is taken',
+    async () => {
+      const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);
+      try {
+        expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
+        expect(capacity.inUse).toBe(1);
+        for (const path of [
+          '/v1/audit/compliance',
+          '/v1/audit/sample',
+          `/v1/audit/conversations/${LONG}/timeline`,
+          '/v1/audit/export',
+        ]) {
+          const res = await auditor.get(path);
+          expect([path, res.status, res.body.code]).toEqual([path, 503, 'BUSY']);
+          expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+          expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+        }
+        // Reads that are not capped go on.
+        expect((await auditor.get('/v1/audit/ends')).status).toBe(200);
+      } finally {
+        reader.socket.destroy();
       }
-      // Reads that are not capped go on.
-      expect((await auditor.get('/v1/audit/ends')).status).toBe(200);
-    } finally {
-      reader.socket.destroy();
-    }
-    await until(() => capacity.inUse === 0 && checkedOut() === 0, 'the export to let go');
-    expect((await auditor.get('/v1/audit/compliance')).status).toBe(200);
-  });
+      await until(() => capacity.inUse === 0 && checkedOut() === 0, 'the export to let go');
+      expect((await auditor.get('/v1/audit/compliance')).status).toBe(200);
+    },
+  );
 
   it('cuts off an export whose client stops reading, and its database connection comes back', async () => {
     const reader = stalledReader(port, `/v1/audit/export?waitFor=${position}`, auditorKey);

@@ -48,18 +48,22 @@ describe('Conversation size limits', () => {
     expect(await versionOf(t, FULL)).toBe(9);
   });
 
-  it('refuses an end attempt on a full stream without recording it, even one the guards would block (the stream is full)', async () => {
-    // At u2 only one redirection is on the lineage: with room, this attempt is recorded as blocked.
-    expectTooLarge(
-      await writer.post(path(FULL, '/end'), {
-        initiator: 'model',
-        reasonCode: 'ABUSE_OF_ASSISTANT',
-        atMessageId: THREAD.u2,
-      }),
-    );
-    expect((await storedEvents(t, FULL)).map((e) => e.type)).not.toContain('EndAttemptBlocked');
-    expect(await versionOf(t, FULL)).toBe(9);
-  });
+  it(
+    'refuses an end attempt on a full stream without recording it, ' +
+      'even one the guards would block (the stream is full)',
+    async () => {
+      // At u2 only one redirection is on the lineage: with room, this attempt is recorded as blocked.
+      expectTooLarge(
+        await writer.post(path(FULL, '/end'), {
+          initiator: 'model',
+          reasonCode: 'ABUSE_OF_ASSISTANT',
+          atMessageId: THREAD.u2,
+        }),
+      );
+      expect((await storedEvents(t, FULL)).map((e) => e.type)).not.toContain('EndAttemptBlocked');
+      expect(await versionOf(t, FULL)).toBe(9);
+    },
+  );
 
   it("still takes staff oversight on a full stream: an auditor's review, an operator's risk flag", async () => {
     expect(

@@ -43,10 +43,14 @@ describe('Database failures', () => {
       expect((await writer.get(path(CONVERSATION))).status).toBe(200);
     });
 
-    it('answers 503 DATABASE_UNAVAILABLE after the connect timeout when the server accepts and never answers', async () => {
-      await proxy.swallow();
-      expectUnavailable(await writer.get(path(CONVERSATION)), 'DATABASE_UNAVAILABLE');
-    }, 20_000);
+    it(
+      'answers 503 DATABASE_UNAVAILABLE after the connect ' + 'timeout when the server accepts and never answers',
+      async () => {
+        await proxy.swallow();
+        expectUnavailable(await writer.get(path(CONVERSATION)), 'DATABASE_UNAVAILABLE');
+      },
+      20_000,
+    );
   });
 
   describe('slow or shut down', () => {

@@ -26,7 +26,8 @@ describe('database roles', () => {
       const { rows } = await t.app
         .get<Pool>(PG_POOL)
         .query(
-          `SELECT current_user AS u, current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`,
+          `SELECT current_user AS u, current_setting('statement_timeout') AS s, ` +
+            `current_setting('idle_in_transaction_session_timeout') AS i`,
         );
       expect(rows[0]).toEqual({ u: 'cs_test_runtime', s: '1500ms', i: '1min' });
     });
@@ -52,7 +53,10 @@ describe('database roles', () => {
 
     it('refuses to start under STRICT_DB_PRIVILEGES=true, saying what to create and grant', async () => {
       await expect(startTestApp({ STRICT_DB_PRIVILEGES: 'true' }, { asOwner: true })).rejects.toThrow(
-        /STRICT_DB_PRIVILEGES=true refuses to start: .* CREATE ROLE conversations_service LOGIN .*GRANT conversations_app TO conversations_service/,
+        new RegExp(
+          'STRICT_DB_PRIVILEGES=true refuses to start: .* CREATE ROLE conversations_service LOGIN ' +
+            '.*GRANT conversations_app TO conversations_service',
+        ),
       );
     });
   });

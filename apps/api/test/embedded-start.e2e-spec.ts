@@ -46,66 +46,70 @@ describe('npm start without DATABASE_URL', () => {
     if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
   });
 
-  it('starts an embedded PostgreSQL from an empty folder, runs least-privileged, appends and reads, and stops cleanly', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-embedded-'));
-    chmodSync(dir, 0o755);
-    const first = await startService(dir);
-    const base = `http://127.0.0.1:${first.port}`;
-    const openapi = new OpenApiResponseValidator((await request(base).get('/docs/openapi.json')).body);
-    let http = () => validated(request(base), openapi);
-    try {
-      const health = (await http().get('/health')).body;
-      expect(health.status).toBe('ok');
-      // Least-privileged out of the box: migrated as the superuser, running as its own login,
-      // whose password is kept in ./data for the owner's eyes only.
-      expect(health.database).toEqual({ status: 'up', privileges: 'least' });
-      expect(statSync(join(dir, 'data/service-credentials')).mode & 0o777).toBe(0o600);
-      // The CLI finds the running embedded server through ./data and shares it.
-      const cliEnv = { ...process.env };
-      delete cliEnv.DATABASE_URL;
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [CLI, 'keys:create', '--role', 'admin', '--tenant', '*'],
-        {
-          cwd: dir,
-          env: cliEnv,
-        },
-      );
-      const key = stdout.trim().split('\n').at(-1)!;
-      const auth = { Authorization: `Bearer ${key}` };
-      const started = await http()
-        .post('/v1/conversations')
-        .set(auth)
-        .send({ subjectId: 's-1', modelId: 'claude-opus-4', tenantId: 'acme' });
-      expect(started.status).toBe(201);
-      const id = started.body.conversationId;
-      const msg = await http()
-        .post(`/v1/conversations/${id}/messages`)
-        .set(auth)
-        .send({ parentMessageId: null, role: 'user', content: 'hello' });
-      expect(msg.status).toBe(201);
-      expect((await http().get(`/v1/conversations/${id}`).set(auth)).body).toMatchObject({
-        messageCount: 1,
-        version: 2,
-      });
-
-      expect(await stop(first.proc)).toBe(0);
-      expect(existsSync(join(dir, 'data/pg/postmaster.pid'))).toBe(false);
-
-      // Data survives a restart from the same folder.
-      const second = await startService(dir);
-      http = () => validated(request(`http://127.0.0.1:${second.port}`), openapi);
+  it(
+    'starts an embedded PostgreSQL from an empty folder, ' +
+      'runs least-privileged, appends and reads, and stops cleanly',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cs-embedded-'));
+      chmodSync(dir, 0o755);
+      const first = await startService(dir);
+      const base = `http://127.0.0.1:${first.port}`;
+      const openapi = new OpenApiResponseValidator((await request(base).get('/docs/openapi.json')).body);
+      let http = () => validated(request(base), openapi);
       try {
-        const again = await http().get(`/v1/conversations/${id}/events`).set(auth);
-        expect(again.body.items.map((e: { type: string }) => e.type)).toEqual([
-          'ConversationStarted',
-          'MessageAppended',
-        ]);
+        const health = (await http().get('/health')).body;
+        expect(health.status).toBe('ok');
+        // Least-privileged out of the box: migrated as the superuser, running as its own login,
+        // whose password is kept in ./data for the owner's eyes only.
+        expect(health.database).toEqual({ status: 'up', privileges: 'least' });
+        expect(statSync(join(dir, 'data/service-credentials')).mode & 0o777).toBe(0o600);
+        // The CLI finds the running embedded server through ./data and shares it.
+        const cliEnv = { ...process.env };
+        delete cliEnv.DATABASE_URL;
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          [CLI, 'keys:create', '--role', 'admin', '--tenant', '*'],
+          {
+            cwd: dir,
+            env: cliEnv,
+          },
+        );
+        const key = stdout.trim().split('\n').at(-1)!;
+        const auth = { Authorization: `Bearer ${key}` };
+        const started = await http()
+          .post('/v1/conversations')
+          .set(auth)
+          .send({ subjectId: 's-1', modelId: 'claude-opus-4', tenantId: 'acme' });
+        expect(started.status).toBe(201);
+        const id = started.body.conversationId;
+        const msg = await http()
+          .post(`/v1/conversations/${id}/messages`)
+          .set(auth)
+          .send({ parentMessageId: null, role: 'user', content: 'hello' });
+        expect(msg.status).toBe(201);
+        expect((await http().get(`/v1/conversations/${id}`).set(auth)).body).toMatchObject({
+          messageCount: 1,
+          version: 2,
+        });
+
+        expect(await stop(first.proc)).toBe(0);
+        expect(existsSync(join(dir, 'data/pg/postmaster.pid'))).toBe(false);
+
+        // Data survives a restart from the same folder.
+        const second = await startService(dir);
+        http = () => validated(request(`http://127.0.0.1:${second.port}`), openapi);
+        try {
+          const again = await http().get(`/v1/conversations/${id}/events`).set(auth);
+          expect(again.body.items.map((e: { type: string }) => e.type)).toEqual([
+            'ConversationStarted',
+            'MessageAppended',
+          ]);
+        } finally {
+          expect(await stop(second.proc)).toBe(0);
+        }
       } finally {
-        expect(await stop(second.proc)).toBe(0);
+        if (first.proc.exitCode === null) await stop(first.proc);
       }
-    } finally {
-      if (first.proc.exitCode === null) await stop(first.proc);
-    }
-  });
+    },
+  );
 });

@@ -35,31 +35,34 @@ describe('Event streams: limits', () => {
     afterEach(() => streams.splice(0).forEach((s) => s.close()));
     afterAll(() => t.close());
 
-    it('opens 3 of 50 streams on one key, refuses 47 with 429 RATE_LIMITED, and frees a slot when one closes', async () => {
-      const flooder = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
-      streams.push(...Array.from({ length: 50 }, () => openEventStream(port, flooder.key)));
-      const responses = await Promise.all(streams.map((s) => s.opened));
-      const open = streams.filter((_, i) => responses[i].statusCode === 200);
-      const refused = streams.filter((_, i) => responses[i].statusCode === 429);
-      expect([open.length, refused.length]).toEqual([3, 47]);
-      const sample = responses.find((r) => r.statusCode === 429)!;
-      expect(sample.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(sample.headers['retry-after']).toMatch(/^[1-9]\d*$/);
-      await refused[0].ended;
-      expect(JSON.parse(refused[0].text())).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
-      expect(connections.countOf(flooder.id)).toBe(3);
+    it(
+      'opens 3 of 50 streams on one key, ' + 'refuses 47 with 429 RATE_LIMITED, and frees a slot when one closes',
+      async () => {
+        const flooder = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
+        streams.push(...Array.from({ length: 50 }, () => openEventStream(port, flooder.key)));
+        const responses = await Promise.all(streams.map((s) => s.opened));
+        const open = streams.filter((_, i) => responses[i].statusCode === 200);
+        const refused = streams.filter((_, i) => responses[i].statusCode === 429);
+        expect([open.length, refused.length]).toEqual([3, 47]);
+        const sample = responses.find((r) => r.statusCode === 429)!;
+        expect(sample.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(sample.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+        await refused[0].ended;
+        expect(JSON.parse(refused[0].text())).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+        expect(connections.countOf(flooder.id)).toBe(3);
 
-      // Another key is not affected; a closed stream gives its slot back.
-      const another = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
-      const other = openEventStream(port, another.key);
-      streams.push(other);
-      expect((await other.opened).statusCode).toBe(200);
-      open[0].close();
-      await until(() => connections.countOf(flooder.id) === 2, 'the closed stream to free its slot');
-      const again = openEventStream(port, flooder.key);
-      streams.push(again);
-      expect((await again.opened).statusCode).toBe(200);
-    });
+        // Another key is not affected; a closed stream gives its slot back.
+        const another = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
+        const other = openEventStream(port, another.key);
+        streams.push(other);
+        expect((await other.opened).statusCode).toBe(200);
+        open[0].close();
+        await until(() => connections.countOf(flooder.id) === 2, 'the closed stream to free its slot');
+        const again = openEventStream(port, flooder.key);
+        streams.push(again);
+        expect((await again.opened).statusCode).toBe(200);
+      },
+    );
 
     it("closeKey ends every open stream of that key, and only that key's", async () => {
       const revoked = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
@@ -105,14 +108,17 @@ describe('Event streams: limits', () => {
     });
     afterAll(() => t.close());
 
-    it('ends a stream after its maximum lifetime and frees its slot (the client resumes with Last-Event-ID)', async () => {
-      const key = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
-      const stream = openEventStream(port, key.key);
-      expect((await stream.opened).statusCode).toBe(200);
-      expect(t.app.get(SseConnections).countOf(key.id)).toBe(1);
-      await stream.ended;
-      expect(t.app.get(SseConnections).countOf(key.id)).toBe(0);
-    });
+    it(
+      'ends a stream after its maximum lifetime and frees ' + 'its slot (the client resumes with Last-Event-ID)',
+      async () => {
+        const key = await createApiKey(t.dataSource, { role: 'admin', tenantId: '*' });
+        const stream = openEventStream(port, key.key);
+        expect((await stream.opened).statusCode).toBe(200);
+        expect(t.app.get(SseConnections).countOf(key.id)).toBe(1);
+        await stream.ended;
+        expect(t.app.get(SseConnections).countOf(key.id)).toBe(0);
+      },
+    );
   });
 
   describe("another tenant's events (filtered in SQL)", () => {

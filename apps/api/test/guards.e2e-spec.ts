@@ -145,16 +145,19 @@ describe('Ending a conversation', () => {
       expect(blocked.data).toMatchObject({ modelId: 'claude-sonnet-4' });
     });
 
-    it('refuses an allowed model named by the caller that never answered on the lineage, appending nothing', async () => {
-      const id = uuid(0x302);
-      await startConversation(writer, id, { modelId: 'claude-sonnet-4' });
-      const { u3 } = await abusiveThread(writer, id);
-      const before = await versionOf(t, id);
-      const res = await modelEnd(id, { atMessageId: u3, modelId: 'claude-opus-4' });
-      expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
-      expect(await versionOf(t, id)).toBe(before);
-    });
+    it(
+      'refuses an allowed model named by the caller that ' + 'never answered on the lineage, appending nothing',
+      async () => {
+        const id = uuid(0x302);
+        await startConversation(writer, id, { modelId: 'claude-sonnet-4' });
+        const { u3 } = await abusiveThread(writer, id);
+        const before = await versionOf(t, id);
+        const res = await modelEnd(id, { atMessageId: u3, modelId: 'claude-opus-4' });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+        expect(await versionOf(t, id)).toBe(before);
+      },
+    );
 
     it('still lets an operator end it', async () => {
       const id = uuid(0x303);

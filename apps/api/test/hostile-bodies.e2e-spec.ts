@@ -59,7 +59,8 @@ describe('Hostile request bodies', () => {
     [
       'evidenceMessageIds as arrays 10,000 deep',
       path(ID, '/end'),
-      `{"initiator":"model","reasonCode":"ABUSE_OF_ASSISTANT","atMessageId":"${U1}","evidenceMessageIds":${nested(10_000, '[', ']', '')}}`,
+      `{"initiator":"model","reasonCode":"ABUSE_OF_ASSISTANT","atMessageId":"${U1}",` +
+        `"evidenceMessageIds":${nested(10_000, '[', ']', '')}}`,
     ],
   ])('refuses %s with 400 VALIDATION_FAILED (not a 500 from a blown stack)', async (_, url, payload) => {
     const res = await post(url, payload);
@@ -67,13 +68,17 @@ describe('Hostile request bodies', () => {
     expect(res.body.detail).toMatch(/nested deeper than 32/);
   });
 
-  it('refuses an object of 60,000 members at once, with a short answer (not 6 MB of field errors after seconds of work)', async () => {
-    const members = Array.from({ length: 60_000 }, (_, i) => `"p${i}":0`).join(',');
-    const res = await post('/v1/conversations', `{"subjectId":"s","modelId":"m",${members}}`);
-    expectProblem(res, 400, 'VALIDATION_FAILED');
-    expect(res.body.detail).toMatch(/more than 1000 members/);
-    expect(res.text.length).toBeLessThan(1_000);
-  });
+  it(
+    'refuses an object of 60,000 members at once, ' +
+      'with a short answer (not 6 MB of field errors after seconds of work)',
+    async () => {
+      const members = Array.from({ length: 60_000 }, (_, i) => `"p${i}":0`).join(',');
+      const res = await post('/v1/conversations', `{"subjectId":"s","modelId":"m",${members}}`);
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.detail).toMatch(/more than 1000 members/);
+      expect(res.text.length).toBeLessThan(1_000);
+    },
+  );
 
   it('accepts a body within the bounds: an ordinary start is still 201', async () => {
     const res = await post('/v1/conversations', JSON.stringify(START));

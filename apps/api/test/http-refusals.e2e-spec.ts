@@ -21,7 +21,8 @@ const MB = 1024 * 1024;
  * the socket takes it; prints the answer, or the client's error (also one after the answer:
  * EPIPE, ECONNRESET), as JSON.
  */
-const CLIENT = `
+const CLIENT =
+  `
 const [kind, port, key, megabytes, chunked] = process.argv.slice(1);
 const body = Buffer.alloc(Number(megabytes) * 1024 * 1024, 'x');
 const headers = { authorization: 'Bearer ' + key, 'content-type': 'application/json' };
@@ -33,7 +34,8 @@ if (kind === 'fetch') {
 } else {
   if (chunked === 'true') headers['transfer-encoding'] = 'chunked';
   let answer, failure;
-  const req = require('node:http').request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/conversations', headers }, (res) => {
+  const req = require('node:http').request(` +
+  `{ host: '127.0.0.1', port, method: 'POST', path: '/v1/conversations', headers }, (res) => {
     let text = '';
     res.setEncoding('utf8');
     res.on('data', (c) => (text += c));

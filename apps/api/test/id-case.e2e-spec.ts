@@ -97,37 +97,45 @@ describe('Ids in any letter case: tenant A naming tenant B’s conversation', ()
     [a5, a4, 'user'],
   ];
 
-  it('refuses messages and redirections on it through an upper-case path, parentMessageId in upper case too: 404, nothing appended', async () => {
-    const before = await totalEvents(t);
-    const statuses: number[] = [];
-    for (const [messageId, parentMessageId, role] of ATTACK_THREAD) {
-      const res = await writerA.post(path(B.toUpperCase(), '/messages'), {
-        messageId,
-        parentMessageId,
-        role,
-        content: `A says ${messageId}`,
-      });
-      statuses.push(res.status);
-    }
-    statuses.push(
-      (
-        await writerA.post(path(mixed(B), '/messages'), {
-          parentMessageId: U3.toUpperCase(),
-          role: 'user',
-          content: 'A, on B’s thread',
-        })
-      ).status,
-    );
-    for (const messageId of [a2, a4]) {
+  it(
+    'refuses messages and redirections on it through an upper-case path, ' +
+      'parentMessageId in upper case too: 404, nothing appended',
+    async () => {
+      const before = await totalEvents(t);
+      const statuses: number[] = [];
+      for (const [messageId, parentMessageId, role] of ATTACK_THREAD) {
+        const res = await writerA.post(path(B.toUpperCase(), '/messages'), {
+          messageId,
+          parentMessageId,
+          role,
+          content: `A says ${messageId}`,
+        });
+        statuses.push(res.status);
+      }
       statuses.push(
-        (await writerA.post(path(B.toUpperCase(), '/redirections'), { messageId, harmCategory: 'ABUSE_OF_ASSISTANT' }))
-          .status,
+        (
+          await writerA.post(path(mixed(B), '/messages'), {
+            parentMessageId: U3.toUpperCase(),
+            role: 'user',
+            content: 'A, on B’s thread',
+          })
+        ).status,
       );
-    }
-    expect(statuses).toEqual(Array(8).fill(404));
-    expect(await totalEvents(t)).toBe(before);
-    expect(await streamsNamed(B)).toEqual([`conversation-${B}`]);
-  });
+      for (const messageId of [a2, a4]) {
+        statuses.push(
+          (
+            await writerA.post(path(B.toUpperCase(), '/redirections'), {
+              messageId,
+              harmCategory: 'ABUSE_OF_ASSISTANT',
+            })
+          ).status,
+        );
+      }
+      expect(statuses).toEqual(Array(8).fill(404));
+      expect(await totalEvents(t)).toBe(before);
+      expect(await streamsNamed(B)).toEqual([`conversation-${B}`]);
+    },
+  );
 
   it('refuses an end on it with atMessageId and evidenceMessageIds in upper case: 404, nothing appended', async () => {
     const before = await totalEvents(t);
@@ -200,17 +208,20 @@ describe('Ids in any letter case: tenant A naming tenant B’s conversation', ()
     expectLowerCaseIds(lines);
   });
 
-  it("keeps tenant B's conversation out of tenant A's ends and events feed; every stream id there is lower case", async () => {
-    const ends = await auditorA.get(waitFor('/v1/audit/ends'));
-    expect(ends.status).toBe(200);
-    expect(ends.body.items.map((e: { conversationId: string }) => e.conversationId)).not.toContain(B);
-    const feed = await auditorA.get(waitFor('/v1/events?limit=500'));
-    expect(feed.status).toBe(200);
-    const streams = feed.body.items.map((e: { streamId: string }) => e.streamId);
-    expect(streams.filter((s: string) => s.toLowerCase() === `conversation-${B}`)).toEqual([]);
-    const all = await as(t, await t.key('auditor', '*')).get(waitFor('/v1/events?limit=500'));
-    expect(all.body.items.length).toBeGreaterThan(0);
-    for (const e of all.body.items as { streamId: string }[])
-      if (e.streamId.startsWith('conversation-')) expect(e.streamId).toMatch(LOWER_STREAM);
-  });
+  it(
+    "keeps tenant B's conversation out of tenant A's ends and events feed; " + 'every stream id there is lower case',
+    async () => {
+      const ends = await auditorA.get(waitFor('/v1/audit/ends'));
+      expect(ends.status).toBe(200);
+      expect(ends.body.items.map((e: { conversationId: string }) => e.conversationId)).not.toContain(B);
+      const feed = await auditorA.get(waitFor('/v1/events?limit=500'));
+      expect(feed.status).toBe(200);
+      const streams = feed.body.items.map((e: { streamId: string }) => e.streamId);
+      expect(streams.filter((s: string) => s.toLowerCase() === `conversation-${B}`)).toEqual([]);
+      const all = await as(t, await t.key('auditor', '*')).get(waitFor('/v1/events?limit=500'));
+      expect(all.body.items.length).toBeGreaterThan(0);
+      for (const e of all.body.items as { streamId: string }[])
+        if (e.streamId.startsWith('conversation-')) expect(e.streamId).toMatch(LOWER_STREAM);
+    },
+  );
 });

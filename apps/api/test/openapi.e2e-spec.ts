@@ -85,15 +85,18 @@ describe('The OpenAPI document', () => {
       expect([name, requirement]).toEqual([name, open.includes(name) ? [] : [{ bearer: [] }]]);
   });
 
-  it('answers 401 on every operation that declares a bearer key, called without one, and serves the public ones', async () => {
-    for (const { path, method, op: operation, name } of operations()) {
-      const url = path.replace(/\{\w+\}/g, uuid(1));
-      const call = t.http()[method as 'get' | 'post'](url);
-      const res = await (method === 'post' ? call.send({}) : call);
-      const status = operation.security?.length ? 401 : 200;
-      expect([name, res.status]).toEqual([name, status]);
-    }
-  });
+  it(
+    'answers 401 on every operation that declares a bearer key, ' + 'called without one, and serves the public ones',
+    async () => {
+      for (const { path, method, op: operation, name } of operations()) {
+        const url = path.replace(/\{\w+\}/g, uuid(1));
+        const call = t.http()[method as 'get' | 'post'](url);
+        const res = await (method === 'post' ? call.send({}) : call);
+        const status = operation.security?.length ? 401 : 200;
+        expect([name, res.status]).toEqual([name, status]);
+      }
+    },
+  );
 
   it('documents ?waitFor= on every GET it answers (the WaitForInterceptor takes it, no query DTO does)', () => {
     const gets = operations().filter((o) => o.method === 'get' && !o.path.startsWith('/docs'));
@@ -152,19 +155,26 @@ describe('The OpenAPI document', () => {
       }
     });
 
-    it('documents 401 and 403 on every operation that needs a key, and 503 with Retry-After wherever the database is used', () => {
-      for (const { name, op: operation } of operations().filter((o) => o.op.security?.length)) {
-        expect([name, Object.keys(operation.responses)]).toEqual([name, expect.arrayContaining(['401', '403', '503'])]);
-        expect([name, operation.responses['503'].description]).toEqual([
-          name,
-          expect.stringMatching(/DATABASE_TIMEOUT.*DATABASE_UNAVAILABLE/),
-        ]);
-        expect([name, operation.responses['503'].headers?.['Retry-After']]).toEqual([
-          name,
-          expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }),
-        ]);
-      }
-    });
+    it(
+      'documents 401 and 403 on every operation that needs a key, ' +
+        'and 503 with Retry-After wherever the database is used',
+      () => {
+        for (const { name, op: operation } of operations().filter((o) => o.op.security?.length)) {
+          expect([name, Object.keys(operation.responses)]).toEqual([
+            name,
+            expect.arrayContaining(['401', '403', '503']),
+          ]);
+          expect([name, operation.responses['503'].description]).toEqual([
+            name,
+            expect.stringMatching(/DATABASE_TIMEOUT.*DATABASE_UNAVAILABLE/),
+          ]);
+          expect([name, operation.responses['503'].headers?.['Retry-After']]).toEqual([
+            name,
+            expect.objectContaining({ schema: { type: 'integer', minimum: 0 } }),
+          ]);
+        }
+      },
+    );
 
     it('documents what a conversation command can be refused with', () => {
       const commands = operations().filter((o) => o.method === 'post');

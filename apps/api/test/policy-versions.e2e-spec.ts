@@ -45,7 +45,8 @@ async function policyEvents(
   db: TestDatabase,
 ): Promise<{ stream_id: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[]> {
   const { rows } = await db.pool.query(
-    `SELECT stream_id, data, metadata FROM es_events WHERE stream_id LIKE 'policy-%' ORDER BY stream_id, stream_version`,
+    `SELECT stream_id, data, metadata FROM es_events WHERE stream_id LIKE 'policy-%' ` +
+      'ORDER BY stream_id, stream_version',
   );
   return rows;
 }
@@ -92,23 +93,27 @@ describe('Policy versions', () => {
       expect(events[0].data.sha256).toBe(sha256(events[0].data.policy));
     });
 
-    it('refuses to start with a POLICY_FILE that changes a stored version, naming POLICY_FILE and the version; stores nothing', async () => {
-      const changed = policyFile('v2-changed.json', { ...V2, minRedirectionAttempts: 0 });
-      const before = await policyEvents(db);
-      await expect(startAppOn(db.url, { POLICY_FILE: changed })).rejects.toThrow(
-        /POLICY_FILE changes the rules of policy version 2 \(stored /,
-      );
-      const reordered = policyFile('v2-reordered.json', {
-        ...V2,
-        endCapableModels: [...V2.endCapableModels].reverse(),
-      });
-      await expect(startAppOn(db.url, { POLICY_FILE: reordered })).rejects.toThrow(/POLICY_FILE.*version 2/);
-      const otherCodes = policyFile('v2-other-codes.json', { ...V2, reasonCodes: V1_REASON_CODE_RULES.slice(1) });
-      await expect(startAppOn(db.url, { POLICY_FILE: otherCodes })).rejects.toThrow(
-        /POLICY_FILE changes the rules of policy version 2/,
-      );
-      expect(await policyEvents(db)).toEqual(before);
-    });
+    it(
+      'refuses to start with a POLICY_FILE that changes a stored version, ' +
+        'naming POLICY_FILE and the version; stores nothing',
+      async () => {
+        const changed = policyFile('v2-changed.json', { ...V2, minRedirectionAttempts: 0 });
+        const before = await policyEvents(db);
+        await expect(startAppOn(db.url, { POLICY_FILE: changed })).rejects.toThrow(
+          /POLICY_FILE changes the rules of policy version 2 \(stored /,
+        );
+        const reordered = policyFile('v2-reordered.json', {
+          ...V2,
+          endCapableModels: [...V2.endCapableModels].reverse(),
+        });
+        await expect(startAppOn(db.url, { POLICY_FILE: reordered })).rejects.toThrow(/POLICY_FILE.*version 2/);
+        const otherCodes = policyFile('v2-other-codes.json', { ...V2, reasonCodes: V1_REASON_CODE_RULES.slice(1) });
+        await expect(startAppOn(db.url, { POLICY_FILE: otherCodes })).rejects.toThrow(
+          /POLICY_FILE changes the rules of policy version 2/,
+        );
+        expect(await policyEvents(db)).toEqual(before);
+      },
+    );
 
     it('takes a file that writes out version 1’s table as the same version as one that leaves it out', async () => {
       const before = await policyEvents(db);

@@ -56,27 +56,31 @@ describe('Rate limits', () => {
     });
     afterAll(() => t.close());
 
-    it('refuses a flood of bogus keys from one address, each failure counting double, whatever X-Forwarded-For says', async () => {
-      const valid = as(t, await t.key('writer', 'acme'));
-      const { responses, seconds } = await flood(20, (i) =>
-        t
-          .http()
-          .get(SOME_CONVERSATION)
-          .set('Authorization', `Bearer csk_bogus_${i}`)
-          .set('X-Forwarded-For', `198.51.100.${i}`),
-      );
-      const through = beforeFirst429(responses);
-      // 10 tokens, 2 per failed authentication: 5, plus what refilled meanwhile.
-      expect(through).toBeGreaterThanOrEqual(5);
-      expect(through).toBeLessThanOrEqual(5 + Math.ceil(seconds));
-      expect(responses.slice(0, through).every((r) => r.status === 401)).toBe(true);
-      expectRateLimited(responses[through]);
-      expect(responses.slice(through).filter((r) => r.status !== 429).length).toBeLessThanOrEqual(Math.ceil(seconds));
+    it(
+      'refuses a flood of bogus keys from one address, ' +
+        'each failure counting double, whatever X-Forwarded-For says',
+      async () => {
+        const valid = as(t, await t.key('writer', 'acme'));
+        const { responses, seconds } = await flood(20, (i) =>
+          t
+            .http()
+            .get(SOME_CONVERSATION)
+            .set('Authorization', `Bearer csk_bogus_${i}`)
+            .set('X-Forwarded-For', `198.51.100.${i}`),
+        );
+        const through = beforeFirst429(responses);
+        // 10 tokens, 2 per failed authentication: 5, plus what refilled meanwhile.
+        expect(through).toBeGreaterThanOrEqual(5);
+        expect(through).toBeLessThanOrEqual(5 + Math.ceil(seconds));
+        expect(responses.slice(0, through).every((r) => r.status === 401)).toBe(true);
+        expectRateLimited(responses[through]);
+        expect(responses.slice(through).filter((r) => r.status !== 429).length).toBeLessThanOrEqual(Math.ceil(seconds));
 
-      // The address is over its rate: a valid key from it waits too, and /health is never limited.
-      expectRateLimited(await valid.get(SOME_CONVERSATION));
-      for (let i = 0; i < 3; i++) expect((await t.http().get('/health')).status).toBe(200);
-    });
+        // The address is over its rate: a valid key from it waits too, and /health is never limited.
+        expectRateLimited(await valid.get(SOME_CONVERSATION));
+        for (let i = 0; i < 3; i++) expect((await t.http().get('/health')).status).toBe(200);
+      },
+    );
   });
 
   describe('per client address, on paths the service does not serve (1 request/s, burst 5)', () => {

@@ -53,7 +53,8 @@ describe('Slow and hoarding clients', () => {
   it('answers a request whose body never ends with 408 REQUEST_TIMEOUT and closes the connection', async () => {
     const client = rawClient(
       port,
-      'POST /v1/conversations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+      'POST /v1/conversations HTTP/1.1\r\nHost: localhost\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
     );
     expect(await within(client.closed, 10_000, 'the connection closing')).toBeLessThan(10_000);
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
@@ -75,25 +76,28 @@ describe('Slow and hoarding clients', () => {
     expect(next.received()).toMatch(/^HTTP\/1\.1 200 /);
   });
 
-  it('answers HEAD on the event stream at once, holding no stream open (it hung without headers, polling the log)', async () => {
-    const { key, id } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
-    const response = await within(
-      new Promise<{ status?: number; type?: string }>((resolve, reject) => {
-        const req = httpRequest({
-          host: '127.0.0.1',
-          port,
-          method: 'HEAD',
-          path: '/v1/events/stream',
-          headers: { authorization: `Bearer ${key}` },
-        });
-        req.on('response', (res) => resolve({ status: res.statusCode, type: res.headers['content-type'] }));
-        req.on('error', reject);
-        req.end();
-      }),
-      3_000,
-      'the answer to HEAD',
-    );
-    expect(response).toEqual({ status: 200, type: 'text/event-stream' });
-    expect(t.app.get(SseConnections).countOf(id)).toBe(0);
-  });
+  it(
+    'answers HEAD on the event stream at once, ' + 'holding no stream open (it hung without headers, polling the log)',
+    async () => {
+      const { key, id } = await createApiKey(t.dataSource, { role: 'auditor', tenantId: 'acme' });
+      const response = await within(
+        new Promise<{ status?: number; type?: string }>((resolve, reject) => {
+          const req = httpRequest({
+            host: '127.0.0.1',
+            port,
+            method: 'HEAD',
+            path: '/v1/events/stream',
+            headers: { authorization: `Bearer ${key}` },
+          });
+          req.on('response', (res) => resolve({ status: res.statusCode, type: res.headers['content-type'] }));
+          req.on('error', reject);
+          req.end();
+        }),
+        3_000,
+        'the answer to HEAD',
+      );
+      expect(response).toEqual({ status: 200, type: 'text/event-stream' });
+      expect(t.app.get(SseConnections).countOf(id)).toBe(0);
+    },
+  );
 });

@@ -85,7 +85,9 @@ function rawContender(pool: Pool): Contender {
         const e = messageAppended(id, version + 1);
         await pool.query({
           name: 'bench_raw_insert',
-          text: 'INSERT INTO bench_raw (stream_id, version, event_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5, $6)',
+          text:
+            'INSERT INTO bench_raw (stream_id, version, event_id, type, data, metadata) ' +
+            'VALUES ($1, $2, $3, $4, $5, $6)',
           values: [`bench-${id}`, version + 1, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)],
         });
         version++;

@@ -19,9 +19,11 @@ export function auditTable(r: Partial<AuditBenchResult>): string {
   const p = r.projectionRebuild;
   return [
     q &&
-      `Ends-by-reason page (median ms): ${q.small} at ${q.smallEvents} events, ${q.large} at ${q.largeEvents} events; large/small ${ratio(q.large, q.small)} (goal <= 2)`,
+      `Ends-by-reason page (median ms): ${q.small} at ${q.smallEvents} events, ` +
+        `${q.large} at ${q.largeEvents} events; large/small ${ratio(q.large, q.small)} (goal <= 2)`,
     p &&
-      `Full rebuild of every projection: ${p.rebuild} events/s; plain commit-order read: ${p.rawRead} events/s; rebuild/read ${ratio(p.rebuild, p.rawRead)} (goal >= 0.5)`,
+      `Full rebuild of every projection: ${p.rebuild} events/s; plain commit-order read: ${p.rawRead} events/s; ` +
+        `rebuild/read ${ratio(p.rebuild, p.rawRead)} (goal >= 0.5)`,
   ]
     .filter(Boolean)
     .join('\n');

@@ -11,9 +11,11 @@ import { projectionsRebuild, projectionsStatus } from './commands/projections.co
 import { seed } from './commands/seed.command';
 import { exportCommand } from './commands/export.command';
 
-const USAGE = `usage: npm run cli -- <command>
+const USAGE =
+  `usage: npm run cli -- <command>
   migrate                                              apply pending migrations
-  keys:create --role <writer|operator|auditor|admin> --tenant <id|*> [--holder <name>] [--label <text>] [--expires <n>d] [--actor <name>]
+  keys:create --role <writer|operator|auditor|admin> --tenant <id|*> [--holder <name>] [--label <text>] ` +
+  `[--expires <n>d] [--actor <name>]
                                                        create an API key; prints it alone on its last line
   keys:list                                            every key (id, label, holder, role, tenant, times); never the key
   keys:revoke <keyId> [--reason <text>] [--actor <name>]
@@ -21,7 +23,8 @@ const USAGE = `usage: npm run cli -- <command>
   verify [--conversation <id>]                         recompute hash chains (exit 1 when broken)
   projections:status                                   each projection's checkpoint and lag
   projections:rebuild [name]                           rebuild one or all projections from the log
-  export --format jsonl [--reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to] [--out <file>]
+  export --format jsonl [--reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to] ` +
+  `[--out <file>]
                                                        audit export and its manifest; prints the manifest's SHA-256
   seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store

@@ -85,7 +85,8 @@ export async function recordUnrecordedKeys(client: ClientBase): Promise<number> 
             k.created_at AS "createdAt", k.revoked_at AS "revokedAt", k.created_by AS "createdBy",
             k.revoked_by AS "revokedBy"
        FROM api_keys k
-      WHERE NOT EXISTS (SELECT 1 FROM es_events e WHERE e.stream_id = '${API_KEY_STREAM_PREFIX}' || k.id::text AND e.stream_version = 1)
+      WHERE NOT EXISTS (SELECT 1 FROM es_events e WHERE e.stream_id = '${API_KEY_STREAM_PREFIX}' || k.id::text ` +
+      `AND e.stream_version = 1)
       ORDER BY k.created_at`,
   );
   let recorded = 0;

@@ -69,7 +69,8 @@ describe('API key rows', () => {
     await runtime.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id]);
     await revokeApiKey(keys, id, { actor: 'test' });
     const { rows } = await db.pool.query(
-      'SELECT last_used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked, revoked_by FROM api_keys WHERE id = $1',
+      'SELECT last_used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked, revoked_by ' +
+        'FROM api_keys WHERE id = $1',
       [id],
     );
     expect(rows).toEqual([{ used: true, revoked: true, revoked_by: 'test' }]);

@@ -22,7 +22,8 @@ describe('audit queries', () => {
 
   const insertEnd = (n: number, endedAt: string, extra: { reasonCode?: string; tenantId?: string } = {}) =>
     db.pool.query(
-      `INSERT INTO rm_ends (end_event_id, conversation_id, tenant_id, reason_code, initiator, model_id, policy_version, ended_at,
+      `INSERT INTO rm_ends (end_event_id, conversation_id, tenant_id, reason_code, initiator, model_id, ` +
+        `policy_version, ended_at,
          ended_at_message_id, redirection_count, version, position)
        VALUES ($1, $2, $3, $4, 'model', 'claude-opus-4-1', 1, $5, $6, 2, 9, '1-1')`,
       [id(n), id(1000 + n), extra.tenantId ?? 'acme', extra.reasonCode ?? 'ABUSE_OF_ASSISTANT', endedAt, id(2000 + n)],
@@ -37,9 +38,11 @@ describe('audit queries', () => {
     await insertEnd(3, '2025-03-03T10:00:00.000002Z');
     await insertEnd(4, '2025-03-03T10:00:00.000003Z', { reasonCode: 'USER_REQUESTED', tenantId: "o'brien" });
     await db.pool.query(
-      `INSERT INTO rm_blocked_ends (event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards, at_message_id,
+      `INSERT INTO rm_blocked_ends (event_id, conversation_id, tenant_id, initiator, proposed_reason_code, ` +
+        `failed_guards, at_message_id,
          model_id, policy_version, attempted_at)
-       VALUES ($1, $2, 'acme', 'model', 'ABUSE_OF_ASSISTANT', ARRAY['INSUFFICIENT_REDIRECTION'], $3, 'claude-opus-4-1', 1, now())`,
+       VALUES ($1, $2, 'acme', 'model', 'ABUSE_OF_ASSISTANT', ARRAY['INSUFFICIENT_REDIRECTION'], $3, ` +
+        `'claude-opus-4-1', 1, now())`,
       [id(50), id(51), id(52)],
     );
     await db.pool.query(

@@ -78,7 +78,8 @@ export async function checkCompliance(
   for (;;) {
     const requested = Math.min(SCAN_PAGE, budget - checked);
     const { rows } = await q.query<EndRow>(
-      `SELECT position::text AS seq, transaction_id::text AS tx, stream_id, stream_version::text AS stream_version, event_id,
+      `SELECT position::text AS seq, transaction_id::text AS tx, stream_id, stream_version::text AS stream_version, ` +
+        `event_id,
               data, metadata ->> 'tenantId' AS tenant_id, occurred_at
          FROM es_events e
         WHERE ${typeIs(['ConversationEnded'])} AND position > $1::bigint

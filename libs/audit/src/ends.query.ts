@@ -63,6 +63,9 @@ interface EndRow {
  * nothing; the check reads the log, last, and costs a page about 1 ms at a million events, so
  * callers of every tenant (who may see every row anyway) skip it. A rebuild drops such rows.
  */
+/** SQL: the stream id of the end's conversation, in the collation of es_events.stream_id ("C"). */
+const END_STREAM_ID = `('${CONVERSATION_STREAM_PREFIX}' || rm_ends.conversation_id::text) COLLATE "C"`;
+
 export const END_FILTER_SQL = `($1::text IS NULL OR reason_code = $1)
   AND ($2::text IS NULL OR initiator = $2)
   AND ($3::text IS NULL OR model_id = $3)
@@ -72,7 +75,7 @@ export const END_FILTER_SQL = `($1::text IS NULL OR reason_code = $1)
   AND ($7::timestamptz IS NULL OR ended_at >= $7)
   AND ($8::timestamptz IS NULL OR ended_at < $8)
   AND ($4::text IS NULL
-       OR coalesce(${startingTenantOf(`('${CONVERSATION_STREAM_PREFIX}' || rm_ends.conversation_id::text) COLLATE "C"`)}, rm_ends.tenant_id) = rm_ends.tenant_id)`;
+       OR coalesce(${startingTenantOf(END_STREAM_ID)}, rm_ends.tenant_id) = rm_ends.tenant_id)`;
 
 export const endFilterValues = (f: EndFilters): unknown[] => [
   f.reasonCode ?? null,

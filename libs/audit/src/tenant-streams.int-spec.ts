@@ -58,7 +58,8 @@ describe('Audit reads of a read-model row that points at another tenant’s stre
     // The rows as the ends projection writes them (B's own), and the row of tenant A naming B's conversation.
     const insertEnd = (endEventId: string, conversationId: string, tenantId: string) =>
       db.pool.query(
-        `INSERT INTO rm_ends (end_event_id, conversation_id, tenant_id, reason_code, initiator, model_id, policy_version, ended_at,
+        `INSERT INTO rm_ends (end_event_id, conversation_id, tenant_id, reason_code, initiator, model_id, ` +
+          `policy_version, ended_at,
            ended_at_message_id, redirection_count, version, position)
          VALUES ($1, $2, $3, 'ABUSE_OF_ASSISTANT', 'model', 'claude-opus-4-1', 1, $4, $5, 2, 9, '1-1')`,
         [endEventId, conversationId, tenantId, AT, m(5)],
@@ -71,16 +72,19 @@ describe('Audit reads of a read-model row that points at another tenant’s stre
     await db.drop();
   });
 
-  it("leaves the row out of tenant A's ends, counts and samples; an all-tenant caller sees the rows as recorded", async () => {
-    expect((await listEnds(db.pool, { tenantId: 'tenant-a' })).items).toEqual([]);
-    expect(await countEnds(db.pool, { tenantId: 'tenant-a' })).toBe(0);
-    expect(await sampleEnds(db.pool, { tenantId: 'tenant-a' }, { size: 10, seed: 's' })).toEqual([]);
-    expect((await listEnds(db.pool, { tenantId: 'tenant-b' })).items.map((e) => [e.endEventId, e.tenantId])).toEqual([
-      [bEnd, 'tenant-b'],
-    ]);
-    // Every tenant's caller may see every row: the check is skipped there (a rebuild drops the row).
-    expect((await listEnds(db.pool, {})).items.map((e) => e.tenantId).sort()).toEqual(['tenant-a', 'tenant-b']);
-  });
+  it(
+    "leaves the row out of tenant A's ends, counts and samples; " + 'an all-tenant caller sees the rows as recorded',
+    async () => {
+      expect((await listEnds(db.pool, { tenantId: 'tenant-a' })).items).toEqual([]);
+      expect(await countEnds(db.pool, { tenantId: 'tenant-a' })).toBe(0);
+      expect(await sampleEnds(db.pool, { tenantId: 'tenant-a' }, { size: 10, seed: 's' })).toEqual([]);
+      expect((await listEnds(db.pool, { tenantId: 'tenant-b' })).items.map((e) => [e.endEventId, e.tenantId])).toEqual([
+        [bEnd, 'tenant-b'],
+      ]);
+      // Every tenant's caller may see every row: the check is skipped there (a rebuild drops the row).
+      expect((await listEnds(db.pool, {})).items.map((e) => e.tenantId).sort()).toEqual(['tenant-a', 'tenant-b']);
+    },
+  );
 
   it('exports nothing of tenant B to tenant A', async () => {
     // The ends projection has seen the whole log: the export reads events up to there.
@@ -117,23 +121,26 @@ describe('Audit reads of a read-model row that points at another tenant’s stre
     expect(await readStreamOfTenant(db.pool, streamIdOf(B_CONVERSATION), undefined)).toHaveLength(9);
   });
 
-  it('does not show tenant A an end recorded as A’s in a stream B started, and re-checks it on no history', async () => {
-    await store.append(
-      streamIdOf(B_CONVERSATION),
-      [
-        {
-          eventId: randomUUID(),
-          type: 'ConversationEnded',
-          data: { policyVersion: 1 },
-          metadata: { tenantId: 'tenant-a' },
-          occurredAt: AT,
-        },
-      ],
-      { expectedVersion: 'any' },
-    );
-    const policyOf = (v: number) => (v === 1 ? POLICY_V1 : undefined);
-    expect((await checkCompliance(db.pool, { policyOf, tenantId: 'tenant-a' })).items).toEqual([]);
-    const all = await checkCompliance(db.pool, { policyOf });
-    expect(all.items.map((i) => [i.tenantId, i.failedGuards])).toEqual([['tenant-a', ['MALFORMED_END']]]);
-  });
+  it(
+    'does not show tenant A an end recorded as A’s in a stream B started, ' + 'and re-checks it on no history',
+    async () => {
+      await store.append(
+        streamIdOf(B_CONVERSATION),
+        [
+          {
+            eventId: randomUUID(),
+            type: 'ConversationEnded',
+            data: { policyVersion: 1 },
+            metadata: { tenantId: 'tenant-a' },
+            occurredAt: AT,
+          },
+        ],
+        { expectedVersion: 'any' },
+      );
+      const policyOf = (v: number) => (v === 1 ? POLICY_V1 : undefined);
+      expect((await checkCompliance(db.pool, { policyOf, tenantId: 'tenant-a' })).items).toEqual([]);
+      const all = await checkCompliance(db.pool, { policyOf });
+      expect(all.items.map((i) => [i.tenantId, i.failedGuards])).toEqual([['tenant-a', ['MALFORMED_END']]]);
+    },
+  );
 });

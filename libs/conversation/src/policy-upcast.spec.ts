@@ -19,9 +19,13 @@ describe(upcastPolicy.name, () => {
     });
   });
 
-  it('keeps the code and the stored version 1 the same rules (every field added later has an old-behaviour default)', () => {
-    expect(samePolicy(upcastPolicy(storedV1), POLICY_V1)).toBe(true);
-  });
+  it(
+    'keeps the code and the stored version 1 the same rules ' +
+      '(every field added later has an old-behaviour default)',
+    () => {
+      expect(samePolicy(upcastPolicy(storedV1), POLICY_V1)).toBe(true);
+    },
+  );
 
   describe('when a version was stored before reason codes were policy data', () => {
     it('reads a stored version 1 without a table with the table of DOMAIN.md version 1', () => {

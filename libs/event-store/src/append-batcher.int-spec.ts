@@ -189,7 +189,8 @@ describe(AppendBatcher.name, () => {
     const batchBackends = async () =>
       (
         await db.pool.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'batcher-test (batches)'`,
+          'SELECT pid FROM pg_stat_activity WHERE datname = current_database() ' +
+            `AND application_name = 'batcher-test (batches)'`,
         )
       ).rows.map((r) => r.pid);
     const burst = (id: string, n: number) =>

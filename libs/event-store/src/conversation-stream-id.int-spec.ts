@@ -21,7 +21,8 @@ describe('Conversation stream ids in the database', () => {
   const id = '0f8b6c1e-2f4a-4c7e-9a43-3d1c2b7a9e10';
   const rowsOf = async (streamId: string) => {
     const { rows } = await db.pool.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM es_events WHERE stream_id = $1)::int + (SELECT count(*) FROM es_streams WHERE stream_id = $1)::int AS n`,
+      'SELECT (SELECT count(*) FROM es_events WHERE stream_id = $1)::int ' +
+        '+ (SELECT count(*) FROM es_streams WHERE stream_id = $1)::int AS n',
       [streamId],
     );
     return rows[0].n;

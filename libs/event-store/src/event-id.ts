@@ -20,8 +20,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** RFC 9562: versions 1-8 with the RFC variant, or the Nil and Max UUIDs (sections 5.9, 5.10). */
-const RFC_9562 =
-  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|0{8}-0{4}-0{4}-0{4}-0{12}|f{8}-f{4}-f{4}-f{4}-f{12})$/i;
+const RFC_9562 = new RegExp(
+  '^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}' +
+    '|0{8}-0{4}-0{4}-0{4}-0{12}' +
+    '|f{8}-f{4}-f{4}-f{4}-f{12})$',
+  'i',
+);
 
 /**
  * A UUID a caller gives (API, CLI), in lower case, the only form stored and answered (RFC 9562

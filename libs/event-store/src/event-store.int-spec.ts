@@ -125,7 +125,8 @@ describe(PostgresEventStore.name, () => {
 
     it('has no superseded append function left: only es_append_bodies and es_append_batch_bodies append', async () => {
       const { rows } = await db.pool.query<{ proname: string }>(
-        `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'es\\_append%' ORDER BY proname`,
+        `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ` +
+          `AND proname LIKE 'es\\_append%' ORDER BY proname`,
       );
       expect(rows.map((r) => r.proname)).toEqual(['es_append_batch_bodies', 'es_append_bodies']);
     });

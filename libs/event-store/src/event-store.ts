@@ -118,7 +118,9 @@ export class PostgresEventStore {
       options.tenantId === undefined
         ? {
             name: 'es_read_all',
-            text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3`,
+            text:
+              `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${VISIBLE_AFTER} ` +
+              'ORDER BY transaction_id, position LIMIT $3',
             values: [from.transactionId, from.position, limit],
           }
         : {

@@ -82,7 +82,9 @@ describe('the runtime role (conversations_app)', () => {
     ['DELETE FROM es_events'],
     ['TRUNCATE es_events'],
     [
-      "INSERT INTO es_events (stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash) VALUES ('forged', 1, gen_random_uuid(), 'X', '{}', '{}', now(), repeat('0', 64), repeat('0', 64))",
+      'INSERT INTO es_events ' +
+        '(stream_id, stream_version, event_id, type, data, metadata, occurred_at, prev_hash, hash) ' +
+        "VALUES ('forged', 1, gen_random_uuid(), 'X', '{}', '{}', now(), repeat('0', 64), repeat('0', 64))",
     ],
     ["UPDATE es_streams SET head_hash = repeat('0', 64)"],
     ['UPDATE es_streams SET version = version - 1'],
@@ -100,12 +102,15 @@ describe('the runtime role (conversations_app)', () => {
     ['DROP FUNCTION es_idempotent_result'],
     ['ALTER FUNCTION es_append_bodies SECURITY INVOKER'],
     [
-      `CREATE OR REPLACE FUNCTION es_idempotent_result(p_scope text, p_key text, OUT request_hash text, OUT result jsonb)
+      'CREATE OR REPLACE FUNCTION es_idempotent_result' +
+        `(p_scope text, p_key text, OUT request_hash text, OUT result jsonb)
        LANGUAGE sql AS $$ SELECT NULL::text, NULL::jsonb $$`,
     ],
     [
-      `CREATE OR REPLACE FUNCTION es_append_bodies(p_stream_id text, p_expected bigint, p_event_ids uuid[], p_bodies text,
-         p_idem_scope text, p_idem_key text, p_request_hash text) RETURNS jsonb LANGUAGE sql AS $$ SELECT '{}'::jsonb $$`,
+      'CREATE OR REPLACE FUNCTION es_append_bodies' +
+        `(p_stream_id text, p_expected bigint, p_event_ids uuid[], p_bodies text,
+         p_idem_scope text, p_idem_key text, p_request_hash text) RETURNS jsonb ` +
+        `LANGUAGE sql AS $$ SELECT '{}'::jsonb $$`,
     ],
     ['CREATE TABLE public.shadow (id int)'],
     ['CREATE FUNCTION public.shadow() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$'],
@@ -141,40 +146,47 @@ describe('the runtime role (conversations_app)', () => {
     expect(await store.verifyStream(streamId)).toEqual({ valid: true, count: 6 });
   });
 
-  it('appends to the real stream even when the session has a temporary table named like it (search_path pinned)', async () => {
-    const c = new Client({ connectionString: db.runtimeUrl });
-    await c.connect();
-    try {
-      const id = `s-${randomUUID()}`;
-      // Without pg_temp last in the functions' search_path, this table would be the one they read and lock.
-      await c.query(`CREATE TEMP TABLE es_streams (stream_id text PRIMARY KEY, version bigint NOT NULL, head_hash char(64) NOT NULL,
-                     created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now())`);
-      await c.query(`INSERT INTO pg_temp.es_streams VALUES ($1, 41, repeat('f', 64))`, [id]);
-      const e = event('Pinned');
-      const body = canonicalBody({
-        streamId: id,
-        type: e.type,
-        data: e.data,
-        metadata: e.metadata,
-        occurredAt: e.occurredAt,
-      });
-      const { rows } = await c.query(`SELECT es_append_bodies($1, -1, $2::uuid[], $3, NULL, NULL, NULL) AS r`, [
-        id,
-        [e.eventId],
-        body,
-      ]);
-      expect(rows[0].r).toMatchObject({ firstVersion: 1, lastVersion: 1 });
-      expect(await store.verifyStream(id)).toEqual({ valid: true, count: 1 });
-    } finally {
-      await c.end();
-    }
-  });
+  it(
+    'appends to the real stream even when the session has ' + 'a temporary table named like it (search_path pinned)',
+    async () => {
+      const c = new Client({ connectionString: db.runtimeUrl });
+      await c.connect();
+      try {
+        const id = `s-${randomUUID()}`;
+        // Without pg_temp last in the functions' search_path, this table would be the one they read and lock.
+        await c.query(
+          `CREATE TEMP TABLE es_streams (stream_id text PRIMARY KEY, version bigint NOT NULL, ` +
+            `head_hash char(64) NOT NULL,
+                     created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now())`,
+        );
+        await c.query(`INSERT INTO pg_temp.es_streams VALUES ($1, 41, repeat('f', 64))`, [id]);
+        const e = event('Pinned');
+        const body = canonicalBody({
+          streamId: id,
+          type: e.type,
+          data: e.data,
+          metadata: e.metadata,
+          occurredAt: e.occurredAt,
+        });
+        const { rows } = await c.query(`SELECT es_append_bodies($1, -1, $2::uuid[], $3, NULL, NULL, NULL) AS r`, [
+          id,
+          [e.eventId],
+          body,
+        ]);
+        expect(rows[0].r).toMatchObject({ firstVersion: 1, lastVersion: 1 });
+        expect(await store.verifyStream(id)).toEqual({ valid: true, count: 1 });
+      } finally {
+        await c.end();
+      }
+    },
+  );
 
   describe('api_keys (it may mark a revocation and a last use, nothing else)', () => {
     const keyId = randomUUID();
     beforeAll(async () => {
       await runtime.query(
-        `INSERT INTO api_keys (id, key_hash, role, tenant_id, holder, expires_at) VALUES ($1, repeat('a', 64), 'writer', 'acme', 'Ann', now() + interval '1 day')`,
+        'INSERT INTO api_keys (id, key_hash, role, tenant_id, holder, expires_at) ' +
+          `VALUES ($1, repeat('a', 64), 'writer', 'acme', 'Ann', now() + interval '1 day')`,
         [keyId],
       );
     });

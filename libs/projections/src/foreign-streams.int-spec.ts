@@ -37,7 +37,8 @@ describe('Projections over foreign streams', () => {
 
     await expect(rebuildProjections(db.pool, store, ALL_PROJECTIONS)).resolves.toBe(3);
     const { rows } = await db.pool.query(
-      `SELECT (SELECT count(*) FROM rm_conversations)::int AS conversations, (SELECT count(*) FROM rm_ends)::int AS ends,
+      `SELECT (SELECT count(*) FROM rm_conversations)::int AS conversations, ` +
+        `(SELECT count(*) FROM rm_ends)::int AS ends,
               (SELECT count(*) FROM rm_daily_started)::int AS started`,
     );
     expect(rows[0]).toEqual({ conversations: 0, ends: 0, started: 0 });
@@ -69,45 +70,48 @@ describe('Projections over foreign streams', () => {
     expect(conversationIdOf(`conversation-${id}`)).toBe(id);
   });
 
-  it('folds a mixed-case stream written before the CHECK into no read-model row of the lower-case conversation', async () => {
-    const legacy = await createTestDatabase();
-    try {
-      const store = new PostgresEventStore(legacy.pool);
-      const id = randomUUID();
-      const at = '2025-01-02T03:04:05.000Z';
-      const started = (tenantId: string, content: string) => [
-        {
-          eventId: randomUUID(),
-          type: 'ConversationStarted',
-          data: { conversationId: id, tenantId, subjectId: 's', modelId: 'claude-opus-4-1' },
-          metadata: { tenantId },
-          occurredAt: at,
-        },
-        {
-          eventId: randomUUID(),
-          type: 'MessageAppended',
-          data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content },
-          metadata: { tenantId },
-          occurredAt: at,
-        },
-      ];
-      await store.append(`conversation-${id}`, started('tenant-b', "B's secret"), { expectedVersion: 'no_stream' });
-      // As it was before migration 1764400600000: the attacker's upper-case stream of the same id.
-      await legacy.pool.query('ALTER TABLE es_streams DROP CONSTRAINT es_streams_conversation_id');
-      await legacy.pool.query('ALTER TABLE es_events DROP CONSTRAINT es_events_conversation_id');
-      await store.append(`conversation-${id.toUpperCase()}`, started('tenant-a', "A's message"), {
-        expectedVersion: 'no_stream',
-      });
+  it(
+    'folds a mixed-case stream written before the CHECK ' + 'into no read-model row of the lower-case conversation',
+    async () => {
+      const legacy = await createTestDatabase();
+      try {
+        const store = new PostgresEventStore(legacy.pool);
+        const id = randomUUID();
+        const at = '2025-01-02T03:04:05.000Z';
+        const started = (tenantId: string, content: string) => [
+          {
+            eventId: randomUUID(),
+            type: 'ConversationStarted',
+            data: { conversationId: id, tenantId, subjectId: 's', modelId: 'claude-opus-4-1' },
+            metadata: { tenantId },
+            occurredAt: at,
+          },
+          {
+            eventId: randomUUID(),
+            type: 'MessageAppended',
+            data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content },
+            metadata: { tenantId },
+            occurredAt: at,
+          },
+        ];
+        await store.append(`conversation-${id}`, started('tenant-b', "B's secret"), { expectedVersion: 'no_stream' });
+        // As it was before migration 1764400600000: the attacker's upper-case stream of the same id.
+        await legacy.pool.query('ALTER TABLE es_streams DROP CONSTRAINT es_streams_conversation_id');
+        await legacy.pool.query('ALTER TABLE es_events DROP CONSTRAINT es_events_conversation_id');
+        await store.append(`conversation-${id.toUpperCase()}`, started('tenant-a', "A's message"), {
+          expectedVersion: 'no_stream',
+        });
 
-      await rebuildProjections(legacy.pool, store, ALL_PROJECTIONS);
-      const { rows: conversations } = await legacy.pool.query('SELECT tenant_id FROM rm_conversations');
-      expect(conversations).toEqual([{ tenant_id: 'tenant-b' }]);
-      const { rows: messages } = await legacy.pool.query('SELECT count(*)::int AS n FROM rm_messages');
-      expect(messages[0].n).toBe(1);
-      const { rows: startedCounts } = await legacy.pool.query('SELECT sum(started)::int AS n FROM rm_daily_started');
-      expect(startedCounts[0].n).toBe(1);
-    } finally {
-      await legacy.drop();
-    }
-  });
+        await rebuildProjections(legacy.pool, store, ALL_PROJECTIONS);
+        const { rows: conversations } = await legacy.pool.query('SELECT tenant_id FROM rm_conversations');
+        expect(conversations).toEqual([{ tenant_id: 'tenant-b' }]);
+        const { rows: messages } = await legacy.pool.query('SELECT count(*)::int AS n FROM rm_messages');
+        expect(messages[0].n).toBe(1);
+        const { rows: startedCounts } = await legacy.pool.query('SELECT sum(started)::int AS n FROM rm_daily_started');
+        expect(startedCounts[0].n).toBe(1);
+      } finally {
+        await legacy.drop();
+      }
+    },
+  );
 });

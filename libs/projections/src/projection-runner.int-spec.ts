@@ -184,9 +184,12 @@ describe(ProjectionRunner.name, () => {
       const at = (e: { occurredAt: string }) => new Date(e.occurredAt);
 
       expect(
-        await tuples(`SELECT end_event_id, conversation_id, tenant_id, reason_code, initiator, model_id, policy_version, ended_at,
+        await tuples(
+          `SELECT end_event_id, conversation_id, tenant_id, reason_code, initiator, model_id, ` +
+            `policy_version, ended_at,
                              ended_at_message_id, redirection_count, version::int, review_outcome, reviewed_at
-                        FROM rm_ends WHERE conversation_id = ANY($1::uuid[]) ORDER BY ended_at`),
+                        FROM rm_ends WHERE conversation_id = ANY($1::uuid[]) ORDER BY ended_at`,
+        ),
       ).toEqual([
         [
           endA.eventId,
@@ -236,8 +239,11 @@ describe(ProjectionRunner.name, () => {
       ]);
 
       expect(
-        await tuples(`SELECT event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards, at_message_id, model_id
-                        FROM rm_blocked_ends WHERE conversation_id = ANY($1::uuid[]) ORDER BY attempted_at`),
+        await tuples(
+          `SELECT event_id, conversation_id, tenant_id, initiator, proposed_reason_code, failed_guards, ` +
+            `at_message_id, model_id
+                        FROM rm_blocked_ends WHERE conversation_id = ANY($1::uuid[]) ORDER BY attempted_at`,
+        ),
       ).toEqual([
         [
           blockedB.eventId,
@@ -294,8 +300,11 @@ describe(ProjectionRunner.name, () => {
       ]);
 
       expect(
-        await tuples(`SELECT review_id, end_event_id, conversation_id, tenant_id, reviewer_id, outcome, new_reason_code, error_type, note, reviewed_at
-                        FROM rm_reviews WHERE conversation_id = ANY($1::uuid[]) ORDER BY reviewed_at`),
+        await tuples(
+          `SELECT review_id, end_event_id, conversation_id, tenant_id, reviewer_id, outcome, new_reason_code, ` +
+            `error_type, note, reviewed_at
+                        FROM rm_reviews WHERE conversation_id = ANY($1::uuid[]) ORDER BY reviewed_at`,
+        ),
       ).toEqual([
         [
           reviewA.data.reviewId,

@@ -51,14 +51,17 @@ describe(rebuildProjections.name, () => {
     expect(await tablesOf()).toEqual(live);
   });
 
-  it("folds thread status the same when states leave the rebuild's memory and are read back from the table", async () => {
-    const live = await snapshot(pool, 'rm_conversations');
-    // Two states kept at most, seven events a batch: the interleaved conversations are evicted
-    // and read back again and again.
-    const forgetful = { ...threadStatusProjection, forRebuild: () => threadStatusRebuild(2) };
-    await rebuildProjections(pool, store, [forgetful], undefined, 7);
-    expect(await snapshot(pool, 'rm_conversations')).toEqual(live);
-  });
+  it(
+    'folds thread status the same when states leave the ' + "rebuild's memory and are read back from the table",
+    async () => {
+      const live = await snapshot(pool, 'rm_conversations');
+      // Two states kept at most, seven events a batch: the interleaved conversations are evicted
+      // and read back again and again.
+      const forgetful = { ...threadStatusProjection, forRebuild: () => threadStatusRebuild(2) };
+      await rebuildProjections(pool, store, [forgetful], undefined, 7);
+      expect(await snapshot(pool, 'rm_conversations')).toEqual(live);
+    },
+  );
 
   it('rebuilds every projection at once, side by side, also on a pool of two connections', async () => {
     const live = await tablesOf();

@@ -6,7 +6,10 @@ import type { Batch, Projection } from './projection';
 /** Batches a rebuild prepares ahead of the one it writes. */
 const AHEAD = 3;
 
-/** The promise itself, marked handled: it is awaited later, and must not count as unhandled if something else fails first. */
+/**
+ * The promise itself, marked handled: it is awaited later, and must not count as unhandled if
+ * something else fails first.
+ */
 const settled = <T>(promise: Promise<T>): Promise<T> => {
   promise.catch(() => undefined);
   return promise;

@@ -14,7 +14,9 @@ import { type Batch, IN_BATCH_SQL, rangeParams } from './projection';
  * more than the rest of a projection's statement: the shape by LIKE, then only hex digits and
  * dashes, exactly four of them.
  */
-export const CONVERSATION_ID_SQL = `CASE WHEN e.stream_id LIKE '${CONVERSATION_STREAM_PREFIX}________-____-____-____-____________'
+export const CONVERSATION_ID_SQL =
+  `CASE WHEN e.stream_id ` +
+  `LIKE '${CONVERSATION_STREAM_PREFIX}________-____-____-____-____________'
     AND substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}) ~ '^[-0-9a-f]*$'
     AND length(replace(substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1}), '-', '')) = 32
   THEN substr(e.stream_id, ${CONVERSATION_STREAM_PREFIX.length + 1})::uuid END`;

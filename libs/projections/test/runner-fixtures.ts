@@ -103,7 +103,8 @@ export class CountingProjection implements Projection<string[]> {
 
   private async insert(tx: PoolClient, eventIds: string[]): Promise<void> {
     await tx.query(
-      `INSERT INTO ${this.tables[0]} (event_id, applied_by) SELECT id, $2 FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, i) ORDER BY i`,
+      `INSERT INTO ${this.tables[0]} (event_id, applied_by) ` +
+        'SELECT id, $2 FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, i) ORDER BY i',
       [eventIds, this.label],
     );
   }

@@ -45,7 +45,8 @@ export class AuditConversationsController {
     summary: 'Review an end decision: EndDecisionReviewed is appended to the conversation',
     description:
       'reviewerId is the calling API key. `reclassified` needs newReasonCode; `upheld` takes no errorType. ' +
-      '409 SELF_REVIEW when the end was recorded with this API key, or by its holder on another key (separation of duties).',
+      '409 SELF_REVIEW when the end was recorded with this API key, ' +
+      'or by its holder on another key (separation of duties).',
   })
   @ApiCreatedResponse({
     type: ReviewResultDto,

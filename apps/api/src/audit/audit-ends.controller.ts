@@ -58,7 +58,8 @@ export class AuditEndsController {
   @ApiOperation({
     summary: 'Ends that break a guard of their own policy version (must be empty)',
     description:
-      'Re-folds each end’s conversation from the event log up to just before the end and runs the guards of the end’s policy version again. ' +
+      'Re-folds each end’s conversation from the event log up to just before the end ' +
+      'and runs the guards of the end’s policy version again. ' +
       'Overturned ends are found with /v1/audit/ends?reviewOutcome=overturned. ' +
       SCOPE,
   })

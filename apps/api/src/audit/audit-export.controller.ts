@@ -29,9 +29,12 @@ export class AuditExportController {
   @ApiOperation({
     summary: 'Export ends with their conversations’ events as NDJSON, closed by a SHA-256 manifest line',
     description:
-      'Takes the filters of /v1/audit/ends. One line per end, newest first: {"type":"end","end":{…as /ends},"events":[…as /events]}. ' +
-      'The last line: {"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","filters":{…},"position":"…"}, ' +
-      'position being the ends projection checkpoint the whole export is consistent with. A response without that line is incomplete.',
+      'Takes the filters of /v1/audit/ends. One line per end, newest first: ' +
+      '{"type":"end","end":{…as /ends},"events":[…as /events]}. ' +
+      'The last line: ' +
+      '{"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","filters":{…},"position":"…"}, ' +
+      'position being the ends projection checkpoint the whole export is consistent with. ' +
+      'A response without that line is incomplete.',
   })
   @ApiOkResponse({
     description: 'NDJSON, streamed; the last line is the manifest',

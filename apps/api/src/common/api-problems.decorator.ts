@@ -55,12 +55,16 @@ const MEANING: Record<number, string> = {
   401: 'UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired)',
   403: "FORBIDDEN: the key's role (or tenant) may not do this",
   404: 'NOT_FOUND (also for another tenant’s conversation, so existence does not leak)',
-  409: 'VERSION_CONFLICT (other processes kept moving the stream, past the retries), LINEAGE_ENDED, DUPLICATE_MESSAGE, CONVERSATION_EXISTS, ALREADY_RECORDED, …',
+  409:
+    'VERSION_CONFLICT (other processes kept moving the stream, past the retries), ' +
+    'LINEAGE_ENDED, DUPLICATE_MESSAGE, CONVERSATION_EXISTS, ALREADY_RECORDED, …',
   412: 'VERSION_CONFLICT: If-Match does not name the current version (`currentVersion` says which is)',
   413: 'PAYLOAD_TOO_LARGE: the body is over 1 MB',
   414: 'URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB',
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not application/json',
-  422: 'IDEMPOTENCY_KEY_REUSED (another request under the key), UNKNOWN_MESSAGE, CONVERSATION_TOO_LARGE (the conversation is at its event or byte limit)',
+  422:
+    'IDEMPOTENCY_KEY_REUSED (another request under the key), UNKNOWN_MESSAGE, ' +
+    'CONVERSATION_TOO_LARGE (the conversation is at its event or byte limit)',
   429: 'RATE_LIMITED: too many requests from this key or address; see Retry-After',
   431: 'REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB',
   500: 'INTERNAL: an unexpected error (logged with the request id)',

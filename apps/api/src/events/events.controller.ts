@@ -75,8 +75,9 @@ export class EventsController {
   @ApiOperation({
     summary: 'The event feed as Server-Sent Events, resumable with Last-Event-ID',
     description:
-      'Each message: `id` = position, `event` = type, `data` = the event as in /v1/events. At most SSE_MAX_PER_KEY open streams per key ' +
-      '(429 RATE_LIMITED beyond); a stream ends at its key’s expiry or revocation and after SSE_MAX_LIFETIME_MS: resume with Last-Event-ID.',
+      'Each message: `id` = position, `event` = type, `data` = the event as in /v1/events. ' +
+      'At most SSE_MAX_PER_KEY open streams per key (429 RATE_LIMITED beyond); ' +
+      'a stream ends at its key’s expiry or revocation and after SSE_MAX_LIFETIME_MS: resume with Last-Event-ID.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this position' })
   @ApiOkResponse({
@@ -92,7 +93,8 @@ export class EventsController {
   })
   @ApiReadProblems([
     429,
-    'RATE_LIMITED: the key or address is over its rate, or the key has SSE_MAX_PER_KEY streams open already (Retry-After)',
+    'RATE_LIMITED: the key or address is over its rate, ' +
+      'or the key has SSE_MAX_PER_KEY streams open already (Retry-After)',
   ])
   async stream(
     @Query() query: FeedQueryDto,

@@ -60,7 +60,8 @@ export class HealthController {
     [400, 'VALIDATION_FAILED: a malformed `?waitFor=`'],
     [
       503,
-      "UNAVAILABLE: the database does not answer (`checks` holds the report, without the server's words); WAIT_FOR_TIMEOUT",
+      'UNAVAILABLE: the database does not answer ' +
+        "(`checks` holds the report, without the server's words); WAIT_FOR_TIMEOUT",
     ],
   )
   // Terminus documents its own 503 as plain JSON; the problem filter answers problem+json.

@@ -17,7 +17,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     new DocumentBuilder()
       .setTitle('Conversation service')
       .setDescription(
-        'Event-sourced conversations between people and AI models: append-only, hash-chained streams in PostgreSQL, guarded conversation ends, and the audit API. Errors are RFC 9457 application/problem+json with a stable `code`; an unknown path is 404 NOT_FOUND and a known path with another method 405 METHOD_NOT_ALLOWED (with `Allow`).',
+        'Event-sourced conversations between people and AI models: append-only, hash-chained streams in PostgreSQL, ' +
+          'guarded conversation ends, and the audit API. ' +
+          'Errors are RFC 9457 application/problem+json with a stable `code`; ' +
+          'an unknown path is 404 NOT_FOUND ' +
+          'and a known path with another method 405 METHOD_NOT_ALLOWED (with `Allow`).',
       )
       .setVersion('1')
       .addServer('/', 'This service')

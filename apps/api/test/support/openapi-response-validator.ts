@@ -82,7 +82,8 @@ export class OpenApiResponseValidator {
     const doc = operation.responses[String(res.status)];
     if (!doc)
       return [
-        `${where}: status ${res.status} is not documented for ${route.template} (documented: ${Object.keys(operation.responses).join(', ')})`,
+        `${where}: status ${res.status} is not documented for ${route.template} ` +
+          `(documented: ${Object.keys(operation.responses).join(', ')})`,
       ];
     const key = `${method} ${route.template} ${res.status}`;
     return [...this.checkHeaders(res, doc, where), ...(method === 'head' ? [] : this.checkBody(res, doc, where, key))];

@@ -76,7 +76,8 @@ export async function storedEvents(t: TestApp, conversationId: string): Promise<
     data: Record<string, unknown>;
     metadata: Record<string, unknown>;
   }>(
-    'SELECT stream_version::text AS version, type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+    'SELECT stream_version::text AS version, type, data, metadata FROM es_events ' +
+      'WHERE stream_id = $1 ORDER BY stream_version',
     [`conversation-${conversationId}`],
   );
   return rows.map((r) => ({ ...r, version: Number(r.version) }));

@@ -42,7 +42,8 @@ export const auditSnapshots = async (pool: Pool, stalledFor?: string): Promise<n
   (
     await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'conversation-service (audit)' AND xact_start IS NOT NULL
+        WHERE datname = current_database() AND application_name = 'conversation-service (audit)' ` +
+        `AND xact_start IS NOT NULL
           AND ($1::interval IS NULL OR (state = 'idle in transaction' AND state_change < now() - $1::interval))`,
       [stalledFor ?? null],
     )

@@ -44,7 +44,8 @@ describe('export filters', () => {
   it.each([
     [
       { colour: 'red' },
-      'unknown flag --colour; filters: --reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to',
+      'unknown flag --colour; ' +
+        'filters: --reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to',
     ],
     [{ modelId: true }, '--modelId needs a value'],
     [{ reasonCode: 'rudeness' }, 'reasonCode must be a reason code: upper-case letters, digits and _'],

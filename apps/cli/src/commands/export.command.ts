@@ -67,7 +67,8 @@ export async function exportCommand(
   const manifestFile = manifestFileOf(out);
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
   io.err(
-    `exported ${manifest.count} ends to ${out} (consistent with position ${manifest.position}); manifest: ${manifestFile}`,
+    `exported ${manifest.count} ends to ${out} (consistent with position ${manifest.position}); ` +
+      `manifest: ${manifestFile}`,
   );
   io.out(manifest.sha256);
   return 0;

@@ -117,10 +117,12 @@ describe('CLI key commands', () => {
 
     it('writes neither the key nor its event when the event cannot be appended', async () => {
       await db.pool.query(
-        `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$`,
+        'CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql ' +
+          `AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$`,
       );
       await db.pool.query(
-        `CREATE TRIGGER test_refuse BEFORE INSERT ON es_events FOR EACH ROW WHEN (NEW.type = 'ApiKeyCreated') EXECUTE FUNCTION test_refuse()`,
+        'CREATE TRIGGER test_refuse BEFORE INSERT ON es_events FOR EACH ROW ' +
+          `WHEN (NEW.type = 'ApiKeyCreated') EXECUTE FUNCTION test_refuse()`,
       );
       try {
         const keys = await count('api_keys');
@@ -134,36 +136,39 @@ describe('CLI key commands', () => {
   });
 
   describe('keys:list', () => {
-    it('shows id, label, holder, role, tenant, created, last used, expires and revoked; never a key or its hash', async () => {
-      const a = await create({ role: 'operator', tenant: 'globex', holder: 'Bob', label: 'night shift' });
-      const b = await create({ role: 'writer', tenant: 'globex' });
-      await db.pool.query('UPDATE api_keys SET last_used_at = created_at WHERE id = $1', [b.id]);
-      await keysRevoke(keyDb, [b.id], {});
-      out = [];
-      await keysList(keyDb, {});
-      expect(out[0].split(/\s{2,}/)).toEqual([
-        'id',
-        'label',
-        'holder',
-        'role',
-        'tenant',
-        'created',
-        'last used',
-        'expires',
-        'revoked',
-      ]);
-      const row = (id: string) => out.find((l) => l.startsWith(id))!.split(/\s{2,}/);
-      const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
-      expect(row(a.id)).toEqual([a.id, 'night shift', 'Bob', 'operator', 'globex', ISO, '-', '-', '-']);
-      expect(row(b.id)).toEqual([b.id, '-', '-', 'writer', 'globex', ISO, ISO, '-', ISO]);
-      const text = out.join('\n');
-      for (const { key } of [a, b]) {
-        expect(text).not.toContain(key);
-        expect(text).not.toContain(hashKey(key));
-      }
-      const hashes = (await db.pool.query<{ key_hash: string }>('SELECT key_hash FROM api_keys')).rows;
-      for (const { key_hash } of hashes) expect(text).not.toContain(key_hash);
-    });
+    it(
+      'shows id, label, holder, role, tenant, created, ' + 'last used, expires and revoked; never a key or its hash',
+      async () => {
+        const a = await create({ role: 'operator', tenant: 'globex', holder: 'Bob', label: 'night shift' });
+        const b = await create({ role: 'writer', tenant: 'globex' });
+        await db.pool.query('UPDATE api_keys SET last_used_at = created_at WHERE id = $1', [b.id]);
+        await keysRevoke(keyDb, [b.id], {});
+        out = [];
+        await keysList(keyDb, {});
+        expect(out[0].split(/\s{2,}/)).toEqual([
+          'id',
+          'label',
+          'holder',
+          'role',
+          'tenant',
+          'created',
+          'last used',
+          'expires',
+          'revoked',
+        ]);
+        const row = (id: string) => out.find((l) => l.startsWith(id))!.split(/\s{2,}/);
+        const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+        expect(row(a.id)).toEqual([a.id, 'night shift', 'Bob', 'operator', 'globex', ISO, '-', '-', '-']);
+        expect(row(b.id)).toEqual([b.id, '-', '-', 'writer', 'globex', ISO, ISO, '-', ISO]);
+        const text = out.join('\n');
+        for (const { key } of [a, b]) {
+          expect(text).not.toContain(key);
+          expect(text).not.toContain(hashKey(key));
+        }
+        const hashes = (await db.pool.query<{ key_hash: string }>('SELECT key_hash FROM api_keys')).rows;
+        for (const { key_hash } of hashes) expect(text).not.toContain(key_hash);
+      },
+    );
 
     it('refuses flags it does not know', async () => {
       await expect(keysList(keyDb, { all: true })).rejects.toThrow('--all');
@@ -195,7 +200,8 @@ describe('CLI key commands', () => {
     it('records the creation of a key made before keys had events, then its revocation', async () => {
       const id = '00000000-0000-4000-8000-0000000000aa';
       await db.pool.query(
-        `INSERT INTO api_keys (id, key_hash, role, tenant_id, created_at) VALUES ($1, $2, 'writer', 'acme', '2025-01-01T00:00:00Z')`,
+        'INSERT INTO api_keys (id, key_hash, role, tenant_id, created_at) ' +
+          `VALUES ($1, $2, 'writer', 'acme', '2025-01-01T00:00:00Z')`,
         [id, hashKey('legacy')],
       );
       expect(await keysRevoke(keyDb, [id], {})).toBe(0);

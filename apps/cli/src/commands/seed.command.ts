@@ -43,8 +43,10 @@ export async function seed(pool: Pool, flags: Record<string, string | true>): Pr
   const seconds = (Date.now() - started) / 1000;
   const t = result.types;
   console.log(
-    `seeded ${result.events} events in ${result.conversations} conversations (seed ${options.seed}) in ${seconds.toFixed(1)} s, ` +
-      `${Math.round(result.events / seconds)} events/s: ${t.ConversationEnded ?? 0} ends, ${t.EndAttemptBlocked ?? 0} blocked attempts, ` +
+    `seeded ${result.events} events in ${result.conversations} conversations (seed ${options.seed}) ` +
+      `in ${seconds.toFixed(1)} s, ` +
+      `${Math.round(result.events / seconds)} events/s: ` +
+      `${t.ConversationEnded ?? 0} ends, ${t.EndAttemptBlocked ?? 0} blocked attempts, ` +
       `${t.EndDecisionReviewed ?? 0} reviews, ${t.RedirectionAttempted ?? 0} redirections`,
   );
 }

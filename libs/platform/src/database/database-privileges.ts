@@ -35,9 +35,11 @@ export async function assessPrivileges(db: Queryable): Promise<PrivilegeAssessme
     member: boolean;
     app: boolean;
   }>(
-    `SELECT current_user AS user, r.rolsuper AS superuser, pg_get_userbyid(c.relowner) AS owner, c.relowner = r.oid AS owns,
+    `SELECT current_user AS user, r.rolsuper AS superuser, pg_get_userbyid(c.relowner) AS owner, ` +
+      `c.relowner = r.oid AS owns,
             pg_has_role(r.oid, c.relowner, 'MEMBER') AS member,
-            EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = '${APP_ROLE}' AND pg_has_role(r.oid, a.oid, 'USAGE')) AS app
+            EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = '${APP_ROLE}' ` +
+      `AND pg_has_role(r.oid, a.oid, 'USAGE')) AS app
        FROM pg_roles r, pg_class c
       WHERE r.rolname = current_user AND c.oid = 'public.es_events'::regclass`,
   );
@@ -55,7 +57,8 @@ const risk = (a: PrivilegeAssessment) =>
   `append-only triggers of es_events and rewrite the record, hashes included`;
 
 const remedy = (a: PrivilegeAssessment) =>
-  `Run it as a login that holds only ${APP_ROLE}: as an administrator, CREATE ROLE conversations_service LOGIN PASSWORD '<password>'; ` +
+  `Run it as a login that holds only ${APP_ROLE}: as an administrator, ` +
+  `CREATE ROLE conversations_service LOGIN PASSWORD '<password>'; ` +
   `GRANT ${APP_ROLE} TO conversations_service; then set DATABASE_URL to connect as conversations_service ` +
   `and MIGRATION_DATABASE_URL as "${a.owner}" (the owner, for migrations).`;
 

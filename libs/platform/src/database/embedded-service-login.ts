@@ -26,7 +26,8 @@ export async function ensureEmbeddedServiceLogin(superuserUrl: string, dataDir: 
     const verb = rowCount ? 'ALTER' : 'CREATE';
     // Whatever it was before: a plain login, with only what conversations_app grants.
     await admin.query(
-      `${verb} ROLE ${EMBEDDED_SERVICE_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${admin.escapeLiteral(password)}`,
+      `${verb} ROLE ${EMBEDDED_SERVICE_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ` +
+        `PASSWORD ${admin.escapeLiteral(password)}`,
     );
     await admin.query(`GRANT ${APP_ROLE} TO ${EMBEDDED_SERVICE_LOGIN}`);
   } finally {

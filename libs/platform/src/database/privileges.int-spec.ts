@@ -18,7 +18,8 @@ async function drift(pool: Pool): Promise<string[]> {
        FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
      UNION ALL
      SELECT 'sequence', c.relname,
-            ARRAY(SELECT r FROM unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) r WHERE has_sequence_privilege($1, c.oid, r) ORDER BY r)
+            ARRAY(SELECT r FROM unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) r ` +
+      `WHERE has_sequence_privilege($1, c.oid, r) ORDER BY r)
        FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
      UNION ALL
      SELECT 'function', p.proname, ARRAY(SELECT 'EXECUTE' WHERE has_function_privilege($1, p.oid, 'EXECUTE'))
@@ -55,9 +56,12 @@ describe('migrations/privileges.ts against the catalog', () => {
   });
   afterAll(() => db.drop());
 
-  it('gives conversations_app exactly the listed rights on every table, sequence and function of schema public', async () => {
-    expect(await drift(db.pool)).toEqual([]);
-  });
+  it(
+    'gives conversations_app exactly the listed rights on every table, ' + 'sequence and function of schema public',
+    async () => {
+      expect(await drift(db.pool)).toEqual([]);
+    },
+  );
 
   it('gives conversations_app no CREATE in schema public, and PUBLIC no right on any object there', async () => {
     const { rows } = await db.pool.query(
@@ -102,10 +106,14 @@ describe('migrations/privileges.ts against the catalog', () => {
     expect(await drift(db.pool)).toEqual([]);
   });
 
-  it('changes nothing when the runtime login runs the migrations of a migrated database (MIGRATION_DATABASE_URL unset)', async () => {
-    expect(await runMigrations(db.runtimeUrl)).toEqual([]);
-    expect(await drift(db.pool)).toEqual([]);
-  });
+  it(
+    'changes nothing when the runtime login runs the migrations ' +
+      'of a migrated database (MIGRATION_DATABASE_URL unset)',
+    async () => {
+      expect(await runMigrations(db.runtimeUrl)).toEqual([]);
+      expect(await drift(db.pool)).toEqual([]);
+    },
+  );
 
   it('fails for a table added without an entry', async () => {
     await db.pool.query('CREATE TABLE rm_added_later (id int PRIMARY KEY)');

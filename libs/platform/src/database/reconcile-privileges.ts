@@ -32,7 +32,8 @@ export async function reconcilePrivileges(run: RunSql): Promise<string[]> {
             format('public.%I', c.relname) AS target,
             ARRAY(SELECT a.privilege_type FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a, app
                    WHERE a.grantee = app.oid ORDER BY 1) AS held,
-            EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE a.grantee = 0) AS "publicHolds",
+            EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a ` +
+      `WHERE a.grantee = 0) AS "publicHolds",
             pg_has_role(c.relowner, 'USAGE') AS owned
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')

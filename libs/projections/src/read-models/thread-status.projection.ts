@@ -79,20 +79,25 @@ function statusRows(folded: [string, ConversationState][]): string {
 async function writeStatuses(tx: PoolClient, rows: string, mayExist: boolean): Promise<void> {
   if (rows === '[]') return;
   await tx.query(
-    `INSERT INTO rm_conversations AS c (conversation_id, tenant_id, subject_id, model_id, status, active_leaf_message_id,
-       message_count, branch_count, redirection_count, open_risk_flags, ends, started_at, last_event_at, version, snapshot)
-     SELECT conversation_id, tenant_id, subject_id, model_id, status, active_leaf_message_id, message_count, branch_count,
+    `INSERT INTO rm_conversations AS c (conversation_id, tenant_id, subject_id, model_id, status, ` +
+      `active_leaf_message_id,
+       message_count, branch_count, redirection_count, open_risk_flags, ends, started_at, last_event_at, ` +
+      `version, snapshot)
+     SELECT conversation_id, tenant_id, subject_id, model_id, status, active_leaf_message_id, message_count, ` +
+      `branch_count,
             redirection_count, open_risk_flags, ends, started_at, last_event_at, version, snapshot
        FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id uuid, tenant_id text, subject_id text, model_id text,
             status text, active_leaf_message_id uuid, message_count int, branch_count int, redirection_count int,
-            open_risk_flags int, ends jsonb, started_at timestamptz, last_event_at timestamptz, version bigint, snapshot jsonb)
+            open_risk_flags int, ends jsonb, started_at timestamptz, last_event_at timestamptz, version bigint, ` +
+      `snapshot jsonb)
      ${
        mayExist
          ? `ON CONFLICT (conversation_id) DO UPDATE SET
        status = excluded.status, active_leaf_message_id = excluded.active_leaf_message_id,
        message_count = excluded.message_count, branch_count = excluded.branch_count,
        redirection_count = excluded.redirection_count, open_risk_flags = excluded.open_risk_flags,
-       ends = excluded.ends, last_event_at = excluded.last_event_at, version = excluded.version, snapshot = excluded.snapshot`
+       ends = excluded.ends, last_event_at = excluded.last_event_at, version = excluded.version, ` +
+           `snapshot = excluded.snapshot`
          : ''
      }`,
     [rows],

@@ -90,7 +90,8 @@ export class ComplianceItemDto {
   @ApiProperty({
     type: [String],
     description:
-      'Guards of its own policy version that the end fails, or UNKNOWN_POLICY_VERSION, MALFORMED_END, UNREADABLE_HISTORY',
+      'Guards of its own policy version that the end fails, ' +
+      'or UNKNOWN_POLICY_VERSION, MALFORMED_END, UNREADABLE_HISTORY',
   })
   failedGuards: string[];
 }
