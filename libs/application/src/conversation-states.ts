@@ -66,6 +66,15 @@ export class ConversationStates {
     return this.cache.get(conversationId) ? null : { state: foldEvents([]), bytes: 0, cached: true };
   }
 
+  /**
+   * The tenant of a conversation this process holds folded, else null. A conversation's tenant
+   * never changes, so any cached state answers it, read outside the conversation's queue.
+   */
+  knownTenant(conversationId: string): string | null {
+    const state = this.cache.peek(conversationId)?.state;
+    return state?.exists ? state.tenantId : null;
+  }
+
   /** Whether the stream is still at `version` (a refusal decided on a cached state stands). */
   async isCurrent(conversationId: string, version: number): Promise<boolean> {
     return (await this.store.streamVersion(streamIdOf(conversationId))) === version;

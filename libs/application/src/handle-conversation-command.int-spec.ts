@@ -3,7 +3,7 @@ import { ConversationError, streamIdOf } from '@app/conversation';
 import { PostgresEventStore, VersionConflict } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { abusiveThread, freshFold, modelEnd, OPERATOR, processDeps, run, say, start } from '../test/command-fixtures';
-import { ConversationBusy } from './errors';
+import { ConversationBusy, ConversationNotFound } from './errors';
 import {
   type CommandStore,
   type ConversationCommandDeps,
@@ -134,6 +134,24 @@ describe(handleConversationCommand.name, () => {
       open();
       expect((await Promise.all(first)).map((o) => o.version)).toEqual([2, 3]);
       expect((await freshFold(store, id)).types).toHaveLength(3);
+      expect(deps.queue.activeKeys).toBe(0);
+    });
+
+    it("refuses another tenant's commands before they queue: they never take the owner's places", async () => {
+      const id = randomUUID();
+      const deps = processDeps(db.pool, { queuePerConversation: 2 });
+      await run(deps, id, start(id));
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const held = deps.queue.run(id, () => gate);
+      const stranger = { principal: { keyId: 'key-other', role: 'writer', tenantId: 'other', holder: null } };
+      for (let i = 0; i < 5; i++)
+        await expect(run(deps, id, say(null), stranger)).rejects.toEqual(new ConversationNotFound(id));
+      // The owner's command still finds its place behind the held one.
+      const owners = run(deps, id, say(null));
+      open();
+      await held;
+      expect((await owners).version).toBe(2);
       expect(deps.queue.activeKeys).toBe(0);
     });
 

@@ -55,6 +55,12 @@ export async function handleConversationCommand(
   deps: ConversationCommandDeps,
   request: ConversationCommandRequest,
 ): Promise<CommandOutcome> {
+  // Another tenant's command on a conversation this process knows is refused before it queues:
+  // it must not take the owner's places in the queue (each waiting its turn to be told 404).
+  const owner = deps.states.knownTenant(request.conversationId);
+  const { tenantId } = request.context.principal;
+  if (owner !== null && request.command.type !== 'StartConversation' && tenantId !== ALL_TENANTS && tenantId !== owner)
+    throw new ConversationNotFound(request.conversationId);
   try {
     return await deps.queue.run(request.conversationId, () => attempts(deps, request));
   } catch (err) {

@@ -35,6 +35,11 @@ export class StateCache {
     return entry;
   }
 
+  /** The entry without counting it as a use (the LRU order stays). */
+  peek(conversationId: string): CachedConversation | undefined {
+    return this.entries.get(conversationId);
+  }
+
   set(conversationId: string, value: CachedConversation): void {
     this.delete(conversationId);
     const weight = value.state.version + 1;
