@@ -55,6 +55,9 @@ export class ConversationStates {
     let bytes = snapshot?.bytes ?? 0;
     for (const e of tail) bytes += bytesOf(e);
     if (tail.length >= this.options.snapshotEvery) this.snapshot(streamId, state, bytes);
+    // Held from now on (as read: the stream's state): the next command, or another tenant's
+    // refused before it queues (knownTenant), pays no read.
+    if (state.exists) this.cache.set(conversationId, { state, bytes });
     return { state, bytes, cached: false };
   }
 

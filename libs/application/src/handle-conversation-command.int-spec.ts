@@ -153,6 +153,15 @@ describe(handleConversationCommand.name, () => {
       await held;
       expect((await owners).version).toBe(2);
       expect(deps.queue.activeKeys).toBe(0);
+      // A process that has not seen the conversation: the first stranger's command loads it (one
+      // place, then 404); from then on strangers are refused before they queue.
+      const fresh = processDeps(db.pool, { queuePerConversation: 1 });
+      await expect(run(fresh, id, say(null), stranger)).rejects.toEqual(new ConversationNotFound(id));
+      let release!: () => void;
+      const busy = fresh.queue.run(id, () => new Promise<void>((resolve) => (release = resolve)));
+      await expect(run(fresh, id, say(null), stranger)).rejects.toEqual(new ConversationNotFound(id));
+      release();
+      await busy;
     });
 
     it('runs 200 concurrent commands on one conversation one by one: all appended, versions contiguous', async () => {

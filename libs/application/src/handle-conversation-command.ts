@@ -88,7 +88,8 @@ async function attempts(
       else deps.states.advance(conversationId, loaded, recordedOf(events, result), sizeOf(events));
       return await outcome(deps.store, result, events);
     } catch (err) {
-      const refusal = err instanceof ConversationError || err instanceof StaleVersion;
+      const refusal =
+        err instanceof ConversationError || err instanceof StaleVersion || err instanceof ConversationNotFound;
       // A refusal decided on a cached state stands only if the stream is still at that state.
       if (refusal && loaded.cached && !rechecked) {
         rechecked = true;
