@@ -58,8 +58,7 @@ export async function handleConversationCommand(
   // Another tenant's command on a conversation this process knows is refused before it queues:
   // it must not take the owner's places in the queue (each waiting its turn to be told 404).
   const owner = deps.states.knownTenant(request.conversationId);
-  const { tenantId } = request.context.principal;
-  if (owner !== null && request.command.type !== 'StartConversation' && tenantId !== ALL_TENANTS && tenantId !== owner)
+  if (owner !== null && request.command.type !== 'StartConversation' && !visibleTo(request.context, owner))
     throw new ConversationNotFound(request.conversationId);
   try {
     return await deps.queue.run(request.conversationId, () => attempts(deps, request));
@@ -79,13 +78,13 @@ async function attempts(
     const guess = attempt === 1 && !rechecked && command.type === 'StartConversation' && context.ifMatch === undefined;
     const loaded = (guess && deps.states.assumeNew(conversationId)) || (await deps.states.load(conversationId));
     try {
-      const events = await decideEvents(deps, loaded, conversationId, command, context);
+      const { events, bytes } = await decideEvents(deps, loaded, conversationId, command, context);
       const result = await deps.store.append(streamIdOf(conversationId), events, {
         expectedVersion: loaded.state.version === 0 ? 'no_stream' : loaded.state.version,
         idempotency: context.idempotency && { scope: context.principal.tenantId, ...context.idempotency },
       });
       if (result.replayed) deps.states.forget(conversationId);
-      else deps.states.advance(conversationId, loaded, recordedOf(events, result), sizeOf(events));
+      else deps.states.advance(conversationId, loaded, recordedOf(events, result), bytes);
       return await outcome(deps.store, result, events);
     } catch (err) {
       const refusal =
@@ -109,34 +108,31 @@ async function attempts(
   }
 }
 
-/** The events to append, enveloped; or the refusal (nothing appended). */
+/** A key of every tenant, or of the conversation's. */
+const visibleTo = ({ principal }: CommandContext, tenantId: string): boolean =>
+  principal.tenantId === ALL_TENANTS || principal.tenantId === tenantId;
+
+/** The events to append, enveloped, and their size (serialised once); or the refusal (nothing appended). */
 async function decideEvents(
   deps: ConversationCommandDeps,
   { state, bytes }: LoadedConversation,
   conversationId: string,
   command: ConversationCommand,
   context: CommandContext,
-): Promise<NewEvent[]> {
-  if (command.type !== 'StartConversation') {
-    const { tenantId } = context.principal;
-    if (!state.exists || (tenantId !== ALL_TENANTS && tenantId !== state.tenantId))
-      throw new ConversationNotFound(conversationId);
-  }
+): Promise<{ events: NewEvent[]; bytes: number }> {
+  if (command.type !== 'StartConversation' && !(state.exists && visibleTo(context, state.tenantId)))
+    throw new ConversationNotFound(conversationId);
   if (context.ifMatch !== undefined && context.ifMatch !== state.version)
     throw new StaleVersion(context.ifMatch, state.version);
   const decided = decide(command, state, deps.policy());
   if (command.type === 'ReviewEndDecision')
     await assertSeparateReviewer(deps.store, conversationId, command.data.endEventId, context);
   const events = envelope(decided, state, command, context, deps);
+  const size = sizeOf(events);
   if (isBoundedBySize(command, context)) {
-    assertRoom(
-      { events: state.version, bytes },
-      { events: events.length, bytes: sizeOf(events) },
-      deps.limits,
-      conversationId,
-    );
+    assertRoom({ events: state.version, bytes }, { events: events.length, bytes: size }, deps.limits, conversationId);
   }
-  return events;
+  return { events, bytes: size };
 }
 
 /**

@@ -26,7 +26,8 @@ export interface ExportOptions {
   onManifest?: (manifest: ExportManifest) => void;
 }
 
-const FILTER_ORDER: (keyof EndFilters)[] = [
+/** The end filters by name, in the order manifests, the API and the CLI list them. */
+export const END_FILTER_NAMES = [
   'reasonCode',
   'initiator',
   'modelId',
@@ -35,12 +36,12 @@ const FILTER_ORDER: (keyof EndFilters)[] = [
   'reviewOutcome',
   'from',
   'to',
-];
+] as const satisfies readonly (keyof EndFilters)[];
 
 /** The filters with absent ones left out, in a fixed order, times as ISO UTC. */
 export function manifestFilters(filters: EndFilters): EndFilters {
   const out: Record<string, unknown> = {};
-  for (const key of FILTER_ORDER) {
+  for (const key of END_FILTER_NAMES) {
     const value = filters[key];
     if (value === undefined) continue;
     out[key] = key === 'from' || key === 'to' ? new Date(value as string).toISOString() : value;

@@ -7,6 +7,7 @@ import {
   REAL_CALENDAR_DATE,
   REASON_CODE_FORM,
   REVIEW_OUTCOME_FILTERS,
+  END_FILTER_NAMES,
   TENANT_ID,
   withinYears1To9999,
   YEARS_1_TO_9999,
@@ -15,16 +16,7 @@ import { INITIATORS, REASON_CODE_PATTERN } from '@app/conversation';
 import { UsageError } from '../args';
 
 const OWN_FLAGS = ['format', 'out'];
-const FILTER_FLAGS = [
-  'reasonCode',
-  'initiator',
-  'modelId',
-  'tenantId',
-  'policyVersion',
-  'reviewOutcome',
-  'from',
-  'to',
-] as const;
+const FILTER_FLAGS = END_FILTER_NAMES;
 type FilterFlag = (typeof FILTER_FLAGS)[number];
 
 /**
