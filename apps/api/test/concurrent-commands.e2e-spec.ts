@@ -43,6 +43,32 @@ describe('Concurrent commands on one conversation', () => {
     },
   );
 
+  it('answers 50 concurrent retries under one Idempotency-Key alike, appending once', async () => {
+    const id = randomUUID();
+    await startConversation(writer, id);
+    const key = { 'Idempotency-Key': `retry-${id}` };
+    const body = { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'sent once, retried' };
+    const answers = await Promise.all(range(0, 50).map(() => writer.post(path(id, '/messages'), body, key)));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+    expect(new Set(answers.map((a) => JSON.stringify(a.body)))).toEqual(new Set([JSON.stringify(answers[0].body)]));
+    expect(answers[0].body).toMatchObject({ messageId: body.messageId, version: 2 });
+    expect(await versionOf(t, id)).toBe(2);
+  });
+
+  it("answers 50 concurrent commands of another tenant's key (any letter case) 404, appending nothing", async () => {
+    const id = randomUUID();
+    await startConversation(writer, id);
+    const stranger = as(t, await t.key('writer', 'other'));
+    const ids = range(0, 50).map((i) => (i % 2 ? id.toUpperCase() : id));
+    const answers = await Promise.all(
+      ids.map((cid, i) =>
+        stranger.post(path(cid, '/messages'), { parentMessageId: null, role: 'user', content: `x${i}` }),
+      ),
+    );
+    expect(answers.map((a) => [a.status, a.body.code])).toEqual(answers.map(() => [404, 'NOT_FOUND']));
+    expect(await versionOf(t, id)).toBe(1);
+  });
+
   it('answers a stale If-Match 412 with the current version: of 20 at once on version 1, one is appended', async () => {
     const id = randomUUID();
     await startConversation(writer, id);
