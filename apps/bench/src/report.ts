@@ -34,6 +34,8 @@ export function httpTable(r: HttpResult): string {
     'POST /v1/conversations/:id/messages, 64 connections, one conversation each (autocannon):',
     `  service ${r.service} messages/s (p99 ${r.serviceP99Ms} ms); bare Fastify route with a raw INSERT ${r.bare}` +
       ` messages/s (p99 ${r.bareP99Ms} ms); service/bare ${r.ratio} (goal >= 0.7)`,
+    `  CPU per message (µs): service ${r.serviceCpuUsPerMessage ?? '?'} (with its projections), ` +
+      `bare ${r.bareCpuUsPerMessage ?? '?'}`,
   ].join('\n');
 }
 

@@ -11,13 +11,24 @@ export interface HttpPlan {
   warmupSeconds: number;
 }
 
-/** Messages per second through the service and through the bare route, p99 of each, service/bare. */
+/**
+ * Messages per second through the service and through the bare route, p99 of each, service/bare;
+ * and the CPU time each process spent per message (µs; the service's includes its projections
+ * catching up), which other work on a shared machine disturbs far less than the rates.
+ */
 export interface HttpResult {
   service: number;
   bare: number;
   serviceP99Ms: number;
   bareP99Ms: number;
   ratio: number;
+  serviceCpuUsPerMessage: number | null;
+  bareCpuUsPerMessage: number | null;
+}
+
+/** A round's answers, with the CPU time its process spent per message (null where unknown). */
+interface Round extends LoadResult {
+  cpuUsPerMessage: number | null;
 }
 
 /** The service's pool size by default (DB_POOL_SIZE): the bare route gets as many connections. */
@@ -56,37 +67,51 @@ export async function runHttpBenchmark(
     headers: {},
     conversations: async (n) => Array.from({ length: n }, () => randomUUID()),
   };
-  const run = async (target: HttpTarget, seconds: number): Promise<LoadResult> => {
+  const cpuMs = (target: HttpTarget) => (target.name === 'service' ? service.cpuMs() : bareProcess.cpuMs());
+  const run = async (target: HttpTarget, seconds: number): Promise<Round> => {
+    const before = cpuMs(target);
     const result = await messageLoad(target, plan.connections, seconds);
     if (target.name === 'service') await service.caughtUp();
+    const after = cpuMs(target);
+    const cpuUsPerMessage =
+      before === null || after === null || result.answered === 0
+        ? null
+        : Math.round(((after - before) * 1000) / result.answered);
     if (result.failed > 0)
       progress(
         `warning: ${target.name}: ${result.failed} requests failed (answers ${JSON.stringify(result.statuses)})`,
       );
-    return result;
+    return { ...result, cpuUsPerMessage };
   };
   try {
     const targets = [service.target, bare];
     for (const t of targets) await run(t, plan.warmupSeconds);
-    const samples = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+    const samples = new Map<string, Round[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < plan.rounds; round++) {
       for (const t of round % 2 ? [...targets].reverse() : targets) {
         const r = await run(t, plan.seconds);
         samples.get(t.name)!.push(r);
         progress(
-          `http round ${round + 1}/${plan.rounds}: ${t.name} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms`,
+          `http round ${round + 1}/${plan.rounds}: ${t.name} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms, ` +
+            `${r.cpuUsPerMessage ?? '?'} µs CPU per message`,
         );
       }
     }
     const rate = (name: string) => Math.round(median(samples.get(name)!.map((r) => r.rate)));
     const p99 = (name: string) => round2(median(samples.get(name)!.map((r) => r.p99Ms)));
-    const result = {
-      service: rate('service'),
-      bare: rate('bare'),
+    const cpu = (name: string) => {
+      const known = samples.get(name)!.flatMap((r) => (r.cpuUsPerMessage === null ? [] : [r.cpuUsPerMessage]));
+      return known.length ? Math.round(median(known)) : null;
+    };
+    const rates = { service: rate('service'), bare: rate('bare') };
+    return {
+      ...rates,
       serviceP99Ms: p99('service'),
       bareP99Ms: p99('bare'),
+      ratio: round2(rates.service / rates.bare),
+      serviceCpuUsPerMessage: cpu('service'),
+      bareCpuUsPerMessage: cpu('bare'),
     };
-    return { ...result, ratio: round2(result.service / result.bare) };
   } finally {
     await bareProcess.stop();
   }

@@ -12,6 +12,8 @@ export interface HttpTarget {
 export interface LoadResult {
   /** 2xx answers per second. */
   rate: number;
+  /** 2xx answers in all. */
+  answered: number;
   p99Ms: number;
   /** Answers other than 2xx, and connection errors or timeouts. */
   failed: number;
@@ -48,6 +50,7 @@ export async function messageLoad(target: HttpTarget, connections: number, secon
   });
   return {
     rate: result['2xx'] / result.duration,
+    answered: result['2xx'],
     p99Ms: result.latency.p99,
     failed: result.non2xx + result.errors,
     statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),

@@ -11,7 +11,24 @@ export const DIST_APPS = resolve(__dirname, '../../..');
 export interface NodeProcess {
   /** http://127.0.0.1:<port> */
   url: string;
+  /** CPU time the process has used so far (user + system), in ms; null where /proc is missing. */
+  cpuMs(): number | null;
   stop(): Promise<void>;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat on Linux. */
+const CLOCK_TICKS = 100;
+
+/** User + system CPU time of a process in ms, from /proc/<pid>/stat (fields 14 and 15); null elsewhere. */
+export function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // The command name (field 2) may hold spaces: count fields from after its closing parenthesis.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
 }
 
 /** A port nobody listens on right now. */
@@ -43,7 +60,12 @@ export async function startNodeProcess(
   const dir = mkdtempSync(join(tmpdir(), `cs-bench-${name}-`));
   const logFile = join(dir, 'output.log');
   const out = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  // BENCH_CPU_PROFILE_DIR: each child writes a V8 CPU profile there when it exits (`node --cpu-prof`).
+  const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
+  const profile = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, script], {
     env: { ...process.env, ...env, [portVariable]: String(port) },
     stdio: ['ignore', out, out],
   });
@@ -70,7 +92,7 @@ export async function startNodeProcess(
       (res) => res.ok,
       () => false,
     );
-    if (answered) return { url, stop };
+    if (answered) return { url, cpuMs: () => processCpuMs(child.pid), stop };
     await sleep(250);
   }
 }

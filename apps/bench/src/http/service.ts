@@ -10,6 +10,8 @@ export const BENCH_TENANT = 'bench';
 
 export interface RunningService {
   target: HttpTarget;
+  /** CPU time the service's process has used so far, in ms (null where it cannot be read). */
+  cpuMs(): number | null;
   /** Resolves once every projection has processed the whole log. */
   caughtUp(): Promise<void>;
   stop(): Promise<void>;
@@ -106,6 +108,7 @@ export async function startService(databaseUrl: string, progress: (line: string)
       headers,
       conversations: (n) => Promise.all(Array.from({ length: n }, () => startConversation(api.url, headers))),
     },
+    cpuMs: () => api.cpuMs(),
     async caughtUp() {
       let said = 0;
       for (;;) {
