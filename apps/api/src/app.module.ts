@@ -1,4 +1,4 @@
-import { DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Logger, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
@@ -14,6 +14,7 @@ import { ApiKeyResolver } from './auth/api-key-resolver';
 import { ApiKeyEntity } from '@app/access';
 import { principalLogFields } from './auth/request-principal';
 import { ApiError, FieldError } from './common/api-error';
+import { FastBodyValidationPipe } from './common/fast-body.pipe';
 import { ProblemFilter } from './common/problem.filter';
 import { AuditCapacity } from './limits/audit-capacity';
 import { RateLimitGuard } from './limits/rate-limit.guard';
@@ -37,6 +38,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
+import { AppendMessageDto, appendMessageFast } from './conversations/dto/command-bodies.dto';
 import { KnownReasonCodesPipe } from './conversations/known-reason-codes.pipe';
 import { loadPolicies, POLICIES, PolicyBook } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
@@ -130,15 +132,19 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({
-            whitelist: true,
-            forbidNonWhitelisted: true,
-            transform: true,
-            exceptionFactory: (errors) => {
-              const fields = validationErrors(errors);
-              return ApiError.validation(fields.map((f) => f.messages.join('; ')).join('; '), fields);
+          useValue: new FastBodyValidationPipe(
+            {
+              whitelist: true,
+              forbidNonWhitelisted: true,
+              transform: true,
+              exceptionFactory: (errors) => {
+                const fields = validationErrors(errors);
+                return ApiError.validation(fields.map((f) => f.messages.join('; ')).join('; '), fields);
+              },
             },
-          }),
+            // The message append's body, most of the traffic, without class-validator when plainly valid.
+            new Map([[AppendMessageDto, appendMessageFast]]),
+          ),
         },
         // After the form is valid: is the reason code one of some known policy version?
         { provide: APP_PIPE, useClass: KnownReasonCodesPipe },

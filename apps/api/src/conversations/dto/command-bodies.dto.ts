@@ -28,6 +28,7 @@ import {
 } from '@app/conversation';
 import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { IsUuid } from '../../common/is-uuid';
+import { parseUuid } from '@app/event-store';
 
 /** Limits: content at most 100 kB, short identifiers, bodies at most 1 MB (the adapter). */
 export const MAX_CONTENT = 100_000;
@@ -35,8 +36,9 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ -';
 const oneOf = (list: readonly string[]) => ({ message: `$property must be one of: ${list.join(', ')}` });
 /** Free text is refused with a field error when it holds what jsonb cannot store: NUL, lone surrogates. */
+const NO_NUL = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 const NoNul = () =>
-  Matches(/^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/, {
+  Matches(NO_NUL, {
     message: '$property must not contain NUL characters or lone UTF-16 surrogates',
   });
 
@@ -114,6 +116,40 @@ export class AppendMessageDto {
   @IsOptional()
   @IsIn(STOP_REASONS, oneOf(STOP_REASONS))
   stopReason?: (typeof STOP_REASONS)[number];
+}
+
+const APPEND_MESSAGE_FIELDS = new Set(['messageId', 'parentMessageId', 'role', 'content', 'modelId', 'stopReason']);
+const isOneOf = (list: readonly string[], v: unknown) => list.includes(v as string);
+
+/**
+ * AppendMessageDto's plain, valid form checked without class-validator (FastBodyValidationPipe):
+ * the instance the ValidationPipe would make (UUIDs lower-cased, as IsUuid does), else null and
+ * the pipe judges the body. Stricter than the decorators: a null optional field, or content
+ * longer than MAX_CONTENT UTF-16 units (MaxLength counts a surrogate pair once), goes the pipe's way.
+ */
+export function appendMessageFast(body: unknown): AppendMessageDto | null {
+  // A plain object (as JSON.parse makes them), not an array or an instance of anything.
+  const proto: unknown = typeof body === 'object' && body !== null ? Object.getPrototypeOf(body) : null;
+  if (proto === null || Object.getPrototypeOf(proto) !== null) return null;
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b)) if (!APPEND_MESSAGE_FIELDS.has(key)) return null;
+  const messageId = b.messageId === undefined ? undefined : parseUuid(b.messageId);
+  const parentMessageId = b.parentMessageId === null ? null : parseUuid(b.parentMessageId);
+  const { content, modelId, stopReason } = b;
+  const valid =
+    messageId !== null &&
+    (b.parentMessageId === null || parentMessageId !== null) &&
+    isOneOf(MESSAGE_ROLES, b.role) &&
+    typeof content === 'string' &&
+    content.length <= MAX_CONTENT &&
+    NO_NUL.test(content) &&
+    (modelId === undefined || (typeof modelId === 'string' && ID.test(modelId))) &&
+    (stopReason === undefined || isOneOf(STOP_REASONS, stopReason));
+  if (!valid) return null;
+  const dto = Object.assign(new AppendMessageDto(), b);
+  if (messageId !== undefined) dto.messageId = messageId;
+  dto.parentMessageId = parentMessageId;
+  return dto;
 }
 
 export class RecordRedirectionDto {
