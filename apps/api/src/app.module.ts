@@ -12,10 +12,10 @@ import { runtimeConnection, type AppConfig } from '@app/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyResolver } from './auth/api-key-resolver';
 import { ApiKeyEntity } from '@app/access';
-import { principalLogFields } from './auth/request-principal';
 import { ApiError, FieldError } from './common/api-error';
 import { FastBodyValidationPipe } from './common/fast-body.pipe';
 import { ProblemFilter } from './common/problem.filter';
+import { principalLogProps, redactCredentials } from './common/request-log';
 import { AuditCapacity } from './limits/audit-capacity';
 import { RateLimitGuard } from './limits/rate-limit.guard';
 import { RateLimits } from './limits/rate-limits';
@@ -73,8 +73,8 @@ export class AppModule {
     const pinoOptions = {
       level: config.logLevel,
       // Every request line names the caller's key id, role and tenant; the key itself is redacted.
-      customProps: (req: IncomingMessage) => principalLogFields(req),
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      customProps: principalLogProps,
+      serializers: { req: redactCredentials },
       autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
     };
 
