@@ -37,6 +37,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
+import { TransparencyLogModule } from './transparency-log/transparency-log.module';
 import { KnownReasonCodesPipe } from './conversations/known-reason-codes.pipe';
 import { loadPolicies, POLICIES, PolicyBook } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
@@ -91,6 +92,7 @@ export class AppModule {
         }),
         ConversationsModule,
         AuditModule,
+        TransparencyLogModule,
       ],
       controllers: [HealthController, MetricsController, EventsController],
       providers: [

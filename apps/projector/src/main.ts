@@ -13,6 +13,7 @@ import {
   runtimeConnection,
 } from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner, READ_MODEL_ENTITIES } from '@app/projections';
+import { SequencerProjection } from '@app/transparency';
 
 /**
  * Runs only the projections (start the API with PROJECTIONS_IN_PROCESS=false). Several
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const database = await resolveDatabase(config, say);
   await runMigrations(database.migrationUrl);
   // The projector's DataSource owns its pool; the projections write their SQL by hand on it.
-  const sized = { max: ALL_PROJECTIONS.length * 2 + 2, connectTimeoutMs: 0, applicationName: 'conversation-projector' };
+  const sized = { max: ALL_PROJECTIONS.length * 2 + 4, connectTimeoutMs: 0, applicationName: 'conversation-projector' };
   const settings = { ...config, ...sized };
   const dataSource = await openRuntimeDataSource(database.url, settings, READ_MODEL_ENTITIES);
   const pool = poolOf(dataSource);
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   await listener.start();
   const waitForChange = (ms: number) => listener.next(ms);
 
-  const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
+  const projections = [...ALL_PROJECTIONS, new SequencerProjection()];
+  const runners = projections.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
   runners.forEach((r) => r.start());
   say(`running ${runners.map((r) => r.projection.name).join(', ')}`);
 

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { Gauge } from 'prom-client';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, projectionLags } from '@app/projections';
+import { SEQUENCER_NAME, SequencerProjection } from '@app/transparency';
 import type { AppConfig } from '@app/platform';
 import { ChangeNotifier } from '../database/change-notifier';
 import { APP_CONFIG, PG_POOL } from '../database/database.providers';
@@ -24,7 +25,7 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     private readonly notifier: ChangeNotifier,
     metrics: MetricsService,
   ) {
-    const names = ALL_PROJECTIONS.map((p) => p.name);
+    const names = [...ALL_PROJECTIONS.map((p) => p.name), SEQUENCER_NAME];
     const lag = (field: 'lagEvents' | 'lagSeconds') =>
       async function collect(this: Gauge) {
         for (const l of await projectionLags(pool, names)) this.set({ projection: l.name }, l[field]);
@@ -47,7 +48,8 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
 
   onApplicationBootstrap(): void {
     if (!this.config.projectionsInProcess) return;
-    for (const projection of ALL_PROJECTIONS) {
+    // The transparency log's sequencer runs like a projection (and is never rebuilt).
+    for (const projection of [...ALL_PROJECTIONS, new SequencerProjection()]) {
       const runner = new ProjectionRunner(this.pool, this.store, projection, {
         waitForChange: (ms) => this.notifier.next(ms),
         log: (m) => this.logger.log(m),
