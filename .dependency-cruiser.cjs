@@ -49,6 +49,15 @@ module.exports = {
       to: { pathNot: '^libs/conversation/src/' },
     },
     {
+      name: 'tlog-is-pure',
+      severity: 'error',
+      comment:
+        'libs/tlog is the Merkle tree, notes and checkpoints over plain bytes: ' +
+        'it imports nothing but itself and node built-ins (no database, no framework).',
+      from: { path: '^libs/tlog/src/', pathNot: '\\.spec\\.ts$' },
+      to: { pathNot: '^libs/tlog/src/', dependencyTypesNot: ['core'] },
+    },
+    {
       name: 'event-store-knows-no-domain',
       severity: 'error',
       comment: 'The event store is a library with no domain knowledge.',
