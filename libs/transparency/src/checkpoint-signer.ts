@@ -142,7 +142,8 @@ export class CheckpointSigner {
     if (this.timer) return;
     const tick = () => {
       this.running = this.sign({ wait: false }).catch((err: Error) => {
-        if (!(err instanceof SigningRefused)) this.options.log?.warn(`transparency log: signing failed: ${err.message}`);
+        if (!(err instanceof SigningRefused))
+          this.options.log?.warn(`transparency log: signing failed: ${err.message}`);
       });
     };
     this.timer = setInterval(tick, intervalMs);

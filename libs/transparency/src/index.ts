@@ -7,3 +7,4 @@ export * from './checkpoint-signer';
 export * from './errors';
 export * from './transparency-log';
 export * from './verify-against-checkpoint';
+export * from './catch-up';

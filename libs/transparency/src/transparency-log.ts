@@ -42,7 +42,11 @@ export class TransparencyLog {
   }
 
   /** Every key with the sizes it signed; the current one is the last registered (else this process's). */
-  async verifierKeys(): Promise<{ origin: string; verifierKey: string | null; keys: Awaited<ReturnType<typeof logKeys>> }> {
+  async verifierKeys(): Promise<{
+    origin: string;
+    verifierKey: string | null;
+    keys: Awaited<ReturnType<typeof logKeys>>;
+  }> {
     const keys = await logKeys(this.pool);
     return { origin: this.origin, verifierKey: keys.at(-1)?.verifierKey ?? this.signer?.verifierKey ?? null, keys };
   }
@@ -57,7 +61,9 @@ export class TransparencyLog {
     const current = await this.treeSize();
     if (size > current) throw new InvalidTreeSize(`treeSize ${size} is beyond the current tree (${current} leaves)`);
     const leaf: StoredLeaf | null =
-      'eventId' in ref ? await leafOfEvent(this.pool, ref.eventId) : await leafOfStreamVersion(this.pool, ref.streamId, ref.version);
+      'eventId' in ref
+        ? await leafOfEvent(this.pool, ref.eventId)
+        : await leafOfStreamVersion(this.pool, ref.streamId, ref.version);
     if (!leaf || (tenantId !== undefined && leaf.tenantId !== tenantId) || leaf.leafIndex >= size) {
       throw new NotInTree(`the event is not in the tree of ${size} leaves`);
     }
@@ -93,7 +99,8 @@ export class TransparencyLog {
     parsePosition(position);
     const deadline = Date.now() + timeoutMs;
     while (comparePositions(await readCheckpoint(this.pool, SEQUENCER_NAME), position) < 0) {
-      if (Date.now() > deadline) throw new Error(`the sequencer has not reached position ${position} in ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`the sequencer has not reached position ${position} in ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const needed = await this.leavesThrough(position);

@@ -65,7 +65,9 @@ export async function verifyAgainstCheckpoint(
         difference = {
           leafIndex: found.index * 2 ** found.level,
           throughLeaf: (found.index + 1) * 2 ** found.level - 1,
-          ...(leaf ? { event: { eventId: leaf.event_id, streamId: leaf.stream_id, version: Number(leaf.version) } } : {}),
+          ...(leaf
+            ? { event: { eventId: leaf.event_id, streamId: leaf.stream_id, version: Number(leaf.version) } }
+            : {}),
         };
       }
     }

@@ -8,12 +8,7 @@ import { ApiError } from '../common/api-error';
 import { ApiReadProblems } from '../common/api-problems.decorator';
 import { NoQueryDto } from '../common/read-query.dto';
 import { CheckpointsQueryDto, ConsistencyQueryDto, InclusionQueryDto } from './dto/log-query.dto';
-import {
-  CheckpointPageDto,
-  ConsistencyProofDto,
-  InclusionProofDto,
-  VerifierKeyDto,
-} from './dto/log-responses.dto';
+import { CheckpointPageDto, ConsistencyProofDto, InclusionProofDto, VerifierKeyDto } from './dto/log-responses.dto';
 import { TransparencyLogService } from './transparency-log.service';
 
 const b64 = (h: Buffer) => h.toString('base64');

@@ -9,7 +9,13 @@ import { IsUuid } from '../../common/is-uuid';
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 const TREE_SIZE = (description: string, required = false) =>
   (required ? ApiProperty : ApiPropertyOptional)({ minimum: 0, maximum: MAX_SIZE, example: 1024, description });
-const SizeInt = () => applyDecorators(Type(() => Number), IsInt(), Min(0), Max(MAX_SIZE));
+const SizeInt = () =>
+  applyDecorators(
+    Type(() => Number),
+    IsInt(),
+    Min(0),
+    Max(MAX_SIZE),
+  );
 
 /** `<prefix>-<uuid>` in any letter case: the stream id with its UUID in lower case. */
 export function normalizeStreamId(value: unknown): unknown {

@@ -15,7 +15,8 @@ export class CheckpointPageDto {
 }
 
 export class LogKeyDto {
-  @ApiProperty({ example: 'example.com/log+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW' }) verifierKey!: string;
+  @ApiProperty({ example: 'example.com/log+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW' })
+  verifierKey!: string;
   @ApiProperty({ minimum: 0, description: 'The first tree size it signed' }) fromTreeSize!: number;
   @ApiPropertyOptional({ minimum: 0, description: 'The last tree size it signed, once a newer key took over' })
   toTreeSize?: number;
