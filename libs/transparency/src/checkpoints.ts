@@ -12,17 +12,18 @@ export interface StoredCheckpoint {
 }
 
 interface CheckpointRow {
-  tree_size: string;
+  size: string;
   root_hash: Buffer;
   signed_at: Date;
   note: string;
   verifier_key: string;
 }
 
-const COLUMNS = 'tree_size::text AS tree_size, root_hash, signed_at, note, verifier_key';
+// The size as text under another name: ORDER BY tree_size must sort the bigint, not its text.
+const COLUMNS = 'c.tree_size::text AS size, c.root_hash, c.signed_at, c.note, c.verifier_key';
 
 const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
-  treeSize: Number(r.tree_size),
+  treeSize: Number(r.size),
   rootHash: r.root_hash,
   signedAt: r.signed_at,
   note: r.note,
@@ -31,13 +32,13 @@ const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
 
 export async function latestCheckpoint(db: Db): Promise<StoredCheckpoint | null> {
   const { rows } = await db.query<CheckpointRow>(
-    `SELECT ${COLUMNS} FROM tlog_checkpoints ORDER BY tree_size DESC LIMIT 1`,
+    `SELECT ${COLUMNS} FROM tlog_checkpoints c ORDER BY c.tree_size DESC LIMIT 1`,
   );
   return rows.length ? toCheckpoint(rows[0]) : null;
 }
 
 export async function checkpointAt(db: Db, treeSize: number): Promise<StoredCheckpoint | null> {
-  const { rows } = await db.query<CheckpointRow>(`SELECT ${COLUMNS} FROM tlog_checkpoints WHERE tree_size = $1`, [
+  const { rows } = await db.query<CheckpointRow>(`SELECT ${COLUMNS} FROM tlog_checkpoints c WHERE c.tree_size = $1`, [
     treeSize,
   ]);
   return rows.length ? toCheckpoint(rows[0]) : null;
@@ -49,7 +50,7 @@ export async function listCheckpoints(
   page: { before?: number; limit: number },
 ): Promise<{ items: StoredCheckpoint[]; next: number | null }> {
   const { rows } = await db.query<CheckpointRow>(
-    `SELECT ${COLUMNS} FROM tlog_checkpoints WHERE tree_size < $1 ORDER BY tree_size DESC LIMIT $2`,
+    `SELECT ${COLUMNS} FROM tlog_checkpoints c WHERE c.tree_size < $1 ORDER BY c.tree_size DESC LIMIT $2`,
     [page.before ?? Number.MAX_SAFE_INTEGER, page.limit + 1],
   );
   const items = rows.slice(0, page.limit).map(toCheckpoint);

@@ -124,6 +124,13 @@ describe('transparency log', () => {
       const log = new TransparencyLog(db.pool, origin, signer);
       const proof = await log.consistency(5, 7);
       expect(verifyConsistency(5, 7, proof, first.rootHash, second.rootHash)).toBe(true);
+      // Past a power of ten: sizes order as numbers (12 after 7), never as text.
+      await appendEvents(store, conversationStream(), 5);
+      await catchUpSequencer(db.pool, store);
+      expect((await signer.sign())!.treeSize).toBe(12);
+      expect((await log.latestCheckpoint())!.treeSize).toBe(12);
+      expect((await log.checkpoints({ limit: 2 })).items.map((c) => c.treeSize)).toEqual([12, 7]);
+      expect((await log.checkpoints({ before: 7, limit: 2 })).items.map((c) => c.treeSize)).toEqual([5]);
     });
 
     it('refuses to sign a tree that does not extend the last signed checkpoint, and says so', async () => {
