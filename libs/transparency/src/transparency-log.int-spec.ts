@@ -19,7 +19,7 @@ import { catchUpSequencer } from './catch-up';
 import { CheckpointSigner, SigningRefused } from './checkpoint-signer';
 import { logKeys } from './checkpoints';
 import { resolveOrigin } from './log-origin';
-import { SEQUENCER_NAME } from './sequencer.projection';
+import { SEQUENCER_NAME, SequencerProjection } from './sequencer.projection';
 import { createSigningKeyFile, readSigningKey, SigningKeyFileExists } from './signing-key-file';
 import { StoredNodes, storedTreeSize } from './stored-nodes';
 import { TransparencyLog } from './transparency-log';
@@ -73,7 +73,6 @@ describe('transparency log', () => {
       const before = await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index');
       await rebuildProjections(db.pool, store, ALL_PROJECTIONS);
       expect((await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index')).rows).toEqual(before.rows);
-      const { SequencerProjection } = await import('./sequencer.projection');
       await expect(rebuildProjections(db.pool, store, [new SequencerProjection()])).rejects.toThrow(/never rebuilt/);
     });
 
