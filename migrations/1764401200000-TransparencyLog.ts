@@ -8,7 +8,9 @@ const TABLES = ['tlog_origin', 'tlog_leaves', 'tlog_nodes', 'tlog_keys', 'tlog_c
  * or remove one; triggers enabled ALWAYS refuse UPDATE, DELETE and TRUNCATE for every role
  * (a projections rebuild never empties them).
  * - tlog_origin: the log's name (LOG_ORIGIN), fixed by its first signer.
- * - tlog_leaves: leaf index <-> event id, assigned by the sequencer in commit order.
+ * - tlog_leaves: each event's leaf index, assigned by the sequencer in commit order; keyed by the
+ *   event's place in that order (es_events' primary key), so that it is written in key order:
+ *   the sequencer costs the appends as little as it can. The tree's size is its level-0 nodes'.
  * - tlog_nodes: every perfect, aligned subtree (level L, index i covers leaves [i*2^L, (i+1)*2^L)),
  *   level 0 being the leaf hashes: a root or a proof is O(log n) primary-key reads in one query.
  * - tlog_keys: the public part of each signing key, from the tree size it took over.
@@ -26,8 +28,10 @@ export class TransparencyLog1764401200000 implements MigrationInterface {
       )`);
     await q.query(`
       CREATE TABLE tlog_leaves (
-        leaf_index  bigint PRIMARY KEY CHECK (leaf_index >= 0),
-        event_id    uuid NOT NULL UNIQUE
+        transaction_id  xid8 NOT NULL,
+        position        bigint NOT NULL,
+        leaf_index      bigint NOT NULL CHECK (leaf_index >= 0),
+        PRIMARY KEY (transaction_id, position)
       )`);
     await q.query(`
       CREATE TABLE tlog_nodes (

@@ -1,5 +1,5 @@
 import { openContenders } from './contenders';
-import { provisionDatabase } from './database';
+import { benchServer, provisionDatabase } from './database';
 import { AuditFigure, runAuditBenchmark } from './audit-bench';
 import { runHttpBenchmark } from './http/http-bench';
 import { RunningService, startService } from './http/service';
@@ -82,7 +82,8 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
 
 async function main(): Promise<void> {
   const figures = figuresOf(process.argv.slice(2));
-  const db = await provisionDatabase(progress);
+  // The tlog figure makes databases of its own on the server; alone, it leaves cs_bench alone.
+  const db = figures.some((f) => f !== 'tlog') ? await provisionDatabase(progress) : await benchServer(progress);
   progress(`database: ${db.source}; figures: ${figures.join(', ')}`);
   const summary: BenchSummary = {};
   try {

@@ -13,7 +13,7 @@ import {
   runtimeConnection,
 } from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner, READ_MODEL_ENTITIES } from '@app/projections';
-import { SequencerProjection } from '@app/transparency';
+import { SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
 
 /**
  * Runs only the projections (start the API with PROJECTIONS_IN_PROCESS=false). Several
@@ -41,8 +41,9 @@ async function main(): Promise<void> {
   await listener.start();
   const waitForChange = (ms: number) => listener.next(ms);
 
-  const projections = [...ALL_PROJECTIONS, new SequencerProjection()];
-  const runners = projections.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
+  const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
+  // The transparency log's sequencer, polling in larger batches (never rebuilt).
+  runners.push(new ProjectionRunner(pool, store, new SequencerProjection(), { ...SEQUENCER_RUNNER_OPTIONS, log: say }));
   runners.forEach((r) => r.start());
   say(`running ${runners.map((r) => r.projection.name).join(', ')}`);
 

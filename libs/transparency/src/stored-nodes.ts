@@ -27,11 +27,11 @@ export class StoredNodes implements SubtreeSource {
   }
 }
 
-/** Leaves the sequencer has stored (committed): the size of the current tree. */
+/** Leaves the sequencer has stored (committed): the size of the current tree, from its leaf nodes. */
 export async function storedTreeSize(db: Db): Promise<number> {
   const { rows } = await db.query<{ n: string }>({
     name: 'tlog_tree_size',
-    text: 'SELECT coalesce(max(leaf_index) + 1, 0)::text AS n FROM tlog_leaves',
+    text: 'SELECT coalesce(max(index) + 1, 0)::text AS n FROM tlog_nodes WHERE level = 0',
   });
   return Number(rows[0].n);
 }
@@ -70,7 +70,7 @@ const toLeaf = (r: LeafRow): StoredLeaf => ({
 /** The leaf of an event (by id, lower case), null when it is not sequenced (or unknown). */
 export async function leafOfEvent(db: Db, eventId: string): Promise<StoredLeaf | null> {
   const { rows } = await db.query<LeafRow>(
-    `SELECT ${LEAF_COLUMNS} FROM tlog_leaves l JOIN es_events e ON e.event_id = l.event_id WHERE l.event_id = $1`,
+    `SELECT ${LEAF_COLUMNS} FROM es_events e JOIN tlog_leaves l USING (transaction_id, position) WHERE e.event_id = $1`,
     [eventId],
   );
   return rows.length ? toLeaf(rows[0]) : null;
@@ -79,7 +79,7 @@ export async function leafOfEvent(db: Db, eventId: string): Promise<StoredLeaf |
 /** The leaf of a stream's event at a version, null when it is not sequenced (or unknown). */
 export async function leafOfStreamVersion(db: Db, streamId: string, version: number): Promise<StoredLeaf | null> {
   const { rows } = await db.query<LeafRow>(
-    `SELECT ${LEAF_COLUMNS} FROM es_events e JOIN tlog_leaves l ON l.event_id = e.event_id
+    `SELECT ${LEAF_COLUMNS} FROM es_events e JOIN tlog_leaves l USING (transaction_id, position)
       WHERE e.stream_id = $1 AND e.stream_version = $2`,
     [streamId, version],
   );

@@ -113,9 +113,9 @@ export class TransparencyLog {
   private async leavesThrough(position: string): Promise<number> {
     const { transactionId, position: pos } = parsePosition(position);
     const { rows } = await this.pool.query<{ leaf_index: string }>(
-      `SELECT l.leaf_index::text AS leaf_index FROM es_events e JOIN tlog_leaves l ON l.event_id = e.event_id
-        WHERE (e.transaction_id, e.position) <= ($1::xid8, $2::bigint)
-        ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1`,
+      `SELECT leaf_index::text AS leaf_index FROM tlog_leaves
+        WHERE (transaction_id, position) <= ($1::xid8, $2::bigint)
+        ORDER BY transaction_id DESC, position DESC LIMIT 1`,
       [transactionId, pos],
     );
     return rows.length ? Number(rows[0].leaf_index) + 1 : 0;

@@ -18,6 +18,7 @@ import {
   catchUpSequencer,
   CheckpointSigner,
   resolveOrigin,
+  SEQUENCER_RUNNER_OPTIONS,
   SequencerProjection,
   StoredNodes,
   storedTreeSize,
@@ -111,6 +112,8 @@ async function proofLatency(url: string, plan: TlogPlan, progress: (l: string) =
     const nodes = new StoredNodes(pool);
     const size = plan.leaves;
     const root = await rootAt(nodes, size);
+    // Warm: the plan of the one query, the index's upper levels.
+    for (let i = 0; i < 100; i++) await inclusionProof(nodes, (i * 7919) % size, size);
     const rand = sampler(42);
     const inclusion: number[] = [];
     const consistency: number[] = [];
@@ -175,7 +178,9 @@ async function appendComparison(url: string, plan: TlogPlan, progress: (l: strin
       for (const on of round % 2 ? [true, false] : [false, true]) {
         // Each round with the log starts caught up: it pays for its own events, not the last round's.
         if (on) await catchUpSequencer(pool, store);
-        const runner = on ? new ProjectionRunner(pool, store, new SequencerProjection(), { pollIntervalMs: 50 }) : null;
+        const runner = on
+          ? new ProjectionRunner(pool, store, new SequencerProjection(), SEQUENCER_RUNNER_OPTIONS)
+          : null;
         runner?.start();
         if (on) signer.start(1000);
         const rate = await appendRate(store, plan.streams, plan.seconds);
