@@ -67,7 +67,8 @@ export async function insertNodes(tx: PoolClient, nodes: readonly TreeNode[]): P
   await tx.query({
     name: 'tlog_insert_nodes',
     text: `INSERT INTO tlog_nodes (level, index, hash)
-           SELECT u.level, u.index, decode(u.hash, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS u(level, index, hash)`,
+           SELECT u.level, u.index, decode(u.hash, 'hex')
+             FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS u(level, index, hash)`,
     values: [nodes.map((n) => n.level), nodes.map((n) => String(n.index)), nodes.map((n) => n.hash.toString('hex'))],
   });
 }

@@ -194,7 +194,8 @@ async function appendComparison(url: string, plan: TlogPlan, progress: (l: strin
         (on ? withLog : without).push(rate);
         pair[on ? 'with' : 'without'] = rate;
         progress(
-          `tlog: append round ${round + 1}/${plan.rounds} ${on ? 'with' : 'without'} the log: ${Math.round(rate)} events/s`,
+          `tlog: append round ${round + 1}/${plan.rounds} ${on ? 'with' : 'without'} the log: ` +
+            `${Math.round(rate)} events/s`,
         );
       }
       ratios.push(pair.with / pair.without);
