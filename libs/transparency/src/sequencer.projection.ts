@@ -36,6 +36,10 @@ export class SequencerProjection implements Projection<void> {
       values: rangeParams(batch),
     });
     if (rows.length === 0) return;
+    // The leaves are recomputed from es_events, deterministically: a crash that loses this commit
+    // loses its checkpoint with it, and the batch is sequenced again the same way. No checkpoint is
+    // signed over it before it is durable (the signer's own commit flushes the WAL before it).
+    await tx.query('SET LOCAL synchronous_commit = off');
     const size = await storedTreeSize(tx);
     if (this.frontier?.size !== size) this.frontier = await Frontier.load(new StoredNodes(tx), size);
     // Appended to a copy: the edge moves on only with a batch that was written.
@@ -63,7 +67,8 @@ export async function insertNodes(tx: PoolClient, nodes: readonly TreeNode[]): P
   await tx.query({
     name: 'tlog_insert_nodes',
     text: `INSERT INTO tlog_nodes (level, index, hash)
-           SELECT u.level, u.index, decode(u.hash, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS u(level, index, hash)`,
+           SELECT u.level, u.index, decode(u.hash, 'hex')
+             FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS u(level, index, hash)`,
     values: [nodes.map((n) => n.level), nodes.map((n) => String(n.index)), nodes.map((n) => n.hash.toString('hex'))],
   });
 }

@@ -82,7 +82,10 @@ export async function verifyAgainstCheckpoint(
     if (ok) return `ok: the first ${size} events of the log match the checkpoint of ${origin} at tree size ${size}`;
     const short = events < size ? `the log holds ${events} events where the checkpoint signed ${size}; ` : '';
     if (!difference) {
-      return `FAILED: ${short}the tree recomputed from the log does not match the signed root (the stored tree does not locate the difference)`;
+      return (
+        `FAILED: ${short}the tree recomputed from the log does not match the signed root ` +
+        '(the stored tree does not locate the difference)'
+      );
     }
     const where =
       difference.leafIndex === difference.throughLeaf
@@ -91,7 +94,10 @@ export async function verifyAgainstCheckpoint(
     const what = difference.event
       ? ` (now event ${difference.event.eventId}, ${difference.event.streamId} version ${difference.event.version})`
       : '';
-    return `FAILED: ${short}${where}${what} differs from the log as it was sequenced: the recomputed tree does not match the signed root`;
+    return (
+      `FAILED: ${short}${where}${what} differs from the log as it was sequenced: ` +
+      'the recomputed tree does not match the signed root'
+    );
   }
 }
 
