@@ -9,7 +9,7 @@ import { keysRevoke } from './commands/keys-revoke.command';
 import { verify } from './commands/verify.command';
 import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
 import { seed } from './commands/seed.command';
-import { exportCommand } from './commands/export.command';
+import { exportBundleCommand, exportCommand } from './commands/export.command';
 import {
   checkpointCommand,
   signingKeyCreate,
@@ -37,6 +37,9 @@ const USAGE =
   export --format jsonl [--reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to] ` +
   `[--out <file>]
                                                        audit export and its manifest; prints the manifest's SHA-256
+  export --bundle <dir> [the same filters]             the signed audit bundle (events, proofs, checkpoint, key,
+                                                       signed manifest) in a new or empty directory, signed with
+                                                       SIGNING_KEY_FILE's key; check it: npx conversation-audit-verify
   seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
@@ -100,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'export':
         await migrate();
+        if (flags.bundle !== undefined) return await exportBundleCommand(await pool(), flags, config, keyFile());
         return await exportCommand(await pool(), flags);
       case 'seed':
         await migrate();

@@ -43,6 +43,11 @@ export class CheckpointSigner {
     return this.key.verifierKey;
   }
 
+  /** A C2SP signed note of `text` with the log's key (an audit bundle's manifest statement). */
+  signText(text: string): string {
+    return signNote(text, [this.key]);
+  }
+
   /**
    * Signs the current tree unless the latest checkpoint already has its size (then returns
    * that one). `wait: false`: gives up (null) when another signer holds the lock.
