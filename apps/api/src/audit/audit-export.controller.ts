@@ -119,6 +119,8 @@ export class AuditExportController {
       createdAt = new Date(manifest.createdAt);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
+      // The client went away, or the key ended: nobody to answer.
+      if (abort.signal.aborted) return;
       if (err instanceof BundleLogBehind)
         throw ApiError.unavailable('LOG_BEHIND', err.message, LOG_BEHIND_RETRY_AFTER_S);
       if (err instanceof BundleSigningKeyMissing) throw new ApiError(503, 'NO_SIGNING_KEY', err.message);
