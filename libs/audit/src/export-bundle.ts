@@ -227,8 +227,9 @@ async function* conversationLines(
   for await (const events of streamEventsUpTo(client, ends[0].conversationId, upTo, ends[0].tenantId)) {
     for (const e of events) {
       const end = endAt.get(e.version);
-      if (end?.endEventId === e.eventId) out.ends++;
-      yield `${JSON.stringify(end?.endEventId === e.eventId ? { stored: storedOf(e), end } : { stored: storedOf(e) })}\n`;
+      const line = end?.endEventId === e.eventId ? { stored: storedOf(e), end } : { stored: storedOf(e) };
+      if (line.end) out.ends++;
+      yield `${JSON.stringify(line)}\n`;
       out.events++;
       last = e;
     }
