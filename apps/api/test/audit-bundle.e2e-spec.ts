@@ -26,7 +26,7 @@ interface Line {
 interface Bundle {
   files: Map<string, Buffer>;
   lines: Line[];
-  proofs: { streamId: string; version: number; treeSize: number }[];
+  proofs: { streamId: string; version: number; treeSize: number; [more: string]: unknown }[];
   manifest: Record<string, unknown> & { count: number; position: string; checkpoint: { treeSize: number } };
 }
 
@@ -213,6 +213,14 @@ describe('Audit: the signed bundle', () => {
       expect(bundle.proofs.map((p) => [p.streamId, p.version, p.treeSize])).toEqual(
         [...streams].map(([s, v]) => [s, v.at(-1), bundle.manifest.checkpoint.treeSize]),
       );
+      // The same proofs as the log's own inclusion answer at that size.
+      for (const p of bundle.proofs) {
+        const res = await auditorAll.get(
+          `/v1/audit/log/inclusion?streamId=${p.streamId}&version=${p.version}&treeSize=${p.treeSize}`,
+        );
+        expect(res.status).toBe(200);
+        expect(p).toEqual({ streamId: p.streamId, version: p.version, eventId: expect.any(String), ...res.body });
+      }
       expect(bundle.manifest).toMatchObject({
         type: 'manifest',
         origin: ORIGIN,

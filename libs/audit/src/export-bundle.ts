@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { comparePositions, GlobalPosition, parsePosition, StoredEvent } from '@app/event-store';
 import { readCheckpoint } from '@app/projections';
-import { SEQUENCER_NAME, type StoredCheckpoint, type TransparencyLog } from '@app/transparency';
+import { inclusionProofsAt, SEQUENCER_NAME, type StoredCheckpoint, type TransparencyLog } from '@app/transparency';
 import { countEnds, END_COLUMNS, END_FILTER_SQL, endFilterValues, EndFilters, EndItem, toEndItem } from './ends.query';
 import { streamEventsUpTo } from './events-up-to';
 import { endsCheckpoint, manifestFilters } from './export';
@@ -63,7 +63,7 @@ export interface BundleOptions {
   signal?: AbortSignal;
   now?: () => Date;
   onStart?: (info: { position: string; ends: number }) => void;
-  /** After each conversation: ends and events written so far. */
+  /** After each conversation: matching ends read and events written so far. */
   onProgress?: (done: { ends: number; events: number }) => void;
 }
 
@@ -78,7 +78,10 @@ interface EventsWritten {
   position: string;
   sha256: string;
   events: number;
+  /** Ends written beside their events. */
   ends: number;
+  /** End rows read (the progress against the count of matching ends). */
+  endRows: number;
   tails: StreamTail[];
 }
 
@@ -109,7 +112,7 @@ export async function writeAuditBundle(
         'a bundle is signed with one key; try again once the log has grown',
     );
   }
-  const proofsHash = await writeProofs(log, join(dir, 'proofs.ndjson'), written.tails, checkpoint.treeSize, options);
+  const proofsHash = await writeProofs(pool, join(dir, 'proofs.ndjson'), written.tails, checkpoint.treeSize, options);
   const verifierKey = `${signer.verifierKey}\n`;
   writeFileSync(join(dir, 'checkpoint.txt'), checkpoint.note, { flag: 'wx' });
   writeFileSync(join(dir, 'verifier-key.txt'), verifierKey, { flag: 'wx' });
@@ -151,7 +154,7 @@ async function writeEvents(
     const position = await endsCheckpoint(client);
     options.onStart?.({ position, ends: options.nothing ? 0 : await countEnds(client, filters) });
     const hash = createHash('sha256');
-    const out: EventsWritten = { position, sha256: '', events: 0, ends: 0, tails: [] };
+    const out: EventsWritten = { position, sha256: '', events: 0, ends: 0, endRows: 0, tails: [] };
     const lines = options.nothing ? [] : eventLines(client, filters, parsePosition(position), out, options);
     async function* hashed(): AsyncGenerator<string> {
       for await (const line of lines) {
@@ -235,7 +238,8 @@ async function* conversationLines(
     }
   }
   if (last) out.tails.push({ streamId: last.streamId, version: last.version, eventId: last.eventId });
-  options.onProgress?.({ ends: out.ends, events: out.events });
+  out.endRows += ends.length;
+  options.onProgress?.({ ends: out.endRows, events: out.events });
 }
 
 /** What the chain hash covers, and its hashes and place: nothing else (recordedAt is not hashed). */
@@ -271,9 +275,12 @@ async function coveringCheckpoint(
   return log.checkpointCovering(position);
 }
 
+/** Streams whose proofs are read together (two queries a batch). */
+const PROOF_BATCH = 250;
+
 /** proofs.ndjson: each stream's last exported event's inclusion proof at `treeSize`; returns its SHA-256. */
 async function writeProofs(
-  log: TransparencyLog,
+  pool: Pool,
   file: string,
   tails: StreamTail[],
   treeSize: number,
@@ -281,23 +288,26 @@ async function writeProofs(
 ): Promise<string> {
   const hash = createHash('sha256');
   async function* lines(): AsyncGenerator<string> {
-    for (const tail of tails) {
+    for (let from = 0; from < tails.length; from += PROOF_BATCH) {
       options.signal?.throwIfAborted();
-      const proof = await log.inclusion({ streamId: tail.streamId, version: tail.version }, treeSize);
-      if (proof.eventId !== tail.eventId) {
-        throw new Error(`the leaf of ${tail.streamId} version ${tail.version} is event ${proof.eventId}`);
+      const batch = tails.slice(from, from + PROOF_BATCH);
+      const proofs = await inclusionProofsAt(pool, batch, treeSize);
+      for (const [i, proof] of proofs.entries()) {
+        if (proof.eventId !== batch[i].eventId) {
+          throw new Error(`the leaf of ${proof.streamId} version ${proof.version} is event ${proof.eventId}`);
+        }
+        const line = `${JSON.stringify({
+          streamId: proof.streamId,
+          version: proof.version,
+          eventId: proof.eventId,
+          leafIndex: proof.leafIndex,
+          treeSize,
+          leafHash: proof.leafHash.toString('base64'),
+          hashes: proof.hashes.map((h) => h.toString('base64')),
+        })}\n`;
+        hash.update(line, 'utf8');
+        yield line;
       }
-      const line = `${JSON.stringify({
-        streamId: tail.streamId,
-        version: tail.version,
-        eventId: tail.eventId,
-        leafIndex: proof.leafIndex,
-        treeSize: proof.treeSize,
-        leafHash: proof.leafHash.toString('base64'),
-        hashes: proof.hashes.map((h) => h.toString('base64')),
-      })}\n`;
-      hash.update(line, 'utf8');
-      yield line;
     }
   }
   await pipeline(Readable.from(lines()), createWriteStream(file, { flags: 'wx' }), { signal: options.signal });

@@ -8,3 +8,4 @@ export * from './errors';
 export * from './transparency-log';
 export * from './verify-against-checkpoint';
 export * from './catch-up';
+export * from './inclusion-batch';
