@@ -320,6 +320,34 @@ describe('Audit: the signed bundle', () => {
       expect(lengths).toEqual([...lengths].sort((x, y) => x - y));
     });
 
+    it('gives no tenant another tenant’s stream through a read-model row that names it, nor hides it', async () => {
+      // A forged ends row (as from a read model built before the tenant checks): B1 under tenant-a.
+      const forged = uuid(0xf01);
+      await t.db.pool.query(
+        `INSERT INTO rm_ends (end_event_id, conversation_id, tenant_id, reason_code, initiator, policy_version,
+           ended_at, ended_at_message_id, redirection_count, version, position)
+         SELECT $1, conversation_id, 'tenant-a', reason_code, initiator, policy_version, ended_at,
+           ended_at_message_id, redirection_count, version, position
+           FROM rm_ends WHERE conversation_id = $2`,
+        [forged, B1],
+      );
+      try {
+        const own = await download(auditorA);
+        expect(new Set(streamsOf(own.bundle.lines).keys())).toEqual(
+          new Set([`conversation-${A1}`, `conversation-${A2}`]),
+        );
+        const all = await download(auditorAll);
+        const streams = streamsOf(all.bundle.lines);
+        expect(streams.has(`conversation-${B1}`)).toBe(true);
+        expect(all.bundle.lines.filter((l) => l.end?.conversationId === B1).map((l) => l.end!.tenantId)).toEqual([
+          'tenant-b',
+        ]);
+        expect((await verify(all.file)).code).toBe(0);
+      } finally {
+        await t.db.pool.query('DELETE FROM rm_ends WHERE end_event_id = $1', [forged]);
+      }
+    });
+
     it('refuses a bundle value other than 0 or 1', async () => {
       const res = await auditorAll.get('/v1/audit/export?bundle=yes');
       expect([res.status, res.body.code]).toEqual([400, 'VALIDATION_FAILED']);

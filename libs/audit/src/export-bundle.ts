@@ -176,7 +176,10 @@ async function writeEvents(
 
 /**
  * The lines of events.ndjson: the matching ends in conversation order, a keyset page at a time;
- * each conversation's events once, whatever the number of its ends that match.
+ * each conversation's events once, whatever the number of its ends that match. Ends are grouped
+ * by conversation and tenant: a read-model row naming another tenant than the one that started
+ * the stream (see END_FILTER_SQL) makes a group of its own, which gets no events, and does not
+ * hide the stream's genuine ends from a key of every tenant.
  */
 async function* eventLines(
   client: PoolClient,
@@ -193,14 +196,20 @@ async function* eventLines(
     const { rows } = await client.query(
       `SELECT ${END_COLUMNS} FROM rm_ends
         WHERE ${END_FILTER_SQL}
-          AND ($9::uuid IS NULL OR (conversation_id, end_event_id) > ($9::uuid, $10::uuid))
-        ORDER BY conversation_id, end_event_id
-        LIMIT $11`,
-      [...endFilterValues(filters), after?.conversationId ?? null, after?.endEventId ?? null, pageSize],
+          AND ($9::uuid IS NULL OR (conversation_id, tenant_id, end_event_id) > ($9::uuid, $10::text, $11::uuid))
+        ORDER BY conversation_id, tenant_id, end_event_id
+        LIMIT $12`,
+      [
+        ...endFilterValues(filters),
+        after?.conversationId ?? null,
+        after?.tenantId ?? null,
+        after?.endEventId ?? null,
+        pageSize,
+      ],
     );
     for (const row of rows) {
       const end = toEndItem(row);
-      if (group.length && group[0].conversationId !== end.conversationId) {
+      if (group.length && (group[0].conversationId !== end.conversationId || group[0].tenantId !== end.tenantId)) {
         yield* conversationLines(client, group, upTo, out, options);
         group = [];
       }
