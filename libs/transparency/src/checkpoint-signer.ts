@@ -43,6 +43,11 @@ export class CheckpointSigner {
     return this.key.verifierKey;
   }
 
+  /** Any other C2SP signed note with the log's key (e.g. an export's manifest), named after the origin. */
+  signNote(text: string): string {
+    return signNote(text, [this.key]);
+  }
+
   /**
    * Signs the current tree unless the latest checkpoint already has its size (then returns
    * that one). `wait: false`: gives up (null) when another signer holds the lock.
