@@ -151,6 +151,29 @@ describe('transparency log', () => {
       expect((await log.checkpoints({ before: 7, limit: 2 })).items.map((c) => c.treeSize)).toEqual([5]);
     });
 
+    it('signs on its interval when the tree grew, and only then', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const signer = new CheckpointSigner(db.pool, origin, readSigningKey(keyFile(dir), origin), { log: silent });
+      const sizes = async () =>
+        (await db.pool.query<{ n: string }>('SELECT tree_size::text AS n FROM tlog_checkpoints ORDER BY 1')).rows.map(
+          (r) => Number(r.n),
+        );
+      signer.start(20);
+      try {
+        await appendEvents(store, conversationStream(), 2);
+        await catchUpSequencer(db.pool, store);
+        for (let i = 0; i < 400 && !(await sizes()).includes(2); i++) await sleep(25);
+        await sleep(200);
+        expect(await sizes()).toEqual([2]);
+        await appendEvents(store, conversationStream(), 1);
+        await catchUpSequencer(db.pool, store);
+        for (let i = 0; i < 400 && !(await sizes()).includes(3); i++) await sleep(25);
+        expect(await sizes()).toEqual([2, 3]);
+      } finally {
+        await signer.stop();
+      }
+    });
+
     it('signs one checkpoint per tree size, however many signers ask at once', async () => {
       const origin = await resolveOrigin(db.pool, ORIGIN);
       const key = readSigningKey(keyFile(dir), origin);
