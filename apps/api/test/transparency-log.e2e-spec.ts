@@ -185,5 +185,25 @@ describe('Transparency log over HTTP', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'ok', transparencyLog: { status: 'up', signer: 'ok' } });
     });
+
+    // Last: it leaves the log's stored tree rewritten.
+    it('refuses to sign a rewritten tree, and /health turns degraded (still 200: the record works)', async () => {
+      const signed = (await log.log.latestCheckpoint())!;
+      await t.db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
+      // The largest stored subtree of the signed tree: every proof from it reads it.
+      await t.db.pool.query('UPDATE tlog_nodes SET hash = sha256(hash) WHERE level = $1 AND index = 0', [
+        Math.floor(Math.log2(signed.treeSize)),
+      ]);
+      await t.db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      await say(writerA, A, uuid(3), uuid(2), 'user', 'one more');
+      await expect(sign()).rejects.toThrow(/does not extend the checkpoint signed at/);
+      const res = await t.http().get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        status: 'degraded',
+        transparencyLog: { status: 'down', signer: 'refused', reason: expect.stringMatching(/not signed/) },
+      });
+      expect((await log.log.latestCheckpoint())!.note).toBe(signed.note);
+    });
   });
 });

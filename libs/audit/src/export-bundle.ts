@@ -136,7 +136,7 @@ export async function writeAuditBundle(
   const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
   writeFileSync(join(dir, 'manifest.json'), manifestText, { flag: 'wx' });
   const statement = `${MANIFEST_STATEMENT}\n${log.origin}\nsha256 ${sha256(manifestText)}\n`;
-  writeFileSync(join(dir, 'manifest.sig'), signer.signText(statement), { flag: 'wx' });
+  writeFileSync(join(dir, 'manifest.sig'), signer.signNote(statement), { flag: 'wx' });
   return manifest;
 }
 

@@ -43,14 +43,15 @@ export class CheckpointSigner {
     return this.key.verifierKey;
   }
 
-  /** A C2SP signed note of `text` with the log's key (an audit bundle's manifest statement). */
-  signText(text: string): string {
+  /** Any other C2SP signed note with the log's key (e.g. an export's manifest), named after the origin. */
+  signNote(text: string): string {
     return signNote(text, [this.key]);
   }
 
   /**
    * Signs the current tree unless the latest checkpoint already has its size (then returns
-   * that one). `wait: false`: gives up (null) when another signer holds the lock.
+   * that one). `wait: false` (the interval's): gives up (null) when another signer holds the
+   * lock, and signs no empty tree.
    */
   async sign(options: { wait?: boolean } = {}): Promise<StoredCheckpoint | null> {
     const conn = await this.pool.connect();
@@ -63,7 +64,7 @@ export class CheckpointSigner {
         await conn.query('ROLLBACK');
         return null;
       }
-      signed = await this.signLocked(conn);
+      signed = await this.signLocked(conn, options.wait !== false);
       await conn.query('COMMIT');
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
@@ -78,9 +79,10 @@ export class CheckpointSigner {
     return signed;
   }
 
-  private async signLocked(tx: PoolClient): Promise<StoredCheckpoint | null> {
+  private async signLocked(tx: PoolClient, empty: boolean): Promise<StoredCheckpoint | null> {
     const size = await storedTreeSize(tx);
     const previous = await latestCheckpoint(tx);
+    if (!previous && size === 0 && !empty) return null;
     const nodes = new StoredNodes(tx);
     const root = await rootAt(nodes, size);
     for (const before of [previous && { size: previous.treeSize, root: previous.rootHash }, this.lastSigned]) {

@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '@app/platform';
 import { generateSigningKeyPem, parseVerifierKey, signerFromPem, type NoteSigner } from '@app/tlog';
 
 /** The embedded default's key, beside its database files. */
@@ -35,8 +36,13 @@ export function ensureDefaultSigningKey(dataDir: string): string {
   return file;
 }
 
-/** The key of a PEM file, named after the log's origin. */
-export function readSigningKey(file: string, origin: string): SigningKey {
-  const signer = signerFromPem(origin, readFileSync(file, 'utf8'));
+/** The key of a PEM file, named after the log's origin; a file that holds none stops the start naming it. */
+export function readSigningKey(file: string, origin: string, variable = 'SIGNING_KEY_FILE'): SigningKey {
+  let signer: NoteSigner;
+  try {
+    signer = signerFromPem(origin, readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(variable, `(${file}): ${(err as Error).message}`);
+  }
   return { ...signer, publicKey: parseVerifierKey(signer.verifierKey).publicKey };
 }

@@ -85,12 +85,3 @@ export async function leafOfStreamVersion(db: Db, streamId: string, version: num
   );
   return rows.length ? toLeaf(rows[0]) : null;
 }
-
-/** Whether an event exists in the log at all (sequenced or not). */
-export async function eventTenant(db: Db, eventId: string): Promise<{ tenantId: string | null } | null> {
-  const { rows } = await db.query<{ tenant_id: string | null }>(
-    `SELECT metadata->>'tenantId' AS tenant_id FROM es_events WHERE event_id = $1`,
-    [eventId],
-  );
-  return rows.length ? { tenantId: rows[0].tenant_id } : null;
-}

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { ALL_PROJECTIONS, rebuildProjections, readCheckpoint } from '@app/projections';
+import { ALL_PROJECTIONS, ProjectionRunner, rebuildProjections, readCheckpoint } from '@app/projections';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { openCheckpoint, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
+import { openCheckpoint, openNote, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
 import {
   appendEvents,
   conversationStream,
@@ -26,6 +26,7 @@ import { TransparencyLog } from './transparency-log';
 import { verifyAgainstCheckpoint } from './verify-against-checkpoint';
 
 const ORIGIN = 'test.example/log';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function keyFile(dir: string, name = 'key.pem'): string {
   const file = join(dir, name);
@@ -65,6 +66,24 @@ describe('transparency log', () => {
         expect(await rootAt(new StoredNodes(db.pool), s)).toEqual(await expectedRoot(db.pool, s));
       }
       expect(await readCheckpoint(db.pool, SEQUENCER_NAME)).toBe(await store.headPosition());
+    });
+
+    it('resumes from the stored tree when another process sequenced meanwhile', async () => {
+      const [a, b] = [new SequencerProjection(), new SequencerProjection()];
+      const conn = await db.pool.connect();
+      try {
+        const runner = (p: SequencerProjection) => new ProjectionRunner(db.pool, store, p, { batchSize: 4 });
+        for (const [i, p] of [a, b, a, b, a].entries()) {
+          await appendEvents(store, conversationStream(), i + 2);
+          for (let tries = 0; (await runner(p).processBatch(conn)) === 0 && tries < 400; tries++) await sleep(25);
+        }
+      } finally {
+        conn.release();
+      }
+      await catchUpSequencer(db.pool, store);
+      const size = await storedTreeSize(db.pool);
+      expect(size).toBe(2 + 3 + 4 + 5 + 6);
+      expect(await rootAt(new StoredNodes(db.pool), size)).toEqual(await expectedRoot(db.pool));
     });
 
     it('is evidence: a rebuild of the projections leaves its tables alone, and refuses to rebuild it', async () => {
@@ -130,6 +149,43 @@ describe('transparency log', () => {
       expect((await log.latestCheckpoint())!.treeSize).toBe(12);
       expect((await log.checkpoints({ limit: 2 })).items.map((c) => c.treeSize)).toEqual([12, 7]);
       expect((await log.checkpoints({ before: 7, limit: 2 })).items.map((c) => c.treeSize)).toEqual([5]);
+    });
+
+    it('signs on its interval when the tree grew, and only then', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const signer = new CheckpointSigner(db.pool, origin, readSigningKey(keyFile(dir), origin), { log: silent });
+      const sizes = async () =>
+        (await db.pool.query<{ n: string }>('SELECT tree_size::text AS n FROM tlog_checkpoints ORDER BY 1')).rows.map(
+          (r) => Number(r.n),
+        );
+      signer.start(20);
+      try {
+        await appendEvents(store, conversationStream(), 2);
+        await catchUpSequencer(db.pool, store);
+        for (let i = 0; i < 400 && !(await sizes()).includes(2); i++) await sleep(25);
+        await sleep(200);
+        expect(await sizes()).toEqual([2]);
+        await appendEvents(store, conversationStream(), 1);
+        await catchUpSequencer(db.pool, store);
+        for (let i = 0; i < 400 && !(await sizes()).includes(3); i++) await sleep(25);
+        expect(await sizes()).toEqual([2, 3]);
+      } finally {
+        await signer.stop();
+      }
+    });
+
+    it('signs one checkpoint per tree size, however many signers ask at once', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      await appendEvents(store, conversationStream(), 3);
+      await catchUpSequencer(db.pool, store);
+      const signers = Array.from({ length: 5 }, () => new CheckpointSigner(db.pool, origin, key, { log: silent }));
+      const notes = await Promise.all(signers.map((s) => s.sign()));
+      expect(new Set(notes.map((n) => n!.note)).size).toBe(1);
+      expect((await db.pool.query('SELECT count(*)::int AS n FROM tlog_checkpoints')).rows[0].n).toBe(1);
+      const log = new TransparencyLog(db.pool, origin, signers[0]);
+      const manifest = 'conversation-audit-manifest\ntest.example/log\nsha256 00\n';
+      expect(openNote(log.signNote(manifest), [parseVerifierKey(key.verifierKey)]).text).toBe(manifest);
     });
 
     it('refuses to sign a tree that does not extend the last signed checkpoint, and says so', async () => {

@@ -85,6 +85,12 @@ export class TransparencyLog {
     return consistencyProof(new StoredNodes(this.pool), from, to);
   }
 
+  /** A C2SP signed note over `text` with the log's key (key name = origin): e.g. a bundle's manifest. */
+  signNote(text: string): string {
+    if (!this.signer) throw new NoCheckpoint('no signing key: set SIGNING_KEY_FILE');
+    return this.signer.signNote(text);
+  }
+
   /** Signs the current tree now (or returns the latest checkpoint when the tree has not grown). */
   async signNow(): Promise<StoredCheckpoint> {
     if (!this.signer) throw new NoCheckpoint('no signing key: set SIGNING_KEY_FILE');
