@@ -134,7 +134,7 @@ describe('Audit: the signed bundle', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audit-bundle-e2e-'));
+    dir = mkdtempSync(join(tmpdir(), 'bundle-e2e-'));
     keyFile = join(dir, 'signing-key.pem');
     createSigningKeyFile(keyFile);
     t = await startTestApp({ LOG_ORIGIN: ORIGIN, SIGNING_KEY_FILE: keyFile });
@@ -346,6 +346,15 @@ describe('Audit: the signed bundle', () => {
       } finally {
         await t.db.pool.query('DELETE FROM rm_ends WHERE end_event_id = $1', [forged]);
       }
+    });
+
+    it('leaves no temporary directory behind once the archive is sent', async () => {
+      await download(auditorAll);
+      await download(auditorA, 'reasonCode=OPERATOR_ACTION');
+      const left = () => readdirSync(tmpdir()).filter((name) => name.startsWith('audit-bundle-'));
+      // Removed when the response closes, just after the client has the last byte.
+      for (let i = 0; i < 100 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(left()).toEqual([]);
     });
 
     it('refuses a bundle value other than 0 or 1', async () => {
