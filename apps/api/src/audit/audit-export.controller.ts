@@ -70,7 +70,8 @@ export class AuditExportController {
     503,
     'BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or ' +
       'DATABASE_UNAVAILABLE (with Retry-After); with bundle=1 also LOG_BEHIND (the transparency log has not yet ' +
-      'sequenced the export’s position; with Retry-After) and NO_SIGNING_KEY (this process has no signing key)',
+      'sequenced the export’s position, or its latest checkpoint is of a retired key; with Retry-After) and ' +
+      'NO_SIGNING_KEY (this process has no signing key)',
   ])
   @Capped()
   async export(

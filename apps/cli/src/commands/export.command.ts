@@ -6,6 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
 import {
   BUNDLE_FILES,
+  BundleLogBehind,
+  BundleSigningKeyMissing,
   EndFilters,
   ExportManifest,
   exportEndsStream,
@@ -166,6 +168,10 @@ export async function exportBundleCommand(
       } catch {
         // Not empty: something else wrote there; leave it.
       }
+    }
+    if (err instanceof BundleLogBehind || err instanceof BundleSigningKeyMissing) {
+      io.err(`no bundle: ${err.message}`);
+      return 1;
     }
     throw err;
   }
