@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { Frontier, leafHash, type TreeNode } from '@app/tlog';
+import { Frontier, type TreeNode } from '@app/tlog';
 import { type Batch, IN_BATCH_SQL, type Projection, rangeParams } from '@app/projections';
 import { StoredNodes, storedTreeSize } from './stored-nodes';
 
@@ -29,36 +29,49 @@ export class SequencerProjection implements Projection<void> {
   private frontier: Frontier | null = null;
 
   async apply(tx: PoolClient, batch: Batch): Promise<void> {
-    const { rows } = await tx.query<{ tx: string; pos: string; hash: string }>({
-      name: 'tlog_sequence_batch',
-      text: `SELECT e.transaction_id::text AS tx, e.position::text AS pos, e.hash FROM es_events e
-              WHERE ${IN_BATCH_SQL} ORDER BY e.transaction_id, e.position`,
-      values: rangeParams(batch),
-    });
-    if (rows.length === 0) return;
     // The leaves are recomputed from es_events, deterministically: a crash that loses this commit
     // loses its checkpoint with it, and the batch is sequenced again the same way. No checkpoint is
     // signed over it before it is durable (the signer's own commit flushes the WAL before it).
     await tx.query('SET LOCAL synchronous_commit = off');
     const size = await storedTreeSize(tx);
     if (this.frontier?.size !== size) this.frontier = await Frontier.load(new StoredNodes(tx), size);
+    const leaves = await insertLeaves(tx, batch, size);
+    if (leaves.length === 0) return;
     // Appended to a copy: the edge moves on only with a batch that was written.
     const next = this.frontier.clone();
-    const nodes = next.append(rows.map((r) => leafHash(Buffer.from(r.hash, 'hex'))));
-    await insertLeaves(tx, size, rows);
-    await insertNodes(tx, nodes);
+    const nodes = next.append(leaves);
+    await insertNodes(
+      tx,
+      nodes.filter((n) => n.level > 0),
+    );
     this.frontier = next;
   }
 }
 
-async function insertLeaves(tx: PoolClient, first: number, rows: { tx: string; pos: string }[]): Promise<void> {
-  await tx.query({
+/**
+ * The batch's events become leaves size, size + 1, … in commit order, in one statement that
+ * never ships them out of the database: their leaf indexes and leaf hashes (level-0 nodes,
+ * SHA-256(0x00 ‖ chain hash)) are written, and the leaf hashes come back, in leaf order.
+ */
+async function insertLeaves(tx: PoolClient, batch: Batch, size: number): Promise<Buffer[]> {
+  const { rows } = await tx.query<{ index: string; hash: Buffer }>({
     name: 'tlog_insert_leaves',
-    text: `INSERT INTO tlog_leaves (transaction_id, position, leaf_index)
-           SELECT u.tx, u.pos, $1::bigint + u.k - 1
-             FROM unnest($2::xid8[], $3::bigint[]) WITH ORDINALITY AS u(tx, pos, k)`,
-    values: [first, rows.map((r) => r.tx), rows.map((r) => r.pos)],
+    text: `WITH b AS (
+             SELECT e.transaction_id, e.position,
+                    $5::bigint + row_number() OVER (ORDER BY e.transaction_id, e.position) - 1 AS leaf,
+                    sha256('\\x00'::bytea || decode(e.hash, 'hex')) AS hash
+               FROM es_events e WHERE ${IN_BATCH_SQL}),
+           leaves AS (INSERT INTO tlog_leaves (transaction_id, position, leaf_index)
+                      SELECT transaction_id, position, leaf FROM b)
+           INSERT INTO tlog_nodes (level, index, hash) SELECT 0, leaf, hash FROM b
+           RETURNING index::text AS index, hash`,
+    values: [...rangeParams(batch), size],
   });
+  const sorted = rows.map((r) => ({ index: Number(r.index), hash: r.hash })).sort((a, b) => a.index - b.index);
+  sorted.forEach((r, k) => {
+    if (r.index !== size + k) throw new Error(`leaf ${size + k} of the batch is missing`);
+  });
+  return sorted.map((r) => r.hash);
 }
 
 /** Stores nodes set-based, in one statement (hashes travel as hex). */
