@@ -49,6 +49,27 @@ module.exports = {
       to: { pathNot: '^libs/conversation/src/' },
     },
     {
+      name: 'tlog-is-pure',
+      severity: 'error',
+      comment:
+        'libs/tlog is the Merkle tree, notes and checkpoints over plain bytes: ' +
+        'it imports nothing but itself and node built-ins (no database, no framework).',
+      from: { path: '^libs/tlog/src/', pathNot: '\\.spec\\.ts$' },
+      to: { pathNot: '^libs/tlog/src/', dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'verify-is-independent',
+      severity: 'error',
+      comment:
+        'apps/verify is a second implementation of the checks: it imports no code of the service (it would ' +
+        'share its bugs), only itself, node built-ins and json-canonicalize.',
+      from: { path: '^apps/verify/(src|bin)/' },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: ['^apps/verify/(src|bin)/', '^node_modules/json-canonicalize/'],
+      },
+    },
+    {
       name: 'event-store-knows-no-domain',
       severity: 'error',
       comment: 'The event store is a library with no domain knowledge.',

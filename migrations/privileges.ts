@@ -35,6 +35,12 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   rm_daily_ends: READ_MODEL,
   rm_daily_started: READ_MODEL,
   rm_reviews: READ_MODEL,
+  // the transparency log: evidence, append-only for every role (triggers refuse the rest)
+  tlog_origin: ['SELECT', 'INSERT'],
+  tlog_leaves: ['SELECT', 'INSERT'],
+  tlog_nodes: ['SELECT', 'INSERT'],
+  tlog_keys: ['SELECT', 'INSERT'],
+  tlog_checkpoints: ['SELECT', 'INSERT'],
   // a service given only DATABASE_URL checks that nothing is pending (and applies nothing)
   typeorm_migrations: ['SELECT'],
 };
@@ -48,6 +54,7 @@ export const FUNCTION_PRIVILEGES: Readonly<Record<string, readonly 'EXECUTE'[]>>
   es_events_stamp: [],
   es_events_append_only: [],
   api_keys_guard: [],
+  tlog_append_only: [],
 };
 
 /**

@@ -39,6 +39,7 @@ import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
 import { AppendMessageDto, appendMessageFast } from './conversations/dto/command-bodies.dto';
+import { TransparencyLogModule } from './transparency-log/transparency-log.module';
 import { KnownReasonCodesPipe } from './conversations/known-reason-codes.pipe';
 import { loadPolicies, POLICIES, PolicyBook } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
@@ -93,6 +94,7 @@ export class AppModule {
         }),
         ConversationsModule,
         AuditModule,
+        TransparencyLogModule,
       ],
       controllers: [HealthController, MetricsController, EventsController],
       providers: [

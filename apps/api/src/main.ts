@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, loadConfig, ResolvedDatabase, resolveDatabase, runMigrations } from '@app/platform';
+import { ensureDefaultSigningKey } from '@app/transparency';
 import { createApp } from './app.factory';
 import { loadPolicies } from './conversations/policies';
 
@@ -32,6 +33,12 @@ async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: 
   const applied = await runMigrations(database.migrationUrl);
   if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
 
+  // The embedded default signs with a key kept beside its database files (created once, 0600).
+  if (!config.transparencyLog.signingKeyFile && database.source !== 'DATABASE_URL') {
+    const signingKeyFile = ensureDefaultSigningKey(config.dataDir);
+    config = { ...config, transparencyLog: { ...config.transparencyLog, signingKeyFile } };
+    say(`signing key: ${signingKeyFile}`);
+  }
   const app = await createApp({ config, databaseUrl: database.url });
   let stopping = false;
   const stop = async (signal: string) => {

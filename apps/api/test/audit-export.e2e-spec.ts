@@ -167,6 +167,12 @@ describe('Audit: export', () => {
     });
   });
 
+  it('answers bundle=1 with 503 NO_SIGNING_KEY when this process has no signing key to sign it', async () => {
+    const res = await auditorAll.get(`/v1/audit/export?bundle=1&waitFor=${position}`);
+    expect([res.status, res.body.code]).toEqual([503, 'NO_SIGNING_KEY']);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
   describe('npm run cli -- export', () => {
     it('writes the same bytes as the HTTP export, the manifest beside them, and prints the SHA-256 last', async () => {
       const out = join(dir, 'all.jsonl');

@@ -92,6 +92,15 @@ describe('npm start without DATABASE_URL', () => {
           version: 2,
         });
 
+        // The embedded default signs with a key of its own in ./data (0600); `checkpoint` signs
+        // now with it, and the service serves that very note.
+        expect(health.transparencyLog).toEqual({ status: 'up', signer: 'ok' });
+        expect(statSync(join(dir, 'data/signing-key.pem')).mode & 0o777).toBe(0o600);
+        const signed = await promisify(execFile)(process.execPath, [CLI, 'checkpoint'], { cwd: dir, env: cliEnv });
+        expect(signed.stdout).toMatch(/^conversation-log\/[^\n]+\n\d+\n[A-Za-z0-9+/]{43}=\n\n\u2014 /);
+        const served = await http().get('/v1/audit/log/checkpoint').set(auth);
+        expect(served.text).toBe(signed.stdout);
+
         expect(await stop(first.proc)).toBe(0);
         expect(existsSync(join(dir, 'data/pg/postmaster.pid'))).toBe(false);
 

@@ -53,7 +53,7 @@ function messageAppended(conversationId: string, n: number) {
 const IDEMPOTENCY_SCOPE = 't-1:POST /v1/conversations/:id/messages';
 const REQUEST_HASH = 'c'.repeat(64);
 
-function storeContender(store: PostgresEventStore): Contender {
+export function storeContender(store: PostgresEventStore): Contender {
   return {
     name: 'store',
     stream() {

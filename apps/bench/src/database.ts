@@ -70,3 +70,15 @@ export async function provisionDatabase(log: (line: string) => void): Promise<Be
   if (await databaseAnswers(LOCAL)) return freshLocalDatabase();
   return embeddedDatabase(log);
 }
+
+/**
+ * The server the bench would use, without dropping or creating cs_bench: BENCH_DATABASE_URL or
+ * DATABASE_URL, else the local server, else a temporary embedded one (figures that make
+ * databases of their own there).
+ */
+export async function benchServer(log: (line: string) => void): Promise<BenchDatabase> {
+  const given = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL;
+  if (given) return { url: given, source: 'the server of BENCH_DATABASE_URL', release: async () => undefined };
+  if (await databaseAnswers(LOCAL)) return { url: LOCAL, source: '127.0.0.1:5432', release: async () => undefined };
+  return embeddedDatabase(log);
+}

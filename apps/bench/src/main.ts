@@ -1,18 +1,19 @@
 import { openContenders } from './contenders';
-import { provisionDatabase } from './database';
+import { benchServer, provisionDatabase } from './database';
 import { AuditFigure, runAuditBenchmark } from './audit-bench';
 import { runHttpBenchmark } from './http/http-bench';
 import { RunningService, startService } from './http/service';
 import { runLongStreamBenchmark } from './long-stream/long-stream-bench';
-import { appendTable, auditTable, BenchSummary, httpTable, longStreamTable, summaryLine } from './report';
+import { appendTable, auditTable, BenchSummary, httpTable, longStreamTable, summaryLine, tlogTable } from './report';
 import { RunPlan, runAppendBenchmark } from './runner';
+import { runTlogBenchmark } from './tlog/tlog-bench';
 
 /**
  * `npm run bench [-- <figure>…]`: the figures named (all without a name), on one database in
  * one run. Progress goes to stderr; the tables and, as the very last line, one JSON object with
  * a key for each figure go to stdout.
  */
-const FIGURES = ['auditQuery', 'projectionRebuild', 'http', 'longStream', 'append'] as const;
+const FIGURES = ['auditQuery', 'projectionRebuild', 'http', 'longStream', 'append', 'tlog'] as const;
 type Figure = (typeof FIGURES)[number];
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -81,7 +82,8 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
 
 async function main(): Promise<void> {
   const figures = figuresOf(process.argv.slice(2));
-  const db = await provisionDatabase(progress);
+  // The tlog figure makes databases of its own on the server; alone, it leaves cs_bench alone.
+  const db = figures.some((f) => f !== 'tlog') ? await provisionDatabase(progress) : await benchServer(progress);
   progress(`database: ${db.source}; figures: ${figures.join(', ')}`);
   const summary: BenchSummary = {};
   try {
@@ -105,6 +107,20 @@ async function main(): Promise<void> {
         await contenders.close();
       }
       process.stdout.write(`${appendTable(summary.append)}\n`);
+    }
+    if (figures.includes('tlog')) {
+      summary.tlog = await runTlogBenchmark(
+        db.url,
+        {
+          leaves: num('BENCH_TLOG_LEAVES', 1_000_000),
+          proofs: num('BENCH_TLOG_PROOFS', 1000),
+          streams: num('BENCH_TLOG_STREAMS', 16),
+          rounds: num('BENCH_ROUNDS', 3),
+          seconds: num('BENCH_SECONDS', 3),
+        },
+        progress,
+      );
+      process.stdout.write(`${tlogTable(summary.tlog)}\n`);
     }
     process.stdout.write(`${summaryLine(summary)}\n`);
   } finally {

@@ -1,3 +1,4 @@
+import type { TlogResult } from './tlog/tlog-bench';
 import type { AuditBenchResult } from './audit-bench';
 import type { HttpResult } from './http/http-bench';
 import type { LongStreamResult } from './long-stream/long-stream-bench';
@@ -11,6 +12,18 @@ export interface BenchSummary extends Partial<AuditBenchResult> {
   append?: AppendRates;
   http?: HttpResult;
   longStream?: LongStreamResult;
+  tlog?: TlogResult;
+}
+
+/** Proof latency on the stored tree and the append rate with the transparency log running. */
+export function tlogTable(r: TlogResult): string {
+  return [
+    `Transparency log, ${r.treeSize}-leaf tree (stored in ${r.fillSeconds} s): ` +
+      `inclusion proof median ${r.inclusionMs.median} ms, p99 ${r.inclusionMs.p99} ms; ` +
+      `consistency proof median ${r.consistencyMs.median} ms, p99 ${r.consistencyMs.p99} ms (goal < 10)`,
+    `Append rate, ${r.appendStreams} streams: ${r.appendWithout} events/s without the sequencer and signer, ` +
+      `${r.appendWith} with them; with/without ${r.appendRatio} (goal >= 0.9)`,
+  ].join('\n');
 }
 
 /** The audit query at two log sizes and the rebuild against a plain read, with their ratios. */

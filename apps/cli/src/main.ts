@@ -9,7 +9,13 @@ import { keysRevoke } from './commands/keys-revoke.command';
 import { verify } from './commands/verify.command';
 import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
 import { seed } from './commands/seed.command';
-import { exportCommand } from './commands/export.command';
+import { exportBundleCommand, exportCommand } from './commands/export.command';
+import {
+  checkpointCommand,
+  signingKeyCreate,
+  signingKeyFileOf,
+  verifyCheckpoint,
+} from './commands/transparency-log.command';
 
 const USAGE =
   `usage: npm run cli -- <command>
@@ -21,11 +27,19 @@ const USAGE =
   keys:revoke <keyId> [--reason <text>] [--actor <name>]
                                                        revoke a key in every API process within a second
   verify [--conversation <id>]                         recompute hash chains (exit 1 when broken)
+  verify --checkpoint <file> [--key <verifier key>]    recompute the Merkle tree from the log and check it against
+                                                       a signed checkpoint kept elsewhere (exit 1 naming the first
+                                                       leaf that differs); key: --key, else SIGNING_KEY_FILE's
+  signing-key:create --out <file>                      a new Ed25519 signing key (PKCS#8 PEM, mode 0600)
+  checkpoint                                           sign a checkpoint of the log now; prints the note
   projections:status                                   each projection's checkpoint and lag
   projections:rebuild [name]                           rebuild one or all projections from the log
   export --format jsonl [--reasonCode --initiator --modelId --tenantId --policyVersion --reviewOutcome --from --to] ` +
   `[--out <file>]
                                                        audit export and its manifest; prints the manifest's SHA-256
+  export --bundle <dir> [the same filters]             the signed audit bundle (events, proofs, checkpoint, key,
+                                                       signed manifest) in a new or empty directory, signed with
+                                                       SIGNING_KEY_FILE's key; check it: npx conversation-audit-verify
   seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
@@ -38,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 2;
   }
+  if (command === 'signing-key:create') return signingKeyCreate(flags);
   const config = loadConfig();
   const database = await resolveDatabase(config, (line) => console.error(line));
   // The runtime's rights and its idle-in-transaction timeout, but no statement timeout: an
@@ -50,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
   const db = async () => (dataSource ??= await open());
   const pool = async () => poolOf(await db());
   const migrate = () => runMigrations(database.migrationUrl);
+  const keyFile = () => signingKeyFileOf(config, database.source !== 'DATABASE_URL');
   try {
     switch (command) {
       case 'migrate': {
@@ -69,7 +85,14 @@ async function main(argv: string[]): Promise<number> {
         await migrate();
         return await keysRevoke(await db(), positional, flags);
       case 'verify':
+        if (flags.checkpoint !== undefined) {
+          await migrate();
+          return await verifyCheckpoint(await pool(), flags, keyFile());
+        }
         return await verify(await pool(), flags);
+      case 'checkpoint':
+        await migrate();
+        return await checkpointCommand(await pool(), config, keyFile());
       case 'projections:status':
         await migrate();
         await projectionsStatus(await pool());
@@ -80,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'export':
         await migrate();
+        if (flags.bundle !== undefined) return await exportBundleCommand(await pool(), flags, config, keyFile());
         return await exportCommand(await pool(), flags);
       case 'seed':
         await migrate();

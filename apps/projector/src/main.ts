@@ -13,6 +13,7 @@ import {
   runtimeConnection,
 } from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner, READ_MODEL_ENTITIES } from '@app/projections';
+import { SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
 
 /**
  * Runs only the projections (start the API with PROJECTIONS_IN_PROCESS=false). Several
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const database = await resolveDatabase(config, say);
   await runMigrations(database.migrationUrl);
   // The projector's DataSource owns its pool; the projections write their SQL by hand on it.
-  const sized = { max: ALL_PROJECTIONS.length * 2 + 2, connectTimeoutMs: 0, applicationName: 'conversation-projector' };
+  const sized = { max: ALL_PROJECTIONS.length * 2 + 4, connectTimeoutMs: 0, applicationName: 'conversation-projector' };
   const settings = { ...config, ...sized };
   const dataSource = await openRuntimeDataSource(database.url, settings, READ_MODEL_ENTITIES);
   const pool = poolOf(dataSource);
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
   const waitForChange = (ms: number) => listener.next(ms);
 
   const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
+  // The transparency log's sequencer, polling in larger batches (never rebuilt).
+  runners.push(new ProjectionRunner(pool, store, new SequencerProjection(), { ...SEQUENCER_RUNNER_OPTIONS, log: say }));
   runners.forEach((r) => r.start());
   say(`running ${runners.map((r) => r.projection.name).join(', ')}`);
 

@@ -121,7 +121,8 @@ async function* endLinePieces(client: PoolClient, end: EndItem, upTo: GlobalPosi
 export const exportEndsStream = (pool: Pool, options: ExportOptions): Readable =>
   Readable.from(exportEndLines(pool, options), { objectMode: false, highWaterMark: 64 * 1024 });
 
-async function endsCheckpoint(client: PoolClient): Promise<string> {
+/** The ends projection's checkpoint as this snapshot sees it: the position an export is cut at. */
+export async function endsCheckpoint(client: PoolClient): Promise<string> {
   const { rows } = await client.query<{ position: string }>(
     "SELECT position FROM projection_checkpoints WHERE name = 'ends'",
   );

@@ -16,3 +16,5 @@ export * from './events-up-to';
 export * from './export';
 export * from './stored-policies';
 export * from './end-filter-rules';
+export * from './export-bundle';
+export * from './bundle-tar';

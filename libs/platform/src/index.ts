@@ -7,5 +7,6 @@ export * from './database/resolve-database';
 export * from './database/runtime-connection';
 export * from './database/notification-listener';
 export * from './config/limits';
+export * from './config/transparency-log';
 export * from './database/runtime-data-source';
 export * from './database/prepared-query';

@@ -16,6 +16,8 @@ export interface Projection<Prepared = unknown> {
   readonly name: string;
   /** Its tables, emptied by a rebuild. */
   readonly tables: readonly string[];
+  /** Its tables are evidence (the transparency log): never emptied, never rebuilt. */
+  readonly evidence?: boolean;
   /**
    * Reads what `apply` needs of a batch, outside the transaction and on any connection; a
    * rebuild prepares the next batch while the database writes this one.

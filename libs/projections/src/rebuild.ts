@@ -107,6 +107,8 @@ export async function rebuildProjections(
   onProgress: (events: number) => void = () => undefined,
   batchSize = 5000,
 ): Promise<number> {
+  const evidence = projections.find((p) => p.evidence);
+  if (evidence) throw new Error(`${evidence.name} keeps evidence: it is never rebuilt (its tables are append-only)`);
   const batchAt = batchesOf(store, batchSize);
   const done = projections.map(() => 0);
   const results: PromiseSettledResult<number>[] = [];

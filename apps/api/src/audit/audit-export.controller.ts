@@ -1,17 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Pool } from 'pg';
-import { exportEndsStream, resolveTenantScope } from '@app/audit';
+import {
+  BUNDLE_FILES,
+  BundleLogBehind,
+  BundleSigningKeyMissing,
+  EndFilters,
+  exportEndsStream,
+  resolveTenantScope,
+  tarOfFiles,
+  writeAuditBundle,
+} from '@app/audit';
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { AppConfig } from '@app/platform';
+import { ApiError } from '../common/api-error';
 import { ApiCappedReadProblems } from '../common/api-problems.decorator';
 import { APP_CONFIG, AUDIT_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { cutOffWhenStalled } from '../limits/stalled-response';
+import { TransparencyLogService } from '../transparency-log/transparency-log.service';
 import { ExportQueryDto } from './dto/audit-query.dto';
+
+/** Seconds to wait after 503 LOG_BEHIND (the sequencer runs every 250 ms). */
+const LOG_BEHIND_RETRY_AFTER_S = 5;
 
 /** The signed export (DOMAIN question 8). */
 @ApiTags('audit')
@@ -23,6 +40,7 @@ export class AuditExportController {
     @Inject(AUDIT_POOL) private readonly pool: Pool,
     private readonly keys: ApiKeyResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tlog: TransparencyLogService,
   ) {}
 
   @Get('export')
@@ -34,27 +52,88 @@ export class AuditExportController {
       'The last line: ' +
       '{"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","filters":{…},"position":"…"}, ' +
       'position being the ends projection checkpoint the whole export is consistent with. ' +
-      'A response without that line is incomplete.',
+      'A response without that line is incomplete. ' +
+      'With bundle=1: the same ends and the whole of their conversations (each once, from version 1) as a signed ' +
+      'audit bundle in one ustar archive (application/x-tar): events.ndjson (one {"stored": {…as hashed}, ' +
+      '"end"?: {…}} a line), proofs.ndjson (an inclusion proof of each conversation’s last event), checkpoint.txt ' +
+      '(the signed checkpoint covering them), verifier-key.txt, manifest.json and manifest.sig (a signed note over ' +
+      'the manifest’s SHA-256). Check it offline: npx conversation-audit-verify --key <verifier key> bundle.tar.',
   })
   @ApiOkResponse({
-    description: 'NDJSON, streamed; the last line is the manifest',
-    content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object a line' } } },
+    description: 'NDJSON, streamed; the last line is the manifest (bundle=1: a ustar archive of the bundle’s files)',
+    content: {
+      'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object a line' } },
+      'application/x-tar': { schema: { type: 'string', format: 'binary', description: 'The bundle’s files' } },
+    },
   })
-  @ApiCappedReadProblems()
+  @ApiCappedReadProblems([
+    503,
+    'BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or ' +
+      'DATABASE_UNAVAILABLE (with Retry-After); with bundle=1 also LOG_BEHIND (the transparency log has not yet ' +
+      'sequenced the export’s position, or its latest checkpoint is of a retired key; with Retry-After) and ' +
+      'NO_SIGNING_KEY (this process has no signing key)',
+  ])
   @Capped()
   async export(
     @Query() query: ExportQueryDto,
     @CurrentPrincipal() who: Principal,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const scope = resolveTenantScope(who.tenantId, query.tenantId);
+    const { bundle, ...asked } = query;
+    const scope = resolveTenantScope(who.tenantId, asked.tenantId);
     // Out of scope: an export of nothing, its manifest naming the tenant that was asked for.
-    const body = exportEndsStream(this.pool, { filters: { ...query, ...scope }, nothing: scope === null });
+    const filters: EndFilters = { ...asked, ...scope };
+    if (bundle === '1') return this.bundle(filters, scope === null, who, reply);
+    const body = exportEndsStream(this.pool, { filters, nothing: scope === null });
     // A client that stops reading would hold the export's connection and snapshot: cut it off.
     cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
     // So is an export whose key is revoked or expires while it runs, like an event stream.
     const unwatch = this.keys.watch(who, () => reply.raw.destroy());
     reply.raw.once('close', unwatch);
     await reply.header('content-type', 'application/x-ndjson').header('cache-control', 'no-store').send(body);
+  }
+
+  /**
+   * The bundle is written to a temporary directory first (its files' sizes head the archive's
+   * entries; memory stays bounded), then streamed as ustar; the directory goes with the response.
+   * Refusals before the first byte are problem+json.
+   */
+  private async bundle(filters: EndFilters, nothing: boolean, who: Principal, reply: FastifyReply): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-bundle-'));
+    const abort = new AbortController();
+    const unwatch = this.keys.watch(who, () => {
+      abort.abort();
+      reply.raw.destroy();
+    });
+    reply.raw.once('close', () => {
+      unwatch();
+      abort.abort();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    let createdAt: Date;
+    try {
+      const manifest = await writeAuditBundle(this.pool, this.tlog.log, dir, {
+        filters,
+        nothing,
+        signal: abort.signal,
+      });
+      createdAt = new Date(manifest.createdAt);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      // The client went away, or the key ended: nobody to answer.
+      if (abort.signal.aborted) return;
+      if (err instanceof BundleLogBehind)
+        throw ApiError.unavailable('LOG_BEHIND', err.message, LOG_BEHIND_RETRY_AFTER_S);
+      if (err instanceof BundleSigningKeyMissing) throw new ApiError(503, 'NO_SIGNING_KEY', err.message);
+      throw err;
+    }
+    const body = tarOfFiles(dir, BUNDLE_FILES, createdAt.getTime() / 1000);
+    cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
+    const name = `audit-bundle-${createdAt.toISOString().replace(/[:.]/g, '-')}.tar`;
+    await reply
+      .header('content-type', 'application/x-tar')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('cache-control', 'no-store')
+      .send(body);
   }
 }

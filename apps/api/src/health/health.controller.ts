@@ -7,6 +7,7 @@ import { ApiProblems } from '../common/api-problems.decorator';
 import { DatabasePrivileges } from '../database/database-privileges.service';
 import { ApiWaitFor } from '../projections/wait-for.interceptor';
 import { PG_POOL } from '../database/database.providers';
+import { TransparencyLogService } from '../transparency-log/transparency-log.service';
 
 const CHECK = {
   type: 'object',
@@ -20,13 +21,24 @@ const CHECK = {
     },
   },
 };
+const TLOG = {
+  type: 'object',
+  required: ['status', 'signer'],
+  description: 'down (status degraded): the signer refused a tree that does not extend the last signed checkpoint',
+  properties: {
+    status: { type: 'string', enum: ['up', 'down'] },
+    signer: { type: 'string', enum: ['ok', 'refused', 'none'], description: 'none: no signing key in this process' },
+    reason: { type: 'string' },
+  },
+};
 const CHECKS = { type: 'object', nullable: true, additionalProperties: CHECK };
 const HEALTH_OK = {
   type: 'object',
-  required: ['status', 'database'],
+  required: ['status', 'database', 'transparencyLog'],
   properties: {
-    status: { type: 'string', enum: ['ok'] },
+    status: { type: 'string', enum: ['ok', 'degraded'] },
     database: CHECK,
+    transparencyLog: TLOG,
     info: CHECKS,
     error: CHECKS,
     details: { type: 'object', additionalProperties: CHECK },
@@ -34,6 +46,7 @@ const HEALTH_OK = {
   example: {
     status: 'ok',
     database: { status: 'up', privileges: 'least' },
+    transparencyLog: { status: 'up', signer: 'ok' },
     info: { database: { status: 'up', privileges: 'least' } },
     error: {},
     details: { database: { status: 'up', privileges: 'least' } },
@@ -50,6 +63,7 @@ export class HealthController {
     private readonly indicator: HealthIndicatorService,
     private readonly privileges: DatabasePrivileges,
     @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly tlog: TransparencyLogService,
   ) {}
 
   @Get()
@@ -86,9 +100,12 @@ export class HealthController {
       },
     ]);
     // CONTRACT.md: "database": {"status", "privileges"} at the top, beside Terminus's report.
+    // A refused signature degrades the service without stopping it: the record still works.
+    const transparencyLog = this.tlog.health;
     return {
-      status: result.status,
+      status: transparencyLog.status === 'up' ? result.status : 'degraded',
       database: result.details.database,
+      transparencyLog,
       info: result.info,
       error: result.error,
       details: result.details,

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { Gauge } from 'prom-client';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, projectionLags } from '@app/projections';
+import { SEQUENCER_NAME, SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
 import type { AppConfig } from '@app/platform';
 import { ChangeNotifier } from '../database/change-notifier';
 import { APP_CONFIG, PG_POOL } from '../database/database.providers';
@@ -24,7 +25,7 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     private readonly notifier: ChangeNotifier,
     metrics: MetricsService,
   ) {
-    const names = ALL_PROJECTIONS.map((p) => p.name);
+    const names = [...ALL_PROJECTIONS.map((p) => p.name), SEQUENCER_NAME];
     const lag = (field: 'lagEvents' | 'lagSeconds') =>
       async function collect(this: Gauge) {
         for (const l of await projectionLags(pool, names)) this.set({ projection: l.name }, l[field]);
@@ -47,14 +48,22 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
 
   onApplicationBootstrap(): void {
     if (!this.config.projectionsInProcess) return;
+    const log = (m: string) => this.logger.log(m);
     for (const projection of ALL_PROJECTIONS) {
       const runner = new ProjectionRunner(this.pool, this.store, projection, {
         waitForChange: (ms) => this.notifier.next(ms),
-        log: (m) => this.logger.log(m),
+        log,
       });
       runner.start();
       this.runners.push(runner);
     }
+    // The transparency log's sequencer runs like a projection (and is never rebuilt).
+    const sequencer = new ProjectionRunner(this.pool, this.store, new SequencerProjection(), {
+      ...SEQUENCER_RUNNER_OPTIONS,
+      log,
+    });
+    sequencer.start();
+    this.runners.push(sequencer);
   }
 
   /** Before the shutdown hooks: TypeOrmModule closes the pools in its own, ahead of this module's. */

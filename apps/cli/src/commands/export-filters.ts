@@ -15,7 +15,7 @@ import {
 import { INITIATORS, REASON_CODE_PATTERN } from '@app/conversation';
 import { UsageError } from '../args';
 
-const OWN_FLAGS = ['format', 'out'];
+const OWN_FLAGS = ['format', 'out', 'bundle'];
 const FILTER_FLAGS = END_FILTER_NAMES;
 type FilterFlag = (typeof FILTER_FLAGS)[number];
 

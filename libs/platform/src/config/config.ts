@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { boolean, ConfigError, Env, integer } from './env-values';
 import { LimitsConfig, loadLimits } from './limits';
+import { loadTransparencyLog, TransparencyLogConfig } from './transparency-log';
 
 // The value parsers live apart so that limits.ts can use them without a cycle.
 export { boolean, ConfigError, integer };
@@ -35,6 +36,8 @@ export interface AppConfig {
   apiKeyCacheSize: number;
   /** Rate limits, pools and caps that keep one caller from exhausting the service. */
   limits: LimitsConfig;
+  /** LOG_ORIGIN, SIGNING_KEY_FILE, CHECKPOINT_INTERVAL, CHECKPOINT_DIR. */
+  transparencyLog: TransparencyLogConfig;
 }
 
 function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {
@@ -115,6 +118,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
     apiKeyCacheSize: integer(env, 'API_KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     limits: loadLimits(env),
+    transparencyLog: loadTransparencyLog(env),
     ...policy(env),
   };
 }

@@ -61,7 +61,20 @@ export class EndsQueryDto extends EndFiltersDto {
   @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
 }
 
-export class ExportQueryDto extends EndFiltersDto {}
+export const EXPORT_BUNDLE_VALUES = ['0', '1'] as const;
+
+export class ExportQueryDto extends EndFiltersDto {
+  @ApiPropertyOptional({
+    enum: EXPORT_BUNDLE_VALUES,
+    default: '0',
+    description:
+      '1: the signed audit bundle (events.ndjson, proofs.ndjson, checkpoint.txt, verifier-key.txt, manifest.json, ' +
+      'manifest.sig) as one ustar archive, application/x-tar, checked offline by conversation-audit-verify',
+  })
+  @IsOptional()
+  @IsOneOf(EXPORT_BUNDLE_VALUES)
+  bundle?: (typeof EXPORT_BUNDLE_VALUES)[number];
+}
 
 export class SampleQueryDto extends EndFiltersDto {
   @ApiPropertyOptional({ default: 20, minimum: 1, maximum: MAX_SAMPLE })

@@ -1,0 +1,209 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion } from '@app/tlog';
+import { createSigningKeyFile } from '@app/transparency';
+import { TransparencyLogService } from '../src/transparency-log/transparency-log.service';
+import { as, startTestApp, TestApp } from './support/test-app';
+import { Client, path, say, startConversation, uuid } from './support/scenario';
+
+const ORIGIN = 'e2e.example/conversation-log';
+const A = uuid(0xa1);
+const B = uuid(0xb1);
+const b64 = (s: string) => Buffer.from(s, 'base64');
+
+interface Proof {
+  leafIndex: number;
+  treeSize: number;
+  leafHash: string;
+  hashes: string[];
+}
+
+/** CONTRACT.md "Transparency log": checkpoints, keys and proofs over HTTP, verified as an auditor would. */
+describe('Transparency log over HTTP', () => {
+  let t: TestApp;
+  let auditorA: Client;
+  let auditorB: Client;
+  let admin: Client;
+  let writerA: Client;
+  let log: TransparencyLogService;
+
+  /** Signs now, once the sequencer has passed every event written so far. */
+  async function sign() {
+    const { rows } = await t.db.pool.query<{ p: string }>(
+      `SELECT transaction_id::text || '-' || position::text AS p FROM es_events
+        ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+    );
+    return log.log.checkpointCovering(rows[0].p);
+  }
+
+  async function eventIdOf(conversationId: string, version: number): Promise<string> {
+    const res = await admin.get(path(conversationId, '/events'));
+    return (res.body.items ?? res.body).find((e: { version: number }) => e.version === version).eventId;
+  }
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlog-e2e-'));
+    const keyFile = join(dir, 'key.pem');
+    createSigningKeyFile(keyFile);
+    t = await startTestApp({ LOG_ORIGIN: ORIGIN, SIGNING_KEY_FILE: keyFile, CHECKPOINT_DIR: join(dir, 'cp') });
+    log = t.app.get(TransparencyLogService);
+    auditorA = as(t, await t.key('auditor', 'tenant-a'));
+    auditorB = as(t, await t.key('auditor', 'tenant-b'));
+    admin = as(t, await t.key('admin', '*'));
+    writerA = as(t, await t.key('writer', 'tenant-a'));
+  });
+  afterAll(() => t.close());
+
+  it('answers 404 while nothing is signed', async () => {
+    const res = await auditorA.get('/v1/audit/log/checkpoint');
+    expect(res.status).toBe(404);
+  });
+
+  describe('once conversations are logged and signed', () => {
+    beforeAll(async () => {
+      await startConversation(writerA, A);
+      await say(writerA, A, uuid(1), null, 'user', 'hello');
+      await sign();
+      await say(writerA, A, uuid(2), uuid(1), 'assistant', 'hi');
+      await startConversation(as(t, await t.key('writer', 'tenant-b')), B);
+      await sign();
+    });
+
+    it('serves the latest checkpoint byte-exact as text, signed by the published key', async () => {
+      const res = await auditorA.get('/v1/audit/log/checkpoint');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+      const latest = (await log.log.latestCheckpoint())!;
+      expect(res.text).toBe(latest.note);
+      const keys = await auditorA.get('/v1/audit/log/verifier-key');
+      expect(keys.status).toBe(200);
+      expect(keys.body).toEqual({
+        origin: ORIGIN,
+        verifierKey: expect.stringMatching(/^e2e\.example\/conversation-log\+[0-9a-f]{8}\+/),
+        keys: [{ verifierKey: keys.body.verifierKey, fromTreeSize: expect.any(Number) }],
+      });
+      const opened = openCheckpoint(res.text, [parseVerifierKey(keys.body.verifierKey)], ORIGIN);
+      expect(opened.size).toBe(latest.treeSize);
+    });
+
+    it('lists checkpoints newest first, a page at a time', async () => {
+      const first = await auditorA.get('/v1/audit/log/checkpoints?limit=1');
+      expect(first.status).toBe(200);
+      expect(first.body.items).toHaveLength(1);
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const second = await auditorA.get(`/v1/audit/log/checkpoints?limit=1&cursor=${first.body.nextCursor}`);
+      expect(second.body.items[0].treeSize).toBeLessThan(first.body.items[0].treeSize);
+      expect(second.body.nextCursor).toBeNull();
+      expect((await auditorA.get('/v1/audit/log/checkpoints?cursor=abc')).status).toBe(400);
+      expect((await auditorA.get('/v1/audit/log/checkpoints?limit=501')).status).toBe(400);
+    });
+
+    it('proves an event included in the signed tree, by id in any letter case or by stream and version', async () => {
+      const eventId = await eventIdOf(A, 2);
+      const latest = (await log.log.latestCheckpoint())!;
+      for (const query of [
+        `eventId=${eventId}`,
+        `eventId=${eventId.toUpperCase()}`,
+        `streamId=conversation-${A.toUpperCase()}&version=2`,
+      ]) {
+        const res = await auditorA.get(`/v1/audit/log/inclusion?${query}`);
+        expect(res.status).toBe(200);
+        const proof = res.body as Proof;
+        expect(proof.treeSize).toBe(latest.treeSize);
+        expect(
+          verifyInclusion(proof.leafIndex, proof.treeSize, b64(proof.leafHash), proof.hashes.map(b64), latest.rootHash),
+        ).toBe(true);
+      }
+    });
+
+    it('answers any tree size up to the current tree, 400 beyond it, 404 NOT_IN_TREE below the leaf', async () => {
+      const eventId = await eventIdOf(A, 2);
+      const { leafIndex } = (await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}`)).body as Proof;
+      const current = await log.log.treeSize();
+      const at = await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=${leafIndex + 1}`);
+      expect(at.status).toBe(200);
+      const below = await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=${leafIndex}`);
+      expect(below.status).toBe(404);
+      expect(below.body.code).toBe('NOT_IN_TREE');
+      const beyond = await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=${current + 1}`);
+      expect(beyond.status).toBe(400);
+      expect(beyond.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it("answers another tenant's event exactly as an unknown one", async () => {
+      const eventId = await eventIdOf(A, 1);
+      const theirs = await auditorB.get(`/v1/audit/log/inclusion?eventId=${eventId.toUpperCase()}`);
+      const unknown = await auditorB.get(`/v1/audit/log/inclusion?eventId=${uuid(0xdead)}`);
+      const byStream = await auditorB.get(`/v1/audit/log/inclusion?streamId=conversation-${A}&version=1`);
+      for (const res of [theirs, unknown, byStream]) {
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual(unknown.body);
+      }
+      expect((await admin.get(`/v1/audit/log/inclusion?eventId=${eventId}`)).status).toBe(200);
+    });
+
+    it('refuses malformed questions and callers without the role', async () => {
+      for (const query of [
+        '',
+        'eventId=nope',
+        `eventId=${uuid(1)}&streamId=s&version=1`,
+        'streamId=s',
+        'version=1',
+        `eventId=${uuid(1)}&treeSize=-1`,
+      ]) {
+        const res = await auditorA.get(`/v1/audit/log/inclusion?${query}`);
+        expect(res.status).toBe(400);
+      }
+      expect((await writerA.get('/v1/audit/log/checkpoint')).status).toBe(403);
+      expect((await writerA.get(`/v1/audit/log/inclusion?eventId=${uuid(1)}`)).status).toBe(403);
+    });
+
+    it('proves consistency between two signed checkpoints', async () => {
+      const { body } = await auditorA.get('/v1/audit/log/checkpoints');
+      const [newer, older] = body.items as { treeSize: number; rootHash: string }[];
+      const res = await auditorA.get(`/v1/audit/log/consistency?from=${older.treeSize}&to=${newer.treeSize}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ from: older.treeSize, to: newer.treeSize });
+      expect(
+        verifyConsistency(
+          older.treeSize,
+          newer.treeSize,
+          res.body.hashes.map(b64),
+          b64(older.rootHash),
+          b64(newer.rootHash),
+        ),
+      ).toBe(true);
+      const current = await log.log.treeSize();
+      expect((await auditorA.get(`/v1/audit/log/consistency?from=2&to=1`)).status).toBe(400);
+      expect((await auditorA.get(`/v1/audit/log/consistency?from=1&to=${current + 1}`)).status).toBe(400);
+      expect((await auditorA.get(`/v1/audit/log/consistency?from=1`)).status).toBe(400);
+    });
+
+    it('reports the signer in /health', async () => {
+      const res = await t.http().get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'ok', transparencyLog: { status: 'up', signer: 'ok' } });
+    });
+
+    // Last: it leaves the log's stored tree rewritten.
+    it('refuses to sign a rewritten tree, and /health turns degraded (still 200: the record works)', async () => {
+      const signed = (await log.log.latestCheckpoint())!;
+      await t.db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
+      // The largest stored subtree of the signed tree: every proof from it reads it.
+      await t.db.pool.query('UPDATE tlog_nodes SET hash = sha256(hash) WHERE level = $1 AND index = 0', [
+        Math.floor(Math.log2(signed.treeSize)),
+      ]);
+      await t.db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      await say(writerA, A, uuid(3), uuid(2), 'user', 'one more');
+      await expect(sign()).rejects.toThrow(/does not extend the checkpoint signed at/);
+      const res = await t.http().get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        status: 'degraded',
+        transparencyLog: { status: 'down', signer: 'refused', reason: expect.stringMatching(/not signed/) },
+      });
+      expect((await log.log.latestCheckpoint())!.note).toBe(signed.note);
+    });
+  });
+});

@@ -1,0 +1,234 @@
+import { Client, Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { runMigrations } from '@app/platform';
+import { ProjectionRunner } from '@app/projections';
+import { createHash } from 'node:crypto';
+import {
+  consistencyProof,
+  generateSigningKeyPem,
+  inclusionProof,
+  leafHash,
+  parseVerifierKey,
+  rootAt,
+  signerFromPem,
+  verifyConsistency,
+  verifyInclusion,
+} from '@app/tlog';
+import {
+  catchUpSequencer,
+  CheckpointSigner,
+  resolveOrigin,
+  SEQUENCER_RUNNER_OPTIONS,
+  SequencerProjection,
+  StoredNodes,
+  storedTreeSize,
+} from '@app/transparency';
+import { storeContender } from '../contenders';
+
+export interface TlogResult {
+  treeSize: number;
+  /** Milliseconds per proof read from the stored nodes (one query each) of the tree of treeSize leaves. */
+  inclusionMs: { median: number; p99: number };
+  consistencyMs: { median: number; p99: number };
+  fillSeconds: number;
+  /** Events per second appended by `appendStreams` writers, without and with the sequencer and signer running. */
+  appendStreams: number;
+  appendWithout: number;
+  appendWith: number;
+  /** The median of with/without over pairs of rounds run back to back (goal >= 0.9). */
+  appendRatio: number;
+}
+
+export interface TlogPlan {
+  leaves: number;
+  proofs: number;
+  streams: number;
+  rounds: number;
+  seconds: number;
+}
+
+/** A fresh database of its own on the bench's server (never cs_bench, which other figures use). */
+async function freshDatabase(baseUrl: string, name: string): Promise<string> {
+  const admin = new URL(baseUrl);
+  admin.pathname = '/postgres';
+  const c = new Client({ connectionString: admin.toString() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  await runMigrations(url.toString());
+  return url.toString();
+}
+
+/**
+ * Fills tlog_nodes with the perfect subtrees of a tree of `leaves` leaves, in the database, level
+ * by level (one INSERT … SELECT per level): leaf data sha256(i), as the sequencer would store it.
+ */
+async function fillTree(pool: Pool, leaves: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO tlog_nodes (level, index, hash)
+     SELECT 0, i, sha256('\\x00'::bytea || sha256(int8send(i))) FROM generate_series(0, $1::bigint - 1) AS i`,
+    [leaves],
+  );
+  for (let level = 0; 2 ** (level + 1) <= leaves; level++) {
+    await pool.query(
+      `INSERT INTO tlog_nodes (level, index, hash)
+       SELECT $1::smallint + 1, l.index / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+         FROM tlog_nodes l JOIN tlog_nodes r ON r.level = $1 AND r.index = l.index + 1
+        WHERE l.level = $1 AND l.index % 2 = 0`,
+      [level],
+    );
+  }
+}
+
+function percentiles(ms: number[]): { median: number; p99: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => Number(s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(3));
+  return { median: at(0.5), p99: at(0.99) };
+}
+
+/** Deterministic pseudo-random integers below n (the same proofs every run). */
+function sampler(seed: number): (n: number) => number {
+  let x = seed;
+  return (n) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return Math.floor((x / 2 ** 32) * n);
+  };
+}
+
+async function proofLatency(url: string, plan: TlogPlan, progress: (l: string) => void) {
+  const pool = new Pool({ connectionString: url, max: 2 });
+  try {
+    progress(`tlog: storing the nodes of a ${plan.leaves}-leaf tree`);
+    const started = performance.now();
+    await fillTree(pool, plan.leaves);
+    await pool.query('ANALYZE tlog_nodes');
+    const fillSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
+    const nodes = new StoredNodes(pool);
+    const size = plan.leaves;
+    const root = await rootAt(nodes, size);
+    // Warm: the plan of the one query, the index's upper levels.
+    for (let i = 0; i < 100; i++) await inclusionProof(nodes, (i * 7919) % size, size);
+    const rand = sampler(42);
+    const inclusion: number[] = [];
+    const consistency: number[] = [];
+    for (let i = 0; i < plan.proofs; i++) {
+      const leaf = rand(size);
+      let t0 = performance.now();
+      const path = await inclusionProof(nodes, leaf, size);
+      inclusion.push(performance.now() - t0);
+      const data = Buffer.alloc(8);
+      data.writeBigInt64BE(BigInt(leaf));
+      if (!verifyInclusion(leaf, size, leafHash(createHash('sha256').update(data).digest()), path, root)) {
+        throw new Error(`inclusion proof of leaf ${leaf} does not verify`);
+      }
+      const from = 1 + rand(size - 1);
+      t0 = performance.now();
+      const proof = await consistencyProof(nodes, from, size);
+      consistency.push(performance.now() - t0);
+      if (i < 20 && !verifyConsistency(from, size, proof, await rootAt(nodes, from), root)) {
+        throw new Error(`consistency proof ${from}..${size} does not verify`);
+      }
+    }
+    return { fillSeconds, inclusionMs: percentiles(inclusion), consistencyMs: percentiles(consistency) };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** `streams` writers appending for `seconds`: the events appended and the time taken. */
+async function appendFor(store: PostgresEventStore, streams: number, seconds: number) {
+  const contender = storeContender(store);
+  const writers = Array.from({ length: streams }, () => contender.stream());
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let events = 0;
+  await Promise.all(
+    writers.map(async (append) => {
+      while (performance.now() < deadline) {
+        await append();
+        events++;
+      }
+    }),
+  );
+  return { events, started };
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+/**
+ * The append rate without and with the sequencer and the signer (a checkpoint every second, 60
+ * times more often than the default) on the same database, in pairs of rounds run back to back
+ * (the machine's load drifts; a pair shares it). A round with the log starts caught up and
+ * ends once its own events are all leaves: its rate counts the time to sequence them.
+ */
+async function appendComparison(url: string, plan: TlogPlan, progress: (l: string) => void) {
+  const pool = new Pool({ connectionString: url, max: plan.streams + 8 });
+  const store = new PostgresEventStore(pool);
+  const origin = await resolveOrigin(pool, 'bench.example/log');
+  const signer = new CheckpointSigner(pool, origin, signerKey(origin), {});
+  try {
+    await appendFor(store, plan.streams, 1);
+    const without: number[] = [];
+    const withLog: number[] = [];
+    const ratios: number[] = [];
+    for (let round = 0; round < plan.rounds; round++) {
+      const pair: Record<string, number> = {};
+      for (const on of round % 2 ? [true, false] : [false, true]) {
+        if (on) await catchUpSequencer(pool, store);
+        const runner = on
+          ? new ProjectionRunner(pool, store, new SequencerProjection(), SEQUENCER_RUNNER_OPTIONS)
+          : null;
+        runner?.start();
+        if (on) signer.start(1000);
+        const { events, started } = await appendFor(store, plan.streams, plan.seconds);
+        if (on) await catchUpSequencer(pool, store, 120_000);
+        const rate = events / ((performance.now() - started) / 1000);
+        await runner?.stop();
+        await signer.stop();
+        (on ? withLog : without).push(rate);
+        pair[on ? 'with' : 'without'] = rate;
+        progress(
+          `tlog: append round ${round + 1}/${plan.rounds} ${on ? 'with' : 'without'} the log: ` +
+            `${Math.round(rate)} events/s`,
+        );
+      }
+      ratios.push(pair.with / pair.without);
+    }
+    progress(`tlog: ${await storedTreeSize(pool)} events sequenced`);
+    return {
+      appendWithout: Math.round(median(without)),
+      appendWith: Math.round(median(withLog)),
+      appendRatio: Number(median(ratios).toFixed(2)),
+    };
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+}
+
+function signerKey(origin: string) {
+  const signer = signerFromPem(origin, generateSigningKeyPem());
+  return { ...signer, publicKey: parseVerifierKey(signer.verifierKey).publicKey };
+}
+
+/** The transparency log's figures, each on a fresh database of its own. */
+export async function runTlogBenchmark(
+  baseUrl: string,
+  plan: TlogPlan,
+  progress: (l: string) => void,
+): Promise<TlogResult> {
+  const appends = await appendComparison(await freshDatabase(baseUrl, 'cs_bench_tlog'), plan, progress);
+  const proofs = await proofLatency(await freshDatabase(baseUrl, 'cs_bench_tlog_tree'), plan, progress);
+  return {
+    treeSize: plan.leaves,
+    ...proofs,
+    appendStreams: plan.streams,
+    ...appends,
+  };
+}

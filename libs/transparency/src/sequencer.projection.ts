@@ -1,0 +1,87 @@
+import type { PoolClient } from 'pg';
+import { Frontier, type TreeNode } from '@app/tlog';
+import { type Batch, IN_BATCH_SQL, type Projection, rangeParams } from '@app/projections';
+import { StoredNodes, storedTreeSize } from './stored-nodes';
+
+export const SEQUENCER_NAME = 'transparency-log';
+
+/**
+ * How the sequencer's runner polls: not woken by every commit like the read models, but every
+ * quarter second in batches of up to 5,000 events: fewer, larger transactions cost the appends
+ * less, and nothing waits on a leaf within the second (checkpointCovering waits for it).
+ */
+export const SEQUENCER_RUNNER_OPTIONS = { pollIntervalMs: 250, batchSize: 5000 } as const;
+
+/**
+ * The sequencer: every event of es_events, in commit order and of every stream, becomes the next
+ * leaf of the Merkle tree; leaf data = the event's 32-byte chain hash. Run by a ProjectionRunner
+ * (lease; the leaves, the nodes and the checkpoint in one transaction; never skips a late
+ * commit). Its tables are evidence: never emptied, never rebuilt (`evidence`).
+ *
+ * The tree's right edge (Frontier) is kept in memory between batches, and checked against the
+ * stored tree's size at each batch: after a rolled-back batch, a crash, or a lease held by
+ * another process meanwhile, it is loaded again from the stored nodes (O(log n) of them).
+ */
+export class SequencerProjection implements Projection<void> {
+  readonly name = SEQUENCER_NAME;
+  readonly tables: readonly string[] = [];
+  readonly evidence = true;
+  private frontier: Frontier | null = null;
+
+  async apply(tx: PoolClient, batch: Batch): Promise<void> {
+    // The leaves are recomputed from es_events, deterministically: a crash that loses this commit
+    // loses its checkpoint with it, and the batch is sequenced again the same way. No checkpoint is
+    // signed over it before it is durable (the signer's own commit flushes the WAL before it).
+    await tx.query('SET LOCAL synchronous_commit = off');
+    const size = await storedTreeSize(tx);
+    if (this.frontier?.size !== size) this.frontier = await Frontier.load(new StoredNodes(tx), size);
+    const leaves = await insertLeaves(tx, batch, size);
+    if (leaves.length === 0) return;
+    // Appended to a copy: the edge moves on only with a batch that was written.
+    const next = this.frontier.clone();
+    const nodes = next.append(leaves);
+    await insertNodes(
+      tx,
+      nodes.filter((n) => n.level > 0),
+    );
+    this.frontier = next;
+  }
+}
+
+/**
+ * The batch's events become leaves size, size + 1, … in commit order, in one statement that
+ * never ships them out of the database: their leaf indexes and leaf hashes (level-0 nodes,
+ * SHA-256(0x00 ‖ chain hash)) are written, and the leaf hashes come back, in leaf order.
+ */
+async function insertLeaves(tx: PoolClient, batch: Batch, size: number): Promise<Buffer[]> {
+  const { rows } = await tx.query<{ index: string; hash: Buffer }>({
+    name: 'tlog_insert_leaves',
+    text: `WITH b AS (
+             SELECT e.transaction_id, e.position,
+                    $5::bigint + row_number() OVER (ORDER BY e.transaction_id, e.position) - 1 AS leaf,
+                    sha256('\\x00'::bytea || decode(e.hash, 'hex')) AS hash
+               FROM es_events e WHERE ${IN_BATCH_SQL}),
+           leaves AS (INSERT INTO tlog_leaves (transaction_id, position, leaf_index)
+                      SELECT transaction_id, position, leaf FROM b)
+           INSERT INTO tlog_nodes (level, index, hash) SELECT 0, leaf, hash FROM b
+           RETURNING index::text AS index, hash`,
+    values: [...rangeParams(batch), size],
+  });
+  const sorted = rows.map((r) => ({ index: Number(r.index), hash: r.hash })).sort((a, b) => a.index - b.index);
+  sorted.forEach((r, k) => {
+    if (r.index !== size + k) throw new Error(`leaf ${size + k} of the batch is missing`);
+  });
+  return sorted.map((r) => r.hash);
+}
+
+/** Stores nodes set-based, in one statement (hashes travel as hex). */
+export async function insertNodes(tx: PoolClient, nodes: readonly TreeNode[]): Promise<void> {
+  if (nodes.length === 0) return;
+  await tx.query({
+    name: 'tlog_insert_nodes',
+    text: `INSERT INTO tlog_nodes (level, index, hash)
+           SELECT u.level, u.index, decode(u.hash, 'hex')
+             FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS u(level, index, hash)`,
+    values: [nodes.map((n) => n.level), nodes.map((n) => String(n.index)), nodes.map((n) => n.hash.toString('hex'))],
+  });
+}

@@ -1,0 +1,327 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, ProjectionRunner, rebuildProjections, readCheckpoint } from '@app/projections';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { openCheckpoint, openNote, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
+import {
+  appendEvents,
+  conversationStream,
+  deleteStream,
+  expectedRoot,
+  rewriteEvent,
+  swapOrder,
+} from '../test/log-fixtures';
+import { catchUpSequencer } from './catch-up';
+import { CheckpointSigner, SigningRefused } from './checkpoint-signer';
+import { logKeys } from './checkpoints';
+import { resolveOrigin } from './log-origin';
+import { SEQUENCER_NAME, SequencerProjection } from './sequencer.projection';
+import { createSigningKeyFile, readSigningKey, SigningKeyFileExists } from './signing-key-file';
+import { StoredNodes, storedTreeSize } from './stored-nodes';
+import { TransparencyLog } from './transparency-log';
+import { verifyAgainstCheckpoint } from './verify-against-checkpoint';
+
+const ORIGIN = 'test.example/log';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function keyFile(dir: string, name = 'key.pem'): string {
+  const file = join(dir, name);
+  createSigningKeyFile(file);
+  return file;
+}
+
+describe('transparency log', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  let dir: string;
+  const silent = { error: () => undefined, warn: () => undefined };
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+    dir = mkdtempSync(join(tmpdir(), 'tlog-'));
+  });
+  afterEach(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  describe('the sequencer', () => {
+    it('makes every event of every stream a leaf in commit order, batch after batch and after a restart', async () => {
+      await appendEvents(store, conversationStream(), 3);
+      await appendEvents(store, 'apikey-3f1e2d4c-0000-4000-8000-000000000001', 2, '*');
+      await catchUpSequencer(db.pool, store);
+      expect(await storedTreeSize(db.pool)).toBe(5);
+      expect(await rootAt(new StoredNodes(db.pool), 5)).toEqual(await expectedRoot(db.pool));
+      // A new process: its edge of the tree is loaded from the stored nodes.
+      for (let i = 0; i < 7; i++) await appendEvents(store, conversationStream(), i + 1);
+      await catchUpSequencer(db.pool, store);
+      const size = await storedTreeSize(db.pool);
+      expect(size).toBe(5 + 28);
+      for (const s of [1, 2, 5, 8, 17, size]) {
+        expect(await rootAt(new StoredNodes(db.pool), s)).toEqual(await expectedRoot(db.pool, s));
+      }
+      expect(await readCheckpoint(db.pool, SEQUENCER_NAME)).toBe(await store.headPosition());
+    });
+
+    it('resumes from the stored tree when another process sequenced meanwhile', async () => {
+      const [a, b] = [new SequencerProjection(), new SequencerProjection()];
+      const conn = await db.pool.connect();
+      try {
+        const runner = (p: SequencerProjection) => new ProjectionRunner(db.pool, store, p, { batchSize: 4 });
+        for (const [i, p] of [a, b, a, b, a].entries()) {
+          await appendEvents(store, conversationStream(), i + 2);
+          for (let tries = 0; (await runner(p).processBatch(conn)) === 0 && tries < 400; tries++) await sleep(25);
+        }
+      } finally {
+        conn.release();
+      }
+      await catchUpSequencer(db.pool, store);
+      const size = await storedTreeSize(db.pool);
+      expect(size).toBe(2 + 3 + 4 + 5 + 6);
+      expect(await rootAt(new StoredNodes(db.pool), size)).toEqual(await expectedRoot(db.pool));
+    });
+
+    it('is evidence: a rebuild of the projections leaves its tables alone, and refuses to rebuild it', async () => {
+      await appendEvents(store, 'apikey-3f1e2d4c-0000-4000-8000-000000000002', 4, '*');
+      await catchUpSequencer(db.pool, store);
+      const before = await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index');
+      await rebuildProjections(db.pool, store, ALL_PROJECTIONS);
+      expect((await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index')).rows).toEqual(before.rows);
+      await expect(rebuildProjections(db.pool, store, [new SequencerProjection()])).rejects.toThrow(/never rebuilt/);
+    });
+
+    it('keeps its tables append-only for every role, the owner included', async () => {
+      await appendEvents(store, conversationStream(), 2);
+      await catchUpSequencer(db.pool, store);
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      await new CheckpointSigner(db.pool, origin, readSigningKey(keyFile(dir), origin), { log: silent }).sign();
+      const runtime = new Pool({ connectionString: db.runtimeUrl, max: 1 });
+      try {
+        for (const pool of [db.pool, runtime]) {
+          for (const sql of [
+            'UPDATE tlog_nodes SET hash = hash',
+            'DELETE FROM tlog_leaves',
+            'TRUNCATE tlog_nodes',
+            'TRUNCATE tlog_checkpoints',
+            'DELETE FROM tlog_keys',
+            'UPDATE tlog_origin SET origin = origin',
+          ]) {
+            await expect(pool.query(sql)).rejects.toThrow(/append-only|permission denied/);
+          }
+        }
+      } finally {
+        await runtime.end();
+      }
+    });
+  });
+
+  describe('the signer', () => {
+    it('signs C2SP checkpoints of the tree, stored and written to CHECKPOINT_DIR, only when it grew', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      const outDir = join(dir, 'checkpoints');
+      const signer = new CheckpointSigner(db.pool, origin, key, { checkpointDir: outDir, log: silent });
+      await appendEvents(store, conversationStream(), 5);
+      await catchUpSequencer(db.pool, store);
+      const first = (await signer.sign())!;
+      const opened = openCheckpoint(first.note, [parseVerifierKey(key.verifierKey)], ORIGIN);
+      expect(opened).toMatchObject({ origin: ORIGIN, size: 5 });
+      expect(opened.rootHash).toEqual(await expectedRoot(db.pool));
+      expect((await signer.sign())!.note).toBe(first.note);
+      expect(readdirSync(outDir)).toEqual(['checkpoint-000000000005.txt']);
+      expect(readFileSync(join(outDir, 'checkpoint-000000000005.txt'), 'utf8')).toBe(first.note);
+      await appendEvents(store, conversationStream(), 2);
+      await catchUpSequencer(db.pool, store);
+      const second = (await signer.sign())!;
+      expect(second.treeSize).toBe(7);
+      const log = new TransparencyLog(db.pool, origin, signer);
+      const proof = await log.consistency(5, 7);
+      expect(verifyConsistency(5, 7, proof, first.rootHash, second.rootHash)).toBe(true);
+      // Past a power of ten: sizes order as numbers (12 after 7), never as text.
+      await appendEvents(store, conversationStream(), 5);
+      await catchUpSequencer(db.pool, store);
+      expect((await signer.sign())!.treeSize).toBe(12);
+      expect((await log.latestCheckpoint())!.treeSize).toBe(12);
+      expect((await log.checkpoints({ limit: 2 })).items.map((c) => c.treeSize)).toEqual([12, 7]);
+      expect((await log.checkpoints({ before: 7, limit: 2 })).items.map((c) => c.treeSize)).toEqual([5]);
+    });
+
+    it('signs on its interval when the tree grew, and only then', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const signer = new CheckpointSigner(db.pool, origin, readSigningKey(keyFile(dir), origin), { log: silent });
+      const sizes = async () =>
+        (await db.pool.query<{ n: string }>('SELECT tree_size::text AS n FROM tlog_checkpoints ORDER BY 1')).rows.map(
+          (r) => Number(r.n),
+        );
+      signer.start(20);
+      try {
+        await appendEvents(store, conversationStream(), 2);
+        await catchUpSequencer(db.pool, store);
+        for (let i = 0; i < 400 && !(await sizes()).includes(2); i++) await sleep(25);
+        await sleep(200);
+        expect(await sizes()).toEqual([2]);
+        await appendEvents(store, conversationStream(), 1);
+        await catchUpSequencer(db.pool, store);
+        for (let i = 0; i < 400 && !(await sizes()).includes(3); i++) await sleep(25);
+        expect(await sizes()).toEqual([2, 3]);
+      } finally {
+        await signer.stop();
+      }
+    });
+
+    it('signs one checkpoint per tree size, however many signers ask at once', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      await appendEvents(store, conversationStream(), 3);
+      await catchUpSequencer(db.pool, store);
+      const signers = Array.from({ length: 5 }, () => new CheckpointSigner(db.pool, origin, key, { log: silent }));
+      const notes = await Promise.all(signers.map((s) => s.sign()));
+      expect(new Set(notes.map((n) => n!.note)).size).toBe(1);
+      expect((await db.pool.query('SELECT count(*)::int AS n FROM tlog_checkpoints')).rows[0].n).toBe(1);
+      const log = new TransparencyLog(db.pool, origin, signers[0]);
+      const manifest = 'conversation-audit-manifest\ntest.example/log\nsha256 00\n';
+      expect(openNote(log.signNote(manifest), [parseVerifierKey(key.verifierKey)]).text).toBe(manifest);
+    });
+
+    it('refuses to sign a tree that does not extend the last signed checkpoint, and says so', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const errors: string[] = [];
+      const signer = new CheckpointSigner(db.pool, origin, readSigningKey(keyFile(dir), origin), {
+        log: { error: (m) => errors.push(m), warn: () => undefined },
+      });
+      await appendEvents(store, conversationStream(), 4);
+      await catchUpSequencer(db.pool, store);
+      await signer.sign();
+      // The owner rewrites a stored node of the signed part (triggers off), then the log grows.
+      await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
+      await db.pool.query(`UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 2 AND index = 0`);
+      await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      await appendEvents(store, conversationStream(), 1);
+      await catchUpSequencer(db.pool, store);
+      await expect(signer.sign()).rejects.toThrow(SigningRefused);
+      expect(signer.state).toMatchObject({ status: 'refused' });
+      expect(errors.join()).toMatch(/does not extend the checkpoint signed at 4/);
+      expect((await db.pool.query('SELECT max(tree_size)::int AS n FROM tlog_checkpoints')).rows[0].n).toBe(4);
+    });
+
+    it('rotates keys: a new key takes over from a tree size; the old one signs no more, stays verifiable', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const oldKey = readSigningKey(keyFile(dir, 'old.pem'), origin);
+      const newKey = readSigningKey(keyFile(dir, 'new.pem'), origin);
+      await appendEvents(store, conversationStream(), 3);
+      await catchUpSequencer(db.pool, store);
+      const old = (await new CheckpointSigner(db.pool, origin, oldKey, { log: silent }).sign())!;
+      await appendEvents(store, conversationStream(), 3);
+      await catchUpSequencer(db.pool, store);
+      const rotated = new CheckpointSigner(db.pool, origin, newKey, { log: silent });
+      expect((await rotated.sign())!.treeSize).toBe(6);
+      await appendEvents(store, conversationStream(), 1);
+      await catchUpSequencer(db.pool, store);
+      await expect(new CheckpointSigner(db.pool, origin, oldKey, { log: silent }).sign()).rejects.toThrow(/retired/);
+      expect(
+        (await logKeys(db.pool)).map(({ verifierKey, fromTreeSize, toTreeSize }) => ({
+          verifierKey,
+          fromTreeSize,
+          toTreeSize,
+        })),
+      ).toEqual([
+        { verifierKey: oldKey.verifierKey, fromTreeSize: 3, toTreeSize: 3 },
+        { verifierKey: newKey.verifierKey, fromTreeSize: 6, toTreeSize: undefined },
+      ]);
+      expect(openCheckpoint(old.note, [parseVerifierKey(oldKey.verifierKey)]).size).toBe(3);
+    });
+
+    it('keeps the origin it stored first: another LOG_ORIGIN later stops the start', async () => {
+      expect(await resolveOrigin(db.pool, undefined)).toMatch(/^conversation-log\/[A-Za-z0-9._-]+\/[0-9a-f]{12}$/);
+      const stored = await resolveOrigin(db.pool, undefined);
+      await expect(resolveOrigin(db.pool, 'other.example/log')).rejects.toThrow(/LOG_ORIGIN/);
+      expect(await resolveOrigin(db.pool, stored)).toBe(stored);
+    });
+
+    it('signing-key files: PKCS#8 PEM with mode 0600, never overwritten, Ed25519 only', () => {
+      const file = keyFile(dir);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(() => createSigningKeyFile(file)).toThrow(SigningKeyFileExists);
+      const rsa = join(dir, 'rsa.pem');
+      require('node:fs').writeFileSync(
+        rsa,
+        generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+      );
+      expect(() => readSigningKey(rsa, ORIGIN)).toThrow(/Ed25519/);
+    });
+  });
+
+  describe('proofs and checkpoints for other code', () => {
+    it('answers inclusion proofs by event or stream version, tenant-scoped; a covering checkpoint', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      const log = new TransparencyLog(db.pool, origin, new CheckpointSigner(db.pool, origin, key, { log: silent }));
+      const stream = conversationStream();
+      const ids = await appendEvents(store, stream, 3, 'acme');
+      const other = await appendEvents(store, conversationStream(), 2, 'globex');
+      await catchUpSequencer(db.pool, store);
+      const position = (await store.headPosition())!;
+      const checkpoint = await log.checkpointCovering(position);
+      expect(checkpoint.treeSize).toBe(5);
+      const proof = await log.inclusion({ eventId: ids[1] });
+      expect(proof).toMatchObject({ leafIndex: 1, treeSize: 5, streamId: stream, version: 2 });
+      expect(verifyInclusion(1, 5, proof.leafHash, proof.hashes, checkpoint.rootHash)).toBe(true);
+      expect((await log.inclusion({ streamId: stream, version: 2 }, 3)).leafIndex).toBe(1);
+      await expect(log.inclusion({ eventId: other[0] }, undefined, 'acme')).rejects.toThrow(/not in the tree/);
+      await expect(log.inclusion({ eventId: ids[2] }, 2)).rejects.toThrow(/not in the tree/);
+      await expect(log.inclusion({ eventId: ids[0] }, 6)).rejects.toThrow(/beyond the current tree/);
+      // Already covered: the same checkpoint, nothing signed.
+      expect((await log.checkpointCovering(position)).note).toBe(checkpoint.note);
+    });
+  });
+
+  describe('verifying the log against a signed checkpoint', () => {
+    async function signedLog() {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      const streams = [conversationStream(), conversationStream(), conversationStream()];
+      const ids: string[][] = [];
+      for (const s of streams) ids.push(await appendEvents(store, s, 3));
+      await catchUpSequencer(db.pool, store);
+      const signed = (await new CheckpointSigner(db.pool, origin, key, { log: silent }).sign())!;
+      return { streams, ids, note: signed.note, verifier: parseVerifierKey(key.verifierKey) };
+    }
+
+    it('passes on an intact log', async () => {
+      const { note, verifier } = await signedLog();
+      const result = await verifyAgainstCheckpoint(db.pool, note, [verifier]);
+      expect(result).toMatchObject({ ok: true, treeSize: 9, events: 9 });
+    });
+
+    it('names the first leaf that differs: a rewritten event and chain, then a deleted stream', async () => {
+      const { streams, ids, note, verifier } = await signedLog();
+      await rewriteEvent(db.pool, store, streams[1], 2);
+      let result = await verifyAgainstCheckpoint(db.pool, note, [verifier]);
+      expect(result).toMatchObject({ ok: false, firstDifference: { leafIndex: 4, throughLeaf: 4 } });
+      expect(result.message).toContain(`leaf 4 (now event ${ids[1][1]}, ${streams[1]} version 2)`);
+
+      await deleteStream(db.pool, streams[0]);
+      result = await verifyAgainstCheckpoint(db.pool, note, [verifier]);
+      expect(result).toMatchObject({ ok: false, events: 6, firstDifference: { leafIndex: 0 } });
+      expect(result.message).toMatch(/^FAILED: the log holds 6 events where the checkpoint signed 9; leaf 0/);
+    });
+
+    it('names the first leaf of a reordered log', async () => {
+      const { ids, note, verifier } = await signedLog();
+      await swapOrder(db.pool, ids[1][0], ids[2][0]);
+      const result = await verifyAgainstCheckpoint(db.pool, note, [verifier]);
+      expect(result).toMatchObject({ ok: false, firstDifference: { leafIndex: 3 } });
+    });
+
+    it('refuses a checkpoint signed by another key', async () => {
+      const { note } = await signedLog();
+      const stranger = readSigningKey(keyFile(dir, 'stranger.pem'), ORIGIN);
+      await expect(verifyAgainstCheckpoint(db.pool, note, [parseVerifierKey(stranger.verifierKey)])).rejects.toThrow();
+    });
+  });
+});
