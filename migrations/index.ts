@@ -10,6 +10,7 @@ import { ApiKeyLifecycle1764400800000 } from './1764400800000-ApiKeyLifecycle';
 import { FeedByTenant1764400900000 } from './1764400900000-FeedByTenant';
 import { ApiKeyRowGuard1764401000000 } from './1764401000000-ApiKeyRowGuard';
 import { StreamSnapshots1764401100000 } from './1764401100000-StreamSnapshots';
+import { AccessLog1764401300000 } from './1764401300000-AccessLog';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   FeedByTenant1764400900000,
   ApiKeyRowGuard1764401000000,
   StreamSnapshots1764401100000,
+  AccessLog1764401300000,
 ];

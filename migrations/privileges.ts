@@ -35,6 +35,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   rm_daily_ends: READ_MODEL,
   rm_daily_started: READ_MODEL,
   rm_reviews: READ_MODEL,
+  // who read what (access entries), rebuilt from the access streams
+  rm_access: READ_MODEL,
   // a service given only DATABASE_URL checks that nothing is pending (and applies nothing)
   typeorm_migrations: ['SELECT'],
 };

@@ -16,3 +16,4 @@ export * from './events-up-to';
 export * from './export';
 export * from './stored-policies';
 export * from './end-filter-rules';
+export * from './access.query';

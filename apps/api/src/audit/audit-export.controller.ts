@@ -1,13 +1,15 @@
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'pg';
 import { exportEndsStream, resolveTenantScope } from '@app/audit';
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { AppConfig } from '@app/platform';
-import { ApiCappedReadProblems } from '../common/api-problems.decorator';
+import { ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
+import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recorder';
+import type { AccessTarget } from '../access-log/access-targets';
 import { APP_CONFIG, AUDIT_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { cutOffWhenStalled } from '../limits/stalled-response';
@@ -23,6 +25,7 @@ export class AuditExportController {
     @Inject(AUDIT_POOL) private readonly pool: Pool,
     private readonly keys: ApiKeyResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly access: AccessRecorder,
   ) {}
 
   @Get('export')
@@ -40,16 +43,32 @@ export class AuditExportController {
     description: 'NDJSON, streamed; the last line is the manifest',
     content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object a line' } } },
   })
-  @ApiCappedReadProblems()
+  @ApiRecordedCappedReadProblems()
   @Capped()
   async export(
     @Query() query: ExportQueryDto,
     @CurrentPrincipal() who: Principal,
+    @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const scope = resolveTenantScope(who.tenantId, query.tenantId);
+    // Each page of ends is recorded before its lines are written (an entry per tenant of the
+    // page); when the access log cannot take it, the export stops there, without its manifest.
+    this.access.assertRoom();
+    let recorded = false;
+    const record = (targets: AccessTarget[]) => {
+      if (!this.access.tryRecord(request, targets)) throw accessLogUnavailable();
+      recorded = true;
+    };
     // Out of scope: an export of nothing, its manifest naming the tenant that was asked for.
-    const body = exportEndsStream(this.pool, { filters: { ...query, ...scope }, nothing: scope === null });
+    const body = exportEndsStream(this.pool, {
+      filters: { ...query, ...scope },
+      nothing: scope === null,
+      onPage: (ends) => {
+        if (ends.length) record(ends.map((end) => ({ tenantId: end.tenantId, conversationIds: [end.conversationId] })));
+      },
+      onManifest: () => recorded || record([]),
+    });
     // A client that stops reading would hold the export's connection and snapshot: cut it off.
     cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
     // So is an export whose key is revoked or expires while it runs, like an event stream.

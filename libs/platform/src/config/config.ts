@@ -35,6 +35,8 @@ export interface AppConfig {
   apiKeyCacheSize: number;
   /** Rate limits, pools and caps that keep one caller from exhausting the service. */
   limits: LimitsConfig;
+  /** Access entries (who read what): buffer size, flush interval and streams per tenant. */
+  accessLog: { buffer: number; flushMs: number; shards: number };
 }
 
 function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {
@@ -115,6 +117,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
     apiKeyCacheSize: integer(env, 'API_KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     limits: loadLimits(env),
+    accessLog: {
+      buffer: integer(env, 'ACCESS_LOG_BUFFER', 20_000, 1, 10_000_000),
+      flushMs: integer(env, 'ACCESS_LOG_FLUSH_MS', 250, 10, 1_000),
+      shards: integer(env, 'ACCESS_LOG_SHARDS', 8, 1, 999),
+    },
     ...policy(env),
   };
 }

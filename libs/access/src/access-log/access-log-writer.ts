@@ -1,0 +1,169 @@
+import type { AppendOptions, AppendResult, NewEvent, StoredEvent } from '@app/event-store';
+import { AccessEntry, accessStreamId, contentAccessedEvent, randomShard } from './content-accessed';
+
+/** What the writer needs of the event store (PostgresEventStore). */
+export interface AccessLogStore {
+  append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  readByEventIds(eventIds: string[]): Promise<StoredEvent[]>;
+}
+
+export interface AccessLogOptions {
+  /** Entries held at most, stored or not yet (ACCESS_LOG_BUFFER): past it, reads fail closed. */
+  capacity: number;
+  /** A flush at least this often (ACCESS_LOG_FLUSH_MS), and at once when a batch's worth waits. */
+  flushIntervalMs: number;
+  /** Access streams per tenant (ACCESS_LOG_SHARDS). */
+  shards: number;
+  /** Events per append at most. */
+  maxPerAppend?: number;
+  log?: { error(message: string): void; warn(message: string): void };
+}
+
+/** A group of entries appended together; kept whole until stored, so a retry is all or nothing. */
+interface Group {
+  streamId: string;
+  events: NewEvent[];
+  attempts: number;
+}
+
+const DEFAULT_MAX_PER_APPEND = 500;
+
+/**
+ * The bounded buffer of access entries, written off the request path: a flush appends every
+ * waiting entry, one append per access stream, all submitted at once so the store's group commit
+ * sends them together. A group that fails is kept and tried again as it was (same events, same
+ * ids; after an unknown outcome it is looked up first), never dropped, until close gives up and
+ * says how many were lost. The capacity bounds entries held either way: when the store cannot
+ * take them the buffer fills and `offer` says no, which the API turns into 503.
+ */
+export class AccessLogWriter {
+  private waiting: AccessEntry[] = [];
+  private groups: Group[] = [];
+  private inFlight = 0;
+  private flushing: Promise<number> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private storedCount = 0;
+
+  constructor(
+    private readonly store: AccessLogStore,
+    private readonly options: AccessLogOptions,
+  ) {}
+
+  /** Entries held: waiting, being appended, or waiting to be tried again. */
+  get held(): number {
+    return this.waiting.length + this.inFlight + this.groups.reduce((n, g) => n + g.events.length, 0);
+  }
+
+  /** Entries stored since start. */
+  get stored(): number {
+    return this.storedCount;
+  }
+
+  hasRoom(count = 1): boolean {
+    return !this.closed && this.held + count <= this.options.capacity;
+  }
+
+  /** Takes the entries if all fit (false: none taken; the read must not be answered). */
+  offer(entries: AccessEntry[]): boolean {
+    if (!this.hasRoom(entries.length)) return false;
+    this.push(entries);
+    return true;
+  }
+
+  /**
+   * Takes entries of a read already under way (a stream that has sent them) even past the
+   * capacity: they are owed. The streams check `hasRoom` before they start and before each batch.
+   */
+  force(entries: AccessEntry[]): void {
+    if (this.closed) {
+      this.options.log?.error(`access log: ${entries.length} access entries after close were not recorded`);
+      return;
+    }
+    this.push(entries);
+  }
+
+  private push(entries: AccessEntry[]): void {
+    this.waiting.push(...entries);
+    if (this.waiting.length >= (this.options.maxPerAppend ?? DEFAULT_MAX_PER_APPEND)) void this.flush();
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Appends what is held; resolves to how many are still held afterwards. */
+  flush(): Promise<number> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  /**
+   * Refuses new entries and flushes until nothing is held or `attempts` flushes failed; what is
+   * left then is lost, and said so in an error log with the count.
+   */
+  async close(attempts = 5, pauseMs = 200): Promise<number> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    let left = await this.flush();
+    for (let i = 1; left > 0 && i < attempts; i++) {
+      await new Promise((r) => setTimeout(r, pauseMs));
+      left = await this.flush();
+    }
+    if (left > 0) this.options.log?.error(`access log: ${left} access entries could not be stored and are lost`);
+    return left;
+  }
+
+  private async flushOnce(): Promise<number> {
+    const groups = [...this.groups, ...this.group(this.waiting.splice(0))];
+    this.groups = [];
+    this.inFlight = groups.reduce((n, g) => n + g.events.length, 0);
+    const results = await Promise.all(groups.map((g) => this.appendGroup(g)));
+    this.inFlight = 0;
+    const failed = groups.filter((_, i) => !results[i]);
+    // Failed groups go first next time, ahead of any grouped meanwhile.
+    this.groups = [...failed, ...this.groups];
+    if (failed.length) {
+      const count = failed.reduce((n, g) => n + g.events.length, 0);
+      this.options.log?.warn(`access log: ${count} access entries not stored yet; trying again`);
+    }
+    return this.held;
+  }
+
+  /** Entries by tenant, each tenant's to one shard chosen at random, in appends of a bounded size. */
+  private group(entries: AccessEntry[]): Group[] {
+    const byTenant = new Map<string, NewEvent[]>();
+    for (const entry of entries) {
+      const tenant = entry.tenantId.toLowerCase();
+      const events = byTenant.get(tenant) ?? [];
+      byTenant.set(tenant, events);
+      events.push(contentAccessedEvent(entry));
+    }
+    const max = this.options.maxPerAppend ?? DEFAULT_MAX_PER_APPEND;
+    const groups: Group[] = [];
+    for (const [tenant, events] of byTenant) {
+      const streamId = accessStreamId(tenant, randomShard(this.options.shards));
+      for (let i = 0; i < events.length; i += max)
+        groups.push({ streamId, events: events.slice(i, i + max), attempts: 0 });
+    }
+    return groups;
+  }
+
+  private async appendGroup(group: Group): Promise<boolean> {
+    const attempt = group.attempts++;
+    try {
+      // A group tried before may have been stored by an attempt whose answer was lost.
+      if (attempt > 0 && (await this.store.readByEventIds([group.events[0].eventId])).length > 0) {
+        this.storedCount += group.events.length;
+        return true;
+      }
+      await this.store.append(group.streamId, group.events, { expectedVersion: 'any' });
+      this.storedCount += group.events.length;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
