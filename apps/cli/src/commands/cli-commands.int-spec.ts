@@ -47,11 +47,11 @@ describe('CLI commands', () => {
 
   it('projections:rebuild prints the count, and projections:status then shows no lag', async () => {
     await projectionsRebuild(db.pool, undefined);
-    expect(lines.at(-1)).toBe('rebuilt thread-status, messages, ends, stats from 2 events');
+    expect(lines.at(-1)).toBe('rebuilt thread-status, messages, ends, stats, access from 2 events');
     lines = [];
     await projectionsStatus(db.pool);
     expect(lines[0]).toMatch(/^projection\s+checkpoint\s+lag events/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['0', '0', '0', '0']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['0', '0', '0', '0', '0']);
   });
 
   it('projections:rebuild refuses an unknown projection', async () => {

@@ -32,6 +32,9 @@ export interface AccessEntry {
   requestId: string;
 }
 
+/** The data of a ContentAccessed event: the entry without its time (the event's occurredAt). */
+export type ContentAccessedData = Omit<AccessEntry, 'at'>;
+
 export const accessStreamId = (tenantId: string, shard: number): string =>
   `${ACCESS_STREAM_PREFIX}${tenantId.toLowerCase()}-${shard}`;
 
@@ -40,7 +43,7 @@ export const randomShard = (shards: number): number => randomInt(shards);
 
 /** The event of an entry; its id is fixed once, so a retried flush can tell it was stored. */
 export function contentAccessedEvent(entry: AccessEntry, eventId: string = newEventId()): NewEvent {
-  const { at, ...data } = entry;
+  const { at, ...data }: { at: string } & ContentAccessedData = entry;
   return {
     eventId,
     type: CONTENT_ACCESSED,
