@@ -110,6 +110,8 @@ describe('Who read what (access log)', () => {
       ],
       ['the sample', () => '/v1/audit/sample?seed=s1&tenantId=tenant-b', '/v1/audit/sample', 'tenant-b', [ENDED_B]],
       ['compliance', () => '/v1/audit/compliance?tenantId=tenant-b', '/v1/audit/compliance', 'tenant-b', []],
+      ['the ends', () => '/v1/audit/ends?tenantId=tenant-b', '/v1/audit/ends', 'tenant-b', [ENDED_B]],
+      ['blocked ends', () => '/v1/audit/blocked-ends?tenantId=tenant-b', '/v1/audit/blocked-ends', 'tenant-b', []],
     ])('records a * key reading %s under the tenant read', async (_name, url, route, tenantId, ids) => {
       const requestId = `read${route.replace(/[^a-z]/g, '-')}`;
       expect((await get(admin.client, url(), requestId)).status).toBe(200);

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { checkCompliance, listBlockedEnds, listEnds, sampleEnds } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiRecordedCappedReadProblems, ApiReadProblems } from '../common/api-problems.decorator';
+import { ApiRecordedCappedReadProblems, ApiRecordedReadProblems } from '../common/api-problems.decorator';
 import { NO_TENANT } from '@app/access';
 import { RecordsAccess } from '../access-log/records-access';
 import type { AccessTarget } from '../access-log/access-targets';
@@ -19,7 +19,7 @@ import { EMPTY_PAGE, inTenantScope } from './tenant-scoped';
 
 const DEFAULT_SAMPLE_SIZE = 20;
 
-/** The ends an answer showed, by tenant (compliance rows without a tenant: none in particular). */
+/** The ends (or blocked attempts) an answer showed, by tenant (compliance rows without one: none in particular). */
 const endTargets = (result: unknown): AccessTarget[] =>
   (result as { items: { tenantId: string | null; conversationId: string }[] }).items.map((end) => ({
     tenantId: end.tenantId ?? NO_TENANT,
@@ -47,7 +47,8 @@ export class AuditEndsController {
   @Get('ends')
   @ApiOperation({ summary: 'Ends, newest first, with filters and keyset pagination', description: SCOPE })
   @ApiOkResponse({ type: AuditEndPageDto })
-  @ApiReadProblems()
+  @ApiRecordedReadProblems()
+  @RecordsAccess(endTargets)
   ends(@Query() { limit, cursor, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
       listEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
@@ -57,7 +58,8 @@ export class AuditEndsController {
   @Get('blocked-ends')
   @ApiOperation({ summary: 'Blocked end attempts (near-misses), newest first', description: SCOPE })
   @ApiOkResponse({ type: BlockedEndPageDto })
-  @ApiReadProblems()
+  @ApiRecordedReadProblems()
+  @RecordsAccess(endTargets)
   blockedEnds(@Query() { limit, cursor, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
       listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor }),
