@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { AccessEntry, createApiKey } from '@app/access';
-import { PostgresEventStore } from '@app/event-store';
+import { comparePositions, PostgresEventStore } from '@app/event-store';
 import { accessProjection, rebuildProjections } from '@app/projections';
 import { AccessRecorder } from '../src/access-log/access-recorder';
 import { seedConversation } from './support/audit-fixtures';
@@ -36,10 +36,18 @@ async function entriesOf(t: TestApp, requestId: string): Promise<(AccessEntry & 
   return rows.map((r) => ({ ...r.data, at: r.occurred_at.toISOString(), streamId: r.stream_id }));
 }
 
-/** Every access entry stored so far is in the read models: the position to wait for. */
+/**
+ * Every access entry stored so far is in rm_access: waits for the access projection to reach the
+ * head (longer than ?waitFor='s 5 s when other test runs hold old transactions open on the server).
+ */
 async function settled(t: TestApp): Promise<string> {
   await t.app.get(AccessRecorder).writer.flush();
-  return (await new PostgresEventStore(t.db.pool).headPosition())!;
+  const head = (await new PostgresEventStore(t.db.pool).headPosition())!;
+  for (;;) {
+    const { rows } = await t.db.pool.query("SELECT position FROM projection_checkpoints WHERE name = 'access'");
+    if (rows[0] && comparePositions(rows[0].position, head) >= 0) return head;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const get = (client: Client, url: string, requestId: string) => client.get(url).set('X-Request-Id', requestId);

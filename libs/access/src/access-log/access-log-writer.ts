@@ -26,7 +26,7 @@ interface Group {
   attempts: number;
 }
 
-const DEFAULT_MAX_PER_APPEND = 500;
+const DEFAULT_MAX_PER_APPEND = 1000;
 
 /**
  * The bounded buffer of access entries, written off the request path: a flush appends every
@@ -85,7 +85,8 @@ export class AccessLogWriter {
 
   private push(entries: AccessEntry[]): void {
     this.waiting.push(...entries);
-    if (this.waiting.length >= (this.options.maxPerAppend ?? DEFAULT_MAX_PER_APPEND)) void this.flush();
+    // Early when a quarter of the buffer waits: bigger batches cost the store less than more of them.
+    if (this.waiting.length >= Math.max(1, this.options.capacity / 4)) void this.flush();
   }
 
   start(): void {

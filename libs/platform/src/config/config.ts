@@ -119,7 +119,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     limits: loadLimits(env),
     accessLog: {
       buffer: integer(env, 'ACCESS_LOG_BUFFER', 20_000, 1, 10_000_000),
-      flushMs: integer(env, 'ACCESS_LOG_FLUSH_MS', 250, 10, 1_000),
+      flushMs: integer(env, 'ACCESS_LOG_FLUSH_MS', 1_000, 10, 1_000),
       shards: integer(env, 'ACCESS_LOG_SHARDS', 8, 1, 999),
     },
     ...policy(env),
