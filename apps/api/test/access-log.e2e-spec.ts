@@ -40,11 +40,11 @@ async function entriesOf(t: TestApp, requestId: string): Promise<(AccessEntry & 
  * Every access entry stored so far is in rm_access: waits for the access projection to reach the
  * head (longer than ?waitFor='s 5 s when other test runs hold old transactions open on the server).
  */
-async function settled(t: TestApp): Promise<string> {
+async function settled(t: TestApp, projection = 'access'): Promise<string> {
   await t.app.get(AccessRecorder).writer.flush();
   const head = (await new PostgresEventStore(t.db.pool).headPosition())!;
   for (;;) {
-    const { rows } = await t.db.pool.query("SELECT position FROM projection_checkpoints WHERE name = 'access'");
+    const { rows } = await t.db.pool.query('SELECT position FROM projection_checkpoints WHERE name = $1', [projection]);
     if (rows[0] && comparePositions(rows[0].position, head) >= 0) return head;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -83,6 +83,8 @@ describe('Who read what (access log)', () => {
     const startedAt = '2026-03-01T10:00:00.000Z';
     await seedConversation(store, { conversationId: ENDED_A, tenantId: 'tenant-a', startedAt, endedAt: startedAt });
     await seedConversation(store, { conversationId: ENDED_B, tenantId: 'tenant-b', startedAt, endedAt: startedAt });
+    // The ends lists, sample and export read the ends projection.
+    await settled(t, 'ends');
   });
   afterAll(() => t.close());
 

@@ -71,33 +71,30 @@ export class AccessLogWriter {
     return true;
   }
 
-  /**
-   * Takes entries of a read already under way (a stream that has sent them) even past the
-   * capacity: they are owed. The streams check `hasRoom` before they start and before each batch.
-   */
-  force(entries: AccessEntry[]): void {
-    if (this.closed) {
-      this.options.log?.error(`access log: ${entries.length} access entries after close were not recorded`);
-      return;
-    }
-    this.push(entries);
-  }
-
   private push(entries: AccessEntry[]): void {
     this.waiting.push(...entries);
     // Early when a quarter of the buffer waits: bigger batches cost the store less than more of them.
-    if (this.waiting.length >= Math.max(1, this.options.capacity / 4)) void this.flush();
+    if (this.waiting.length >= Math.max(1, this.options.capacity / 4)) this.flushSoon();
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs);
+    this.timer ??= setInterval(() => this.flushSoon(), this.options.flushIntervalMs);
     this.timer.unref();
   }
 
-  /** Appends what is held; resolves to how many are still held afterwards. */
-  flush(): Promise<number> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = null));
+  /**
+   * Appends what is held (after a flush already running, which may have taken only part of it);
+   * resolves to how many are still held afterwards.
+   */
+  async flush(): Promise<number> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.flushOnce().finally(() => (this.flushing = null));
     return this.flushing;
+  }
+
+  /** The timer's and a filling buffer's flush: none if one is running (it runs again soon). */
+  private flushSoon(): void {
+    if (!this.flushing) void this.flush();
   }
 
   /**
