@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, untilLogVisible } from '@app/testing';
 import { PostgresEventStore, UNLISTED_STREAM_PREFIX } from './event-store';
 
 const event = (type: string) => ({
@@ -21,6 +21,7 @@ describe('Unlisted streams', () => {
       await store.append(`${UNLISTED_STREAM_PREFIX}t-${i % 3}`, [event('ContentAccessed')], { expectedVersion: 'any' });
       if (i % 4 === 0) await store.append(`other-${i}`, [event('Something')], { expectedVersion: 'any' });
     }
+    await untilLogVisible(db.pool, 25);
   });
   afterAll(async () => {
     await store.close();

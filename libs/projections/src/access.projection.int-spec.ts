@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccessLogWriter, CONTENT_ACCESSED } from '@app/access';
 import { PostgresEventStore } from '@app/event-store';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, untilLogVisible } from '@app/testing';
 import { ALL_PROJECTIONS, accessProjection, rebuildProjections } from '@app/projections';
 
 const KEY = '00000000-0000-4000-8000-00000000000a';
@@ -44,6 +44,7 @@ describe('The access projection', () => {
       { expectedVersion: 'any' },
     );
 
+    await untilLogVisible(db.pool, 3);
     await rebuildProjections(db.pool, store, ALL_PROJECTIONS);
     const { rows } = await db.pool.query(
       `SELECT key_id, role, tenant_id, route, conversation_ids, filter, request_id, accessed_at FROM rm_access

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, untilLogVisible } from '@app/testing';
 import { projectionsRebuild, projectionsStatus } from './projections.command';
 import { UsageError } from '../args';
 import { verify } from './verify.command';
@@ -46,6 +46,7 @@ describe('CLI commands', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('projections:rebuild prints the count, and projections:status then shows no lag', async () => {
+    await untilLogVisible(db.pool, 2);
     await projectionsRebuild(db.pool, undefined);
     expect(lines.at(-1)).toBe('rebuilt thread-status, messages, ends, stats, access from 2 events');
     lines = [];
