@@ -22,6 +22,7 @@ class FaultyStore implements AccessLogStore {
   down = false;
   loseAnswers = false;
   appends = 0;
+  lookups = 0;
   constructor(private readonly store: PostgresEventStore) {}
   async append(streamId: string, events: NewEvent[], options: AppendOptions) {
     this.appends++;
@@ -31,6 +32,7 @@ class FaultyStore implements AccessLogStore {
     return result;
   }
   readByEventIds(ids: string[]) {
+    this.lookups++;
     if (this.down) return Promise.reject(new Error('connection refused (test)'));
     return this.store.readByEventIds(ids);
   }
@@ -113,6 +115,25 @@ describe(AccessLogWriter.name, () => {
     faulty.loseAnswers = false;
     expect(await writer.flush()).toBe(0);
     expect((await stored('f-')).map((r) => r.request_id).sort()).toEqual(['f-1', 'f-2', 'f-3']);
+  });
+
+  it('tries a bounded number of failed groups per flush, and close drains them all once the store is back', async () => {
+    const faulty = new FaultyStore(store);
+    const writer = new AccessLogWriter(faulty, { capacity: 100, flushIntervalMs: 1000, shards: 1 });
+    faulty.down = true;
+    for (let i = 0; i < 40; i++) {
+      writer.offer([entry('a', `b-${i}`)]);
+      await writer.flush();
+    }
+    expect(writer.held).toBe(40);
+    faulty.lookups = 0;
+    await writer.flush();
+    // Each group tried before is looked up first (its earlier answer may have been lost).
+    expect(faulty.lookups).toBe(16);
+    faulty.down = false;
+    expect(await writer.flush()).toBe(24);
+    expect(await writer.close()).toBe(0);
+    expect((await stored('b-')).length).toBe(40);
   });
 
   it('at close, stores what it holds; what it cannot store is logged with the count', async () => {

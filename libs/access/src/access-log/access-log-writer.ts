@@ -27,6 +27,8 @@ interface Group {
 }
 
 const DEFAULT_MAX_PER_APPEND = 1000;
+/** Failed groups tried again per flush at most: an outage must not turn into a storm of retries. */
+const RETRIES_PER_FLUSH = 16;
 
 /**
  * The bounded buffer of access entries, written off the request path: a flush appends every
@@ -39,6 +41,8 @@ const DEFAULT_MAX_PER_APPEND = 1000;
 export class AccessLogWriter {
   private waiting: AccessEntry[] = [];
   private groups: Group[] = [];
+  /** Entries in `groups`. */
+  private retrying = 0;
   private inFlight = 0;
   private flushing: Promise<number> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -52,7 +56,7 @@ export class AccessLogWriter {
 
   /** Entries held: waiting, being appended, or waiting to be tried again. */
   get held(): number {
-    return this.waiting.length + this.inFlight + this.groups.reduce((n, g) => n + g.events.length, 0);
+    return this.waiting.length + this.inFlight + this.retrying;
   }
 
   /** Entries stored since start. */
@@ -98,34 +102,40 @@ export class AccessLogWriter {
   }
 
   /**
-   * Refuses new entries and flushes until nothing is held or `attempts` flushes failed; what is
-   * left then is lost, and said so in an error log with the count.
+   * Refuses new entries and flushes until nothing is held, or `attempts` flushes in a row stored
+   * nothing; what is left then is lost, and said so in an error log with the count.
    */
   async close(attempts = 5, pauseMs = 200): Promise<number> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     let left = await this.flush();
-    for (let i = 1; left > 0 && i < attempts; i++) {
-      await new Promise((r) => setTimeout(r, pauseMs));
+    // On while flushes make progress (a flush retries a bounded number of failed groups).
+    for (let failures = 1; left > 0 && failures < attempts;) {
+      const before = left;
       left = await this.flush();
+      if (left < before) continue;
+      failures++;
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
     if (left > 0) this.options.log?.error(`access log: ${left} access entries could not be stored and are lost`);
     return left;
   }
 
   private async flushOnce(): Promise<number> {
-    const groups = [...this.groups, ...this.group(this.waiting.splice(0))];
-    this.groups = [];
-    this.inFlight = groups.reduce((n, g) => n + g.events.length, 0);
+    const count = (groups: Group[]) => groups.reduce((n, g) => n + g.events.length, 0);
+    const retried = this.groups.splice(0, RETRIES_PER_FLUSH);
+    this.retrying -= count(retried);
+    const groups = [...retried, ...this.group(this.waiting.splice(0))];
+    this.inFlight = count(groups);
     const results = await Promise.all(groups.map((g) => this.appendGroup(g)));
     this.inFlight = 0;
     const failed = groups.filter((_, i) => !results[i]);
-    // Failed groups go first next time, ahead of any grouped meanwhile.
+    // Failed groups go first next time, ahead of those not tried this time.
     this.groups = [...failed, ...this.groups];
+    this.retrying += count(failed);
     if (failed.length) {
-      const count = failed.reduce((n, g) => n + g.events.length, 0);
-      this.options.log?.warn(`access log: ${count} access entries not stored yet; trying again`);
+      this.options.log?.warn(`access log: ${this.retrying} access entries not stored yet; trying again`);
     }
     return this.held;
   }
