@@ -117,7 +117,7 @@ describe(AccessLogWriter.name, () => {
     expect((await stored('f-')).map((r) => r.request_id).sort()).toEqual(['f-1', 'f-2', 'f-3']);
   });
 
-  it('tries a bounded number of failed groups per flush, and close drains them all once the store is back', async () => {
+  it('retries a bounded number of failed groups per flush; close drains them once the store is back', async () => {
     const faulty = new FaultyStore(store);
     const writer = new AccessLogWriter(faulty, { capacity: 100, flushIntervalMs: 1000, shards: 1 });
     faulty.down = true;
