@@ -11,6 +11,7 @@ import { FeedByTenant1764400900000 } from './1764400900000-FeedByTenant';
 import { ApiKeyRowGuard1764401000000 } from './1764401000000-ApiKeyRowGuard';
 import { StreamSnapshots1764401100000 } from './1764401100000-StreamSnapshots';
 import { TransparencyLog1764401200000 } from './1764401200000-TransparencyLog';
+import { AccessLog1764401300000 } from './1764401300000-AccessLog';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   ApiKeyRowGuard1764401000000,
   StreamSnapshots1764401100000,
   TransparencyLog1764401200000,
+  AccessLog1764401300000,
 ];

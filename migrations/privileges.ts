@@ -41,6 +41,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   tlog_nodes: ['SELECT', 'INSERT'],
   tlog_keys: ['SELECT', 'INSERT'],
   tlog_checkpoints: ['SELECT', 'INSERT'],
+  // who read what (access entries), rebuilt from the access streams
+  rm_access: READ_MODEL,
   // a service given only DATABASE_URL checks that nothing is pending (and applies nothing)
   typeorm_migrations: ['SELECT'],
 };

@@ -45,6 +45,9 @@ import { loadPolicies, POLICIES, PolicyBook } from './conversations/policies';
 import { ProjectionsService } from './projections/projections.service';
 import { ProjectionWaiter } from './projections/projection-waiter';
 import { WaitForInterceptor } from './projections/wait-for.interceptor';
+import { AccessLogController } from './access-log/access-log.controller';
+import { AccessRecorder } from './access-log/access-recorder';
+import { AccessInterceptor } from './access-log/records-access';
 
 function validationErrors(errors: import('class-validator').ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -96,7 +99,7 @@ export class AppModule {
         AuditModule,
         TransparencyLogModule,
       ],
-      controllers: [HealthController, MetricsController, EventsController],
+      controllers: [HealthController, MetricsController, EventsController, AccessLogController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
@@ -125,6 +128,9 @@ export class AppModule {
         ProjectionsService,
         ProjectionWaiter,
         { provide: APP_INTERCEPTOR, useClass: WaitForInterceptor },
+        // After ?waitFor=: a read is recorded when its answer is ready (routes marked RecordsAccess).
+        AccessRecorder,
+        { provide: APP_INTERCEPTOR, useClass: AccessInterceptor },
         RateLimits,
         AuditCapacity,
         SseConnections,
@@ -162,6 +168,7 @@ export class AppModule {
         ChangeNotifier,
         APP_CONFIG,
         ApiKeyResolver,
+        AccessRecorder,
       ],
     };
   }

@@ -234,6 +234,7 @@ describe('Audit: ends and blocked ends', () => {
         .filter((p) => p.startsWith('/v1/audit/'))
         .sort();
       expect(audit).toEqual([
+        '/v1/audit/access',
         '/v1/audit/blocked-ends',
         '/v1/audit/compliance',
         '/v1/audit/conversations/{id}/reviews',

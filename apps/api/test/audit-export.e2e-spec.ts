@@ -136,7 +136,8 @@ describe('Audit: export', () => {
         expect(exp.manifest.sha256).toBe(sha256(exp.head));
         expect(exp.manifest.sha256).not.toBe(sha256(Buffer.concat([exp.head, Buffer.from(' ')])));
         const { rows } = await t.db.pool.query("SELECT position FROM projection_checkpoints WHERE name = 'ends'");
-        expect(exp.manifest.position).toBe(rows[0].position);
+        // The checkpoint may have moved on since: reads append access entries, which it passes over.
+        expect(comparePositions(exp.manifest.position, rows[0].position)).toBeLessThanOrEqual(0);
         expect(comparePositions(exp.manifest.position, position)).toBeGreaterThanOrEqual(0);
         // Every event in the export is at or before the manifest's position.
         const positions = exp.lines.flatMap((l) => l.events.map((e) => e.position as string));

@@ -4,3 +4,5 @@
 export * from './api-key.entity';
 export * from './api-key-events';
 export * from './api-keys';
+// Who read what: access entries (ContentAccessed events in access streams) and their writer.
+export * from './access-log';

@@ -63,6 +63,8 @@ export interface BundleOptions {
   signal?: AbortSignal;
   now?: () => Date;
   onStart?: (info: { position: string; ends: number }) => void;
+  /** Each conversation whose events the bundle holds (for the access log), with its tenant. */
+  onConversation?: (read: { tenantId: string; conversationId: string }) => void;
   /** After each conversation: matching ends read and events written so far. */
   onProgress?: (done: { ends: number; events: number }) => void;
 }
@@ -246,7 +248,10 @@ async function* conversationLines(
       last = e;
     }
   }
-  if (last) out.tails.push({ streamId: last.streamId, version: last.version, eventId: last.eventId });
+  if (last) {
+    out.tails.push({ streamId: last.streamId, version: last.version, eventId: last.eventId });
+    options.onConversation?.({ tenantId: ends[0].tenantId, conversationId: ends[0].conversationId });
+  }
   out.endRows += ends.length;
   options.onProgress?.({ ends: out.endRows, events: out.events });
 }

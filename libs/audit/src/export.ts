@@ -22,6 +22,8 @@ export interface ExportOptions {
   nothing?: boolean;
   pageSize?: number;
   onStart?: (info: { position: string; total: number }) => void;
+  /** Called with each page of ends before its lines are written; throwing stops the export there. */
+  onPage?: (ends: EndItem[]) => void;
   onProgress?: (written: number) => void;
   onManifest?: (manifest: ExportManifest) => void;
 }
@@ -71,6 +73,7 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
     const upTo = parsePosition(position);
     while (!options.nothing) {
       const page = await listEnds(client, filters, { limit: options.pageSize ?? 50, cursor });
+      options.onPage?.(page.items);
       for (const end of page.items) {
         // Each end's events as its own tenant's: a row naming another tenant's stream gets none.
         for await (const piece of endLinePieces(client, end, upTo)) {

@@ -18,3 +18,4 @@ export * from './stored-policies';
 export * from './end-filter-rules';
 export * from './export-bundle';
 export * from './bundle-tar';
+export * from './access.query';

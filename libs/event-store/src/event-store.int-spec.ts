@@ -261,7 +261,13 @@ describe(PostgresEventStore.name, () => {
         expect(handedOut).not.toContain(lateId);
         expect(handedOut).not.toContain(laterResult.eventIds[0]);
         await late.query('COMMIT');
-        const after = await readEverything();
+        // Readable once every older transaction on the server has ended, other databases' too
+        // (test runs alongside, the service's background appends): wait for that, then count.
+        let after = await readEverything();
+        for (let i = 0; i < 400 && !after.some((e) => e.eventId === laterResult.eventIds[0]); i++) {
+          await new Promise((r) => setTimeout(r, 25));
+          after = await readEverything();
+        }
         const ids = after.map((e) => e.eventId);
         expect(ids.filter((x) => x === lateId)).toHaveLength(1);
         expect(ids.filter((x) => x === laterResult.eventIds[0])).toHaveLength(1);

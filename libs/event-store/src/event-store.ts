@@ -22,6 +22,16 @@ export interface EventStoreObserver {
 const VISIBLE_AFTER = `(transaction_id, position) > ($1::xid8, $2::bigint)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
 
+/**
+ * Streams whose names start so are the service's own records of reads (access entries): stored,
+ * chained and sequenced like every stream, but left out of the public feed (`readAll`'s
+ * `listedOnly`), so that reading the feed does not feed itself. The database keeps only
+ * `ContentAccessed` events in them (migration 1764401300000), and a partial index walks the
+ * rest of the log in commit order.
+ */
+export const UNLISTED_STREAM_PREFIX = 'access-';
+const LISTED = `stream_id NOT LIKE '${UNLISTED_STREAM_PREFIX}%'`;
+
 /** Where a readAll page starts and how long it may be (1..10,000, 500 by default). */
 function pageOf(options: { after?: string | null; limit?: number }): { from: GlobalPosition; limit: number } {
   return {
@@ -110,22 +120,28 @@ export class PostgresEventStore {
    * still open are visible, so an event that commits late is delayed, never skipped.
    * `tenantId`: only the events whose metadata names that tenant.
    */
-  async readAll(options: { after?: string | null; limit?: number; tenantId?: string } = {}): Promise<ReadAllPage> {
+  async readAll(
+    options: { after?: string | null; limit?: number; tenantId?: string; listedOnly?: boolean } = {},
+  ): Promise<ReadAllPage> {
     const { from, limit } = pageOf(options);
     // With tenantId, only events whose metadata.tenantId is it: filtered in SQL, along the
     // es_events_tenant_commit_order index, so other tenants' events never leave the database.
+    // listedOnly: without the unlisted streams, along the partial index that leaves them out
+    // (the clause is written as the index's predicate, so the planner can use it).
+    const listed = options.listedOnly ? `${LISTED} AND ` : '';
+    const suffix = options.listedOnly ? '_listed' : '';
     const { rows } = await this.pool.query<EventRow>(
       options.tenantId === undefined
         ? {
-            name: 'es_read_all',
+            name: `es_read_all${suffix}`,
             text:
-              `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${VISIBLE_AFTER} ` +
+              `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${listed}${VISIBLE_AFTER} ` +
               'ORDER BY transaction_id, position LIMIT $3',
             values: [from.transactionId, from.position, limit],
           }
         : {
-            name: 'es_read_all_tenant',
-            text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE metadata->>'tenantId' = $4 AND ${VISIBLE_AFTER}
+            name: `es_read_all_tenant${suffix}`,
+            text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE metadata->>'tenantId' = $4 AND ${listed}${VISIBLE_AFTER}
                     ORDER BY transaction_id, position LIMIT $3`,
             values: [from.transactionId, from.position, limit, options.tenantId],
           },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, untilLogVisible } from '@app/testing';
 import { conversationIdOf } from '@app/conversation';
 import { ALL_PROJECTIONS, CONVERSATION_ID_SQL, rebuildProjections } from '@app/projections';
 
@@ -35,6 +35,7 @@ describe('Projections over foreign streams', () => {
       expectedVersion: 'any',
     });
 
+    await untilLogVisible(db.pool, 3);
     await expect(rebuildProjections(db.pool, store, ALL_PROJECTIONS)).resolves.toBe(3);
     const { rows } = await db.pool.query(
       `SELECT (SELECT count(*) FROM rm_conversations)::int AS conversations, ` +

@@ -96,3 +96,18 @@ export async function withAdmin<T>(url: string, fn: (c: Client) => Promise<T>): 
     await c.end();
   }
 }
+
+/**
+ * Waits until commit-order readers see at least `count` events: an event is readable once every
+ * older transaction on the server has ended, other test runs' included, so a test that reads the
+ * whole log right after writing it waits for that first.
+ */
+export async function untilLogVisible(pool: Pool, count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM es_events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())',
+    );
+    if (rows[0].n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -5,7 +5,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiCappedReadProblems, ApiCommandProblems } from '../common/api-problems.decorator';
+import { ApiCommandProblems, ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
+import { RecordsAccess } from '../access-log/records-access';
 import { UuidPipe } from '../common/uuid.pipe';
 import { Capped } from '../limits/audit-capacity';
 import { NoQueryDto } from '../common/read-query.dto';
@@ -13,7 +14,13 @@ import { commandContext } from '../conversations/command-request';
 import { ReviewEndDecisionDto } from '../conversations/dto/command-bodies.dto';
 import { ReviewEndDecisionCommand } from './commands/review-end-decision.handler';
 import { ReviewResultDto, TimelineDto } from './dto/audit-responses.dto';
-import { GetTimelineQuery } from './queries/get-timeline.query';
+import { GetTimelineQuery, Timeline } from './queries/get-timeline.query';
+
+/** The timeline's tenant: its ConversationStarted's. */
+const timelineTargets = (result: unknown) => {
+  const { conversationId, events } = result as Timeline;
+  return [{ tenantId: String(events[0]?.data.tenantId), conversationIds: [conversationId] }];
+};
 
 /** One conversation under audit: its verified timeline, and reviews of its ends (DOMAIN questions 3, 5). */
 @ApiTags('audit')
@@ -34,8 +41,9 @@ export class AuditConversationsController {
       'chain.brokenAtVersion names the first event whose link does not verify. Another tenant’s conversation is 404.',
   })
   @ApiOkResponse({ type: TimelineDto })
-  @ApiCappedReadProblems(404)
+  @ApiRecordedCappedReadProblems(404)
   @Capped()
+  @RecordsAccess(timelineTargets)
   timeline(@Param('id', UuidPipe) id: string, @Query() _query: NoQueryDto, @CurrentPrincipal() who: Principal) {
     return this.queries.execute(new GetTimelineQuery(id, who));
   }

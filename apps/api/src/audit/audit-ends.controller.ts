@@ -7,7 +7,10 @@ import { DataSource } from 'typeorm';
 import { checkCompliance, listBlockedEnds, listEnds, sampleEnds } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiCappedReadProblems, ApiReadProblems } from '../common/api-problems.decorator';
+import { ApiRecordedCappedReadProblems, ApiRecordedReadProblems } from '../common/api-problems.decorator';
+import { NO_TENANT } from '@app/access';
+import { RecordsAccess } from '../access-log/records-access';
+import type { AccessTarget } from '../access-log/access-targets';
 import { AUDIT_POOL, PG_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { BlockedEndsQueryDto, ComplianceQueryDto, EndsQueryDto, SampleQueryDto } from './dto/audit-query.dto';
@@ -15,6 +18,13 @@ import { AuditEndPageDto, BlockedEndPageDto, CompliancePageDto, SampleDto } from
 import { EMPTY_PAGE, inTenantScope } from './tenant-scoped';
 
 const DEFAULT_SAMPLE_SIZE = 20;
+
+/** The ends (or blocked attempts) an answer showed, by tenant (compliance rows without one: none in particular). */
+const endTargets = (result: unknown): AccessTarget[] =>
+  (result as { items: { tenantId: string | null; conversationId: string }[] }).items.map((end) => ({
+    tenantId: end.tenantId ?? NO_TENANT,
+    conversationIds: [end.conversationId],
+  }));
 
 const SCOPE = 'Keys of one tenant see that tenant only; `*` keys see all and may filter by tenantId.';
 
@@ -37,7 +47,8 @@ export class AuditEndsController {
   @Get('ends')
   @ApiOperation({ summary: 'Ends, newest first, with filters and keyset pagination', description: SCOPE })
   @ApiOkResponse({ type: AuditEndPageDto })
-  @ApiReadProblems()
+  @ApiRecordedReadProblems()
+  @RecordsAccess(endTargets)
   ends(@Query() { limit, cursor, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
       listEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
@@ -47,7 +58,8 @@ export class AuditEndsController {
   @Get('blocked-ends')
   @ApiOperation({ summary: 'Blocked end attempts (near-misses), newest first', description: SCOPE })
   @ApiOkResponse({ type: BlockedEndPageDto })
-  @ApiReadProblems()
+  @ApiRecordedReadProblems()
+  @RecordsAccess(endTargets)
   blockedEnds(@Query() { limit, cursor, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
       listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor }),
@@ -64,8 +76,9 @@ export class AuditEndsController {
       SCOPE,
   })
   @ApiOkResponse({ type: CompliancePageDto })
-  @ApiCappedReadProblems()
+  @ApiRecordedCappedReadProblems()
   @Capped()
+  @RecordsAccess(endTargets)
   compliance(@Query() { tenantId, limit, cursor }: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, tenantId, { ...EMPTY_PAGE, checkedEnds: 0 }, (scope) =>
       checkCompliance(this.auditPool, { ...scope, limit, cursor }),
@@ -78,8 +91,9 @@ export class AuditEndsController {
     description: 'Ordered by md5(seed ‖ endEventId); takes the filters of /v1/audit/ends. ' + SCOPE,
   })
   @ApiOkResponse({ type: SampleDto })
-  @ApiCappedReadProblems()
+  @ApiRecordedCappedReadProblems()
   @Capped()
+  @RecordsAccess(endTargets)
   async sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
     const { size = DEFAULT_SAMPLE_SIZE, seed = randomBytes(8).toString('hex'), ...filters } = query;
     const items = await inTenantScope(who, filters.tenantId, [], (scope) =>

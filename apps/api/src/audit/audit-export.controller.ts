@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'pg';
 import {
   BUNDLE_FILES,
@@ -21,6 +21,8 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { AppConfig } from '@app/platform';
 import { ApiError } from '../common/api-error';
 import { ApiCappedReadProblems } from '../common/api-problems.decorator';
+import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recorder';
+import type { AccessTarget } from '../access-log/access-targets';
 import { APP_CONFIG, AUDIT_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { cutOffWhenStalled } from '../limits/stalled-response';
@@ -41,6 +43,7 @@ export class AuditExportController {
     private readonly keys: ApiKeyResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tlog: TransparencyLogService,
+    private readonly access: AccessRecorder,
   ) {}
 
   @Get('export')
@@ -68,7 +71,8 @@ export class AuditExportController {
   })
   @ApiCappedReadProblems([
     503,
-    'BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or ' +
+    'ACCESS_LOG_UNAVAILABLE (reads of content are recorded and the access log cannot take more entries now; ' +
+      'with Retry-After), BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or ' +
       'DATABASE_UNAVAILABLE (with Retry-After); with bundle=1 also LOG_BEHIND (the transparency log has not yet ' +
       'sequenced the export’s position, or its latest checkpoint is of a retired key; with Retry-After) and ' +
       'NO_SIGNING_KEY (this process has no signing key)',
@@ -77,14 +81,30 @@ export class AuditExportController {
   async export(
     @Query() query: ExportQueryDto,
     @CurrentPrincipal() who: Principal,
+    @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const { bundle, ...asked } = query;
     const scope = resolveTenantScope(who.tenantId, asked.tenantId);
     // Out of scope: an export of nothing, its manifest naming the tenant that was asked for.
     const filters: EndFilters = { ...asked, ...scope };
-    if (bundle === '1') return this.bundle(filters, scope === null, who, reply);
-    const body = exportEndsStream(this.pool, { filters, nothing: scope === null });
+    // Each page of ends is recorded before its lines are written (an entry per tenant of the
+    // page); when the access log cannot take it, the export stops there, without its manifest.
+    this.access.assertRoom();
+    if (bundle === '1') return this.bundle(filters, scope === null, who, request, reply);
+    let recorded = false;
+    const record = (targets: AccessTarget[]) => {
+      if (!this.access.tryRecord(request, targets)) throw accessLogUnavailable();
+      recorded = true;
+    };
+    const body = exportEndsStream(this.pool, {
+      filters,
+      nothing: scope === null,
+      onPage: (ends) => {
+        if (ends.length) record(ends.map((end) => ({ tenantId: end.tenantId, conversationIds: [end.conversationId] })));
+      },
+      onManifest: () => recorded || record([]),
+    });
     // A client that stops reading would hold the export's connection and snapshot: cut it off.
     cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);
     // So is an export whose key is revoked or expires while it runs, like an event stream.
@@ -98,7 +118,13 @@ export class AuditExportController {
    * entries; memory stays bounded), then streamed as ustar; the directory goes with the response.
    * Refusals before the first byte are problem+json.
    */
-  private async bundle(filters: EndFilters, nothing: boolean, who: Principal, reply: FastifyReply): Promise<void> {
+  private async bundle(
+    filters: EndFilters,
+    nothing: boolean,
+    who: Principal,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'audit-bundle-'));
     const abort = new AbortController();
     const unwatch = this.keys.watch(who, () => {
@@ -111,13 +137,17 @@ export class AuditExportController {
       rmSync(dir, { recursive: true, force: true });
     });
     let createdAt: Date;
+    const targets: AccessTarget[] = [];
     try {
       const manifest = await writeAuditBundle(this.pool, this.tlog.log, dir, {
         filters,
         nothing,
         signal: abort.signal,
+        onConversation: (read) => targets.push({ tenantId: read.tenantId, conversationIds: [read.conversationId] }),
       });
       createdAt = new Date(manifest.createdAt);
+      // Recorded before a byte is sent: the bundle's conversations, by tenant (none: the filter alone).
+      if (!this.access.tryRecord(request, targets)) throw accessLogUnavailable();
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       // The client went away, or the key ended: nobody to answer.

@@ -77,7 +77,8 @@ const HEADERS: Record<number, Record<string, HeaderDoc>> = {
   503: {
     'Retry-After': {
       ...RETRY_AFTER,
-      description: 'Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT and DATABASE_UNAVAILABLE',
+      description:
+        'Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE',
     },
   },
 };
@@ -125,6 +126,18 @@ export const ApiReadProblems = (...more: ProblemEntry[]) =>
 
 /** A GET of the capped kind (export, timeline, compliance, sample): 503 BUSY at the cap. */
 export const ApiCappedReadProblems = (...more: ProblemEntry[]) => ApiReadProblems([503, CAPPED_503], ...more);
+
+const ACCESS_LOG_503 =
+  'ACCESS_LOG_UNAVAILABLE (reads of content are recorded and the access log cannot take more entries now; ' +
+  'with Retry-After)';
+
+/** A GET whose answer is recorded in the access log: 503 ACCESS_LOG_UNAVAILABLE rather than unrecorded. */
+export const ApiRecordedReadProblems = (...more: ProblemEntry[]) =>
+  ApiReadProblems([503, `${ACCESS_LOG_503}, ${READ_503}`], ...more);
+
+/** A capped GET whose answer is recorded in the access log. */
+export const ApiRecordedCappedReadProblems = (...more: ProblemEntry[]) =>
+  ApiReadProblems([503, `${ACCESS_LOG_503}, ${CAPPED_503}`], ...more);
 
 /** The headers every command takes. */
 export const ApiCommandHeaders = () =>

@@ -11,9 +11,10 @@ export async function assertConversationVisible(
   store: PostgresEventStore,
   principal: Principal,
   conversationId: string,
-): Promise<void> {
+): Promise<string> {
   const [first] = await store.readStream(streamIdOf(conversationId), { toVersion: 1 });
   const tenantId = first?.type === 'ConversationStarted' ? (first.data.tenantId as string) : undefined;
   if (!tenantId) throw ApiError.notFound(`conversation ${conversationId}`);
   assertTenant(principal, tenantId, `conversation ${conversationId}`);
+  return tenantId;
 }

@@ -28,10 +28,12 @@ import {
   ApiCommandProblems,
   ApiProblems,
   ApiReadProblems,
+  ApiRecordedReadProblems,
   COMMAND_503,
   ProblemDto,
 } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
+import { noteRead, RecordsAccess } from '../access-log/records-access';
 import { commandContext } from './command-request';
 import { AppendMessageCommand } from './commands/append-message.handler';
 import { ClearSafetyRiskCommand } from './commands/clear-safety-risk.handler';
@@ -287,13 +289,16 @@ export class ConversationsController {
   @Roles('writer', 'operator', 'auditor')
   @ApiOperation({ summary: 'The active lineage root first; ?leaf= another lineage; ?tree=true every message' })
   @ApiOkResponse({ type: MessagesDto })
-  @ApiReadProblems(404, [422, 'UNKNOWN_MESSAGE: ?leaf= names no message of the conversation'])
+  @ApiRecordedReadProblems(404, [422, 'UNKNOWN_MESSAGE: ?leaf= names no message of the conversation'])
+  @RecordsAccess()
   async messages(
     @Param('id', UuidPipe) id: string,
     @Query() query: MessagesQueryDto,
     @CurrentPrincipal() who: Principal,
+    @Req() request: FastifyRequest,
   ) {
     const state = await this.load(id, who, query);
+    noteRead(request, state.tenantId, [id]);
     const all =
       query.tree === 'true'
         ? allMessages(state)

@@ -8,7 +8,10 @@ import { ALL_TENANTS } from '@app/access';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
-import { ApiReadProblems } from '../common/api-problems.decorator';
+import { ApiRecordedReadProblems } from '../common/api-problems.decorator';
+import { AccessRecorder } from '../access-log/access-recorder';
+import { eventTargets } from '../access-log/access-targets';
+import { noteRead, RecordsAccess } from '../access-log/records-access';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ChangeNotifier } from '../database/change-notifier';
 import { APP_CONFIG } from '../database/database.providers';
@@ -35,19 +38,22 @@ export class EventsController {
     private readonly notifier: ChangeNotifier,
     private readonly connections: SseConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly access: AccessRecorder,
   ) {}
 
   @Get('v1/conversations/:id/events')
   @ApiOperation({ summary: "A conversation's raw events with versions, positions and hashes" })
   @ApiParam({ name: 'id', format: 'uuid', description: 'The conversation id' })
   @ApiOkResponse({ type: EventPageDto })
-  @ApiReadProblems(404)
+  @ApiRecordedReadProblems(404)
+  @RecordsAccess()
   async conversationEvents(
     @Param('id', UuidPipe) id: string,
     @Query() query: StreamEventsQueryDto,
     @CurrentPrincipal() principal: Principal,
+    @Req() request: FastifyRequest,
   ): Promise<EventPageDto> {
-    await assertConversationVisible(this.store, principal, id);
+    noteRead(request, await assertConversationVisible(this.store, principal, id), [id]);
     const limit = query.limit ?? 50;
     const from = Number(query.cursor ?? 0) + 1;
     const events = await this.store.readStream(streamIdOf(id), { fromVersion: from, toVersion: from + limit - 1 });
@@ -61,13 +67,21 @@ export class EventsController {
   @Get('v1/events')
   @ApiOperation({
     summary: 'Every event in commit order; never skips an event that commits late',
-    description: 'Keys of one tenant see that tenant’s events only. nextCursor is the position to read on from.',
+    description:
+      'Keys of one tenant see that tenant’s events only. nextCursor is the position to read on from. ' +
+      'Access entries (ContentAccessed, in access streams) are not in the feed: see /v1/audit/access.',
   })
   @ApiOkResponse({ type: EventPageDto })
-  @ApiReadProblems()
+  @ApiRecordedReadProblems()
+  @RecordsAccess((page) => eventTargets((page as EventPageDto).items))
   async feed(@Query() query: FeedQueryDto, @CurrentPrincipal() principal: Principal): Promise<EventPageDto> {
     const after = query.cursor ?? query.after ?? null;
-    const page = await this.store.readAll({ after, limit: query.limit ?? 50, tenantId: tenantOf(principal) });
+    const page = await this.store.readAll({
+      after,
+      limit: query.limit ?? 50,
+      tenantId: tenantOf(principal),
+      listedOnly: true,
+    });
     return { items: page.events.map(EventDto.from), nextCursor: page.nextPosition };
   }
 
@@ -91,7 +105,7 @@ export class EventsController {
       },
     },
   })
-  @ApiReadProblems([
+  @ApiRecordedReadProblems([
     429,
     'RATE_LIMITED: the key or address is over its rate, ' +
       'or the key has SSE_MAX_PER_KEY streams open already (Retry-After)',
@@ -109,6 +123,8 @@ export class EventsController {
     // below would hold a stream slot and poll the log for a client that never sees a byte.
     if (request.method === 'HEAD')
       return void reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send();
+    // Fail closed before the stream opens; each batch is recorded before it is sent (below).
+    this.access.assertRoom();
     const connection = this.connections.open(principal);
     const closed = connection.signal;
     request.raw.on('close', () => connection.close('client'));
@@ -126,7 +142,10 @@ export class EventsController {
     let quietSince = 0;
     try {
       while (!closed.aborted) {
-        const page = await this.store.readAll({ after, limit: 500, tenantId });
+        const page = await this.store.readAll({ after, limit: 500, tenantId, listedOnly: true });
+        // An entry per tenant of the batch, before it is sent; none fits: the stream ends unsent
+        // and the client resumes with Last-Event-ID.
+        if (page.events.length && !this.access.tryRecord(request, eventTargets(page.events))) break;
         for (const e of page.events) {
           const chunk = `id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`;
           // Backpressure: a slow client is not fed the whole log into memory.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@app/event-store';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, untilLogVisible } from '@app/testing';
 import { projectionsRebuild, projectionsStatus } from './projections.command';
 import { UsageError } from '../args';
 import { verify } from './verify.command';
@@ -46,12 +46,13 @@ describe('CLI commands', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('projections:rebuild prints the count, and projections:status then shows no lag', async () => {
+    await untilLogVisible(db.pool, 2);
     await projectionsRebuild(db.pool, undefined);
-    expect(lines.at(-1)).toBe('rebuilt thread-status, messages, ends, stats from 2 events');
+    expect(lines.at(-1)).toBe('rebuilt thread-status, messages, ends, stats, access from 2 events');
     lines = [];
     await projectionsStatus(db.pool);
     expect(lines[0]).toMatch(/^projection\s+checkpoint\s+lag events/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['0', '0', '0', '0']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['0', '0', '0', '0', '0']);
   });
 
   it('projections:rebuild refuses an unknown projection', async () => {

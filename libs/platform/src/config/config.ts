@@ -38,6 +38,8 @@ export interface AppConfig {
   limits: LimitsConfig;
   /** LOG_ORIGIN, SIGNING_KEY_FILE, CHECKPOINT_INTERVAL, CHECKPOINT_DIR. */
   transparencyLog: TransparencyLogConfig;
+  /** Access entries (who read what): buffer size, flush interval and streams per tenant. */
+  accessLog: { buffer: number; flushMs: number; shards: number };
 }
 
 function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {
@@ -119,6 +121,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeyCacheSize: integer(env, 'API_KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     limits: loadLimits(env),
     transparencyLog: loadTransparencyLog(env),
+    accessLog: {
+      buffer: integer(env, 'ACCESS_LOG_BUFFER', 20_000, 1, 10_000_000),
+      flushMs: integer(env, 'ACCESS_LOG_FLUSH_MS', 1_000, 10, 1_000),
+      shards: integer(env, 'ACCESS_LOG_SHARDS', 8, 1, 999),
+    },
     ...policy(env),
   };
 }

@@ -1,0 +1,2 @@
+export * from './content-accessed';
+export * from './access-log-writer';
