@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { comparePositions } from '@app/event-store';
 import { createSigningKeyFile } from '@app/transparency';
 import { runVerifier } from '../../../libs/tlog/test/run-verifier';
+import { AccessRecorder } from '../src/access-log/access-recorder';
 import { Client, path, record, say, startConversation, THREAD, abusiveThread, endAtU3, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
@@ -261,6 +262,24 @@ describe('Audit: the signed bundle', () => {
       expect(upper.bundle.manifest.count).toBe(0);
       const b = await download(auditorAll, 'tenantId=tenant-b');
       expect([...streamsOf(b.bundle.lines).keys()]).toEqual([`conversation-${B1}`]);
+    });
+
+    it('is recorded in the access log: one entry per tenant read, naming its conversations', async () => {
+      const res = await auditorAll
+        .get(`/v1/audit/export?bundle=1&waitFor=${position}`)
+        .set('X-Request-Id', 'read-bundle')
+        .buffer(true)
+        .parse(binary);
+      expect(res.status).toBe(200);
+      await t.app.get(AccessRecorder).writer.flush();
+      const { rows } = await t.db.pool.query<{ data: { tenantId: string; conversationIds: string[]; route: string } }>(
+        `SELECT data FROM es_events WHERE stream_id LIKE 'access-%' AND data->>'requestId' = 'read-bundle'
+          ORDER BY data->>'tenantId'`,
+      );
+      expect(rows.map(({ data }) => [data.tenantId, [...data.conversationIds].sort(), data.route])).toEqual([
+        ['tenant-a', [A1, A2].sort(), '/v1/audit/export'],
+        ['tenant-b', [B1], '/v1/audit/export'],
+      ]);
     });
 
     it('gives a valid empty bundle when no end matches the filters', async () => {
