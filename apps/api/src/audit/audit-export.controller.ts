@@ -72,8 +72,9 @@ export class AuditExportController {
   @ApiCappedReadProblems([
     503,
     'ACCESS_LOG_UNAVAILABLE (reads of content are recorded and the access log cannot take more entries now; ' +
-      'with Retry-After), BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT, DATABASE_TIMEOUT or ' +
-      'DATABASE_UNAVAILABLE (with Retry-After); with bundle=1 also LOG_BEHIND (the transparency log has not yet ' +
+      'with Retry-After), BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT, ' +
+      'DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After); with bundle=1 also LOG_BEHIND ' +
+      '(the transparency log has not yet ' +
       'sequenced the export’s position, or its latest checkpoint is of a retired key; with Retry-After) and ' +
       'NO_SIGNING_KEY (this process has no signing key)',
   ])
