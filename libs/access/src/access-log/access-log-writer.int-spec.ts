@@ -173,7 +173,7 @@ describe(AccessLogWriter.name, () => {
     };
   }
 
-  it('gives an entry of any tenant id a stream the database takes, always the same; named tenants keep theirs', async () => {
+  it('gives any tenant id a stream the database takes, always the same; named tenants keep theirs', async () => {
     const odd = ['a'.repeat(65), '', 'a b', 'Ünïcode', '-x', 'x/../y', 'İ', 'tab\there', '%', 'a\u0001'];
     const writer = new AccessLogWriter(store, { capacity: 100, flushIntervalMs: 1000, shards: 1 });
     writer.offer(odd.map((tenant, i) => entry(tenant, `o-odd-${i}`)));
@@ -201,7 +201,7 @@ describe(AccessLogWriter.name, () => {
     }
   });
 
-  it('quarantines an entry the store refuses for good; the rest of its append is stored once, the buffer empties', async () => {
+  it('quarantines an entry refused for good; the rest of its append is stored once, the buffer empties', async () => {
     const errors: string[] = [];
     const quarantined: string[] = [];
     const log = { error: (m: string) => errors.push(m), warn: () => undefined };
@@ -252,7 +252,7 @@ describe(AccessLogWriter.name, () => {
     }
   });
 
-  it('quarantines nothing that is stored after all: a lasting error for stored entries counts them stored', async () => {
+  it('quarantines nothing stored after all: a lasting error for stored entries counts them stored', async () => {
     const errors: string[] = [];
     const faulty = new FaultyStore(store);
     const log = { error: (m: string) => errors.push(m), warn: () => undefined };
