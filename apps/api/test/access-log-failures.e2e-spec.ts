@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { AccessRecorder } from '../src/access-log/access-recorder';
 import { Client, path, say, startConversation, uuid } from './support/scenario';
 import { openEventStream } from './support/sse-client';
@@ -82,6 +83,51 @@ describe('The access log when the store cannot take entries', () => {
     expect((await read('after-1')).status).toBe(200);
     await recorder.writer.flush();
     expect((await storedRequestIds(t)).sort()).toEqual(['after-1', 'held-1', 'held-2']);
+  });
+});
+
+describe('The access log when an entry can never be stored', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ ACCESS_LOG_BUFFER: '2', ACCESS_LOG_FLUSH_MS: '50' });
+    // An integrity violation (SQLSTATE 23514) for the entries of requests `poison-…`, every time.
+    await t.db.pool.query(`CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data->>'requestId' LIKE 'poison-%' THEN
+          RAISE EXCEPTION 'never (test)' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await t.db.pool.query(
+      `CREATE TRIGGER test_poison BEFORE INSERT ON es_events FOR EACH ROW EXECUTE FUNCTION test_poison()`,
+    );
+  });
+  afterAll(() => t.close());
+
+  it('quarantines it (logged, counted) and keeps answering recorded reads; the others are stored once', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    try {
+      const recorder = t.app.get(AccessRecorder);
+      const writer = as(t, await t.key('writer', 'tenant-a'));
+      await startConversation(writer, A);
+      const read = (id: string) => writer.get(path(A, '/messages')).set('X-Request-Id', id);
+      // Twice the buffer's room in entries that can never be stored, a good one among them.
+      for (const id of ['poison-1', 'poison-2', 'good-1', 'poison-3', 'poison-4', 'good-2']) {
+        expect([id, (await read(id)).status]).toEqual([id, 200]);
+        await recorder.writer.flush();
+      }
+      expect(recorder.writer.held).toBe(0);
+      expect((await read('good-3')).status).toBe(200);
+      await recorder.writer.flush();
+      expect((await storedRequestIds(t)).sort()).toEqual(['good-1', 'good-2', 'good-3']);
+      const logged = errors.mock.calls.map(([m]) => String(m)).filter((m) => m.includes('quarantined'));
+      expect(logged).toHaveLength(4);
+      expect(logged[0]).toContain('tenant "tenant-a", route "/v1/conversations/:id/messages", request "poison-1"');
+      const metrics = await as(t, await t.key('admin', '*')).get('/metrics');
+      expect(metrics.text).toMatch(/^access_log_entries_quarantined_total 4$/m);
+    } finally {
+      errors.mockRestore();
+    }
   });
 });
 

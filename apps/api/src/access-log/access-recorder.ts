@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { AccessEntry, AccessLogWriter } from '@app/access';
 import { PostgresEventStore } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
@@ -22,6 +22,7 @@ export const accessLogUnavailable = (): ApiError =>
  * The API's access log: every read of content or audit detail leaves entries in the buffer
  * (AccessLogWriter) before it is answered, and fails closed (503 ACCESS_LOG_UNAVAILABLE) when
  * the buffer is full. Flushed every ACCESS_LOG_FLUSH_MS and before the application shuts down.
+ * An entry the store refuses for good is quarantined (an error log, a metric), not held.
  */
 @Injectable()
 export class AccessRecorder implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -30,10 +31,16 @@ export class AccessRecorder implements OnApplicationBootstrap, BeforeApplication
 
   constructor(store: PostgresEventStore, @Inject(APP_CONFIG) config: AppConfig, metrics: MetricsService) {
     const { buffer, flushMs, shards } = config.accessLog;
+    const quarantined = new Counter({
+      name: 'access_log_entries_quarantined_total',
+      help: 'Access entries the store refused for good (logged as errors, never stored)',
+      registers: [metrics.registry],
+    });
     this.writer = new AccessLogWriter(store, {
       capacity: buffer,
       flushIntervalMs: flushMs,
       shards,
+      onQuarantine: () => quarantined.inc(),
       log: { error: (m) => this.logger.error(m), warn: (m) => this.logger.warn(m) },
     });
     const writer = this.writer;

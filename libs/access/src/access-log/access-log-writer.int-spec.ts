@@ -1,8 +1,8 @@
 import { Pool } from 'pg';
-import { AppendOptions, NewEvent, PostgresEventStore } from '@app/event-store';
+import { AppendOptions, InvalidEvent, NewEvent, PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { AccessLogWriter, AccessLogStore } from './access-log-writer';
-import { AccessEntry } from './content-accessed';
+import { AccessEntry, accessStreamId } from './content-accessed';
 
 const KEY = '00000000-0000-4000-8000-00000000000a';
 
@@ -21,6 +21,8 @@ const entry = (tenantId: string, requestId: string, conversationIds: string[] = 
 class FaultyStore implements AccessLogStore {
   down = false;
   loseAnswers = false;
+  /** Stores, then answers with an error that looks lasting (as a duplicate eventId would). */
+  refuseAfterStoring = false;
   appends = 0;
   lookups = 0;
   constructor(private readonly store: PostgresEventStore) {}
@@ -29,6 +31,7 @@ class FaultyStore implements AccessLogStore {
     if (this.down) throw new Error('connection refused (test)');
     const result = await this.store.append(streamId, events, options);
     if (this.loseAnswers) throw new Error('connection reset after commit (test)');
+    if (this.refuseAfterStoring) throw new InvalidEvent('refused after commit (test)');
     return result;
   }
   readByEventIds(ids: string[]) {
@@ -151,6 +154,132 @@ describe(AccessLogWriter.name, () => {
     closing.offer([entry('a', 'y-1')]);
     expect(await closing.close()).toBe(0);
     expect((await stored('y-')).map((r) => r.request_id)).toEqual(['y-1']);
+  });
+
+  /** Makes the database refuse entries whose request id starts with `prefix`, with this SQLSTATE. */
+  async function refuse(prefix: string, sqlstate: string): Promise<() => Promise<void>> {
+    const name = `test_refuse_${prefix.replace(/\W/g, '_')}`;
+    await db.pool.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data->>'requestId' LIKE '${prefix}%' THEN
+          RAISE EXCEPTION 'refused (test)' USING ERRCODE = '${sqlstate}';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.pool.query(`CREATE TRIGGER ${name} BEFORE INSERT ON es_events FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    return async () => {
+      await db.pool.query(`DROP TRIGGER ${name} ON es_events`);
+      await db.pool.query(`DROP FUNCTION ${name}()`);
+    };
+  }
+
+  it('gives any tenant id a stream the database takes, always the same; named tenants keep theirs', async () => {
+    const odd = ['a'.repeat(65), '', 'a b', 'Ünïcode', '-x', 'x/../y', 'İ', 'tab\there', '%', 'a\u0001'];
+    const writer = new AccessLogWriter(store, { capacity: 100, flushIntervalMs: 1000, shards: 1 });
+    writer.offer(odd.map((tenant, i) => entry(tenant, `o-odd-${i}`)));
+    writer.offer([entry('Tenant-A', 'o-named'), entry('Z'.repeat(64), 'o-long'), entry('*', 'o-none')]);
+    expect(await writer.flush()).toBe(0);
+    writer.offer(odd.map((tenant, i) => entry(tenant, `o-again-${i}`)));
+    expect(await writer.flush()).toBe(0);
+    expect(writer.quarantinedTotal).toBe(0);
+    const rows = await stored('o-');
+    const streamOf = (id: string) => rows.find((r) => r.request_id === id)?.stream_id;
+    expect(streamOf('o-named')).toBe('access-tenant-a-0');
+    expect(streamOf('o-long')).toBe(`access-${'z'.repeat(64)}-0`);
+    expect(streamOf('o-none')).toBe('access-*-0');
+    odd.forEach((tenant, i) => {
+      expect(streamOf(`o-odd-${i}`)).toMatch(/^access-sha256\.[0-9a-f]{32}-0$/);
+      expect(streamOf(`o-again-${i}`)).toBe(streamOf(`o-odd-${i}`));
+      expect(accessStreamId(tenant, 0)).toBe(streamOf(`o-odd-${i}`));
+      // The entry keeps its tenant as it was; only the stream's name is hashed.
+      expect(rows.find((r) => r.request_id === `o-odd-${i}`)!.tenant_id).toBe(tenant);
+    });
+    expect(new Set(odd.map((_, i) => streamOf(`o-odd-${i}`))).size).toBe(odd.length);
+    expect(accessStreamId('a B', 3)).toBe(accessStreamId('A b', 3));
+    for (const streamId of new Set(rows.map((r) => r.stream_id))) {
+      expect(await store.verifyStream(streamId)).toMatchObject({ valid: true });
+    }
+  });
+
+  it('quarantines an entry refused for good; the rest of its append is stored once, the buffer empties', async () => {
+    const errors: string[] = [];
+    const quarantined: string[] = [];
+    const log = { error: (m: string) => errors.push(m), warn: () => undefined };
+    const writer = new AccessLogWriter(store, {
+      capacity: 4,
+      flushIntervalMs: 1000,
+      shards: 1,
+      log,
+      quarantineCapacity: 1,
+      onQuarantine: (e) => quarantined.push(String(e.event.data.requestId)),
+    });
+    // An integrity violation (class 23) for one entry: it fails the append of its whole group.
+    const restore = await refuse('poison', '23514');
+    try {
+      expect(writer.offer([entry('a', 'q-1'), entry('a', 'poison-1'), entry('a', 'q-2'), entry('b', 'q-3')])).toBe(
+        true,
+      );
+      expect(await writer.flush()).toBe(0);
+      expect((await stored('q-')).map((r) => r.request_id).sort()).toEqual(['q-1', 'q-2', 'q-3']);
+      expect(await stored('poison')).toEqual([]);
+      expect(quarantined).toEqual(['poison-1']);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('can never be stored and is quarantined ("23514 refused (test)")');
+      expect(errors[0]).toContain(`key "${KEY}", tenant "a", route "/v1/events", request "poison-1"`);
+
+      // The store's own validation (a lone surrogate jsonb cannot keep) fails for good as well.
+      expect(writer.offer([entry('a', 'q-4'), entry('\uD800', 'bad-2'), entry('a', 'poison-3')])).toBe(true);
+      expect(await writer.flush()).toBe(0);
+      expect(writer.held).toBe(0);
+      expect(quarantined).toEqual(['poison-1', 'bad-2', 'poison-3']);
+      expect(writer.quarantinedTotal).toBe(3);
+      // The quarantine is bounded: the latest only.
+      expect(writer.quarantined.map((e) => e.event.data.requestId)).toEqual(['poison-3']);
+      expect(writer.offer([entry('a', 'q-5'), entry('a', 'q-6'), entry('a', 'q-7'), entry('a', 'q-8')])).toBe(true);
+      expect(await writer.flush()).toBe(0);
+      expect((await stored('q-')).map((r) => r.request_id).sort()).toEqual([
+        'q-1',
+        'q-2',
+        'q-3',
+        'q-4',
+        'q-5',
+        'q-6',
+        'q-7',
+        'q-8',
+      ]);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('quarantines nothing stored after all: a lasting error for stored entries counts them stored', async () => {
+    const errors: string[] = [];
+    const faulty = new FaultyStore(store);
+    const log = { error: (m: string) => errors.push(m), warn: () => undefined };
+    const writer = new AccessLogWriter(faulty, { capacity: 10, flushIntervalMs: 1000, shards: 1, log });
+    faulty.refuseAfterStoring = true;
+    writer.offer([entry('a', 'd-1'), entry('a', 'd-2')]);
+    // Each alone again: the store refuses the eventIds as duplicates, and the lookup finds them.
+    expect(await writer.flush()).toBe(0);
+    expect(writer.quarantinedTotal).toBe(0);
+    expect(writer.stored).toBe(2);
+    expect(errors).toEqual([]);
+    expect((await stored('d-')).map((r) => r.request_id)).toEqual(['d-1', 'd-2']);
+  });
+
+  it('keeps retrying an entry whose error may pass (a serialization failure), and stores it once', async () => {
+    const writer = new AccessLogWriter(store, { capacity: 10, flushIntervalMs: 1000, shards: 1 });
+    const restore = await refuse('flaky', '40001');
+    try {
+      writer.offer([entry('a', 'flaky-1'), entry('a', 'flaky-2')]);
+      expect(await writer.flush()).toBe(2);
+      expect(await writer.flush()).toBe(2);
+    } finally {
+      await restore();
+    }
+    expect(await writer.flush()).toBe(0);
+    expect(writer.quarantinedTotal).toBe(0);
+    expect((await stored('flaky-')).map((r) => r.request_id)).toEqual(['flaky-1', 'flaky-2']);
   });
 
   it('flushes on its own at the interval once started', async () => {

@@ -1,5 +1,13 @@
+import { DatabaseError } from 'pg';
+import { InvalidEvent } from '@app/event-store';
 import type { AppendOptions, AppendResult, NewEvent, StoredEvent } from '@app/event-store';
-import { AccessEntry, accessStreamId, contentAccessedEvent, randomShard } from './content-accessed';
+import {
+  AccessEntry,
+  accessStreamId,
+  ContentAccessedData,
+  contentAccessedEvent,
+  randomShard,
+} from './content-accessed';
 
 /** What the writer needs of the event store (PostgresEventStore). */
 export interface AccessLogStore {
@@ -16,7 +24,19 @@ export interface AccessLogOptions {
   shards: number;
   /** Events per append at most. */
   maxPerAppend?: number;
+  /** Quarantined entries kept in memory at most, the oldest dropped first (default 1000). */
+  quarantineCapacity?: number;
+  /** Called for each entry moved to the quarantine (the metric). */
+  onQuarantine?: (entry: QuarantinedEntry) => void;
   log?: { error(message: string): void; warn(message: string): void };
+}
+
+/** An entry the store refused for good: out of the buffer, logged, kept here for a look. */
+export interface QuarantinedEntry {
+  streamId: string;
+  event: NewEvent;
+  /** Why the store refused it (SQLSTATE and message, or the store's validation message). */
+  reason: string;
 }
 
 /** A group of entries appended together; kept whole until stored, so a retry is all or nothing. */
@@ -29,6 +49,20 @@ interface Group {
 const DEFAULT_MAX_PER_APPEND = 1000;
 /** Failed groups tried again per flush at most: an outage must not turn into a storm of retries. */
 const RETRIES_PER_FLUSH = 16;
+const DEFAULT_QUARANTINE_CAPACITY = 1000;
+/** SQLSTATE classes certain to fail again for the same entry: data exceptions, integrity violations. */
+const LASTING_SQLSTATE_CLASSES = ['22', '23'];
+
+/**
+ * Whether an append's error will repeat however often it is tried: the store's own validation
+ * (InvalidEvent) or a database error of class 22 or 23. Anything else (connection, timeout,
+ * serialization failure, deadlock, classes 08, 40, 53, 57, an error without a SQLSTATE) may
+ * pass, and the entries are tried again.
+ */
+export function failsForGood(err: unknown): boolean {
+  if (err instanceof InvalidEvent) return true;
+  return err instanceof DatabaseError && LASTING_SQLSTATE_CLASSES.includes(String(err.code).slice(0, 2));
+}
 
 /**
  * The bounded buffer of access entries, written off the request path: a flush appends every
@@ -37,6 +71,11 @@ const RETRIES_PER_FLUSH = 16;
  * ids; after an unknown outcome it is looked up first), never dropped, until close gives up and
  * says how many were lost. The capacity bounds entries held either way: when the store cannot
  * take them the buffer fills and `offer` says no, which the API turns into 503.
+ *
+ * An append that fails with an error certain to repeat (failsForGood) would hold its entries,
+ * and with them the buffer, for ever: its entries are appended again one by one, at once, and
+ * each that still fails for good goes to the quarantine (an error log naming it, a bounded list,
+ * onQuarantine), out of the buffer. One bad entry costs only itself.
  */
 export class AccessLogWriter {
   private waiting: AccessEntry[] = [];
@@ -48,6 +87,8 @@ export class AccessLogWriter {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private storedCount = 0;
+  private readonly quarantine: QuarantinedEntry[] = [];
+  private quarantinedCount = 0;
 
   constructor(
     private readonly store: AccessLogStore,
@@ -62,6 +103,16 @@ export class AccessLogWriter {
   /** Entries stored since start. */
   get stored(): number {
     return this.storedCount;
+  }
+
+  /** Entries quarantined since start (stored never; logged as errors). */
+  get quarantinedTotal(): number {
+    return this.quarantinedCount;
+  }
+
+  /** The latest quarantined entries (quarantineCapacity at most), oldest first. */
+  get quarantined(): readonly QuarantinedEntry[] {
+    return [...this.quarantine];
   }
 
   hasRoom(count = 1): boolean {
@@ -128,9 +179,8 @@ export class AccessLogWriter {
     this.retrying -= count(retried);
     const groups = [...retried, ...this.group(this.waiting.splice(0))];
     this.inFlight = count(groups);
-    const results = await Promise.all(groups.map((g) => this.appendGroup(g)));
+    const failed = (await Promise.all(groups.map((g) => this.settle(g)))).flat();
     this.inFlight = 0;
-    const failed = groups.filter((_, i) => !results[i]);
     // Failed groups go first next time, ahead of those not tried this time.
     this.groups = [...failed, ...this.groups];
     this.retrying += count(failed);
@@ -159,19 +209,85 @@ export class AccessLogWriter {
     return groups;
   }
 
-  private async appendGroup(group: Group): Promise<boolean> {
+  /** Appends a group; resolves to the groups to try again (none: stored or quarantined). */
+  private async settle(group: Group): Promise<Group[]> {
+    const failure = await this.appendGroup(group);
+    if (!failure) return [];
+    if (!failsForGood(failure.error)) return [group];
+    // The append is all or nothing, so one entry's fault fails all: each goes again alone, once.
+    const tried =
+      group.events.length === 1
+        ? [{ single: group, failure }]
+        : await Promise.all(
+            group.events.map(async (event) => {
+              const single = { streamId: group.streamId, events: [event], attempts: 0 };
+              return { single, failure: await this.appendGroup(single) };
+            }),
+          );
+    const left: Group[] = [];
+    for (const { single, failure: failed } of tried) {
+      if (!failed) continue;
+      if (!failsForGood(failed.error) || !(await this.quarantineUnlessStored(single, failed.error))) left.push(single);
+    }
+    return left;
+  }
+
+  /**
+   * Quarantines an entry that failed for good, unless it is stored after all (an attempt whose
+   * answer was lost, then refused as a duplicate eventId); false: the lookup failed, try again.
+   */
+  private async quarantineUnlessStored(single: Group, error: unknown): Promise<boolean> {
+    try {
+      if ((await this.store.readByEventIds([single.events[0].eventId])).length > 0) {
+        this.storedCount += 1;
+        return true;
+      }
+    } catch {
+      return false;
+    }
+    this.moveToQuarantine(single, error);
+    return true;
+  }
+
+  /** Null when stored (now, or by an earlier attempt whose answer was lost); else the error. */
+  private async appendGroup(group: Group): Promise<{ error: unknown } | null> {
     const attempt = group.attempts++;
     try {
       // A group tried before may have been stored by an attempt whose answer was lost.
       if (attempt > 0 && (await this.store.readByEventIds([group.events[0].eventId])).length > 0) {
         this.storedCount += group.events.length;
-        return true;
+        return null;
       }
       await this.store.append(group.streamId, group.events, { expectedVersion: 'any' });
       this.storedCount += group.events.length;
-      return true;
-    } catch {
-      return false;
+      return null;
+    } catch (error) {
+      return { error };
     }
+  }
+
+  private moveToQuarantine(group: Group, error: unknown): void {
+    const [event] = group.events;
+    const reason =
+      error instanceof DatabaseError
+        ? `${error.code} ${error.message}`
+        : error instanceof Error
+          ? error.message
+          : 'error';
+    const entry: QuarantinedEntry = { streamId: group.streamId, event, reason };
+    this.quarantinedCount++;
+    this.quarantine.push(entry);
+    if (this.quarantine.length > (this.options.quarantineCapacity ?? DEFAULT_QUARANTINE_CAPACITY)) {
+      this.quarantine.shift();
+    }
+    const data = event.data as Partial<ContentAccessedData>;
+    // Quoted and cut short: an entry the store refused may hold anything, newlines too.
+    const show = (value: unknown) => JSON.stringify(String(value).slice(0, 200));
+    this.options.log?.error(
+      `access log: an access entry can never be stored and is quarantined (${show(reason)}): ` +
+        `key ${show(data.keyId)}, tenant ${show(data.tenantId)}, route ${show(data.route)}, ` +
+        `request ${show(data.requestId)}, event ${event.eventId}`,
+    );
+    this.options.onQuarantine?.(entry);
   }
 }
