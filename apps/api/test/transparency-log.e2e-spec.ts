@@ -1,8 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion } from '@app/tlog';
-import { createSigningKeyFile } from '@app/transparency';
+import { openCheckpoint, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
+import { comparePositions, PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, ProjectionRunner, readCheckpoints } from '@app/projections';
+import {
+  createSigningKeyFile,
+  SEQUENCER_NAME,
+  SEQUENCER_RUNNER_OPTIONS,
+  SequencerProjection,
+  StoredNodes,
+} from '@app/transparency';
+import { ProjectionsService } from '../src/projections/projections.service';
 import { TransparencyLogService } from '../src/transparency-log/transparency-log.service';
 import { as, startTestApp, TestApp } from './support/test-app';
 import { Client, path, say, startConversation, uuid } from './support/scenario';
@@ -178,6 +187,52 @@ describe('Transparency log over HTTP', () => {
       expect((await auditorA.get(`/v1/audit/log/consistency?from=2&to=1`)).status).toBe(400);
       expect((await auditorA.get(`/v1/audit/log/consistency?from=1&to=${current + 1}`)).status).toBe(400);
       expect((await auditorA.get(`/v1/audit/log/consistency?from=1`)).status).toBe(400);
+    });
+
+    it('waits for the sequencer on ?waitFor=: the event of a write just made has its leaf', async () => {
+      const C = uuid(0xc1);
+      await startConversation(writerA, C);
+      // The sequencer held back (its runner stopped) while the projections go on.
+      const runners = (t.app.get(ProjectionsService) as unknown as { runners: ProjectionRunner[] }).runners;
+      const at = runners.findIndex((r) => r.projection.name === SEQUENCER_NAME);
+      await runners[at].stop();
+      const write = await writerA.post(path(C, '/messages'), {
+        messageId: uuid(0xc2),
+        parentMessageId: null,
+        role: 'user',
+        content: 'just written',
+      });
+      expect(write.status).toBe(201);
+      const position: string = write.body.position;
+      const { rows } = await t.db.pool.query<{ event_id: string; n: string }>(
+        `SELECT (SELECT event_id FROM es_events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1) AS event_id,
+                (SELECT count(*) FROM es_events WHERE (transaction_id, position) <= ($2::xid8, $3::bigint))::text AS n`,
+        [`conversation-${C}`, ...position.split('-')],
+      );
+      const treeSize = Number(rows[0].n);
+      const answer = auditorA
+        .get(`/v1/audit/log/inclusion?eventId=${rows[0].event_id}&treeSize=${treeSize}&waitFor=${position}`)
+        .then((res) => res);
+      // Once the projections have passed the write (and a moment more), the sequencer starts again.
+      const passed = async () => {
+        const reached = new Map((await readCheckpoints(t.db.pool)).map((c) => [c.name, c.position]));
+        return ALL_PROJECTIONS.every((p) => comparePositions(reached.get(p.name) ?? '0-0', position) >= 0);
+      };
+      for (let i = 0; i < 400 && !(await passed()); i++) await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 300));
+      runners[at] = new ProjectionRunner(
+        t.db.pool,
+        t.app.get(PostgresEventStore),
+        new SequencerProjection(),
+        SEQUENCER_RUNNER_OPTIONS,
+      );
+      runners[at].start();
+      const res = await answer;
+      expect([res.status, res.body.code]).toEqual([200, undefined]);
+      const proof = res.body as Proof;
+      expect(proof.treeSize).toBe(treeSize);
+      const root = await rootAt(new StoredNodes(t.db.pool), treeSize);
+      expect(verifyInclusion(proof.leafIndex, treeSize, b64(proof.leafHash), proof.hashes.map(b64), root)).toBe(true);
     });
 
     it('reports the signer in /health', async () => {
