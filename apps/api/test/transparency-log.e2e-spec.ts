@@ -189,6 +189,22 @@ describe('Transparency log over HTTP', () => {
       expect((await auditorA.get(`/v1/audit/log/consistency?from=1`)).status).toBe(400);
     });
 
+    it('parses treeSize, from and to strictly: decimal digits only, at most 2^53 - 1', async () => {
+      const eventId = await eventIdOf(A, 1);
+      for (const bad of ['', '0x10', '1e3', '%205', '-1', '1.5', '9007199254740993', '01%20', '+1']) {
+        const inclusion = await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=${bad}`);
+        expect([bad, inclusion.status, inclusion.body.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
+        for (const query of [`from=${bad}&to=1`, `from=1&to=${bad}`]) {
+          const consistency = await auditorA.get(`/v1/audit/log/consistency?${query}`);
+          expect([query, consistency.status, consistency.body.code]).toEqual([query, 400, 'VALIDATION_FAILED']);
+        }
+      }
+      const fromAfterTo = await auditorA.get('/v1/audit/log/consistency?from=3&to=2');
+      expect([fromAfterTo.status, fromAfterTo.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect((await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=0005`)).status).not.toBe(400);
+      expect((await auditorA.get('/v1/audit/log/consistency?from=1&to=2')).status).toBe(200);
+    });
+
     it('waits for the sequencer on ?waitFor=: the event of a write just made has its leaf', async () => {
       const C = uuid(0xc1);
       await startConversation(writerA, C);
