@@ -251,6 +251,49 @@ describe('Transparency log over HTTP', () => {
       expect(verifyInclusion(proof.leafIndex, treeSize, b64(proof.leafHash), proof.hashes.map(b64), root)).toBe(true);
     });
 
+    it("proves a tenant's own access entries to its auditor, and answers another tenant's as unknown", async () => {
+      // Reads of each tenant's conversation: access entries in access-tenant-a-* and access-tenant-b-*.
+      expect((await admin.get(path(A, '/events'))).status).toBe(200);
+      expect((await admin.get(path(B, '/events'))).status).toBe(200);
+      const entryOf = async (tenant: string) => {
+        for (let i = 0; i < 400; i++) {
+          const { rows } = await t.db.pool.query<{ event_id: string; stream_id: string; v: string }>(
+            `SELECT event_id, stream_id, stream_version::text AS v FROM es_events
+              WHERE stream_id LIKE $1 AND type = 'ContentAccessed' ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+            [`access-${tenant}-%`],
+          );
+          if (rows.length) return rows[0];
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error(`no access entry of ${tenant}`);
+      };
+      const [mine, theirs] = [await entryOf('tenant-a'), await entryOf('tenant-b')];
+      await sign();
+      const latest = (await log.log.latestCheckpoint())!;
+      for (const query of [`eventId=${mine.event_id}`, `eventId=${mine.event_id.toUpperCase()}`]) {
+        const res = await auditorA.get(`/v1/audit/log/inclusion?${query}`);
+        expect([query, res.status]).toEqual([query, 200]);
+        const proof = res.body as Proof;
+        expect(
+          verifyInclusion(proof.leafIndex, proof.treeSize, b64(proof.leafHash), proof.hashes.map(b64), latest.rootHash),
+        ).toBe(true);
+      }
+      const byStream = await auditorA.get(`/v1/audit/log/inclusion?streamId=${mine.stream_id}&version=${mine.v}`);
+      expect(byStream.status).toBe(200);
+      const unknown = await auditorA.get(`/v1/audit/log/inclusion?eventId=${uuid(0xdead)}`);
+      for (const query of [
+        `eventId=${theirs.event_id}`,
+        `eventId=${theirs.event_id.toUpperCase()}`,
+        `streamId=${theirs.stream_id}&version=${theirs.v}`,
+        `streamId=${theirs.stream_id.toUpperCase()}&version=${theirs.v}`,
+      ]) {
+        const res = await auditorA.get(`/v1/audit/log/inclusion?${query}`);
+        expect([query, res.status, res.body]).toEqual([query, 404, unknown.body]);
+      }
+      expect((await auditorB.get(`/v1/audit/log/inclusion?eventId=${mine.event_id}`)).status).toBe(404);
+      expect((await auditorB.get(`/v1/audit/log/inclusion?eventId=${theirs.event_id}`)).status).toBe(200);
+    });
+
     it('reports the signer in /health', async () => {
       const res = await t.http().get('/health');
       expect(res.status).toBe(200);
