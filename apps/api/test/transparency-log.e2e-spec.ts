@@ -1,8 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion } from '@app/tlog';
-import { createSigningKeyFile } from '@app/transparency';
+import { openCheckpoint, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
+import { comparePositions, PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, ProjectionRunner, readCheckpoints } from '@app/projections';
+import {
+  createSigningKeyFile,
+  SEQUENCER_NAME,
+  SEQUENCER_RUNNER_OPTIONS,
+  SequencerProjection,
+  StoredNodes,
+} from '@app/transparency';
+import { ProjectionsService } from '../src/projections/projections.service';
 import { TransparencyLogService } from '../src/transparency-log/transparency-log.service';
 import { as, startTestApp, TestApp } from './support/test-app';
 import { Client, path, say, startConversation, uuid } from './support/scenario';
@@ -178,6 +187,111 @@ describe('Transparency log over HTTP', () => {
       expect((await auditorA.get(`/v1/audit/log/consistency?from=2&to=1`)).status).toBe(400);
       expect((await auditorA.get(`/v1/audit/log/consistency?from=1&to=${current + 1}`)).status).toBe(400);
       expect((await auditorA.get(`/v1/audit/log/consistency?from=1`)).status).toBe(400);
+    });
+
+    it('parses treeSize, from and to strictly: decimal digits only, at most 2^53 - 1', async () => {
+      const eventId = await eventIdOf(A, 1);
+      for (const bad of ['', '0x10', '1e3', '%205', '-1', '1.5', '9007199254740993', '01%20', '+1']) {
+        const inclusion = await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=${bad}`);
+        expect([bad, inclusion.status, inclusion.body.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
+        for (const query of [`from=${bad}&to=1`, `from=1&to=${bad}`]) {
+          const consistency = await auditorA.get(`/v1/audit/log/consistency?${query}`);
+          expect([query, consistency.status, consistency.body.code]).toEqual([query, 400, 'VALIDATION_FAILED']);
+        }
+      }
+      const fromAfterTo = await auditorA.get('/v1/audit/log/consistency?from=3&to=2');
+      expect([fromAfterTo.status, fromAfterTo.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect((await auditorA.get(`/v1/audit/log/inclusion?eventId=${eventId}&treeSize=0005`)).status).not.toBe(400);
+      expect((await auditorA.get('/v1/audit/log/consistency?from=1&to=2')).status).toBe(200);
+    });
+
+    it('waits for the sequencer on ?waitFor=: the event of a write just made has its leaf', async () => {
+      const C = uuid(0xc1);
+      await startConversation(writerA, C);
+      // The sequencer held back (its runner stopped) while the projections go on.
+      const runners = (t.app.get(ProjectionsService) as unknown as { runners: ProjectionRunner[] }).runners;
+      const at = runners.findIndex((r) => r.projection.name === SEQUENCER_NAME);
+      await runners[at].stop();
+      const write = await writerA.post(path(C, '/messages'), {
+        messageId: uuid(0xc2),
+        parentMessageId: null,
+        role: 'user',
+        content: 'just written',
+      });
+      expect(write.status).toBe(201);
+      const position: string = write.body.position;
+      const { rows } = await t.db.pool.query<{ event_id: string; n: string }>(
+        `SELECT (SELECT event_id FROM es_events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1) AS event_id,
+                (SELECT count(*) FROM es_events WHERE (transaction_id, position) <= ($2::xid8, $3::bigint))::text AS n`,
+        [`conversation-${C}`, ...position.split('-')],
+      );
+      const treeSize = Number(rows[0].n);
+      const answer = auditorA
+        .get(`/v1/audit/log/inclusion?eventId=${rows[0].event_id}&treeSize=${treeSize}&waitFor=${position}`)
+        .then((res) => res);
+      // Once the projections have passed the write (and a moment more), the sequencer starts again.
+      const passed = async () => {
+        const reached = new Map((await readCheckpoints(t.db.pool)).map((c) => [c.name, c.position]));
+        return ALL_PROJECTIONS.every((p) => comparePositions(reached.get(p.name) ?? '0-0', position) >= 0);
+      };
+      for (let i = 0; i < 400 && !(await passed()); i++) await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 300));
+      runners[at] = new ProjectionRunner(
+        t.db.pool,
+        t.app.get(PostgresEventStore),
+        new SequencerProjection(),
+        SEQUENCER_RUNNER_OPTIONS,
+      );
+      runners[at].start();
+      const res = await answer;
+      expect([res.status, res.body.code]).toEqual([200, undefined]);
+      const proof = res.body as Proof;
+      expect(proof.treeSize).toBe(treeSize);
+      const root = await rootAt(new StoredNodes(t.db.pool), treeSize);
+      expect(verifyInclusion(proof.leafIndex, treeSize, b64(proof.leafHash), proof.hashes.map(b64), root)).toBe(true);
+    });
+
+    it("proves a tenant's own access entries to its auditor, and answers another tenant's as unknown", async () => {
+      // Reads of each tenant's conversation: access entries in access-tenant-a-* and access-tenant-b-*.
+      expect((await admin.get(path(A, '/events'))).status).toBe(200);
+      expect((await admin.get(path(B, '/events'))).status).toBe(200);
+      const entryOf = async (tenant: string) => {
+        for (let i = 0; i < 400; i++) {
+          const { rows } = await t.db.pool.query<{ event_id: string; stream_id: string; v: string }>(
+            `SELECT event_id, stream_id, stream_version::text AS v FROM es_events
+              WHERE stream_id LIKE $1 AND type = 'ContentAccessed' ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+            [`access-${tenant}-%`],
+          );
+          if (rows.length) return rows[0];
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error(`no access entry of ${tenant}`);
+      };
+      const [mine, theirs] = [await entryOf('tenant-a'), await entryOf('tenant-b')];
+      await sign();
+      const latest = (await log.log.latestCheckpoint())!;
+      for (const query of [`eventId=${mine.event_id}`, `eventId=${mine.event_id.toUpperCase()}`]) {
+        const res = await auditorA.get(`/v1/audit/log/inclusion?${query}`);
+        expect([query, res.status]).toEqual([query, 200]);
+        const proof = res.body as Proof;
+        expect(
+          verifyInclusion(proof.leafIndex, proof.treeSize, b64(proof.leafHash), proof.hashes.map(b64), latest.rootHash),
+        ).toBe(true);
+      }
+      const byStream = await auditorA.get(`/v1/audit/log/inclusion?streamId=${mine.stream_id}&version=${mine.v}`);
+      expect(byStream.status).toBe(200);
+      const unknown = await auditorA.get(`/v1/audit/log/inclusion?eventId=${uuid(0xdead)}`);
+      for (const query of [
+        `eventId=${theirs.event_id}`,
+        `eventId=${theirs.event_id.toUpperCase()}`,
+        `streamId=${theirs.stream_id}&version=${theirs.v}`,
+        `streamId=${theirs.stream_id.toUpperCase()}&version=${theirs.v}`,
+      ]) {
+        const res = await auditorA.get(`/v1/audit/log/inclusion?${query}`);
+        expect([query, res.status, res.body]).toEqual([query, 404, unknown.body]);
+      }
+      expect((await auditorB.get(`/v1/audit/log/inclusion?eventId=${mine.event_id}`)).status).toBe(404);
+      expect((await auditorB.get(`/v1/audit/log/inclusion?eventId=${theirs.event_id}`)).status).toBe(200);
     });
 
     it('reports the signer in /health', async () => {

@@ -1,7 +1,15 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { consistencyProof, formatCheckpoint, rootAt, signNote, verifyConsistency } from '@app/tlog';
+import {
+  consistencyProof,
+  formatCheckpoint,
+  openCheckpoint,
+  parseVerifierKey,
+  rootAt,
+  signNote,
+  verifyConsistency,
+} from '@app/tlog';
 import { latestCheckpoint, logKeys, type StoredCheckpoint } from './checkpoints';
 import type { SigningKey } from './signing-key-file';
 import { StoredNodes, storedTreeSize } from './stored-nodes';
@@ -19,16 +27,23 @@ export interface SignerLog {
   warn(message: string): void;
 }
 
+/** The files the signer writes under CHECKPOINT_DIR: `checkpoint-<size, 12 digits>.txt`. */
+const CHECKPOINT_FILE = /^checkpoint-(\d{1,16})\.txt$/;
+
 /**
  * Turns the tree head into a C2SP checkpoint signed with the log's key. Before signing it
  * checks that the tree extends the last signed checkpoint (a consistency proof from the stored
  * nodes, verified against the stored previous root, and against the last root this process
  * signed): a rewritten history is refused, logged, and the state turns `refused` (/health
- * degraded). Each checkpoint is stored (append-only) and written under `checkpointDir`.
+ * degraded). Each checkpoint is stored (append-only) and written under `checkpointDir`; at its
+ * start (or first signing) a signer takes the newest checkpoint it can verify there as the last one
+ * signed, so that a database owner who rewrites the tree and deletes the newer checkpoint rows
+ * gets no rewritten tree signed after a restart.
  */
 export class CheckpointSigner {
   state: SignerState = { status: 'ok' };
   private lastSigned: { size: number; root: Buffer } | null = null;
+  private dirLoaded = false;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
 
@@ -82,7 +97,8 @@ export class CheckpointSigner {
   private async signLocked(tx: PoolClient, empty: boolean): Promise<StoredCheckpoint | null> {
     const size = await storedTreeSize(tx);
     const previous = await latestCheckpoint(tx);
-    if (!previous && size === 0 && !empty) return null;
+    await this.loadCheckpointDir(tx);
+    if (!previous && !this.lastSigned && size === 0 && !empty) return null;
     const nodes = new StoredNodes(tx);
     const root = await rootAt(nodes, size);
     for (const before of [previous && { size: previous.treeSize, root: previous.rootHash }, this.lastSigned]) {
@@ -107,6 +123,38 @@ export class CheckpointSigner {
     );
     this.lastSigned = { size, root };
     return { treeSize: size, rootHash: root, signedAt: rows[0].signed_at, note, verifierKey: this.key.verifierKey };
+  }
+
+  /**
+   * Once per signer: the newest checkpoint of `checkpointDir` that verifies with one of the log's
+   * keys (stored, or this signer's) and carries its origin becomes the last one signed. A file
+   * that does not verify is skipped with a warning. Called at start, else at the first signing.
+   */
+  async loadCheckpointDir(db: Pool | PoolClient = this.pool): Promise<void> {
+    const dir = this.options.checkpointDir;
+    if (this.dirLoaded || !dir) return;
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => CHECKPOINT_FILE.test(f));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      files = [];
+    }
+    const sizeOf = (f: string) => Number(CHECKPOINT_FILE.exec(f)![1]);
+    files.sort((a, b) => sizeOf(b) - sizeOf(a));
+    const keys = new Set([...(await logKeys(db)).map((k) => k.verifierKey), this.key.verifierKey]);
+    const verifiers = [...keys].map((k) => parseVerifierKey(k));
+    for (const file of files) {
+      try {
+        const c = openCheckpoint(readFileSync(join(dir, file), 'utf8'), verifiers, this.origin);
+        if (!this.lastSigned || c.size > this.lastSigned.size) this.lastSigned = { size: c.size, root: c.rootHash };
+        break;
+      } catch (err) {
+        const why = (err as Error).message;
+        this.options.log?.warn(`transparency log: ${file} in the checkpoint directory is ignored: ${why}`);
+      }
+    }
+    this.dirLoaded = true;
   }
 
   /** The first checkpoint of a new key makes it the current one from that size; a retired key signs nothing. */

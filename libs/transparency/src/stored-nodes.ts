@@ -46,8 +46,16 @@ export interface StoredLeaf {
   tenantId: string | null;
 }
 
+/**
+ * The leaf's tenant: metadata.tenantId; an access entry (ContentAccessed, in `access-<tenant in
+ * lower case>-<shard>`, no tenant in its metadata) is its data.tenantId's when that is the
+ * stream's tenant, else no tenant's.
+ */
 const LEAF_COLUMNS = `l.leaf_index::text AS leaf_index, e.event_id, e.stream_id, e.stream_version::text AS version,
-  e.hash, e.metadata->>'tenantId' AS tenant_id`;
+  e.hash, CASE WHEN e.stream_id LIKE 'access-%'
+    THEN CASE WHEN lower(e.data->>'tenantId') = substring(e.stream_id FROM '^access-(.+)-[0-9]+$')
+      THEN e.data->>'tenantId' END
+    ELSE e.metadata->>'tenantId' END AS tenant_id`;
 
 interface LeafRow {
   leaf_index: string;

@@ -1,12 +1,20 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, rebuildProjections, readCheckpoint } from '@app/projections';
 import { createTestDatabase, TestDatabase } from '@app/testing';
-import { openCheckpoint, openNote, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
+import {
+  openCheckpoint,
+  openNote,
+  parseVerifierKey,
+  rootAt,
+  signCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} from '@app/tlog';
 import {
   appendEvents,
   conversationStream,
@@ -207,6 +215,53 @@ describe('transparency log', () => {
       expect(signer.state).toMatchObject({ status: 'refused' });
       expect(errors.join()).toMatch(/does not extend the checkpoint signed at 4/);
       expect((await db.pool.query('SELECT max(tree_size)::int AS n FROM tlog_checkpoints')).rows[0].n).toBe(4);
+    });
+
+    it('after a restart, refuses a rewritten tree whose newer checkpoints were deleted (CHECKPOINT_DIR)', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      const outDir = join(dir, 'checkpoints');
+      await appendEvents(store, conversationStream(), 4);
+      await catchUpSequencer(db.pool, store);
+      const first = new CheckpointSigner(db.pool, origin, key, { checkpointDir: outDir, log: silent });
+      await first.sign();
+      await appendEvents(store, conversationStream(), 2);
+      await catchUpSequencer(db.pool, store);
+      expect((await first.sign())!.treeSize).toBe(6);
+      // Files the signer cannot verify: garbage, and a checkpoint of a key that is not the log's.
+      writeFileSync(join(outDir, 'checkpoint-000000000099.txt'), 'not a checkpoint\n');
+      const stranger = readSigningKey(keyFile(dir, 'stranger.pem'), origin);
+      const forged = signCheckpoint({ origin, size: 98, rootHash: Buffer.alloc(32, 7) }, stranger);
+      writeFileSync(join(outDir, 'checkpoint-000000000098.txt'), forged);
+      // The owner, triggers off: the subtree of leaves 4 and 5 rewritten (consistent with the
+      // checkpoint of 4, not with that of 6), the checkpoint of 6 deleted; then a restart.
+      await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
+      await db.pool.query('ALTER TABLE tlog_checkpoints DISABLE TRIGGER tlog_checkpoints_no_update');
+      await db.pool.query(`UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 1 AND index = 2`);
+      await db.pool.query('DELETE FROM tlog_checkpoints WHERE tree_size >= 6');
+      await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      await db.pool.query('ALTER TABLE tlog_checkpoints ENABLE ALWAYS TRIGGER tlog_checkpoints_no_update');
+      await appendEvents(store, conversationStream(), 1);
+      await catchUpSequencer(db.pool, store);
+      const errors: string[] = [];
+      const warnings: string[] = [];
+      const restarted = new CheckpointSigner(db.pool, origin, key, {
+        checkpointDir: outDir,
+        log: { error: (m) => errors.push(m), warn: (m) => warnings.push(m) },
+      });
+      await expect(restarted.sign()).rejects.toThrow(SigningRefused);
+      expect(restarted.state).toMatchObject({ status: 'refused' });
+      expect(errors.join()).toMatch(/does not extend the checkpoint signed at 6/);
+      expect(warnings.join()).toMatch(/checkpoint-000000000099\.txt .*ignored/);
+      expect(warnings.join()).toMatch(/checkpoint-000000000098\.txt .*ignored/);
+      expect((await db.pool.query('SELECT max(tree_size)::int AS n FROM tlog_checkpoints')).rows[0].n).toBe(4);
+      // A tree smaller than the file's checkpoint: refused too.
+      await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
+      await db.pool.query('DELETE FROM tlog_nodes WHERE level = 0 AND index >= 5');
+      await db.pool.query('DELETE FROM tlog_nodes WHERE level = 1 AND index >= 2');
+      await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      const again = new CheckpointSigner(db.pool, origin, key, { checkpointDir: outDir, log: silent });
+      await expect(again.sign()).rejects.toThrow(/fewer than the 6 already signed/);
     });
 
     it('rotates keys: a new key takes over from a tree size; the old one signs no more, stays verifiable', async () => {

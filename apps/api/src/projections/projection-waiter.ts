@@ -8,7 +8,10 @@ import { PG_POOL } from '../database/database.providers';
 
 export const WAIT_FOR_LIMIT_MS = 5000;
 
-/** `?waitFor=<position>`: answer once every projection has processed that position. */
+/**
+ * `?waitFor=<position>`: answer once every projection (and the runners named in `also`, e.g. the
+ * transparency log's sequencer) has processed that position.
+ */
 @Injectable()
 export class ProjectionWaiter {
   constructor(
@@ -17,10 +20,10 @@ export class ProjectionWaiter {
     private readonly store: PostgresEventStore,
   ) {}
 
-  async waitFor(position: string, limitMs = WAIT_FOR_LIMIT_MS): Promise<void> {
+  async waitFor(position: string, limitMs = WAIT_FOR_LIMIT_MS, also: readonly string[] = []): Promise<void> {
     const deadline = Date.now() + limitMs;
     for (let first = true; ; first = false) {
-      if (await this.reached(position)) return;
+      if (await this.reached(position, also)) return;
       if (first) await this.assertWritten(position);
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -48,8 +51,9 @@ export class ProjectionWaiter {
     }
   }
 
-  private async reached(position: string): Promise<boolean> {
+  private async reached(position: string, also: readonly string[]): Promise<boolean> {
     const checkpoints = new Map((await readCheckpoints(this.pool)).map((c) => [c.name, c.position]));
-    return ALL_PROJECTIONS.every((p) => comparePositions(checkpoints.get(p.name) ?? '0-0', position) >= 0);
+    const names = [...ALL_PROJECTIONS.map((p) => p.name), ...also];
+    return names.every((name) => comparePositions(checkpoints.get(name) ?? '0-0', position) >= 0);
   }
 }

@@ -1,4 +1,5 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ApiQuery } from '@nestjs/swagger';
 import { from, Observable, switchMap } from 'rxjs';
 import { isPosition } from '@app/event-store';
@@ -19,13 +20,24 @@ export const ApiWaitFor = () =>
     example: '7311-42',
   });
 
+const WAIT_FOR_ALSO = 'waitForAlso';
+
+/**
+ * On a controller or route: `?waitFor=` also waits for these runners (checkpoint names), beside
+ * the projections; e.g. the transparency log's routes wait for its sequencer.
+ */
+export const WaitForAlso = (...names: string[]) => SetMetadata(WAIT_FOR_ALSO, names);
+
 /**
  * Read-your-writes on every GET: `?waitFor=` is validated and awaited here, then taken off the
  * query, so that the handlers and their DTOs never see it.
  */
 @Injectable()
 export class WaitForInterceptor implements NestInterceptor {
-  constructor(private readonly waiter: ProjectionWaiter) {}
+  constructor(
+    private readonly waiter: ProjectionWaiter,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = ctx.switchToHttp().getRequest<{ method: string; query?: Record<string, unknown> }>();
@@ -37,6 +49,10 @@ export class WaitForInterceptor implements NestInterceptor {
         { field: 'waitFor', messages: ['waitFor must be a position'] },
       ]);
     }
-    return from(this.waiter.waitFor(waitFor)).pipe(switchMap(() => next.handle()));
+    const also = this.reflector.getAllAndOverride<string[] | undefined>(WAIT_FOR_ALSO, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    return from(this.waiter.waitFor(waitFor, undefined, also)).pipe(switchMap(() => next.handle()));
   }
 }

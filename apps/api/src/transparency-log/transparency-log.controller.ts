@@ -1,11 +1,12 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { InvalidTreeSize, NoCheckpoint, NotInTree } from '@app/transparency';
+import { InvalidTreeSize, NoCheckpoint, NotInTree, SEQUENCER_NAME } from '@app/transparency';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiError } from '../common/api-error';
 import { ApiReadProblems } from '../common/api-problems.decorator';
+import { WaitForAlso } from '../projections/wait-for.interceptor';
 import { NoQueryDto } from '../common/read-query.dto';
 import { CheckpointsQueryDto, ConsistencyQueryDto, InclusionQueryDto } from './dto/log-query.dto';
 import { CheckpointPageDto, ConsistencyProofDto, InclusionProofDto, VerifierKeyDto } from './dto/log-responses.dto';
@@ -13,8 +14,12 @@ import { TransparencyLogService } from './transparency-log.service';
 
 const b64 = (h: Buffer) => h.toString('base64');
 
-/** The transparency log (CONTRACT.md "Transparency log"): checkpoints, keys, proofs. */
+/**
+ * The transparency log (CONTRACT.md "Transparency log"): checkpoints, keys, proofs. `?waitFor=`
+ * also waits for the sequencer: a write's event then has its leaf.
+ */
 @ApiTags('transparency log')
+@WaitForAlso(SEQUENCER_NAME)
 @ApiBearerAuth()
 @Roles('auditor')
 @Controller('v1/audit/log')

@@ -29,6 +29,8 @@ export class TransparencyLogService implements OnApplicationBootstrap, BeforeApp
         checkpointDir: settings.checkpointDir,
         log: { error: (m) => this.logger.error(m), warn: (m) => this.logger.warn(m) },
       });
+      // CHECKPOINT_DIR's newest checkpoint: what this signer's next tree must extend.
+      await signer.loadCheckpointDir();
       signer.start(settings.checkpointIntervalMs);
     } else {
       this.logger.warn('no SIGNING_KEY_FILE: the log is sequenced but no checkpoint is signed by this process');

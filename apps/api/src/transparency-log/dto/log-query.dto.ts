@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { parseUuid } from '@app/event-store';
 import { PageLimit } from '../../common/page-limit';
@@ -9,13 +9,13 @@ import { IsUuid } from '../../common/is-uuid';
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 const TREE_SIZE = (description: string, required = false) =>
   (required ? ApiProperty : ApiPropertyOptional)({ minimum: 0, maximum: MAX_SIZE, example: 1024, description });
-const SizeInt = () =>
-  applyDecorators(
-    Type(() => Number),
-    IsInt(),
-    Min(0),
-    Max(MAX_SIZE),
-  );
+/**
+ * Only plain decimal digits become a number (`^\d{1,16}$`, then at most 2^53 - 1): an empty
+ * value, `0x10`, `1e3`, ` 5`, `1.5` or `-1` stay strings and fail IsInt (Number() took them).
+ */
+export const strictSize = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
+const SizeInt = () => applyDecorators(Transform(strictSize), IsInt(), Min(0), Max(MAX_SIZE));
 
 /** `<prefix>-<uuid>` in any letter case: the stream id with its UUID in lower case. */
 export function normalizeStreamId(value: unknown): unknown {
@@ -50,7 +50,7 @@ export class InclusionQueryDto {
 
   @ApiPropertyOptional({ minimum: 1, example: 3, description: 'With streamId' })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(strictSize)
   @IsInt()
   @Min(1)
   @Max(MAX_SIZE)
