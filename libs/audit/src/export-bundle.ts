@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { comparePositions, GlobalPosition, parsePosition, StoredEvent } from '@app/event-store';
 import { readCheckpoint } from '@app/projections';
-import { inclusionProofsAt, SEQUENCER_NAME, type StoredCheckpoint, type TransparencyLog } from '@app/transparency';
+import { inclusionProofsAt, LogBehind, type StoredCheckpoint, type TransparencyLog } from '@app/transparency';
 import { countEnds, END_COLUMNS, END_FILTER_SQL, endFilterValues, EndFilters, EndItem, toEndItem } from './ends.query';
 import { streamEventsUpTo } from './events-up-to';
 import { endsCheckpoint, manifestFilters } from './export';
@@ -107,7 +107,7 @@ export async function writeAuditBundle(
   if (!signer) throw new BundleSigningKeyMissing('no signing key: set SIGNING_KEY_FILE to sign audit bundles');
   const filters = manifestFilters(options.filters);
   const written = await writeEvents(pool, join(dir, 'events.ndjson'), filters, options);
-  const checkpoint = await coveringCheckpoint(pool, log, written.position, options);
+  const checkpoint = await coveringCheckpoint(log, written.position, options);
   if (checkpoint.verifierKey !== signer.verifierKey) {
     throw new BundleLogBehind(
       `the latest checkpoint is signed by ${checkpoint.verifierKey}, not this process's key ${signer.verifierKey}: ` +
@@ -271,22 +271,12 @@ const storedOf = (e: StoredEvent) => ({
 });
 
 /** A signed checkpoint whose tree holds every event up to `position`, once the sequencer is past it. */
-async function coveringCheckpoint(
-  pool: Pool,
-  log: TransparencyLog,
-  position: string,
-  options: BundleOptions,
-): Promise<StoredCheckpoint> {
-  const timeoutMs = options.sequencerTimeoutMs ?? 10_000;
-  const deadline = Date.now() + timeoutMs;
-  while (comparePositions(await readCheckpoint(pool, SEQUENCER_NAME), position) < 0) {
-    options.signal?.throwIfAborted();
-    if (Date.now() > deadline) {
-      throw new BundleLogBehind(`the transparency log has not sequenced position ${position} in ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+async function coveringCheckpoint(log: TransparencyLog, position: string, options: BundleOptions) {
+  try {
+    return await log.checkpointCovering(position, { timeoutMs: options.sequencerTimeoutMs, signal: options.signal });
+  } catch (err) {
+    throw err instanceof LogBehind ? new BundleLogBehind(err.message) : err;
   }
-  return log.checkpointCovering(position);
 }
 
 /** Streams whose proofs are read together (two queries a batch). */

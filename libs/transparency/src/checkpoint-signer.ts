@@ -101,7 +101,11 @@ export class CheckpointSigner {
     if (!previous && !this.lastSigned && size === 0 && !empty) return null;
     const nodes = new StoredNodes(tx);
     const root = await rootAt(nodes, size);
-    for (const before of [previous && { size: previous.treeSize, root: previous.rootHash }, this.lastSigned]) {
+    const stored = previous && { size: previous.treeSize, root: previous.rootHash };
+    const last = this.lastSigned;
+    // The last checkpoint this process signed (or found in CHECKPOINT_DIR) is usually the stored one: checked once.
+    const same = stored && last && last.size === stored.size && last.root.equals(stored.root);
+    for (const before of same ? [stored] : [stored, last]) {
       if (!before) continue;
       if (before.size > size) {
         throw new SigningRefused(`the tree has ${size} leaves, fewer than the ${before.size} already signed`);

@@ -37,13 +37,6 @@ export async function latestCheckpoint(db: Db): Promise<StoredCheckpoint | null>
   return rows.length ? toCheckpoint(rows[0]) : null;
 }
 
-export async function checkpointAt(db: Db, treeSize: number): Promise<StoredCheckpoint | null> {
-  const { rows } = await db.query<CheckpointRow>(`SELECT ${COLUMNS} FROM tlog_checkpoints c WHERE c.tree_size = $1`, [
-    treeSize,
-  ]);
-  return rows.length ? toCheckpoint(rows[0]) : null;
-}
-
 /** Newest first, keyset-paginated by tree size: the page after `before` (exclusive). */
 export async function listCheckpoints(
   db: Db,

@@ -6,5 +6,8 @@ export class NotInTree extends Error {
 /** A tree size beyond the current tree, or sizes in the wrong order. */
 export class InvalidTreeSize extends Error {}
 
+/** The sequencer has not reached a log position in time (try again). */
+export class LogBehind extends Error {}
+
 /** Nothing is signed (yet), or no key to sign with. */
 export class NoCheckpoint extends Error {}

@@ -335,6 +335,26 @@ describe('transparency log', () => {
     });
   });
 
+  describe('fifty callers at once', () => {
+    it('share one signature when each needs a checkpoint covering the same new events', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      const signer = new CheckpointSigner(db.pool, origin, key, { log: silent });
+      const log = new TransparencyLog(db.pool, origin, signer);
+      const signings = jest.spyOn(signer, 'sign');
+      await appendEvents(store, conversationStream(), 4, 'acme');
+      await catchUpSequencer(db.pool, store);
+      const position = (await store.headPosition())!;
+      const count = async () => Number((await db.pool.query('SELECT count(*) FROM tlog_checkpoints')).rows[0].count);
+      const before = await count();
+      const checkpoints = await Promise.all(Array.from({ length: 50 }, () => log.checkpointCovering(position)));
+      expect(new Set(checkpoints.map((c) => c.note)).size).toBe(1);
+      expect(await count()).toBe(before + 1);
+      // One signing pass (lock, root, consistency proofs), not fifty queued on the signer's lock.
+      expect(signings).toHaveBeenCalledTimes(1);
+    });
+  });
+
   describe('verifying the log against a signed checkpoint', () => {
     async function signedLog() {
       const origin = await resolveOrigin(db.pool, ORIGIN);

@@ -4,7 +4,7 @@ import { readCheckpoint } from '@app/projections';
 import { consistencyProof, inclusionProof, leafHash } from '@app/tlog';
 import { latestCheckpoint, listCheckpoints, logKeys, type StoredCheckpoint } from './checkpoints';
 import type { CheckpointSigner } from './checkpoint-signer';
-import { InvalidTreeSize, NoCheckpoint, NotInTree } from './errors';
+import { InvalidTreeSize, LogBehind, NoCheckpoint, NotInTree } from './errors';
 import { SEQUENCER_NAME } from './sequencer.projection';
 import { leafOfEvent, leafOfStreamVersion, StoredNodes, storedTreeSize, type StoredLeaf } from './stored-nodes';
 
@@ -57,9 +57,12 @@ export class TransparencyLog {
 
   /** An inclusion proof at `treeSize` (default: the latest signed checkpoint's size). */
   async inclusion(ref: LeafRef, treeSize?: number, tenantId?: string): Promise<InclusionAnswer> {
+    // A signed size is never beyond the current tree: only a size the caller gave is checked.
     const size = treeSize ?? (await this.latestCheckpoint())?.treeSize ?? 0;
-    const current = await this.treeSize();
-    if (size > current) throw new InvalidTreeSize(`treeSize ${size} is beyond the current tree (${current} leaves)`);
+    if (treeSize !== undefined) {
+      const current = await this.treeSize();
+      if (size > current) throw new InvalidTreeSize(`treeSize ${size} is beyond the current tree (${current} leaves)`);
+    }
     const leaf: StoredLeaf | null =
       'eventId' in ref
         ? await leafOfEvent(this.pool, ref.eventId)
@@ -91,28 +94,47 @@ export class TransparencyLog {
     return this.signer.signNote(text);
   }
 
-  /** Signs the current tree now (or returns the latest checkpoint when the tree has not grown). */
-  async signNow(): Promise<StoredCheckpoint> {
-    if (!this.signer) throw new NoCheckpoint('no signing key: set SIGNING_KEY_FILE');
-    return (await this.signer.sign())!;
+  private signing: Promise<StoredCheckpoint> | null = null;
+
+  /**
+   * Signs the current tree now (or returns the latest checkpoint when the tree has not grown).
+   * Callers at the same moment share one signature: fifty bundles asked at once sign once.
+   */
+  signNow(): Promise<StoredCheckpoint> {
+    const signer = this.signer;
+    if (!signer) return Promise.reject(new NoCheckpoint('no signing key: set SIGNING_KEY_FILE'));
+    this.signing ??= (async () => (await signer.sign())!)().finally(() => (this.signing = null));
+    return this.signing;
   }
 
   /**
-   * Waits (up to `timeoutMs`) until the sequencer has passed `position`, then returns the latest
-   * checkpoint when it covers every event up to that position, else signs one now.
+   * Waits (up to `timeoutMs`, stopped by `signal`) until the sequencer has passed `position`, then
+   * returns the latest checkpoint when it covers every event up to that position, else signs one
+   * now (a signature already under way that started before those leaves is followed by another).
    */
-  async checkpointCovering(position: string, timeoutMs = 10_000): Promise<StoredCheckpoint> {
+  async checkpointCovering(
+    position: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<StoredCheckpoint> {
     parsePosition(position);
+    const timeoutMs = options.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     while (comparePositions(await readCheckpoint(this.pool, SEQUENCER_NAME), position) < 0) {
-      if (Date.now() > deadline)
-        throw new Error(`the sequencer has not reached position ${position} in ${timeoutMs} ms`);
+      options.signal?.throwIfAborted();
+      if (Date.now() > deadline) {
+        throw new LogBehind(`the transparency log has not sequenced position ${position} in ${timeoutMs} ms`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     const needed = await this.leavesThrough(position);
     const latest = await this.latestCheckpoint();
     if (latest && latest.treeSize >= needed) return latest;
-    return this.signNow();
+    let signed = await this.signNow();
+    while (signed && signed.treeSize < needed) {
+      options.signal?.throwIfAborted();
+      signed = await this.signNow();
+    }
+    return signed;
   }
 
   /** Leaves up to and including the event at (or last before) a position. */
