@@ -118,4 +118,35 @@ describe('A full command queue', () => {
     expect(await versionOf(t, id)).toBe(3);
     expect(queue.activeKeys).toBe(0);
   });
+
+  it("answers another tenant's starts with the conversation's id (any case) 409 before they queue", async () => {
+    const id = randomUUID();
+    await startConversation(writer, id);
+    const stranger = as(t, await t.key('writer', 'globex'));
+    const queue = t.app.get<ConversationCommandDeps>(COMMAND_DEPS).queue;
+    const lock = await t.db.pool.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM es_streams WHERE stream_id = $1 FOR UPDATE', [`conversation-${id}`]);
+      const first = writer
+        .post(path(id, '/messages'), { parentMessageId: null, role: 'user', content: 'm' })
+        .then((r) => r);
+      await until('the owner’s message is queued', () => queue.sizeOf(id) === 1);
+      // Answered while the owner's message still holds the queue: they never joined it.
+      const starts = await Promise.all(
+        [id, id.toUpperCase(), id, id.toUpperCase(), id].map((conversationId) =>
+          stranger
+            .post('/v1/conversations', { conversationId, subjectId: 's', modelId: 'claude-opus-4-1' })
+            .then((r) => r),
+        ),
+      );
+      expect(starts.map((r) => [r.status, r.body.code])).toEqual(Array(5).fill([409, 'CONVERSATION_EXISTS']));
+      expect(queue.sizeOf(id)).toBe(1);
+      await lock.query('ROLLBACK');
+      expect((await first).status).toBe(201);
+    } finally {
+      lock.release();
+    }
+    expect(await versionOf(t, id)).toBe(2);
+  });
 });

@@ -57,9 +57,14 @@ export async function handleConversationCommand(
 ): Promise<CommandOutcome> {
   // Another tenant's command on a conversation this process knows is refused before it queues:
   // it must not take the owner's places in the queue (each waiting its turn to be told 404).
+  // A start with its id is told at once that it exists (the answer it would get in the queue).
   const owner = deps.states.knownTenant(request.conversationId);
-  if (owner !== null && request.command.type !== 'StartConversation' && !visibleTo(request.context, owner))
-    throw new ConversationNotFound(request.conversationId);
+  if (owner !== null && !visibleTo(request.context, owner)) {
+    if (request.command.type !== 'StartConversation') throw new ConversationNotFound(request.conversationId);
+    throw new ConversationError('CONVERSATION_EXISTS', `Conversation ${request.conversationId} already exists`, {
+      conversationId: request.conversationId,
+    });
+  }
   try {
     return await deps.queue.run(request.conversationId, () => attempts(deps, request));
   } catch (err) {

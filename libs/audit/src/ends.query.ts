@@ -54,6 +54,9 @@ interface EndRow {
   cursor_time: string;
 }
 
+/** SQL: the stream id of the end's conversation, in the collation of es_events.stream_id ("C"). */
+const END_STREAM_ID = `('${CONVERSATION_STREAM_PREFIX}' || rm_ends.conversation_id::text) COLLATE "C"`;
+
 /**
  * The filters as one fixed SQL fragment over $1..$8 (see endFilterValues). Every filter is a
  * bound parameter; an absent one is NULL and PostgreSQL folds its branch away when it plans
@@ -63,9 +66,6 @@ interface EndRow {
  * nothing; the check reads the log, last, and costs a page about 1 ms at a million events, so
  * callers of every tenant (who may see every row anyway) skip it. A rebuild drops such rows.
  */
-/** SQL: the stream id of the end's conversation, in the collation of es_events.stream_id ("C"). */
-const END_STREAM_ID = `('${CONVERSATION_STREAM_PREFIX}' || rm_ends.conversation_id::text) COLLATE "C"`;
-
 export const END_FILTER_SQL = `($1::text IS NULL OR reason_code = $1)
   AND ($2::text IS NULL OR initiator = $2)
   AND ($3::text IS NULL OR model_id = $3)

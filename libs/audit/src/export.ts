@@ -40,6 +40,11 @@ export const END_FILTER_NAMES = [
   'to',
 ] as const satisfies readonly (keyof EndFilters)[];
 
+/** Every filter is named above: one added to EndFilters but not to END_FILTER_NAMES fails the build. */
+type Unnamed = Exclude<keyof EndFilters, (typeof END_FILTER_NAMES)[number]>;
+const everyFilterNamed: [Unnamed] extends [never] ? true : Unnamed = true;
+void everyFilterNamed;
+
 /** The filters with absent ones left out, in a fixed order, times as ISO UTC. */
 export function manifestFilters(filters: EndFilters): EndFilters {
   const out: Record<string, unknown> = {};

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { AUDIT_TIME, MAX_LIMIT } from '@app/audit';
+import { IsOptional } from 'class-validator';
+import { AUDIT_TIME } from '@app/audit';
 import { IsUuid } from '../common/is-uuid';
+import { PageLimit } from '../common/page-limit';
 import { IsAuditTime, IsTenantId, IsTimeCursor } from '../audit/dto/audit-validators';
 
 const TIME = { pattern: AUDIT_TIME.pattern.source, description: 'ISO 8601 date (UTC midnight) or date-time' };
@@ -35,12 +35,7 @@ export class AccessQueryDto {
   @IsAuditTime()
   to?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: MAX_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_LIMIT)
+  @PageLimit()
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' })

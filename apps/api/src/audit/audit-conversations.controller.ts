@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiCommandProblems, ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
+import { NO_TENANT } from '@app/access';
 import { RecordsAccess } from '../access-log/records-access';
 import { UuidPipe } from '../common/uuid.pipe';
 import { Capped } from '../limits/audit-capacity';
@@ -19,7 +20,8 @@ import { GetTimelineQuery, Timeline } from './queries/get-timeline.query';
 /** The timeline's tenant: its ConversationStarted's. */
 const timelineTargets = (result: unknown) => {
   const { conversationId, events } = result as Timeline;
-  return [{ tenantId: String(events[0]?.data.tenantId), conversationIds: [conversationId] }];
+  const tenantId = events[0]?.data.tenantId;
+  return [{ tenantId: typeof tenantId === 'string' ? tenantId : NO_TENANT, conversationIds: [conversationId] }];
 };
 
 /** One conversation under audit: its verified timeline, and reviews of its ends (DOMAIN questions 3, 5). */
