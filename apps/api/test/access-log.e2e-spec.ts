@@ -245,8 +245,10 @@ describe('Who read what (access log)', () => {
         expect(theirs.status).toBe(200);
         expect(theirs.body).toEqual({ items: [], nextCursor: null });
       }
-      const otherTenant = await auditorB.client.get(`/v1/audit/access?tenantId=tenant-a`);
-      expect(otherTenant.body).toEqual({ items: [], nextCursor: null });
+      for (const tenantId of ['tenant-a', 'TENANT-A', 'TENANT-B']) {
+        const otherTenant = await auditorB.client.get(`/v1/audit/access?tenantId=${tenantId}`);
+        expect([tenantId, otherTenant.body]).toEqual([tenantId, { items: [], nextCursor: null }]);
+      }
     });
 
     it('pages with a cursor, each entry once', async () => {

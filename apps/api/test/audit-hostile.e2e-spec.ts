@@ -54,6 +54,8 @@ const PARAMS = [
   'bucket',
   'groupBy',
   'waitFor',
+  'conversationId',
+  'keyId',
 ];
 
 const ENDPOINTS = [
@@ -64,6 +66,7 @@ const ENDPOINTS = [
   '/v1/audit/stats/ends',
   '/v1/audit/reviews/stats',
   '/v1/audit/export',
+  '/v1/audit/access',
 ];
 
 /** True when the answer holds no row at all. */
@@ -106,10 +109,17 @@ describe('Audit: hostile query values', () => {
         // A seed is a label, not a filter: any accepted seed samples the one end there is.
         const sampled =
           url.endsWith('/sample') && param === 'seed' && res.status === 200 && res.body.items.length === 1;
+        // The suite's own reads are recorded under the tenant they asked for: the access list filtered on
+        // that tenant shows them, and only them (the filter matched exactly, nothing leaked).
+        const ownReads =
+          url.endsWith('/access') &&
+          param === 'tenantId' &&
+          res.status === 200 &&
+          res.body.items.every((i: { tenantId: string }) => i.tenantId === value);
         const ok =
           res.status === 400
             ? res.body.code === 'VALIDATION_FAILED'
-            : res.status === 200 && (isEmpty(url, res) || sampled);
+            : res.status === 200 && (isEmpty(url, res) || sampled || ownReads);
         if (!ok) unexpected.push(`${JSON.stringify(value.slice(0, 40))} → ${res.status} ${res.text.slice(0, 200)}`);
       }
       expect(unexpected).toEqual([]);
