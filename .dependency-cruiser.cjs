@@ -58,6 +58,15 @@ module.exports = {
       to: { pathNot: '^libs/tlog/src/', dependencyTypesNot: ['core'] },
     },
     {
+      name: 'client-stands-alone',
+      severity: 'error',
+      comment:
+        'libs/client is the typed HTTP client internal API consumers and the console use: it knows the ' +
+        'service only through its OpenAPI document (no server code, no Node built-ins: it runs in browsers).',
+      from: { path: '^libs/client/src/', pathNot: '\\.(int-|e2e-)?spec\\.ts$' },
+      to: { pathNot: ['^libs/client/src/', 'node_modules/openapi-fetch'] },
+    },
+    {
       name: 'verify-is-independent',
       severity: 'error',
       comment:

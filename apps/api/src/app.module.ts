@@ -15,6 +15,7 @@ import { ApiKeyEntity } from '@app/access';
 import { ApiError, FieldError } from './common/api-error';
 import { FastBodyValidationPipe } from './common/fast-body.pipe';
 import { ProblemFilter } from './common/problem.filter';
+import { bufferedStdout } from './common/log-destination';
 import { principalLogProps, redactCredentials } from './common/request-log';
 import { AuditCapacity } from './limits/audit-capacity';
 import { RateLimitGuard } from './limits/rate-limit.guard';
@@ -92,7 +93,7 @@ export class AppModule {
         // nestjs-pino's default route pattern matches no request on Fastify under Nest 12: without
         // forRoutes no request was ever logged.
         LoggerModule.forRoot({
-          pinoHttp: logStream ? [pinoOptions, logStream] : pinoOptions,
+          pinoHttp: [pinoOptions, logStream ?? bufferedStdout()],
           forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         }),
         ConversationsModule,
