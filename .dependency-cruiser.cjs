@@ -22,8 +22,17 @@ module.exports = {
       name: 'no-app-to-other-app',
       severity: 'error',
       comment: 'An app imports no other app (the CLI nothing of apps/api): what two apps share lives in a lib.',
-      from: { path: '^apps/([^/]+)/' },
+      from: { path: '^apps/([^/]+)/', pathNot: '^apps/console/test/' },
       to: { path: '^apps/', pathNot: '^apps/$1/' },
+    },
+    {
+      name: 'console-browser-tests-drive-the-api',
+      severity: 'error',
+      comment:
+        "The console's browser tests start the real service in process (createApp, as the API's e2e tests do): " +
+        'apps/console/test may import apps/api/src, and nothing else of another app.',
+      from: { path: '^apps/console/test/' },
+      to: { path: '^apps/', pathNot: ['^apps/console/', '^apps/api/src/'] },
     },
     {
       name: 'no-other-app-test-support',

@@ -1,5 +1,7 @@
 // Three tiers (STYLE.md): unit (*.spec.ts, no database), integration (*.int-spec.ts) and
-// end-to-end (*.e2e-spec.ts), both on a real PostgreSQL prepared once by the global setup.
+// end-to-end (*.e2e-spec.ts), both on a real PostgreSQL prepared once by the global setup; and the
+// console's browser tests (*.browser-spec.ts: Debian's Chromium through playwright-core, the same
+// global setup; skipped, saying so, when /usr/bin/chromium is missing).
 const fs = require('node:fs');
 const swcrc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 delete swcrc.$schema;
@@ -31,6 +33,14 @@ module.exports = {
       ...base,
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts', '<rootDir>/{apps,libs}/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+      globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
+    },
+    {
+      ...base,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/apps/console/test/**/*.browser-spec.ts'],
+      // The same module as the integration project's: jest runs one global setup per module path.
       globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
     },
