@@ -56,6 +56,8 @@ export interface ConsoleService extends Instance {
   revoke(keyId: string): Promise<void>;
   /** The typed client (@app/client) as one key. */
   client(key: Key): ConversationServiceClient;
+  /** Waits until a signed checkpoint covers every event stored now (one is signed each second). */
+  signedCheckpoint(): Promise<number>;
   /** Another instance on the same database (e.g. another pinned verifier key); closed by close(). */
   another(env: Record<string, string>): Promise<Instance>;
 }
@@ -136,6 +138,19 @@ export async function startConsoleService(env: Record<string, string> = {}): Pro
       await revokeApiKey(dataSource, keyId, { actor: 'browser-test', reason: 'revoked mid-session' });
     },
     client: (k) => createConversationClient({ baseUrl: main.baseUrl, apiKey: k.key }),
+    async signedCheckpoint() {
+      const { rows } = await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
+      const stored = Number(rows[0].n);
+      for (let i = 0; i < 150; i++) {
+        const res = await fetch(`${main.baseUrl}/v1/audit/log/checkpoint`, {
+          headers: { authorization: `Bearer ${keys.admin.key}` },
+        });
+        const size = res.ok ? Number((await res.text()).split('\n')[1]) : 0;
+        if (size >= stored) return size;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no checkpoint covering ${stored} events within 30 s`);
+    },
     async another(more) {
       const other = await instance(db.runtimeUrl, { LOG_ORIGIN, ...more });
       others.push(other);

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { describeInBrowser } from './support/chromium';
+import { eventually, launch, openTab, settled, signIn, type Tab } from './support/browser';
+import { seedWorld, type World } from './support/seed';
+import { type ConsoleService, startConsoleService } from './support/service';
+import { goto, textOf, VIEWS } from './support/views';
+
+jest.setTimeout(120_000);
+
+/** The manifest line is last: its sha256 covers every byte before it. */
+function bytesBeforeLastLine(file: Buffer): Buffer {
+  const end = file.at(-1) === 0x0a ? file.length - 1 : file.length;
+  return file.subarray(0, file.lastIndexOf(0x0a, end - 1) + 1);
+}
+
+/** console-shared.md "Compliance", "Sample", "Export". */
+describeInBrowser('Console: compliance, sample and export', () => {
+  let s: ConsoleService;
+  let world: World;
+  let browser: Browser;
+  let t: Tab;
+  const range = () => ({ from: world.from, to: world.to });
+
+  beforeAll(async () => {
+    s = await startConsoleService();
+    // One end of globex appended behind the domain's back: no redirection before it.
+    world = await seedWorld(s, { forgedEnd: true });
+    browser = await launch();
+    t = await openTab(browser);
+    await signIn(t, s.baseUrl, s.keys.auditor);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  describe('compliance', () => {
+    it('names the end that breaks its own policy version, with the failing rule', async () => {
+      await goto(t.page, s.baseUrl, VIEWS.compliance, range());
+      const rows = t.page.locator('[data-testid="compliance-row"]');
+      await eventually(async () => expect(await rows.count()).toBe(1));
+      const text = await textOf(rows.first());
+      const forged = world.ends.find((e) => e.forged)!;
+      expect(text).toMatch(/INSUFFICIENT_REDIRECTION|redirection/i);
+      const link = rows.first().getByRole('link');
+      if (await link.count()) expect(await link.first().getAttribute('href')).toContain(forged.conversationId);
+      expect(await textOf(t.page.locator('main'))).not.toContain('Every end satisfies its own policy version.');
+    });
+
+    it('says so when every end satisfies its policy (a tenant without the broken end)', async () => {
+      const acme = await openTab(browser);
+      try {
+        await signIn(acme, s.baseUrl, s.keys.acmeAuditor, `${VIEWS.compliance}?from=${world.from}&to=${world.to}`);
+        await acme.page.getByText('Every end satisfies its own policy version.').waitFor();
+        expect(await acme.page.locator('[data-testid="compliance-row"]').count()).toBe(0);
+      } finally {
+        await acme.close();
+      }
+    });
+  });
+
+  describe('sample', () => {
+    it('draws a sample for a seed: the seed shown and in the URL, the same rows after a reload', async () => {
+      await goto(t.page, s.baseUrl, VIEWS.sample, range());
+      await t.page.getByLabel('Seed', { exact: true }).fill('review-session-7');
+      await t.page.getByLabel('Size', { exact: true }).fill('4');
+      await t.page.getByRole('button', { name: 'Draw sample' }).click();
+      await t.page.waitForURL((url) => url.searchParams.get('seed') === 'review-session-7');
+      await settled(t.page);
+      const rows = t.page.locator('[data-testid="sample-row"]');
+      await eventually(async () => expect(await rows.count()).toBe(4));
+      expect(await textOf(t.page.locator('[data-testid="sample-seed"]'))).toContain('review-session-7');
+      const first = await rows.allInnerTexts();
+
+      await t.page.reload();
+      await settled(t.page);
+      await eventually(async () => expect(await rows.count()).toBe(4));
+      expect(await rows.allInnerTexts()).toEqual(first);
+      expect(await textOf(t.page.locator('[data-testid="sample-seed"]'))).toContain('review-session-7');
+    });
+  });
+
+  describe('export', () => {
+    it('shows progress; the manifest SHA-256 equals the browser-computed one and the downloaded file', async () => {
+      await goto(t.page, s.baseUrl, VIEWS.export, range());
+      await t.page.getByRole('button', { name: 'Start export' }).click();
+      const manifest = t.page.locator('[data-testid="export-manifest-sha256"]');
+      const computed = t.page.locator('[data-testid="export-computed-sha256"]');
+      await manifest.waitFor({ timeout: 30_000 });
+      const progress = await textOf(t.page.locator('[data-testid="export-progress"]'));
+      // One line per end and the manifest; the bytes received.
+      expect(progress).toMatch(new RegExp(`\\b${world.ends.length}\\b`));
+      expect(progress).toMatch(/\d/);
+      const shown = (await textOf(manifest)).match(/[0-9a-f]{64}/)?.[0];
+      expect(shown).toBeDefined();
+      expect((await textOf(computed)).match(/[0-9a-f]{64}/)?.[0]).toBe(shown);
+
+      const [download] = await Promise.all([
+        t.page.waitForEvent('download'),
+        t.page.getByRole('link', { name: 'Download' }).click(),
+      ]);
+      const file = readFileSync((await download.path())!);
+      const body = bytesBeforeLastLine(file);
+      expect(createHash('sha256').update(body).digest('hex')).toBe(shown);
+      const manifestLine = JSON.parse(file.subarray(body.length).toString('utf8'));
+      expect(manifestLine).toMatchObject({ type: 'manifest', count: world.ends.length, sha256: shown });
+      expect(body.toString('utf8').trim().split('\n')).toHaveLength(world.ends.length);
+    });
+  });
+});
