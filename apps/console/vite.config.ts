@@ -19,7 +19,9 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     // ECharts is tree-shaken but still the largest part: a chunk of its own, cached across releases.
     rollupOptions: {
-      output: { manualChunks: { echarts: ['echarts/core', 'echarts/charts', 'echarts/components', 'echarts/renderers'] } },
+      output: {
+        manualChunks: { echarts: ['echarts/core', 'echarts/charts', 'echarts/components', 'echarts/renderers'] },
+      },
       // TanStack Query's "use client" directives mean nothing without server components.
       onwarn(warning, warn) {
         if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);

@@ -2,15 +2,7 @@
 import type { EventDto } from './api';
 
 export type MarkKind =
-  | 'redirection'
-  | 'warning'
-  | 'end-request'
-  | 'risk-flag'
-  | 'risk-cleared'
-  | 'end'
-  | 'blocked'
-  | 'feedback'
-  | 'review';
+  'redirection' | 'warning' | 'end-request' | 'risk-flag' | 'risk-cleared' | 'end' | 'blocked' | 'feedback' | 'review';
 
 export interface Mark {
   kind: MarkKind;

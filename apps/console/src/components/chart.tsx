@@ -11,11 +11,26 @@ import { Link } from '../router';
 use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, SVGRenderer]);
 
 export type ChartOption = ComposeOption<
-  BarSeriesOption | LineSeriesOption | PieSeriesOption | GridComponentOption | LegendComponentOption | TooltipComponentOption
+  | BarSeriesOption
+  | LineSeriesOption
+  | PieSeriesOption
+  | GridComponentOption
+  | LegendComponentOption
+  | TooltipComponentOption
 >;
 
 /** Colours with at least 3:1 contrast on white (non-text graphics, WCAG 1.4.11), told apart by hue. */
-export const PALETTE = ['#1f5fae', '#c2410c', '#047857', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#be185d', '#4b5563'];
+export const PALETTE = [
+  '#1f5fae',
+  '#c2410c',
+  '#047857',
+  '#7e22ce',
+  '#b91c1c',
+  '#0e7490',
+  '#a16207',
+  '#be185d',
+  '#4b5563',
+];
 
 function Echart({ option, onPick }: { option: ChartOption; onPick: (data: unknown) => void }) {
   const box = useRef<HTMLDivElement>(null);
@@ -80,33 +95,33 @@ export function ChartFigure(props: {
         />
       )}
       <div className="chart-numbers table-scroll" tabIndex={0} role="region" aria-label={`${caption}: the numbers`}>
-          <table>
-            <caption className="visually-hidden">{caption}: the numbers</caption>
-            <thead>
-              <tr>
-                <th scope="col">{keyHeader}</th>
+        <table>
+          <caption className="visually-hidden">{caption}: the numbers</caption>
+          <thead>
+            <tr>
+              <th scope="col">{keyHeader}</th>
+              <th scope="col" className="num">
+                Count
+              </th>
+              {extraHeader && (
                 <th scope="col" className="num">
-                  Count
+                  {extraHeader}
                 </th>
-                {extraHeader && (
-                  <th scope="col" className="num">
-                    {extraHeader}
-                  </th>
-                )}
+              )}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.key} data-testid="chart-row" data-key={row.key} data-value={row.value}>
+                <th scope="row">
+                  <Link to={row.to}>{row.label}</Link>
+                </th>
+                <td className="num">{row.value}</td>
+                {extraHeader && <td className="num">{row.extra}</td>}
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr key={row.key} data-testid="chart-row" data-key={row.key} data-value={row.value}>
-                  <th scope="row">
-                    <Link to={row.to}>{row.label}</Link>
-                  </th>
-                  <td className="num">{row.value}</td>
-                  {extraHeader && <td className="num">{row.extra}</td>}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </tbody>
+        </table>
       </div>
     </figure>
   );

@@ -8,7 +8,10 @@ export interface Progress {
 }
 
 /** Reads a body to its end, reporting lines (newlines) and bytes as they arrive. */
-export async function readAll(body: ReadableStream<Uint8Array>, onProgress: (p: Progress) => void): Promise<Uint8Array> {
+export async function readAll(
+  body: ReadableStream<Uint8Array>,
+  onProgress: (p: Progress) => void,
+): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   const progress: Progress = { lines: 0, bytes: 0 };

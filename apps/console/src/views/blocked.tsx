@@ -16,7 +16,15 @@ function BlockedTable() {
   const location = useLocation();
   const guard = (location.search.get('guard') ?? undefined) as GuardCode | undefined;
   const f = apiFilters(filters);
-  const q = { from: f.from, to: f.to, reasonCode: f.reasonCode, initiator: f.initiator, modelId: f.modelId, tenantId: f.tenantId, guard };
+  const q = {
+    from: f.from,
+    to: f.to,
+    reasonCode: f.reasonCode,
+    initiator: f.initiator,
+    modelId: f.modelId,
+    tenantId: f.tenantId,
+    guard,
+  };
   const [order, setOrder] = useState<Order>('newest');
   const { query, page, next, previous } = usePaged(['blocked', q], async (cursor) =>
     unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, cursor, limit: 50 } } })),
@@ -62,7 +70,12 @@ function BlockedTable() {
             </thead>
             <tbody>
               {items.map((e) => (
-                <tr key={e.eventId} data-testid="blocked-row" data-conversation-id={e.conversationId} {...rowOpen(open(e))}>
+                <tr
+                  key={e.eventId}
+                  data-testid="blocked-row"
+                  data-conversation-id={e.conversationId}
+                  {...rowOpen(open(e))}
+                >
                   <td>
                     <Time iso={e.attemptedAt} />
                   </td>

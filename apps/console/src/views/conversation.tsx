@@ -230,7 +230,8 @@ function MarkItem({ mark }: { mark: Mark }) {
   else if (mark.kind === 'risk-flag') detail = `${str(d.kind)} (${str(d.source)})`;
   else if (mark.kind === 'end') detail = `${str(d.reasonCode)} by ${str(d.initiator)}, policy v${str(d.policyVersion)}`;
   else if (mark.kind === 'blocked') {
-    detail = `${str(d.proposedReasonCode)} by ${str(d.initiator)}: ${(d.failedGuards as string[] | undefined)?.join(', ')}`;
+    const failed = (d.failedGuards as string[] | undefined)?.join(', ');
+    detail = `${str(d.proposedReasonCode)} by ${str(d.initiator)}: ${failed}`;
   } else if (mark.kind === 'feedback') detail = `${str(d.rating)}${d.comment ? `: ${str(d.comment)}` : ''}`;
   return (
     <span className={`mark mark-${mark.kind}`} data-testid={mark.kind === 'end' ? 'end-point' : `mark-${mark.kind}`}>

@@ -39,11 +39,15 @@ export function Export() {
       }
       if (!response.ok || !response.body) {
         const problem = (await response.json().catch(() => null)) as { detail?: string; code?: string } | null;
-        throw new Error(problem?.detail ? `${problem.detail} (${problem.code})` : `the service answered ${response.status}`);
+        throw new Error(
+          problem?.detail ? `${problem.detail} (${problem.code})` : `the service answered ${response.status}`,
+        );
       }
       const bytes = await readAll(response.body, (progress) => setState({ phase: 'running', progress, bundle }));
       const check = bundle ? null : await checkNdjson(bytes);
-      const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: bundle ? 'application/x-tar' : 'application/x-ndjson' });
+      const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], {
+        type: bundle ? 'application/x-tar' : 'application/x-ndjson',
+      });
       const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
       let lines = 0;
       for (const b of bytes) if (b === 0x0a) lines++;

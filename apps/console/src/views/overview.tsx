@@ -18,14 +18,25 @@ function sumCounts(buckets: StatsBucket[]): [string, number][] {
 function barOption(rows: ChartRow[], horizontal = true): ChartOption {
   const data = rows.map((r, i) => ({ value: r.value, to: r.to, itemStyle: { color: PALETTE[i % PALETTE.length] } }));
   const categories = rows.map((r) => r.label);
-  const category = { type: 'category' as const, data: categories, axisLabel: { ...axisText, width: 150, overflow: 'truncate' as const } };
+  const category = {
+    type: 'category' as const,
+    data: categories,
+    axisLabel: { ...axisText, width: 150, overflow: 'truncate' as const },
+  };
   const value = { type: 'value' as const, minInterval: 1, axisLabel: axisText };
   return {
     tooltip: { trigger: 'item' },
     grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
     xAxis: horizontal ? value : category,
     yAxis: horizontal ? { ...category, inverse: true } : value,
-    series: [{ type: 'bar', data, cursor: 'pointer', label: { show: true, position: horizontal ? 'right' : 'top', color: '#111827' } }],
+    series: [
+      {
+        type: 'bar',
+        data,
+        cursor: 'pointer',
+        label: { show: true, position: horizontal ? 'right' : 'top', color: '#111827' },
+      },
+    ],
   };
 }
 
@@ -130,13 +141,24 @@ function Grouped<T>(props: {
   );
 }
 
-const GROUPS: Record<Exclude<EndStatsGroup, 'reasonCode'>, { name: string; caption: string; header: string; pie: boolean }> = {
+const GROUPS: Record<
+  Exclude<EndStatsGroup, 'reasonCode'>,
+  { name: string; caption: string; header: string; pie: boolean }
+> = {
   modelId: { name: 'ends-by-model', caption: 'Ends by model', header: 'Model', pie: false },
   initiator: { name: 'ends-by-initiator', caption: 'Ends by initiator', header: 'Initiator', pie: true },
   reviewOutcome: { name: 'review-outcomes', caption: 'Review outcomes of the ends', header: 'Outcome', pie: true },
 };
 
-function EndsBy({ group, stats, list }: { group: keyof typeof GROUPS; stats: Query<{ buckets: StatsBucket[] }>; list: ListOf }) {
+function EndsBy({
+  group,
+  stats,
+  list,
+}: {
+  group: keyof typeof GROUPS;
+  stats: Query<{ buckets: StatsBucket[] }>;
+  list: ListOf;
+}) {
   const g = GROUPS[group];
   return (
     <Grouped

@@ -65,7 +65,8 @@ export function ProofStatus({ event }: { event: EventDto }) {
 
   let text = 'checking…';
   if (checkpoint.error) text = `not verified: the checkpoint could not be read (${String(checkpoint.error)})`;
-  else if (check.error) text = `not verified: ${check.error instanceof Error ? check.error.message : String(check.error)}`;
+  else if (check.error)
+    text = `not verified: ${check.error instanceof Error ? check.error.message : String(check.error)}`;
   else if (check.data?.status === 'verified') text = 'verified';
   else if (check.data?.status === 'not-yet') {
     text = `not verified: not yet in a signed checkpoint (the latest covers ${check.data.treeSize} events)`;
@@ -90,7 +91,10 @@ export function ProofStatus({ event }: { event: EventDto }) {
       <h2>Transparency log</h2>
       <p>
         Inclusion of the latest event (version {event.version}) in the signed log, checked by this browser:{' '}
-        <strong data-testid="proof-status" className={`badge ${verified ? 'ok' : check.data?.status === 'not-yet' ? 'warn' : 'bad'}`}>
+        <strong
+          data-testid="proof-status"
+          className={`badge ${verified ? 'ok' : check.data?.status === 'not-yet' ? 'warn' : 'bad'}`}
+        >
           {text}
         </strong>
       </p>
@@ -110,7 +114,8 @@ export function ProofStatus({ event }: { event: EventDto }) {
             )}
           </>
         ) : (
-          'No verifier key is pinned: the operator sets CONSOLE_VERIFIER_KEYS, or paste the log’s key from a source you trust.'
+          'No verifier key is pinned: the operator sets CONSOLE_VERIFIER_KEYS, ' +
+          'or paste the log’s key from a source you trust.'
         )}
       </p>
       {!config.data?.verifierKeys.length && (

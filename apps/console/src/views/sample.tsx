@@ -72,8 +72,8 @@ export function Sample() {
       ) : (
         <>
           <p>
-            Seed <code data-testid="sample-seed">{query.data.seed}</code>: {query.data.items.length} of the ends matching
-            the filters. The same seed over the same ends draws the same sample (the link reproduces it).
+            Seed <code data-testid="sample-seed">{query.data.seed}</code>: {query.data.items.length} of the ends
+            matching the filters. The same seed over the same ends draws the same sample (the link reproduces it).
           </p>
           {query.data.items.length === 0 ? (
             <Empty>No ends match these filters.</Empty>
