@@ -76,6 +76,22 @@ module.exports = {
       to: { pathNot: ['^libs/client/src/', 'node_modules/openapi-fetch'] },
     },
     {
+      name: 'console-uses-only-the-client',
+      severity: 'error',
+      comment:
+        'apps/console is a browser app: of this repository it imports only libs/client (the typed client of the ' +
+        "OpenAPI document), and no Node built-ins (its tests may read libs/tlog's published test vectors).",
+      from: { path: '^apps/console/src/', pathNot: '\\.spec\\.ts$' },
+      to: { path: '^(libs/(?!client/src/)|migrations/|apps/(?!console/))' },
+    },
+    {
+      name: 'console-no-node-built-ins',
+      severity: 'error',
+      comment: 'apps/console runs in browsers: no Node built-ins outside its tests and its build configuration.',
+      from: { path: '^apps/console/src/', pathNot: '\\.spec\\.ts$' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'verify-is-independent',
       severity: 'error',
       comment:

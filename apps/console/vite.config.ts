@@ -18,7 +18,15 @@ export default defineConfig({
     // The CSP allows no inline script or style: Vite's module preload polyfill stays out.
     modulePreload: { polyfill: false },
     // ECharts is tree-shaken but still the largest part: a chunk of its own, cached across releases.
-    rollupOptions: { output: { manualChunks: { echarts: ['echarts/core', 'echarts/charts', 'echarts/components', 'echarts/renderers'] } } },
+    rollupOptions: {
+      output: {
+        manualChunks: { echarts: ['echarts/core', 'echarts/charts', 'echarts/components', 'echarts/renderers'] },
+      },
+      // TanStack Query's "use client" directives mean nothing without server components.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
     chunkSizeWarningLimit: 800,
     reportCompressedSize: false,
   },

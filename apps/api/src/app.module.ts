@@ -47,6 +47,7 @@ import { ProjectionsService } from './projections/projections.service';
 import { ProjectionWaiter } from './projections/projection-waiter';
 import { WaitForInterceptor } from './projections/wait-for.interceptor';
 import { AccessLogController } from './access-log/access-log.controller';
+import { MeController } from './me/me.controller';
 import { AccessRecorder } from './access-log/access-recorder';
 import { AccessInterceptor } from './access-log/records-access';
 
@@ -100,7 +101,7 @@ export class AppModule {
         AuditModule,
         TransparencyLogModule,
       ],
-      controllers: [HealthController, MetricsController, EventsController, AccessLogController],
+      controllers: [HealthController, MetricsController, EventsController, AccessLogController, MeController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },

@@ -211,6 +211,8 @@ describe('Audit: ends and blocked ends', () => {
       '/v1/audit/ends',
       '/v1/audit/blocked-ends',
       '/v1/audit/stats/ends',
+      '/v1/audit/stats/blocked-ends?groupBy=guard',
+      '/v1/audit/policies',
       '/v1/audit/compliance',
       '/v1/audit/sample',
       '/v1/audit/reviews/stats',
@@ -246,8 +248,10 @@ describe('Audit: ends and blocked ends', () => {
         '/v1/audit/log/consistency',
         '/v1/audit/log/inclusion',
         '/v1/audit/log/verifier-key',
+        '/v1/audit/policies',
         '/v1/audit/reviews/stats',
         '/v1/audit/sample',
+        '/v1/audit/stats/blocked-ends',
         '/v1/audit/stats/ends',
       ]);
       const ends = body.paths['/v1/audit/ends'].get;

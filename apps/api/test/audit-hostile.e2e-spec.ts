@@ -64,6 +64,8 @@ const ENDPOINTS = [
   '/v1/audit/sample',
   '/v1/audit/compliance',
   '/v1/audit/stats/ends',
+  '/v1/audit/stats/blocked-ends?groupBy=guard',
+  '/v1/audit/policies',
   '/v1/audit/reviews/stats',
   '/v1/audit/export',
   '/v1/audit/access',
@@ -75,6 +77,7 @@ function isEmpty(url: string, res: { text: string; body: Record<string, unknown>
     const lines = res.text.trim().split('\n');
     return lines.length === 1 && JSON.parse(lines[0]).count === 0;
   }
+  if (url.includes('/stats/blocked-ends')) return res.body.total === 0 && (res.body.items as unknown[]).length === 0;
   if (url.endsWith('/stats/ends')) return Array.isArray(res.body.buckets) && res.body.buckets.length === 0;
   if (url.endsWith('/reviews/stats'))
     return ['byReasonCode', 'byModelId', 'byReviewer'].every((k) => (res.body[k] as unknown[]).length === 0);
@@ -105,7 +108,7 @@ describe('Audit: hostile query values', () => {
     it.each(PARAMS)('answers every hostile %s with 400 VALIDATION_FAILED or an empty 200', async (param) => {
       const unexpected: string[] = [];
       for (const value of HOSTILE) {
-        const res = await auditor.get(`${url}?${param}=${encodeURIComponent(value)}`);
+        const res = await auditor.get(`${url}${url.includes('?') ? '&' : '?'}${param}=${encodeURIComponent(value)}`);
         // A seed is a label, not a filter: any accepted seed samples the one end there is.
         const sampled =
           url.endsWith('/sample') && param === 'seed' && res.status === 200 && res.body.items.length === 1;
@@ -132,12 +135,12 @@ describe('Audit: hostile query values', () => {
         'reasonCode[]=ABUSE_OF_ASSISTANT',
         'tenantId=acme&tenantId=globex',
       ]) {
-        const res = await auditor.get(`${url}?${query}`);
+        const res = await auditor.get(`${url}${url.includes('?') ? '&' : '?'}${query}`);
         expect([query, res.status, res.body.code]).toEqual([query, 400, 'VALIDATION_FAILED']);
       }
       // The query-string parser drops prototype keys: answered as if absent.
       for (const query of ['__proto__=1', 'constructor[prototype][x]=1']) {
-        const res = await auditor.get(`${url}?${query}`);
+        const res = await auditor.get(`${url}${url.includes('?') ? '&' : '?'}${query}`);
         expect([query, res.status === 200 || res.status === 400]).toEqual([query, true]);
       }
     });

@@ -1,15 +1,14 @@
+import { END_FILTER_SQL, type EndFilters, endFilterValues } from './ends.query';
 import { isoOrNull, Queryable } from './queryable';
 
 export const STAT_BUCKETS = ['day', 'week'] as const;
-export const STAT_GROUPS = ['reasonCode', 'modelId'] as const;
+export const STAT_GROUPS = ['reasonCode', 'modelId', 'initiator', 'reviewOutcome'] as const;
+export type StatGroup = (typeof STAT_GROUPS)[number];
 
-export interface EndStatsOptions {
+/** The filters of /v1/audit/ends; but from and to: the UTC days overlapping [from, to) are counted. */
+export interface EndStatsOptions extends EndFilters {
   bucket?: (typeof STAT_BUCKETS)[number];
-  groupBy?: (typeof STAT_GROUPS)[number];
-  tenantId?: string;
-  /** UTC days overlapping [from, to) are counted. */
-  from?: string;
-  to?: string;
+  groupBy?: StatGroup;
 }
 
 export interface EndStatsBucket {
@@ -31,19 +30,69 @@ const DAY_RANGE = `($2::text IS NULL OR tenant_id = $2)
   AND ($4::timestamptz IS NULL OR day < ($4::timestamptz AT TIME ZONE 'UTC'))`;
 const BUCKET = `to_char(date_trunc($1::text, day::timestamp), 'YYYY-MM-DD')`;
 
-/** Counts of ends by reason or model per day or ISO week, beside the conversations started. */
+/** The key an end is counted under, per grouping (SQL over rm_ends). */
+const GROUP_KEY: Record<StatGroup, string> = {
+  reasonCode: 'reason_code',
+  modelId: `coalesce(model_id, '')`,
+  initiator: 'initiator',
+  // the latest review's outcome; never reviewed: pending
+  reviewOutcome: `coalesce(review_outcome, 'none')`,
+};
+
+/** The filters that narrow the ends themselves (the daily counts know only tenant and day). */
+const NARROWING: readonly (keyof EndFilters)[] = [
+  'reasonCode',
+  'initiator',
+  'modelId',
+  'policyVersion',
+  'reviewOutcome',
+];
+
+const DAY_MS = 86_400_000;
+/** The first instant of the UTC day of a time. */
+const dayStart = (time: string): string => new Date(Math.floor(Date.parse(time) / DAY_MS) * DAY_MS).toISOString();
+/** The first instant of the UTC day after the days that begin before a time (`day < to`). */
+const dayEndBefore = (time: string): string => new Date(Math.ceil(Date.parse(time) / DAY_MS) * DAY_MS).toISOString();
+
+/**
+ * Counts of ends by reason, model, initiator or review outcome per day or ISO week, beside the
+ * conversations started (of the model, when one is named). Unfiltered counts by reason or model
+ * come from the daily counts; any other from the ends themselves, filtered as /v1/audit/ends
+ * filters them (END_FILTER_SQL), over the whole UTC days that overlap [from, to).
+ */
 export async function endStats(q: Queryable, options: EndStatsOptions): Promise<{ buckets: EndStatsBucket[] }> {
   const unit = options.bucket ?? 'day';
+  const groupBy = options.groupBy ?? 'reasonCode';
   const range = [unit, options.tenantId ?? null, isoOrNull(options.from), isoOrNull(options.to)];
   const started = await q.query<{ start: string; n: string }>(
-    `SELECT ${BUCKET} AS start, sum(started)::text AS n FROM rm_daily_started WHERE ${DAY_RANGE} GROUP BY 1`,
-    range,
+    options.modelId === undefined
+      ? `SELECT ${BUCKET} AS start, sum(started)::text AS n FROM rm_daily_started WHERE ${DAY_RANGE} GROUP BY 1`
+      : `SELECT ${BUCKET} AS start, count(*)::text AS n
+           FROM (SELECT (started_at AT TIME ZONE 'UTC')::date AS day, tenant_id
+                   FROM rm_conversations WHERE model_id = $5) AS s
+          WHERE ${DAY_RANGE} GROUP BY 1`,
+    options.modelId === undefined ? range : [...range, options.modelId],
   );
-  const ends = await q.query<{ start: string; key: string; n: string }>(
-    `SELECT ${BUCKET} AS start, key, sum(ends)::text AS n FROM rm_daily_ends
-      WHERE dimension = $5 AND ${DAY_RANGE} GROUP BY 1, 2`,
-    [...range, options.groupBy ?? 'reasonCode'],
-  );
+  const daily = (groupBy === 'reasonCode' || groupBy === 'modelId') && NARROWING.every((f) => options[f] === undefined);
+  const ends = daily
+    ? await q.query<{ start: string; key: string; n: string }>(
+        `SELECT ${BUCKET} AS start, key, sum(ends)::text AS n FROM rm_daily_ends
+          WHERE dimension = $5 AND ${DAY_RANGE} GROUP BY 1, 2`,
+        [...range, groupBy],
+      )
+    : await q.query<{ start: string; key: string; n: string }>(
+        `SELECT to_char(date_trunc($9::text, (ended_at AT TIME ZONE 'UTC')::date::timestamp), 'YYYY-MM-DD') AS start,
+                ${GROUP_KEY[groupBy]} AS key, count(*)::text AS n
+           FROM rm_ends WHERE ${END_FILTER_SQL} GROUP BY 1, 2`,
+        [
+          ...endFilterValues({
+            ...options,
+            from: options.from === undefined ? undefined : dayStart(options.from),
+            to: options.to === undefined ? undefined : dayEndBefore(options.to),
+          }),
+          unit,
+        ],
+      );
   const buckets = new Map<string, EndStatsBucket>();
   const bucket = (start: string) => {
     let b = buckets.get(start);

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
-import { type Policy, POLICY_V1, type ReasonCode, reasonCodesOf, upcastPolicy } from '@app/conversation';
+import {
+  type GuardRule,
+  guardRules,
+  type Policy,
+  POLICY_V1,
+  type ReasonCode,
+  type ReasonCodeRule,
+  reasonCodesOf,
+  upcastPolicy,
+} from '@app/conversation';
 import type { Queryable } from './queryable';
 
 /**
@@ -69,4 +78,33 @@ function readOne(version: number, data: Partial<PolicyVersionRecordedData>, reco
 export async function knownReasonCodes(q: Queryable): Promise<ReasonCode[]> {
   const stored = [...(await readStoredPolicies(q)).values()].flatMap((s) => (s.policy ? [s.policy] : []));
   return reasonCodesOf([POLICY_V1, ...stored]);
+}
+
+/** A stored policy version as auditors read it: its values, its reason codes, each guard's rule. */
+export interface PolicyView {
+  version: number;
+  endCapableModels: readonly string[];
+  minRedirectionAttempts: number;
+  requireWarning: boolean;
+  reasonCodes: readonly ReasonCodeRule[];
+  guards: GuardRule[];
+}
+
+/**
+ * Every stored policy version that checks out, newest first (one that does not is compliance's
+ * finding, not a rule anyone decides under).
+ */
+export async function listPolicies(q: Queryable): Promise<{ items: PolicyView[] }> {
+  const items = [...(await readStoredPolicies(q)).values()]
+    .flatMap((stored) => (stored.policy ? [stored.policy] : []))
+    .sort((a, b) => b.version - a.version)
+    .map((policy) => ({
+      version: policy.version,
+      endCapableModels: policy.endCapableModels,
+      minRedirectionAttempts: policy.minRedirectionAttempts,
+      requireWarning: policy.requireWarning,
+      reasonCodes: policy.reasonCodes,
+      guards: guardRules(policy),
+    }));
+  return { items };
 }

@@ -115,6 +115,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling API key: id, role, tenant and label (never the key) */
+        get: operations["MeController_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations": {
         parameters: {
             query?: never;
@@ -377,10 +394,50 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Ends by reason code or model per day or ISO week, beside conversations started
-         * @description ratePer1000 = ends per 1,000 conversations started in the bucket. Keys of one tenant count their tenant only.
+         * Ends by reason code, model, initiator or review outcome per day or ISO week, beside conversations started
+         * @description Filters as /v1/audit/ends (from and to: the UTC days overlapping [from, to) are counted). conversationsStarted counts the conversations started in the bucket (of the model, when modelId is given); ratePer1000 = ends per 1,000 of them. Keys of one tenant count their tenant only.
          */
         get: operations["AuditStatsController_endStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/stats/blocked-ends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Blocked end attempts counted by guard, model or proposed reason code
+         * @description Filters as /v1/audit/blocked-ends. total: the attempts matching; by guard, an attempt counts once for each guard it failed. Keys of one tenant count their tenant only.
+         */
+        get: operations["AuditStatsController_blockedEndStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every stored policy version, newest first, with its reason codes and the rule of each guard
+         * @description As stored at first use (PolicyVersionRecorded); the same for every tenant.
+         */
+        get: operations["AuditStatsController_policies"];
         put?: never;
         post?: never;
         delete?: never;
@@ -743,6 +800,19 @@ export interface components {
             items: components["schemas"]["AccessItemDto"][];
             /** @description Pass as `cursor` for the next page; null on the last */
             nextCursor: string | null;
+        };
+        MeDto: {
+            /** Format: uuid */
+            keyId: string;
+            /** @enum {string} */
+            role: "writer" | "operator" | "auditor" | "admin";
+            /**
+             * @description The tenant the key acts for; * for a key of every tenant
+             * @example acme
+             */
+            tenantId: string;
+            /** @description The label given at keys:create, if any */
+            label: string | null;
         };
         ForkOriginDto: {
             /** Format: uuid */
@@ -1112,6 +1182,50 @@ export interface components {
         EndStatsDto: {
             /** @description Oldest first; buckets with any start or end */
             buckets: components["schemas"]["EndStatsBucketDto"][];
+        };
+        BlockedEndStatsItemDto: {
+            /** @description A guard, a model id ((none) for none) or a proposed reason code */
+            key: string;
+            count: number;
+        };
+        BlockedEndStatsDto: {
+            /** @enum {string} */
+            groupBy: "guard" | "modelId" | "reasonCode";
+            /** @description Blocked attempts matching the filters */
+            total: number;
+            /** @description By count descending, then key. By guard, an attempt counts once for each guard it failed. */
+            items: components["schemas"]["BlockedEndStatsItemDto"][];
+        };
+        PolicyReasonCodeDto: {
+            /** @example ABUSE_OF_ASSISTANT */
+            code: string;
+            meaning: string;
+            /** @description Who may end with it */
+            initiators: ("model" | "operator")[];
+            /** @description An end with it must carry an explanation */
+            explanationRequired: boolean;
+        };
+        PolicyGuardDto: {
+            /** @enum {string} */
+            guard: "SAFETY_RISK_OPEN" | "LINEAGE_ALREADY_ENDED" | "REASON_NOT_ALLOWED" | "MODEL_NOT_END_CAPABLE" | "INSUFFICIENT_REDIRECTION" | "NO_USER_REQUEST" | "NO_PRIOR_WARNING";
+            /**
+             * @description The guard's rule as plain text, with this version's values in it
+             * @example At least 2 failed redirections must come before a model ends a conversation (unless the user asked to end it)
+             */
+            rule: string;
+        };
+        PolicyDto: {
+            version: number;
+            endCapableModels: string[];
+            minRedirectionAttempts: number;
+            requireWarning: boolean;
+            reasonCodes: components["schemas"]["PolicyReasonCodeDto"][];
+            /** @description Every guard, in the order they are checked */
+            guards: components["schemas"]["PolicyGuardDto"][];
+        };
+        PolicyListDto: {
+            /** @description Every stored policy version, newest first */
+            items: components["schemas"]["PolicyDto"][];
         };
         ReviewRateDto: {
             key: string;
@@ -1886,6 +2000,104 @@ export interface operations {
                 };
             };
             /** @description ACCESS_LOG_UNAVAILABLE (reads of content are recorded and the access log cannot take more entries now; with Retry-After), WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    MeController_me: {
+        parameters: {
+            query?: {
+                /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
+                waitFor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key's role (or tenant) may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
             503: {
                 headers: {
                     /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
@@ -4061,11 +4273,19 @@ export interface operations {
     AuditStatsController_endStats: {
         parameters: {
             query?: {
-                /** @description UTC days, or ISO weeks starting on Monday */
-                bucket?: "day" | "week";
-                groupBy?: "reasonCode" | "modelId";
+                /** @description A reason code. Each policy version declares its own (version 1: CHILD_SEXUAL_EXPLOITATION, MASS_HARM_UPLIFT, VIOLENT_EXTREMISM, ABUSE_OF_ASSISTANT, HATE_OR_HARASSMENT_GENERATION, SERIOUS_CRIME_FACILITATION, USER_REQUESTED, OPERATOR_ACTION, OTHER_POLICY); one that no version stored or in force declares is 400 VALIDATION_FAILED. Any version's code. */
+                reasonCode?: string;
+                initiator?: "model" | "operator";
+                modelId?: string;
                 /** @description Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list */
                 tenantId?: string;
+                policyVersion?: number;
+                /** @description `none`: ends not reviewed yet */
+                reviewOutcome?: "upheld" | "overturned" | "reclassified" | "none";
+                /** @description UTC days, or ISO weeks starting on Monday */
+                bucket?: "day" | "week";
+                /** @description The key ends are counted under. reviewOutcome: the latest review's outcome (upheld, overturned, reclassified), or none while pending (never reviewed); modelId: (none) for an end without a model */
+                groupBy?: "reasonCode" | "modelId" | "initiator" | "reviewOutcome";
                 /** @description Days overlapping [from, to) are counted. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
                 from?: string;
                 /** @description Exclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
@@ -4085,6 +4305,216 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EndStatsDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key's role (or tenant) may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    AuditStatsController_blockedEndStats: {
+        parameters: {
+            query: {
+                /** @description Attempts that failed this guard (among others) */
+                guard?: "SAFETY_RISK_OPEN" | "LINEAGE_ALREADY_ENDED" | "REASON_NOT_ALLOWED" | "MODEL_NOT_END_CAPABLE" | "INSUFFICIENT_REDIRECTION" | "NO_USER_REQUEST" | "NO_PRIOR_WARNING";
+                modelId?: string;
+                /** @description The proposed reason code. A reason code. Each policy version declares its own (version 1: CHILD_SEXUAL_EXPLOITATION, MASS_HARM_UPLIFT, VIOLENT_EXTREMISM, ABUSE_OF_ASSISTANT, HATE_OR_HARASSMENT_GENERATION, SERIOUS_CRIME_FACILITATION, USER_REQUESTED, OPERATOR_ACTION, OTHER_POLICY); one that no version stored or in force declares is 400 VALIDATION_FAILED. Any version's code. */
+                reasonCode?: string;
+                initiator?: "model" | "operator";
+                /** @description Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list */
+                tenantId?: string;
+                /** @description Inclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
+                from?: string;
+                /** @description Exclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
+                to?: string;
+                /** @description guard: an attempt counts once for each guard it failed; modelId: (none) for an attempt without one */
+                groupBy: "guard" | "modelId" | "reasonCode";
+                /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
+                waitFor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedEndStatsDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key's role (or tenant) may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    AuditStatsController_policies: {
+        parameters: {
+            query?: {
+                /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
+                waitFor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyListDto"];
                 };
             };
             /** @description VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log */

@@ -2,6 +2,7 @@
 export * from './vocabulary';
 export * from './reason-codes';
 export * from './guard-codes';
+export * from './guard-rules';
 export * from './events';
 export * from './event-fields';
 export * from './commands';

@@ -1,33 +1,71 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Pool } from 'pg';
-import { endStats, reviewStats } from '@app/audit';
+import { DataSource } from 'typeorm';
+import { blockedEndStats, endStats, listPolicies, reviewStats } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiReadProblems } from '../common/api-problems.decorator';
 import { PG_POOL } from '../database/database.providers';
-import { EndStatsQueryDto, ReviewStatsQueryDto } from './dto/audit-query.dto';
-import { EndStatsDto, ReviewStatsDto } from './dto/audit-responses.dto';
+import { BlockedEndStatsQueryDto, EndStatsQueryDto, NoQueryDto, ReviewStatsQueryDto } from './dto/audit-query.dto';
+import { BlockedEndStatsDto, EndStatsDto, PolicyListDto, ReviewStatsDto } from './dto/audit-responses.dto';
 import { inTenantScope } from './tenant-scoped';
 
-/** Counts: ends per period beside conversations started, and review outcomes (DOMAIN questions 4, 7). */
+/**
+ * Counts: ends per period beside conversations started, blocked attempts, review outcomes
+ * (DOMAIN questions 2, 4, 7); and the stored policy versions the ends were judged by.
+ */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
 @Controller('v1/audit')
 export class AuditStatsController {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
 
   @Get('stats/ends')
   @ApiOperation({
-    summary: 'Ends by reason code or model per day or ISO week, beside conversations started',
+    summary:
+      'Ends by reason code, model, initiator or review outcome per day or ISO week, beside conversations started',
     description:
-      'ratePer1000 = ends per 1,000 conversations started in the bucket. Keys of one tenant count their tenant only.',
+      'Filters as /v1/audit/ends (from and to: the UTC days overlapping [from, to) are counted). ' +
+      'conversationsStarted counts the conversations started in the bucket (of the model, when modelId is given); ' +
+      'ratePer1000 = ends per 1,000 of them. Keys of one tenant count their tenant only.',
   })
   @ApiOkResponse({ type: EndStatsDto })
   @ApiReadProblems()
   endStats(@Query() query: EndStatsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, query.tenantId, { buckets: [] }, (scope) => endStats(this.pool, { ...query, ...scope }));
+  }
+
+  @Get('stats/blocked-ends')
+  @ApiOperation({
+    summary: 'Blocked end attempts counted by guard, model or proposed reason code',
+    description:
+      'Filters as /v1/audit/blocked-ends. total: the attempts matching; by guard, an attempt counts once for ' +
+      'each guard it failed. Keys of one tenant count their tenant only.',
+  })
+  @ApiOkResponse({ type: BlockedEndStatsDto })
+  @ApiReadProblems()
+  blockedEndStats(@Query() { groupBy, ...filters }: BlockedEndStatsQueryDto, @CurrentPrincipal() who: Principal) {
+    return inTenantScope(who, filters.tenantId, { groupBy, total: 0, items: [] }, (scope) =>
+      blockedEndStats(this.db, { ...filters, ...scope }, groupBy),
+    );
+  }
+
+  @Get('policies')
+  @ApiOperation({
+    summary: 'Every stored policy version, newest first, with its reason codes and the rule of each guard',
+    description: 'As stored at first use (PolicyVersionRecorded); the same for every tenant.',
+  })
+  @ApiOkResponse({ type: PolicyListDto })
+  @ApiReadProblems()
+  // the query is validated: an unknown parameter is a 400
+  policies(@Query() _query: NoQueryDto) {
+    return listPolicies(this.pool);
   }
 
   @Get('reviews/stats')

@@ -173,14 +173,14 @@ export class ApiKeyResolver {
   private async lookup(hash: string): Promise<Principal | null> {
     const key = await this.keys
       .createQueryBuilder('k')
-      .select(['k.id', 'k.role', 'k.tenantId', 'k.holder', 'k.expiresAt'])
+      .select(['k.id', 'k.role', 'k.tenantId', 'k.holder', 'k.label', 'k.expiresAt'])
       .where('k.keyHash = :hash', { hash })
       .andWhere('k.revokedAt IS NULL')
       .andWhere('(k.expiresAt IS NULL OR k.expiresAt > now())')
       .getOne();
     if (!key) return null;
-    const { id: keyId, role, tenantId, holder, expiresAt } = key;
-    return { keyId, role: role as Role, tenantId, holder, expiresAt };
+    const { id: keyId, role, tenantId, holder, label, expiresAt } = key;
+    return { keyId, role: role as Role, tenantId, holder, label, expiresAt };
   }
 
   /** Cache sizes, for metrics and tests. */

@@ -12,6 +12,8 @@ export interface Principal {
   tenantId: string;
   /** The person the key was issued to (`keys:create --holder`), if named. */
   holder: string | null;
+  /** The key's label (`keys:create --label`), if given; absent where a caller is built in code. */
+  label?: string | null;
   /** The key stops working at this time (null: never); open event streams close then. */
   expiresAt: Date | null;
 }

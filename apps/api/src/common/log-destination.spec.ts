@@ -31,7 +31,10 @@ describe('bufferedStdout', () => {
     logger.info({ n: 2 }, 'second');
     expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('');
     await sleep(600);
-    const lines = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, 'log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.msg)).toEqual(['first', 'second']);
     await closed(stream);
   });

@@ -41,7 +41,10 @@ export async function checkInclusion(input: ProofCheckInput): Promise<ProofCheck
   const proof = await input.fetchProof(checkpoint.size);
   if (proof === null) return { status: 'not-yet', treeSize: checkpoint.size };
   if (proof.treeSize !== checkpoint.size) {
-    return { status: 'not-verified', why: `the proof is for ${proof.treeSize} leaves, the checkpoint has ${checkpoint.size}` };
+    return {
+      status: 'not-verified',
+      why: `the proof is for ${proof.treeSize} leaves, the checkpoint has ${checkpoint.size}`,
+    };
   }
   let data: Uint8Array;
   try {

@@ -37,7 +37,6 @@ export async function parseVerifierKey(verifierKey: string): Promise<Verifier> {
 
 /** The note's text when a signature of `verifier` on it verifies (signatures of other keys are skipped). */
 export async function openNote(note: string, verifier: Verifier): Promise<string> {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) throw new NoteError('a note holds no control characters');
   const split = note.lastIndexOf('\n\n');
   if (split < 0 || !note.endsWith('\n')) throw new NoteError('a note is a text, a blank line, signature lines');

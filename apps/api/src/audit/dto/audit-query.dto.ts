@@ -1,9 +1,10 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, INITIATORS } from '@app/conversation';
 import {
   AUDIT_TIME,
+  BLOCKED_STAT_GROUPS,
   MAX_LIMIT,
   MAX_POLICY_VERSION,
   MAX_SAMPLE,
@@ -116,21 +117,36 @@ export class BlockedEndsQueryDto {
   @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
 }
 
-export class EndStatsQueryDto {
+/** The filters of /v1/audit/ends, but from and to count whole UTC days. */
+export class EndStatsQueryDto extends OmitType(EndFiltersDto, ['from', 'to'] as const) {
   @ApiPropertyOptional({ enum: STAT_BUCKETS, default: 'day', description: 'UTC days, or ISO weeks starting on Monday' })
   @IsOptional()
   @IsOneOf(STAT_BUCKETS)
   bucket?: (typeof STAT_BUCKETS)[number];
-  @ApiPropertyOptional({ enum: STAT_GROUPS, default: 'reasonCode' })
+  @ApiPropertyOptional({
+    enum: STAT_GROUPS,
+    default: 'reasonCode',
+    description:
+      "The key ends are counted under. reviewOutcome: the latest review's outcome (upheld, overturned, " +
+      'reclassified), or none while pending (never reviewed); modelId: (none) for an end without a model',
+  })
   @IsOptional()
   @IsOneOf(STAT_GROUPS)
   groupBy?: (typeof STAT_GROUPS)[number];
-  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @ApiPropertyOptional({ ...TIME, description: `Days overlapping [from, to) are counted. ${TIME.description}` })
   @IsOptional()
   @IsAuditTime()
   from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
+}
+
+export class BlockedEndStatsQueryDto extends OmitType(BlockedEndsQueryDto, ['limit', 'cursor'] as const) {
+  @ApiProperty({
+    enum: BLOCKED_STAT_GROUPS,
+    description: 'guard: an attempt counts once for each guard it failed; modelId: (none) for an attempt without one',
+  })
+  @IsOneOf(BLOCKED_STAT_GROUPS)
+  groupBy: (typeof BLOCKED_STAT_GROUPS)[number];
 }
 
 export class ReviewStatsQueryDto {
@@ -147,3 +163,6 @@ export class ComplianceQueryDto {
   @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
   @CURSOR @IsOptional() @IsSequenceCursor() cursor?: string;
 }
+
+/** /v1/audit/policies takes no parameters (but ?waitFor=): any other is refused, as everywhere. */
+export class NoQueryDto {}

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { GUARD_CODES, INITIATORS, REVIEW_OUTCOMES } from '@app/conversation';
+import { BLOCKED_STAT_GROUPS, NO_MODEL_KEY } from '@app/audit';
 import { REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { EventDto } from '../../events/dto/event.dto';
 
@@ -74,6 +75,52 @@ export class EndStatsBucketDto {
 export class EndStatsDto {
   @ApiProperty({ type: [EndStatsBucketDto], description: 'Oldest first; buckets with any start or end' })
   buckets: EndStatsBucketDto[];
+}
+
+export class BlockedEndStatsItemDto {
+  @ApiProperty({ description: `A guard, a model id (${NO_MODEL_KEY} for none) or a proposed reason code` }) key: string;
+  @ApiProperty({ type: 'integer' }) count: number;
+}
+
+export class BlockedEndStatsDto {
+  @ApiProperty({ enum: BLOCKED_STAT_GROUPS }) groupBy: string;
+  @ApiProperty({ type: 'integer', description: 'Blocked attempts matching the filters' }) total: number;
+  @ApiProperty({
+    type: [BlockedEndStatsItemDto],
+    description: 'By count descending, then key. By guard, an attempt counts once for each guard it failed.',
+  })
+  items: BlockedEndStatsItemDto[];
+}
+
+export class PolicyReasonCodeDto {
+  @ApiProperty(REASON_CODE_SCHEMA) code: string;
+  @ApiProperty() meaning: string;
+  @ApiProperty({ enum: INITIATORS, isArray: true, description: 'Who may end with it' }) initiators: string[];
+  @ApiProperty({ description: 'An end with it must carry an explanation' }) explanationRequired: boolean;
+}
+
+export class PolicyGuardDto {
+  @ApiProperty({ enum: GUARD_CODES }) guard: string;
+  @ApiProperty({
+    description: "The guard's rule as plain text, with this version's values in it",
+    example:
+      'At least 2 failed redirections must come before a model ends a conversation (unless the user asked to end it)',
+  })
+  rule: string;
+}
+
+export class PolicyDto {
+  @ApiProperty({ type: 'integer', minimum: 1 }) version: number;
+  @ApiProperty({ type: [String] }) endCapableModels: string[];
+  @ApiProperty({ type: 'integer', minimum: 0 }) minRedirectionAttempts: number;
+  @ApiProperty() requireWarning: boolean;
+  @ApiProperty({ type: [PolicyReasonCodeDto] }) reasonCodes: PolicyReasonCodeDto[];
+  @ApiProperty({ type: [PolicyGuardDto], description: 'Every guard, in the order they are checked' })
+  guards: PolicyGuardDto[];
+}
+
+export class PolicyListDto {
+  @ApiProperty({ type: [PolicyDto], description: 'Every stored policy version, newest first' }) items: PolicyDto[];
 }
 
 export class ComplianceItemDto {

@@ -1,0 +1,63 @@
+// Keyset pagination (the API's opaque cursors, never offsets): a stack of cursors for "Previous page".
+import { useQuery } from '@tanstack/react-query';
+import { useState, type KeyboardEvent } from 'react';
+import { navigate } from '../router';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export function usePaged<T>(key: unknown[], fetchPage: (cursor: string | undefined) => Promise<Page<T>>) {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const query = useQuery({ queryKey: [...key, cursor ?? null], queryFn: () => fetchPage(cursor) });
+  return {
+    query,
+    page: cursors.length,
+    next: query.data?.nextCursor ? () => setCursors([...cursors, query.data!.nextCursor!]) : undefined,
+    previous: cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined,
+  };
+}
+
+export function Pager(props: { page: number; next?: () => void; previous?: () => void; count: number }) {
+  return (
+    <div className="pager">
+      <button type="button" className="secondary" onClick={props.previous} disabled={!props.previous}>
+        Previous page
+      </button>
+      <span aria-live="polite">
+        Page {props.page} · {props.count} rows
+      </span>
+      <button type="button" className="secondary" onClick={props.next} disabled={!props.next}>
+        Next page
+      </button>
+    </div>
+  );
+}
+
+/** A row that opens a conversation on click or Enter. */
+export function rowOpen(to: string) {
+  return {
+    tabIndex: 0,
+    className: 'row-link',
+    onClick: () => navigate(to),
+    onKeyDown: (event: KeyboardEvent) => {
+      if (event.key === 'Enter' && event.target === event.currentTarget) navigate(to);
+    },
+  };
+}
+
+export type Order = 'newest' | 'oldest';
+
+/** The time column's header: a button that flips the order (aria-sort tells the current one). */
+export function TimeHeader({ label, order, onFlip }: { label: string; order: Order; onFlip: () => void }) {
+  return (
+    <th scope="col" aria-sort={order === 'newest' ? 'descending' : 'ascending'}>
+      {label}{' '}
+      <button type="button" className="sort" onClick={onFlip} title="Change the order">
+        {order === 'newest' ? 'Newest first' : 'Oldest first'}
+      </button>
+    </th>
+  );
+}

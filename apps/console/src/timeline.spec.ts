@@ -1,0 +1,60 @@
+import type { EventDto } from './api';
+import { activePath, buildTree, newestMessage } from './timeline';
+
+let version = 0;
+const ev = (type: string, data: Record<string, unknown>): EventDto => {
+  version++;
+  return {
+    eventId: `e${version}`,
+    streamId: 'conversation-c',
+    version,
+    position: `${version}-0`,
+    type,
+    data,
+    metadata: {},
+    occurredAt: `2026-01-01T00:00:${String(version).padStart(2, '0')}Z`,
+    recordedAt: `2026-01-01T00:00:${String(version).padStart(2, '0')}Z`,
+    hash: '00'.repeat(32),
+    prevHash: '00'.repeat(32),
+  };
+};
+const msg = (id: string, parent: string | null, role = 'user') =>
+  ev('MessageAppended', { messageId: id, parentMessageId: parent, role, content: id });
+
+describe('the message tree', () => {
+  const events = [
+    ev('ConversationStarted', { conversationId: 'c' }),
+    msg('m1', null),
+    msg('m2', 'm1', 'assistant'),
+    ev('RedirectionAttempted', { messageId: 'm2', harmCategory: 'ABUSE_OF_ASSISTANT' }),
+    msg('m3', 'm2'),
+    ev('SafetyRiskFlagged', { flagId: 'f', kind: 'self_harm', source: 'classifier' }),
+    msg('m3b', 'm2'), // an edit: a second branch under m2
+    msg('m4', 'm3b', 'assistant'),
+    ev('EndAttemptBlocked', { atMessageId: 'm4', failedGuards: ['NO_PRIOR_WARNING'] }),
+    ev('WarningIssued', { messageId: 'm4', reasonCode: 'ABUSE_OF_ASSISTANT' }),
+    ev('ConversationEnded', { endedAtMessageId: 'm4', reasonCode: 'ABUSE_OF_ASSISTANT' }),
+    ev('EndDecisionReviewed', { endEventId: 'e11', outcome: 'upheld' }),
+  ];
+  const tree = buildTree(events);
+
+  it('puts branches side by side under their parent', () => {
+    expect(tree.roots.map((r) => r.id)).toEqual(['m1']);
+    expect(tree.byId.get('m2')!.children.map((c) => c.id)).toEqual(['m3', 'm3b']);
+  });
+
+  it('places every event on the message it concerns (a flag on the newest message of its time)', () => {
+    const kinds = (id: string) => tree.byId.get(id)!.marks.map((m) => m.kind);
+    expect(kinds('m2')).toEqual(['redirection']);
+    expect(kinds('m3')).toEqual(['risk-flag']);
+    expect(kinds('m4')).toEqual(['blocked', 'warning', 'end']);
+    expect(tree.ends).toHaveLength(1);
+    expect(tree.blocked).toHaveLength(1);
+    expect(tree.reviews).toHaveLength(1);
+  });
+
+  it('marks the active lineage from the active leaf', () => {
+    expect([...activePath(tree, 'm4')]).toEqual(['m4', 'm3b', 'm2', 'm1']);
+    expect(newestMessage(tree)).toBe('m4');
+  });
+});

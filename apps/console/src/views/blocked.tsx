@@ -1,0 +1,110 @@
+import { useState } from 'react';
+import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
+import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
+import { Empty, ErrorState, Loading } from '../components/states';
+import { apiFilters, queryOf, useFilters } from '../filters';
+import { Time, shortId } from '../format';
+import { Link, navigate, useLocation } from '../router';
+
+export function Blocked() {
+  const location = useLocation();
+  return <BlockedTable key={location.searchText} />;
+}
+
+function BlockedTable() {
+  const filters = useFilters();
+  const location = useLocation();
+  const guard = (location.search.get('guard') ?? undefined) as GuardCode | undefined;
+  const f = apiFilters(filters);
+  const q = {
+    from: f.from,
+    to: f.to,
+    reasonCode: f.reasonCode,
+    initiator: f.initiator,
+    modelId: f.modelId,
+    tenantId: f.tenantId,
+    guard,
+  };
+  const [order, setOrder] = useState<Order>('newest');
+  const { query, page, next, previous } = usePaged(['blocked', q], async (cursor) =>
+    unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, cursor, limit: 50 } } })),
+  );
+  const items = query.data ? (order === 'newest' ? query.data.items : [...query.data.items].reverse()) : [];
+  const open = (e: BlockedEnd) => `/conversations/${e.conversationId}${queryOf(filters)}`;
+
+  return (
+    <section>
+      <h1>Blocked attempts</h1>
+      {guard && (
+        <p className="active-filter">
+          Failed guard: <code>{guard}</code>{' '}
+          <button type="button" className="secondary" onClick={() => navigate('/blocked' + queryOf(filters))}>
+            Any guard
+          </button>
+        </p>
+      )}
+      {query.error ? (
+        <ErrorState error={query.error} what="the blocked attempts" />
+      ) : query.isPending ? (
+        <Loading what="the blocked attempts" />
+      ) : items.length === 0 ? (
+        <Empty>No blocked attempts match these filters.</Empty>
+      ) : (
+        <div className="table-scroll" role="region" aria-label="Blocked attempts" tabIndex={-1}>
+          <table className="list">
+            <thead>
+              <tr>
+                <TimeHeader
+                  label="Attempted"
+                  order={order}
+                  onFlip={() => setOrder(order === 'newest' ? 'oldest' : 'newest')}
+                />
+                <th scope="col">Proposed reason</th>
+                <th scope="col">Failed guards</th>
+                <th scope="col">Initiator</th>
+                <th scope="col">Model</th>
+                <th scope="col">Policy</th>
+                <th scope="col">Tenant</th>
+                <th scope="col">Conversation</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((e) => (
+                <tr
+                  key={e.eventId}
+                  data-testid="blocked-row"
+                  data-conversation-id={e.conversationId}
+                  {...rowOpen(open(e))}
+                >
+                  <td>
+                    <Time iso={e.attemptedAt} />
+                  </td>
+                  <td>
+                    <code>{e.proposedReasonCode}</code>
+                  </td>
+                  <td>
+                    {e.failedGuards.map((g) => (
+                      <span key={g} className="badge guard-failed">
+                        {g}
+                      </span>
+                    ))}
+                  </td>
+                  <td>{e.initiator}</td>
+                  <td>{e.modelId ?? '—'}</td>
+                  <td>v{e.policyVersion}</td>
+                  <td>{e.tenantId}</td>
+                  <td>
+                    <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
+                      {shortId(e.conversationId)}
+                    </Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager page={page} next={next} previous={previous} count={query.data?.items.length ?? 0} />
+    </section>
+  );
+}

@@ -1,0 +1,99 @@
+import { client, unwrap, type AuditEnd } from '../api';
+import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
+import { Empty, ErrorState, Loading } from '../components/states';
+import { apiFilters, queryOf, useFilters } from '../filters';
+import { REVIEW_LABEL, Time, shortId } from '../format';
+import { Link } from '../router';
+import { useState } from 'react';
+
+export function Ends() {
+  const filters = useFilters();
+  return <EndsTable key={JSON.stringify(filters)} />;
+}
+
+function EndsTable() {
+  const filters = useFilters();
+  const q = apiFilters(filters);
+  const [order, setOrder] = useState<Order>('newest');
+  const { query, page, next, previous } = usePaged(['ends', q], async (cursor) =>
+    unwrap(await client.GET('/v1/audit/ends', { params: { query: { ...q, cursor, limit: 50 } } })),
+  );
+  const items = query.data ? (order === 'newest' ? query.data.items : [...query.data.items].reverse()) : [];
+  const open = (e: AuditEnd) => `/conversations/${e.conversationId}${queryOf(filters)}`;
+
+  return (
+    <section>
+      <h1>Ends</h1>
+      {query.error ? (
+        <ErrorState error={query.error} what="the ends" />
+      ) : query.isPending ? (
+        <Loading what="the ends" />
+      ) : items.length === 0 ? (
+        <Empty>No ends match these filters.</Empty>
+      ) : (
+        <>
+          <div className="table-scroll" role="region" aria-label="Ends" tabIndex={-1}>
+            <table className="list">
+              <thead>
+                <tr>
+                  <TimeHeader
+                    label="Ended"
+                    order={order}
+                    onFlip={() => setOrder(order === 'newest' ? 'oldest' : 'newest')}
+                  />
+                  <th scope="col">Reason</th>
+                  <th scope="col">Initiator</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Policy</th>
+                  <th scope="col" className="num">
+                    Redirections
+                  </th>
+                  <th scope="col">Review</th>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">Conversation</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((e) => (
+                  <tr
+                    key={e.endEventId}
+                    data-testid="end-row"
+                    data-conversation-id={e.conversationId}
+                    data-end-event-id={e.endEventId}
+                    {...rowOpen(open(e))}
+                  >
+                    <td>
+                      <Time iso={e.endedAt} />
+                    </td>
+                    <td>
+                      <code>{e.reasonCode}</code>
+                    </td>
+                    <td>{e.initiator}</td>
+                    <td>{e.modelId ?? '—'}</td>
+                    <td>v{e.policyVersion}</td>
+                    <td className="num">{e.redirectionCount}</td>
+                    <td>
+                      <span className={`badge review-${e.reviewOutcome ?? 'none'}`}>
+                        {REVIEW_LABEL[e.reviewOutcome ?? 'none']}
+                      </span>
+                    </td>
+                    <td>{e.tenantId}</td>
+                    <td>
+                      <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
+                        {shortId(e.conversationId)}
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <p className="hint">
+            Pages run from the newest end to the oldest; the order button turns the rows of this page around.
+          </p>
+        </>
+      )}
+      <Pager page={page} next={next} previous={previous} count={query.data?.items.length ?? 0} />
+    </section>
+  );
+}

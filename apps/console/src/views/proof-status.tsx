@@ -1,0 +1,141 @@
+// "verified" only when this browser checked the checkpoint's signature with a pinned key and the
+// inclusion proof of the conversation's latest event against its root.
+import { useQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { ApiError, client, type EventDto } from '../api';
+import { useConsoleConfig } from '../queries';
+import { checkInclusion, type ProofCheck } from '../verify/check';
+import { keyName } from '../verify/note';
+
+const PASTED = 'console.verifierKey';
+
+interface PinnedKey {
+  key: string;
+  source: string;
+}
+
+function choosePinned(configKeys: string[], pasted: string | null, origin: string | undefined): PinnedKey | undefined {
+  const byOrigin = configKeys.find((k) => keyName(k) === origin);
+  if (byOrigin ?? configKeys[0]) {
+    return { key: (byOrigin ?? configKeys[0])!, source: 'pinned by the operator (/console/config.json)' };
+  }
+  if (pasted) return { key: pasted, source: 'pasted by you (remembered in this browser)' };
+  return undefined;
+}
+
+export function ProofStatus({ event }: { event: EventDto }) {
+  const config = useConsoleConfig();
+  const [pasted, setPasted] = useState(() => localStorage.getItem(PASTED));
+  const [draft, setDraft] = useState('');
+  const checkpoint = useQuery({
+    queryKey: ['checkpoint'],
+    queryFn: async (): Promise<string | null> => {
+      const answer = await client.GET('/v1/audit/log/checkpoint', { parseAs: 'text' });
+      if (answer.response.status === 404) return null;
+      if (answer.error !== undefined || typeof answer.data !== 'string') {
+        throw new ApiError(answer.response.status, undefined);
+      }
+      return answer.data;
+    },
+    staleTime: 5_000,
+  });
+  const origin = checkpoint.data?.split('\n')[0];
+  const pinned = config.data ? choosePinned(config.data.verifierKeys, pasted, origin) : undefined;
+  const check = useQuery({
+    queryKey: ['proof', event.eventId, event.hash, checkpoint.data, pinned?.key],
+    enabled: checkpoint.data !== undefined && config.data !== undefined,
+    staleTime: Infinity,
+    queryFn: async (): Promise<ProofCheck> => {
+      if (checkpoint.data === null) return { status: 'not-verified', why: 'no signed checkpoint yet' };
+      return checkInclusion({
+        note: checkpoint.data!,
+        verifierKey: pinned?.key,
+        eventHash: event.hash,
+        fetchProof: async (treeSize) => {
+          const answer = await client.GET('/v1/audit/log/inclusion', {
+            params: { query: { eventId: event.eventId, treeSize } },
+          });
+          if (answer.response.status === 404) return null;
+          if (answer.error !== undefined || !answer.data) throw new ApiError(answer.response.status, answer.error);
+          return answer.data;
+        },
+      });
+    },
+  });
+
+  let text = 'checking…';
+  if (checkpoint.error) text = `not verified: the checkpoint could not be read (${String(checkpoint.error)})`;
+  else if (check.error)
+    text = `not verified: ${check.error instanceof Error ? check.error.message : String(check.error)}`;
+  else if (check.data?.status === 'verified') text = 'verified';
+  else if (check.data?.status === 'not-yet') {
+    text = `not verified: not yet in a signed checkpoint (the latest covers ${check.data.treeSize} events)`;
+  } else if (check.data) text = `not verified: ${check.data.why}`;
+
+  const pin = (e: FormEvent) => {
+    e.preventDefault();
+    const key = draft.trim();
+    if (!key) return;
+    localStorage.setItem(PASTED, key);
+    setPasted(key);
+    setDraft('');
+  };
+  const forget = () => {
+    localStorage.removeItem(PASTED);
+    setPasted(null);
+  };
+  const verified = check.data?.status === 'verified';
+
+  return (
+    <div className="proof">
+      <h2>Transparency log</h2>
+      <p>
+        Inclusion of the latest event (version {event.version}) in the signed log, checked by this browser:{' '}
+        <strong
+          data-testid="proof-status"
+          className={`badge ${verified ? 'ok' : check.data?.status === 'not-yet' ? 'warn' : 'bad'}`}
+        >
+          {text}
+        </strong>
+      </p>
+      {check.data?.status === 'verified' && (
+        <p className="hint">
+          Leaf {check.data.leafIndex} of {check.data.treeSize} in {check.data.origin}; root {check.data.rootHash}.
+        </p>
+      )}
+      <p className="hint">
+        {pinned ? (
+          <>
+            Verifier key <code className="wrap">{pinned.key}</code>, {pinned.source}.{' '}
+            {pinned.source.startsWith('pasted') && (
+              <button type="button" className="link-button" onClick={forget}>
+                Forget this key
+              </button>
+            )}
+          </>
+        ) : (
+          'No verifier key is pinned: the operator sets CONSOLE_VERIFIER_KEYS, ' +
+          'or paste the log’s key from a source you trust.'
+        )}
+      </p>
+      {!config.data?.verifierKeys.length && (
+        <form className="inline-form" onSubmit={pin} aria-label="Pin a verifier key">
+          <div className="field field-wide">
+            <label htmlFor="verifier-key">Verifier key</label>
+            <input
+              id="verifier-key"
+              type="text"
+              spellCheck={false}
+              value={draft}
+              placeholder="origin+1234abcd+AbC…"
+              onChange={(e) => setDraft(e.target.value)}
+            />
+          </div>
+          <button type="submit" className="secondary">
+            Pin this key
+          </button>
+        </form>
+      )}
+    </div>
+  );
+}
