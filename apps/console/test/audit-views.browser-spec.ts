@@ -91,8 +91,8 @@ describeInBrowser('Console: compliance, sample and export', () => {
       await manifest.waitFor({ timeout: 30_000 });
       const progress = await textOf(t.page.locator('[data-testid="export-progress"]'));
       // One line per end and the manifest; the bytes received.
-      expect(progress).toMatch(new RegExp(`\\b${world.ends.length}\\b`));
-      expect(progress).toMatch(/\d/);
+      expect(progress).toMatch(new RegExp(`\\b${world.ends.length + 1} lines\\b`));
+      expect(progress).toMatch(/\d[\d,]* bytes/);
       const shown = (await textOf(manifest)).match(/[0-9a-f]{64}/)?.[0];
       expect(shown).toBeDefined();
       expect((await textOf(computed)).match(/[0-9a-f]{64}/)?.[0]).toBe(shown);
@@ -102,6 +102,7 @@ describeInBrowser('Console: compliance, sample and export', () => {
         t.page.getByRole('link', { name: 'Download' }).click(),
       ]);
       const file = readFileSync((await download.path())!);
+      expect(progress.replace(/,/g, '')).toContain(`${file.length} bytes`);
       const body = bytesBeforeLastLine(file);
       expect(createHash('sha256').update(body).digest('hex')).toBe(shown);
       const manifestLine = JSON.parse(file.subarray(body.length).toString('utf8'));

@@ -86,7 +86,8 @@ export async function signIn(tab: Tab, baseUrl: string, key: Key, path = '/conso
   await page.goto(`${baseUrl}/console/sign-in`);
   await page.getByLabel('API key').fill(key.key);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  // Attached, not visible: at 390 px the navigation may be folded behind a menu button.
+  await page.locator('nav[aria-label="Main"]').waitFor({ state: 'attached' });
   if (path !== '/console/') await page.goto(`${baseUrl}${path}`);
   await settled(page);
 }
@@ -94,7 +95,8 @@ export async function signIn(tab: Tab, baseUrl: string, key: Key, path = '/conso
 /** Waits until nothing in the main region is loading (aria-busy) any more. */
 export async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle');
-  await page.waitForFunction('document.querySelectorAll(\'[aria-busy="true"]\').length === 0');
+  // (Not waitForFunction with a string: the console's CSP forbids eval, rightly.)
+  await page.locator('[aria-busy="true"]').first().waitFor({ state: 'detached' });
 }
 
 /** Writes docs/screenshots/<view>-<width>.png (the whole page). */

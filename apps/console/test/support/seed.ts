@@ -48,7 +48,7 @@ export interface World {
   operatorEnd: SeededEnd;
   /** An end nobody reviewed yet, for the review test. */
   unreviewed: SeededEnd;
-  /** The filter bar's range covering everything seeded (YYYY-MM-DD). */
+  /** The filter bar's range covering everything seeded (YYYY-MM-DD; "To" inclusive). */
   from: string;
   to: string;
 }
@@ -433,8 +433,7 @@ export async function seedWorld(service: ConsoleService, options: { forgedEnd?: 
     operatorEnd,
     unreviewed: hateEnd,
     from: day(daysAgo(6)),
-    // `to` is exclusive in the API: tomorrow covers today.
-    to: day(daysAgo(-1)),
+    to: today,
   };
   await projectionsCaughtUp(service, world);
   return world;
@@ -446,7 +445,8 @@ export async function projectionsCaughtUp(
   world: Pick<World, 'ends' | 'blocked' | 'from' | 'to'>,
 ) {
   const auditor = service.client(service.keys.admin);
-  const query = { from: world.from, to: world.to, limit: 500 };
+  // The console's "To" is inclusive, the API's `to` exclusive.
+  const query = { from: world.from, to: day(new Date(Date.parse(world.to) + 86_400_000)), limit: 500 };
   const reviewed = world.ends.filter((e) => e.review).length;
   for (let i = 0; i < 100; i++) {
     const ends = ok('ends', await auditor.GET('/v1/audit/ends', { params: { query } })).items as {
