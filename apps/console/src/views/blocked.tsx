@@ -82,7 +82,7 @@ function BlockedTable() {
                   <td>
                     <code>{e.proposedReasonCode}</code>
                   </td>
-                  <td>
+                  <td className="wrap-cell">
                     {e.failedGuards.map((g) => (
                       <span key={g} className="badge guard-failed">
                         {g}

@@ -181,7 +181,11 @@ function Lineage({ start, path, activeLeaf }: { start: MessageNode; path: Set<st
   );
 }
 
+const LONG = 320;
+
 function Message({ node, active, leaf }: { node: MessageNode; active: boolean; leaf: boolean }) {
+  const [full, setFull] = useState(false);
+  const long = node.content.length > LONG;
   return (
     <article
       data-testid="message"
@@ -197,7 +201,12 @@ function Message({ node, active, leaf }: { node: MessageNode; active: boolean; l
         <Time iso={node.at} />
         {leaf && <span className="badge leaf-badge">active leaf</span>}
       </header>
-      <p className="content">{node.content}</p>
+      <p className="content">{long && !full ? `${node.content.slice(0, LONG).trimEnd()}…` : node.content}</p>
+      {long && (
+        <button type="button" className="link-button" aria-expanded={full} onClick={() => setFull(!full)}>
+          {full ? 'Show less' : 'Show all'}
+        </button>
+      )}
       {node.marks.length > 0 && (
         <ul className="marks">
           {node.marks.map((m) => (
