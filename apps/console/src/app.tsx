@@ -106,7 +106,7 @@ function Shell() {
         </nav>
       </header>
       {!conversation && <FilterBar allTenants={me.data?.tenantId === '*'} />}
-      <main id="main" aria-busy={fetching > 0} tabIndex={-1}>
+      <main id="main" aria-busy={fetching > 0} tabIndex={0}>
         {view}
       </main>
     </div>

@@ -105,7 +105,7 @@ function ConversationBody(props: {
       {tree.roots.length === 0 ? (
         <Empty>No messages yet.</Empty>
       ) : (
-        <div className="tree-scroll">
+        <div className="tree-scroll" role="region" aria-label="Message tree" tabIndex={0}>
           <div data-testid="message-tree" className="message-tree">
             {tree.roots.length === 1 ? (
               <Lineage start={tree.roots[0]} path={path} activeLeaf={props.activeLeaf} />
@@ -425,7 +425,7 @@ function AccessList({ id }: { id: string }) {
   if (access.isPending) return <Loading what="who looked" />;
   if (access.data.items.length === 0) return <Empty>Nobody read this conversation’s content yet.</Empty>;
   return (
-    <div className="table-scroll" role="region" aria-label="Who looked" tabIndex={-1}>
+    <div className="table-scroll" role="region" aria-label="Who looked" tabIndex={0}>
       <table className="list">
         <thead>
           <tr>
