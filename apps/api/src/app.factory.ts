@@ -13,6 +13,7 @@ import { registerPolicies } from './conversations/policy-versions';
 import { BODY_LIMIT } from './common/body-limit';
 import { installRefusals, refusalOptions } from './common/fastify-refusals';
 import { installJsonBody } from './common/json-body';
+import { installConsole } from './console/console-files';
 import { capConnectionsPerAddress } from './limits/connection-limits';
 import { RateLimits } from './limits/rate-limits';
 import { MetricsService } from './metrics/metrics.service';
@@ -75,6 +76,7 @@ export async function createApp(
   });
   installJsonBody(fastify);
   app.get(RateLimits).install(fastify);
+  installConsole(fastify, options.config.console);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions?.url ?? 'unmatched';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,7 +48,10 @@ describe('The OpenAPI document', () => {
   const op = (method: string, path: string) => doc.paths[path][method];
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // A built console (a stand-in), so that its public routes answer 200 like the others.
+    const consoleDir = mkdtempSync(join(tmpdir(), 'console-'));
+    writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>console</title>');
+    t = await startTestApp({ CONSOLE_DIR: consoleDir });
     doc = (await t.http().get('/docs/openapi.json')).body;
   });
   afterAll(() => t.close());
@@ -57,7 +60,12 @@ describe('The OpenAPI document', () => {
     const served = servedRoutes(t.app.getHttpAdapter().getInstance())
       // Swagger UI's own files (scripts, styles) are assets, not API.
       .filter((r) => !/^\/docs\/(?!openapi\.)/.test(r.url))
-      .flatMap((r) => r.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`));
+      .flatMap((r) =>
+        r.methods
+          .filter((m) => m !== 'HEAD')
+          // A trailing wildcard (/console/*) is documented as /{path}.
+          .map((m) => `${m} ${r.url.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{path}')}`),
+      );
     expect(
       operations()
         .map((o) => o.name)
@@ -80,7 +88,15 @@ describe('The OpenAPI document', () => {
     expect(doc.servers?.length).toBeGreaterThan(0);
     expect(doc.info.license?.name).toBe('UNLICENSED');
     const security = Object.fromEntries(operations().map((o) => [o.name, o.op.security]));
-    const open = ['GET /health', 'GET /docs', 'GET /docs/openapi.json', 'GET /docs/openapi.yaml'];
+    const open = [
+      'GET /health',
+      'GET /docs',
+      'GET /docs/openapi.json',
+      'GET /docs/openapi.yaml',
+      'GET /console',
+      'GET /console/{path}',
+      'GET /console/config.json',
+    ];
     for (const [name, requirement] of Object.entries(security))
       expect([name, requirement]).toEqual([name, open.includes(name) ? [] : [{ bearer: [] }]]);
   });
@@ -99,7 +115,10 @@ describe('The OpenAPI document', () => {
   );
 
   it('documents ?waitFor= on every GET it answers (the WaitForInterceptor takes it, no query DTO does)', () => {
-    const gets = operations().filter((o) => o.method === 'get' && !o.path.startsWith('/docs'));
+    // The documentation and the console's files are served by Fastify itself, not through Nest.
+    const gets = operations().filter(
+      (o) => o.method === 'get' && !o.path.startsWith('/docs') && !o.path.startsWith('/console'),
+    );
     expect(gets.length).toBeGreaterThanOrEqual(10);
     for (const { name, op: operation } of gets) {
       const waitFor = operation.parameters?.filter((p) => p.in === 'query' && p.name === 'waitFor');

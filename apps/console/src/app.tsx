@@ -58,6 +58,12 @@ function Shell() {
   else if (conversation) view = <Conversation id={conversation.id} me={me.data} />;
   else view = <NotFound />;
   const query = queryOf(filters);
+  const title = conversation
+    ? `Conversation ${conversation.id.slice(0, 8)}`
+    : (NAV.find((n) => n.to === location.path)?.label ?? 'Not found');
+  useEffect(() => {
+    document.title = `${title} · Audit console`;
+  }, [title]);
   const active = (to: string) =>
     to === '/' ? location.path === '/' : location.path === to || (to === '/ends' && !!conversation);
 
@@ -106,7 +112,7 @@ function Shell() {
         </nav>
       </header>
       {!conversation && <FilterBar allTenants={me.data?.tenantId === '*'} />}
-      <main id="main" aria-busy={fetching > 0} tabIndex={-1}>
+      <main id="main" aria-busy={fetching > 0} tabIndex={0}>
         {view}
       </main>
     </div>

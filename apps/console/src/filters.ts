@@ -49,7 +49,7 @@ export function nextDay(day: string): string {
   return d.toISOString().slice(0, 10);
 }
 
-type EndQuery = {
+export type EndQuery = {
   from?: string;
   to?: string;
   reasonCode?: string;

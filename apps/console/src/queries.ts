@@ -1,40 +1,15 @@
-// Server state through TanStack Query: every read of the console, keyed by its parameters.
+// Server state through TanStack Query: the reads several views share, keyed by their parameters.
 import { useQuery } from '@tanstack/react-query';
-import { client, getKey, unwrap } from './api';
+import { client, getKey, unwrap, type Schemas } from './api';
+import type { EndQuery } from './filters';
 
-type Answer = { data?: unknown; error?: unknown; response: Response };
-type LooseClient = { GET(path: string, init: { params?: { query?: Record<string, unknown> } }): Promise<Answer> };
-// Issue 12's additions before the regenerated client types land: the same calls, typed here.
-const loose = client as unknown as LooseClient;
+export type Me = Schemas['MeDto'];
+export type StatsBucket = Schemas['EndStatsBucketDto'];
+export type Policy = Schemas['PolicyDto'];
 
-export interface Me {
-  keyId: string;
-  role: 'writer' | 'operator' | 'auditor' | 'admin';
-  tenantId: string;
-  label: string | null;
-}
-
-export interface StatsBucket {
-  start: string;
-  counts: Record<string, number>;
-  total: number;
-  conversationsStarted: number;
-  ratePer1000: number | null;
-}
-
-export interface Policy {
-  version: number;
-  endCapableModels: string[];
-  minRedirectionAttempts: number;
-  requireWarning: boolean;
-  reasonCodes: { code: string; meaning: string; initiators: string[]; explanationRequired: boolean }[];
-  guards: { guard: string; rule: string }[];
-}
-
-export const fetchMe = async (key?: string): Promise<Me> => {
-  const headers = key ? { authorization: `Bearer ${key}` } : undefined;
-  return unwrap((await loose.GET('/v1/me', { headers } as never)) as Answer) as Me;
-};
+/** Who the key is (a key being tried at sign-in is passed; else the signed-in one is sent). */
+export const fetchMe = async (key?: string): Promise<Me> =>
+  unwrap(await client.GET('/v1/me', key ? { headers: { authorization: `Bearer ${key}` } } : {}));
 
 export function useMe() {
   return useQuery({ queryKey: ['me', getKey()], queryFn: () => fetchMe(), staleTime: 60_000, enabled: !!getKey() });
@@ -43,36 +18,32 @@ export function useMe() {
 export function usePolicies() {
   return useQuery({
     queryKey: ['policies'],
-    queryFn: async () => unwrap(await loose.GET('/v1/audit/policies', {})) as { items: Policy[] },
+    queryFn: async () => unwrap(await client.GET('/v1/audit/policies')),
     staleTime: 10 * 60_000,
   });
 }
 
 export type EndStatsGroup = 'reasonCode' | 'modelId' | 'initiator' | 'reviewOutcome';
 
-export function useEndStats(groupBy: EndStatsGroup, query: Record<string, unknown>) {
+export function useEndStats(groupBy: EndStatsGroup, query: EndQuery) {
   return useQuery({
     queryKey: ['stats/ends', groupBy, query],
     queryFn: async () =>
-      unwrap(await loose.GET('/v1/audit/stats/ends', { params: { query: { ...query, groupBy, bucket: 'day' } } })) as {
-        buckets: StatsBucket[];
-      },
+      unwrap(await client.GET('/v1/audit/stats/ends', { params: { query: { ...query, groupBy, bucket: 'day' } } })),
   });
 }
 
-export function useBlockedStats(groupBy: 'guard' | 'modelId' | 'reasonCode', query: Record<string, unknown>) {
+export type BlockedQuery = { from?: string; to?: string; reasonCode?: string; modelId?: string; tenantId?: string };
+
+export function useBlockedStats(groupBy: 'guard' | 'modelId' | 'reasonCode', query: BlockedQuery) {
   return useQuery({
     queryKey: ['stats/blocked-ends', groupBy, query],
     queryFn: async () =>
-      unwrap(await loose.GET('/v1/audit/stats/blocked-ends', { params: { query: { ...query, groupBy } } })) as {
-        groupBy: string;
-        total: number;
-        items: { key: string; count: number }[];
-      },
+      unwrap(await client.GET('/v1/audit/stats/blocked-ends', { params: { query: { ...query, groupBy } } })),
   });
 }
 
-/** The operator's pinned verifier keys (`/console/config.json`, a file of the console, not an API call). */
+/** The operator's pinned verifier keys (`/console/config.json`: a file of the console, not of the API). */
 export function useConsoleConfig() {
   return useQuery({
     queryKey: ['console-config'],

@@ -671,6 +671,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The auditor console (index.html)
+         * @description No key needed: the console asks for one.
+         */
+        get: operations["console_index"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file of the auditor console, or index.html for a client-side route
+         * @description Any path under /console (it may hold `/`): a file of the built console, else index.html. assets/* are served with Cache-Control: public, max-age=31536000, immutable.
+         */
+        get: operations["console_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/config.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The console's configuration: the verifier keys the operator pinned
+         * @description CONSOLE_VERIFIER_KEYS, checked at start; [] when unset. No key needed.
+         */
+        get: operations["console_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5754,6 +5814,301 @@ export interface operations {
                 };
                 content: {
                     "text/yaml": string;
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    console_index: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (index.html for a client-side route) */
+            200: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/javascript": string;
+                    "text/css": string;
+                    "application/json": string;
+                    "application/manifest+json": string;
+                    "image/svg+xml": string;
+                    "image/png": string;
+                    "image/jpeg": string;
+                    "image/x-icon": string;
+                    "font/woff2": string;
+                    "font/woff": string;
+                    "text/plain": string;
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description NOT_FOUND: a path with `..` or `.` segments, dot files, `%` after decoding or back slashes; a missing file under assets/ */
+            404: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description CONSOLE_NOT_BUILT: no built console in CONSOLE_DIR (default dist/console) */
+            503: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    console_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description One or more path segments, e.g. assets/index-3f9a1c.js or conversations/<id> */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (index.html for a client-side route) */
+            200: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/javascript": string;
+                    "text/css": string;
+                    "application/json": string;
+                    "application/manifest+json": string;
+                    "image/svg+xml": string;
+                    "image/png": string;
+                    "image/jpeg": string;
+                    "image/x-icon": string;
+                    "font/woff2": string;
+                    "font/woff": string;
+                    "text/plain": string;
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description NOT_FOUND: a path with `..` or `.` segments, dot files, `%` after decoding or back slashes; a missing file under assets/ */
+            404: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description CONSOLE_NOT_BUILT: no built console in CONSOLE_DIR (default dist/console) */
+            503: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    console_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verifier keys the console checks checkpoint signatures against */
+            200: {
+                headers: {
+                    /** @description default-src 'none'; script-src 'self'; … frame-ancestors 'none' */
+                    "Content-Security-Policy": string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options": string;
+                    /** @description no-referrer */
+                    "Referrer-Policy": string;
+                    /** @description index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        verifierKeys: string[];
+                    };
                 };
             };
             /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */

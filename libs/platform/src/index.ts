@@ -8,5 +8,6 @@ export * from './database/runtime-connection';
 export * from './database/notification-listener';
 export * from './config/limits';
 export * from './config/transparency-log';
+export * from './config/console';
 export * from './database/runtime-data-source';
 export * from './database/prepared-query';

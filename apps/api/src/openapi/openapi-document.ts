@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { EVERY_ROUTE_PROBLEMS, problemResponse } from '../common/api-problems.decorator';
+import { CONSOLE_MEDIA_TYPES } from '../console/console-files';
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
 
@@ -33,7 +34,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     name: 'UNLICENSED',
     url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license',
   };
-  document.paths = { ...document.paths, ...documentationPaths() };
+  document.paths = { ...document.paths, ...documentationPaths(), ...consolePaths() };
   // Security is each route's own (@ApiBearerAuth, or `security: []` when public); one that says
   // nothing fails `npm run lint:openapi` (security-defined) and the document's e2e test.
   for (const item of Object.values(document.paths)) {
@@ -72,5 +73,103 @@ function documentationPaths(): OpenAPIObject['paths'] {
       }),
     },
     '/docs/openapi.yaml': { get: page('This document, as YAML', 'docs_openapiYaml', 'text/yaml', { type: 'string' }) },
+  };
+}
+
+/** The auditor console's files (console-files.ts): public, no database; served by Fastify itself. */
+function consolePaths(): OpenAPIObject['paths'] {
+  const text = (description: string) => ({ description, schema: { type: 'string' } });
+  const headers = {
+    'Content-Security-Policy': text("default-src 'none'; script-src 'self'; … frame-ancestors 'none'"),
+    'X-Content-Type-Options': text('nosniff'),
+    'Referrer-Policy': text('no-referrer'),
+    'Cache-Control': text(
+      'index.html and config.json: no-cache; assets/* (hashed names): immutable for a year; problems: no-store',
+    ),
+  };
+  const required = Object.fromEntries(
+    Object.entries(headers).map(([name, header]) => [name, { ...header, required: true }]),
+  );
+  const notBuilt = {
+    ...problemResponse(503, 'CONSOLE_NOT_BUILT: no built console in CONSOLE_DIR (default dist/console)'),
+    headers: required,
+  };
+  const notFound = {
+    ...problemResponse(
+      404,
+      'NOT_FOUND: a path with `..` or `.` segments, dot files, `%` after decoding or back slashes; ' +
+        'a missing file under assets/',
+    ),
+    headers: required,
+  };
+  const files = (summary: string, operationId: string, description: string, extra: Partial<Operation> = {}) => ({
+    get: {
+      summary,
+      description,
+      operationId,
+      tags: ['console'],
+      security: [],
+      ...extra,
+      responses: {
+        200: {
+          description: 'The file (index.html for a client-side route)',
+          headers: required,
+          content: Object.fromEntries(
+            CONSOLE_MEDIA_TYPES.map((type) => [type, { schema: { type: 'string', format: 'binary' } }]),
+          ),
+        },
+        404: notFound,
+        503: notBuilt,
+      },
+    } satisfies Operation,
+  });
+  return {
+    '/console': files('The auditor console (index.html)', 'console_index', 'No key needed: the console asks for one.'),
+    '/console/{path}': files(
+      'A file of the auditor console, or index.html for a client-side route',
+      'console_file',
+      'Any path under /console (it may hold `/`): a file of the built console, else index.html. ' +
+        'assets/* are served with Cache-Control: public, max-age=31536000, immutable.',
+      {
+        parameters: [
+          {
+            name: 'path',
+            in: 'path',
+            required: true,
+            description: 'One or more path segments, e.g. assets/index-3f9a1c.js or conversations/<id>',
+            schema: { type: 'string' },
+          },
+        ],
+      },
+    ),
+    '/console/config.json': {
+      get: {
+        summary: "The console's configuration: the verifier keys the operator pinned",
+        description: 'CONSOLE_VERIFIER_KEYS, checked at start; [] when unset. No key needed.',
+        operationId: 'console_config',
+        tags: ['console'],
+        security: [],
+        responses: {
+          200: {
+            description: 'The verifier keys the console checks checkpoint signatures against',
+            headers: required,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['verifierKeys'],
+                  properties: {
+                    verifierKeys: {
+                      type: 'array',
+                      items: { type: 'string', example: 'log.example+1a2b3c4d+AQ…' },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
   };
 }

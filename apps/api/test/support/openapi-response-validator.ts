@@ -50,7 +50,13 @@ export class OpenApiResponseValidator {
     this.routes = Object.keys(document.paths)
       .map((template) => ({
         template,
-        pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+        pattern: new RegExp(
+          `^${template
+            .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+            // A trailing {path} is any path under its prefix (the console's files and client-side routes).
+            .replace(/\/\{path\}$/, '/.*')
+            .replace(/\{[^}]+\}/g, '[^/]+')}$`,
+        ),
         params: (template.match(/\{/g) ?? []).length,
       }))
       // A literal segment wins over a parameter (/v1/events/stream before /v1/events/{x}).

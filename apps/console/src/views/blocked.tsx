@@ -50,7 +50,7 @@ function BlockedTable() {
       ) : items.length === 0 ? (
         <Empty>No blocked attempts match these filters.</Empty>
       ) : (
-        <div className="table-scroll" role="region" aria-label="Blocked attempts" tabIndex={-1}>
+        <div className="table-scroll" role="region" aria-label="Blocked attempts" tabIndex={0}>
           <table className="list">
             <thead>
               <tr>
@@ -82,7 +82,7 @@ function BlockedTable() {
                   <td>
                     <code>{e.proposedReasonCode}</code>
                   </td>
-                  <td>
+                  <td className="wrap-cell">
                     {e.failedGuards.map((g) => (
                       <span key={g} className="badge guard-failed">
                         {g}

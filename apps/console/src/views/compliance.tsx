@@ -58,7 +58,7 @@ export function Compliance() {
           {query.data.items.length === 0 ? (
             <Empty>Every end satisfies its own policy version.</Empty>
           ) : (
-            <div className="table-scroll" role="region" aria-label="Ends that fail their policy" tabIndex={-1}>
+            <div className="table-scroll" role="region" aria-label="Ends that fail their policy" tabIndex={0}>
               <table className="list">
                 <thead>
                   <tr>

@@ -105,7 +105,7 @@ function ConversationBody(props: {
       {tree.roots.length === 0 ? (
         <Empty>No messages yet.</Empty>
       ) : (
-        <div className="tree-scroll">
+        <div className="tree-scroll" role="region" aria-label="Message tree" tabIndex={0}>
           <div data-testid="message-tree" className="message-tree">
             {tree.roots.length === 1 ? (
               <Lineage start={tree.roots[0]} path={path} activeLeaf={props.activeLeaf} />
@@ -181,7 +181,11 @@ function Lineage({ start, path, activeLeaf }: { start: MessageNode; path: Set<st
   );
 }
 
+const LONG = 320;
+
 function Message({ node, active, leaf }: { node: MessageNode; active: boolean; leaf: boolean }) {
+  const [full, setFull] = useState(false);
+  const long = node.content.length > LONG;
   return (
     <article
       data-testid="message"
@@ -197,7 +201,12 @@ function Message({ node, active, leaf }: { node: MessageNode; active: boolean; l
         <Time iso={node.at} />
         {leaf && <span className="badge leaf-badge">active leaf</span>}
       </header>
-      <p className="content">{node.content}</p>
+      <p className="content">{long && !full ? `${node.content.slice(0, LONG).trimEnd()}…` : node.content}</p>
+      {long && (
+        <button type="button" className="link-button" aria-expanded={full} onClick={() => setFull(!full)}>
+          {full ? 'Show less' : 'Show all'}
+        </button>
+      )}
       {node.marks.length > 0 && (
         <ul className="marks">
           {node.marks.map((m) => (
@@ -416,7 +425,7 @@ function AccessList({ id }: { id: string }) {
   if (access.isPending) return <Loading what="who looked" />;
   if (access.data.items.length === 0) return <Empty>Nobody read this conversation’s content yet.</Empty>;
   return (
-    <div className="table-scroll" role="region" aria-label="Who looked" tabIndex={-1}>
+    <div className="table-scroll" role="region" aria-label="Who looked" tabIndex={0}>
       <table className="list">
         <thead>
           <tr>

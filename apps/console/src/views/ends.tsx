@@ -32,7 +32,7 @@ function EndsTable() {
         <Empty>No ends match these filters.</Empty>
       ) : (
         <>
-          <div className="table-scroll" role="region" aria-label="Ends" tabIndex={-1}>
+          <div className="table-scroll" role="region" aria-label="Ends" tabIndex={0}>
             <table className="list">
               <thead>
                 <tr>

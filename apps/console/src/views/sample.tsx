@@ -78,7 +78,7 @@ export function Sample() {
           {query.data.items.length === 0 ? (
             <Empty>No ends match these filters.</Empty>
           ) : (
-            <div className="table-scroll" role="region" aria-label="Sample" tabIndex={-1}>
+            <div className="table-scroll" role="region" aria-label="Sample" tabIndex={0}>
               <table className="list">
                 <thead>
                   <tr>

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, setKey } from '../api';
 import { fetchMe } from '../queries';
 import { navigate } from '../router';
@@ -9,6 +9,9 @@ export function SignIn() {
   const [error, setError] = useState<string | null>(notice);
   const [key, setKeyText] = useState('');
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = 'Sign in · Audit console';
+  }, []);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

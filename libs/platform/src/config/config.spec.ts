@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateSigningKeyPem, signerFromPem } from '@app/tlog';
 import { ConfigError, loadConfig } from './config';
 
 describe(loadConfig.name, () => {
@@ -88,5 +89,26 @@ describe(loadConfig.name, () => {
     writeFileSync(join(dir, 'bad.json'), '{version');
     expect(loadConfig({ POLICY_FILE: join(dir, 'good.json') }).policyJson).toEqual({ version: 2 });
     expect(() => loadConfig({ POLICY_FILE: join(dir, 'bad.json') })).toThrow(/POLICY_FILE is not valid JSON/);
+  });
+
+  it('serves the console from dist/console unless CONSOLE_DIR names another, with no verifier keys', () => {
+    expect(loadConfig({}).console).toEqual({ dir: 'dist/console', verifierKeys: [] });
+    expect(loadConfig({ CONSOLE_DIR: '/srv/console', CONSOLE_VERIFIER_KEYS: ' ' }).console).toEqual({
+      dir: '/srv/console',
+      verifierKeys: [],
+    });
+  });
+
+  it('reads CONSOLE_VERIFIER_KEYS comma-separated, and names a key that is not a verifier key', () => {
+    const a = signerFromPem('log.example/a', generateSigningKeyPem()).verifierKey;
+    const b = signerFromPem('log.example/b', generateSigningKeyPem()).verifierKey;
+    expect(loadConfig({ CONSOLE_VERIFIER_KEYS: `${a}, ${b},` }).console.verifierKeys).toEqual([a, b]);
+    // The right form with a key id that does not match its key: refused all the same.
+    const forged = `${a.split('+')[0]}+00000000+${a.split('+').slice(2).join('+')}`;
+    for (const bad of ['not-a-key', forged, `${a}x`]) {
+      const env = { CONSOLE_VERIFIER_KEYS: `${b},${bad}` };
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(`CONSOLE_VERIFIER_KEYS holds "${bad}", which is not a verifier key`);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { boolean, ConfigError, Env, integer } from './env-values';
+import { ConsoleConfig, loadConsole } from './console';
 import { LimitsConfig, loadLimits } from './limits';
 import { loadTransparencyLog, TransparencyLogConfig } from './transparency-log';
 
@@ -40,6 +41,8 @@ export interface AppConfig {
   transparencyLog: TransparencyLogConfig;
   /** Access entries (who read what): buffer size, flush interval and streams per tenant. */
   accessLog: { buffer: number; flushMs: number; shards: number };
+  /** CONSOLE_DIR, CONSOLE_VERIFIER_KEYS: the auditor console served under /console. */
+  console: ConsoleConfig;
 }
 
 function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {
@@ -126,6 +129,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       flushMs: integer(env, 'ACCESS_LOG_FLUSH_MS', 1_000, 10, 1_000),
       shards: integer(env, 'ACCESS_LOG_SHARDS', 8, 1, 999),
     },
+    console: loadConsole(env),
     ...policy(env),
   };
 }
