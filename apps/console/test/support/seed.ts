@@ -46,6 +46,8 @@ export interface World {
   branched: BranchedConversation;
   /** An end recorded by `keys.operator` (holder "Ada Auditor", as `keys.auditor`): that auditor may not review it. */
   operatorEnd: SeededEnd;
+  /** An end recorded with `keys.admin` itself: the console disables that key's review form, saying why. */
+  adminEnd: SeededEnd;
   /** An end nobody reviewed yet, for the review test. */
   unreviewed: SeededEnd;
   /** The filter bar's range covering everything seeded (YYYY-MM-DD; "To" inclusive). */
@@ -344,6 +346,25 @@ export async function seedWorld(service: ConsoleService, options: { forgedEnd?: 
   };
   ends.push(operatorEnd);
 
+  // Staff end one with the admin key itself.
+  const byAdmin = await start(w, 'claude-opus-4-1');
+  const ba = await thread(w, byAdmin);
+  const adminEnd: SeededEnd = {
+    conversationId: byAdmin,
+    endEventId: await end(service.client(service.keys.admin), byAdmin, {
+      initiator: 'operator',
+      reasonCode: 'OPERATOR_ACTION',
+      atMessageId: ba.u3,
+      explanation: 'spam run against the assistant',
+    }),
+    tenantId: 'acme',
+    reasonCode: 'OPERATOR_ACTION',
+    initiator: 'operator',
+    modelId: 'claude-opus-4-1',
+    day: today,
+  };
+  ends.push(adminEnd);
+
   // Another tenant's end, another reason code.
   const hate = await start(gw, 'claude-opus-4');
   const h = await thread(gw, hate);
@@ -431,6 +452,7 @@ export async function seedWorld(service: ConsoleService, options: { forgedEnd?: 
     blocked,
     branched: { conversationId: b, endEventId: bEnd, messages: m, branch: { u2b, a2b } },
     operatorEnd,
+    adminEnd,
     unreviewed: hateEnd,
     from: day(daysAgo(6)),
     to: today,
