@@ -87,7 +87,10 @@ export function Export() {
       {progress && (
         <p data-testid="export-progress" aria-live="polite">
           {state.phase === 'running' ? 'Receiving: ' : 'Received: '}
-          {progress.lines.toLocaleString()} lines, {progress.bytes.toLocaleString()} bytes
+          {state.phase !== 'failed' && !(state as { bundle?: boolean }).bundle
+            ? `${progress.lines.toLocaleString()} lines, `
+            : ''}
+          {progress.bytes.toLocaleString()} bytes
           {state.phase === 'done' ? ' (complete)' : '…'}
         </p>
       )}
