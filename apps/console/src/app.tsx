@@ -1,6 +1,7 @@
 import { useIsFetching } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { getKey } from './api';
+import { ErrorBoundary } from './components/error-boundary';
 import { FilterBar } from './components/filter-bar';
 import { queryOf } from './filters';
 import { useFilters } from './use-filters';
@@ -114,7 +115,7 @@ function Shell() {
       </header>
       {!conversation && <FilterBar allTenants={me.data?.tenantId === '*'} />}
       <main id="main" aria-busy={fetching > 0} tabIndex={0}>
-        {view}
+        <ErrorBoundary resetKey={location.path + location.searchText}>{view}</ErrorBoundary>
       </main>
     </div>
   );

@@ -79,7 +79,11 @@ export function Overview() {
         <EndsPerDay stats={byReason} list={list} />
         <Grouped
           name="blocked-by-guard"
-          caption="Blocked end attempts by failed guard"
+          caption={
+            blocked.data
+              ? `Blocked end attempts by failed guard (${blocked.data.total} attempts)`
+              : 'Blocked end attempts by failed guard'
+          }
           keyHeader="Guard"
           query={blocked}
           rows={(d: { items: { key: string; count: number }[]; total: number }) =>
