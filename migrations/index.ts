@@ -12,6 +12,7 @@ import { ApiKeyRowGuard1764401000000 } from './1764401000000-ApiKeyRowGuard';
 import { StreamSnapshots1764401100000 } from './1764401100000-StreamSnapshots';
 import { TransparencyLog1764401200000 } from './1764401200000-TransparencyLog';
 import { AccessLog1764401300000 } from './1764401300000-AccessLog';
+import { ConversationsByModel1764401500000 } from './1764401500000-ConversationsByModel';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   StreamSnapshots1764401100000,
   TransparencyLog1764401200000,
   AccessLog1764401300000,
+  ConversationsByModel1764401500000,
 ];

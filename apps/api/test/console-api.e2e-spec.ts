@@ -179,6 +179,12 @@ describe('Console API', () => {
         none: 2,
       });
       expect((await stats(auditorAll, `to=${afterEverything.slice(0, 10)}&groupBy=initiator`)).counts).toEqual({});
+      // The last day there is: its end is no bound PostgreSQL could read (year 10000), so none.
+      for (const query of ['groupBy=initiator', 'modelId=claude-opus-4', 'reviewOutcome=none']) {
+        const res = await get(auditorAll, `/v1/audit/stats/ends?to=9999-12-31T23:59:59Z&${query}`);
+        expect([query, res.status]).toEqual([query, 200]);
+        expect(summed(res.body.buckets).counts).toEqual((await stats(auditorAll, query)).counts);
+      }
     });
 
     it('keeps a tenant key to its own tenant in any letter case of another', async () => {

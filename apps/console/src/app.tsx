@@ -1,8 +1,10 @@
 import { useIsFetching } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { getKey } from './api';
+import { ErrorBoundary } from './components/error-boundary';
 import { FilterBar } from './components/filter-bar';
-import { queryOf, useFilters } from './filters';
+import { queryOf } from './filters';
+import { useFilters } from './use-filters';
 import { useMe } from './queries';
 import { Link, match, navigate, useLocation } from './router';
 import { roleRefusal, signOut } from './session';
@@ -113,7 +115,7 @@ function Shell() {
       </header>
       {!conversation && <FilterBar allTenants={me.data?.tenantId === '*'} />}
       <main id="main" aria-busy={fetching > 0} tabIndex={0}>
-        {view}
+        <ErrorBoundary resetKey={location.path + location.searchText}>{view}</ErrorBoundary>
       </main>
     </div>
   );

@@ -1,6 +1,5 @@
 // The filter bar's state: in the query string, kept by every view (a link reproduces the view).
-import { navigate, useLocation } from './router';
-
+// Plain functions (use-filters.ts reads them from the address).
 export const FILTER_NAMES = [
   'from',
   'to',
@@ -30,14 +29,6 @@ export function queryOf(filters: Filters, extra: Record<string, string | undefin
   for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== '') params.set(k, v);
   const text = params.toString();
   return text ? `?${text}` : '';
-}
-
-export function useFilters(): Filters {
-  return filtersOf(useLocation().search);
-}
-
-export function setFilters(path: string, filters: Filters, extra: Record<string, string | undefined> = {}) {
-  navigate(path + queryOf(filters, extra));
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;

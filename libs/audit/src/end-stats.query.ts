@@ -51,8 +51,16 @@ const NARROWING: readonly (keyof EndFilters)[] = [
 const DAY_MS = 86_400_000;
 /** The first instant of the UTC day of a time. */
 const dayStart = (time: string): string => new Date(Math.floor(Date.parse(time) / DAY_MS) * DAY_MS).toISOString();
-/** The first instant of the UTC day after the days that begin before a time (`day < to`). */
-const dayEndBefore = (time: string): string => new Date(Math.ceil(Date.parse(time) / DAY_MS) * DAY_MS).toISOString();
+/** After 9999-12-31 (PostgreSQL cannot read year 10000 as written): no bound at all. */
+const YEAR_10000 = Date.UTC(10_000, 0, 1);
+/**
+ * The first instant of the UTC day after the days that begin before a time (`day < to`);
+ * undefined when that is in year 10000 (nothing lies beyond it).
+ */
+const dayEndBefore = (time: string): string | undefined => {
+  const end = Math.ceil(Date.parse(time) / DAY_MS) * DAY_MS;
+  return end >= YEAR_10000 ? undefined : new Date(end).toISOString();
+};
 
 /**
  * Counts of ends by reason, model, initiator or review outcome per day or ISO week, beside the
@@ -64,14 +72,23 @@ export async function endStats(q: Queryable, options: EndStatsOptions): Promise<
   const unit = options.bucket ?? 'day';
   const groupBy = options.groupBy ?? 'reasonCode';
   const range = [unit, options.tenantId ?? null, isoOrNull(options.from), isoOrNull(options.to)];
+  // Whole UTC days overlapping [from, to), as bounds on the time itself (the indexes serve them).
+  const days = {
+    from: options.from === undefined ? undefined : dayStart(options.from),
+    to: options.to === undefined ? undefined : dayEndBefore(options.to),
+  };
   const started = await q.query<{ start: string; n: string }>(
     options.modelId === undefined
       ? `SELECT ${BUCKET} AS start, sum(started)::text AS n FROM rm_daily_started WHERE ${DAY_RANGE} GROUP BY 1`
-      : `SELECT ${BUCKET} AS start, count(*)::text AS n
-           FROM (SELECT (started_at AT TIME ZONE 'UTC')::date AS day, tenant_id
-                   FROM rm_conversations WHERE model_id = $5) AS s
-          WHERE ${DAY_RANGE} GROUP BY 1`,
-    options.modelId === undefined ? range : [...range, options.modelId],
+      : `SELECT to_char(date_trunc($1::text, (started_at AT TIME ZONE 'UTC')::date::timestamp), 'YYYY-MM-DD') AS start,
+                count(*)::text AS n
+           FROM rm_conversations
+          WHERE model_id = $5 AND ($2::text IS NULL OR tenant_id = $2)
+            AND ($3::timestamptz IS NULL OR started_at >= $3) AND ($4::timestamptz IS NULL OR started_at < $4)
+          GROUP BY 1`,
+    options.modelId === undefined
+      ? range
+      : [unit, options.tenantId ?? null, days.from ?? null, days.to ?? null, options.modelId],
   );
   const daily = (groupBy === 'reasonCode' || groupBy === 'modelId') && NARROWING.every((f) => options[f] === undefined);
   const ends = daily
@@ -84,14 +101,7 @@ export async function endStats(q: Queryable, options: EndStatsOptions): Promise<
         `SELECT to_char(date_trunc($9::text, (ended_at AT TIME ZONE 'UTC')::date::timestamp), 'YYYY-MM-DD') AS start,
                 ${GROUP_KEY[groupBy]} AS key, count(*)::text AS n
            FROM rm_ends WHERE ${END_FILTER_SQL} GROUP BY 1, 2`,
-        [
-          ...endFilterValues({
-            ...options,
-            from: options.from === undefined ? undefined : dayStart(options.from),
-            to: options.to === undefined ? undefined : dayEndBefore(options.to),
-          }),
-          unit,
-        ],
+        [...endFilterValues({ ...options, ...days }), unit],
       );
   const buckets = new Map<string, EndStatsBucket>();
   const bucket = (start: string) => {

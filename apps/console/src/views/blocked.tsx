@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
 import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf, useFilters } from '../filters';
+import { apiFilters, queryOf } from '../filters';
+import { useFilters } from '../use-filters';
 import { Time, shortId } from '../format';
 import { Link, navigate, useLocation } from '../router';
 

@@ -2,7 +2,8 @@
 import { useQuery } from '@tanstack/react-query';
 import { client, unwrap, type Schemas } from '../api';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf, useFilters } from '../filters';
+import { apiFilters, queryOf } from '../filters';
+import { useFilters } from '../use-filters';
 import { Time, shortId } from '../format';
 import { usePolicies, type Policy } from '../queries';
 import { Link } from '../router';

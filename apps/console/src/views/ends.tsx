@@ -1,7 +1,8 @@
 import { client, unwrap, type AuditEnd } from '../api';
 import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf, useFilters } from '../filters';
+import { apiFilters, queryOf } from '../filters';
+import { useFilters } from '../use-filters';
 import { REVIEW_LABEL, Time, shortId } from '../format';
 import { Link } from '../router';
 import { useState } from 'react';

@@ -1,7 +1,8 @@
 // The audit export for the current filter: streamed with progress, its SHA-256 computed here.
 import { useEffect, useRef, useState } from 'react';
 import { getKey } from '../api';
-import { apiFilters, useFilters } from '../filters';
+import { apiFilters } from '../filters';
+import { useFilters } from '../use-filters';
 import { checkNdjson, readAll, type ExportCheck, type Progress } from '../export/stream';
 import { REFUSED, signOut } from '../session';
 
@@ -87,7 +88,10 @@ export function Export() {
       {progress && (
         <p data-testid="export-progress" aria-live="polite">
           {state.phase === 'running' ? 'Receiving: ' : 'Received: '}
-          {progress.lines.toLocaleString()} lines, {progress.bytes.toLocaleString()} bytes
+          {state.phase !== 'failed' && !(state as { bundle?: boolean }).bundle
+            ? `${progress.lines.toLocaleString()} lines, `
+            : ''}
+          {progress.bytes.toLocaleString()} bytes
           {state.phase === 'done' ? ' (complete)' : '…'}
         </p>
       )}

@@ -2,7 +2,8 @@
 import { useMemo } from 'react';
 import { ChartFigure, PALETTE, type ChartOption, type ChartRow } from '../components/chart';
 import { ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf, useFilters, type Filters } from '../filters';
+import { apiFilters, queryOf, type Filters } from '../filters';
+import { useFilters } from '../use-filters';
 import { REVIEW_LABEL } from '../format';
 import { useBlockedStats, useEndStats, type EndStatsGroup, type StatsBucket } from '../queries';
 import { navigate } from '../router';
@@ -78,7 +79,11 @@ export function Overview() {
         <EndsPerDay stats={byReason} list={list} />
         <Grouped
           name="blocked-by-guard"
-          caption="Blocked end attempts by failed guard"
+          caption={
+            blocked.data
+              ? `Blocked end attempts by failed guard (${blocked.data.total} attempts)`
+              : 'Blocked end attempts by failed guard'
+          }
           keyHeader="Guard"
           query={blocked}
           rows={(d: { items: { key: string; count: number }[]; total: number }) =>

@@ -4,7 +4,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { client, unwrap } from '../api';
 import { rowOpen } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf, useFilters } from '../filters';
+import { apiFilters, queryOf } from '../filters';
+import { useFilters } from '../use-filters';
 import { REVIEW_LABEL, Time, shortId } from '../format';
 import { navigate, useLocation } from '../router';
 
