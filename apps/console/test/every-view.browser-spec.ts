@@ -2,6 +2,8 @@ import type { Browser } from 'playwright-core';
 import { describeInBrowser } from './support/chromium';
 import {
   cspRefusals,
+  cspViolations,
+  eventually,
   expectAccessible,
   expectKeyInNoUrl,
   launch,
@@ -76,6 +78,23 @@ describeInBrowser('Console: every view', () => {
   ];
   const range = () => ({ from: world.from, to: world.to });
 
+  it('serves the CSP that the checks rely on: an inline style is refused, and the refusal is seen', async () => {
+    const t = await openTab(browser);
+    try {
+      await t.page.goto(`${s.baseUrl}/console/sign-in`);
+      await t.page.getByLabel('API key').waitFor();
+      expect(cspRefusals(t)).toEqual([]);
+      expect(await cspViolations(t.page)).toEqual([]);
+      await t.page.evaluate(`document.body.setAttribute('style', 'color: red')`);
+      await eventually(async () => {
+        expect(cspRefusals(t)).toEqual([expect.stringMatching(/style-src 'self'/)]);
+        expect(await cspViolations(t.page)).toEqual([expect.stringMatching(/^style-src-attr inline/)]);
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
   describe.each(WIDTHS)('at %i px', (width) => {
     let t: Tab;
     beforeAll(async () => {
@@ -94,6 +113,7 @@ describeInBrowser('Console: every view', () => {
     it.each(views.map(([name]) => name))('%s', async (name) => {
       await views.find(([n]) => n === name)![1](t);
       await screenshot(t.page, name, width);
+      expect(await cspViolations(t.page)).toEqual([]);
       await expectAccessible(t.page, `${name} at ${width}`);
       const overflow = (await t.page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect({ view: name, overflowPx: overflow }).toEqual({ view: name, overflowPx: 0 });

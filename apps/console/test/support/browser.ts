@@ -39,6 +39,12 @@ export async function openTab(browser: Browser, width: Width = 1280): Promise<Ta
     locale: 'en-GB',
     timezoneId: 'Europe/Berlin',
   });
+  // Every CSP violation of every document the tab loads, as the page itself sees it.
+  await context.addInitScript(
+    `window.__cspViolations = [];
+     document.addEventListener('securitypolicyviolation', (e) =>
+       window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + e.sourceFile));`,
+  );
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const urls: string[] = [];
@@ -116,8 +122,16 @@ export async function expectAccessible(page: Page, view: string): Promise<void> 
   expect(bad).toEqual([]);
 }
 
-/** Console errors of the CSP ("Refused to …"): none is allowed on any view. */
-export const cspRefusals = (tab: Tab): string[] => tab.errors.filter((e) => /Refused to/i.test(e));
+/**
+ * Console errors of the CSP: none is allowed on any view. Chromium words them "Refused to …" or
+ * (156) "Applying inline style violates the following Content Security Policy directive …".
+ */
+export const cspRefusals = (tab: Tab): string[] =>
+  tab.errors.filter((e) => /Refused to|Content Security Policy/i.test(e));
+
+/** The securitypolicyviolation events of the page's current document (recorded by openTab's init script). */
+export const cspViolations = async (page: Page): Promise<string[]> =>
+  ((await page.evaluate('window.__cspViolations ?? []')) as string[]) ?? [];
 
 /** Runs `check` (jest expectations) until it passes, or fails with its last error after `ms`. */
 export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000): Promise<T> {
