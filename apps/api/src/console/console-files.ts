@@ -76,9 +76,10 @@ export function installConsole(fastify: FastifyInstance, config: ConsoleConfig):
   const index = resolve(root, 'index.html');
   const configJson = JSON.stringify({ verifierKeys: config.verifierKeys });
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  // Every answer under /console (429s and problems too). A callback, not async: it runs on every request.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     if (isConsolePath(request.url)) void reply.headers(CONSOLE_SECURITY_HEADERS);
-    return payload;
+    done(null, payload);
   });
 
   const refuse = (reply: FastifyReply, status: number, code: string, detail: string) =>
