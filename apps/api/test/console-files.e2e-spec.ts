@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPem, signerFromPem } from '@app/tlog';
@@ -26,6 +26,7 @@ function fakeConsole(): { parent: string; dir: string } {
   writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   writeFileSync(join(dir, '.env'), SECRET);
   writeFileSync(join(parent, 'secret.txt'), SECRET);
+  symlinkSync(join(parent, 'secret.txt'), join(dir, 'assets', 'linked-out.js'));
   return { parent, dir };
 }
 
@@ -144,6 +145,7 @@ describe('The console files (/console)', () => {
     '/console//etc/passwd',
     '/console/%2fetc%2fpasswd',
     '/console/index.html%00.js',
+    '/console/assets/linked-out.js',
   ])('answers %s with 404 and nothing of the file', async (path) => {
     const res = await rawGet(port, path);
     expect([path, res.status]).toEqual([path, 404]);
