@@ -1,6 +1,6 @@
 import { PostgresEventStore } from '@app/event-store';
 import { seedConversation } from './support/audit-fixtures';
-import { Client, uuid } from './support/scenario';
+import { abusiveThread, Client, endAtU3, startConversation, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
 
 const b64 = (value: unknown) =>
@@ -98,9 +98,16 @@ describe('Audit: hostile query values', () => {
       startedAt: '2025-03-03T10:00:00Z',
       endedAt: '2025-03-03T10:05:00Z',
     });
+    // And a blocked attempt, for the blocked-ends list and its counts.
+    const writer = as(t, await t.key('writer', 'acme'));
+    await startConversation(writer, uuid(0x52));
+    await abusiveThread(writer, uuid(0x52), 0);
+    const blocked = await endAtU3(writer, uuid(0x52), { initiator: 'model', reasonCode: 'ABUSE_OF_ASSISTANT' }, 409);
     // Every list has rows, so a filter that leaked (matched everything) would show.
     const ready = await auditor.get(`/v1/audit/ends?waitFor=${result.position}`);
     expect(ready.body.items).toHaveLength(1);
+    const near = await auditor.get(`/v1/audit/blocked-ends?waitFor=${blocked.position}`);
+    expect(near.body.items).toHaveLength(1);
   });
   afterAll(() => t.close());
 

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKeyPem, signerFromPem } from '@app/tlog';
@@ -26,6 +26,7 @@ function fakeConsole(): { parent: string; dir: string } {
   writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   writeFileSync(join(dir, '.env'), SECRET);
   writeFileSync(join(parent, 'secret.txt'), SECRET);
+  symlinkSync(join(parent, 'secret.txt'), join(dir, 'assets', 'linked-out.js'));
   return { parent, dir };
 }
 
@@ -144,6 +145,7 @@ describe('The console files (/console)', () => {
     '/console//etc/passwd',
     '/console/%2fetc%2fpasswd',
     '/console/index.html%00.js',
+    '/console/assets/linked-out.js',
   ])('answers %s with 404 and nothing of the file', async (path) => {
     const res = await rawGet(port, path);
     expect([path, res.status]).toEqual([path, 404]);
@@ -196,8 +198,11 @@ describe('The console files under the address rate limit', () => {
   });
 
   it('answers a flood of /console with 429 RATE_LIMITED', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await t.http().get('/console/assets/index-3f9a1c.js')).status);
+    const answers = [];
+    for (let i = 0; i < 8; i++) answers.push(await t.http().get('/console/assets/index-3f9a1c.js'));
+    const statuses = answers.map((res) => res.status);
+    expect(answers.at(-1)?.body.code).toBe('RATE_LIMITED');
+    expectConsoleHeaders(answers.at(-1)!.headers);
     // The burst (5) is partly spent by the start's own reads; the flood runs it out all the same.
     expect(statuses[0]).toBe(200);
     expect(statuses.at(-1)).toBe(429);

@@ -1,5 +1,5 @@
 import type { EventDto } from './api';
-import { activePath, buildTree, newestMessage } from './timeline';
+import { activePath, buildTree, newestMessage, recordedBy } from './timeline';
 
 let version = 0;
 const ev = (type: string, data: Record<string, unknown>): EventDto => {
@@ -56,5 +56,15 @@ describe('the message tree', () => {
   it('marks the active lineage from the active leaf', () => {
     expect([...activePath(tree, 'm4')]).toEqual(['m4', 'm3b', 'm2', 'm1']);
     expect(newestMessage(tree)).toBe('m4');
+  });
+});
+
+describe('who recorded an end', () => {
+  const end = { ...ev('ConversationEnded', {}), metadata: { apiKeyId: '3f2a0000-0000-4000-8000-00000000000a' } };
+  it('is the key in its metadata (any letter case), never a key that is absent', () => {
+    expect(recordedBy(end, '3F2A0000-0000-4000-8000-00000000000A')).toBe(true);
+    expect(recordedBy(end, '3f2a0000-0000-4000-8000-00000000000b')).toBe(false);
+    expect(recordedBy(end, undefined)).toBe(false);
+    expect(recordedBy({ ...end, metadata: {} }, '3f2a0000-0000-4000-8000-00000000000a')).toBe(false);
   });
 });

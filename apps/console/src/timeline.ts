@@ -121,3 +121,9 @@ export function newestMessage(tree: Tree): string | undefined {
   for (const node of tree.byId.values()) if (!best || node.version > best.version) best = node;
   return best?.id;
 }
+
+/** True when the event was recorded with this API key (separation of duties: its recorder may not review it). */
+export function recordedBy(event: EventDto, keyId: string | undefined): boolean {
+  const recorder = event.metadata.apiKeyId;
+  return !!keyId && typeof recorder === 'string' && recorder.toLowerCase() === keyId.toLowerCase();
+}

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import type { ConsoleConfig } from '@app/platform';
 import { problem } from '../common/api-error';
@@ -76,9 +76,10 @@ export function installConsole(fastify: FastifyInstance, config: ConsoleConfig):
   const index = resolve(root, 'index.html');
   const configJson = JSON.stringify({ verifierKeys: config.verifierKeys });
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  // Every answer under /console (429s and problems too). A callback, not async: it runs on every request.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     if (isConsolePath(request.url)) void reply.headers(CONSOLE_SECURITY_HEADERS);
-    return payload;
+    done(null, payload);
   });
 
   const refuse = (reply: FastifyReply, status: number, code: string, detail: string) =>
@@ -115,11 +116,17 @@ export function installConsole(fastify: FastifyInstance, config: ConsoleConfig):
     const relative = plainRelativePath(wildcard);
     if (relative === null) return refuse(reply, 404, 'NOT_FOUND', `no file ${request.url.split('?')[0]}`);
     if (relative === '' || relative.endsWith('/')) return serveFile(reply, index, REVALIDATE);
+    const notFound = () => refuse(reply, 404, 'NOT_FOUND', `no file ${request.url.split('?')[0]}`);
     const file = resolve(root, relative);
     // resolve() cannot climb out of a path of plain names; checked all the same.
-    if (!file.startsWith(root + sep)) return refuse(reply, 404, 'NOT_FOUND', `no file ${request.url.split('?')[0]}`);
-    if (await isFile(file)) return serveFile(reply, file, relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE);
-    if (relative.startsWith('assets/')) return refuse(reply, 404, 'NOT_FOUND', `no file ${request.url.split('?')[0]}`);
+    if (!file.startsWith(root + sep)) return notFound();
+    if (await isFile(file)) {
+      // A link inside the build that leads out of it serves nothing.
+      const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)]);
+      if (!realFile.startsWith(realRoot + sep)) return notFound();
+      return serveFile(reply, realFile, relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE);
+    }
+    if (relative.startsWith('assets/')) return notFound();
     return serveFile(reply, index, REVALIDATE);
   };
 

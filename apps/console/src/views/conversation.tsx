@@ -2,14 +2,16 @@
 // their policy's rule text, the chain status, the inclusion proof checked here, who looked, reviews.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
-import { ApiError, client, unwrap, type EventDto } from '../api';
+import { ApiError, client, unwrap, type EventDto, type Schemas } from '../api';
+
+type ErrorType = NonNullable<Schemas['ReviewEndDecisionDto']['errorType']>;
 import { Empty, ErrorState, Loading } from '../components/states';
 import { queryOf } from '../filters';
 import { useFilters } from '../use-filters';
 import { Time, shortId } from '../format';
 import { usePolicies, type Me, type Policy } from '../queries';
 import { Link } from '../router';
-import { activePath, buildTree, newestMessage, type Mark, type MessageNode, type Tree } from '../timeline';
+import { activePath, buildTree, newestMessage, recordedBy, type Mark, type MessageNode, type Tree } from '../timeline';
 import { ProofStatus } from './proof-status';
 
 export const SELF_REVIEW_TEXT = 'You recorded this end; another reviewer must review it.';
@@ -312,8 +314,9 @@ function ReviewForm({ id, ends, me, policies }: { id: string; ends: EventDto[]; 
   const [outcome, setOutcome] = useState<'upheld' | 'overturned' | 'reclassified'>('upheld');
   const [newReason, setNewReason] = useState('');
   const [note, setNote] = useState('');
+  const [errorType, setErrorType] = useState('');
   const end = ends.find((e) => e.eventId === endId) ?? ends[ends.length - 1];
-  const own = !!me && str(end.metadata.apiKeyId) === me.keyId;
+  const own = recordedBy(end, me?.keyId);
   const codes = [...new Set((policies ?? []).flatMap((p) => p.reasonCodes.map((r) => r.code)))].sort();
   const review = useMutation({
     mutationFn: async () => {
@@ -324,6 +327,7 @@ function ReviewForm({ id, ends, me, policies }: { id: string; ends: EventDto[]; 
             endEventId: end.eventId,
             outcome,
             ...(outcome === 'reclassified' ? { newReasonCode: newReason } : {}),
+            ...(outcome !== 'upheld' && errorType ? { errorType: errorType as ErrorType } : {}),
             ...(note.trim() ? { note: note.trim() } : {}),
           },
         }),
@@ -394,6 +398,20 @@ function ReviewForm({ id, ends, me, policies }: { id: string; ends: EventDto[]; 
                 {c}
               </option>
             ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="review-error-type">Error type</label>
+          <select
+            id="review-error-type"
+            value={errorType}
+            disabled={outcome === 'upheld'}
+            onChange={(e) => setErrorType(e.target.value)}
+          >
+            <option value="">—</option>
+            <option value="false_positive">false positive</option>
+            <option value="wrong_reason">wrong reason</option>
+            <option value="technical">technical</option>
           </select>
         </div>
         <div className="field field-wide">

@@ -151,7 +151,12 @@ const GROUPS: Record<
   { name: string; caption: string; header: string; pie: boolean }
 > = {
   modelId: { name: 'ends-by-model', caption: 'Ends by model', header: 'Model', pie: false },
-  initiator: { name: 'ends-by-initiator', caption: 'Ends by initiator', header: 'Initiator', pie: true },
+  initiator: {
+    name: 'ends-by-initiator',
+    caption: 'Ends by initiator (a user-requested end is a model end with reason USER_REQUESTED)',
+    header: 'Initiator',
+    pie: true,
+  },
   reviewOutcome: { name: 'review-outcomes', caption: 'Review outcomes of the ends', header: 'Outcome', pie: true },
 };
 

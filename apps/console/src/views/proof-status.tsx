@@ -27,50 +27,50 @@ export function ProofStatus({ event }: { event: EventDto }) {
   const config = useConsoleConfig();
   const [pasted, setPasted] = useState(() => localStorage.getItem(PASTED));
   const [draft, setDraft] = useState('');
-  const checkpoint = useQuery({
-    queryKey: ['checkpoint'],
-    queryFn: async (): Promise<string | null> => {
+  // One read of the checkpoint and the proof; while the log has not covered the event yet it is asked
+  // again every 10 s (checkpoints are signed every CHECKPOINT_INTERVAL seconds).
+  const check = useQuery({
+    queryKey: ['proof', event.eventId, event.hash, config.data?.verifierKeys, pasted],
+    enabled: config.data !== undefined,
+    staleTime: Infinity,
+    refetchInterval: (query) => (query.state.data?.result.status === 'not-yet' ? 10_000 : false),
+    queryFn: async (): Promise<{ result: ProofCheck; pinned?: PinnedKey }> => {
       const answer = await client.GET('/v1/audit/log/checkpoint', { parseAs: 'text' });
-      if (answer.response.status === 404) return null;
+      if (answer.response.status === 404) {
+        return { result: { status: 'not-verified', why: 'no signed checkpoint yet' } };
+      }
       if (answer.error !== undefined || typeof answer.data !== 'string') {
         throw new ApiError(answer.response.status, undefined);
       }
-      return answer.data;
-    },
-    staleTime: 5_000,
-  });
-  const origin = checkpoint.data?.split('\n')[0];
-  const pinned = config.data ? choosePinned(config.data.verifierKeys, pasted, origin) : undefined;
-  const check = useQuery({
-    queryKey: ['proof', event.eventId, event.hash, checkpoint.data, pinned?.key],
-    enabled: checkpoint.data !== undefined && config.data !== undefined,
-    staleTime: Infinity,
-    queryFn: async (): Promise<ProofCheck> => {
-      if (checkpoint.data === null) return { status: 'not-verified', why: 'no signed checkpoint yet' };
-      return checkInclusion({
-        note: checkpoint.data!,
+      const note = answer.data;
+      const pinned = choosePinned(config.data!.verifierKeys, pasted, note.split('\n')[0]);
+      const result = await checkInclusion({
+        note,
         verifierKey: pinned?.key,
         eventHash: event.hash,
         fetchProof: async (treeSize) => {
-          const answer = await client.GET('/v1/audit/log/inclusion', {
+          const proof = await client.GET('/v1/audit/log/inclusion', {
             params: { query: { eventId: event.eventId, treeSize } },
           });
-          if (answer.response.status === 404) return null;
-          if (answer.error !== undefined || !answer.data) throw new ApiError(answer.response.status, answer.error);
-          return answer.data;
+          if (proof.response.status === 404) return null;
+          if (proof.error !== undefined || !proof.data) throw new ApiError(proof.response.status, proof.error);
+          return proof.data;
         },
       });
+      return { result, pinned };
     },
   });
+  const pinned =
+    check.data?.pinned ?? (config.data ? choosePinned(config.data.verifierKeys, pasted, undefined) : undefined);
+  const outcome = check.data?.result;
 
   let text = 'checking…';
-  if (checkpoint.error) text = `not verified: the checkpoint could not be read (${String(checkpoint.error)})`;
-  else if (check.error)
+  if (check.error) {
     text = `not verified: ${check.error instanceof Error ? check.error.message : String(check.error)}`;
-  else if (check.data?.status === 'verified') text = 'verified';
-  else if (check.data?.status === 'not-yet') {
-    text = `not verified: not yet in a signed checkpoint (the latest covers ${check.data.treeSize} events)`;
-  } else if (check.data) text = `not verified: ${check.data.why}`;
+  } else if (outcome?.status === 'verified') text = 'verified';
+  else if (outcome?.status === 'not-yet') {
+    text = `not verified: not yet in a signed checkpoint (the latest covers ${outcome.treeSize} events)`;
+  } else if (outcome) text = `not verified: ${outcome.why}`;
 
   const pin = (e: FormEvent) => {
     e.preventDefault();
@@ -84,7 +84,7 @@ export function ProofStatus({ event }: { event: EventDto }) {
     localStorage.removeItem(PASTED);
     setPasted(null);
   };
-  const verified = check.data?.status === 'verified';
+  const verified = outcome?.status === 'verified';
 
   return (
     <div className="proof">
@@ -93,14 +93,14 @@ export function ProofStatus({ event }: { event: EventDto }) {
         Inclusion of the latest event (version {event.version}) in the signed log, checked by this browser:{' '}
         <strong
           data-testid="proof-status"
-          className={`badge ${verified ? 'ok' : check.data?.status === 'not-yet' ? 'warn' : 'bad'}`}
+          className={`badge ${verified ? 'ok' : outcome?.status === 'not-yet' ? 'warn' : 'bad'}`}
         >
           {text}
         </strong>
       </p>
-      {check.data?.status === 'verified' && (
+      {outcome?.status === 'verified' && (
         <p className="hint">
-          Leaf {check.data.leafIndex} of {check.data.treeSize} in {check.data.origin}; root {check.data.rootHash}.
+          Leaf {outcome.leafIndex} of {outcome.treeSize} in {outcome.origin}; root {outcome.rootHash}.
         </p>
       )}
       <p className="hint">
