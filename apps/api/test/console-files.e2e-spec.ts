@@ -8,7 +8,7 @@ import { startTestApp, TestApp } from './support/test-app';
 import { uuid } from './support/scenario';
 
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; " +
   "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const INDEX =
   '<!doctype html><title>Auditor console</title><script type="module" src="/console/assets/index-3f9a1c.js"></script>';

@@ -40,7 +40,7 @@ const USAGE =
   export --bundle <dir> [the same filters]             the signed audit bundle (events, proofs, checkpoint, key,
                                                        signed manifest) in a new or empty directory, signed with
                                                        SIGNING_KEY_FILE's key; check it: npx conversation-audit-verify
-  seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]
+  seed [--events 30000] [--tenants 3] [--seed 42] [--from <28 days ago>] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
 Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL);

@@ -1,4 +1,4 @@
-import { apiFilters, filtersOf, nextDay, queryOf } from './filters';
+import { apiFilters, blockedFilters, filtersOf, nextDay, queryOf } from './filters';
 
 describe('the filter bar in the query string', () => {
   it('reads the known filters and drops the rest', () => {
@@ -22,5 +22,25 @@ describe('the filter bar in the query string', () => {
     expect(
       apiFilters({ initiator: 'user', policyVersion: 'v1', reviewOutcome: 'none', from: 'yesterday', modelId: 'm' }),
     ).toEqual({ reviewOutcome: 'none', modelId: 'm' });
+  });
+
+  it('gives blocked attempts (chart and list alike) every filter that applies to them, the initiator too', () => {
+    const q = apiFilters({
+      from: '2025-09-01',
+      reasonCode: 'USER_REQUESTED',
+      initiator: 'operator',
+      modelId: 'm',
+      policyVersion: '2',
+      reviewOutcome: 'upheld',
+      tenantId: 't',
+    });
+    expect(blockedFilters(q)).toEqual({
+      from: '2025-09-01',
+      to: undefined,
+      reasonCode: 'USER_REQUESTED',
+      initiator: 'operator',
+      modelId: 'm',
+      tenantId: 't',
+    });
   });
 });

@@ -52,6 +52,15 @@ export type EndQuery = {
 };
 
 /** The API query of the filters (dates as UTC days, `to` made exclusive). */
+/**
+ * The filters that apply to blocked attempts (the chart and the list alike): a blocked attempt has
+ * no policy version of an end and no review, so those two filters do not apply to it.
+ */
+export function blockedFilters(q: EndQuery) {
+  const { from, to, reasonCode, initiator, modelId, tenantId } = q;
+  return { from, to, reasonCode, initiator, modelId, tenantId };
+}
+
 export function apiFilters(filters: Filters): EndQuery {
   const q: EndQuery = {};
   if (filters.from && DAY.test(filters.from)) q.from = filters.from;

@@ -24,6 +24,8 @@ export function createConversationClient(options: ConversationClientOptions): Co
   const client = createClient<paths>(rest);
   const auth: Middleware = {
     onRequest({ request }) {
+      // A call that names its own Authorization (say, a key being tried at sign-in) keeps it.
+      if (request.headers.has('authorization')) return request;
       const key = typeof apiKey === 'function' ? apiKey() : apiKey;
       if (key) request.headers.set('authorization', `Bearer ${key}`);
       return request;

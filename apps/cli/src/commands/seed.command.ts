@@ -18,20 +18,31 @@ function integerFlag(
   return Number(raw);
 }
 
-export function parseSeedFlags(flags: Record<string, string | true>): SeedOptions {
-  const from = typeof flags.from === 'string' ? Date.parse(flags.from) : Date.parse('2025-09-01T00:00:00Z');
+/** `seed` alone writes this many events: enough for every chart and list of the console. */
+export const DEFAULT_SEED_EVENTS = 30_000;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Without --from, the seeded days end now: the console opens on the last days, so a fresh `seed`
+ * shows in it at once (and nothing is dated in the future).
+ */
+export function parseSeedFlags(flags: Record<string, string | true>, now = Date.now()): SeedOptions {
+  const days = integerFlag(flags, 'days', 28, 1, 3650);
+  const from =
+    typeof flags.from === 'string' ? Date.parse(flags.from) : Math.floor((now - days * DAY_MS) / 60_000) * 60_000;
   if (Number.isNaN(from)) throw new UsageError('--from must be an ISO date, e.g. 2025-09-01');
   return {
-    events: integerFlag(flags, 'events', undefined, 1, 100_000_000),
+    events: integerFlag(flags, 'events', DEFAULT_SEED_EVENTS, 1, 100_000_000),
     tenants: integerFlag(flags, 'tenants', 3, 1, 1000),
     seed: integerFlag(flags, 'seed', 42, 0, 2 ** 31 - 1),
-    days: integerFlag(flags, 'days', 28, 1, 3650),
+    days,
     concurrency: integerFlag(flags, 'concurrency', 16, 1, 256),
     from,
   };
 }
 
-/** `seed --events <n> [--tenants 3] [--seed 42] [--from 2025-09-01] [--days 28] [--concurrency 16]`. */
+/** `seed [--events 30000] [--tenants 3] [--seed 42] [--from <28 days ago>] [--days 28] [--concurrency 16]`. */
 export async function seed(pool: Pool, flags: Record<string, string | true>): Promise<void> {
   const options = parseSeedFlags(flags);
   const progress = new Progress('seeding events', options.events);

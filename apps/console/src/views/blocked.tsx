@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
 import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf } from '../filters';
+import { apiFilters, blockedFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
 import { Time, shortId } from '../format';
 import { Link, navigate, useLocation } from '../router';
@@ -17,15 +17,7 @@ function BlockedTable() {
   const location = useLocation();
   const guard = (location.search.get('guard') ?? undefined) as GuardCode | undefined;
   const f = apiFilters(filters);
-  const q = {
-    from: f.from,
-    to: f.to,
-    reasonCode: f.reasonCode,
-    initiator: f.initiator,
-    modelId: f.modelId,
-    tenantId: f.tenantId,
-    guard,
-  };
+  const q = { ...blockedFilters(f), guard };
   const [order, setOrder] = useState<Order>('newest');
   const { query, page, next, previous } = usePaged(['blocked', q], async (cursor) =>
     unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, cursor, limit: 50 } } })),

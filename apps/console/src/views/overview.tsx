@@ -2,7 +2,7 @@
 import { useMemo } from 'react';
 import { ChartFigure, PALETTE, type ChartOption, type ChartRow } from '../components/chart';
 import { ErrorState, Loading } from '../components/states';
-import { apiFilters, queryOf, type Filters } from '../filters';
+import { apiFilters, blockedFilters, queryOf, type Filters } from '../filters';
 import { useFilters } from '../use-filters';
 import { REVIEW_LABEL } from '../format';
 import { useBlockedStats, useEndStats, type EndStatsGroup, type StatsBucket } from '../queries';
@@ -61,7 +61,7 @@ function pieOption(rows: ChartRow[]): ChartOption {
 export function Overview() {
   const filters = useFilters();
   const q = apiFilters(filters);
-  const blockedQuery = { from: q.from, to: q.to, reasonCode: q.reasonCode, modelId: q.modelId, tenantId: q.tenantId };
+  const blockedQuery = blockedFilters(q);
   const byReason = useEndStats('reasonCode', q);
   const blocked = useBlockedStats('guard', blockedQuery);
   const byModel = useEndStats('modelId', q);
