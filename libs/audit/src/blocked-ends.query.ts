@@ -73,7 +73,9 @@ export async function listBlockedEnds(
       policyVersion: r.policyVersion,
       attemptedAt: r.attemptedAt.toISOString(),
     })),
-    nextCursor: more ? encodeTimeCursor({ time: raw[limit - 1].cursor_time, id: shown[limit - 1].eventId }, order) : null,
+    nextCursor: more
+      ? encodeTimeCursor({ time: raw[limit - 1].cursor_time, id: shown[limit - 1].eventId }, order)
+      : null,
   };
 }
 

@@ -56,7 +56,10 @@ export const KEYSET: Record<ListOrder, { cmp: '<' | '>'; dir: 'DESC' | 'ASC' }> 
 export const encodeTimeCursor = (c: TimeCursor, order: ListOrder = 'desc'): string =>
   encode([TIME_TAG[order], c.time, c.id]);
 
-/** The cursor of a list in `order` (default newest first); null for anything else, a cursor of the other order included. */
+/**
+ * The cursor of a list in `order` (default newest first); null for anything else, a cursor of
+ * the other order included.
+ */
 export function decodeTimeCursor(raw: unknown, order: ListOrder = 'desc'): TimeCursor | null {
   const parts = decode(raw);
   if (!parts || parts.length !== 3 || parts[0] !== TIME_TAG[order]) return null;
