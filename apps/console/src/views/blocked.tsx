@@ -1,6 +1,5 @@
-import { useState } from 'react';
 import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
-import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
+import { Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -26,11 +25,11 @@ function BlockedTable() {
     tenantId: f.tenantId,
     guard,
   };
-  const [order, setOrder] = useState<Order>('newest');
-  const { query, page, next, previous } = usePaged(['blocked', q], async (cursor) =>
-    unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, cursor, limit: 50 } } })),
+  const [order, flipOrder] = useOrder();
+  const { query, page, next, previous } = usePaged(['blocked', q, order], async (cursor) =>
+    unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, order, cursor, limit: 50 } } })),
   );
-  const items = query.data ? (order === 'newest' ? query.data.items : [...query.data.items].reverse()) : [];
+  const items = query.data?.items ?? [];
   const open = (e: BlockedEnd) => `/conversations/${e.conversationId}${queryOf(filters)}`;
 
   return (
@@ -58,7 +57,7 @@ function BlockedTable() {
                 <TimeHeader
                   label="Attempted"
                   order={order}
-                  onFlip={() => setOrder(order === 'newest' ? 'oldest' : 'newest')}
+                  onFlip={flipOrder}
                 />
                 <th scope="col">Proposed reason</th>
                 <th scope="col">Failed guards</th>
