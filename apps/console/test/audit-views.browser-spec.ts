@@ -80,6 +80,43 @@ describeInBrowser('Console: compliance, sample and export', () => {
       expect(await rows.allInnerTexts()).toEqual(first);
       expect(await textOf(t.page.locator('[data-testid="sample-seed"]'))).toContain('review-session-7');
     });
+
+    it("opens a sample row's conversation with a click, with Enter, and by its link", async () => {
+      const sampleUrl = `${VIEWS.sample}?from=${world.from}&to=${world.to}&seed=open-rows&size=3`;
+      const rows = t.page.locator('[data-testid="sample-row"]');
+      const backToSample = async () => {
+        await t.page.goto(`${s.baseUrl}${sampleUrl}`);
+        await settled(t.page);
+        await eventually(async () => expect(await rows.count()).toBe(3));
+      };
+      const opened = async (id: string | null) => {
+        await t.page.waitForURL((url) => url.pathname === `/console/conversations/${id}`);
+        // The filters go along.
+        expect(new URL(t.page.url()).searchParams.get('from')).toBe(world.from);
+        await t.page.locator('[data-testid="message-tree"]').waitFor();
+      };
+
+      await backToSample();
+      const first = rows.nth(0);
+      const firstId = await first.getAttribute('data-conversation-id');
+      await first.locator('td').first().click();
+      await opened(firstId);
+
+      await backToSample();
+      const second = rows.nth(1);
+      const secondId = await second.getAttribute('data-conversation-id');
+      await second.focus();
+      await t.page.keyboard.press('Enter');
+      await opened(secondId);
+
+      await backToSample();
+      const third = rows.nth(2);
+      const thirdId = await third.getAttribute('data-conversation-id');
+      const link = third.getByRole('link');
+      expect(await link.getAttribute('href')).toMatch(new RegExp(`^/console/conversations/${thirdId}\\?`));
+      await link.click();
+      await opened(thirdId);
+    });
   });
 
   describe('export', () => {
