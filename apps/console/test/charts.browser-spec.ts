@@ -1,4 +1,4 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { describeInBrowser } from './support/chromium';
 import { launch, openTab, settled, signIn, WIDTHS, type Tab } from './support/browser';
 import { countBy, seedWorld, type World } from './support/seed';

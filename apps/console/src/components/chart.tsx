@@ -58,7 +58,8 @@ function Echart({ option, onPick }: { option: ChartOptionAt; onPick: (data: unkn
     };
   }, []);
   useEffect(() => {
-    if (width > 0) chart.current?.setOption({ color: PALETTE, textStyle: { color: '#1f2937' }, ...option(width) }, true);
+    if (width === 0) return;
+    chart.current?.setOption({ color: PALETTE, textStyle: { color: '#1f2937' }, ...option(width) }, true);
   }, [option, width]);
   return <div className="chart" ref={box} aria-hidden="true" />;
 }
