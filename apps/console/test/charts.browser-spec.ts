@@ -92,6 +92,32 @@ describeInBrowser('Console: the charts, drawn and read', () => {
     });
   });
 
+  it('at 390 px the lists say that they scroll sideways (and do); at 1280 px they fit and say nothing', async () => {
+    for (const width of WIDTHS) {
+      const t = await openTab(browser, width);
+      try {
+        await signIn(t, s.baseUrl, s.keys.auditor);
+        for (const [view, region] of [
+          [VIEWS.blocked, 'Blocked attempts'],
+          [VIEWS.ends, 'Ends'],
+        ] as const) {
+          await goto(t.page, s.baseUrl, view, range());
+          const scroller = t.page.getByRole('region', { name: region, exact: true });
+          await scroller.waitFor();
+          const overflows = (await t.page.evaluate(
+            `(() => { const el = document.querySelector('[role="region"][aria-label="${region}"]');
+                      return el.scrollWidth > el.clientWidth + 1; })()`,
+          )) as boolean;
+          const hint = t.page.getByText('More columns to the right: scroll the table sideways.');
+          expect([width, view, overflows]).toEqual([width, view, width === 390]);
+          expect([width, view, await hint.isVisible()]).toEqual([width, view, width === 390]);
+        }
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
   /** The element drawn at a point of the page (what a click there hits). */
   const hitAt = (page: Page, x: number, y: number) =>
     page.evaluate(`document.elementFromPoint(${x}, ${y})?.tagName.toLowerCase() ?? null`) as Promise<string | null>;

@@ -50,59 +50,66 @@ function BlockedTable() {
       ) : items.length === 0 ? (
         <Empty>No blocked attempts match these filters.</Empty>
       ) : (
-        <div className="table-scroll" role="region" aria-label="Blocked attempts" tabIndex={0}>
-          <table className="list">
-            <thead>
-              <tr>
-                <TimeHeader
-                  label="Attempted"
-                  order={order}
-                  onFlip={flipOrder}
-                />
-                <th scope="col">Proposed reason</th>
-                <th scope="col">Failed guards</th>
-                <th scope="col">Initiator</th>
-                <th scope="col">Model</th>
-                <th scope="col">Policy</th>
-                <th scope="col">Tenant</th>
-                <th scope="col">Conversation</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((e) => (
-                <tr
-                  key={e.eventId}
-                  data-testid="blocked-row"
-                  data-conversation-id={e.conversationId}
-                  {...rowOpen(open(e))}
-                >
-                  <td>
-                    <Time iso={e.attemptedAt} />
-                  </td>
-                  <td>
-                    <code>{e.proposedReasonCode}</code>
-                  </td>
-                  <td className="wrap-cell">
-                    {e.failedGuards.map((g) => (
-                      <span key={g} className="badge guard-failed">
-                        {g}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{e.initiator}</td>
-                  <td>{e.modelId ?? '—'}</td>
-                  <td>v{e.policyVersion}</td>
-                  <td>{e.tenantId}</td>
-                  <td>
-                    <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
-                      {shortId(e.conversationId)}
-                    </Link>
-                  </td>
+        <>
+          <p className="hint scroll-hint" id="blocked-attempts-scroll-hint">
+            More columns to the right: scroll the table sideways. →
+          </p>
+          <div
+            className="table-scroll"
+            role="region"
+            aria-label="Blocked attempts"
+            tabIndex={0}
+            aria-describedby="blocked-attempts-scroll-hint"
+          >
+            <table className="list">
+              <thead>
+                <tr>
+                  <TimeHeader label="Attempted" order={order} onFlip={flipOrder} />
+                  <th scope="col">Proposed reason</th>
+                  <th scope="col">Failed guards</th>
+                  <th scope="col">Initiator</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">Conversation</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {items.map((e) => (
+                  <tr
+                    key={e.eventId}
+                    data-testid="blocked-row"
+                    data-conversation-id={e.conversationId}
+                    {...rowOpen(open(e))}
+                  >
+                    <td>
+                      <Time iso={e.attemptedAt} />
+                    </td>
+                    <td>
+                      <code>{e.proposedReasonCode}</code>
+                    </td>
+                    <td className="wrap-cell">
+                      {e.failedGuards.map((g) => (
+                        <span key={g} className="badge guard-failed">
+                          {g}
+                        </span>
+                      ))}
+                    </td>
+                    <td>{e.initiator}</td>
+                    <td>{e.modelId ?? '—'}</td>
+                    <td>v{e.policyVersion}</td>
+                    <td>{e.tenantId}</td>
+                    <td>
+                      <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
+                        {shortId(e.conversationId)}
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
       )}
       <Pager page={page} next={next} previous={previous} count={query.data?.items.length ?? 0} />
     </section>

@@ -33,15 +33,20 @@ function EndsTable() {
         <Empty>No ends match these filters.</Empty>
       ) : (
         <>
-          <div className="table-scroll" role="region" aria-label="Ends" tabIndex={0}>
+          <p className="hint scroll-hint" id="ends-scroll-hint">
+            More columns to the right: scroll the table sideways. →
+          </p>
+          <div
+            className="table-scroll"
+            role="region"
+            aria-label="Ends"
+            tabIndex={0}
+            aria-describedby="ends-scroll-hint"
+          >
             <table className="list">
               <thead>
                 <tr>
-                  <TimeHeader
-                    label="Ended"
-                    order={order}
-                    onFlip={flipOrder}
-                  />
+                  <TimeHeader label="Ended" order={order} onFlip={flipOrder} />
                   <th scope="col">Reason</th>
                   <th scope="col">Initiator</th>
                   <th scope="col">Model</th>
