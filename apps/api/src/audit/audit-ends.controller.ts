@@ -66,10 +66,7 @@ export class AuditEndsController {
   @ApiOkResponse({ type: BlockedEndPageDto })
   @ApiRecordedReadProblems()
   @RecordsAccess(endTargets)
-  blockedEnds(
-    @Query() { limit, cursor, order, ...filters }: BlockedEndsQueryDto,
-    @CurrentPrincipal() who: Principal,
-  ) {
+  blockedEnds(@Query() { limit, cursor, order, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
       listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor, order }),
     );

@@ -14,14 +14,7 @@ import {
   STAT_GROUPS,
 } from '@app/audit';
 import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
-import {
-  IsAuditTime,
-  IsModelId,
-  IsOneOf,
-  IsOrderedTimeCursor,
-  IsSequenceCursor,
-  IsTenantId,
-} from './audit-validators';
+import { IsAuditTime, IsModelId, IsOneOf, IsOrderedTimeCursor, IsSequenceCursor, IsTenantId } from './audit-validators';
 
 // A date alone or a date-time: no OpenAPI format says both, the pattern does.
 const TIME = {
