@@ -152,6 +152,37 @@ describe('Audit: ends and blocked ends', () => {
       );
       expect(filtered.map((p) => ids(p))).toEqual([[D, B], [A]]);
     });
+
+    it('pages oldest first with order=asc: every end once, in time order', async () => {
+      const pages = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/ends?order=asc&limit=1${cursor ? `&cursor=${cursor}` : ''}`),
+      );
+      expect(pages.map((p) => ids(p))).toEqual([[A], [B], [C], [D]]);
+      const times = pages.flat().map((i) => i.endedAt as string);
+      expect([...times].sort()).toEqual(times);
+      const acme = await walkPages<Item>((cursor) =>
+        get(auditorAcme, `/v1/audit/ends?order=asc&limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
+      expect(acme.map((p) => ids(p))).toEqual([[A, B], [C]]);
+      const filtered = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/ends?initiator=model&order=asc&limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
+      expect(filtered.map((p) => ids(p))).toEqual([[A, B], [D]]);
+      expect(ids((await get(auditorAll, '/v1/audit/ends?order=desc')).body.items)).toEqual([D, C, B, A]);
+    });
+
+    it('refuses a bad order, and a cursor of the other order', async () => {
+      for (const order of ['sideways', 'ASC', '']) {
+        const res = await get(auditorAll, `/v1/audit/ends?order=${order}`);
+        expect([order, res.status, res.body.code]).toEqual([order, 400, 'VALIDATION_FAILED']);
+      }
+      const desc = (await get(auditorAll, '/v1/audit/ends?limit=1')).body.nextCursor as string;
+      const asc = (await get(auditorAll, '/v1/audit/ends?order=asc&limit=1')).body.nextCursor as string;
+      for (const url of [`/v1/audit/ends?order=asc&cursor=${desc}`, `/v1/audit/ends?cursor=${asc}`]) {
+        const res = await get(auditorAll, url);
+        expect([url, res.status, res.body.code]).toEqual([url, 400, 'VALIDATION_FAILED']);
+      }
+    });
   });
 
   describe('GET /v1/audit/blocked-ends', () => {
@@ -203,6 +234,22 @@ describe('Audit: ends and blocked ends', () => {
         get(auditorAll, `/v1/audit/blocked-ends?limit=1${cursor ? `&cursor=${cursor}` : ''}`),
       );
       expect(pages.map((p) => ids(p))).toEqual([[G], [F], [E]]);
+    });
+
+    it('pages oldest first with order=asc, and refuses a bad order or a cursor of the other order', async () => {
+      const pages = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/blocked-ends?order=asc&limit=1${cursor ? `&cursor=${cursor}` : ''}`),
+      );
+      expect(pages.map((p) => ids(p))).toEqual([[E], [F], [G]]);
+      const two = await walkPages<Item>((cursor) =>
+        get(auditorAll, `/v1/audit/blocked-ends?order=asc&limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
+      expect(two.map((p) => ids(p))).toEqual([[E, F], [G]]);
+      const bad = await get(auditorAll, '/v1/audit/blocked-ends?order=up');
+      expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      const desc = (await get(auditorAll, '/v1/audit/blocked-ends?limit=1')).body.nextCursor as string;
+      const crossed = await get(auditorAll, `/v1/audit/blocked-ends?order=asc&cursor=${desc}`);
+      expect([crossed.status, crossed.body.code]).toEqual([400, 'VALIDATION_FAILED']);
     });
   });
 
@@ -266,10 +313,15 @@ describe('Audit: ends and blocked ends', () => {
           'from',
           'to',
           'limit',
+          'order',
           'cursor',
           'waitFor',
         ]),
       );
+      const order = ends.parameters.find((p: { name: string }) => p.name === 'order');
+      expect(order.schema).toMatchObject({ enum: ['desc', 'asc'], default: 'desc' });
+      const blocked = body.paths['/v1/audit/blocked-ends'].get;
+      expect(blocked.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['order']));
       expect(Object.keys(ends.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
     });
 

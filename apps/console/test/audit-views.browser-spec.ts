@@ -15,6 +15,21 @@ function bytesBeforeLastLine(file: Buffer): Buffer {
   return file.subarray(0, file.lastIndexOf(0x0a, end - 1) + 1);
 }
 
+/** The names of the files of a ustar archive (512-byte headers; the name is the first 100 bytes). */
+function tarNames(tar: Buffer): string[] {
+  const names: string[] = [];
+  for (let at = 0; at + 512 <= tar.length;) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    expect(header.subarray(257, 262).toString('latin1')).toBe('ustar');
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(header.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
+    names.push(name);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return names;
+}
+
 /** console-shared.md "Compliance", "Sample", "Export". */
 describeInBrowser('Console: compliance, sample and export', () => {
   let s: ConsoleService;
@@ -80,6 +95,43 @@ describeInBrowser('Console: compliance, sample and export', () => {
       expect(await rows.allInnerTexts()).toEqual(first);
       expect(await textOf(t.page.locator('[data-testid="sample-seed"]'))).toContain('review-session-7');
     });
+
+    it("opens a sample row's conversation with a click, with Enter, and by its link", async () => {
+      const sampleUrl = `${VIEWS.sample}?from=${world.from}&to=${world.to}&seed=open-rows&size=3`;
+      const rows = t.page.locator('[data-testid="sample-row"]');
+      const backToSample = async () => {
+        await t.page.goto(`${s.baseUrl}${sampleUrl}`);
+        await settled(t.page);
+        await eventually(async () => expect(await rows.count()).toBe(3));
+      };
+      const opened = async (id: string | null) => {
+        await t.page.waitForURL((url) => url.pathname === `/console/conversations/${id}`);
+        // The filters go along.
+        expect(new URL(t.page.url()).searchParams.get('from')).toBe(world.from);
+        await t.page.locator('[data-testid="message-tree"]').waitFor();
+      };
+
+      await backToSample();
+      const first = rows.nth(0);
+      const firstId = await first.getAttribute('data-conversation-id');
+      await first.locator('td').first().click();
+      await opened(firstId);
+
+      await backToSample();
+      const second = rows.nth(1);
+      const secondId = await second.getAttribute('data-conversation-id');
+      await second.focus();
+      await t.page.keyboard.press('Enter');
+      await opened(secondId);
+
+      await backToSample();
+      const third = rows.nth(2);
+      const thirdId = await third.getAttribute('data-conversation-id');
+      const link = third.getByRole('link');
+      expect(await link.getAttribute('href')).toMatch(new RegExp(`^/console/conversations/${thirdId}\\?`));
+      await link.click();
+      await opened(thirdId);
+    });
   });
 
   describe('export', () => {
@@ -108,6 +160,55 @@ describeInBrowser('Console: compliance, sample and export', () => {
       const manifestLine = JSON.parse(file.subarray(body.length).toString('utf8'));
       expect(manifestLine).toMatchObject({ type: 'manifest', count: world.ends.length, sha256: shown });
       expect(body.toString('utf8').trim().split('\n')).toHaveLength(world.ends.length);
+    });
+
+    it('downloads the signed bundle as a tar holding manifest.json', async () => {
+      await goto(t.page, s.baseUrl, VIEWS.export, range());
+      await t.page.getByLabel('Signed bundle (tar)').check();
+      await t.page.getByRole('button', { name: 'Start export' }).click();
+      const link = t.page.getByRole('link', { name: 'Download' });
+      await link.waitFor({ timeout: 30_000 });
+      const [download] = await Promise.all([t.page.waitForEvent('download'), link.click()]);
+      expect(download.suggestedFilename()).toMatch(/\.tar$/);
+      const file = readFileSync((await download.path())!);
+      const names = tarNames(file);
+      expect(names).toEqual(expect.arrayContaining(['manifest.json', 'manifest.sig', 'events.ndjson']));
+      expect(await textOf(t.page.locator('[data-testid="export-progress"]'))).toContain(
+        `${file.length.toLocaleString('en-GB')} bytes`,
+      );
+    });
+  });
+
+  describe('loading and empty states', () => {
+    it('shows the loading state (aria-busy on the main region) while the ends are on their way', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await t.page.route(
+        (url) => url.pathname === '/v1/audit/ends',
+        async (route) => {
+          await held;
+          await route.continue();
+        },
+      );
+      try {
+        await t.page.goto(`${s.baseUrl}${VIEWS.ends}?from=${world.from}&to=${world.to}`);
+        await t.page.locator('main[aria-busy="true"]').waitFor();
+        await t.page.getByRole('status').filter({ hasText: 'Loading the ends' }).waitFor();
+        expect(await t.page.locator('[data-testid="end-row"]').count()).toBe(0);
+        release();
+        await t.page.locator('[data-testid="end-row"]').first().waitFor();
+        await t.page.locator('main[aria-busy="false"]').waitFor();
+      } finally {
+        release();
+        await t.page.unroute((url) => url.pathname === '/v1/audit/ends');
+      }
+    });
+
+    it('shows the empty state for a filter that matches nothing', async () => {
+      await goto(t.page, s.baseUrl, VIEWS.ends, { from: '2001-01-01', to: '2001-01-02' });
+      await t.page.getByText('No ends match these filters.').waitFor();
+      expect(await t.page.locator('[data-testid="end-row"]').count()).toBe(0);
+      expect(await t.page.getByRole('alert').count()).toBe(0);
     });
   });
 });

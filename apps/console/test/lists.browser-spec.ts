@@ -67,8 +67,7 @@ describeInBrowser('Console: the ends and blocked lists', () => {
     expect(await rowIds(t.page, 'end-row')).toEqual(pages.at(-2));
   });
 
-  it('sorts by time: "Newest first" shows the page newest first, the button turns it to "Oldest first"', async () => {
-    // The API lists ends newest first only (no order parameter): the console turns the page around.
+  it('sorts by time across pages: "Oldest first" asks the API for order=asc, kept in the URL', async () => {
     await goto(t.page, s.baseUrl, VIEWS.ends, range());
     const times = async () => {
       const out: string[] = [];
@@ -77,16 +76,49 @@ describeInBrowser('Console: the ends and blocked lists', () => {
       }
       return out;
     };
+    const header = t.page.locator('th[aria-sort]');
     const toggle = t.page.getByRole('button', { name: /^(Newest first|Oldest first)$/ });
     expect(await toggle.innerText()).toBe('Newest first');
+    expect(await header.getAttribute('aria-sort')).toBe('descending');
     const newest = await times();
     expect(newest).toEqual([...newest].sort().reverse());
-    const newestIds = await rowIds(t.page, 'end-row');
+    const newestPages = await walk(t.page);
+    expect(newestPages.length).toBeGreaterThan(1);
+
+    await goto(t.page, s.baseUrl, VIEWS.ends, range());
     await toggle.click();
+    await t.page.waitForURL((url) => url.searchParams.get('order') === 'asc');
+    await settled(t.page);
     expect(await toggle.innerText()).toBe('Oldest first');
+    expect(await header.getAttribute('aria-sort')).toBe('ascending');
+    // The filters stay in the URL beside the order.
+    expect(new URL(t.page.url()).searchParams.get('from')).toBe(world.from);
     const oldest = await times();
     expect(oldest).toEqual([...oldest].sort());
-    expect(await rowIds(t.page, 'end-row')).toEqual([...newestIds].reverse());
+    // The first row is the oldest end of all pages (not of the first newest-first page turned around).
+    const oldestPages = await walk(t.page);
+    expect(oldestPages.flat()).toEqual(newestPages.flat().reverse());
+
+    // A reload keeps the order (it is in the URL); the button turns it back.
+    await t.page.reload();
+    await settled(t.page);
+    expect(await toggle.innerText()).toBe('Oldest first');
+    expect(await rowIds(t.page, 'end-row')).toEqual(oldestPages[0]);
+    await toggle.click();
+    await t.page.waitForURL((url) => !url.searchParams.has('order'));
+    await settled(t.page);
+    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    expect(await rowIds(t.page, 'end-row')).toEqual(newestPages[0]);
+  });
+
+  it('sorts the blocked attempts oldest first through the API too', async () => {
+    await goto(t.page, s.baseUrl, VIEWS.blocked, range());
+    const newest = await rowIds(t.page, 'blocked-row');
+    await t.page.getByRole('button', { name: 'Newest first' }).click();
+    await t.page.waitForURL((url) => url.searchParams.get('order') === 'asc');
+    await settled(t.page);
+    expect(await t.page.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('ascending');
+    expect(await rowIds(t.page, 'blocked-row')).toEqual([...newest].reverse());
   });
 
   it('reaches a row with Tab and opens its conversation with Enter', async () => {

@@ -1,6 +1,6 @@
 import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import { BlockedEndEntity } from '@app/projections';
-import { decodeTimeCursor, encodeTimeCursor, InvalidCursor } from './cursor';
+import { decodeTimeCursor, encodeTimeCursor, InvalidCursor, KEYSET, type ListOrder } from './cursor';
 import { NO_MODEL_KEY } from './end-stats.query';
 import { exactTime, isoOrNull, Page, pageLimit } from './queryable';
 
@@ -29,28 +29,30 @@ export interface BlockedEndItem {
 }
 
 /**
- * Blocked end attempts (near-misses), newest first, a keyset page at a time: a plain read of
+ * Blocked end attempts (near-misses), newest first (or oldest first), a keyset page at a time: a plain read of
  * the read model, so through its entity. Only the filters given become conditions (each a
  * bound parameter); the guard filter is the array containment its GIN index serves.
  */
 export async function listBlockedEnds(
   db: DataSource,
   filters: BlockedEndFilters,
-  page: { limit?: number; cursor?: string } = {},
+  page: { limit?: number; cursor?: string; order?: ListOrder } = {},
 ): Promise<Page<BlockedEndItem>> {
   const limit = pageLimit(page.limit);
-  const after = page.cursor === undefined ? null : decodeTimeCursor(page.cursor);
+  const order = page.order ?? 'desc';
+  const after = page.cursor === undefined ? null : decodeTimeCursor(page.cursor, order);
   if (page.cursor !== undefined && !after) throw new InvalidCursor();
+  const { cmp, dir } = KEYSET[order];
   const q = db
     .getRepository(BlockedEndEntity)
     .createQueryBuilder('b')
     .addSelect(exactTime('b.attemptedAt'), 'cursor_time')
-    .orderBy('b.attemptedAt', 'DESC')
-    .addOrderBy('b.eventId', 'DESC')
+    .orderBy('b.attemptedAt', dir)
+    .addOrderBy('b.eventId', dir)
     .limit(limit + 1);
   whereBlockedEnds(q, filters);
   if (after) {
-    q.andWhere('(b.attemptedAt, b.eventId) < (CAST(:afterTime AS timestamptz), CAST(:afterId AS uuid))', {
+    q.andWhere(`(b.attemptedAt, b.eventId) ${cmp} (CAST(:afterTime AS timestamptz), CAST(:afterId AS uuid))`, {
       afterTime: after.time,
       afterId: after.id,
     });
@@ -71,7 +73,9 @@ export async function listBlockedEnds(
       policyVersion: r.policyVersion,
       attemptedAt: r.attemptedAt.toISOString(),
     })),
-    nextCursor: more ? encodeTimeCursor({ time: raw[limit - 1].cursor_time, id: shown[limit - 1].eventId }) : null,
+    nextCursor: more
+      ? encodeTimeCursor({ time: raw[limit - 1].cursor_time, id: shown[limit - 1].eventId }, order)
+      : null,
   };
 }
 

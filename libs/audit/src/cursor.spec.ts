@@ -9,6 +9,15 @@ describe(decodeTimeCursor.name, () => {
     expect(decodeTimeCursor(encodeTimeCursor(cursor))).toEqual(cursor);
   });
 
+  it('keeps the order in the cursor: an oldest-first cursor is no newest-first one, and back', () => {
+    const cursor = { time: '2025-03-03T10:00:00.000002Z', id: ID };
+    const asc = encodeTimeCursor(cursor, 'asc');
+    expect(decodeTimeCursor(asc, 'asc')).toEqual(cursor);
+    expect(decodeTimeCursor(asc)).toBeNull();
+    expect(decodeTimeCursor(encodeTimeCursor(cursor), 'asc')).toBeNull();
+    expect(encodeTimeCursor(cursor, 'desc')).toBe(encodeTimeCursor(cursor));
+  });
+
   it('reads an id in any letter case back in lower case', () => {
     expect(decodeTimeCursor(b64(['t', '2025-01-01T00:00:00.000000Z', ID.toUpperCase()]))).toEqual({
       time: '2025-01-01T00:00:00.000000Z',

@@ -39,11 +39,30 @@ function isExactTime(time: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === time.slice(0, 19);
 }
 
-export const encodeTimeCursor = (c: TimeCursor): string => encode(['t', c.time, c.id]);
+/** The order a list runs in by time: newest first (desc, the default) or oldest first (asc). */
+export const LIST_ORDERS = ['desc', 'asc'] as const;
+export type ListOrder = (typeof LIST_ORDERS)[number];
 
-export function decodeTimeCursor(raw: unknown): TimeCursor | null {
+// The order is part of the cursor: a cursor of one order is no cursor of the other (400), so a
+// page never continues in the wrong direction. Newest-first cursors keep their old form.
+const TIME_TAG: Record<ListOrder, string> = { desc: 't', asc: 'ta' };
+
+/** The keyset comparison and the ORDER BY direction of each order (SQL words, never input). */
+export const KEYSET: Record<ListOrder, { cmp: '<' | '>'; dir: 'DESC' | 'ASC' }> = {
+  desc: { cmp: '<', dir: 'DESC' },
+  asc: { cmp: '>', dir: 'ASC' },
+};
+
+export const encodeTimeCursor = (c: TimeCursor, order: ListOrder = 'desc'): string =>
+  encode([TIME_TAG[order], c.time, c.id]);
+
+/**
+ * The cursor of a list in `order` (default newest first); null for anything else, a cursor of
+ * the other order included.
+ */
+export function decodeTimeCursor(raw: unknown, order: ListOrder = 'desc'): TimeCursor | null {
   const parts = decode(raw);
-  if (!parts || parts.length !== 3 || parts[0] !== 't') return null;
+  if (!parts || parts.length !== 3 || parts[0] !== TIME_TAG[order]) return null;
   const [, time, id] = parts;
   if (typeof time !== 'string' || !isExactTime(time)) return null;
   // The one id parser: any letter case in, lower case out, as the uuid columns compare and answer it.

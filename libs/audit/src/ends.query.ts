@@ -1,6 +1,6 @@
 import { CONVERSATION_STREAM_PREFIX } from '@app/conversation';
 import { startingTenantOf } from './tenant-streams';
-import { decodeTimeCursor, encodeTimeCursor, InvalidCursor } from './cursor';
+import { decodeTimeCursor, encodeTimeCursor, InvalidCursor, KEYSET, type ListOrder } from './cursor';
 import { exactTime, isoOrNull, Page, pageLimit, Queryable } from './queryable';
 
 export const REVIEW_OUTCOME_FILTERS = ['upheld', 'overturned', 'reclassified', 'none'] as const;
@@ -110,20 +110,26 @@ export function toEndItem(r: EndRow): EndItem {
   };
 }
 
-/** Ends, newest first (ended_at, then end event id, both descending), a keyset page at a time. */
+/**
+ * Ends, newest first (ended_at, then end event id, both descending) or with `order: 'asc'`
+ * oldest first (both ascending), a keyset page at a time; the cursor carries the order.
+ */
 export async function listEnds(
   q: Queryable,
   filters: EndFilters,
-  page: { limit?: number; cursor?: string } = {},
+  page: { limit?: number; cursor?: string; order?: ListOrder } = {},
 ): Promise<Page<EndItem>> {
   const limit = pageLimit(page.limit);
-  const after = page.cursor === undefined ? null : decodeTimeCursor(page.cursor);
+  const order = page.order ?? 'desc';
+  const after = page.cursor === undefined ? null : decodeTimeCursor(page.cursor, order);
   if (page.cursor !== undefined && !after) throw new InvalidCursor();
+  // Both words come from this constant table, never from the caller.
+  const { cmp, dir } = KEYSET[order];
   const { rows } = await q.query<EndRow>(
     `SELECT ${END_COLUMNS} FROM rm_ends
       WHERE ${END_FILTER_SQL}
-        AND ($9::timestamptz IS NULL OR (ended_at, end_event_id) < ($9::timestamptz, $10::uuid))
-      ORDER BY ended_at DESC, end_event_id DESC
+        AND ($9::timestamptz IS NULL OR (ended_at, end_event_id) ${cmp} ($9::timestamptz, $10::uuid))
+      ORDER BY ended_at ${dir}, end_event_id ${dir}
       LIMIT $11`,
     [...endFilterValues(filters), after?.time ?? null, after?.id ?? null, limit + 1],
   );
@@ -132,7 +138,7 @@ export async function listEnds(
   const last = shown.at(-1);
   return {
     items: shown.map(toEndItem),
-    nextCursor: more && last ? encodeTimeCursor({ time: last.cursor_time, id: last.end_event_id }) : null,
+    nextCursor: more && last ? encodeTimeCursor({ time: last.cursor_time, id: last.end_event_id }, order) : null,
   };
 }
 

@@ -314,7 +314,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Ends, newest first, with filters and keyset pagination
+         * Ends, newest first (or oldest first with order=asc), with filters and keyset pagination
          * @description Keys of one tenant see that tenant only; `*` keys see all and may filter by tenantId.
          */
         get: operations["AuditEndsController_ends"];
@@ -334,7 +334,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Blocked end attempts (near-misses), newest first
+         * Blocked end attempts (near-misses), newest first (or oldest first with order=asc)
          * @description Keys of one tenant see that tenant only; `*` keys see all and may filter by tenantId.
          */
         get: operations["AuditEndsController_blockedEnds"];
@@ -3903,7 +3903,9 @@ export interface operations {
                 /** @description Exclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
                 to?: string;
                 limit?: number;
-                /** @description The nextCursor of the previous page (opaque) */
+                /** @description desc: newest first; asc: oldest first. Both page with nextCursor; a cursor keeps its order */
+                order?: "desc" | "asc";
+                /** @description The nextCursor of the previous page (opaque), asked with the same order (another is 400) */
                 cursor?: string;
                 /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
                 waitFor?: string;
@@ -4016,7 +4018,9 @@ export interface operations {
                 /** @description Exclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
                 to?: string;
                 limit?: number;
-                /** @description The nextCursor of the previous page (opaque) */
+                /** @description desc: newest first; asc: oldest first. Both page with nextCursor; a cursor keeps its order */
+                order?: "desc" | "asc";
+                /** @description The nextCursor of the previous page (opaque), asked with the same order (another is 400) */
                 cursor?: string;
                 /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
                 waitFor?: string;

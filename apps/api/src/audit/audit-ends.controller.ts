@@ -45,24 +45,30 @@ export class AuditEndsController {
   ) {}
 
   @Get('ends')
-  @ApiOperation({ summary: 'Ends, newest first, with filters and keyset pagination', description: SCOPE })
+  @ApiOperation({
+    summary: 'Ends, newest first (or oldest first with order=asc), with filters and keyset pagination',
+    description: SCOPE,
+  })
   @ApiOkResponse({ type: AuditEndPageDto })
   @ApiRecordedReadProblems()
   @RecordsAccess(endTargets)
-  ends(@Query() { limit, cursor, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
+  ends(@Query() { limit, cursor, order, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
-      listEnds(this.pool, { ...filters, ...scope }, { limit, cursor }),
+      listEnds(this.pool, { ...filters, ...scope }, { limit, cursor, order }),
     );
   }
 
   @Get('blocked-ends')
-  @ApiOperation({ summary: 'Blocked end attempts (near-misses), newest first', description: SCOPE })
+  @ApiOperation({
+    summary: 'Blocked end attempts (near-misses), newest first (or oldest first with order=asc)',
+    description: SCOPE,
+  })
   @ApiOkResponse({ type: BlockedEndPageDto })
   @ApiRecordedReadProblems()
   @RecordsAccess(endTargets)
-  blockedEnds(@Query() { limit, cursor, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
+  blockedEnds(@Query() { limit, cursor, order, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
-      listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor }),
+      listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor, order }),
     );
   }
 

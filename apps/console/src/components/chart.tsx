@@ -5,7 +5,7 @@ import { init, use, type ComposeOption, type ECharts } from 'echarts/core';
 import type { BarSeriesOption, LineSeriesOption, PieSeriesOption } from 'echarts/charts';
 import type { GridComponentOption, LegendComponentOption, TooltipComponentOption } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from '../router';
 
 use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, SVGRenderer]);
@@ -32,16 +32,24 @@ export const PALETTE = [
   '#4b5563',
 ];
 
-function Echart({ option, onPick }: { option: ChartOption; onPick: (data: unknown) => void }) {
+/** A chart's option for the width it is drawn at (labels and legends are laid out for narrow screens). */
+export type ChartOptionAt = (width: number) => ChartOption;
+
+function Echart({ option, onPick }: { option: ChartOptionAt; onPick: (data: unknown) => void }) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<ECharts | null>(null);
   const pick = useRef(onPick);
   pick.current = onPick;
+  const [width, setWidth] = useState(0);
   useEffect(() => {
     const instance = init(box.current!, undefined, { renderer: 'svg' });
     chart.current = instance;
     instance.on('click', (params) => pick.current(params.data));
-    const observer = new ResizeObserver(() => instance.resize());
+    setWidth(box.current!.clientWidth);
+    const observer = new ResizeObserver(() => {
+      instance.resize();
+      if (box.current) setWidth(box.current.clientWidth);
+    });
     observer.observe(box.current!);
     return () => {
       observer.disconnect();
@@ -50,8 +58,9 @@ function Echart({ option, onPick }: { option: ChartOption; onPick: (data: unknow
     };
   }, []);
   useEffect(() => {
-    chart.current?.setOption({ color: PALETTE, textStyle: { color: '#1f2937' }, ...option }, true);
-  }, [option]);
+    if (width === 0) return;
+    chart.current?.setOption({ color: PALETTE, textStyle: { color: '#1f2937' }, ...option(width) }, true);
+  }, [option, width]);
   return <div className="chart" ref={box} aria-hidden="true" />;
 }
 
@@ -72,7 +81,7 @@ export interface ChartRow {
 export function ChartFigure(props: {
   name: string;
   caption: string;
-  option: ChartOption;
+  option: ChartOptionAt;
   rows: ChartRow[];
   keyHeader: string;
   extraHeader?: string;

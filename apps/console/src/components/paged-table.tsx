@@ -1,7 +1,7 @@
 // Keyset pagination (the API's opaque cursors, never offsets): a stack of cursors for "Previous page".
 import { useQuery } from '@tanstack/react-query';
 import { useState, type KeyboardEvent } from 'react';
-import { navigate } from '../router';
+import { navigate, useLocation } from '../router';
 
 export interface Page<T> {
   items: T[];
@@ -48,15 +48,33 @@ export function rowOpen(to: string) {
   };
 }
 
-export type Order = 'newest' | 'oldest';
+/** The API's order of a time-ordered list: desc newest first (the default), asc oldest first. */
+export type Order = 'desc' | 'asc';
+
+/**
+ * The list's order, kept in the URL (`order=asc`; newest first when absent): the API pages in
+ * that order, so "Oldest first" starts at the oldest row of all pages, not of one.
+ */
+export function useOrder(): [Order, () => void] {
+  const location = useLocation();
+  const order: Order = location.search.get('order') === 'asc' ? 'asc' : 'desc';
+  const flip = () => {
+    const search = new URLSearchParams(location.search);
+    if (order === 'desc') search.set('order', 'asc');
+    else search.delete('order');
+    const text = search.toString();
+    navigate(location.path + (text ? `?${text}` : ''));
+  };
+  return [order, flip];
+}
 
 /** The time column's header: a button that flips the order (aria-sort tells the current one). */
 export function TimeHeader({ label, order, onFlip }: { label: string; order: Order; onFlip: () => void }) {
   return (
-    <th scope="col" aria-sort={order === 'newest' ? 'descending' : 'ascending'}>
+    <th scope="col" aria-sort={order === 'desc' ? 'descending' : 'ascending'}>
       {label}{' '}
-      <button type="button" className="sort" onClick={onFlip} title="Change the order">
-        {order === 'newest' ? 'Newest first' : 'Oldest first'}
+      <button type="button" className="sort" onClick={onFlip} title="Change the order (of all pages)">
+        {order === 'desc' ? 'Newest first' : 'Oldest first'}
       </button>
     </th>
   );

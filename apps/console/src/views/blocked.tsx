@@ -1,6 +1,5 @@
-import { useState } from 'react';
 import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
-import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
+import { Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, blockedFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -18,11 +17,11 @@ function BlockedTable() {
   const guard = (location.search.get('guard') ?? undefined) as GuardCode | undefined;
   const f = apiFilters(filters);
   const q = { ...blockedFilters(f), guard };
-  const [order, setOrder] = useState<Order>('newest');
-  const { query, page, next, previous } = usePaged(['blocked', q], async (cursor) =>
-    unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, cursor, limit: 50 } } })),
+  const [order, flipOrder] = useOrder();
+  const { query, page, next, previous } = usePaged(['blocked', q, order], async (cursor) =>
+    unwrap(await client.GET('/v1/audit/blocked-ends', { params: { query: { ...q, order, cursor, limit: 50 } } })),
   );
-  const items = query.data ? (order === 'newest' ? query.data.items : [...query.data.items].reverse()) : [];
+  const items = query.data?.items ?? [];
   const open = (e: BlockedEnd) => `/conversations/${e.conversationId}${queryOf(filters)}`;
 
   return (
@@ -43,59 +42,66 @@ function BlockedTable() {
       ) : items.length === 0 ? (
         <Empty>No blocked attempts match these filters.</Empty>
       ) : (
-        <div className="table-scroll" role="region" aria-label="Blocked attempts" tabIndex={0}>
-          <table className="list">
-            <thead>
-              <tr>
-                <TimeHeader
-                  label="Attempted"
-                  order={order}
-                  onFlip={() => setOrder(order === 'newest' ? 'oldest' : 'newest')}
-                />
-                <th scope="col">Proposed reason</th>
-                <th scope="col">Failed guards</th>
-                <th scope="col">Initiator</th>
-                <th scope="col">Model</th>
-                <th scope="col">Policy</th>
-                <th scope="col">Tenant</th>
-                <th scope="col">Conversation</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((e) => (
-                <tr
-                  key={e.eventId}
-                  data-testid="blocked-row"
-                  data-conversation-id={e.conversationId}
-                  {...rowOpen(open(e))}
-                >
-                  <td>
-                    <Time iso={e.attemptedAt} />
-                  </td>
-                  <td>
-                    <code>{e.proposedReasonCode}</code>
-                  </td>
-                  <td className="wrap-cell">
-                    {e.failedGuards.map((g) => (
-                      <span key={g} className="badge guard-failed">
-                        {g}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{e.initiator}</td>
-                  <td>{e.modelId ?? '—'}</td>
-                  <td>v{e.policyVersion}</td>
-                  <td>{e.tenantId}</td>
-                  <td>
-                    <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
-                      {shortId(e.conversationId)}
-                    </Link>
-                  </td>
+        <>
+          <p className="hint scroll-hint" id="blocked-attempts-scroll-hint">
+            More columns to the right: scroll the table sideways. →
+          </p>
+          <div
+            className="table-scroll"
+            role="region"
+            aria-label="Blocked attempts"
+            tabIndex={0}
+            aria-describedby="blocked-attempts-scroll-hint"
+          >
+            <table className="list">
+              <thead>
+                <tr>
+                  <TimeHeader label="Attempted" order={order} onFlip={flipOrder} />
+                  <th scope="col">Proposed reason</th>
+                  <th scope="col">Failed guards</th>
+                  <th scope="col">Initiator</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">Conversation</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {items.map((e) => (
+                  <tr
+                    key={e.eventId}
+                    data-testid="blocked-row"
+                    data-conversation-id={e.conversationId}
+                    {...rowOpen(open(e))}
+                  >
+                    <td>
+                      <Time iso={e.attemptedAt} />
+                    </td>
+                    <td>
+                      <code>{e.proposedReasonCode}</code>
+                    </td>
+                    <td className="wrap-cell">
+                      {e.failedGuards.map((g) => (
+                        <span key={g} className="badge guard-failed">
+                          {g}
+                        </span>
+                      ))}
+                    </td>
+                    <td>{e.initiator}</td>
+                    <td>{e.modelId ?? '—'}</td>
+                    <td>v{e.policyVersion}</td>
+                    <td>{e.tenantId}</td>
+                    <td>
+                      <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
+                        {shortId(e.conversationId)}
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
       )}
       <Pager page={page} next={next} previous={previous} count={query.data?.items.length ?? 0} />
     </section>

@@ -1,25 +1,25 @@
 import { client, unwrap, type AuditEnd } from '../api';
-import { Pager, TimeHeader, rowOpen, usePaged, type Order } from '../components/paged-table';
+import { Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
 import { REVIEW_LABEL, Time, shortId } from '../format';
-import { Link } from '../router';
-import { useState } from 'react';
+import { Link, useLocation } from '../router';
 
 export function Ends() {
-  const filters = useFilters();
-  return <EndsTable key={JSON.stringify(filters)} />;
+  const location = useLocation();
+  // A new filter or order starts again at page 1.
+  return <EndsTable key={location.searchText} />;
 }
 
 function EndsTable() {
   const filters = useFilters();
   const q = apiFilters(filters);
-  const [order, setOrder] = useState<Order>('newest');
-  const { query, page, next, previous } = usePaged(['ends', q], async (cursor) =>
-    unwrap(await client.GET('/v1/audit/ends', { params: { query: { ...q, cursor, limit: 50 } } })),
+  const [order, flipOrder] = useOrder();
+  const { query, page, next, previous } = usePaged(['ends', q, order], async (cursor) =>
+    unwrap(await client.GET('/v1/audit/ends', { params: { query: { ...q, order, cursor, limit: 50 } } })),
   );
-  const items = query.data ? (order === 'newest' ? query.data.items : [...query.data.items].reverse()) : [];
+  const items = query.data?.items ?? [];
   const open = (e: AuditEnd) => `/conversations/${e.conversationId}${queryOf(filters)}`;
 
   return (
@@ -33,15 +33,20 @@ function EndsTable() {
         <Empty>No ends match these filters.</Empty>
       ) : (
         <>
-          <div className="table-scroll" role="region" aria-label="Ends" tabIndex={0}>
+          <p className="hint scroll-hint" id="ends-scroll-hint">
+            More columns to the right: scroll the table sideways. →
+          </p>
+          <div
+            className="table-scroll"
+            role="region"
+            aria-label="Ends"
+            tabIndex={0}
+            aria-describedby="ends-scroll-hint"
+          >
             <table className="list">
               <thead>
                 <tr>
-                  <TimeHeader
-                    label="Ended"
-                    order={order}
-                    onFlip={() => setOrder(order === 'newest' ? 'oldest' : 'newest')}
-                  />
+                  <TimeHeader label="Ended" order={order} onFlip={flipOrder} />
                   <th scope="col">Reason</th>
                   <th scope="col">Initiator</th>
                   <th scope="col">Model</th>
@@ -90,7 +95,7 @@ function EndsTable() {
             </table>
           </div>
           <p className="hint">
-            Pages run from the newest end to the oldest; the order button turns the rows of this page around.
+            Pages run from the newest end to the oldest, or with “Oldest first” from the oldest to the newest.
           </p>
         </>
       )}

@@ -1,6 +1,6 @@
 // Five charts from the stats endpoints (never by paging ends): each bar or slice opens the filtered list.
 import { useMemo } from 'react';
-import { ChartFigure, PALETTE, type ChartOption, type ChartRow } from '../components/chart';
+import { ChartFigure, PALETTE, type ChartOption, type ChartOptionAt, type ChartRow } from '../components/chart';
 import { ErrorState, Loading } from '../components/states';
 import { apiFilters, blockedFilters, queryOf, type Filters } from '../filters';
 import { useFilters } from '../use-filters';
@@ -16,42 +16,74 @@ function sumCounts(buckets: StatsBucket[]): [string, number][] {
   return [...totals].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
+/** Below this width a chart has no room for labels beside it: they go above bars and into the legend. */
+const NARROW = 520;
+/** A rough width of a label of the console's chart text (12 px sans-serif), for laying out legends. */
+const textWidth = (text: string) => text.length * 7.2;
+
+/**
+ * Horizontal bars with the category and the count written above each bar (so long guard words
+ * and model ids are never cut, at any width); vertical bars keep the axis labels.
+ */
 function barOption(rows: ChartRow[], horizontal = true): ChartOption {
   const data = rows.map((r, i) => ({ value: r.value, to: r.to, itemStyle: { color: PALETTE[i % PALETTE.length] } }));
   const categories = rows.map((r) => r.label);
-  const category = {
-    type: 'category' as const,
-    data: categories,
-    axisLabel: { ...axisText, width: 150, overflow: 'truncate' as const },
-  };
   const value = { type: 'value' as const, minInterval: 1, axisLabel: axisText };
+  if (!horizontal) {
+    const category = {
+      type: 'category' as const,
+      data: categories,
+      axisLabel: { ...axisText, width: 150, overflow: 'break' as const },
+    };
+    return {
+      tooltip: { trigger: 'item' },
+      grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
+      xAxis: category,
+      yAxis: value,
+      series: [{ type: 'bar', data, cursor: 'pointer', label: { show: true, position: 'top', color: '#111827' } }],
+    };
+  }
   return {
     tooltip: { trigger: 'item' },
-    grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
-    xAxis: horizontal ? value : category,
-    yAxis: horizontal ? { ...category, inverse: true } : value,
+    grid: { left: 8, right: 24, top: 20, bottom: 8, containLabel: true },
+    xAxis: value,
+    yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { show: false }, axisTick: { show: false } },
     series: [
       {
         type: 'bar',
         data,
         cursor: 'pointer',
-        label: { show: true, position: horizontal ? 'right' : 'top', color: '#111827' },
+        barMaxWidth: 28,
+        barCategoryGap: '55%',
+        // Above the bar, from its start: "INSUFFICIENT_REDIRECTION: 2".
+        label: { show: true, position: [0, -16], formatter: '{b}: {c}', color: '#111827', fontSize: 12 },
       },
     ],
   };
 }
 
-function pieOption(rows: ChartRow[]): ChartOption {
+/**
+ * A donut; where it is narrow the slices carry no outside labels (they would be cut) and the
+ * legend below names every slice with its count, wrapped over as many lines as it needs.
+ */
+function pieOption(rows: ChartRow[], width: number): ChartOption {
+  const narrow = width < NARROW;
+  const count = new Map(rows.map((r) => [r.label, r.value]));
   return {
     tooltip: { trigger: 'item' },
-    legend: { bottom: 0, textStyle: axisText },
+    legend: {
+      bottom: 0,
+      textStyle: axisText,
+      formatter: (name: string) => `${name}: ${count.get(name) ?? 0}`,
+    },
     series: [
       {
         type: 'pie',
-        radius: ['35%', '65%'],
+        radius: narrow ? ['30%', '58%'] : ['35%', '65%'],
         center: ['50%', '45%'],
         cursor: 'pointer',
-        label: { formatter: '{b}: {c}', color: '#111827' },
+        label: narrow ? { show: false } : { formatter: '{b}: {c}', color: '#111827' },
+        labelLine: { show: !narrow },
         data: rows.map((r) => ({ name: r.label, value: r.value, to: r.to })),
       },
     ],
@@ -109,13 +141,13 @@ function Grouped<T>(props: {
   keyHeader: string;
   query: Query<T>;
   rows: (data: T) => ChartRow[];
-  chart: (rows: ChartRow[]) => ChartOption;
+  chart: (rows: ChartRow[], width: number) => ChartOption;
   empty: string;
   extraHeader?: string;
 }) {
   const { query } = props;
   const rows = useMemo(() => (query.data ? props.rows(query.data) : []), [query.data]);
-  const option = useMemo(() => props.chart(rows), [rows]);
+  const option = useMemo<ChartOptionAt>(() => (width) => props.chart(rows, width), [rows]);
   if (query.error) {
     return (
       <figure className="chart-figure" data-testid={`chart-${props.name}`}>
@@ -186,7 +218,7 @@ function EndsBy({
             to: list('/ends', { [group]: key }),
           }))
       }
-      chart={(rows) => (g.pie ? pieOption(rows) : barOption(rows))}
+      chart={(rows, width) => (g.pie ? pieOption(rows, width) : barOption(rows))}
       empty="No ends in this range."
     />
   );
@@ -214,19 +246,36 @@ function EndsPerDay({ stats, list }: { stats: Query<{ buckets: StatsBucket[] }>;
             })),
         )
       }
-      chart={() => perDayOption(stats.data?.buckets ?? [], list)}
+      chart={(_rows, width) => perDayOption(stats.data?.buckets ?? [], list, width)}
       empty="No ends in this range."
     />
   );
 }
 
-function perDayOption(buckets: StatsBucket[], list: ListOf): ChartOption {
+/** How many lines a plain legend of these names takes at this width (item: symbol, gap, text). */
+function legendLines(names: string[], width: number): number {
+  let lines = 1;
+  let x = 0;
+  for (const name of names) {
+    const item = 25 + 5 + textWidth(name) + 10;
+    if (x > 0 && x + item > width - 10) {
+      lines++;
+      x = 0;
+    }
+    x += item;
+  }
+  return lines;
+}
+
+function perDayOption(buckets: StatsBucket[], list: ListOf, width: number): ChartOption {
   const days = buckets.map((b) => b.start);
   const codes = [...new Set(buckets.flatMap((b) => Object.keys(b.counts)))].sort();
+  // Every reason code in the legend (no scrolling legend that hides some): as many lines as needed.
+  const lines = legendLines([...codes, 'per 1,000 started'], width);
   return {
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    legend: { type: 'scroll', bottom: 0, textStyle: axisText },
-    grid: { left: 8, right: 8, top: 28, bottom: 40, containLabel: true },
+    legend: { bottom: 0, left: 0, textStyle: axisText, itemGap: 10 },
+    grid: { left: 8, right: 8, top: 28, bottom: 16 + lines * 22, containLabel: true },
     xAxis: { type: 'category', data: days, axisLabel: axisText },
     yAxis: [
       { type: 'value', name: 'ends', minInterval: 1, axisLabel: axisText, nameTextStyle: axisText },

@@ -7,7 +7,7 @@ import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
 import { REVIEW_LABEL, Time, shortId } from '../format';
-import { navigate, useLocation } from '../router';
+import { Link, navigate, useLocation } from '../router';
 
 function newSeed(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
@@ -93,27 +93,34 @@ export function Sample() {
                   </tr>
                 </thead>
                 <tbody>
-                  {query.data.items.map((e, i) => (
-                    <tr
-                      key={e.endEventId}
-                      data-testid="sample-row"
-                      data-conversation-id={e.conversationId}
-                      data-end-event-id={e.endEventId}
-                      {...rowOpen(`/conversations/${e.conversationId}${queryOf(filters)}`)}
-                    >
-                      <td className="num">{i + 1}</td>
-                      <td>
-                        <Time iso={e.endedAt} />
-                      </td>
-                      <td>
-                        <code>{e.reasonCode}</code>
-                      </td>
-                      <td>{e.initiator}</td>
-                      <td>{e.modelId ?? '—'}</td>
-                      <td>{REVIEW_LABEL[e.reviewOutcome ?? 'none']}</td>
-                      <td>{shortId(e.conversationId)}</td>
-                    </tr>
-                  ))}
+                  {query.data.items.map((e, i) => {
+                    const open = `/conversations/${e.conversationId}${queryOf(filters)}`;
+                    return (
+                      <tr
+                        key={e.endEventId}
+                        data-testid="sample-row"
+                        data-conversation-id={e.conversationId}
+                        data-end-event-id={e.endEventId}
+                        {...rowOpen(open)}
+                      >
+                        <td className="num">{i + 1}</td>
+                        <td>
+                          <Time iso={e.endedAt} />
+                        </td>
+                        <td>
+                          <code>{e.reasonCode}</code>
+                        </td>
+                        <td>{e.initiator}</td>
+                        <td>{e.modelId ?? '—'}</td>
+                        <td>{REVIEW_LABEL[e.reviewOutcome ?? 'none']}</td>
+                        <td>
+                          <Link to={open} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
+                            {shortId(e.conversationId)}
+                          </Link>
+                        </td>
+                      </tr>
+                    );
+                  })}
                 </tbody>
               </table>
             </div>

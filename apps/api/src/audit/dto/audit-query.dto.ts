@@ -10,10 +10,11 @@ import {
   MAX_SAMPLE,
   REVIEW_OUTCOME_FILTERS,
   STAT_BUCKETS,
+  LIST_ORDERS,
   STAT_GROUPS,
 } from '@app/audit';
 import { IsReasonCode, REASON_CODE_DESCRIPTION, REASON_CODE_SCHEMA } from '../../common/is-reason-code';
-import { IsAuditTime, IsModelId, IsOneOf, IsSequenceCursor, IsTenantId, IsTimeCursor } from './audit-validators';
+import { IsAuditTime, IsModelId, IsOneOf, IsOrderedTimeCursor, IsSequenceCursor, IsTenantId } from './audit-validators';
 
 // A date alone or a date-time: no OpenAPI format says both, the pattern does.
 const TIME = {
@@ -35,6 +36,14 @@ const REASON_CODE_FILTER = ApiPropertyOptional({
   description: `${REASON_CODE_DESCRIPTION} Any version's code.`,
 });
 const CURSOR = ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' });
+const ORDERED_CURSOR = ApiPropertyOptional({
+  description: 'The nextCursor of the previous page (opaque), asked with the same order (another is 400)',
+});
+const ORDER = ApiPropertyOptional({
+  enum: LIST_ORDERS,
+  default: 'desc',
+  description: 'desc: newest first; asc: oldest first. Both page with nextCursor; a cursor keeps its order',
+});
 
 /** The filters of /v1/audit/ends, shared by the export and the sample. */
 export class EndFiltersDto {
@@ -59,7 +68,8 @@ export class EndFiltersDto {
 
 export class EndsQueryDto extends EndFiltersDto {
   @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
-  @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
+  @ORDER @IsOptional() @IsOneOf(LIST_ORDERS) order?: (typeof LIST_ORDERS)[number];
+  @ORDERED_CURSOR @IsOptional() @IsOrderedTimeCursor() cursor?: string;
 }
 
 export const EXPORT_BUNDLE_VALUES = ['0', '1'] as const;
@@ -114,7 +124,8 @@ export class BlockedEndsQueryDto {
   @FROM @IsOptional() @IsAuditTime() from?: string;
   @TO @IsOptional() @IsAuditTime() to?: string;
   @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
-  @CURSOR @IsOptional() @IsTimeCursor() cursor?: string;
+  @ORDER @IsOptional() @IsOneOf(LIST_ORDERS) order?: (typeof LIST_ORDERS)[number];
+  @ORDERED_CURSOR @IsOptional() @IsOrderedTimeCursor() cursor?: string;
 }
 
 /** The filters of /v1/audit/ends, but from and to count whole UTC days. */
@@ -140,7 +151,7 @@ export class EndStatsQueryDto extends OmitType(EndFiltersDto, ['from', 'to'] as 
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
-export class BlockedEndStatsQueryDto extends OmitType(BlockedEndsQueryDto, ['limit', 'cursor'] as const) {
+export class BlockedEndStatsQueryDto extends OmitType(BlockedEndsQueryDto, ['limit', 'cursor', 'order'] as const) {
   @ApiProperty({
     enum: BLOCKED_STAT_GROUPS,
     description: 'guard: an attempt counts once for each guard it failed; modelId: (none) for an attempt without one',

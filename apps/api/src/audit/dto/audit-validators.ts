@@ -60,6 +60,22 @@ const cursor = (name: string, decode: (raw: unknown) => unknown) =>
     },
   });
 
+/**
+ * A cursor of a list ordered by (time, id) in the object's `order` (default desc): a cursor
+ * handed out for the other order is refused (400), as the order is part of it.
+ */
+export const IsOrderedTimeCursor = () =>
+  ValidateBy({
+    name: 'isOrderedTimeCursor',
+    validator: {
+      validate: (value: unknown, args) => {
+        const order = (args?.object as { order?: unknown }).order ?? 'desc';
+        return (order === 'desc' || order === 'asc') && decodeTimeCursor(value, order) !== null;
+      },
+      defaultMessage: () => 'cursor must be a nextCursor returned by this list in the same order',
+    },
+  });
+
 /** A cursor of a list ordered by (time, id). */
 export const IsTimeCursor = () => cursor('isTimeCursor', decodeTimeCursor);
 /** A cursor over the event log (compliance). */
