@@ -199,6 +199,44 @@ describeInBrowser('Console: a conversation', () => {
     await t.page.getByRole('alert').waitFor();
   });
 
+  it('recomputes the chain itself: a message changed on the way is "not verified", naming its version', async () => {
+    const tab = await openTab(browser);
+    let changed: number | undefined;
+    try {
+      // The server's answer altered in transit: one message's content, hash and chain report left as they were.
+      await tab.page.route('**/v1/audit/conversations/*/timeline', async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as {
+          events: { type: string; version: number; data: { content?: string } }[];
+        };
+        const target = body.events.filter((e) => e.type === 'MessageAppended')[1]!;
+        target.data.content = `${target.data.content} (edited)`;
+        changed = target.version;
+        await route.fulfill({ response, json: body });
+      });
+      await signIn(tab, s.baseUrl, s.keys.auditor);
+      await open(tab, world.branched.conversationId);
+      const status = await proofStatus(tab.page);
+      expect(changed).toBeGreaterThan(1);
+      expect(status).toMatch(new RegExp(`^not verified: .*version ${changed}\\b`, 'i'));
+      // The server's own word on the chain is still "valid": the browser did not take it.
+      expect(await textOf(tab.page.locator('[data-testid="chain-status"]'))).toMatch(/valid/i);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  it('says what "verified" covers: every event, its chain and the inclusion in the log', async () => {
+    await open(t, world.branched.conversationId);
+    const status = await proofStatus(t.page);
+    expect(status).toMatch(/^verified: \d+ events: content, chain and inclusion in the signed log of size \d+/i);
+    const events = Number(/^verified: (\d+) events/i.exec(status)![1]);
+    const timeline = await s.client(s.keys.auditor).GET('/v1/audit/conversations/{id}/timeline', {
+      params: { path: { id: world.branched.conversationId } },
+    });
+    expect(events).toBe(timeline.data!.events.length);
+  });
+
   it('does not verify against a pinned key that is not the signer\'s: "not verified" and why', async () => {
     const other = await s.another({ CONSOLE_VERIFIER_KEYS: wrongVerifierKey() });
     const tab = await openTab(browser);

@@ -1,9 +1,11 @@
-// "verified" only when this browser checked the checkpoint's signature with a pinned key and the
-// inclusion proof of the conversation's latest event against its root.
+// "verified" only when this browser recomputed every event's chain hash from its content, checked each
+// prevHash links to the previous event, and checked the checkpoint's signature with a pinned key and
+// the inclusion proof of the conversation's latest event against its root.
 import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { ApiError, client, type EventDto } from '../api';
 import { useConsoleConfig } from '../queries';
+import { checkChain } from '../verify/chain';
 import { checkInclusion, type ProofCheck } from '../verify/check';
 import { keyName } from '../verify/note';
 
@@ -23,18 +25,27 @@ function choosePinned(configKeys: string[], pasted: string | null, origin: strin
   return undefined;
 }
 
-export function ProofStatus({ event }: { event: EventDto }) {
+export function ProofStatus({ events }: { events: EventDto[] }) {
+  const event = events[events.length - 1]!;
   const config = useConsoleConfig();
   const [pasted, setPasted] = useState(() => localStorage.getItem(PASTED));
   const [draft, setDraft] = useState('');
   // One read of the checkpoint and the proof; while the log has not covered the event yet it is asked
   // again every 10 s (checkpoints are signed every CHECKPOINT_INTERVAL seconds).
   const check = useQuery({
-    queryKey: ['proof', event.eventId, event.hash, config.data?.verifierKeys, pasted],
+    queryKey: ['proof', event.eventId, events, config.data?.verifierKeys, pasted],
     enabled: config.data !== undefined,
     staleTime: Infinity,
     refetchInterval: (query) => (query.state.data?.result.status === 'not-yet' ? 10_000 : false),
     queryFn: async (): Promise<{ result: ProofCheck; pinned?: PinnedKey }> => {
+      // The chain first: the leaf the log proves is the last event's hash, which only means something
+      // once every event's content is shown to lead to it.
+      const chain = await checkChain(events);
+      if (!chain.valid) {
+        return {
+          result: { status: 'not-verified', why: `the chain breaks at version ${chain.brokenAtVersion}: ${chain.why}` },
+        };
+      }
       const answer = await client.GET('/v1/audit/log/checkpoint', { parseAs: 'text' });
       if (answer.response.status === 404) {
         return { result: { status: 'not-verified', why: 'no signed checkpoint yet' } };
@@ -67,8 +78,10 @@ export function ProofStatus({ event }: { event: EventDto }) {
   let text = 'checking…';
   if (check.error) {
     text = `not verified: ${check.error instanceof Error ? check.error.message : String(check.error)}`;
-  } else if (outcome?.status === 'verified') text = 'verified';
-  else if (outcome?.status === 'not-yet') {
+  } else if (outcome?.status === 'verified') {
+    const covers = `content, chain and inclusion in the signed log of size ${outcome.treeSize}`;
+    text = `verified: ${events.length} events: ${covers}`;
+  } else if (outcome?.status === 'not-yet') {
     text = `not verified: not yet in a signed checkpoint (the latest covers ${outcome.treeSize} events)`;
   } else if (outcome) text = `not verified: ${outcome.why}`;
 
@@ -90,7 +103,8 @@ export function ProofStatus({ event }: { event: EventDto }) {
     <div className="proof">
       <h2>Transparency log</h2>
       <p>
-        Inclusion of the latest event (version {event.version}) in the signed log, checked by this browser:{' '}
+        Every event’s content and hash link, and the inclusion of the latest (version {event.version}) in the signed
+        log, checked by this browser:{' '}
         <strong
           data-testid="proof-status"
           className={`badge ${verified ? 'ok' : outcome?.status === 'not-yet' ? 'warn' : 'bad'}`}
