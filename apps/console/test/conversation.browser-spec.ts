@@ -237,6 +237,38 @@ describeInBrowser('Console: a conversation', () => {
     expect(events).toBe(timeline.data!.events.length);
   });
 
+  it("prefers the auditor's pasted key to the operator's pin; forgetting it verifies with the pin", async () => {
+    const tab = await openTab(browser);
+    try {
+      await signIn(tab, s.baseUrl, s.keys.auditor);
+      await open(tab, world.branched.conversationId);
+      expect(await proofStatus(tab.page)).toMatch(/^verified/i);
+      const used = tab.page.locator('[data-testid="verifier-key-used"]');
+      expect(await used.getAttribute('data-source')).toBe('operator');
+      const operatorKey = (await textOf(used.locator('code'))).trim();
+
+      // The operator pins a key (A, the signer's); the form to paste one's own is still offered.
+      const wrong = wrongVerifierKey();
+      await tab.page.getByLabel('Verifier key', { exact: true }).fill(wrong);
+      await tab.page.getByRole('button', { name: 'Pin this key' }).click();
+      await eventually(async () => {
+        expect(await textOf(tab.page.locator('[data-testid="proof-status"]'))).toMatch(/^not verified: \S/i);
+      }, 20_000);
+      expect(await used.getAttribute('data-source')).toBe('pasted');
+      expect((await textOf(used.locator('code'))).trim()).toBe(wrong);
+      expect(await tab.page.getByRole('button', { name: 'Replace my key' }).count()).toBe(1);
+
+      await tab.page.getByRole('button', { name: 'Forget this key' }).click();
+      await eventually(async () => {
+        expect(await textOf(tab.page.locator('[data-testid="proof-status"]'))).toMatch(/^verified/i);
+      }, 20_000);
+      expect(await used.getAttribute('data-source')).toBe('operator');
+      expect((await textOf(used.locator('code'))).trim()).toBe(operatorKey);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it('does not verify against a pinned key that is not the signer\'s: "not verified" and why', async () => {
     const other = await s.another({ CONSOLE_VERIFIER_KEYS: wrongVerifierKey() });
     const tab = await openTab(browser);

@@ -16,12 +16,14 @@ interface PinnedKey {
   source: string;
 }
 
+/**
+ * The auditor's own key (pasted, remembered in this browser) wins: /console/config.json is served by the
+ * very server being checked. Else the operator's pin, the one named like the checkpoint's origin first.
+ */
 function choosePinned(configKeys: string[], pasted: string | null, origin: string | undefined): PinnedKey | undefined {
-  const byOrigin = configKeys.find((k) => keyName(k) === origin);
-  if (byOrigin ?? configKeys[0]) {
-    return { key: (byOrigin ?? configKeys[0])!, source: 'pinned by the operator (/console/config.json)' };
-  }
   if (pasted) return { key: pasted, source: 'pasted by you (remembered in this browser)' };
+  const byOrigin = configKeys.find((k) => keyName(k) === origin) ?? configKeys[0];
+  if (byOrigin) return { key: byOrigin, source: 'pinned by the operator (/console/config.json)' };
   return undefined;
 }
 
@@ -117,7 +119,11 @@ export function ProofStatus({ events }: { events: EventDto[] }) {
           Leaf {outcome.leafIndex} of {outcome.treeSize} in {outcome.origin}; root {outcome.rootHash}.
         </p>
       )}
-      <p className="hint">
+      <p
+        className="hint"
+        data-testid="verifier-key-used"
+        data-source={pinned ? (pinned.source.startsWith('pasted') ? 'pasted' : 'operator') : 'none'}
+      >
         {pinned ? (
           <>
             Verifier key <code className="wrap">{pinned.key}</code>, {pinned.source}.{' '}
@@ -131,8 +137,9 @@ export function ProofStatus({ events }: { events: EventDto[] }) {
           'No verifier key is pinned: the operator sets CONSOLE_VERIFIER_KEYS, ' +
           'or paste the log’s key from a source you trust.'
         )}
+        {pinned?.source.startsWith('pinned') && ' A key you paste below takes precedence over it.'}
       </p>
-      {!config.data?.verifierKeys.length && (
+      {config.data && (
         <form className="inline-form" onSubmit={pin} aria-label="Pin a verifier key">
           <div className="field field-wide">
             <label htmlFor="verifier-key">Verifier key</label>
@@ -146,7 +153,7 @@ export function ProofStatus({ events }: { events: EventDto[] }) {
             />
           </div>
           <button type="submit" className="secondary">
-            Pin this key
+            {pasted ? 'Replace my key' : 'Pin this key'}
           </button>
         </form>
       )}
