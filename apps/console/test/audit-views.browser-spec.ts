@@ -6,6 +6,7 @@ import { eventually, launch, openTab, settled, signIn, type Tab } from './suppor
 import { seedWorld, type World } from './support/seed';
 import { type ConsoleService, startConsoleService } from './support/service';
 import { goto, textOf, VIEWS } from './support/views';
+import { readTar } from '../src/export/tar';
 
 jest.setTimeout(120_000);
 
@@ -139,6 +140,28 @@ describeInBrowser('Console: compliance, sample and export', () => {
       const manifestLine = JSON.parse(file.subarray(body.length).toString('utf8'));
       expect(manifestLine).toMatchObject({ type: 'manifest', count: world.ends.length, sha256: shown });
       expect(body.toString('utf8').trim().split('\n')).toHaveLength(world.ends.length);
+    });
+
+    it("reads the signed bundle (tar) here: manifest.json's SHA-256 of events.ndjson beside its own", async () => {
+      await goto(t.page, s.baseUrl, VIEWS.export, range());
+      await t.page.getByLabel('Signed bundle (tar)').check();
+      await t.page.getByRole('button', { name: 'Start export' }).click();
+      const manifest = t.page.locator('[data-testid="export-manifest-sha256"]');
+      await manifest.waitFor({ timeout: 30_000 });
+      const shown = (await textOf(manifest)).match(/^[0-9a-f]{64}$/)?.[0];
+      expect(shown).toBeDefined();
+      expect(await textOf(t.page.locator('[data-testid="export-computed-sha256"]'))).toBe(shown);
+      expect(await textOf(t.page.locator('[data-testid="export-bundle-result"]'))).toMatch(/^match: \d+ events/);
+
+      const [download] = await Promise.all([
+        t.page.waitForEvent('download'),
+        t.page.getByRole('link', { name: 'Download' }).click(),
+      ]);
+      const entries = readTar(new Uint8Array(readFileSync((await download.path())!)));
+      const events = entries.find((e) => e.name === 'events.ndjson')!.data;
+      expect(createHash('sha256').update(events).digest('hex')).toBe(shown);
+      const listed = JSON.parse(Buffer.from(entries.find((e) => e.name === 'manifest.json')!.data).toString('utf8'));
+      expect(listed.files['events.ndjson']).toBe(shown);
     });
   });
 });
