@@ -3,7 +3,7 @@ import { describeInBrowser } from './support/chromium';
 import { eventually, launch, openTab, settled, signIn, type Tab } from './support/browser';
 import { seedWorld, type World } from './support/seed';
 import { type ConsoleService, startConsoleService, wrongVerifierKey } from './support/service';
-import { choose, goto, rowIds, textOf, VIEWS } from './support/views';
+import { choose, goto, navigate, rowIds, searchOf, textOf, VIEWS } from './support/views';
 
 jest.setTimeout(120_000);
 
@@ -151,9 +151,17 @@ describeInBrowser('Console: a conversation', () => {
     ).toEqual([...atRisk.failedGuards].sort());
   });
 
-  it('reviews an end: the review appears with who and when, and the ends list shows it', async () => {
+  it('reviews an end: the review appears with who and when, and the ends list (cached before) shows it', async () => {
     const end = world.unreviewed;
-    await open(t, end.conversationId);
+    // The ends list first: its answer (the end pending) is cached when the conversation is opened from it.
+    await goto(t.page, s.baseUrl, VIEWS.ends, { from: world.from, to: world.to });
+    const row = t.page.locator(`[data-testid="end-row"][data-conversation-id="${end.conversationId}"]`);
+    await row.waitFor();
+    expect(await textOf(row)).toMatch(/pending/i);
+    await row.click();
+    await t.page.waitForURL((url) => url.pathname === `/console/conversations/${end.conversationId}`);
+    await t.page.locator('[data-testid="message-tree"]').waitFor();
+
     await choose(t.page, 'Outcome', 'upheld');
     await t.page.getByLabel('Note', { exact: true }).fill('Two redirections, then more of the same: upheld.');
     await t.page.getByRole('button', { name: 'Submit review' }).click();
@@ -164,12 +172,13 @@ describeInBrowser('Console: a conversation', () => {
     expect(text.includes(s.keys.auditor.id) || text.includes('Ada Auditor')).toBe(true);
     expect(await t.page.getByRole('alert').count()).toBe(0);
 
-    await goto(t.page, s.baseUrl, VIEWS.ends, { from: world.from, to: world.to, reviewOutcome: 'upheld' });
-    await eventually(async () => {
-      expect(await rowIds(t.page, 'end-row')).toContain(end.conversationId);
-    });
-    const row = t.page.locator(`[data-testid="end-row"][data-conversation-id="${end.conversationId}"]`);
-    expect(await textOf(row)).toMatch(/upheld/i);
+    // Back through the nav link (no reload): the review invalidated the cached list, which reads again.
+    const loads = t.urls.length;
+    await navigate(t.page, 'ends');
+    expect(t.urls.slice(loads).filter((u) => new URL(u).pathname === '/console/ends')).toHaveLength(1);
+    expect(searchOf(t.page)).toMatchObject({ from: world.from, to: world.to });
+    await eventually(async () => expect(await textOf(row)).toMatch(/upheld/i), 5_000);
+    expect(await textOf(row)).not.toMatch(/pending/i);
   });
 
   it('explains why a reviewer may not review an end recorded under their name (409 SELF_REVIEW)', async () => {
