@@ -25,7 +25,12 @@ describe('Audit: compliance and timelines', () => {
   const get = (client: Client, url: string) => client.get(`${url}${url.includes('?') ? '&' : '?'}waitFor=${position}`);
 
   /** A ConversationEnded appended behind the domain's back, as a faulty writer could. */
-  const appendEnd = async (conversationId: string, tenantId: string, data: Record<string, unknown>) => {
+  const appendEnd = async (
+    conversationId: string,
+    tenantId: string,
+    data: Record<string, unknown>,
+    occurredAt = '2025-05-01T12:00:00.000Z',
+  ) => {
     const endEventId = randomUUID();
     const result = await store.append(
       streamIdOf(conversationId),
@@ -46,7 +51,7 @@ describe('Audit: compliance and timelines', () => {
             ...data,
           },
           metadata: { tenantId, actor: { type: 'model', id: 'claude-opus-4-1' } },
-          occurredAt: '2025-05-01T12:00:00.000Z',
+          occurredAt,
         },
       ],
       { expectedVersion: await versionOf(t, conversationId) },
@@ -147,6 +152,67 @@ describe('Audit: compliance and timelines', () => {
         checkedEnds: 0,
       });
       expect((await get(auditorAll, '/v1/audit/compliance?tenantId=globex')).body.items).toHaveLength(1);
+    });
+
+    it("takes the filter bar's filters: the end's reason code, model, policy version and time", async () => {
+      const later = await appendEnd(
+        BROKEN,
+        'acme',
+        { reasonCode: 'SPAM_FLOOD', modelId: 'model-z', redirectionCount: 2 },
+        '2025-06-02T08:00:00.000Z',
+      );
+      const ids = async (query: string, client = auditorAll) => {
+        const res = await get(client, `/v1/audit/compliance?${query}`);
+        expect(res.status).toBe(200);
+        return res.body.items.map((i: Item) => i.conversationId as string);
+      };
+      const all = await ids('');
+      expect(all).toHaveLength(4);
+      const res = await get(auditorAll, '/v1/audit/compliance?from=2025-06-01&to=2025-07-01');
+      expect(res.body).toMatchObject({ checkedEnds: 1, items: [{ endEventId: later, conversationId: BROKEN }] });
+      expect(await ids('to=2025-06-01')).toEqual(all.filter((_: string, i: number) => i !== all.length - 1));
+      expect(await ids('from=2025-05-01T12:00:00Z&to=2025-05-01T12:00:00.001Z')).toHaveLength(3);
+      expect(await ids('from=2025-06-02T10:00:00%2B02:00&to=2025-06-02T08:00:00.001Z')).toEqual([BROKEN]);
+      expect(await ids('reasonCode=SPAM_FLOOD')).toEqual([BROKEN]);
+      expect(await ids('reasonCode=ABUSE_OF_ASSISTANT')).toHaveLength(3);
+      expect(await ids('modelId=model-z')).toEqual([BROKEN]);
+      expect(await ids('modelId=MODEL-Z')).toEqual([]);
+      expect(await ids('policyVersion=99')).toEqual([UNKNOWN_POLICY]);
+      expect(await ids('policyVersion=1&reasonCode=ABUSE_OF_ASSISTANT&tenantId=acme')).toEqual([BROKEN, HEALTHY]);
+      expect(await ids('policyVersion=99', auditorAcme)).toEqual([]);
+      expect(await ids('reasonCode=SPAM_FLOOD', auditorAcme)).toEqual([BROKEN]);
+    });
+
+    it('treats a tenant in other letter case as another tenant', async () => {
+      expect((await get(auditorAll, '/v1/audit/compliance?tenantId=ACME')).body).toEqual({
+        items: [],
+        nextCursor: null,
+        checkedEnds: 0,
+      });
+      expect((await get(auditorAcme, '/v1/audit/compliance?tenantId=Acme&reasonCode=SPAM_FLOOD')).body).toEqual({
+        items: [],
+        nextCursor: null,
+        checkedEnds: 0,
+      });
+      expect(
+        (await get(auditorAll, '/v1/audit/compliance?tenantId=acme&reasonCode=SPAM_FLOOD')).body.items,
+      ).toHaveLength(1);
+    });
+
+    it.each([
+      ['from=yesterday', 'from'],
+      ['to=2025-02-30', 'to'],
+      ['policyVersion=0', 'policyVersion'],
+      ['policyVersion=1.5', 'policyVersion'],
+      ['modelId=has%20space', 'modelId'],
+      ['reasonCode=lower_case', 'reasonCode'],
+      ['reviewOutcome=upheld', 'reviewOutcome'],
+      ['initiator=model', 'initiator'],
+    ])('refuses %s (400 VALIDATION_FAILED)', async (query, field) => {
+      const res = await get(auditorAll, `/v1/audit/compliance?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(JSON.stringify(res.body)).toContain(field);
     });
 
     it('pages in log order with limit and cursor', async () => {

@@ -6,6 +6,7 @@ import { eventually, launch, openTab, settled, signIn, type Tab } from './suppor
 import { seedWorld, type World } from './support/seed';
 import { type ConsoleService, startConsoleService } from './support/service';
 import { goto, textOf, VIEWS } from './support/views';
+import { readTar } from '../src/export/tar';
 
 jest.setTimeout(120_000);
 
@@ -59,9 +60,40 @@ describeInBrowser('Console: compliance, sample and export', () => {
       const text = await textOf(rows.first());
       const forged = world.ends.find((e) => e.forged)!;
       expect(text).toMatch(/INSUFFICIENT_REDIRECTION|redirection/i);
-      const link = rows.first().getByRole('link');
-      if (await link.count()) expect(await link.first().getAttribute('href')).toContain(forged.conversationId);
+      expect(await rows.first().getAttribute('data-conversation-id')).toBe(forged.conversationId);
+      const links = t.page.locator('[data-testid="compliance-row"] a[href]');
+      expect(await links.count()).toBe(1);
+      expect(new URL((await links.first().getAttribute('href'))!, s.baseUrl).pathname).toBe(
+        `/console/conversations/${forged.conversationId}`,
+      );
       expect(await textOf(t.page.locator('main'))).not.toContain('Every end satisfies its own policy version.');
+    });
+
+    it("follows the filter bar: the end's reason code, model, policy version and time go to the API", async () => {
+      const rows = t.page.locator('[data-testid="compliance-row"]');
+      const empty = t.page.getByText('Every end satisfies its own policy version.');
+      const cases: [Record<string, string>, number][] = [
+        [{ reasonCode: 'SPAM_FLOOD' }, 0],
+        [{ reasonCode: 'ABUSE_OF_ASSISTANT' }, 1],
+        [{ modelId: 'some-other-model' }, 0],
+        [{ modelId: 'claude-opus-4-1', policyVersion: '1' }, 1],
+        [{ policyVersion: '2' }, 0],
+        [{ from: '2020-01-01', to: '2020-01-02' }, 0],
+      ];
+      for (const [filters, count] of cases) {
+        const before = t.urls.length;
+        await goto(t.page, s.baseUrl, VIEWS.compliance, { ...range(), ...filters });
+        if (count === 0) await empty.waitFor();
+        else await eventually(async () => expect(await rows.count()).toBe(count));
+        expect(await rows.count()).toBe(count);
+        const asked = t.urls.slice(before).filter((u) => new URL(u).pathname === '/v1/audit/compliance');
+        expect(asked.length).toBeGreaterThan(0);
+        const params = new URL(asked.at(-1)!).searchParams;
+        for (const [name, value] of Object.entries(filters)) {
+          if (name === 'to') expect(params.get('to')).toBe('2020-01-03');
+          else expect(params.get(name)).toBe(value);
+        }
+      }
     });
 
     it('says so when every end satisfies its policy (a tenant without the broken end)', async () => {
@@ -176,6 +208,28 @@ describeInBrowser('Console: compliance, sample and export', () => {
       expect(await textOf(t.page.locator('[data-testid="export-progress"]'))).toContain(
         `${file.length.toLocaleString('en-GB')} bytes`,
       );
+    });
+
+    it("reads the signed bundle (tar) here: manifest.json's SHA-256 of events.ndjson beside its own", async () => {
+      await goto(t.page, s.baseUrl, VIEWS.export, range());
+      await t.page.getByLabel('Signed bundle (tar)').check();
+      await t.page.getByRole('button', { name: 'Start export' }).click();
+      const manifest = t.page.locator('[data-testid="export-manifest-sha256"]');
+      await manifest.waitFor({ timeout: 30_000 });
+      const shown = (await textOf(manifest)).match(/^[0-9a-f]{64}$/)?.[0];
+      expect(shown).toBeDefined();
+      expect(await textOf(t.page.locator('[data-testid="export-computed-sha256"]'))).toBe(shown);
+      expect(await textOf(t.page.locator('[data-testid="export-bundle-result"]'))).toMatch(/^match: \d+ events/);
+
+      const [download] = await Promise.all([
+        t.page.waitForEvent('download'),
+        t.page.getByRole('link', { name: 'Download' }).click(),
+      ]);
+      const entries = readTar(new Uint8Array(readFileSync((await download.path())!)));
+      const events = entries.find((e) => e.name === 'events.ndjson')!.data;
+      expect(createHash('sha256').update(events).digest('hex')).toBe(shown);
+      const listed = JSON.parse(Buffer.from(entries.find((e) => e.name === 'manifest.json')!.data).toString('utf8'));
+      expect(listed.files['events.ndjson']).toBe(shown);
     });
   });
 

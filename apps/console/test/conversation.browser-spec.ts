@@ -3,7 +3,7 @@ import { describeInBrowser } from './support/chromium';
 import { eventually, launch, openTab, settled, signIn, type Tab } from './support/browser';
 import { seedWorld, type World } from './support/seed';
 import { type ConsoleService, startConsoleService, wrongVerifierKey } from './support/service';
-import { choose, goto, rowIds, textOf, VIEWS } from './support/views';
+import { choose, goto, navigate, rowIds, searchOf, textOf, VIEWS } from './support/views';
 
 jest.setTimeout(120_000);
 
@@ -151,9 +151,17 @@ describeInBrowser('Console: a conversation', () => {
     ).toEqual([...atRisk.failedGuards].sort());
   });
 
-  it('reviews an end: the review appears with who and when, and the ends list shows it', async () => {
+  it('reviews an end: the review appears with who and when, and the ends list (cached before) shows it', async () => {
     const end = world.unreviewed;
-    await open(t, end.conversationId);
+    // The ends list first: its answer (the end pending) is cached when the conversation is opened from it.
+    await goto(t.page, s.baseUrl, VIEWS.ends, { from: world.from, to: world.to });
+    const row = t.page.locator(`[data-testid="end-row"][data-conversation-id="${end.conversationId}"]`);
+    await row.waitFor();
+    expect(await textOf(row)).toMatch(/pending/i);
+    await row.click();
+    await t.page.waitForURL((url) => url.pathname === `/console/conversations/${end.conversationId}`);
+    await t.page.locator('[data-testid="message-tree"]').waitFor();
+
     await choose(t.page, 'Outcome', 'upheld');
     await t.page.getByLabel('Note', { exact: true }).fill('Two redirections, then more of the same: upheld.');
     await t.page.getByRole('button', { name: 'Submit review' }).click();
@@ -164,12 +172,13 @@ describeInBrowser('Console: a conversation', () => {
     expect(text.includes(s.keys.auditor.id) || text.includes('Ada Auditor')).toBe(true);
     expect(await t.page.getByRole('alert').count()).toBe(0);
 
-    await goto(t.page, s.baseUrl, VIEWS.ends, { from: world.from, to: world.to, reviewOutcome: 'upheld' });
-    await eventually(async () => {
-      expect(await rowIds(t.page, 'end-row')).toContain(end.conversationId);
-    });
-    const row = t.page.locator(`[data-testid="end-row"][data-conversation-id="${end.conversationId}"]`);
-    expect(await textOf(row)).toMatch(/upheld/i);
+    // Back through the nav link (no reload): the review invalidated the cached list, which reads again.
+    const loads = t.urls.length;
+    await navigate(t.page, 'ends');
+    expect(t.urls.slice(loads).filter((u) => new URL(u).pathname === '/console/ends')).toHaveLength(1);
+    expect(searchOf(t.page)).toMatchObject({ from: world.from, to: world.to });
+    await eventually(async () => expect(await textOf(row)).toMatch(/upheld/i), 5_000);
+    expect(await textOf(row)).not.toMatch(/pending/i);
   });
 
   it('explains why a reviewer may not review an end recorded under their name (409 SELF_REVIEW)', async () => {
@@ -197,6 +206,76 @@ describeInBrowser('Console: a conversation', () => {
   it('answers an unknown conversation with an error state', async () => {
     await t.page.goto(`${s.baseUrl}/console/conversations/00000000-0000-4000-8000-00000000dead`);
     await t.page.getByRole('alert').waitFor();
+  });
+
+  it('recomputes the chain itself: a message changed on the way is "not verified", naming its version', async () => {
+    const tab = await openTab(browser);
+    let changed: number | undefined;
+    try {
+      // The server's answer altered in transit: one message's content, hash and chain report left as they were.
+      await tab.page.route('**/v1/audit/conversations/*/timeline', async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as {
+          events: { type: string; version: number; data: { content?: string } }[];
+        };
+        const target = body.events.filter((e) => e.type === 'MessageAppended')[1]!;
+        target.data.content = `${target.data.content} (edited)`;
+        changed = target.version;
+        await route.fulfill({ response, json: body });
+      });
+      await signIn(tab, s.baseUrl, s.keys.auditor);
+      await open(tab, world.branched.conversationId);
+      const status = await proofStatus(tab.page);
+      expect(changed).toBeGreaterThan(1);
+      expect(status).toMatch(new RegExp(`^not verified: .*version ${changed}\\b`, 'i'));
+      // The server's own word on the chain is still "valid": the browser did not take it.
+      expect(await textOf(tab.page.locator('[data-testid="chain-status"]'))).toMatch(/valid/i);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  it('says what "verified" covers: every event, its chain and the inclusion in the log', async () => {
+    await open(t, world.branched.conversationId);
+    const status = await proofStatus(t.page);
+    expect(status).toMatch(/^verified: \d+ events: content, chain and inclusion in the signed log of size \d+/i);
+    const events = Number(/^verified: (\d+) events/i.exec(status)![1]);
+    const timeline = await s.client(s.keys.auditor).GET('/v1/audit/conversations/{id}/timeline', {
+      params: { path: { id: world.branched.conversationId } },
+    });
+    expect(events).toBe(timeline.data!.events.length);
+  });
+
+  it("prefers the auditor's pasted key to the operator's pin; forgetting it verifies with the pin", async () => {
+    const tab = await openTab(browser);
+    try {
+      await signIn(tab, s.baseUrl, s.keys.auditor);
+      await open(tab, world.branched.conversationId);
+      expect(await proofStatus(tab.page)).toMatch(/^verified/i);
+      const used = tab.page.locator('[data-testid="verifier-key-used"]');
+      expect(await used.getAttribute('data-source')).toBe('operator');
+      const operatorKey = (await textOf(used.locator('code'))).trim();
+
+      // The operator pins a key (A, the signer's); the form to paste one's own is still offered.
+      const wrong = wrongVerifierKey();
+      await tab.page.getByLabel('Verifier key', { exact: true }).fill(wrong);
+      await tab.page.getByRole('button', { name: 'Pin this key' }).click();
+      await eventually(async () => {
+        expect(await textOf(tab.page.locator('[data-testid="proof-status"]'))).toMatch(/^not verified: \S/i);
+      }, 20_000);
+      expect(await used.getAttribute('data-source')).toBe('pasted');
+      expect((await textOf(used.locator('code'))).trim()).toBe(wrong);
+      expect(await tab.page.getByRole('button', { name: 'Replace my key' }).count()).toBe(1);
+
+      await tab.page.getByRole('button', { name: 'Forget this key' }).click();
+      await eventually(async () => {
+        expect(await textOf(tab.page.locator('[data-testid="proof-status"]'))).toMatch(/^verified/i);
+      }, 20_000);
+      expect(await used.getAttribute('data-source')).toBe('operator');
+      expect((await textOf(used.locator('code'))).trim()).toBe(operatorKey);
+    } finally {
+      await tab.close();
+    }
   });
 
   it('does not verify against a pinned key that is not the signer\'s: "not verified" and why', async () => {

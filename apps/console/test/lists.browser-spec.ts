@@ -3,7 +3,7 @@ import { describeInBrowser } from './support/chromium';
 import { eventually, launch, openTab, settled, signIn, type Tab } from './support/browser';
 import { projectionsCaughtUp, seedManyEnds, seedWorld, type World } from './support/seed';
 import { type ConsoleService, startConsoleService } from './support/service';
-import { goto, rowIds, VIEWS } from './support/views';
+import { goto, rowIds, textOf, VIEWS } from './support/views';
 
 jest.setTimeout(180_000);
 
@@ -146,9 +146,21 @@ describeInBrowser('Console: the ends and blocked lists', () => {
     await t.page.locator('[data-testid="message-tree"]').waitFor();
   });
 
-  it('shows times in the viewer time zone with UTC in the title', async () => {
+  it('shows times in the viewer time zone (Europe/Berlin here) with UTC in the title', async () => {
     await goto(t.page, s.baseUrl, VIEWS.ends, range());
-    const time = t.page.locator('[data-testid="end-row"] [title]').first();
-    expect(await time.getAttribute('title')).toMatch(/UTC|Z\b/);
+    const row = t.page.locator('[data-testid="end-row"]').first();
+    const endEventId = (await row.getAttribute('data-end-event-id'))!;
+    const answer = await s.client(s.keys.auditor).GET('/v1/audit/ends', { params: { query: { limit: 500 } } });
+    const end = answer.data!.items.find((e) => e.endEventId === endEventId);
+    expect(end).toBeDefined();
+    const endedAt = new Date(end!.endedAt);
+    const format = (timeZone: string) =>
+      new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(endedAt);
+    expect(format('Europe/Berlin')).not.toBe(format('UTC'));
+
+    const time = row.locator('time');
+    expect(await time.count()).toBe(1);
+    expect((await textOf(time)).trim()).toBe(format('Europe/Berlin'));
+    expect(await time.getAttribute('title')).toBe(`${endedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC`);
   });
 });

@@ -11,7 +11,7 @@ import {
 import { conversationIdOf } from '@app/conversation';
 import { typeIs } from '@app/projections';
 import { decodeSequenceCursor, encodeSequenceCursor, InvalidCursor } from './cursor';
-import { Page, pageLimit, Queryable } from './queryable';
+import { isoOrNull, Page, pageLimit, Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';
 import { readStoredPolicies } from './stored-policies';
 
@@ -38,6 +38,12 @@ export interface ComplianceOptions {
   /** The rules of each version; by default the versions stored in the database (stored-policies.ts). */
   policyOf?: (version: number) => Policy | undefined;
   tenantId?: string;
+  /** The end's own fields, as /v1/audit/ends filters them; times: from inclusive, to exclusive. */
+  reasonCode?: string;
+  modelId?: string;
+  policyVersion?: number;
+  from?: string;
+  to?: string;
   limit?: number;
   cursor?: string;
   /** At most this many ends are re-checked per call; nextCursor then says where to go on. */
@@ -84,9 +90,23 @@ export async function checkCompliance(
          FROM es_events e
         WHERE ${typeIs(['ConversationEnded'])} AND position > $1::bigint
           AND ($2::text IS NULL OR (metadata ->> 'tenantId' = $2 AND ${streamStartedBy('e.stream_id', '$2')}))
+          AND ($4::text IS NULL OR data ->> 'reasonCode' = $4)
+          AND ($5::text IS NULL OR data ->> 'modelId' = $5)
+          AND ($6::int IS NULL OR data -> 'policyVersion' = to_jsonb($6::int))
+          AND ($7::timestamptz IS NULL OR occurred_at >= $7)
+          AND ($8::timestamptz IS NULL OR occurred_at < $8)
         ORDER BY position
         LIMIT $3`,
-      [after, options.tenantId ?? null, requested],
+      [
+        after,
+        options.tenantId ?? null,
+        requested,
+        options.reasonCode ?? null,
+        options.modelId ?? null,
+        options.policyVersion ?? null,
+        isoOrNull(options.from),
+        isoOrNull(options.to),
+      ],
     );
     const exhausted = rows.length < requested;
     const verdicts = await recheck(q, rows, policyOf);

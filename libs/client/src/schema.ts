@@ -355,7 +355,7 @@ export interface paths {
         };
         /**
          * Ends that break a guard of their own policy version (must be empty)
-         * @description Re-folds each end’s conversation from the event log up to just before the end and runs the guards of the end’s policy version again. Overturned ends are found with /v1/audit/ends?reviewOutcome=overturned. Keys of one tenant see that tenant only; `*` keys see all and may filter by tenantId.
+         * @description Re-folds each end’s conversation from the event log up to just before the end and runs the guards of the end’s policy version again. Overturned ends are found with /v1/audit/ends?reviewOutcome=overturned. Filters: the end’s reasonCode, modelId and policyVersion as recorded, and its time (from inclusive, to exclusive). Keys of one tenant see that tenant only; `*` keys see all and may filter by tenantId.
          */
         get: operations["AuditEndsController_compliance"];
         put?: never;
@@ -4120,6 +4120,14 @@ export interface operations {
     AuditEndsController_compliance: {
         parameters: {
             query?: {
+                /** @description A reason code. Each policy version declares its own (version 1: CHILD_SEXUAL_EXPLOITATION, MASS_HARM_UPLIFT, VIOLENT_EXTREMISM, ABUSE_OF_ASSISTANT, HATE_OR_HARASSMENT_GENERATION, SERIOUS_CRIME_FACILITATION, USER_REQUESTED, OPERATOR_ACTION, OTHER_POLICY); one that no version stored or in force declares is 400 VALIDATION_FAILED. Any version's code. */
+                reasonCode?: string;
+                modelId?: string;
+                policyVersion?: number;
+                /** @description Inclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
+                from?: string;
+                /** @description Exclusive. ISO 8601 date (UTC midnight) or date-time with Z or an offset */
+                to?: string;
                 /** @description Keys of all tenants (*) may narrow to one; another tenant than the key’s gives an empty list */
                 tenantId?: string;
                 limit?: number;

@@ -79,15 +79,17 @@ export class AuditEndsController {
       'Re-folds each end’s conversation from the event log up to just before the end ' +
       'and runs the guards of the end’s policy version again. ' +
       'Overturned ends are found with /v1/audit/ends?reviewOutcome=overturned. ' +
+      'Filters: the end’s reasonCode, modelId and policyVersion as recorded, ' +
+      'and its time (from inclusive, to exclusive). ' +
       SCOPE,
   })
   @ApiOkResponse({ type: CompliancePageDto })
   @ApiRecordedCappedReadProblems()
   @Capped()
   @RecordsAccess(endTargets)
-  compliance(@Query() { tenantId, limit, cursor }: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
+  compliance(@Query() { tenantId, ...options }: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
     return inTenantScope(who, tenantId, { ...EMPTY_PAGE, checkedEnds: 0 }, (scope) =>
-      checkCompliance(this.auditPool, { ...scope, limit, cursor }),
+      checkCompliance(this.auditPool, { ...options, ...scope }),
     );
   }
 

@@ -23,17 +23,19 @@ export function ruleText(policies: Policy[] | undefined, version: number | null,
 
 export function Compliance() {
   const filters = useFilters();
-  const tenantId = apiFilters(filters).tenantId;
+  // The end's own fields and time narrow the re-check; initiator and review outcome are not its filters.
+  const { from, to, reasonCode, modelId, policyVersion, tenantId } = apiFilters(filters);
+  const scope = { from, to, reasonCode, modelId, policyVersion, tenantId };
   const policies = usePolicies();
   // A call re-checks at most 5,000 ends: follow the cursor until every end was checked.
   const query = useQuery({
-    queryKey: ['compliance', tenantId],
+    queryKey: ['compliance', scope],
     queryFn: async () => {
       const items: Schemas['ComplianceItemDto'][] = [];
       let checked = 0;
       let cursor: string | undefined;
       for (let calls = 0; calls < MAX_CALLS; calls++) {
-        const page = unwrap(await client.GET('/v1/audit/compliance', { params: { query: { tenantId, cursor } } }));
+        const page = unwrap(await client.GET('/v1/audit/compliance', { params: { query: { ...scope, cursor } } }));
         items.push(...page.items);
         checked += page.checkedEnds;
         if (!page.nextCursor) return { items, checked, complete: true };

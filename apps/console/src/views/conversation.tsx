@@ -99,7 +99,7 @@ function ConversationBody(props: {
           </span>
         </dd>
       </dl>
-      {latest && <ProofStatus event={latest} />}
+      {latest && <ProofStatus events={events} />}
 
       <h2>Messages</h2>
       <p className="hint">

@@ -4,12 +4,22 @@ import { getKey } from '../api';
 import { apiFilters } from '../filters';
 import { useFilters } from '../use-filters';
 import { checkNdjson, readAll, type ExportCheck, type Progress } from '../export/stream';
+import { checkBundle, type BundleCheck } from '../export/tar';
 import { REFUSED, signOut } from '../session';
 
 type State =
   | { phase: 'idle' }
   | { phase: 'running'; progress: Progress; bundle: boolean }
-  | { phase: 'done'; progress: Progress; bundle: boolean; url: string; name: string; check: ExportCheck | null }
+  | {
+      phase: 'done';
+      progress: Progress;
+      bundle: boolean;
+      url: string;
+      name: string;
+      check: ExportCheck | null;
+      /** The tar read here: manifest.json's SHA-256 of each file against this browser's (or why it could not). */
+      bundleCheck: BundleCheck | string | null;
+    }
   | { phase: 'failed'; message: string };
 
 export function Export() {
@@ -46,6 +56,9 @@ export function Export() {
       }
       const bytes = await readAll(response.body, (progress) => setState({ phase: 'running', progress, bundle }));
       const check = bundle ? null : await checkNdjson(bytes);
+      const bundleCheck = bundle
+        ? await checkBundle(bytes).catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
+        : null;
       const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], {
         type: bundle ? 'application/x-tar' : 'application/x-ndjson',
       });
@@ -59,6 +72,7 @@ export function Export() {
         url: URL.createObjectURL(blob),
         name: bundle ? `audit-bundle-${stamp}.tar` : `audit-export-${stamp}.ndjson`,
         check,
+        bundleCheck,
       });
     } catch (err) {
       if (controller.signal.aborted) return;
@@ -68,6 +82,7 @@ export function Export() {
 
   const progress = state.phase === 'running' || state.phase === 'done' ? state.progress : null;
   const check = state.phase === 'done' ? state.check : null;
+  const bundleCheck = state.phase === 'done' ? state.bundleCheck : null;
   return (
     <section>
       <h1>Export</h1>
@@ -124,6 +139,12 @@ export function Export() {
               </dd>
             </dl>
           )}
+          {typeof bundleCheck === 'string' && (
+            <div role="alert" className="state state-error">
+              The bundle could not be read here: {bundleCheck}
+            </div>
+          )}
+          {bundleCheck && typeof bundleCheck === 'object' && <BundleFacts check={bundleCheck} />}
           <a className="button" href={state.url} download={state.name}>
             Download
           </a>{' '}
@@ -131,5 +152,43 @@ export function Export() {
         </div>
       )}
     </section>
+  );
+}
+
+function BundleFacts({ check }: { check: BundleCheck }) {
+  return (
+    <>
+      <dl className="facts">
+        <dt>manifest.json’s SHA-256 of events.ndjson</dt>
+        <dd>
+          <code data-testid="export-manifest-sha256">{check.manifestSha256 ?? 'not named'}</code>
+        </dd>
+        <dt>events.ndjson’s SHA-256, computed by this browser</dt>
+        <dd>
+          <code data-testid="export-computed-sha256">{check.computedSha256 ?? 'no events.ndjson'}</code>
+        </dd>
+        <dt>Result</dt>
+        <dd data-testid="export-bundle-result">
+          {check.match ? (
+            <span className="badge ok">
+              match: {check.records} events; every file the manifest lists ({check.files.length}) has its SHA-256
+            </span>
+          ) : (
+            <span className="badge bad" role="alert">
+              mismatch:{' '}
+              {check.files
+                .filter((f) => f.computed !== f.manifest)
+                .map((f) => f.name)
+                .join(', ') || 'events.ndjson is not listed'}{' '}
+              not what the manifest describes
+            </span>
+          )}
+        </dd>
+      </dl>
+      <p className="hint">
+        The manifest’s own signature (manifest.sig) and the proofs are checked offline with{' '}
+        <code>conversation-audit-verify</code>.
+      </p>
+    </>
   );
 }

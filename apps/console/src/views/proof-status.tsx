@@ -1,9 +1,11 @@
-// "verified" only when this browser checked the checkpoint's signature with a pinned key and the
-// inclusion proof of the conversation's latest event against its root.
+// "verified" only when this browser recomputed every event's chain hash from its content, checked each
+// prevHash links to the previous event, and checked the checkpoint's signature with a pinned key and
+// the inclusion proof of the conversation's latest event against its root.
 import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { ApiError, client, type EventDto } from '../api';
 import { useConsoleConfig } from '../queries';
+import { checkChain } from '../verify/chain';
 import { checkInclusion, type ProofCheck } from '../verify/check';
 import { keyName } from '../verify/note';
 
@@ -14,27 +16,38 @@ interface PinnedKey {
   source: string;
 }
 
+/**
+ * The auditor's own key (pasted, remembered in this browser) wins: /console/config.json is served by the
+ * very server being checked. Else the operator's pin, the one named like the checkpoint's origin first.
+ */
 function choosePinned(configKeys: string[], pasted: string | null, origin: string | undefined): PinnedKey | undefined {
-  const byOrigin = configKeys.find((k) => keyName(k) === origin);
-  if (byOrigin ?? configKeys[0]) {
-    return { key: (byOrigin ?? configKeys[0])!, source: 'pinned by the operator (/console/config.json)' };
-  }
   if (pasted) return { key: pasted, source: 'pasted by you (remembered in this browser)' };
+  const byOrigin = configKeys.find((k) => keyName(k) === origin) ?? configKeys[0];
+  if (byOrigin) return { key: byOrigin, source: 'pinned by the operator (/console/config.json)' };
   return undefined;
 }
 
-export function ProofStatus({ event }: { event: EventDto }) {
+export function ProofStatus({ events }: { events: EventDto[] }) {
+  const event = events[events.length - 1]!;
   const config = useConsoleConfig();
   const [pasted, setPasted] = useState(() => localStorage.getItem(PASTED));
   const [draft, setDraft] = useState('');
   // One read of the checkpoint and the proof; while the log has not covered the event yet it is asked
   // again every 10 s (checkpoints are signed every CHECKPOINT_INTERVAL seconds).
   const check = useQuery({
-    queryKey: ['proof', event.eventId, event.hash, config.data?.verifierKeys, pasted],
+    queryKey: ['proof', event.eventId, events, config.data?.verifierKeys, pasted],
     enabled: config.data !== undefined,
     staleTime: Infinity,
     refetchInterval: (query) => (query.state.data?.result.status === 'not-yet' ? 10_000 : false),
     queryFn: async (): Promise<{ result: ProofCheck; pinned?: PinnedKey }> => {
+      // The chain first: the leaf the log proves is the last event's hash, which only means something
+      // once every event's content is shown to lead to it.
+      const chain = await checkChain(events);
+      if (!chain.valid) {
+        return {
+          result: { status: 'not-verified', why: `the chain breaks at version ${chain.brokenAtVersion}: ${chain.why}` },
+        };
+      }
       const answer = await client.GET('/v1/audit/log/checkpoint', { parseAs: 'text' });
       if (answer.response.status === 404) {
         return { result: { status: 'not-verified', why: 'no signed checkpoint yet' } };
@@ -67,8 +80,10 @@ export function ProofStatus({ event }: { event: EventDto }) {
   let text = 'checking…';
   if (check.error) {
     text = `not verified: ${check.error instanceof Error ? check.error.message : String(check.error)}`;
-  } else if (outcome?.status === 'verified') text = 'verified';
-  else if (outcome?.status === 'not-yet') {
+  } else if (outcome?.status === 'verified') {
+    const covers = `content, chain and inclusion in the signed log of size ${outcome.treeSize}`;
+    text = `verified: ${events.length} events: ${covers}`;
+  } else if (outcome?.status === 'not-yet') {
     text = `not verified: not yet in a signed checkpoint (the latest covers ${outcome.treeSize} events)`;
   } else if (outcome) text = `not verified: ${outcome.why}`;
 
@@ -90,7 +105,8 @@ export function ProofStatus({ event }: { event: EventDto }) {
     <div className="proof">
       <h2>Transparency log</h2>
       <p>
-        Inclusion of the latest event (version {event.version}) in the signed log, checked by this browser:{' '}
+        Every event’s content and hash link, and the inclusion of the latest (version {event.version}) in the signed
+        log, checked by this browser:{' '}
         <strong
           data-testid="proof-status"
           className={`badge ${verified ? 'ok' : outcome?.status === 'not-yet' ? 'warn' : 'bad'}`}
@@ -103,7 +119,11 @@ export function ProofStatus({ event }: { event: EventDto }) {
           Leaf {outcome.leafIndex} of {outcome.treeSize} in {outcome.origin}; root {outcome.rootHash}.
         </p>
       )}
-      <p className="hint">
+      <p
+        className="hint"
+        data-testid="verifier-key-used"
+        data-source={pinned ? (pinned.source.startsWith('pasted') ? 'pasted' : 'operator') : 'none'}
+      >
         {pinned ? (
           <>
             Verifier key <code className="wrap">{pinned.key}</code>, {pinned.source}.{' '}
@@ -117,8 +137,9 @@ export function ProofStatus({ event }: { event: EventDto }) {
           'No verifier key is pinned: the operator sets CONSOLE_VERIFIER_KEYS, ' +
           'or paste the log’s key from a source you trust.'
         )}
+        {pinned?.source.startsWith('pinned') && ' A key you paste below takes precedence over it.'}
       </p>
-      {!config.data?.verifierKeys.length && (
+      {config.data && (
         <form className="inline-form" onSubmit={pin} aria-label="Pin a verifier key">
           <div className="field field-wide">
             <label htmlFor="verifier-key">Verifier key</label>
@@ -132,7 +153,7 @@ export function ProofStatus({ event }: { event: EventDto }) {
             />
           </div>
           <button type="submit" className="secondary">
-            Pin this key
+            {pasted ? 'Replace my key' : 'Pin this key'}
           </button>
         </form>
       )}

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, INITIATORS } from '@app/conversation';
@@ -169,7 +169,14 @@ export class ReviewStatsQueryDto {
   @TO @IsOptional() @IsAuditTime() to?: string;
 }
 
-export class ComplianceQueryDto {
+/** The end's own fields of /v1/audit/ends' filters (the re-check reads the log, not the review index). */
+export class ComplianceQueryDto extends PickType(EndFiltersDto, [
+  'reasonCode',
+  'modelId',
+  'policyVersion',
+  'from',
+  'to',
+] as const) {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
   @LIMIT @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number;
   @CURSOR @IsOptional() @IsSequenceCursor() cursor?: string;
