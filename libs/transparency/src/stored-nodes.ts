@@ -1,29 +1,37 @@
 import type { Pool, PoolClient } from 'pg';
-import type { NodeId, SubtreeSource } from '@app/tlog';
+import { type NodeRun, type NodeRunReader, SteppedSource } from '@app/tlog';
 
 type Db = Pool | PoolClient;
 
 /**
- * The tree's stored perfect subtrees (tlog_nodes) as a SubtreeSource: the nodes a root or a
- * proof needs, O(log n) of them, read by primary key in one query.
+ * The tree as stored in tlog_nodes, as a SubtreeSource: the sequencer stores the perfect
+ * subtrees of levels 0, 4, 8, … (LEVEL_STEP), and a node of another level is computed from the
+ * at most 8 stored nodes below it. A root or a proof reads O(log n) runs of consecutive nodes,
+ * each an index range scan, all in one query. Trees sequenced before stored every level: their
+ * nodes of the other levels are still there and simply not read.
  */
-export class StoredNodes implements SubtreeSource {
+export class StoredNodes extends SteppedSource {
+  constructor(db: Db) {
+    super(new StoredRuns(db));
+  }
+}
+
+class StoredRuns implements NodeRunReader {
   constructor(private readonly db: Db) {}
 
-  async get(nodes: readonly NodeId[]): Promise<Buffer[]> {
-    if (nodes.length === 0) return [];
-    const { rows } = await this.db.query<{ hash: Buffer | null; level: number; index: string }>({
-      name: 'tlog_nodes_get',
-      text: `SELECT n.hash, q.level, q.index::text AS index
-               FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS q(level, index, k)
-               LEFT JOIN tlog_nodes n ON n.level = q.level AND n.index = q.index
-              ORDER BY q.k`,
-      values: [nodes.map((n) => n.level), nodes.map((n) => String(n.index))],
+  async readRuns(runs: readonly NodeRun[]): Promise<Buffer[][]> {
+    if (runs.length === 0) return [];
+    const { rows } = await this.db.query<{ k: string; hash: Buffer }>({
+      name: 'tlog_node_runs_get',
+      text: `SELECT q.k::text AS k, n.hash
+               FROM unnest($1::smallint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(level, lo, hi, k)
+               JOIN tlog_nodes n ON n.level = q.level AND n.index >= q.lo AND n.index < q.hi
+              ORDER BY q.k, n.index`,
+      values: [runs.map((r) => r.level), runs.map((r) => String(r.from)), runs.map((r) => String(r.from + r.count))],
     });
-    return rows.map((r) => {
-      if (!r.hash) throw new Error(`tree node ${r.level}/${r.index} is not stored`);
-      return r.hash;
-    });
+    const out: Buffer[][] = runs.map(() => []);
+    for (const r of rows) out[Number(r.k) - 1].push(r.hash);
+    return out;
   }
 }
 
