@@ -56,7 +56,7 @@ describe('a tree stored every fourth level', () => {
     }
   });
 
-  it('gives the consistency proof between every two sizes up to 40, and from every size to 300, the pure core gives', async () => {
+  it('gives the consistency proofs the pure core gives: every pair up to 40, four to each size up to 300', async () => {
     const { full, stepped } = trees(300);
     for (let to = 1; to <= 300; to++) {
       for (const from of to <= 40 ? [...Array(to + 1).keys()] : [1, 16, to >> 1, to - 1]) {

@@ -21,7 +21,10 @@ export interface NodeRun {
   count: number;
 }
 
-/** The stored nodes a node is computed from: itself when its level is stored, else its descendants at the stored level below. */
+/**
+ * The stored nodes a node is computed from: itself when its level is stored, else its
+ * descendants at the stored level below.
+ */
 export function storedRunOf(node: NodeId): NodeRun {
   const r = node.level % LEVEL_STEP;
   const count = 2 ** r;

@@ -92,7 +92,8 @@ async function fillTree(pool: Pool, leaves: number): Promise<void> {
       );
     }
     await c.query(
-      'INSERT INTO tlog_nodes (level, index, hash) SELECT level, index, hash FROM fill_nodes WHERE level % $1 = 0 ORDER BY level, index',
+      `INSERT INTO tlog_nodes (level, index, hash)
+       SELECT level, index, hash FROM fill_nodes WHERE level % $1 = 0 ORDER BY level, index`,
       [LEVEL_STEP],
     );
   } finally {
