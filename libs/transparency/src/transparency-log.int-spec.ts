@@ -115,10 +115,11 @@ describe('transparency log', () => {
       for (let i = 0; i < 10; i++) await appendEvents(store, conversationStream(), 30);
       const conn = await db.pool.connect();
       try {
-        // Batches of 37: partial subtrees at every batch's end, edges reloaded by new sequencers.
-        const runner = new ProjectionRunner(db.pool, store, new SequencerProjection(), { batchSize: 37 });
-        while ((await runner.processBatch(conn)) > 0);
-        expect(await new ProjectionRunner(db.pool, store, new SequencerProjection(), {}).processBatch(conn)).toBe(0);
+        // Batches of 37, each by a new sequencer: partial subtrees at every batch's end, the edge reloaded.
+        const batch = () => new ProjectionRunner(db.pool, store, new SequencerProjection(), { batchSize: 37 });
+        for (let tries = 0; (await storedTreeSize(db.pool)) < 300 && tries < 400; tries++) {
+          if ((await batch().processBatch(conn)) <= 0) await sleep(25);
+        }
       } finally {
         conn.release();
       }
