@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCheckpoint, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
+import { LEVEL_STEP, openCheckpoint, parseVerifierKey, rootAt, verifyConsistency, verifyInclusion } from '@app/tlog';
 import { comparePositions, PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, readCheckpoints } from '@app/projections';
 import {
@@ -304,10 +304,13 @@ describe('Transparency log over HTTP', () => {
     it('refuses to sign a rewritten tree, and /health turns degraded (still 200: the record works)', async () => {
       const signed = (await log.log.latestCheckpoint())!;
       await t.db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
-      // The largest stored subtree of the signed tree: every proof from it reads it.
-      await t.db.pool.query('UPDATE tlog_nodes SET hash = sha256(hash) WHERE level = $1 AND index = 0', [
-        Math.floor(Math.log2(signed.treeSize)),
-      ]);
+      // The first node of the highest stored level (0, 4, 8, …) of the signed tree: the largest
+      // subtree of every proof from it is computed from it.
+      const rewritten = await t.db.pool.query(
+        'UPDATE tlog_nodes SET hash = sha256(hash) WHERE level = $1 AND index = 0',
+        [Math.floor(Math.log2(signed.treeSize) / LEVEL_STEP) * LEVEL_STEP],
+      );
+      expect(rewritten.rowCount).toBe(1);
       await t.db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
       await say(writerA, A, uuid(3), uuid(2), 'user', 'one more');
       await expect(sign()).rejects.toThrow(/does not extend the checkpoint signed at/);

@@ -17,7 +17,7 @@ import {
   sleep,
 } from '../test/runner-fixtures';
 import { toRecorded } from '@app/application';
-import { ALL_PROJECTIONS, leaseKey, ProjectionRunner, projectionLags, readCheckpoints } from './index';
+import { ALL_PROJECTIONS, leaseKey, type Projection, ProjectionRunner, projectionLags, readCheckpoints } from './index';
 import { streamIdOf } from '@app/conversation';
 
 let db: TestDatabase;
@@ -484,6 +484,43 @@ describe(ProjectionRunner.name, () => {
         late.release();
         await runner.stop();
       }
+    });
+  });
+
+  describe('with batchIntervalMs', () => {
+    it('takes one batch per interval while events keep coming, and full batches one after another', async () => {
+      const batches: { at: number; count: number }[] = [];
+      const projection: Projection = {
+        name: `paced-${randomUUID()}`,
+        tables: [],
+        async apply(_tx, batch) {
+          batches.push({ at: Date.now(), count: batch.count });
+        },
+      };
+      // A backlog of several full batches (with whatever the other tests appended).
+      await appendTicks(store, 450);
+      const runner = new ProjectionRunner(pool, store, projection, { ...FAST, batchSize: 150, batchIntervalMs: 250 });
+      runner.start();
+      try {
+        // Then a steady trickle, far below a full batch per interval.
+        const until = Date.now() + 1500;
+        while (Date.now() < until) {
+          await appendTicks(store, 2);
+          await sleep(10);
+        }
+        await eventually('the paced projection to catch up', async () => (await lagOf(pool, projection.name)) === 0);
+      } finally {
+        await runner.stop();
+      }
+      const gaps = batches.slice(1).map((b, i) => ({ ms: b.at - batches[i].at, afterFull: batches[i].count === 150 }));
+      const afterFull = gaps.filter((g) => g.afterFull).map((g) => g.ms);
+      const afterPartial = gaps.filter((g) => !g.afterFull).map((g) => g.ms);
+      expect(afterFull.length).toBeGreaterThanOrEqual(2);
+      expect(Math.min(...afterFull)).toBeLessThan(200);
+      // Without the interval the trickle is taken a commit or two at a time: dozens of batches,
+      // a few milliseconds apart.
+      expect(afterPartial.length).toBeGreaterThanOrEqual(3);
+      expect(Math.min(...afterPartial)).toBeGreaterThanOrEqual(200);
     });
   });
 });

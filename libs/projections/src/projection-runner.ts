@@ -8,6 +8,13 @@ export interface RunnerOptions {
   /** Resolves at the next committed append (LISTEN/NOTIFY) or after the timeout. */
   waitForChange?: (timeoutMs: number) => Promise<void>;
   pollIntervalMs?: number;
+  /**
+   * The least time from the start of one batch to the start of the next while batches are not
+   * full (default 0: the next batch at once). Under a steady stream of commits a runner without
+   * it takes a batch per commit or two, and each batch has a fixed cost (its transaction, the
+   * checkpoint, the statements); with it, one batch per interval holds the commits meanwhile.
+   */
+  batchIntervalMs?: number;
   /** How often a standby runner tries to take the lease. */
   leaseRetryMs?: number;
   log?: (message: string) => void;
@@ -60,9 +67,13 @@ export class ProjectionRunner {
           await this.sleep(this.options.leaseRetryMs ?? 2000);
           continue;
         }
+        const started = Date.now();
         const processed = await this.processBatch(this.conn);
         if (processed > 0 || processed === -1) {
           quickRetries = 0;
+          if (processed > 0 && processed < (this.options.batchSize ?? 1000)) {
+            await this.sleep((this.options.batchIntervalMs ?? 0) - (Date.now() - started));
+          }
         } else if (woken && quickRetries < 8) {
           // Woken but nothing visible yet: an older transaction is still open. Look again soon.
           quickRetries++;
@@ -154,6 +165,7 @@ export class ProjectionRunner {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
     return new Promise((r) => setTimeout(r, ms).unref?.());
   }
 }

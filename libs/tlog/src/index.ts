@@ -2,6 +2,7 @@ export * from './merkle';
 export * from './merkle-verify';
 export * from './frontier';
 export * from './memory-source';
+export * from './stored-levels';
 export * from './errors';
 export * from './keys';
 export * from './note';

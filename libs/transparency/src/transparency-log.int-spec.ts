@@ -7,6 +7,12 @@ import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, rebuildProjections, readCheckpoint } from '@app/projections';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import {
+  consistencyProof,
+  Frontier,
+  inclusionProof,
+  isStoredLevel,
+  leafHash,
+  MemorySubtreeSource,
   openCheckpoint,
   openNote,
   parseVerifierKey,
@@ -27,7 +33,7 @@ import { catchUpSequencer } from './catch-up';
 import { CheckpointSigner, SigningRefused } from './checkpoint-signer';
 import { logKeys } from './checkpoints';
 import { resolveOrigin } from './log-origin';
-import { SEQUENCER_NAME, SequencerProjection } from './sequencer.projection';
+import { insertNodes, SEQUENCER_NAME, SequencerProjection } from './sequencer.projection';
 import { createSigningKeyFile, readSigningKey, SigningKeyFileExists } from './signing-key-file';
 import { StoredNodes, storedTreeSize } from './stored-nodes';
 import { TransparencyLog } from './transparency-log';
@@ -35,6 +41,17 @@ import { verifyAgainstCheckpoint } from './verify-against-checkpoint';
 
 const ORIGIN = 'test.example/log';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The leaf hashes of every event, in commit order. */
+async function referenceLeaves(pool: Pool): Promise<Buffer[]> {
+  const { rows } = await pool.query<{ hash: string }>('SELECT hash FROM es_events ORDER BY transaction_id, position');
+  return rows.map((r) => leafHash(Buffer.from(r.hash, 'hex')));
+}
+
+/** The tree of every event with every node, in memory: the pure core's reference. */
+async function referenceTree(pool: Pool): Promise<MemorySubtreeSource> {
+  return new MemorySubtreeSource(Frontier.empty().append(await referenceLeaves(pool)));
+}
 
 function keyFile(dir: string, name = 'key.pem'): string {
   const file = join(dir, name);
@@ -92,6 +109,82 @@ describe('transparency log', () => {
       const size = await storedTreeSize(db.pool);
       expect(size).toBe(2 + 3 + 4 + 5 + 6);
       expect(await rootAt(new StoredNodes(db.pool), size)).toEqual(await expectedRoot(db.pool));
+    });
+
+    it("stores the leaf hashes and every fourth level; roots and proofs from them are the pure core's", async () => {
+      for (let i = 0; i < 10; i++) await appendEvents(store, conversationStream(), 30);
+      const conn = await db.pool.connect();
+      try {
+        // Batches of 37, each by a new sequencer: partial subtrees at every batch's end, the edge reloaded.
+        const batch = () => new ProjectionRunner(db.pool, store, new SequencerProjection(), { batchSize: 37 });
+        for (let tries = 0; (await storedTreeSize(db.pool)) < 300 && tries < 400; tries++) {
+          if ((await batch().processBatch(conn)) <= 0) await sleep(25);
+        }
+      } finally {
+        conn.release();
+      }
+      const { rows: levels } = await db.pool.query<{ level: number; n: number }>(
+        'SELECT level, count(*)::int AS n FROM tlog_nodes GROUP BY level ORDER BY level',
+      );
+      expect(levels).toEqual([
+        { level: 0, n: 300 },
+        { level: 4, n: 18 },
+        { level: 8, n: 1 },
+      ]);
+      const reference = await referenceTree(db.pool);
+      const stored = new StoredNodes(db.pool);
+      for (const size of [1, 2, 3, 7, 15, 16, 17, 31, 100, 255, 256, 257, 299, 300]) {
+        expect(await rootAt(stored, size)).toEqual(await rootAt(reference, size));
+        for (const leaf of new Set([0, size >> 1, size - 2, size - 1].filter((l) => l >= 0))) {
+          expect(await inclusionProof(stored, leaf, size)).toEqual(await inclusionProof(reference, leaf, size));
+        }
+        for (const [from, to] of [
+          [1, size],
+          [size >> 1, size],
+          [size - 1, size],
+          [size, 300],
+        ]) {
+          expect(await consistencyProof(stored, from, to)).toEqual(await consistencyProof(reference, from, to));
+        }
+      }
+    });
+
+    it('reads and extends a tree sequenced before, when every level was stored', async () => {
+      await appendEvents(store, conversationStream(), 21);
+      await catchUpSequencer(db.pool, store);
+      // What the sequencer stored before: the nodes of every level (those of levels 1-3 added here).
+      const before = Frontier.empty().append((await referenceLeaves(db.pool)).slice(0, 21));
+      await insertNodes(
+        db.pool,
+        before.filter((n) => !isStoredLevel(n.level)),
+      );
+      expect((await db.pool.query('SELECT count(*)::int AS n FROM tlog_nodes')).rows[0].n).toBe(2 * 21 - 3);
+      for (let i = 0; i < 3; i++) await appendEvents(store, conversationStream(), 10);
+      await catchUpSequencer(db.pool, store);
+      const reference = await referenceTree(db.pool);
+      const stored = new StoredNodes(db.pool);
+      for (const size of [5, 16, 21, 22, 32, 51]) {
+        expect(await rootAt(stored, size)).toEqual(await rootAt(reference, size));
+        expect(await inclusionProof(stored, size - 1, size)).toEqual(await inclusionProof(reference, size - 1, size));
+        const [from, to] = size < 21 ? [size, 21] : [21, size];
+        expect(await consistencyProof(stored, from, to)).toEqual(await consistencyProof(reference, from, to));
+      }
+      const { rows } = await db.pool.query<{ level: number; n: number }>(
+        'SELECT level, count(*)::int AS n FROM tlog_nodes WHERE level > 0 GROUP BY level ORDER BY level',
+      );
+      // Levels 1 to 3 only where they were stored before; from then on levels 4, 8, … only.
+      expect(rows).toEqual([
+        { level: 1, n: 10 },
+        { level: 2, n: 5 },
+        { level: 3, n: 2 },
+        { level: 4, n: 3 },
+      ]);
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      const signed = (await new CheckpointSigner(db.pool, origin, key, { log: silent }).sign())!;
+      expect(signed.treeSize).toBe(51);
+      const verified = await verifyAgainstCheckpoint(db.pool, signed.note, [parseVerifierKey(key.verifierKey)]);
+      expect(verified).toMatchObject({ ok: true, events: 51 });
     });
 
     it('is evidence: a rebuild of the projections leaves its tables alone, and refuses to rebuild it', async () => {
@@ -205,9 +298,11 @@ describe('transparency log', () => {
       await appendEvents(store, conversationStream(), 4);
       await catchUpSequencer(db.pool, store);
       await signer.sign();
-      // The owner rewrites a stored node of the signed part (triggers off), then the log grows.
+      // The owner rewrites a stored node of the signed part (triggers off), then the log grows:
+      // a leaf hash, from which the subtree of the first four leaves (level 2, not stored) is computed.
       await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
-      await db.pool.query(`UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 2 AND index = 0`);
+      const forged = await db.pool.query(`UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 0 AND index = 0`);
+      expect(forged.rowCount).toBe(1);
       await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
       await appendEvents(store, conversationStream(), 1);
       await catchUpSequencer(db.pool, store);
@@ -233,11 +328,14 @@ describe('transparency log', () => {
       const stranger = readSigningKey(keyFile(dir, 'stranger.pem'), origin);
       const forged = signCheckpoint({ origin, size: 98, rootHash: Buffer.alloc(32, 7) }, stranger);
       writeFileSync(join(outDir, 'checkpoint-000000000098.txt'), forged);
-      // The owner, triggers off: the subtree of leaves 4 and 5 rewritten (consistent with the
-      // checkpoint of 4, not with that of 6), the checkpoint of 6 deleted; then a restart.
+      // The owner, triggers off: the subtree of leaves 4 and 5 rewritten through the stored leaf 5
+      // (consistent with the checkpoint of 4, not with that of 6), the checkpoint of 6 deleted; then a restart.
       await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
       await db.pool.query('ALTER TABLE tlog_checkpoints DISABLE TRIGGER tlog_checkpoints_no_update');
-      await db.pool.query(`UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 1 AND index = 2`);
+      const rewritten = await db.pool.query(
+        `UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 0 AND index = 5`,
+      );
+      expect(rewritten.rowCount).toBe(1);
       await db.pool.query('DELETE FROM tlog_checkpoints WHERE tree_size >= 6');
       await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
       await db.pool.query('ALTER TABLE tlog_checkpoints ENABLE ALWAYS TRIGGER tlog_checkpoints_no_update');
@@ -258,7 +356,6 @@ describe('transparency log', () => {
       // A tree smaller than the file's checkpoint: refused too.
       await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
       await db.pool.query('DELETE FROM tlog_nodes WHERE level = 0 AND index >= 5');
-      await db.pool.query('DELETE FROM tlog_nodes WHERE level = 1 AND index >= 2');
       await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
       const again = new CheckpointSigner(db.pool, origin, key, { checkpointDir: outDir, log: silent });
       await expect(again.sign()).rejects.toThrow(/fewer than the 6 already signed/);

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { Frontier, leafHash, openCheckpoint, type NoteVerifier, type TreeNode } from '@app/tlog';
+import { Frontier, isStoredLevel, leafHash, openCheckpoint, type NoteVerifier, type TreeNode } from '@app/tlog';
 
 const PAGE = 10_000;
 
@@ -59,7 +59,10 @@ export async function verifyAgainstCheckpoint(
     const first = frontier.size;
     const nodes = frontier.append(rows.map((r) => leafHash(Buffer.from(r.hash, 'hex'))));
     if (!difference) {
-      const found = await firstStoredDifference(pool, nodes);
+      const found = await firstStoredDifference(
+        pool,
+        nodes.filter((n) => isStoredLevel(n.level)),
+      );
       if (found) {
         const leaf = found.level === 0 ? rows[found.index - first] : undefined;
         difference = {
@@ -102,8 +105,9 @@ export async function verifyAgainstCheckpoint(
 }
 
 /**
- * Of the recomputed nodes that differ from (or are missing in) the stored tree, the one that
- * ends first, a leaf before a subtree ending at it: it holds the first leaf that differs.
+ * Of the recomputed nodes (of the levels the sequencer stores, leaves included) that differ from
+ * (or are missing in) the stored tree, the one that ends first, a leaf before a subtree ending at
+ * it: it holds the first leaf that differs.
  */
 async function firstStoredDifference(pool: Pool, nodes: readonly TreeNode[]): Promise<TreeNode | null> {
   const { rows } = await pool.query<{ k: string; hash: Buffer | null }>(

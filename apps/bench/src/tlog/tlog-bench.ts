@@ -8,6 +8,7 @@ import {
   generateSigningKeyPem,
   inclusionProof,
   leafHash,
+  LEVEL_STEP,
   parseVerifierKey,
   rootAt,
   signerFromPem,
@@ -66,23 +67,38 @@ async function freshDatabase(baseUrl: string, name: string): Promise<string> {
 }
 
 /**
- * Fills tlog_nodes with the perfect subtrees of a tree of `leaves` leaves, in the database, level
- * by level (one INSERT … SELECT per level): leaf data sha256(i), as the sequencer would store it.
+ * Fills tlog_nodes with the tree of `leaves` leaves as the sequencer stores it (levels 0, 4, 8, …;
+ * LEVEL_STEP), in the database: every level computed from the one below in a scratch table (one
+ * INSERT … SELECT per level), the stored ones copied. Leaf data sha256(i).
  */
 async function fillTree(pool: Pool, leaves: number): Promise<void> {
-  await pool.query(
-    `INSERT INTO tlog_nodes (level, index, hash)
-     SELECT 0, i, sha256('\\x00'::bytea || sha256(int8send(i))) FROM generate_series(0, $1::bigint - 1) AS i`,
-    [leaves],
-  );
-  for (let level = 0; 2 ** (level + 1) <= leaves; level++) {
-    await pool.query(
-      `INSERT INTO tlog_nodes (level, index, hash)
-       SELECT $1::smallint + 1, l.index / 2, sha256('\\x01'::bytea || l.hash || r.hash)
-         FROM tlog_nodes l JOIN tlog_nodes r ON r.level = $1 AND r.index = l.index + 1
-        WHERE l.level = $1 AND l.index % 2 = 0`,
-      [level],
+  const c = await pool.connect();
+  try {
+    await c.query(
+      'CREATE TEMP TABLE fill_nodes (level smallint, index bigint, hash bytea, PRIMARY KEY (level, index))',
     );
+    await c.query(
+      `INSERT INTO fill_nodes (level, index, hash)
+       SELECT 0, i, sha256('\\x00'::bytea || sha256(int8send(i))) FROM generate_series(0, $1::bigint - 1) AS i`,
+      [leaves],
+    );
+    for (let level = 0; 2 ** (level + 1) <= leaves; level++) {
+      await c.query(
+        `INSERT INTO fill_nodes (level, index, hash)
+         SELECT $1::smallint + 1, l.index / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+           FROM fill_nodes l JOIN fill_nodes r ON r.level = $1 AND r.index = l.index + 1
+          WHERE l.level = $1 AND l.index % 2 = 0`,
+        [level],
+      );
+    }
+    await c.query(
+      `INSERT INTO tlog_nodes (level, index, hash)
+       SELECT level, index, hash FROM fill_nodes WHERE level % $1 = 0 ORDER BY level, index`,
+      [LEVEL_STEP],
+    );
+  } finally {
+    await c.query('DROP TABLE IF EXISTS fill_nodes').catch(() => undefined);
+    c.release();
   }
 }
 
