@@ -26,7 +26,7 @@ describe('createConversationClient', () => {
     expect(seen).toEqual([null]);
   });
 
-  it('given a stored key, when a call names its own Authorization (a key tried at sign-in), then that one is sent', async () => {
+  it('given a stored key, when a call names its own Authorization (tried at sign-in), then it is sent', async () => {
     const { seen, fetch } = recordingFetch();
     const client = createConversationClient({ baseUrl: 'http://service.test', apiKey: 'csk_stored', fetch });
     await client.GET('/v1/me', { headers: { authorization: 'Bearer csk_tried' } });
