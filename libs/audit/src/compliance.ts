@@ -9,11 +9,14 @@ import {
   toEndCommandData,
 } from '@app/conversation';
 import { conversationIdOf } from '@app/conversation';
-import { typeIs } from '@app/projections';
+import { eventData, typeIs } from '@app/projections';
 import { decodeSequenceCursor, encodeSequenceCursor, InvalidCursor } from './cursor';
 import { isoOrNull, Page, pageLimit, Queryable } from './queryable';
 import { streamStartedBy } from './tenant-streams';
 import { readStoredPolicies } from './stored-policies';
+
+/** The end event's fields the filters read (names checked against the event definitions). */
+const ended = eventData('ConversationEnded');
 
 /** Besides the guard codes: an end that cannot be re-checked is itself a finding. */
 export const UNKNOWN_POLICY_VERSION = 'UNKNOWN_POLICY_VERSION';
@@ -90,9 +93,9 @@ export async function checkCompliance(
          FROM es_events e
         WHERE ${typeIs(['ConversationEnded'])} AND position > $1::bigint
           AND ($2::text IS NULL OR (metadata ->> 'tenantId' = $2 AND ${streamStartedBy('e.stream_id', '$2')}))
-          AND ($4::text IS NULL OR data ->> 'reasonCode' = $4)
-          AND ($5::text IS NULL OR data ->> 'modelId' = $5)
-          AND ($6::int IS NULL OR data -> 'policyVersion' = to_jsonb($6::int))
+          AND ($4::text IS NULL OR ${ended.text('reasonCode')} = $4)
+          AND ($5::text IS NULL OR ${ended.text('modelId')} = $5)
+          AND ($6::int IS NULL OR ${ended.json('policyVersion')} = to_jsonb($6::int))
           AND ($7::timestamptz IS NULL OR occurred_at >= $7)
           AND ($8::timestamptz IS NULL OR occurred_at < $8)
         ORDER BY position
