@@ -34,17 +34,17 @@ export class SequencerProjection implements Projection<void> {
   private frontier: Frontier | null = null;
 
   async apply(tx: PoolClient, batch: Batch): Promise<void> {
-    // The leaves are recomputed from es_events, deterministically: a crash that loses this commit
-    // loses its checkpoint with it, and the batch is sequenced again the same way. No checkpoint is
-    // signed over it before it is durable (the signer's own commit flushes the WAL before it).
-    await tx.query('SET LOCAL synchronous_commit = off');
-    const size = await storedTreeSize(tx);
-    if (this.frontier?.size !== size) this.frontier = await Frontier.load(new StoredNodes(tx), size);
-    const leaves = await insertLeaves(tx, batch, size);
-    if (leaves.length === 0) return;
+    let frontier = this.frontier ?? (await loadFrontier(tx, await storedTreeSize(tx)));
+    let written = await insertLeaves(tx, batch, frontier.size);
+    if (written.storedSize !== frontier.size) {
+      // The stored tree is not the edge held in memory (nothing was written): load it, again.
+      frontier = await loadFrontier(tx, written.storedSize);
+      written = await insertLeaves(tx, batch, frontier.size);
+      if (written.storedSize !== frontier.size) throw new Error('the stored tree changed during the batch');
+    }
     // Appended to a copy: the edge moves on only with a batch that was written.
-    const next = this.frontier.clone();
-    const nodes = next.append(leaves);
+    const next = frontier.clone();
+    const nodes = next.append(written.leaves);
     await insertNodes(
       tx,
       nodes.filter((n) => n.level > 0 && isStoredLevel(n.level)),
@@ -53,34 +53,60 @@ export class SequencerProjection implements Projection<void> {
   }
 }
 
+const loadFrontier = (tx: PoolClient, size: number) => Frontier.load(new StoredNodes(tx), size);
+
 /**
  * The batch's events become leaves size, size + 1, … in commit order, in one statement that
  * never ships them out of the database: their leaf indexes and leaf hashes (level-0 nodes,
  * SHA-256(0x00 ‖ chain hash)) are written, and the leaf hashes come back in leaf order, as one
- * value (one row, not a row per leaf: the rows cost the sequencer more than the hashes).
+ * value (one row, not a row per leaf: the rows cost the sequencer more than the hashes). Only
+ * when the stored tree has `size` leaves (else nothing is written, and its size comes back).
+ *
+ * The same statement turns synchronous_commit off for the transaction: the leaves are recomputed
+ * from es_events, deterministically, so a crash that loses this commit loses its checkpoint with
+ * it, and the batch is sequenced again the same way. No checkpoint is signed over it before it
+ * is durable (the signer's own commit flushes the WAL before it).
  */
-async function insertLeaves(tx: PoolClient, batch: Batch, size: number): Promise<Buffer[]> {
-  const { rows } = await tx.query<{ n: number; first: string | null; last: string | null; hashes: Buffer | null }>({
+async function insertLeaves(
+  tx: PoolClient,
+  batch: Batch,
+  size: number,
+): Promise<{ storedSize: number; leaves: Buffer[] }> {
+  const { rows } = await tx.query<{
+    stored: string;
+    n: number;
+    first: string | null;
+    last: string | null;
+    hashes: Buffer | null;
+  }>({
     name: 'tlog_insert_leaves',
-    text: `WITH b AS (
+    text: `WITH stored AS (SELECT coalesce(max(index) + 1, 0) AS size FROM tlog_nodes WHERE level = 0),
+           b AS (
              SELECT e.transaction_id, e.position,
                     $5::bigint + row_number() OVER (ORDER BY e.transaction_id, e.position) - 1 AS leaf,
                     sha256('\\x00'::bytea || decode(e.hash, 'hex')) AS hash
-               FROM es_events e WHERE ${IN_BATCH_SQL}),
+               FROM es_events e WHERE ${IN_BATCH_SQL} AND (SELECT size FROM stored) = $5::bigint),
            leaves AS (INSERT INTO tlog_leaves (transaction_id, position, leaf_index)
                       SELECT transaction_id, position, leaf FROM b),
            nodes AS (INSERT INTO tlog_nodes (level, index, hash) SELECT 0, leaf, hash FROM b RETURNING index, hash)
-           SELECT count(*)::int AS n, min(index)::text AS first, max(index)::text AS last,
-                  string_agg(hash, ''::bytea ORDER BY index) AS hashes
+           SELECT (SELECT size FROM stored)::text AS stored, count(*)::int AS n,
+                  min(index)::text AS first, max(index)::text AS last,
+                  string_agg(hash, ''::bytea ORDER BY index) AS hashes,
+                  set_config('synchronous_commit', 'off', true) AS synchronous_commit
              FROM nodes`,
     values: [...rangeParams(batch), size],
   });
-  const { n, first, last, hashes } = rows[0];
-  if (n === 0) return [];
+  const { stored, n, first, last, hashes } = rows[0];
+  const storedSize = Number(stored);
+  if (storedSize !== size) return { storedSize, leaves: [] };
+  if (n === 0) return { storedSize, leaves: [] };
   if (Number(first) !== size || Number(last) !== size + n - 1 || hashes?.length !== n * HASH_SIZE) {
     throw new Error(`the leaves of the batch are not ${size}..${size + n - 1}`);
   }
-  return Array.from({ length: n }, (_, k) => hashes.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE));
+  return {
+    storedSize,
+    leaves: Array.from({ length: n }, (_, k) => hashes.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE)),
+  };
 }
 
 /** Stores nodes set-based, in one statement (hashes travel as hex). */

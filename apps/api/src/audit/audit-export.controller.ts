@@ -29,7 +29,7 @@ import { cutOffWhenStalled } from '../limits/stalled-response';
 import { TransparencyLogService } from '../transparency-log/transparency-log.service';
 import { ExportQueryDto } from './dto/audit-query.dto';
 
-/** Seconds to wait after 503 LOG_BEHIND (the sequencer runs every 250 ms). */
+/** Seconds to wait after 503 LOG_BEHIND (the sequencer takes a batch every 100 ms). */
 const LOG_BEHIND_RETRY_AFTER_S = 5;
 
 /** The signed export (DOMAIN question 8). */
