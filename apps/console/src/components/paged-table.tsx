@@ -1,7 +1,8 @@
 // Keyset pagination (the API's opaque cursors, never offsets): a stack of cursors for "Previous page".
 import { useQuery } from '@tanstack/react-query';
 import { useState, type KeyboardEvent } from 'react';
-import { navigate, useLocation } from '../router';
+import { shortId } from '../format';
+import { Link, navigate, useLocation } from '../router';
 
 export interface Page<T> {
   items: T[];
@@ -46,6 +47,18 @@ export function rowOpen(to: string) {
       if (event.key === 'Enter' && event.target === event.currentTarget) navigate(to);
     },
   };
+}
+
+/**
+ * A row's link to its conversation: out of the tab order (the row itself is focusable and opens
+ * on Enter), and its click not passed on to the row's own.
+ */
+export function ConversationLink({ to, conversationId }: { to: string; conversationId: string }) {
+  return (
+    <Link to={to} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
+      {shortId(conversationId)}
+    </Link>
+  );
 }
 
 /** The API's order of a time-ordered list: desc newest first (the default), asc oldest first. */

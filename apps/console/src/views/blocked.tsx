@@ -1,10 +1,10 @@
 import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
-import { Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
+import { ConversationLink, Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, blockedFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
-import { Time, shortId } from '../format';
-import { Link, navigate, useLocation } from '../router';
+import { Time } from '../format';
+import { navigate, useLocation } from '../router';
 
 export function Blocked() {
   const location = useLocation();
@@ -92,9 +92,7 @@ function BlockedTable() {
                     <td>v{e.policyVersion}</td>
                     <td>{e.tenantId}</td>
                     <td>
-                      <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
-                        {shortId(e.conversationId)}
-                      </Link>
+                      <ConversationLink to={open(e)} conversationId={e.conversationId} />
                     </td>
                   </tr>
                 ))}

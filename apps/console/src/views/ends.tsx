@@ -1,10 +1,10 @@
 import { client, unwrap, type AuditEnd } from '../api';
-import { Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
+import { ConversationLink, Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
-import { REVIEW_LABEL, Time, shortId } from '../format';
-import { Link, useLocation } from '../router';
+import { REVIEW_LABEL, Time } from '../format';
+import { useLocation } from '../router';
 
 export function Ends() {
   const location = useLocation();
@@ -85,9 +85,7 @@ function EndsTable() {
                     </td>
                     <td>{e.tenantId}</td>
                     <td>
-                      <Link to={open(e)} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
-                        {shortId(e.conversationId)}
-                      </Link>
+                      <ConversationLink to={open(e)} conversationId={e.conversationId} />
                     </td>
                   </tr>
                 ))}

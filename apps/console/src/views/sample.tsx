@@ -2,12 +2,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { client, unwrap } from '../api';
-import { rowOpen } from '../components/paged-table';
+import { ConversationLink, rowOpen } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
-import { REVIEW_LABEL, Time, shortId } from '../format';
-import { Link, navigate, useLocation } from '../router';
+import { REVIEW_LABEL, Time } from '../format';
+import { navigate, useLocation } from '../router';
 
 function newSeed(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
@@ -114,9 +114,7 @@ export function Sample() {
                         <td>{e.modelId ?? '—'}</td>
                         <td>{REVIEW_LABEL[e.reviewOutcome ?? 'none']}</td>
                         <td>
-                          <Link to={open} tabIndex={-1} onClick={(ev) => ev.stopPropagation()}>
-                            {shortId(e.conversationId)}
-                          </Link>
+                          <ConversationLink to={open} conversationId={e.conversationId} />
                         </td>
                       </tr>
                     );
