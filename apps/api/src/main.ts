@@ -1,7 +1,10 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { AppConfig, ConfigError, loadConfig, ResolvedDatabase, resolveDatabase, runMigrations } from '@app/platform';
 import { ensureDefaultSigningKey } from '@app/transparency';
 import { createApp } from './app.factory';
+import { runPrimary } from './cluster/primary';
+import { workerEnv } from './cluster/worker';
 import { loadPolicies } from './conversations/policies';
 
 async function main(): Promise<void> {
@@ -16,11 +19,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (cluster.isWorker) return serveWorker(config);
   const say = (line: string) => console.log(`[conversation-service] ${line}`);
   const database = await resolveDatabase(config, say);
   say(`database: ${database.source}`);
   try {
-    await serve(config, database, say);
+    config = await prepare(config, database, say);
+    if (config.workers > 1) {
+      const env = workerEnv(config, database);
+      const scheme = config.tls ? 'https' : 'http';
+      await runPrimary({ count: config.workers, env, scheme, host: config.host }, database, say);
+    } else await serve(config, database, say);
   } catch (err) {
     // A start that fails (port taken, migration error) must not leave an embedded server behind.
     await database.release().catch(() => undefined);
@@ -28,8 +37,8 @@ async function main(): Promise<void> {
   }
 }
 
-async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: string) => void): Promise<void> {
-  // Migrations as the owner; the service itself runs with the runtime connection.
+/** Once, before any process serves: migrations as the owner, and the embedded default's signing key. */
+async function prepare(config: AppConfig, database: ResolvedDatabase, say: (line: string) => void): Promise<AppConfig> {
   const applied = await runMigrations(database.migrationUrl);
   if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
 
@@ -39,6 +48,10 @@ async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: 
     config = { ...config, transparencyLog: { ...config.transparencyLog, signingKeyFile } };
     say(`signing key: ${signingKeyFile}`);
   }
+  return config;
+}
+
+async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: string) => void): Promise<void> {
   const app = await createApp({ config, databaseUrl: database.url });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -55,6 +68,22 @@ async function serve(config: AppConfig, database: ResolvedDatabase, say: (line: 
   const bound = app.getHttpServer().address();
   const port = typeof bound === 'object' && bound ? bound.port : config.port;
   say(`listening on ${config.tls ? 'https' : 'http'}://${config.host}:${port} (OpenAPI at /docs)`);
+}
+
+/**
+ * A worker of WORKERS > 1: the primary resolved and migrated the database and passed the
+ * runtime connection (and the signing key) in its environment; the database is the primary's
+ * to stop. A worker that fails to start exits 1 and the primary says so.
+ */
+async function serveWorker(config: AppConfig): Promise<void> {
+  const say = (line: string) => console.log(`[conversation-service worker ${process.pid}] ${line}`);
+  const database: ResolvedDatabase = {
+    url: config.databaseUrl!,
+    migrationUrl: config.databaseUrl!,
+    source: 'DATABASE_URL',
+    release: async () => undefined,
+  };
+  await serve(config, database, say);
 }
 
 main().catch((err) => {

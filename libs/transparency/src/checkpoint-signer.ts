@@ -66,20 +66,25 @@ export class CheckpointSigner {
   /**
    * Signs the current tree unless the latest checkpoint already has its size (then returns
    * that one). `wait: false` (the interval's): gives up (null) when another signer holds the
-   * lock, and signs no empty tree.
+   * lock, and signs no empty tree. `notWithinMs` (the interval's): gives up (null) when the
+   * latest checkpoint, whoever signed it, is younger than that by the database's clock, so that
+   * several processes with a signer each (WORKERS > 1) sign once an interval between them.
    */
-  async sign(options: { wait?: boolean } = {}): Promise<StoredCheckpoint | null> {
+  async sign(options: { wait?: boolean; notWithinMs?: number } = {}): Promise<StoredCheckpoint | null> {
     const conn = await this.pool.connect();
     let signed: StoredCheckpoint | null;
     try {
       await conn.query('BEGIN');
       const lock = options.wait === false ? 'pg_try_advisory_xact_lock' : 'pg_advisory_xact_lock';
-      const { rows } = await conn.query<{ ok: boolean | string }>(`SELECT ${lock}(${SIGNER_LOCK}) AS ok`);
+      const { rows } = await conn.query<{ ok: boolean | string; now: Date }>(
+        `SELECT ${lock}(${SIGNER_LOCK}) AS ok, now() AS now`,
+      );
       if (rows[0].ok === false) {
         await conn.query('ROLLBACK');
         return null;
       }
-      signed = await this.signLocked(conn, options.wait !== false);
+      const notBefore = options.notWithinMs ? new Date(rows[0].now.getTime() - options.notWithinMs) : null;
+      signed = await this.signLocked(conn, options.wait !== false, notBefore);
       await conn.query('COMMIT');
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
@@ -94,9 +99,10 @@ export class CheckpointSigner {
     return signed;
   }
 
-  private async signLocked(tx: PoolClient, empty: boolean): Promise<StoredCheckpoint | null> {
+  private async signLocked(tx: PoolClient, empty: boolean, notBefore: Date | null): Promise<StoredCheckpoint | null> {
     const size = await storedTreeSize(tx);
     const previous = await latestCheckpoint(tx);
+    if (notBefore && previous && previous.signedAt > notBefore) return null;
     await this.loadCheckpointDir(tx);
     if (!previous && !this.lastSigned && size === 0 && !empty) return null;
     const nodes = new StoredNodes(tx);
@@ -196,11 +202,14 @@ export class CheckpointSigner {
     }
   }
 
-  /** Signs every `intervalMs` when the tree grew (a signer elsewhere holding the lock: skipped). */
+  /**
+   * Signs every `intervalMs` when the tree grew. Skipped when a signer elsewhere holds the lock or
+   * a checkpoint was signed within the last 90 % of the interval (by another process, or on demand).
+   */
   start(intervalMs: number): void {
     if (this.timer) return;
     const tick = () => {
-      this.running = this.sign({ wait: false }).catch((err: Error) => {
+      this.running = this.sign({ wait: false, notWithinMs: intervalMs * 0.9 }).catch((err: Error) => {
         if (!(err instanceof SigningRefused))
           this.options.log?.warn(`transparency log: signing failed: ${err.message}`);
       });

@@ -289,6 +289,26 @@ describe('transparency log', () => {
       expect(openNote(log.signNote(manifest), [parseVerifierKey(key.verifierKey)]).text).toBe(manifest);
     });
 
+    it('signs once an interval between processes: a tick within it of the latest checkpoint, signed anywhere, signs nothing', async () => {
+      const origin = await resolveOrigin(db.pool, ORIGIN);
+      const key = readSigningKey(keyFile(dir), origin);
+      // Two workers' signers, each with its own timer (WORKERS > 1).
+      const [one, two] = [0, 1].map(() => new CheckpointSigner(db.pool, origin, key, { log: silent }));
+      await appendEvents(store, conversationStream(), 3);
+      await catchUpSequencer(db.pool, store);
+      expect((await one.sign({ wait: false, notWithinMs: 60_000 }))!.treeSize).toBe(3);
+      await appendEvents(store, conversationStream(), 2);
+      await catchUpSequencer(db.pool, store);
+      expect(await two.sign({ wait: false, notWithinMs: 60_000 })).toBeNull();
+      expect(await one.sign({ wait: false, notWithinMs: 60_000 })).toBeNull();
+      const count = async () => (await db.pool.query('SELECT count(*)::int AS n FROM tlog_checkpoints')).rows[0].n;
+      expect(await count()).toBe(1);
+      // Past the interval (here: none asked), the grown tree is signed.
+      await sleep(20);
+      expect((await two.sign({ wait: false, notWithinMs: 10 }))!.treeSize).toBe(5);
+      expect(await count()).toBe(2);
+    });
+
     it('refuses to sign a tree that does not extend the last signed checkpoint, and says so', async () => {
       const origin = await resolveOrigin(db.pool, ORIGIN);
       const errors: string[] = [];

@@ -30,6 +30,6 @@ export class MetricsController {
   })
   @ApiReadProblems()
   scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.metrics.scrape();
   }
 }

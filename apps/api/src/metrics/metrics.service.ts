@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { StoreMetrics } from '../database/database.providers';
+import { clusterScrape } from './cluster-metrics';
 
-/** Prometheus metrics of this process. Projection lag gauges are registered by the projections. */
+/**
+ * Prometheus metrics of this process (of every worker when WORKERS > 1: `scrape`). Projection
+ * lag gauges are registered by the projections.
+ */
 @Injectable()
 export class MetricsService implements StoreMetrics {
   readonly registry = new Registry();
+  readonly scrape = clusterScrape(this.registry);
 
   readonly httpDuration = new Histogram({
     name: 'http_request_duration_seconds',

@@ -34,6 +34,8 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
       name: 'projection_lag_events',
       help: 'Committed events a projection has not processed',
       labelNames: ['projection'],
+      // Every worker reads the same checkpoints: not a sum.
+      aggregator: 'max',
       registers: [metrics.registry],
       collect: lag('lagEvents'),
     });
@@ -41,6 +43,8 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
       name: 'projection_lag_seconds',
       help: 'Age of the oldest event a projection has not processed',
       labelNames: ['projection'],
+      // Every worker reads the same checkpoints: not a sum.
+      aggregator: 'max',
       registers: [metrics.registry],
       collect: lag('lagSeconds'),
     });

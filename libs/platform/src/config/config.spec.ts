@@ -7,6 +7,8 @@ import { ConfigError, loadConfig } from './config';
 describe(loadConfig.name, () => {
   it('defaults to port 3000, info logs and an embedded database in ./data', () => {
     expect(loadConfig({})).toMatchObject({ port: 3000, logLevel: 'info', dataDir: './data', databaseUrl: undefined });
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
   });
 
   it.each([
@@ -17,6 +19,9 @@ describe(loadConfig.name, () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ POLICY_FILE: '/nonexistent/policy.json' }, 'POLICY_FILE'],
     [{ DB_POOL_SIZE: '0' }, 'DB_POOL_SIZE'],
+    [{ WORKERS: '0' }, 'WORKERS'],
+    [{ WORKERS: 'two' }, 'WORKERS'],
+    [{ WORKERS: '65' }, 'WORKERS'],
     [{ PROJECTIONS_IN_PROCESS: 'maybe' }, 'PROJECTIONS_IN_PROCESS'],
     [{ DATABASE_URL: 'postgres://a@h/d', MIGRATION_DATABASE_URL: 'mysql://x@y/z' }, 'MIGRATION_DATABASE_URL'],
     [{ DATABASE_URL: 'postgres://a@h/d', MIGRATION_DATABASE_URL: 'not a url' }, 'MIGRATION_DATABASE_URL'],

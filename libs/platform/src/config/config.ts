@@ -31,6 +31,11 @@ export interface AppConfig {
   policyJson?: unknown;
   policyFile?: string;
   dbPoolSize: number;
+  /**
+   * API processes serving the port (node:cluster); 1 runs the service in this process alone. Each
+   * worker has its own pools, batch connection and LISTEN connections.
+   */
+  workers: number;
   /** Run the projections inside the API process (false when apps/projector runs them). */
   projectionsInProcess: boolean;
   /** Entries of each API key cache (known keys, and apart from them, unknown keys). */
@@ -120,6 +125,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0',
     logLevel,
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 1, 500),
+    workers: integer(env, 'WORKERS', 1, 1, 64),
     projectionsInProcess: boolean(env, 'PROJECTIONS_IN_PROCESS', true),
     apiKeyCacheSize: integer(env, 'API_KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     limits: loadLimits(env),
