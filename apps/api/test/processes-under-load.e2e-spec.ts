@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Pool } from 'pg';
+import { PostgresEventStore, StoredEvent } from '@app/event-store';
+import { ALL_PROJECTIONS, leaseKey, projectionLags, rebuildProjections } from '@app/projections';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { SEQUENCER_NAME } from '@app/transparency';
+import { createKeyOn } from './support/keys';
+import { API_MAIN, eventually, NodeProcess, PROJECTOR_MAIN, sleep } from './support/node-process';
+
+const LEASES = [...ALL_PROJECTIONS.map((p) => p.name), SEQUENCER_NAME];
+const CONVERSATIONS = 6;
+const WRITERS = 12;
+const LOAD_MS = 6000;
+const KILL_AT_MS = 2000;
+
+interface Ack {
+  conversationId: string;
+  messageId: string;
+  version: number;
+  position: string;
+}
+
+/** Every row of a table, in primary-key order. */
+async function rowsOf(pool: Pool, table: string): Promise<unknown[]> {
+  const { rows: pk } = await pool.query<{ attname: string }>(
+    `SELECT a.attname FROM pg_index i
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+      WHERE i.indrelid = $1::regclass AND i.indisprimary
+      ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+    [table],
+  );
+  const { rows } = await pool.query(`SELECT * FROM ${table} ORDER BY ${pk.map((c) => `"${c.attname}"`).join(', ')}`);
+  return rows;
+}
+
+/**
+ * Two API processes (PROJECTIONS_IN_PROCESS=false) and two projectors on one database, under
+ * concurrent writers on several conversations, through each API in turn; the active projector
+ * is killed (SIGKILL) mid-load and the standby takes over. Every acknowledged message is read
+ * back once, in commit order; the read models equal a rebuild; a lease never has two holders.
+ */
+describe('Two API processes and two projectors under load', () => {
+  let db: TestDatabase;
+  let apis: NodeProcess[] = [];
+  let bases: string[] = [];
+  let projectors: NodeProcess[] = [];
+  let writer: Record<string, string>;
+  let admin: Record<string, string>;
+
+  const leaseHolderCounts = async () => {
+    const { rows } = await db.pool.query<{ key: string; n: number }>(
+      `SELECT ((classid::bigint << 32) | objid::bigint)::text AS key, count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND objsubid = 1
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        GROUP BY 1`,
+    );
+    return LEASES.map((name) => rows.find((r) => r.key === String(leaseKey(name)))?.n ?? 0);
+  };
+  const leasesTakenBy = (p: NodeProcess) =>
+    LEASES.filter((name) => p.output.includes(`projection ${name}: lease taken`));
+  const caughtUp = async () => (await projectionLags(db.pool, LEASES)).every((l) => l.lagEvents === 0);
+
+  beforeAll(async () => {
+    if (!existsSync(API_MAIN) || !existsSync(PROJECTOR_MAIN)) {
+      throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+    }
+    db = await createTestDatabase();
+    const env = {
+      DATABASE_URL: db.runtimeUrl,
+      MIGRATION_DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      PROJECTIONS_IN_PROCESS: 'false',
+      RATE_LIMITS: 'off',
+    };
+    apis = [new NodeProcess(API_MAIN, env), new NodeProcess(API_MAIN, env)];
+    bases = await Promise.all(apis.map(async (a) => (await a.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]));
+    // The first projector takes every lease; the second starts once it has, and stands by.
+    projectors.push(new NodeProcess(PROJECTOR_MAIN, env));
+    await eventually(
+      'the first projector holds every lease',
+      () => leasesTakenBy(projectors[0]).length === LEASES.length,
+    );
+    projectors.push(new NodeProcess(PROJECTOR_MAIN, env));
+    await projectors[1].waitFor(/\[projector\] running/);
+    const keyOf = async (role: 'writer' | 'admin', tenantId: string) => ({
+      Authorization: `Bearer ${(await createKeyOn(db.url, { role, tenantId })).key}`,
+      'Content-Type': 'application/json',
+    });
+    writer = await keyOf('writer', 'acme');
+    admin = await keyOf('admin', '*');
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([...apis, ...projectors].map((p) => p.stop('SIGKILL')));
+    await db?.drop();
+  });
+
+  /** POSTs with one Idempotency-Key until 201, as a careful client does (any error or 5xx: again, same key). */
+  async function post(path: string, body: unknown, turn: number): Promise<Record<string, unknown>> {
+    const headers = { ...writer, 'Idempotency-Key': randomUUID() };
+    for (let attempt = 0; ; attempt++) {
+      const base = bases[(turn + attempt) % bases.length];
+      try {
+        const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+        const answer = (await res.json()) as Record<string, unknown>;
+        if (res.status === 201) return answer;
+        if (res.status < 500) throw new Error(`${path}: ${res.status} ${JSON.stringify(answer)}`);
+      } catch (err) {
+        if (err instanceof Error && /: 4\d\d /.test(err.message)) throw err;
+      }
+      if (attempt > 50) throw new Error(`${path}: no 201 after ${attempt} attempts`);
+      await sleep(20);
+    }
+  }
+
+  it('reads back every acknowledged message once in commit order, projects each once across a failover', async () => {
+    const conversations: string[] = [];
+    for (let i = 0; i < CONVERSATIONS; i++) {
+      const { conversationId } = await post(
+        '/v1/conversations',
+        { subjectId: `s-${i}`, modelId: 'claude-opus-4-1' },
+        i,
+      );
+      conversations.push(conversationId as string);
+    }
+    const acks: Ack[] = [];
+    const maxHolders: number[] = LEASES.map(() => 0);
+    const started = Date.now();
+    let killed = false;
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      for (let n = 0; Date.now() - started < LOAD_MS; n++) {
+        const conversationId = conversations[w % CONVERSATIONS];
+        const body = { parentMessageId: null, role: 'user', content: `writer ${w} message ${n}` };
+        const answer = await post(`/v1/conversations/${conversationId}/messages`, body, w + n);
+        acks.push({
+          conversationId,
+          messageId: answer.messageId as string,
+          version: answer.version as number,
+          position: answer.position as string,
+        });
+      }
+    });
+    const watcher = (async () => {
+      while (Date.now() - started < LOAD_MS) {
+        (await leaseHolderCounts()).forEach((n, i) => (maxHolders[i] = Math.max(maxHolders[i], n)));
+        if (!killed && Date.now() - started > KILL_AT_MS) {
+          killed = true;
+          expect(await projectors[0].stop('SIGKILL')).toBeNull();
+        }
+        await sleep(100);
+      }
+    })();
+    await Promise.all([...writers, watcher]);
+    expect(killed).toBe(true);
+    expect(acks.length).toBeGreaterThan(WRITERS);
+
+    // The standby took every lease over; no lease ever had two holders.
+    await eventually('the standby holds every lease', () => leasesTakenBy(projectors[1]).length === LEASES.length);
+    expect(maxHolders.every((n) => n <= 1)).toBe(true);
+    await eventually('the projections caught up', caughtUp, 60_000);
+
+    // The feed, page by page through the first API: in commit order, each acknowledged message once.
+    const feed: Record<string, unknown>[] = [];
+    for (let after: string | null = null; ;) {
+      const query: string = after ? `?limit=500&after=${after}` : '?limit=500';
+      const res = await fetch(`${bases[0]}/v1/events${query}`, { headers: admin });
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { items: Record<string, unknown>[]; nextCursor: string | null };
+      if (page.items.length === 0) break;
+      feed.push(...page.items);
+      after = page.nextCursor;
+    }
+    const store = new PostgresEventStore(db.pool);
+    const log: StoredEvent[] = [];
+    for (let after: string | null = null; ;) {
+      const page = await store.readAll({ after, limit: 1000, listedOnly: true });
+      if (page.events.length === 0) break;
+      log.push(...page.events);
+      after = page.nextPosition;
+    }
+    expect(feed.map((e) => e.eventId)).toEqual(log.map((e) => e.eventId));
+    expect(new Set(feed.map((e) => e.eventId)).size).toBe(feed.length);
+    const messages = feed.filter((e) => e.type === 'MessageAppended');
+    expect(messages).toHaveLength(acks.length);
+    const byPlace = new Map(messages.map((e) => [`${e.streamId}@${e.version}`, e]));
+    for (const ack of acks) {
+      const event = byPlace.get(`conversation-${ack.conversationId}@${ack.version}`);
+      expect(event && { messageId: (event.data as { messageId: string }).messageId, position: event.position }).toEqual(
+        { messageId: ack.messageId, position: ack.position },
+      );
+    }
+    // Each stream's versions in feed order: 1, 2, 3, … with no gap and no repeat.
+    const versions = new Map<string, number[]>();
+    for (const e of feed)
+      versions.set(e.streamId as string, [...(versions.get(e.streamId as string) ?? []), e.version as number]);
+    for (const id of conversations) {
+      const seen = versions.get(`conversation-${id}`)!;
+      expect(seen).toEqual(seen.map((_, i) => i + 1));
+    }
+
+    // Stopped (the APIs flush their access entries), caught up, then the read models against a rebuild.
+    await Promise.all(apis.map((a) => a.stop()));
+    await eventually('the projections caught up after the APIs stopped', caughtUp, 60_000);
+    expect(await projectors[1].stop()).toBe(0);
+    const tables = ALL_PROJECTIONS.flatMap((p) => p.tables);
+    const live = await Promise.all(tables.map((t) => rowsOf(db.pool, t)));
+    for (const p of ALL_PROJECTIONS) await rebuildProjections(db.pool, store, [p]);
+    expect(await Promise.all(tables.map((t) => rowsOf(db.pool, t)))).toEqual(live);
+    // The sequencer, across the failover too: one leaf per event, indexes 0..n-1.
+    const { rows } = await db.pool.query<{ events: number; leaves: number; distinct: number; top: number }>(
+      `SELECT (SELECT count(*)::int FROM es_events) AS events, count(*)::int AS leaves,
+              count(DISTINCT leaf_index)::int AS distinct, max(leaf_index)::int AS top FROM tlog_leaves`,
+    );
+    expect(rows[0]).toEqual({
+      events: rows[0].leaves,
+      leaves: rows[0].leaves,
+      distinct: rows[0].leaves,
+      top: rows[0].leaves - 1,
+    });
+  }, 180_000);
+});
