@@ -7,13 +7,14 @@ import { runLongStreamBenchmark } from './long-stream/long-stream-bench';
 import { appendTable, auditTable, BenchSummary, httpTable, longStreamTable, summaryLine, tlogTable } from './report';
 import { RunPlan, runAppendBenchmark } from './runner';
 import { runTlogBenchmark } from './tlog/tlog-bench';
+import { runWorkersBenchmark, workersTable } from './http/workers-bench';
 
 /**
  * `npm run bench [-- <figure>…]`: the figures named (all without a name), on one database in
  * one run. Progress goes to stderr; the tables and, as the very last line, one JSON object with
  * a key for each figure go to stdout.
  */
-const FIGURES = ['auditQuery', 'projectionRebuild', 'http', 'longStream', 'append', 'tlog'] as const;
+const FIGURES = ['auditQuery', 'projectionRebuild', 'http', 'longStream', 'workers', 'append', 'tlog'] as const;
 type Figure = (typeof FIGURES)[number];
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -98,6 +99,16 @@ async function main(): Promise<void> {
       process.stdout.write(`${auditTable(summary)}\n`);
     }
     if (throughService) await serviceFigures(db.url, figures, summary);
+    if (figures.includes('workers')) {
+      const plan = {
+        connections: 64,
+        rounds: num('BENCH_ROUNDS', 3),
+        seconds: num('BENCH_WORKERS_SECONDS', 3),
+        warmupSeconds: num('BENCH_WORKERS_WARMUP_SECONDS', 1),
+      };
+      summary.workers = await runWorkersBenchmark(db.url, plan, progress);
+      process.stdout.write(`${workersTable(summary.workers)}\n`);
+    }
     if (figures.includes('append')) {
       const plan = appendPlan();
       const contenders = await openContenders(db.url, Math.max(...plan.concurrencies));

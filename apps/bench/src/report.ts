@@ -1,6 +1,7 @@
 import type { TlogResult } from './tlog/tlog-bench';
 import type { AuditBenchResult } from './audit-bench';
 import type { HttpResult } from './http/http-bench';
+import type { WorkersResult } from './http/workers-bench';
 import type { LongStreamResult } from './long-stream/long-stream-bench';
 import { AppendRates } from './runner';
 
@@ -13,6 +14,7 @@ export interface BenchSummary extends Partial<AuditBenchResult> {
   http?: HttpResult;
   longStream?: LongStreamResult;
   tlog?: TlogResult;
+  workers?: WorkersResult;
 }
 
 /** Proof latency on the stored tree and the append rate with the transparency log running. */

@@ -47,7 +47,8 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
  * Starts `node <script>` with `env` on a free port (`portVariable`), its output in a file (so
- * that its logs cost this process nothing), and waits until `readyPath` answers.
+ * that its logs cost this process nothing), and waits until `readyPath` answers (and, with
+ * `readyOutput`, the output says so: WORKERS > 1 answers as soon as its first worker listens).
  */
 export async function startNodeProcess(
   name: string,
@@ -55,6 +56,7 @@ export async function startNodeProcess(
   env: Record<string, string>,
   portVariable: string,
   readyPath: string,
+  readyOutput?: RegExp,
 ): Promise<NodeProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `cs-bench-${name}-`));
@@ -92,7 +94,8 @@ export async function startNodeProcess(
       (res) => res.ok,
       () => false,
     );
-    if (answered) return { url, cpuMs: () => processCpuMs(child.pid), stop };
+    const said = !readyOutput || readyOutput.test(readFileSync(logFile, 'utf8'));
+    if (answered && said) return { url, cpuMs: () => processCpuMs(child.pid), stop };
     await sleep(250);
   }
 }

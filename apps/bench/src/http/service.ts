@@ -83,7 +83,11 @@ async function readModelsAtHead(databaseUrl: string, progress: (line: string) =>
  * raised, not switched off, so their cost stays on the path but 64 connections on one key are
  * not throttled at 1,000 requests per second.
  */
-export async function startService(databaseUrl: string, progress: (line: string) => void): Promise<RunningService> {
+export async function startService(
+  databaseUrl: string,
+  progress: (line: string) => void,
+  options: { name?: string; env?: Record<string, string>; readyOutput?: RegExp } = {},
+): Promise<RunningService> {
   await readModelsAtHead(databaseUrl, progress);
   const key = await createWriterKey(databaseUrl);
   const env = {
@@ -95,9 +99,12 @@ export async function startService(databaseUrl: string, progress: (line: string)
     RATE_LIMIT_BURST: '10000000',
     RATE_LIMIT_PER_ADDRESS: '1000000',
     RATE_LIMIT_ADDRESS_BURST: '10000000',
+    ...options.env,
   };
-  const api: NodeProcess = await startNodeProcess('api', join(DIST_APPS, 'api/src/main.js'), env, 'PORT', '/health');
-  progress(`service started at ${api.url}`);
+  const name = options.name ?? 'api';
+  const main = join(DIST_APPS, 'api/src/main.js');
+  const api: NodeProcess = await startNodeProcess(name, main, env, 'PORT', '/health', options.readyOutput);
+  progress(`service ${name === 'api' ? '' : `${name} `}started at ${api.url}`);
   const headers = { authorization: `Bearer ${key}` };
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   const names = ALL_PROJECTIONS.map((p) => p.name);
