@@ -4,7 +4,14 @@ import { ALL_PROJECTIONS, leaseKey } from '@app/projections';
 import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
 import { SEQUENCER_NAME } from '@app/transparency';
 import { createKeyOn } from './support/keys';
-import { alive, API_MAIN, eventually, getOnNewConnection, NodeProcess } from './support/node-process';
+import {
+  alive,
+  API_MAIN,
+  eventually,
+  getOnNewConnection,
+  NodeProcess,
+  readOnNewConnection,
+} from './support/node-process';
 
 interface LogLine {
   pid: number;
@@ -88,6 +95,19 @@ describe('WORKERS=2', () => {
       );
       return workers.every((pid) => served.has(pid));
     });
+    // /metrics, whichever worker answers, counts the requests of both (the primary gathers them).
+    const admin = (await createKeyOn(db.url, { role: 'admin', tenantId: '*' })).key;
+    const counted = async () => {
+      const res = await readOnNewConnection(base, '/metrics', admin);
+      expect(res.status).toBe(200);
+      const lines = res.body.split('\n');
+      return lines
+        .filter((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="/v1/me"'))
+        .filter((l) => l.includes('status="200"'))
+        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    };
+    await eventually('/metrics counts the 20 requests of both workers', async () => (await counted()) === 20);
+    for (let i = 0; i < 4; i++) expect(await counted()).toBe(20);
   });
 
   it('refuses a key revoked elsewhere in every worker, also where it was cached', async () => {

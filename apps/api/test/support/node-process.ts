@@ -57,11 +57,22 @@ export async function eventually(what: string, check: () => Promise<boolean> | b
 
 /** A GET on a connection of its own (no keep-alive), so that the cluster hands each to a worker in turn. */
 export function getOnNewConnection(base: string, path: string, key?: string): Promise<number> {
+  return readOnNewConnection(base, path, key).then((r) => r.status);
+}
+
+/** The same, with the answer's body. */
+export function readOnNewConnection(
+  base: string,
+  path: string,
+  key?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
     const req = request(`${base}${path}`, { agent: false, headers: key ? { authorization: `Bearer ${key}` } : {} });
     req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => ok(res.statusCode!));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => ok({ status: res.statusCode!, body }));
     });
     req.on('error', fail);
     req.end();
