@@ -44,7 +44,7 @@ describe('Two API processes and two projectors under load', () => {
   let db: TestDatabase;
   let apis: NodeProcess[] = [];
   let bases: string[] = [];
-  let projectors: NodeProcess[] = [];
+  const projectors: NodeProcess[] = [];
   let writer: Record<string, string>;
   let admin: Record<string, string>;
 

@@ -72,7 +72,8 @@ export function runPrimary(
       restartDelay =
         Date.now() - born > STEADY_MS && wasListening ? 0 : Math.min(MAX_RESTART_DELAY_MS, restartDelay * 2 || 500);
       say(
-        `worker ${worker.process.pid} exited with ${how}; starting another${restartDelay ? ` in ${restartDelay} ms` : ''}`,
+        `worker ${worker.process.pid} exited with ${how}; starting another` +
+          (restartDelay ? ` in ${restartDelay} ms` : ''),
       );
       setTimeout(() => stopping || fork(), restartDelay);
     });

@@ -1,4 +1,9 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { messageLoad } from './message-load';
+import { DIST_APPS } from './node-process';
 import { RunningService, startService } from './service';
 
 export interface WorkersPlan {
@@ -25,13 +30,43 @@ function median(values: number[]): number {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** `apps/projector` in its own process (output in a file), once it runs every projection. */
+async function startProjector(databaseUrl: string): Promise<{ stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-projector-'));
+  const logFile = join(dir, 'output.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [join(DIST_APPS, 'projector/src/main.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: '' },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const exit = new Promise<void>((done) => child.once('exit', () => done()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exit;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const deadline = Date.now() + 60_000; !/\[projector\] running/.test(readFileSync(logFile, 'utf8'));) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const output = readFileSync(logFile, 'utf8');
+      await stop();
+      throw new Error(`the projector did not start:\n${output}`);
+    }
+    await sleep(250);
+  }
+  return { stop };
+}
+
 /**
  * The `http` figure's load (autocannon, 64 connections, one conversation each, 300-byte
  * messages) against the service started with WORKERS=1 and with WORKERS=2 (`node
- * dist/apps/api/src/main.js`, projections in process, as `npm start` runs it), both running on
- * the same database at once: a warm-up of each, then rounds in alternating order, each followed
- * by the projections catching up; each figure is the median of its rounds. The projections run
- * in whichever process holds their leases, for either service's messages.
+ * dist/apps/api/src/main.js`, request logs on), both running on the same database at once: a
+ * warm-up of each, then rounds in alternating order, each followed by the projections catching
+ * up; each figure is the median of its rounds. The projections run apart, in one `apps/projector`
+ * (PROJECTIONS_IN_PROCESS=false on both): in process they would run in whichever service holds
+ * their leases, for the other's messages too, and the two legs would not pay alike.
  */
 export async function runWorkersBenchmark(
   databaseUrl: string,
@@ -41,10 +76,11 @@ export async function runWorkersBenchmark(
   const start = (workers: number) =>
     startService(databaseUrl, progress, {
       name: `api-workers-${workers}`,
-      env: { WORKERS: String(workers) },
+      env: { WORKERS: String(workers), PROJECTIONS_IN_PROCESS: 'false' },
       readyOutput: workers > 1 ? new RegExp(`\\(OpenAPI at /docs; ${workers} workers\\)`) : undefined,
     });
   const services: RunningService[] = [];
+  const projector = await startProjector(databaseUrl);
   try {
     services.push(await start(1));
     services.push(await start(2));
@@ -62,7 +98,8 @@ export async function runWorkersBenchmark(
         const r = await run(services[i], plan.seconds);
         samples[i].push(r);
         progress(
-          `workers round ${round + 1}/${plan.rounds}: WORKERS=${i + 1} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms`,
+          `workers round ${round + 1}/${plan.rounds}: WORKERS=${i + 1} ${Math.round(r.rate)} messages/s, ` +
+            `p99 ${r.p99Ms} ms`,
         );
       }
     }
@@ -71,6 +108,7 @@ export async function runWorkersBenchmark(
     return { one, two, oneP99Ms, twoP99Ms, ratio: round2(two / one) };
   } finally {
     for (const s of services) await s.stop();
+    await projector.stop();
   }
 }
 
