@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiKeyEntity, revokeApiKey } from '@app/access';
 import { ALL_PROJECTIONS, leaseKey } from '@app/projections';
 import { createTestDatabase, openTestDataSource, TestDatabase } from '@app/testing';
@@ -202,3 +204,38 @@ function ppidOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
+
+/**
+ * WORKERS=2 with no DATABASE_URL: the primary starts the embedded server once (migrations and the
+ * signing key before forking), the workers only connect, and the server stops with the primary.
+ */
+describe('WORKERS=2 on the embedded server', () => {
+  it('starts it once in the primary; workers connect least-privileged, sign; it stops with the primary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-workers-embedded-'));
+    chmodSync(dir, 0o755);
+    const env: Record<string, string> = { WORKERS: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const primary = new NodeProcess(API_MAIN, { ...env, DATA_DIR: join(dir, 'data'), DATABASE_URL: '' });
+    try {
+      const base = (
+        await primary.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) \(OpenAPI at \/docs; 2 workers\)/)
+      )[1];
+      expect(primary.output.match(/embedded PostgreSQL listening/g)).toHaveLength(1);
+      expect(primary.output.match(/signing key: /g)).toHaveLength(1);
+      const server = JSON.parse(readFileSync(join(dir, 'data/server.json'), 'utf8')) as { pid: number };
+      expect(server.pid).toBe(primary.pid);
+      const health = JSON.parse((await readOnNewConnection(base, '/health')).body);
+      // Least-privileged, and the embedded default's key signs: each worker got both from the primary.
+      expect(health).toMatchObject({
+        database: { status: 'up', privileges: 'least' },
+        transparencyLog: { signer: 'ok' },
+      });
+      const postmaster = Number(readFileSync(join(dir, 'data/pg/postmaster.pid'), 'utf8').split('\n')[0]);
+      expect(alive(postmaster)).toBe(true);
+      expect(await primary.stop('SIGTERM')).toBe(0);
+      await eventually('the embedded server stopped', () => !alive(postmaster), 10_000);
+      expect(existsSync(join(dir, 'data/server.json'))).toBe(false);
+    } finally {
+      await primary.stop('SIGKILL');
+    }
+  }, 180_000);
+});
