@@ -129,6 +129,7 @@ describe('Two API processes and two projectors under load', () => {
     const maxHolders: number[] = LEASES.map(() => 0);
     const started = Date.now();
     let killed = false;
+    let ackedAtKill = 0;
     const writers = Array.from({ length: WRITERS }, async (_, w) => {
       for (let n = 0; Date.now() - started < LOAD_MS; n++) {
         const conversationId = conversations[w % CONVERSATIONS];
@@ -147,6 +148,7 @@ describe('Two API processes and two projectors under load', () => {
         (await leaseHolderCounts()).forEach((n, i) => (maxHolders[i] = Math.max(maxHolders[i], n)));
         if (!killed && Date.now() - started > KILL_AT_MS) {
           killed = true;
+          ackedAtKill = acks.length;
           expect(await projectors[0].stop('SIGKILL')).toBeNull();
         }
         await sleep(100);
@@ -154,6 +156,9 @@ describe('Two API processes and two projectors under load', () => {
     })();
     await Promise.all([...writers, watcher]);
     expect(killed).toBe(true);
+    // Written before and after the kill: the standby projected events the dead one never saw.
+    expect(ackedAtKill).toBeGreaterThan(0);
+    expect(acks.length).toBeGreaterThan(ackedAtKill);
     expect(acks.length).toBeGreaterThan(WRITERS);
 
     // The standby took every lease over; no lease ever had two holders.
