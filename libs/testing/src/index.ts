@@ -3,3 +3,4 @@ export * from './specification';
 export * from './test-data-source';
 export * from './fixture-commands';
 export * from './scratch-cluster';
+export * from './scratch-replica';
