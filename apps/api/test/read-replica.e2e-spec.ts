@@ -226,6 +226,24 @@ describe('a read replica (READ_DATABASE_URL)', () => {
       expect(await applicationNames(replica.cluster)).toContain(REPLICA_AUDIT_APPLICATION_NAME);
     });
 
+    it('answers every other audit read there (a standby refuses any write, SET or lock they would take)', async () => {
+      for (const route of [
+        '/v1/audit/blocked-ends',
+        '/v1/audit/stats/ends',
+        '/v1/audit/stats/blocked-ends?groupBy=guard',
+        '/v1/audit/reviews/stats',
+        '/v1/audit/policies',
+        '/v1/audit/sample?seed=replica',
+        '/v1/audit/compliance',
+        '/v1/audit/access',
+      ]) {
+        const res = await auditor.get(`${route}${route.includes('?') ? '&' : '?'}waitFor=${at.p2}`);
+        expect([route, res.status]).toEqual([route, 200]);
+      }
+      const sample = await auditor.get(`/v1/audit/sample?seed=replica&waitFor=${at.p2}`);
+      expect((bodyOf(sample).items as { endEventId: string }[]).map((e) => e.endEventId)).toEqual([at.endEventId]);
+    });
+
     it('writes the access entries of those reads on the primary', async () => {
       const deadline = Date.now() + 20_000;
       let routes: string[] = [];
