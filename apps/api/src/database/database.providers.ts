@@ -33,8 +33,9 @@ const FAIL_AT_ONCE = { retryAttempts: 1, toRetry: () => false } satisfies Partia
 /**
  * The two DataSources, each owning its pool of runtime connections (the login, timeouts, TLS of
  * `url`); with a replica (READ_DATABASE_URL) the default one alone, the audit reads having theirs
- * on the replica (ReadDatabase). `connectTimeoutMs` bounds the wait for a connection (a new one, or a free one of a full
- * pool), so a dead or saturated database is answered 503 instead of hanging the request.
+ * on the replica (ReadDatabase). `connectTimeoutMs` bounds the wait for a connection (a new one,
+ * or a free one of a full pool), so a dead or saturated database is answered 503 instead of
+ * hanging the request.
  * TypeOrmModule destroys each DataSource, closing its pool, once, when the application stops.
  */
 export function dataSourceModules(url: string, config: AppConfig, connect = true): DynamicModule[] {
