@@ -263,7 +263,13 @@ describe('a read replica (READ_DATABASE_URL)', () => {
     });
 
     it('answers audit reads 503 DATABASE_UNAVAILABLE (no fall back to the primary)', async () => {
-      for (const route of ['/v1/audit/ends', `/v1/audit/ends?waitFor=${at.p2}`, '/v1/audit/compliance']) {
+      for (const route of [
+        '/v1/audit/ends',
+        `/v1/audit/ends?waitFor=${at.p2}`,
+        '/v1/audit/compliance',
+        '/v1/audit/export',
+        `/v1/audit/conversations/${A}/timeline`,
+      ]) {
         const res = await auditor.get(route);
         expect([route, res.status, bodyOf(res).code]).toEqual([route, 503, 'DATABASE_UNAVAILABLE']);
         expect(res.headers['retry-after']).toBeDefined();
