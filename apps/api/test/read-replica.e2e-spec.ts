@@ -182,9 +182,12 @@ describe('a read replica (READ_DATABASE_URL)', () => {
 
     it('reports the lag on /health', async () => {
       const res = await health();
-      const replicaHealth = (res.body as { replica: { status: string; standby: boolean; lagBytes: number } }).replica;
+      const replicaHealth = (
+        res.body as { replica: { status: string; standby: boolean; lagBytes: number; lagSeconds: number } }
+      ).replica;
       expect([res.status, replicaHealth.status, replicaHealth.standby]).toEqual([200, 'up', true]);
       expect(replicaHealth.lagBytes).toBeGreaterThan(0);
+      expect(replicaHealth.lagSeconds).toBeGreaterThan(0);
     });
 
     it('holds an audit read with ?waitFor= until the replica has replayed that far', async () => {

@@ -1451,7 +1451,7 @@ export interface operations {
                             standby?: boolean;
                             /** @description WAL of the primary's not yet replayed by the replica */
                             lagBytes?: number;
-                            /** @description While behind: the age of the last transaction the replica replayed (0 when caught up) */
+                            /** @description Seconds of the log the replica lacks: the primary's newest event's time less the replica's */
                             lagSeconds?: number;
                         };
                         info?: {

@@ -105,39 +105,48 @@ export class ReadDatabase implements OnApplicationShutdown {
   }
 
   /**
-   * For /health: is the replica reachable, and how far behind the primary is its replay (WAL
-   * bytes; seconds since the last transaction it replayed while it is behind, else 0).
+   * For /health: is the replica reachable, and how far behind the primary is it: WAL bytes not
+   * replayed, and seconds of the log it lacks (the primary's newest event's recorded_at less the
+   * replica's: what an audit read without ?waitFor= misses). Unknown while the primary does not answer.
    */
   async replicaHealth(): Promise<ReplicaHealth | null> {
     if (!this.light) return null;
-    let replayed: { standby: boolean; lsn: string | null; seconds: number | null };
+    let replica: { standby: boolean; lsn: string | null; head: string | null };
     try {
       const db = await this.light.ready();
-      [replayed] = await db.query(
+      [replica] = await db.query(
         `SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS lsn,
-                extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS seconds`,
+                (${NEWEST_EVENT_TIME})::text AS head`,
       );
     } catch (err) {
       // The server's words go to the log only: /health answers anyone.
       this.logger.error(`replica check failed: ${(err as Error).message}`);
       return { status: 'down' };
     }
-    if (!replayed.standby || replayed.lsn === null) return { status: 'up', standby: false };
-    // Behind the primary's WAL: asked of the primary, which may be down (then the lag is unknown).
-    const behind = await this.primaryPool
-      .query<{ bytes: string }>('SELECT greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), $1), 0)::text AS bytes', [
-        replayed.lsn,
-      ])
-      .then(({ rows }) => Number(rows[0].bytes))
+    if (!replica.standby || replica.lsn === null) return { status: 'up', standby: false };
+    const lag = await this.primaryPool
+      .query<{ bytes: string; seconds: number | null }>(
+        `SELECT greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn), 0)::text AS bytes,
+                greatest(extract(epoch FROM (${NEWEST_EVENT_TIME}) - $2::timestamptz), 0)::float8 AS seconds`,
+        [replica.lsn, replica.head],
+      )
+      .then(({ rows }) => rows[0])
       .catch(() => undefined);
-    const lagSeconds = behind === 0 ? 0 : (replayed.seconds ?? undefined);
-    return { status: 'up', standby: true, lagBytes: behind, lagSeconds };
+    return {
+      status: 'up',
+      standby: true,
+      lagBytes: lag && Number(lag.bytes),
+      lagSeconds: lag?.seconds ?? undefined,
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([this.light?.close(), this.heavy?.close()]);
   }
 }
+
+/** The recorded_at of the log's newest event (one row of the commit-order index). */
+const NEWEST_EVENT_TIME = 'SELECT recorded_at FROM es_events ORDER BY transaction_id DESC, position DESC LIMIT 1';
 
 /** In the replica's pg_stat_activity. */
 export const REPLICA_APPLICATION_NAME = 'conversation-service (replica)';

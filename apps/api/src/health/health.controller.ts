@@ -44,7 +44,7 @@ const REPLICA = {
     lagBytes: { type: 'integer', description: "WAL of the primary's not yet replayed by the replica" },
     lagSeconds: {
       type: 'number',
-      description: 'While behind: the age of the last transaction the replica replayed (0 when caught up)',
+      description: "Seconds of the log the replica lacks: the primary's newest event's time less the replica's",
     },
   },
 };
