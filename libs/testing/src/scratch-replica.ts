@@ -20,7 +20,7 @@ import { ScratchCluster } from './scratch-cluster';
 export interface ScratchReplica {
   cluster: ScratchCluster;
   /** Stops replaying the WAL it receives (pg_wal_replay_pause), and waits until it has. */
-  pauseReplay(): Promise<void>;
+  pauseReplay(timeoutMs?: number): Promise<void>;
   resumeReplay(): Promise<void>;
   /** Waits until it has replayed everything the primary has written so far. */
   catchUp(timeoutMs?: number): Promise<void>;
@@ -85,9 +85,15 @@ export async function startScratchReplica(primary: ScratchCluster): Promise<Scra
     (await cluster.query<{ state: string }>('SELECT pg_get_wal_replay_pause_state() AS state'))[0].state;
   return {
     cluster,
-    async pauseReplay() {
+    async pauseReplay(timeoutMs = 30_000) {
       await cluster.query('SELECT pg_wal_replay_pause()');
-      while ((await replayState()) !== 'paused') await sleep(10);
+      const deadline = Date.now() + timeoutMs;
+      // Replay pauses before its next record: an xid's commit on the primary makes one.
+      while ((await replayState()) !== 'paused') {
+        if (Date.now() > deadline) throw new Error(`the replica's replay did not pause within ${timeoutMs} ms`);
+        await primary.query('SELECT pg_current_xact_id()');
+        await sleep(10);
+      }
     },
     async resumeReplay() {
       await cluster.query('SELECT pg_wal_replay_resume()');
