@@ -30,8 +30,9 @@ import {
   dataSourceModules,
   DATABASE_URL,
   PG_POOL,
-  POOL_PROVIDERS,
+  poolProviders,
 } from './database/database.providers';
+import { ReadDatabase } from './database/read-database';
 import { EventsController } from './events/events.controller';
 import { SseConnections } from './events/sse-connections';
 import { HealthController } from './health/health.controller';
@@ -105,7 +106,8 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
-        ...POOL_PROVIDERS,
+        ...poolProviders(config),
+        ReadDatabase,
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -162,7 +164,9 @@ export class AppModule {
       exports: [
         PostgresEventStore,
         PG_POOL,
-        AUDIT_POOL,
+        // With a replica the heavy audit reads have no pool on the primary (ReadDatabase).
+        ...(config.readDatabaseUrl ? [] : [AUDIT_POOL]),
+        ReadDatabase,
         AuditCapacity,
         SseConnections,
         POLICIES,

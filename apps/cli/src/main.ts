@@ -43,7 +43,8 @@ const USAGE =
   seed [--events 30000] [--tenants 3] [--seed 42] [--from <28 days ago>] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
-Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL);
+Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL),
+READ_DATABASE_URL (a streaming replica: export --format jsonl reads there);
 else the embedded server of ./data (migrations as its superuser, the rest as its service login).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -60,10 +61,17 @@ async function main(argv: string[]): Promise<number> {
   // migrations, by the commands that need it; the SQL written by hand runs on its pool.
   const cli = { max: 10, connectTimeoutMs: 0, applicationName: 'conversation-cli' };
   const settings = { ...config, dbStatementTimeoutMs: 0, ...cli };
+  const readSettings = { ...settings, applicationName: 'conversation-cli (replica)' };
   const open = () => openRuntimeDataSource(database.url, settings, [ApiKeyEntity]);
   let dataSource: DataSource | undefined;
   const db = async () => (dataSource ??= await open());
   const pool = async () => poolOf(await db());
+  // READ_DATABASE_URL: the NDJSON export (it only reads) runs on the replica, as the service's does.
+  let replica: DataSource | undefined;
+  const readPool = async () =>
+    config.readDatabaseUrl
+      ? poolOf((replica ??= await openRuntimeDataSource(config.readDatabaseUrl, readSettings, [])))
+      : pool();
   const migrate = () => runMigrations(database.migrationUrl);
   const keyFile = () => signingKeyFileOf(config, database.source !== 'DATABASE_URL');
   try {
@@ -104,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       case 'export':
         await migrate();
         if (flags.bundle !== undefined) return await exportBundleCommand(await pool(), flags, config, keyFile());
-        return await exportCommand(await pool(), flags);
+        return await exportCommand(await readPool(), flags);
       case 'seed':
         await migrate();
         await seed(await pool(), flags);
@@ -114,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await dataSource?.destroy();
+    await replica?.destroy();
     await database.release();
   }
 }

@@ -56,6 +56,11 @@ export interface BundleOptions {
   nothing?: boolean;
   /** Ends read per query; default 200. */
   pageSize?: number;
+  /**
+   * Where the inclusion proofs are read (default: `pool`): where the log's checkpoint comes from.
+   * The events may come from a replica, whose tree may not have reached that checkpoint yet.
+   */
+  proofPool?: Pool;
   /** How long to wait for the sequencer to reach the export's position; default 10 s. */
   sequencerTimeoutMs?: number;
   /** Stops the export (its files are left as they are). */
@@ -113,7 +118,13 @@ export async function writeAuditBundle(
         'a bundle is signed with one key; try again once the log has grown',
     );
   }
-  const proofsHash = await writeProofs(pool, join(dir, 'proofs.ndjson'), written.tails, checkpoint.treeSize, options);
+  const proofsHash = await writeProofs(
+    options.proofPool ?? pool,
+    join(dir, 'proofs.ndjson'),
+    written.tails,
+    checkpoint.treeSize,
+    options,
+  );
   const verifierKey = `${signer.verifierKey}\n`;
   writeFileSync(join(dir, 'checkpoint.txt'), checkpoint.note, { flag: 'wx' });
   writeFileSync(join(dir, 'verifier-key.txt'), verifierKey, { flag: 'wx' });

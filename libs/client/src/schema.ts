@@ -1443,6 +1443,17 @@ export interface operations {
                             signer: "ok" | "refused" | "none";
                             reason?: string;
                         };
+                        /** @description Only with READ_DATABASE_URL: the replica the audit reads go to. down (status degraded): audit reads answer 503 DATABASE_UNAVAILABLE; commands and thread status are unaffected */
+                        replica?: {
+                            /** @enum {string} */
+                            status: "up" | "down";
+                            /** @description false: READ_DATABASE_URL names a server that is not a standby */
+                            standby?: boolean;
+                            /** @description WAL of the primary's not yet replayed by the replica */
+                            lagBytes?: number;
+                            /** @description Seconds of the log the replica lacks: the primary's newest event's time less the replica's */
+                            lagSeconds?: number;
+                        };
                         info?: {
                             [key: string]: {
                                 /** @enum {string} */

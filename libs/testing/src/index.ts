@@ -2,3 +2,5 @@ export * from './test-database';
 export * from './specification';
 export * from './test-data-source';
 export * from './fixture-commands';
+export * from './scratch-cluster';
+export * from './scratch-replica';

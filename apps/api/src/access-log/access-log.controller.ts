@@ -1,11 +1,11 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Pool } from 'pg';
 import { listAccess } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiRecordedReadProblems } from '../common/api-problems.decorator';
-import { PG_POOL } from '../database/database.providers';
+import { ReadDatabase } from '../database/read-database';
+import { ReadsFrom } from '../projections/wait-for.interceptor';
 import { EMPTY_PAGE, inTenantScope } from '../audit/tenant-scoped';
 import { AccessPageDto, AccessQueryDto } from './access-log.dto';
 import { AccessTarget } from './access-targets';
@@ -20,13 +20,14 @@ const pageTargets = (result: unknown, request: { query?: unknown }): AccessTarge
   }));
 };
 
-/** Who read what (GET /v1/audit/access), from the access projection (rm_access). */
+/** Who read what (GET /v1/audit/access), from the access projection (rm_access), on the replica if any. */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
+@ReadsFrom('replica')
 @Controller('v1/audit')
 export class AccessLogController {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(private readonly reads: ReadDatabase) {}
 
   @Get('access')
   @ApiOperation({
@@ -41,8 +42,8 @@ export class AccessLogController {
   @ApiRecordedReadProblems()
   @RecordsAccess(pageTargets)
   access(@Query() { limit, cursor, ...filters }: AccessQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
-      listAccess(this.pool, { ...filters, ...scope }, { limit, cursor }),
+    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, async (scope) =>
+      listAccess((await this.reads.reads()).pool, { ...filters, ...scope }, { limit, cursor }),
     );
   }
 }

@@ -16,6 +16,7 @@ import { ReviewEndDecisionDto } from '../conversations/dto/command-bodies.dto';
 import { ReviewEndDecisionCommand } from './commands/review-end-decision.handler';
 import { ReviewResultDto, TimelineDto } from './dto/audit-responses.dto';
 import { GetTimelineQuery, Timeline } from './queries/get-timeline.query';
+import { ReadsFrom } from '../projections/wait-for.interceptor';
 
 /** The timeline's tenant: its ConversationStarted's. */
 const timelineTargets = (result: unknown) => {
@@ -29,6 +30,8 @@ const timelineTargets = (result: unknown) => {
 @ApiBearerAuth()
 @ApiParam({ name: 'id', format: 'uuid', description: 'The conversation id' })
 @Roles('auditor')
+// The timeline; the review is a command, on the primary (ReadsFrom concerns GETs only).
+@ReadsFrom('replica')
 @Controller('v1/audit/conversations')
 export class AuditConversationsController {
   constructor(

@@ -1,9 +1,6 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
 import { checkCompliance, listBlockedEnds, listEnds, sampleEnds } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
@@ -11,7 +8,8 @@ import { ApiRecordedCappedReadProblems, ApiRecordedReadProblems } from '../commo
 import { NO_TENANT } from '@app/access';
 import { RecordsAccess } from '../access-log/records-access';
 import type { AccessTarget } from '../access-log/access-targets';
-import { AUDIT_POOL, PG_POOL } from '../database/database.providers';
+import { ReadDatabase } from '../database/read-database';
+import { ReadsFrom } from '../projections/wait-for.interceptor';
 import { Capped } from '../limits/audit-capacity';
 import { BlockedEndsQueryDto, ComplianceQueryDto, EndsQueryDto, SampleQueryDto } from './dto/audit-query.dto';
 import { AuditEndPageDto, BlockedEndPageDto, CompliancePageDto, SampleDto } from './dto/audit-responses.dto';
@@ -30,19 +28,16 @@ const SCOPE = 'Keys of one tenant see that tenant only; `*` keys see all and may
 
 /**
  * Ends, blocked attempts, the compliance re-check and the review sample (DOMAIN questions 1, 2,
- * 5, 6): straight to @app/audit, within the caller's tenant scope. The heavy reads (the
- * compliance re-fold, the sample) run on the small audit pool.
+ * 5, 6): straight to @app/audit, within the caller's tenant scope, on the replica when there is
+ * one. The heavy reads (the compliance re-fold, the sample) run on the small audit pool.
  */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
+@ReadsFrom('replica')
 @Controller('v1/audit')
 export class AuditEndsController {
-  constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(AUDIT_POOL) private readonly auditPool: Pool,
-    @InjectDataSource() private readonly db: DataSource,
-  ) {}
+  constructor(private readonly reads: ReadDatabase) {}
 
   @Get('ends')
   @ApiOperation({
@@ -53,8 +48,8 @@ export class AuditEndsController {
   @ApiRecordedReadProblems()
   @RecordsAccess(endTargets)
   ends(@Query() { limit, cursor, order, ...filters }: EndsQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
-      listEnds(this.pool, { ...filters, ...scope }, { limit, cursor, order }),
+    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, async (scope) =>
+      listEnds((await this.reads.reads()).pool, { ...filters, ...scope }, { limit, cursor, order }),
     );
   }
 
@@ -67,8 +62,8 @@ export class AuditEndsController {
   @ApiRecordedReadProblems()
   @RecordsAccess(endTargets)
   blockedEnds(@Query() { limit, cursor, order, ...filters }: BlockedEndsQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, (scope) =>
-      listBlockedEnds(this.db, { ...filters, ...scope }, { limit, cursor, order }),
+    return inTenantScope(who, filters.tenantId, EMPTY_PAGE, async (scope) =>
+      listBlockedEnds((await this.reads.reads()).db, { ...filters, ...scope }, { limit, cursor, order }),
     );
   }
 
@@ -88,8 +83,8 @@ export class AuditEndsController {
   @Capped()
   @RecordsAccess(endTargets)
   compliance(@Query() { tenantId, ...options }: ComplianceQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, tenantId, { ...EMPTY_PAGE, checkedEnds: 0 }, (scope) =>
-      checkCompliance(this.auditPool, { ...options, ...scope }),
+    return inTenantScope(who, tenantId, { ...EMPTY_PAGE, checkedEnds: 0 }, async (scope) =>
+      checkCompliance(await this.reads.heavyPool(), { ...options, ...scope }),
     );
   }
 
@@ -104,8 +99,8 @@ export class AuditEndsController {
   @RecordsAccess(endTargets)
   async sample(@Query() query: SampleQueryDto, @CurrentPrincipal() who: Principal) {
     const { size = DEFAULT_SAMPLE_SIZE, seed = randomBytes(8).toString('hex'), ...filters } = query;
-    const items = await inTenantScope(who, filters.tenantId, [], (scope) =>
-      sampleEnds(this.auditPool, { ...filters, ...scope }, { size, seed }),
+    const items = await inTenantScope(who, filters.tenantId, [], async (scope) =>
+      sampleEnds(await this.reads.heavyPool(), { ...filters, ...scope }, { size, seed }),
     );
     return { seed, size, items, nextCursor: null };
   }

@@ -23,23 +23,30 @@ import { ApiError } from '../common/api-error';
 import { ApiCappedReadProblems } from '../common/api-problems.decorator';
 import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recorder';
 import type { AccessTarget } from '../access-log/access-targets';
-import { APP_CONFIG, AUDIT_POOL } from '../database/database.providers';
+import { APP_CONFIG, PG_POOL } from '../database/database.providers';
+import { ReadDatabase } from '../database/read-database';
 import { Capped } from '../limits/audit-capacity';
 import { cutOffWhenStalled } from '../limits/stalled-response';
 import { TransparencyLogService } from '../transparency-log/transparency-log.service';
 import { ExportQueryDto } from './dto/audit-query.dto';
+import { ReadsFrom } from '../projections/wait-for.interceptor';
 
 /** Seconds to wait after 503 LOG_BEHIND (the sequencer takes a batch every 100 ms). */
 const LOG_BEHIND_RETRY_AFTER_S = 5;
 
-/** The signed export (DOMAIN question 8). */
+/**
+ * The signed export (DOMAIN question 8), read on the replica when there is one (its access
+ * entries are written on the primary, as every write).
+ */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
+@ReadsFrom('replica')
 @Controller('v1/audit')
 export class AuditExportController {
   constructor(
-    @Inject(AUDIT_POOL) private readonly pool: Pool,
+    private readonly reads: ReadDatabase,
+    @Inject(PG_POOL) private readonly primary: Pool,
     private readonly keys: ApiKeyResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tlog: TransparencyLogService,
@@ -98,7 +105,7 @@ export class AuditExportController {
       if (!this.access.tryRecord(request, targets)) throw accessLogUnavailable();
       recorded = true;
     };
-    const body = exportEndsStream(this.pool, {
+    const body = exportEndsStream(await this.reads.heavyPool(), {
       filters,
       nothing: scope === null,
       onPage: (ends) => {
@@ -140,9 +147,11 @@ export class AuditExportController {
     let createdAt: Date;
     const targets: AccessTarget[] = [];
     try {
-      const manifest = await writeAuditBundle(this.pool, this.tlog.log, dir, {
+      const manifest = await writeAuditBundle(await this.reads.heavyPool(), this.tlog.log, dir, {
         filters,
         nothing,
+        // The checkpoint is the primary's latest: a replica may not have replayed its tree yet.
+        proofPool: this.primary,
         signal: abort.signal,
         onConversation: (read) => targets.push({ tenantId: read.tenantId, conversationIds: [read.conversationId] }),
       });

@@ -1,30 +1,27 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
 import { blockedEndStats, endStats, listPolicies, reviewStats } from '@app/audit';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ApiReadProblems } from '../common/api-problems.decorator';
-import { PG_POOL } from '../database/database.providers';
+import { ReadDatabase } from '../database/read-database';
+import { ReadsFrom } from '../projections/wait-for.interceptor';
 import { BlockedEndStatsQueryDto, EndStatsQueryDto, NoQueryDto, ReviewStatsQueryDto } from './dto/audit-query.dto';
 import { BlockedEndStatsDto, EndStatsDto, PolicyListDto, ReviewStatsDto } from './dto/audit-responses.dto';
 import { inTenantScope } from './tenant-scoped';
 
 /**
  * Counts: ends per period beside conversations started, blocked attempts, review outcomes
- * (DOMAIN questions 2, 4, 7); and the stored policy versions the ends were judged by.
+ * (DOMAIN questions 2, 4, 7); and the stored policy versions the ends were judged by. On the
+ * replica when there is one.
  */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
+@ReadsFrom('replica')
 @Controller('v1/audit')
 export class AuditStatsController {
-  constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @InjectDataSource() private readonly db: DataSource,
-  ) {}
+  constructor(private readonly reads: ReadDatabase) {}
 
   @Get('stats/ends')
   @ApiOperation({
@@ -38,7 +35,9 @@ export class AuditStatsController {
   @ApiOkResponse({ type: EndStatsDto })
   @ApiReadProblems()
   endStats(@Query() query: EndStatsQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, query.tenantId, { buckets: [] }, (scope) => endStats(this.pool, { ...query, ...scope }));
+    return inTenantScope(who, query.tenantId, { buckets: [] }, async (scope) =>
+      endStats((await this.reads.reads()).pool, { ...query, ...scope }),
+    );
   }
 
   @Get('stats/blocked-ends')
@@ -51,8 +50,8 @@ export class AuditStatsController {
   @ApiOkResponse({ type: BlockedEndStatsDto })
   @ApiReadProblems()
   blockedEndStats(@Query() { groupBy, ...filters }: BlockedEndStatsQueryDto, @CurrentPrincipal() who: Principal) {
-    return inTenantScope(who, filters.tenantId, { groupBy, total: 0, items: [] }, (scope) =>
-      blockedEndStats(this.db, { ...filters, ...scope }, groupBy),
+    return inTenantScope(who, filters.tenantId, { groupBy, total: 0, items: [] }, async (scope) =>
+      blockedEndStats((await this.reads.reads()).db, { ...filters, ...scope }, groupBy),
     );
   }
 
@@ -64,8 +63,8 @@ export class AuditStatsController {
   @ApiOkResponse({ type: PolicyListDto })
   @ApiReadProblems()
   // the query is validated: an unknown parameter is a 400
-  policies(@Query() _query: NoQueryDto) {
-    return listPolicies(this.pool);
+  async policies(@Query() _query: NoQueryDto) {
+    return listPolicies((await this.reads.reads()).pool);
   }
 
   @Get('reviews/stats')
@@ -78,6 +77,8 @@ export class AuditStatsController {
   @ApiReadProblems()
   reviewStats(@Query() query: ReviewStatsQueryDto, @CurrentPrincipal() who: Principal) {
     const none = { byReasonCode: [], byModelId: [], byReviewer: [] };
-    return inTenantScope(who, query.tenantId, none, (scope) => reviewStats(this.pool, { ...query, ...scope }));
+    return inTenantScope(who, query.tenantId, none, async (scope) =>
+      reviewStats((await this.reads.reads()).pool, { ...query, ...scope }),
+    );
   }
 }

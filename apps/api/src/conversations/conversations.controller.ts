@@ -56,6 +56,7 @@ import {
 } from './dto/responses.dto';
 import { GetConversationQuery } from './queries/get-conversation.query';
 import { GetThreadStatusQuery } from './queries/get-thread-status.query';
+import { OnReplica, ReadsFrom } from '../projections/wait-for.interceptor';
 
 const ETAG = {
   ETag: { description: 'The version of the conversation after this command, e.g. "4"', schema: { type: 'string' } },
@@ -277,9 +278,16 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Thread status, now or as of a version or time' })
   @ApiOkResponse({ type: ThreadStatusDto })
   @ApiReadProblems(404)
-  async status(@Param('id', UuidPipe) id: string, @Query() query: AsOfQueryDto, @CurrentPrincipal() who: Principal) {
+  // Never stale: on the primary, unless ?waitFor= names a position the replica has processed.
+  @ReadsFrom('replica-when-reached')
+  async status(
+    @Param('id', UuidPipe) id: string,
+    @Query() query: AsOfQueryDto,
+    @CurrentPrincipal() who: Principal,
+    @OnReplica() onReplica: boolean,
+  ) {
     if (query.asOfVersion === undefined && query.asOf === undefined) {
-      return this.queries.execute(new GetThreadStatusQuery(id, who));
+      return this.queries.execute(new GetThreadStatusQuery(id, who, onReplica));
     }
     return toThreadStatus(await this.load(id, who, query));
   }

@@ -11,9 +11,12 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 /** The pg pool of the default DataSource (commands and reads), for the SQL written by hand. */
 export const PG_POOL = Symbol('PG_POOL');
 export const DATABASE_URL = Symbol('DATABASE_URL');
-/** The pg pool of the audit DataSource: the heavy audit reads (export, timeline, compliance, sample). */
+/**
+ * The pg pool of the audit DataSource: the heavy audit reads (export, timeline, compliance,
+ * sample) on the primary. Absent with READ_DATABASE_URL: they go to the replica (ReadDatabase).
+ */
 export const AUDIT_POOL = Symbol('AUDIT_POOL');
-/** The small capped DataSource of the heavy audit reads (AUDIT_POOL_SIZE connections). */
+/** The small capped DataSource of the heavy audit reads (AUDIT_POOL_SIZE connections); none with a replica. */
 export const AUDIT_DATA_SOURCE = 'audit';
 
 /** Every entity of the service's tables. */
@@ -29,8 +32,10 @@ const FAIL_AT_ONCE = { retryAttempts: 1, toRetry: () => false } satisfies Partia
 
 /**
  * The two DataSources, each owning its pool of runtime connections (the login, timeouts, TLS of
- * `url`). `connectTimeoutMs` bounds the wait for a connection (a new one, or a free one of a full
- * pool), so a dead or saturated database is answered 503 instead of hanging the request.
+ * `url`); with a replica (READ_DATABASE_URL) the default one alone, the audit reads having theirs
+ * on the replica (ReadDatabase). `connectTimeoutMs` bounds the wait for a connection (a new one,
+ * or a free one of a full pool), so a dead or saturated database is answered 503 instead of
+ * hanging the request.
  * TypeOrmModule destroys each DataSource, closing its pool, once, when the application stops.
  */
 export function dataSourceModules(url: string, config: AppConfig, connect = true): DynamicModule[] {
@@ -42,13 +47,15 @@ export function dataSourceModules(url: string, config: AppConfig, connect = true
   });
   // `connect` false: an app built only to write its OpenAPI document, with no database at all.
   const start = { ...FAIL_AT_ONCE, manualInitialization: !connect };
-  return [
-    TypeOrmModule.forRootAsync({
-      useFactory: () => ({
-        ...runtimeDataSourceOptions(url, settings(config.dbPoolSize, 'conversation-service'), ENTITIES),
-        ...start,
-      }),
+  const primary = TypeOrmModule.forRootAsync({
+    useFactory: () => ({
+      ...runtimeDataSourceOptions(url, settings(config.dbPoolSize, 'conversation-service'), ENTITIES),
+      ...start,
     }),
+  });
+  if (config.readDatabaseUrl) return [primary];
+  return [
+    primary,
     TypeOrmModule.forRootAsync({
       name: AUDIT_DATA_SOURCE,
       useFactory: () => ({
@@ -70,11 +77,12 @@ export function dataSourceModules(url: string, config: AppConfig, connect = true
 const poolFor = (ds: DataSource): Pool =>
   ds.isInitialized ? poolOf(ds) : new Pool((ds.options as { extra: PoolConfig }).extra);
 
-/** PG_POOL and AUDIT_POOL: the very pools the DataSources own, not second ones. */
-export const POOL_PROVIDERS: Provider[] = [
-  { provide: PG_POOL, inject: [getDataSourceToken()], useFactory: poolFor },
-  { provide: AUDIT_POOL, inject: [getDataSourceToken(AUDIT_DATA_SOURCE)], useFactory: poolFor },
-];
+/** PG_POOL and AUDIT_POOL (none with a replica): the very pools the DataSources own, not second ones. */
+export function poolProviders(config: AppConfig): Provider[] {
+  const primary: Provider = { provide: PG_POOL, inject: [getDataSourceToken()], useFactory: poolFor };
+  if (config.readDatabaseUrl) return [primary];
+  return [primary, { provide: AUDIT_POOL, inject: [getDataSourceToken(AUDIT_DATA_SOURCE)], useFactory: poolFor }];
+}
 
 export function createEventStore(pool: Pool, metrics: StoreMetrics): PostgresEventStore {
   return new PostgresEventStore(pool, {

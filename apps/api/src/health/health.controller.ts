@@ -8,6 +8,7 @@ import { DatabasePrivileges } from '../database/database-privileges.service';
 import { ApiWaitFor } from '../projections/wait-for.interceptor';
 import { PG_POOL } from '../database/database.providers';
 import { TransparencyLogService } from '../transparency-log/transparency-log.service';
+import { ReadDatabase } from '../database/read-database';
 
 const CHECK = {
   type: 'object',
@@ -31,6 +32,22 @@ const TLOG = {
     reason: { type: 'string' },
   },
 };
+const REPLICA = {
+  type: 'object',
+  required: ['status'],
+  description:
+    'Only with READ_DATABASE_URL: the replica the audit reads go to. down (status degraded): audit reads answer 503 ' +
+    'DATABASE_UNAVAILABLE; commands and thread status are unaffected',
+  properties: {
+    status: { type: 'string', enum: ['up', 'down'] },
+    standby: { type: 'boolean', description: 'false: READ_DATABASE_URL names a server that is not a standby' },
+    lagBytes: { type: 'integer', description: "WAL of the primary's not yet replayed by the replica" },
+    lagSeconds: {
+      type: 'number',
+      description: "Seconds of the log the replica lacks: the primary's newest event's time less the replica's",
+    },
+  },
+};
 const CHECKS = { type: 'object', nullable: true, additionalProperties: CHECK };
 const HEALTH_OK = {
   type: 'object',
@@ -39,6 +56,7 @@ const HEALTH_OK = {
     status: { type: 'string', enum: ['ok', 'degraded'] },
     database: CHECK,
     transparencyLog: TLOG,
+    replica: REPLICA,
     info: CHECKS,
     error: CHECKS,
     details: { type: 'object', additionalProperties: CHECK },
@@ -64,6 +82,7 @@ export class HealthController {
     private readonly privileges: DatabasePrivileges,
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly tlog: TransparencyLogService,
+    private readonly reads: ReadDatabase,
   ) {}
 
   @Get()
@@ -102,10 +121,14 @@ export class HealthController {
     // CONTRACT.md: "database": {"status", "privileges"} at the top, beside Terminus's report.
     // A refused signature degrades the service without stopping it: the record still works.
     const transparencyLog = this.tlog.health;
+    // Without READ_DATABASE_URL: no replica entry. One that is down degrades the audit reads only.
+    const replica = await this.reads.replicaHealth();
+    const degraded = transparencyLog.status !== 'up' || replica?.status === 'down';
     return {
-      status: transparencyLog.status === 'up' ? result.status : 'degraded',
+      status: degraded ? 'degraded' : result.status,
       database: result.details.database,
       transparencyLog,
+      ...(replica ? { replica } : {}),
       info: result.info,
       error: result.error,
       details: result.details,

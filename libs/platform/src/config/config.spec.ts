@@ -26,6 +26,9 @@ describe(loadConfig.name, () => {
     [{ DATABASE_URL: 'postgres://a@h/d', MIGRATION_DATABASE_URL: 'mysql://x@y/z' }, 'MIGRATION_DATABASE_URL'],
     [{ DATABASE_URL: 'postgres://a@h/d', MIGRATION_DATABASE_URL: 'not a url' }, 'MIGRATION_DATABASE_URL'],
     [{ MIGRATION_DATABASE_URL: 'postgres://owner@h/d' }, 'MIGRATION_DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://a@h/d', READ_DATABASE_URL: 'mysql://x@y/z' }, 'READ_DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://a@h/d', READ_DATABASE_URL: 'not a url' }, 'READ_DATABASE_URL'],
+    [{ READ_DATABASE_URL: 'postgres://app@replica/d' }, 'READ_DATABASE_URL'],
     [{ STRICT_DB_PRIVILEGES: 'yes' }, 'STRICT_DB_PRIVILEGES'],
     [{ DB_STATEMENT_TIMEOUT_MS: '-1' }, 'DB_STATEMENT_TIMEOUT_MS'],
     [{ DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1m' }, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS'],
@@ -52,6 +55,13 @@ describe(loadConfig.name, () => {
       databaseUrl: 'postgres://app@h/d',
       migrationDatabaseUrl: 'postgres://owner@h/d',
     });
+  });
+
+  it('reads the audit reads from READ_DATABASE_URL when given, else from no replica at all', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/d' })).toMatchObject({ readDatabaseUrl: undefined });
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://app@h/d', READ_DATABASE_URL: 'postgresql://app@replica/d' }),
+    ).toMatchObject({ databaseUrl: 'postgres://app@h/d', readDatabaseUrl: 'postgresql://app@replica/d' });
   });
 
   it('defaults to a 30 s statement timeout, a 60 s idle-in-transaction timeout, no strict check, no TLS', () => {

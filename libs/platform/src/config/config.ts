@@ -16,6 +16,8 @@ export interface AppConfig {
   databaseUrl?: string;
   /** The owner's connection, for migrations (default: databaseUrl). */
   migrationDatabaseUrl?: string;
+  /** A streaming replica of databaseUrl's server, as the runtime login: the audit reads go there. */
+  readDatabaseUrl?: string;
   /** Refuse to start when the runtime connection could switch the append-only guard off. */
   strictDbPrivileges: boolean;
   /** Per runtime connection (0: none). */
@@ -50,7 +52,10 @@ export interface AppConfig {
   console: ConsoleConfig;
 }
 
-function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'): string | undefined {
+function databaseUrl(
+  env: Env,
+  name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL' | 'READ_DATABASE_URL',
+): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   let url: URL;
@@ -65,17 +70,27 @@ function databaseUrl(env: Env, name: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL'):
   return raw;
 }
 
-/** The runtime URL and the owner's; the embedded server migrates as its own superuser. */
-function databaseUrls(env: Env): Pick<AppConfig, 'databaseUrl' | 'migrationDatabaseUrl'> {
+/**
+ * The runtime URL, the owner's and the replica's; the embedded server migrates as its own
+ * superuser and has no replica.
+ */
+function databaseUrls(env: Env): Pick<AppConfig, 'databaseUrl' | 'migrationDatabaseUrl' | 'readDatabaseUrl'> {
   const runtime = databaseUrl(env, 'DATABASE_URL');
   const migration = databaseUrl(env, 'MIGRATION_DATABASE_URL');
+  const read = databaseUrl(env, 'READ_DATABASE_URL');
   if (migration && !runtime) {
     throw new ConfigError(
       'MIGRATION_DATABASE_URL',
       'needs DATABASE_URL as well (without it the embedded server is used, which migrates as its own superuser)',
     );
   }
-  return { databaseUrl: runtime, migrationDatabaseUrl: migration ?? runtime };
+  if (read && !runtime) {
+    throw new ConfigError(
+      'READ_DATABASE_URL',
+      'needs DATABASE_URL as well (a replica of the server DATABASE_URL names; the embedded server has none)',
+    );
+  }
+  return { databaseUrl: runtime, migrationDatabaseUrl: migration ?? runtime, readDatabaseUrl: read };
 }
 
 function readable(name: string, file: string): Buffer {

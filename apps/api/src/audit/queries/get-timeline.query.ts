@@ -1,12 +1,10 @@
-import { Inject } from '@nestjs/common';
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import { Pool } from 'pg';
 import { ChainReport, chainReport, readStreamHead, readStreamOfTenant } from '@app/audit';
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
 import { ALL_TENANTS } from '@app/access';
 import type { Principal } from '../../auth/api-keys';
 import { ApiError } from '../../common/api-error';
-import { AUDIT_POOL } from '../../database/database.providers';
+import { ReadDatabase } from '../../database/read-database';
 import { assertConversationVisible, streamIdOf } from '../../conversations/conversation-stream';
 
 export interface Timeline {
@@ -29,17 +27,19 @@ export class GetTimelineQuery extends Query<Timeline> {
 export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery> {
   constructor(
     private readonly store: PostgresEventStore,
-    @Inject(AUDIT_POOL) private readonly pool: Pool,
+    private readonly reads: ReadDatabase,
   ) {}
 
   async execute({ conversationId, principal }: GetTimelineQuery): Promise<Timeline> {
     await assertConversationVisible(this.store, principal, conversationId);
     const streamId = streamIdOf(conversationId);
+    // On the replica when there is one: a conversation it has not replayed yet is not found there.
+    const pool = await this.reads.heavyPool();
     // The head first, then the events: an append in between only adds events after the head.
-    const head = await readStreamHead(this.pool, streamId);
+    const head = await readStreamHead(pool, streamId);
     // Tenant-filtered in SQL as well: the events of a stream this key's tenant started, or none.
     const events = await readStreamOfTenant(
-      this.pool,
+      pool,
       streamId,
       principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId,
     );
