@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
  * The careful client of the fault suite: each of `clients` loops sends one message at a time to
  * its own conversation with a fresh Idempotency-Key, and on any error, non-2xx answer or timeout
  * retries the SAME key and body (after a short pause, on the next API address) until it is
- * acknowledged. The load stops taking new messages at `stopAt`; a message already sent is
- * retried until `giveUpAt`.
+ * acknowledged. The load stops taking new messages once finishAt's time and the duration have
+ * passed; a message already sent is retried for `drainMs` more.
  */
 export interface LoadOptions {
   /** The scenario's name: in every key and content, so the store's rows can be told apart. */
@@ -42,6 +42,8 @@ export interface Attempt {
 }
 
 export interface LoadResult {
+  /** When the clients started (ms since the epoch). */
+  startedAt: number;
   acks: Ack[];
   attempts: Attempt[];
   /** Messages sent but never acknowledged before giving up. */
@@ -52,15 +54,29 @@ export interface LoadResult {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-/** Resolves when the load has run; `running` lets the scenario act mid-load. */
-export function runLoad(options: LoadOptions): Promise<LoadResult> {
+export interface RunningLoad {
+  /** Resolves once every client has stopped. */
+  done: Promise<LoadResult>;
+  /** Stops every client now (a scenario that failed): nothing more is sent or retried. */
+  abort(): void;
+  /**
+   * Lets the clients stop: until this is called they go on past `durationMs` (a fault that took
+   * longer); they stop taking new messages at `at` (ms since the epoch) or after `durationMs`,
+   * whichever is later.
+   */
+  finishAt(at: number): void;
+}
+
+/** Starts the clients; the scenario acts while they run. */
+export function runLoad(options: LoadOptions): RunningLoad {
   const acks: Ack[] = [];
   const attempts: Attempt[] = [];
   const unanswered: string[] = [];
   let startFailures = 0;
   const started = Date.now();
-  const stopAt = started + options.durationMs;
-  const giveUpAt = stopAt + options.drainMs;
+  let stopAt = started + options.durationMs;
+  let giveUpAt = Infinity;
+  let released = false;
   const headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' };
 
   /** POSTs `body` with `key` until 2xx; the answer's body, or null once past `giveUpAt`. */
@@ -103,7 +119,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       startFailures++;
       return;
     }
-    for (let n = 1; Date.now() < stopAt; n++) {
+    for (let n = 1; !released || Date.now() < stopAt; n++) {
       const key = `faults-${options.scenario}-${c}-${n}`;
       const content = `faults ${options.scenario} client ${c} message ${n} (${key})`;
       const body = { parentMessageId: null, role: 'user', content };
@@ -116,12 +132,25 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
   };
 
-  return Promise.all(Array.from({ length: options.clients }, (_, c) => client(c))).then(() => ({
+  const done = Promise.all(Array.from({ length: options.clients }, (_, c) => client(c))).then(() => ({
+    startedAt: started,
     acks,
     attempts,
     unanswered,
     startFailures,
   }));
+  return {
+    done,
+    abort() {
+      released = true;
+      stopAt = giveUpAt = 0;
+    },
+    finishAt(at: number) {
+      released = true;
+      stopAt = Math.max(stopAt, at);
+      giveUpAt = stopAt + options.drainMs;
+    },
+  };
 }
 
 /**
