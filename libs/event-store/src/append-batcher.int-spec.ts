@@ -141,7 +141,7 @@ describe(AppendBatcher.name, () => {
       expect(fulfilled(alsoGood).lastVersion).toBe(1);
     });
 
-    it("fails every append at once on an error of the server's state (a statement timeout), none replayed alone", async () => {
+    it("fails all appends at once on an error of the server's state (a timeout), none replayed alone", async () => {
       const timed = new Pool({ connectionString: db.runtimeUrl, statement_timeout: 300, max: 4 });
       const slow = new PostgresEventStore(timed, {}, { maxInFlight: 1 });
       const locker = await db.pool.connect();
@@ -158,7 +158,9 @@ describe(AppendBatcher.name, () => {
         // One answer for the whole batch: the appends were not sent again one by one.
         expect(new Set(reasons.slice(1)).size).toBe(1);
         await locker.query('ROLLBACK');
-        const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM es_streams WHERE stream_id = ANY($1)', [ids]);
+        const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM es_streams WHERE stream_id = ANY($1)', [
+          ids,
+        ]);
         expect(rows).toEqual([{ n: 0 }]);
       } finally {
         await locker.query('ROLLBACK').catch(() => undefined);

@@ -21,7 +21,8 @@ export async function checkStore(db: Database, scenario: string, acks: Ack[]): P
   const pool = new Pool({ connectionString: db.url, max: 1 });
   try {
     const { rows } = await pool.query<{ content: string; message_id: string; n: number }>(
-      `SELECT data->>'content' AS content, data->>'messageId' AS message_id, count(*) OVER (PARTITION BY data->>'content')::int AS n
+      `SELECT data->>'content' AS content, data->>'messageId' AS message_id,
+              count(*) OVER (PARTITION BY data->>'content')::int AS n
          FROM es_events WHERE type = 'MessageAppended' AND data->>'content' LIKE $1`,
       [`faults ${scenario} %`],
     );

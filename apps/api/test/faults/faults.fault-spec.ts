@@ -4,13 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { ALL_PROJECTIONS } from '@app/projections';
-import {
-  CloneOptions,
-  cloneScratchCluster,
-  makeScratchTemplate,
-  ScratchCluster,
-  ScratchTemplate,
-} from '@app/testing';
+import { CloneOptions, cloneScratchCluster, makeScratchTemplate, ScratchCluster, ScratchTemplate } from '@app/testing';
 import { checkStore, readModelsEqualRebuild, verifyChains, waitForProjections } from './checks';
 import { Attempt, LoadResult, recovery, runLoad, statusCounts } from './load';
 import { ApiProcess, Child, createWriterKey, requireDist, startApi, startProjector } from './processes';
@@ -187,7 +181,8 @@ async function waitForLeases(projector: Child, n: number, timeoutMs: number): Pr
   for (;;) {
     const taken = projector.lines.filter((l) => /: lease taken$/.test(l.line));
     if (taken.length >= n) return Math.max(...taken.map((l) => l.at));
-    if (Date.now() > deadline) throw new Error(`${projector.name} took ${taken.length} of ${n} leases:\n${projector.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${projector.name} took ${taken.length} of ${n} leases:\n${projector.tail()}`);
     if (!projector.alive) throw new Error(`${projector.name} exited:\n${projector.tail()}`);
     await sleep(50);
   }
@@ -229,7 +224,7 @@ describe('fault suite: nothing acknowledged is lost or duplicated', () => {
     });
   }, 180_000);
 
-  it('3. the projector killed mid-batch: the standby takes every lease, no event skipped or applied twice', async () => {
+  it('3. the projector killed mid-batch: the standby takes every lease, nothing skipped or applied twice', async () => {
     await run({
       name: 'projector-sigkill',
       apiEnv: { PROJECTIONS_IN_PROCESS: 'false' },
@@ -270,7 +265,7 @@ describe('fault suite: nothing acknowledged is lost or duplicated', () => {
     });
   }, 180_000);
 
-  it('5. a lock held longer than the statement timeout: 503 DATABASE_TIMEOUT promptly, none hangs, then recovery', async () => {
+  it('5. a lock held past the statement timeout: 503 DATABASE_TIMEOUT promptly, none hangs, recovery', async () => {
     const STATEMENT_TIMEOUT_MS = 1_000;
     const HOLD_MS = 6_000;
     /**
@@ -303,7 +298,7 @@ describe('fault suite: nothing acknowledged is lost or duplicated', () => {
     });
   }, 180_000);
 
-  it('6. the data files run out of space (WAL elsewhere): 503 DATABASE_UNAVAILABLE, nothing damaged, writes again once freed', async () => {
+  it('6. data files out of space (WAL elsewhere): 503 DATABASE_UNAVAILABLE, none damaged, writes resume', async () => {
     const mount = mkdtempSync(join(tmpdir(), 'cs-faults-disk-'));
     const walParent = mkdtempSync(join(tmpdir(), 'cs-faults-wal-'));
     chmodSync(walParent, 0o755);
@@ -312,7 +307,11 @@ describe('fault suite: nothing acknowledged is lost or duplicated', () => {
     await run({
       name: 'disk-full',
       clone() {
-        const used = Number(execFileSync('du', ['-sm', '--exclude=pg_wal', join(template.dir, 'pg')]).toString().split('\t')[0]);
+        const used = Number(
+          execFileSync('du', ['-sm', '--exclude=pg_wal', join(template.dir, 'pg')])
+            .toString()
+            .split('\t')[0],
+        );
         execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${used + 64}m,mode=0755`, 'tmpfs', mount]);
         mounted = true;
         mkdirSync(join(mount, 'cluster'));

@@ -180,7 +180,8 @@ export function recovery(
 export function statusCounts(attempts: Attempt[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const a of attempts) {
-    const name = a.status === 0 ? 'conn-error' : a.status === -1 ? 'timeout' : `${a.status}${a.code ? ` ${a.code}` : ''}`;
+    const name =
+      a.status === 0 ? 'conn-error' : a.status === -1 ? 'timeout' : `${a.status}${a.code ? ` ${a.code}` : ''}`;
     counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;

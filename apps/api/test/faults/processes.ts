@@ -159,6 +159,7 @@ export async function createWriterKey(db: Database, tenant: string): Promise<str
     'faults',
   ]);
   const key = out.trim().split('\n').at(-1) ?? '';
-  if (code !== 0 || !key.startsWith('csk_')) throw new Error(`keys:create printed no key (exit ${code}):\n${out}${err}`);
+  if (code !== 0 || !key.startsWith('csk_'))
+    throw new Error(`keys:create printed no key (exit ${code}):\n${out}${err}`);
   return key;
 }
