@@ -15,8 +15,6 @@ export function requireDist(): void {
   }
 }
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
 /** A child process of the suite; its output kept (the tail) and watched line by line. */
 export class Child {
   private output = '';
@@ -89,8 +87,9 @@ export class Child {
   async stop(): Promise<void> {
     if (!this.alive) return;
     this.proc.kill('SIGTERM');
-    await Promise.race([this.exited, sleep(15_000)]);
-    await this.kill();
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
   }
 }
 
