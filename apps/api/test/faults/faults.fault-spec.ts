@@ -267,12 +267,12 @@ describe('fault suite: nothing acknowledged is lost or duplicated', () => {
 
   it('5. a lock held past the statement timeout: 503 DATABASE_TIMEOUT promptly, none hangs, recovery', async () => {
     const STATEMENT_TIMEOUT_MS = 1_000;
-    const HOLD_MS = 6_000;
+    const HOLD_MS = 7_000;
     /**
      * An answer later than this during the lock waited for it instead of timing out (a request
      * may queue behind two batches in flight, each cut off after the statement timeout).
      */
-    const PROMPT_MS = 4_500;
+    const PROMPT_MS = 5_000;
     await run({
       name: 'lock-timeout',
       apiEnv: { DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) },
