@@ -25,6 +25,8 @@ const base = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
 };
 
+const FAULTS_SELECTED = process.argv.includes('--selectProjects') && process.argv.includes('faults');
+
 module.exports = {
   testTimeout: 60000,
   projects: [
@@ -44,5 +46,11 @@ module.exports = {
       globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
     },
+    // The fault suite (`npm run test:faults`, its own CI step; minutes long): scratch clusters of
+    // its own, no global setup. Only there when asked for (`--selectProjects faults`): plain
+    // `jest` and `npm test` never run it.
+    ...(FAULTS_SELECTED
+      ? [{ ...base, displayName: 'faults', testMatch: ['<rootDir>/apps/api/test/faults/**/*.fault-spec.ts'] }]
+      : []),
   ],
 };

@@ -140,6 +140,35 @@ describe(AppendBatcher.name, () => {
       expect(fulfilled(good).lastVersion).toBe(1);
       expect(fulfilled(alsoGood).lastVersion).toBe(1);
     });
+
+    it("fails all appends at once on an error of the server's state (a timeout), none replayed alone", async () => {
+      const timed = new Pool({ connectionString: db.runtimeUrl, statement_timeout: 300, max: 4 });
+      const slow = new PostgresEventStore(timed, {}, { maxInFlight: 1 });
+      const locker = await db.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE es_streams IN ACCESS EXCLUSIVE MODE');
+        const ids = Array.from({ length: 4 }, () => `s-${randomUUID()}`);
+        // The first goes out alone at once; the other three queue behind it and go as one batch.
+        const results = await Promise.allSettled(
+          ids.map((id) => slow.append(id, [event()], { expectedVersion: 'no_stream' })),
+        );
+        const reasons = results.map((r) => (r as PromiseRejectedResult).reason as { code?: string });
+        expect(reasons.map((r) => r?.code)).toEqual(['57014', '57014', '57014', '57014']);
+        // One answer for the whole batch: the appends were not sent again one by one.
+        expect(new Set(reasons.slice(1)).size).toBe(1);
+        await locker.query('ROLLBACK');
+        const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM es_streams WHERE stream_id = ANY($1)', [
+          ids,
+        ]);
+        expect(rows).toEqual([{ n: 0 }]);
+      } finally {
+        await locker.query('ROLLBACK').catch(() => undefined);
+        locker.release();
+        await slow.close();
+        await timed.end();
+      }
+    });
   });
 
   describe('under concurrency', () => {

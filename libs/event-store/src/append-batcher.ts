@@ -99,8 +99,12 @@ export class AppendBatcher {
     } catch (err) {
       // The server rolled the batch back as a whole, for one append's fault (say a duplicate
       // eventId) or none (a deadlock): each append goes again alone and gets its own answer.
-      // Any other error leaves the outcome unknown, and a retry could append twice.
-      if (!(err instanceof DatabaseError)) return requests.map(() => ({ status: 'rejected', reason: err }));
+      // Any other error leaves the outcome unknown, and a retry could append twice. An error of
+      // the server's state (a timeout, a full disk) fails them all at once: alone, each would
+      // only meet it again, one after the other, the last one after n times as long.
+      if (!(err instanceof DatabaseError) || ofTheServer(err)) {
+        return requests.map(() => ({ status: 'rejected', reason: err }));
+      }
       const settled: PromiseSettledResult<AppendOutcome>[] = [];
       for (const request of requests) settled.push(await settle(this.single(request)));
       return settled;
@@ -156,6 +160,18 @@ export class AppendBatcher {
       throw err;
     }
   }
+}
+
+/**
+ * SQLSTATEs of the server's state rather than of any one append, where replaying the appends one
+ * by one would meet it again, each after as long: a statement, lock or idle-transaction timeout
+ * (57014, 55P03, 25P03) and an exhausted resource (53: disk full, out of memory, too many
+ * connections). The batch was rolled back; the callers retry later. (A batch connection the
+ * server ended, 57P01, is not one: the appends go again alone on the pool's connections.)
+ */
+export function ofTheServer(err: DatabaseError): boolean {
+  const code = err.code ?? '';
+  return code.startsWith('53') || code === '57014' || code === '55P03' || code === '25P03';
 }
 
 function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {

@@ -288,9 +288,19 @@ export class ScratchCluster {
     }
   }
 
-  /** Stops the cluster if it runs and removes its folder (a separate waldir is the caller's). */
+  /**
+   * Stops the cluster if it runs and removes its folder (a separate waldir is the caller's). A
+   * fast shutdown, not a kill: the server's processes all end with it, none is left behind
+   * holding this process's output pipes.
+   */
   async remove(): Promise<void> {
-    await this.kill();
+    const server = this.server;
+    if (server && this.running) {
+      server.child.kill('SIGINT');
+      const timer = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
+      await server.exited;
+      clearTimeout(timer);
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -75,8 +75,12 @@ export const HTTP_CODES: Record<number, string> = {
 
 /** SQLSTATEs of a statement cut off by a timeout (statement, lock, idle transaction). */
 const TIMEOUT_STATES = new Set(['57014', '55P03', '25P03']);
-/** SQLSTATEs of a server that is shutting down, starting, or out of connections. */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
+/**
+ * SQLSTATEs of a server that is shutting down, starting, out of connections, or out of disk
+ * space (53100: its data files cannot grow; nothing was written, a retry after space is freed
+ * succeeds).
+ */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53100', '53300', '53400']);
 /** Socket errors of an unreachable server, and pg's own for a dropped or slow connection. */
 const UNAVAILABLE_SOCKET = new Set([
   'ECONNREFUSED',

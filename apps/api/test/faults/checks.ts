@@ -1,0 +1,110 @@
+import { isDeepStrictEqual } from 'node:util';
+import { Pool } from 'pg';
+import { PostgresEventStore } from '@app/event-store';
+import { ALL_PROJECTIONS, projectionLags, rebuildProjections } from '@app/projections';
+import { SEQUENCER_NAME } from '@app/transparency';
+import type { Ack } from './load';
+import { Database, runCli } from './processes';
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * A pool of the owner's connections for the checks. An idle client may still be closing when the
+ * scenario's cluster shuts down right after: the server's "terminating connection" then reaches
+ * the pool as an 'error' event, harmless here (queries still fail on their own promises).
+ */
+function ownerPool(db: Database, max: number): Pool {
+  const pool = new Pool({ connectionString: db.url, max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** What the store holds of a scenario's messages, against what the clients were told. */
+export interface StoreCheck {
+  stored: number;
+  /** Acknowledged messages not in the store, or stored under another id than acknowledged. */
+  lost: string[];
+  /** Contents stored more than once, and idempotency keys claimed for more than one event. */
+  duplicated: string[];
+}
+
+export async function checkStore(db: Database, scenario: string, acks: Ack[]): Promise<StoreCheck> {
+  const pool = ownerPool(db, 1);
+  try {
+    const { rows } = await pool.query<{ content: string; message_id: string; n: number }>(
+      `SELECT data->>'content' AS content, data->>'messageId' AS message_id,
+              count(*) OVER (PARTITION BY data->>'content')::int AS n
+         FROM es_events WHERE type = 'MessageAppended' AND data->>'content' LIKE $1`,
+      [`faults ${scenario} %`],
+    );
+    const byContent = new Map(rows.map((r) => [r.content, r]));
+    const lost = acks.filter((a) => byContent.get(a.content)?.message_id !== a.messageId).map((a) => a.key);
+    const duplicated = [...new Set(rows.filter((r) => r.n > 1).map((r) => r.content))];
+    const { rows: keys } = await pool.query<{ key: string }>(
+      `SELECT key FROM es_idempotency WHERE key LIKE $1 AND cardinality(event_ids) <> 1`,
+      [`faults-${scenario}-%`],
+    );
+    duplicated.push(...keys.filter((k) => !k.key.endsWith('-start')).map((k) => `key ${k.key}`));
+    return { stored: rows.length, lost, duplicated };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** `verify` of the CLI (every stream's hash chain recomputed): its last line, and whether it passed. */
+export async function verifyChains(db: Database): Promise<{ ok: boolean; line: string }> {
+  const { code, out, err } = await runCli(db, ['verify']);
+  const line = (out.trim().split('\n').at(-1) ?? '') || err.trim().split('\n').at(-1) || '';
+  return { ok: code === 0 && /^ok \d+ events/.test(line), line };
+}
+
+const NAMES = [...ALL_PROJECTIONS.map((p) => p.name), SEQUENCER_NAME];
+
+/** Waits until every projection's checkpoint (the sequencer's too) is at the log's head. */
+export async function waitForProjections(db: Database, timeoutMs: number): Promise<{ ok: boolean; behind: number }> {
+  const pool = ownerPool(db, 1);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const behind = Math.max(...(await projectionLags(pool, NAMES)).map((l) => l.lagEvents));
+      if (behind === 0 || Date.now() > deadline) return { ok: behind === 0, behind };
+      await sleep(200);
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+async function readModels(pool: Pool): Promise<Record<string, unknown[]>> {
+  const tables: Record<string, unknown[]> = {};
+  for (const table of ALL_PROJECTIONS.flatMap((p) => p.tables)) {
+    const { rows: pk } = await pool.query<{ attname: string }>(
+      `SELECT a.attname FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+        WHERE i.indrelid = $1::regclass AND i.indisprimary
+        ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+      [table],
+    );
+    const order = pk.map((c) => `"${c.attname}"`).join(', ');
+    tables[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
+  }
+  return tables;
+}
+
+/**
+ * The read models as the live projections left them, against a rebuild of every projection from
+ * the log (run with no service left running). Returns the tables that differ.
+ */
+export async function readModelsEqualRebuild(db: Database): Promise<string[]> {
+  const pool = ownerPool(db, 12);
+  const store = new PostgresEventStore(pool);
+  try {
+    const live = await readModels(pool);
+    await rebuildProjections(pool, store, ALL_PROJECTIONS);
+    const rebuilt = await readModels(pool);
+    return Object.keys(live).filter((t) => !isDeepStrictEqual(live[t], rebuilt[t]));
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+}
