@@ -4,7 +4,8 @@ import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
 import { play, scriptArbitrary } from '../test/command-script';
-import { allEventIds, catchUp, eventually, FAST, lagOf, sleep, snapshot } from '../test/runner-fixtures';
+import { allEventIds, catchUp, eventually, FAST, lagOf, sleep } from '../test/runner-fixtures';
+import { tableRows } from '@app/testing';
 import {
   ALL_PROJECTIONS,
   ProjectionRunner,
@@ -29,7 +30,7 @@ afterAll(() => db.drop());
 describe(rebuildProjections.name, () => {
   const tablesOf = async () =>
     Object.fromEntries(
-      await Promise.all(ALL_PROJECTIONS.flatMap((p) => p.tables).map(async (t) => [t, await snapshot(pool, t)])),
+      await Promise.all(ALL_PROJECTIONS.flatMap((p) => p.tables).map(async (t) => [t, await tableRows(pool, t)])),
     );
   const scripts = (seed: number, n: number) => fc.sample(scriptArbitrary, { seed, numRuns: n });
   const startAt = (i: number) => new Date(Date.parse('2025-10-01T00:00:00.000Z') + i * 7 * 3600_000).toISOString();
@@ -54,12 +55,12 @@ describe(rebuildProjections.name, () => {
   it(
     'folds thread status the same when states leave the ' + "rebuild's memory and are read back from the table",
     async () => {
-      const live = await snapshot(pool, 'rm_conversations');
+      const live = await tableRows(pool, 'rm_conversations');
       // Two states kept at most, seven events a batch: the interleaved conversations are evicted
       // and read back again and again.
       const forgetful = { ...threadStatusProjection, forRebuild: () => threadStatusRebuild(2) };
       await rebuildProjections(pool, store, [forgetful], undefined, 7);
-      expect(await snapshot(pool, 'rm_conversations')).toEqual(live);
+      expect(await tableRows(pool, 'rm_conversations')).toEqual(live);
     },
   );
 

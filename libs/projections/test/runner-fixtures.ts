@@ -146,20 +146,6 @@ export async function appendTicks(store: PostgresEventStore, n: number): Promise
   return results.flatMap((r) => r.eventIds);
 }
 
-/** `SELECT * FROM table ORDER BY <primary key>`. */
-export async function snapshot(pool: Pool, table: string): Promise<unknown[]> {
-  const { rows: pk } = await pool.query<{ attname: string }>(
-    `SELECT a.attname FROM pg_index i
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
-      WHERE i.indrelid = $1::regclass AND i.indisprimary
-      ORDER BY array_position(i.indkey::int2[], a.attnum)`,
-    [table],
-  );
-  if (pk.length === 0) throw new Error(`${table} has no primary key`);
-  const { rows } = await pool.query(`SELECT * FROM ${table} ORDER BY ${pk.map((c) => `"${c.attname}"`).join(', ')}`);
-  return rows;
-}
-
 export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The thread status as the read model holds it. */

@@ -4,3 +4,4 @@ export * from './test-data-source';
 export * from './fixture-commands';
 export * from './scratch-cluster';
 export * from './scratch-replica';
+export * from './read-models';

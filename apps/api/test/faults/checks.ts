@@ -1,7 +1,7 @@
-import { isDeepStrictEqual } from 'node:util';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { ALL_PROJECTIONS, projectionLags, rebuildProjections } from '@app/projections';
+import { ALL_PROJECTIONS, projectionLags } from '@app/projections';
+import { readModelsDifferingFromRebuild } from '@app/testing';
 import { SEQUENCER_NAME } from '@app/transparency';
 import type { Ack } from './load';
 import { Database, runCli } from './processes';
@@ -75,22 +75,6 @@ export async function waitForProjections(db: Database, timeoutMs: number): Promi
   }
 }
 
-async function readModels(pool: Pool): Promise<Record<string, unknown[]>> {
-  const tables: Record<string, unknown[]> = {};
-  for (const table of ALL_PROJECTIONS.flatMap((p) => p.tables)) {
-    const { rows: pk } = await pool.query<{ attname: string }>(
-      `SELECT a.attname FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
-        WHERE i.indrelid = $1::regclass AND i.indisprimary
-        ORDER BY array_position(i.indkey::int2[], a.attnum)`,
-      [table],
-    );
-    const order = pk.map((c) => `"${c.attname}"`).join(', ');
-    tables[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
-  }
-  return tables;
-}
-
 /**
  * The read models as the live projections left them, against a rebuild of every projection from
  * the log (run with no service left running). Returns the tables that differ.
@@ -99,10 +83,7 @@ export async function readModelsEqualRebuild(db: Database): Promise<string[]> {
   const pool = ownerPool(db, 12);
   const store = new PostgresEventStore(pool);
   try {
-    const live = await readModels(pool);
-    await rebuildProjections(pool, store, ALL_PROJECTIONS);
-    const rebuilt = await readModels(pool);
-    return Object.keys(live).filter((t) => !isDeepStrictEqual(live[t], rebuilt[t]));
+    return await readModelsDifferingFromRebuild(pool, store);
   } finally {
     await store.close();
     await pool.end();
