@@ -1,6 +1,9 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Pool } from 'pg';
+import { projectionLags } from '@app/projections';
+import { SEQUENCER_NAME } from '@app/transparency';
 import type { ExportCounts, ReaderMessage } from './export-reader';
 import { MESSAGE_BODY } from './message-load';
 import { DIST_APPS, runNodeScript } from './node-process';
@@ -70,7 +73,7 @@ function p99(samples: number[]): number {
 }
 
 /** A key made by the CLI (`keys:create`), as an operator would. */
-async function createKey(databaseUrl: string, role: string, tenant: string): Promise<string> {
+export async function createKey(databaseUrl: string, role: string, tenant: string): Promise<string> {
   const cli = join(DIST_APPS, 'cli/src/main.js');
   const args = ['keys:create', '--role', role, '--tenant', tenant, '--label', `bench-${role}`, '--actor', 'bench'];
   const out = await runNodeScript(cli, args, { DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: '' });
@@ -80,7 +83,7 @@ async function createKey(databaseUrl: string, role: string, tenant: string): Pro
 }
 
 /** `n` new conversations through the service, 32 at a time. */
-async function newConversations(service: RunningService, n: number): Promise<string[]> {
+export async function newConversations(service: RunningService, n: number): Promise<string[]> {
   const ids: string[] = [];
   while (ids.length < n) {
     const batch = Math.min(32, n - ids.length);
@@ -100,7 +103,7 @@ async function newConversations(service: RunningService, n: number): Promise<str
  * histogram mixes them): the request a client has just been answered is still its current one
  * when autocannon emits `response`.
  */
-async function mixedLoad(
+export async function mixedLoad(
   service: RunningService,
   ids: string[],
   connections: number,
@@ -157,7 +160,7 @@ interface ExportReader {
   stop(): Promise<ExportCounts>;
 }
 
-async function startExportReader(url: string, key: string, kbps: number): Promise<ExportReader> {
+export async function startExportReader(url: string, key: string, kbps: number): Promise<ExportReader> {
   const child: ChildProcess = fork(join(__dirname, 'export-reader.js'), [], {
     env: { ...process.env, EXPORT_URL: `${url}/v1/audit/export`, EXPORT_KEY: key, EXPORT_KBPS: String(kbps) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -211,6 +214,35 @@ async function startExportReader(url: string, key: string, kbps: number): Promis
 }
 
 /**
+ * Waits until the transparency log's sequencer (which the service runs, and the service's
+ * caughtUp leaves out) has made every event a leaf: on a freshly seeded log it has a million to
+ * go, and would be measured with the load. Says how fast it caught up, when it had far to go.
+ */
+async function sequencerAtHead(databaseUrl: string, progress: (line: string) => void): Promise<void> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  const behind = async () => (await projectionLags(pool, [SEQUENCER_NAME]))[0].lagEvents;
+  try {
+    const started = Date.now();
+    const first = await behind();
+    let said = started;
+    for (let left = first; left > 0; left = await behind()) {
+      if (Date.now() - said > 10_000) {
+        progress(`waiting for the transparency log's sequencer: ${left} events behind`);
+        said = Date.now();
+      }
+      await new Promise((done) => setTimeout(done, 250));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    if (first >= 10_000)
+      progress(
+        `the sequencer caught up ${first} events in ${seconds.toFixed(1)} s (${Math.round(first / seconds)} leaves/s)`,
+      );
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
  * Legs of the mixed load alone and with the export, alternating which goes first in each round
  * after a warm-up; after every leg the service's projections catch up, so no leg pays for the one
  * before. The export's reader starts before its leg and reads on until the leg ends (restarting
@@ -222,6 +254,7 @@ export async function runMixedBenchmark(
   plan: MixedPlan,
   progress: (line: string) => void,
 ): Promise<MixedResult> {
+  await sequencerAtHead(databaseUrl, progress);
   const auditorKey = await createKey(databaseUrl, 'auditor', '*');
   const ids = await newConversations(service, plan.conversations);
   const leg = async (withExport: boolean, seconds: number): Promise<Leg> => {
