@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
 import { streamIdOf } from '@app/conversation';
@@ -28,7 +29,14 @@ export interface ExportOptions {
   onPage?: (ends: EndItem[]) => void;
   onProgress?: (written: number) => void;
   onManifest?: (manifest: ExportManifest) => void;
+  /**
+   * Awaited between two runs of ends with the time the run took (ms): how a service gives its
+   * requests way (by default one turn of the event loop, so that requests that came in go first).
+   */
+  pause?: (stepMs: number) => Promise<void>;
 }
+
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
 /** The end filters by name, in the order manifests, the API and the CLI list them. */
 export const END_FILTER_NAMES = [
@@ -83,13 +91,13 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
       const page = await listEnds(client, filters, { limit: options.pageSize ?? 50, cursor });
       options.onPage?.(page.items);
       for (const group of await groupsOf(client, page.items)) {
+        const started = performance.now();
         for await (const piece of groupLinePieces(client, group, upTo)) {
           hash.update(piece, 'utf8');
           if (out.add(piece)) yield out.take();
         }
         count += group.length;
-        // A turn of the event loop between groups: the requests that came in meanwhile go first.
-        await new Promise<void>((done) => setImmediate(done));
+        await (options.pause ?? nextTurn)(performance.now() - started);
       }
       // A page's lines are handed on before the next page is recorded (and may be refused).
       if (out.length) yield out.take();
