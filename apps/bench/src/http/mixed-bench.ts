@@ -108,7 +108,7 @@ export async function mixedLoad(
   ids: string[],
   connections: number,
   seconds: number,
-): Promise<Omit<Leg, 'exportRowsPerS' | 'exportMBPerS'>> {
+): Promise<Omit<Leg, 'exportRowsPerS' | 'exportMBPerS'> & { reads: number; writes: number }> {
   const { url, headers } = service.target;
   const pick = () => ids[Math.floor(Math.random() * ids.length)];
   const read: autocannon.Request = {
@@ -149,6 +149,8 @@ export async function mixedLoad(
     readP99Ms: round2(p99(latencies.GET)),
     writeP99Ms: round2(p99(latencies.POST)),
     rps: Math.round(result['2xx'] / result.duration),
+    reads: latencies.GET.length,
+    writes: latencies.POST.length,
     failed: result.non2xx + result.errors,
     statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),
   };
