@@ -108,6 +108,18 @@ describe('exportEndLines', () => {
     expect(text.startsWith(want)).toBe(true);
   });
 
+  it('awaits the caller’s pause between runs of ends, with the time each took', async () => {
+    const steps: number[] = [];
+    let text = '';
+    const pause = async (stepMs: number) => void steps.push(stepMs);
+    for await (const piece of exportEndLines(db.pool, { filters: {}, pageSize: 50, pause })) text += piece;
+    // The long conversation alone, the short ones around it in runs: two or more pauses.
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    expect(steps.length).toBeLessThan(conversations.length);
+    expect(steps.every((ms) => ms >= 0)).toBe(true);
+    expect(text.startsWith(await expected())).toBe(true);
+  });
+
   it('hands the output on in chunks larger than a line', async () => {
     // Chunks of about 64 kB (and the manifest), not a piece per end and per query of events.
     const { text, chunks } = await exported(50);
