@@ -2,9 +2,19 @@ import { openContenders } from './contenders';
 import { benchServer, provisionDatabase } from './database';
 import { AuditFigure, runAuditBenchmark } from './audit-bench';
 import { runHttpBenchmark } from './http/http-bench';
+import { runMixedBenchmark } from './http/mixed-bench';
 import { RunningService, startService } from './http/service';
 import { runLongStreamBenchmark } from './long-stream/long-stream-bench';
-import { appendTable, auditTable, BenchSummary, httpTable, longStreamTable, summaryLine, tlogTable } from './report';
+import {
+  appendTable,
+  auditTable,
+  BenchSummary,
+  httpTable,
+  longStreamTable,
+  mixedTable,
+  summaryLine,
+  tlogTable,
+} from './report';
 import { RunPlan, runAppendBenchmark } from './runner';
 import { runTlogBenchmark } from './tlog/tlog-bench';
 import { runWorkersBenchmark, workersTable } from './http/workers-bench';
@@ -14,7 +24,16 @@ import { runWorkersBenchmark, workersTable } from './http/workers-bench';
  * one run. Progress goes to stderr; the tables and, as the very last line, one JSON object with
  * a key for each figure go to stdout.
  */
-const FIGURES = ['auditQuery', 'projectionRebuild', 'http', 'longStream', 'workers', 'append', 'tlog'] as const;
+const FIGURES = [
+  'auditQuery',
+  'projectionRebuild',
+  'http',
+  'mixed',
+  'longStream',
+  'workers',
+  'append',
+  'tlog',
+] as const;
 type Figure = (typeof FIGURES)[number];
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -62,6 +81,18 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
       );
       process.stdout.write(`${httpTable(summary.http)}\n`);
     }
+    if (figures.includes('mixed')) {
+      const plan = {
+        connections: 64,
+        conversations: num('BENCH_MIXED_CONVERSATIONS', 1000),
+        rounds: num('BENCH_ROUNDS', 3),
+        seconds: num('BENCH_MIXED_SECONDS', 10),
+        warmupSeconds: num('BENCH_HTTP_WARMUP_SECONDS', 2),
+        exportKbps: Number(process.env.BENCH_MIXED_EXPORT_KBPS ?? 0),
+      };
+      summary.mixed = await runMixedBenchmark(url, service, plan, progress);
+      process.stdout.write(`${mixedTable(summary.mixed, plan)}\n`);
+    }
     if (figures.includes('longStream')) {
       const events = { long: num('BENCH_LONG_EVENTS', 10_000), short: 10 };
       summary.longStream = await runLongStreamBenchmark(
@@ -92,11 +123,14 @@ async function main(): Promise<void> {
     // for the figures after them (seeded once per run), its read models at its head for the
     // service. The store bench's streams last: the service would have to catch its read models up.
     const audit = figures.filter((f): f is AuditFigure => f === 'auditQuery' || f === 'projectionRebuild');
-    const throughService = figures.includes('http') || figures.includes('longStream');
+    const throughService = figures.some((f) => f === 'http' || f === 'mixed' || f === 'longStream');
     if (audit.length) {
       const sizes = { small: num('BENCH_SMALL_EVENTS', 100_000), large: num('BENCH_LARGE_EVENTS', 1_000_000) };
       Object.assign(summary, await runAuditBenchmark(db.url, progress, sizes, audit, throughService));
       process.stdout.write(`${auditTable(summary)}\n`);
+    } else if (figures.includes('mixed')) {
+      // The mixed figure's export reads the seeded ends: seeded here when no audit figure seeds them.
+      await runAuditBenchmark(db.url, progress, { small: num('BENCH_SMALL_EVENTS', 100_000), large: 0 }, [], true);
     }
     if (throughService) await serviceFigures(db.url, figures, summary);
     if (figures.includes('workers')) {

@@ -1,6 +1,7 @@
 import type { TlogResult } from './tlog/tlog-bench';
 import type { AuditBenchResult } from './audit-bench';
 import type { HttpResult } from './http/http-bench';
+import type { MixedPlan, MixedResult } from './http/mixed-bench';
 import type { WorkersResult } from './http/workers-bench';
 import type { LongStreamResult } from './long-stream/long-stream-bench';
 import { AppendRates } from './runner';
@@ -12,6 +13,7 @@ import { AppendRates } from './runner';
 export interface BenchSummary extends Partial<AuditBenchResult> {
   append?: AppendRates;
   http?: HttpResult;
+  mixed?: MixedResult;
   longStream?: LongStreamResult;
   tlog?: TlogResult;
   workers?: WorkersResult;
@@ -51,6 +53,20 @@ export function httpTable(r: HttpResult): string {
       ` messages/s (p99 ${r.bareP99Ms} ms); service/bare ${r.ratio} (goal >= 0.7)`,
     `  CPU per message (µs): service ${r.serviceCpuUsPerMessage ?? '?'} (with its projections), ` +
       `bare ${r.bareCpuUsPerMessage ?? '?'}`,
+  ].join('\n');
+}
+
+export function mixedTable(r: MixedResult, plan: MixedPlan): string {
+  const reader = plan.exportKbps > 0 ? `a reader of at most ${plan.exportKbps} kB/s` : 'a reader as fast as it is sent';
+  return [
+    `Mixed load, 90 % GET /v1/conversations/:id and 10 % POST …/messages, ${plan.connections} connections over ` +
+      `${plan.conversations} conversations (autocannon), ${plan.seconds} s legs alone and with GET /v1/audit/export ` +
+      `(${reader}), median of ${plan.rounds}:`,
+    `  write p99 ${r.writeP99Ms} ms alone, ${r.writeP99WithExportMs} ms with the export; with/without ${r.ratio} ` +
+      `(goal <= 1.5; rounds ${r.ratios.join(', ')})`,
+    `  read p99 ${r.readP99Ms} ms alone, ${r.readP99WithExportMs} ms with the export; ` +
+      `${r.rps} answers/s alone, ${r.rpsWithExport} with the export`,
+    `  the export meanwhile: ${r.exportRowsPerS} ends (NDJSON lines) per second, ${r.exportMBPerS} MB/s`,
   ].join('\n');
 }
 

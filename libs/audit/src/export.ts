@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
-import { GlobalPosition, parsePosition, StoredEvent } from '@app/event-store';
+import { streamIdOf } from '@app/conversation';
+import { EVENT_COLUMNS, EventRow, GlobalPosition, parsePosition, StoredEvent, toStoredEvent } from '@app/event-store';
 import { countEnds, EndFilters, EndItem, listEnds } from './ends.query';
 import { streamEventsUpTo } from './events-up-to';
+import { streamStartedBy } from './tenant-streams';
 
 export interface ExportManifest {
   type: 'manifest';
@@ -26,7 +29,14 @@ export interface ExportOptions {
   onPage?: (ends: EndItem[]) => void;
   onProgress?: (written: number) => void;
   onManifest?: (manifest: ExportManifest) => void;
+  /**
+   * Awaited between two runs of ends with the time the run took (ms): how a service gives its
+   * requests way (by default one turn of the event loop, so that requests that came in go first).
+   */
+  pause?: (stepMs: number) => Promise<void>;
 }
+
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
 /** The end filters by name, in the order manifests, the API and the CLI list them. */
 export const END_FILTER_NAMES = [
@@ -73,20 +83,24 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
     const filters = manifestFilters(options.filters);
     options.onStart?.({ position, total: options.nothing ? 0 : await countEnds(client, filters) });
     const hash = createHash('sha256');
+    const out = new OutputChunks();
     let count = 0;
     let cursor: string | undefined;
     const upTo = parsePosition(position);
     while (!options.nothing) {
       const page = await listEnds(client, filters, { limit: options.pageSize ?? 50, cursor });
       options.onPage?.(page.items);
-      for (const end of page.items) {
-        // Each end's events as its own tenant's: a row naming another tenant's stream gets none.
-        for await (const piece of endLinePieces(client, end, upTo)) {
+      for (const group of await groupsOf(client, page.items)) {
+        const started = performance.now();
+        for await (const piece of groupLinePieces(client, group, upTo)) {
           hash.update(piece, 'utf8');
-          yield piece;
+          if (out.add(piece)) yield out.take();
         }
-        count++;
+        count += group.length;
+        await (options.pause ?? nextTurn)(performance.now() - started);
       }
+      // A page's lines are handed on before the next page is recorded (and may be refused).
+      if (out.length) yield out.take();
       options.onProgress?.(count);
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
@@ -103,6 +117,98 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
   }
 }
 
+/**
+ * Events read by one query of the export at most: ends whose conversations hold this many events
+ * together are read in one query (a page of short conversations in a few round trips instead of
+ * one each; on a VM a round trip's system calls cost more CPU than the rows), a longer one alone,
+ * this many at a time. Bounded memory either way.
+ */
+export const EXPORT_GROUP_EVENTS = 256;
+
+/** Output gathered up to about this many characters before it is handed on: fewer, larger writes. */
+const OUTPUT_CHUNK = 64 * 1024;
+
+/** Pieces of output joined into larger chunks. */
+class OutputChunks {
+  private pieces: string[] = [];
+  length = 0;
+
+  /** True when a chunk is ready to be taken. */
+  add(piece: string): boolean {
+    this.pieces.push(piece);
+    this.length += piece.length;
+    return this.length >= OUTPUT_CHUNK;
+  }
+
+  take(): string {
+    const chunk = this.pieces.join('');
+    this.pieces = [];
+    this.length = 0;
+    return chunk;
+  }
+}
+
+/**
+ * The page's ends in runs, in order, each run's conversations holding at most
+ * EXPORT_GROUP_EVENTS events together as this snapshot sees their streams (an upper bound of the
+ * events up to the cut), or a single end whose conversation holds more.
+ */
+async function groupsOf(client: PoolClient, ends: EndItem[]): Promise<EndItem[][]> {
+  if (ends.length === 0) return [];
+  const { rows } = await client.query<{ stream_id: string; version: string }>(
+    'SELECT stream_id, version::text AS version FROM es_streams WHERE stream_id = ANY($1::text[])',
+    [ends.map((e) => streamIdOf(e.conversationId))],
+  );
+  const sizes = new Map(rows.map((r) => [r.stream_id, Number(r.version)]));
+  const groups: EndItem[][] = [];
+  let group: EndItem[] = [];
+  let events = 0;
+  for (const end of ends) {
+    const size = sizes.get(streamIdOf(end.conversationId)) ?? 0;
+    if (group.length && events + size > EXPORT_GROUP_EVENTS) {
+      groups.push(group);
+      group = [];
+      events = 0;
+    }
+    group.push(end);
+    events += size;
+  }
+  groups.push(group);
+  return groups;
+}
+
+/** The lines of a run of ends: read in one query, or a long conversation's a chunk at a time. */
+async function* groupLinePieces(client: PoolClient, ends: EndItem[], upTo: GlobalPosition): AsyncGenerator<string> {
+  if (ends.length === 1) {
+    yield* endLinePieces(client, ends[0], upTo);
+    return;
+  }
+  const events = await eventsOfEnds(client, ends, upTo);
+  for (let i = 0; i < ends.length; i++) {
+    const head: Omit<EndLine, 'events'> = { type: 'end', end: ends[i] };
+    yield `${JSON.stringify(head).slice(0, -1)},"events":[${events[i].map((e) => JSON.stringify(e)).join(',')}]}\n`;
+  }
+}
+
+/**
+ * Each end's conversation's events committed up to `upTo`, in stream order, in one query; each
+ * as its end's tenant's (none when another tenant started the stream), as streamEventsUpTo reads.
+ */
+async function eventsOfEnds(client: PoolClient, ends: EndItem[], upTo: GlobalPosition): Promise<StoredEvent[][]> {
+  const { rows } = await client.query<EventRow & { ord: number }>(
+    `SELECT u.ord::int AS ord, ${EVENT_COLUMNS}
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(sid, tenant, ord)
+       JOIN es_events ON stream_id = u.sid
+      WHERE (transaction_id, position) <= ($3::xid8, $4::bigint)
+        AND (u.tenant IS NULL OR ${streamStartedBy('u.sid', 'u.tenant')})
+      ORDER BY u.ord, stream_version`,
+    [ends.map((e) => streamIdOf(e.conversationId)), ends.map((e) => e.tenantId), upTo.transactionId, upTo.position],
+  );
+  const events: StoredEvent[][] = ends.map(() => []);
+  for (const row of rows) events[row.ord - 1].push(toStoredEvent(row));
+  return events;
+}
+
 interface EndLine {
   type: 'end';
   end: EndItem;
@@ -117,7 +223,7 @@ async function* endLinePieces(client: PoolClient, end: EndItem, upTo: GlobalPosi
   const head: Omit<EndLine, 'events'> = { type: 'end', end };
   yield `${JSON.stringify(head).slice(0, -1)},"events":[`;
   let first = true;
-  for await (const events of streamEventsUpTo(client, end.conversationId, upTo, end.tenantId)) {
+  for await (const events of streamEventsUpTo(client, end.conversationId, upTo, end.tenantId, EXPORT_GROUP_EVENTS)) {
     const items = events.map((e) => JSON.stringify(e)).join(',');
     yield first ? items : `,${items}`;
     first = false;

@@ -26,6 +26,7 @@ import type { AccessTarget } from '../access-log/access-targets';
 import { APP_CONFIG, PG_POOL } from '../database/database.providers';
 import { ReadDatabase } from '../database/read-database';
 import { Capped } from '../limits/audit-capacity';
+import { BulkReadPacer } from '../limits/bulk-read-pacer';
 import { cutOffWhenStalled } from '../limits/stalled-response';
 import { TransparencyLogService } from '../transparency-log/transparency-log.service';
 import { ExportQueryDto } from './dto/audit-query.dto';
@@ -51,6 +52,7 @@ export class AuditExportController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tlog: TransparencyLogService,
     private readonly access: AccessRecorder,
+    private readonly pacer: BulkReadPacer,
   ) {}
 
   @Get('export')
@@ -112,6 +114,8 @@ export class AuditExportController {
         if (ends.length) record(ends.map((end) => ({ tenantId: end.tenantId, conversationIds: [end.conversationId] })));
       },
       onManifest: () => recorded || record([]),
+      // Under load the export gives way to the requests people wait on (see BulkReadPacer).
+      pause: this.pacer.pause,
     });
     // A client that stops reading would hold the export's connection and snapshot: cut it off.
     cutOffWhenStalled(reply.raw, this.config.limits.exportIdleTimeoutMs);

@@ -4,6 +4,7 @@ import { AuditEndsController } from './audit-ends.controller';
 import { AuditExportController } from './audit-export.controller';
 import { AuditStatsController } from './audit-stats.controller';
 import { AuditCapacityGuard } from '../limits/audit-capacity';
+import { BulkReadPacer } from '../limits/bulk-read-pacer';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { ReviewEndDecisionHandler } from './commands/review-end-decision.handler';
 import { GetTimelineHandler } from './queries/get-timeline.query';
@@ -12,6 +13,6 @@ import { GetTimelineHandler } from './queries/get-timeline.query';
 @Module({
   imports: [ConversationsModule],
   controllers: [AuditEndsController, AuditStatsController, AuditConversationsController, AuditExportController],
-  providers: [AuditCapacityGuard, GetTimelineHandler, ReviewEndDecisionHandler],
+  providers: [AuditCapacityGuard, BulkReadPacer, GetTimelineHandler, ReviewEndDecisionHandler],
 })
 export class AuditModule {}
