@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
+import { SEQUENCER_NAME } from '@app/transparency';
 import { ALL_PROJECTIONS, projectionLags, rebuildProjections } from '@app/projections';
 import { HttpTarget } from './message-load';
 import { DIST_APPS, NodeProcess, runNodeScript, startNodeProcess } from './node-process';
@@ -107,7 +108,8 @@ export async function startService(
   progress(`service ${name === 'api' ? '' : `${name} `}started at ${api.url}`);
   const headers = { authorization: `Bearer ${key}` };
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
-  const names = ALL_PROJECTIONS.map((p) => p.name);
+  // The transparency log's sequencer too: a round measured while it catches up pays for it.
+  const names = [...ALL_PROJECTIONS.map((p) => p.name), SEQUENCER_NAME];
   return {
     target: {
       name: 'service',
