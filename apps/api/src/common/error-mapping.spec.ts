@@ -17,6 +17,7 @@ describe(toProblem.name, () => {
     [pgError('57P03'), 'DATABASE_UNAVAILABLE'],
     [pgError('53300'), 'DATABASE_UNAVAILABLE'],
     [pgError('53100'), 'DATABASE_UNAVAILABLE'], // disk full: the data files cannot grow
+    [pgError('40001'), 'DATABASE_UNAVAILABLE'], // a replica's read cancelled by a conflict with recovery
     [pgError('08006'), 'DATABASE_UNAVAILABLE'],
     [socketError('ECONNREFUSED'), 'DATABASE_UNAVAILABLE'],
     [new Error('timeout exceeded when trying to connect'), 'DATABASE_UNAVAILABLE'],

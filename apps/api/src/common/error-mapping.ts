@@ -78,9 +78,11 @@ const TIMEOUT_STATES = new Set(['57014', '55P03', '25P03']);
 /**
  * SQLSTATEs of a server that is shutting down, starting, out of connections, or out of disk
  * space (53100: its data files cannot grow; nothing was written, a retry after space is freed
- * succeeds).
+ * succeeds); and 40001, which a streaming replica (READ_DATABASE_URL) raises when it cancels a
+ * read that conflicts with the WAL it replays (a vacuum's truncation, a rebuild's TRUNCATE): the
+ * same read succeeds when tried again.
  */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53100', '53300', '53400']);
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53100', '53300', '53400', '40001']);
 /** Socket errors of an unreachable server, and pg's own for a dropped or slow connection. */
 const UNAVAILABLE_SOCKET = new Set([
   'ECONNREFUSED',

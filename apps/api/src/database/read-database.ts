@@ -21,15 +21,36 @@ export interface AuditReads {
   db: DataSource;
 }
 
-/** A DataSource connected at its first use, again after a failed attempt: never at start. */
-class LazyDataSource {
+/** After a failed connect, the next attempt waits this long: callers meanwhile get the same failure at once. */
+export const RECONNECT_AFTER_MS = 1000;
+
+/**
+ * A DataSource connected at its first use, never at start; after a failed attempt, again at a use
+ * at least RECONNECT_AFTER_MS later (so an unauthenticated /health polled in a loop, or a burst of
+ * audit reads, costs a down replica one connection attempt a second, not one each).
+ */
+export class LazyDataSource {
   private connecting: Promise<DataSource> | null = null;
+  private failed: { at: number; error: unknown } | null = null;
 
   constructor(readonly dataSource: DataSource) {}
 
   ready(): Promise<DataSource> {
     if (this.dataSource.isInitialized) return Promise.resolve(this.dataSource);
-    this.connecting ??= this.dataSource.initialize().finally(() => (this.connecting = null));
+    if (this.failed && Date.now() - this.failed.at < RECONNECT_AFTER_MS) return Promise.reject(this.failed.error);
+    this.connecting ??= this.dataSource
+      .initialize()
+      .then(
+        (db) => {
+          this.failed = null;
+          return db;
+        },
+        (error: unknown) => {
+          this.failed = { at: Date.now(), error };
+          throw error;
+        },
+      )
+      .finally(() => (this.connecting = null));
     return this.connecting;
   }
 
