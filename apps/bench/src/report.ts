@@ -67,6 +67,9 @@ export function mixedTable(r: MixedResult, plan: MixedPlan): string {
     `  read p99 ${r.readP99Ms} ms alone, ${r.readP99WithExportMs} ms with the export; ` +
       `${r.rps} answers/s alone, ${r.rpsWithExport} with the export`,
     `  the export meanwhile: ${r.exportRowsPerS} ends (NDJSON lines) per second, ${r.exportMBPerS} MB/s`,
+    r.failed + r.failedWithExport > 0
+      ? `  NOT A FIGURE: ${r.failed} requests failed alone, ${r.failedWithExport} with the export (not in the p99s)`
+      : '  no request failed',
   ].join('\n');
 }
 

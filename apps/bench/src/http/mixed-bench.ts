@@ -40,6 +40,12 @@ export interface MixedResult {
   exportRowsPerS: number;
   exportMBPerS: number;
   ratios: number[];
+  /**
+   * Answers other than 2xx and errors over the measured legs, alone and with the export: they are
+   * left out of the latencies above, so a figure with failures is no figure (the table says so).
+   */
+  failed: number;
+  failedWithExport: number;
 }
 
 /** One leg's answers. */
@@ -316,5 +322,7 @@ export async function runMixedBenchmark(
     exportRowsPerS: Math.round(m(withExport, (l) => l.exportRowsPerS ?? 0)),
     exportMBPerS: m(withExport, (l) => l.exportMBPerS ?? 0),
     ratios: alone.map((a, i) => round2(withExport[i].writeP99Ms / a.writeP99Ms)),
+    failed: alone.reduce((n, l) => n + l.failed, 0),
+    failedWithExport: withExport.reduce((n, l) => n + l.failed, 0),
   };
 }
