@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { BulkReadPacer, MAX_WAIT_MS, REQUEST_START_CHANNEL } from './bulk-read-pacer';
 
@@ -16,11 +17,22 @@ class PacerAt extends BulkReadPacer {
   }
 }
 
-/** The pacer after a tenth of a second in which `requests` requests started. */
+/** Responses started through Node's channel, as the HTTP server publishes them; closed by the test. */
+const open: EventEmitter[] = [];
+const start = (requests: number) => {
+  for (let i = 0; i < requests; i++) {
+    const response = new EventEmitter();
+    open.push(response);
+    channel(REQUEST_START_CHANNEL).publish({ request: {}, response });
+  }
+};
+const closeAll = () => open.splice(0).forEach((r) => r.emit('close'));
+
+/** The pacer a tenth of a second after `requests` requests started and are still in flight. */
 const measured = async (pacer: BulkReadPacer, requests: number) => {
   // The first measure is taken at the first question; the next one a tenth of a second later.
   expect(pacer.busy()).toBe(false);
-  for (let i = 0; i < requests; i++) channel(REQUEST_START_CHANNEL).publish({});
+  start(requests);
   await new Promise((done) => setTimeout(done, 120));
   return pacer;
 };
@@ -32,6 +44,7 @@ describe('BulkReadPacer', () => {
     pacers.push(pacer);
     return pacer;
   };
+  afterEach(closeAll);
   afterAll(() => pacers.forEach((p) => p.onModuleDestroy()));
 
   it('only yields a turn of the event loop while the process is idle enough', async () => {
@@ -42,6 +55,21 @@ describe('BulkReadPacer', () => {
   it('runs at full speed while it is the only request, however busy its own work makes the loop', async () => {
     const pacer = await measured(make(0.9), 1);
     expect(pacer.waitMs(40)).toBe(0);
+  });
+
+  it('runs at full speed beside a trickle: many requests started, but done by the time it asks', async () => {
+    const pacer = await measured(make(0.9), 50);
+    closeAll();
+    start(1); // its own
+    expect(pacer.requestsInFlight).toBe(1);
+    expect(pacer.waitMs(40)).toBe(0);
+  });
+
+  it('counts a request cut off (closed without finishing) as gone', async () => {
+    const pacer = await measured(make(0.9), 50);
+    expect(pacer.requestsInFlight).toBe(50);
+    closeAll();
+    expect(pacer.requestsInFlight).toBe(0);
   });
 
   it('waits 3 times its step while other requests keep the loop busy (at most MAX_WAIT_MS)', async () => {

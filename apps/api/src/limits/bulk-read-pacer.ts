@@ -5,10 +5,11 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 /** Above this share of its time busy, the process is serving requests at about its limit. */
 export const BUSY_UTILIZATION = 0.5;
 /**
- * Requests started within the last measure at least, for the process to count as serving others
- * (the bulk read's own request is one).
+ * More requests than this in flight (the bulk read's own is one): others are waiting on the
+ * process. Counted when the bulk read asks, not over a window: a light trickle (a request of a
+ * few ms now and then) is seldom two deep and does not slow the bulk read down; a full load is.
  */
-export const BUSY_REQUESTS = 2;
+export const BUSY_IN_FLIGHT = 2;
 /** Busy: a bulk read waits this many times as long as its last step took (it gets 1/(1+n) of the time). */
 export const BUSY_WAIT_FACTOR = 3;
 /** The longest wait between two steps, so that an export under load still moves on. */
@@ -21,22 +22,27 @@ export const REQUEST_START_CHANNEL = 'http.server.request.start';
 
 /**
  * Lets bulk reads (the audit export) give way to the requests people wait on. Between two steps
- * a bulk read calls `pause` with the time its step took. While the process serves other requests
- * and its event loop is busy (over the last tenth of a second, at least BUSY_REQUESTS requests
- * started and the loop's utilization above BUSY_UTILIZATION: the process, or the machine under
- * it, is at its limit), it waits BUSY_WAIT_FACTOR times as long as the step took, so that it
- * takes about a quarter of the time at most. Otherwise, alone or beside light traffic, it only
- * yields a turn of the event loop (requests that came in meanwhile go first) and runs at full
- * speed: its own work alone does not slow it down.
+ * a bulk read calls `pause` with the time its step took. While other requests wait on the process
+ * (more than BUSY_IN_FLIGHT in flight, its own included) and its event loop is busy (utilization
+ * above BUSY_UTILIZATION over the last tenth of a second: the process, or the machine under it,
+ * is at its limit), it waits BUSY_WAIT_FACTOR times as long as the step took, so that it takes
+ * about a quarter of the time at most. Otherwise, alone or beside light traffic, it only yields a
+ * turn of the event loop (requests that came in meanwhile go first) and runs at full speed: its
+ * own work alone, which keeps the loop busy too, does not slow it down.
  */
 @Injectable()
 export class BulkReadPacer implements OnModuleDestroy {
   private mark: EventLoopUtilization | null = null;
   private markedAt = 0;
   private utilization = 0;
-  private started = 0;
-  private recentRequests = 0;
-  private readonly onRequest = () => void this.started++;
+  /** The responses not yet closed (finished or cut off: 'close' comes either way). */
+  private readonly inFlight = new Set<object>();
+  private readonly onRequest = (message: unknown) => {
+    const response = (message as { response?: { once(event: 'close', listener: () => void): unknown } }).response;
+    if (!response) return;
+    this.inFlight.add(response);
+    response.once('close', () => this.inFlight.delete(response));
+  };
 
   constructor() {
     subscribe(REQUEST_START_CHANNEL, this.onRequest);
@@ -51,18 +57,21 @@ export class BulkReadPacer implements OnModuleDestroy {
     return performance.eventLoopUtilization();
   }
 
-  /** Whether the process served others at about its limit over about the last MEASURE_EVERY_MS. */
+  /** Requests in flight now (for tests and logs). */
+  get requestsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Whether others wait on the process while it runs at about its limit (over about the last MEASURE_EVERY_MS). */
   busy(): boolean {
     const now = performance.now();
     if (!this.mark || now - this.markedAt >= MEASURE_EVERY_MS) {
       const next = this.measure();
       if (this.mark) this.utilization = performance.eventLoopUtilization(next, this.mark).utilization;
-      this.recentRequests = this.started;
-      this.started = 0;
       this.mark = next;
       this.markedAt = now;
     }
-    return this.utilization > BUSY_UTILIZATION && this.recentRequests >= BUSY_REQUESTS;
+    return this.utilization > BUSY_UTILIZATION && this.inFlight.size > BUSY_IN_FLIGHT;
   }
 
   /** How long a bulk read waits after a step of `stepMs` (0: one turn of the event loop only). */
