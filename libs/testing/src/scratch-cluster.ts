@@ -311,12 +311,12 @@ export class ScratchCluster {
    * call setsid(), so a process group does not hold them: the postmaster is stopped (SIGSTOP: it
    * forks nothing more), its children are read from /proc and stopped too, then every one of them
    * gets SIGKILL. Resolves once none of them runs any more; the stale postmaster.pid is left for
-   * the next start to discard, as after a real crash.
+   * the next start to discard, as after a real crash. Returns how many processes were killed.
    */
-  async crash(timeoutMs = 10_000): Promise<void> {
+  async crash(timeoutMs = 10_000): Promise<number> {
     const server = this.server;
     const pid = this.pid;
-    if (!server || pid === undefined) return;
+    if (!server || pid === undefined) return 0;
     process.kill(pid, 'SIGSTOP');
     const children = childrenOf(pid);
     for (const child of children) signalIfAlive(child, 'SIGSTOP');
@@ -325,7 +325,7 @@ export class ScratchCluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left = children.filter(isRunning);
-      if (left.length === 0) return;
+      if (left.length === 0) return children.length + 1;
       if (Date.now() > deadline) throw new Error(`the server's processes ${left.join(', ')} outlived SIGKILL`);
       await sleep(20);
     }

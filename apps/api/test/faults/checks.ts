@@ -89,3 +89,43 @@ export async function readModelsEqualRebuild(db: Database): Promise<string[]> {
     await pool.end();
   }
 }
+
+/** The transparency log against the store: one leaf per event, leaf indexes 0..n-1 with no gap or double. */
+export interface TlogCheck {
+  ok: boolean;
+  events: number;
+  leaves: number;
+  /** Distinct leaf indexes, and the lowest and highest (-1 with no leaf). */
+  distinct: number;
+  min: number;
+  max: number;
+  /** Events with no leaf or with more than one. */
+  notOnce: number;
+}
+
+export async function checkTlogLeaves(db: Database): Promise<TlogCheck> {
+  const pool = ownerPool(db, 1);
+  try {
+    const { rows } = await pool.query<Omit<TlogCheck, 'ok'>>(
+      `SELECT (SELECT count(*)::int FROM es_events) AS events,
+              count(*)::int AS leaves,
+              count(DISTINCT leaf_index)::int AS distinct,
+              coalesce(min(leaf_index), -1)::int AS min,
+              coalesce(max(leaf_index), -1)::int AS max,
+              (SELECT count(*)::int FROM es_events e
+                WHERE (SELECT count(*) FROM tlog_leaves l
+                        WHERE l.transaction_id = e.transaction_id AND l.position = e.position) <> 1) AS "notOnce"
+         FROM tlog_leaves`,
+    );
+    const r = rows[0];
+    const ok =
+      r.leaves === r.events &&
+      r.distinct === r.leaves &&
+      r.min === (r.leaves ? 0 : -1) &&
+      r.max === r.leaves - 1 &&
+      r.notOnce === 0;
+    return { ok, ...r };
+  } finally {
+    await pool.end();
+  }
+}
