@@ -64,22 +64,25 @@ export interface Scenario {
  */
 export async function runScenario(template: ScratchTemplate, s: Scenario, rows: Row[]): Promise<void> {
   let ended = false;
-  const cluster = cloneScratchCluster(template, s.clone?.() ?? {});
-  const db = { url: cluster.url, runtimeUrl: cluster.runtimeUrl };
-  const ctx: Context = {
-    cluster,
-    apis: [],
-    urls: [],
-    projectors: [],
-    async startApi(name) {
-      const api = await startApi(name, db, s.apiEnv ?? {});
-      ctx.apis.push(api);
-      if (ended) await api.kill();
-      return api;
-    },
-  };
+  let cluster: ScratchCluster | undefined;
+  const apis: ApiProcess[] = [];
+  const projectors: Child[] = [];
   try {
+    cluster = cloneScratchCluster(template, s.clone?.() ?? {});
     await cluster.start();
+    const db = { url: cluster.url, runtimeUrl: cluster.runtimeUrl };
+    const ctx: Context = {
+      cluster,
+      apis,
+      urls: [],
+      projectors,
+      async startApi(name) {
+        const api = await startApi(name, db, s.apiEnv ?? {});
+        apis.push(api);
+        if (ended) await api.kill();
+        return api;
+      },
+    };
     const apiKey = await createWriterKey(db, TENANT);
     await Promise.all(Array.from({ length: s.apis ?? 1 }, (_, i) => ctx.startApi(`${s.name} api ${i + 1}`)));
     ctx.urls.push(...ctx.apis.map((a) => a.url));
@@ -159,8 +162,8 @@ export async function runScenario(template: ScratchTemplate, s: Scenario, rows: 
     s.expectAlso?.(load, fault, row);
   } finally {
     ended = true;
-    for (const child of [...ctx.apis, ...ctx.projectors]) await child.kill();
-    await cluster.remove();
+    for (const child of [...apis, ...projectors]) await child.kill();
+    await cluster?.remove();
     s.cleanup?.();
   }
 }
