@@ -3,7 +3,7 @@ import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, projectionLags } from '@app/projections';
 import { readModelsDifferingFromRebuild } from '@app/testing';
 import { SEQUENCER_NAME } from '@app/transparency';
-import type { Ack } from './load';
+import type { Ack, Attempt } from './load';
 import { Database, runCli } from './processes';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -46,6 +46,35 @@ export async function checkStore(db: Database, scenario: string, acks: Ack[]): P
     );
     duplicated.push(...keys.filter((k) => !k.key.endsWith('-start')).map((k) => `key ${k.key}`));
     return { stored: rows.length, lost, duplicated };
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * Acknowledged messages committed by an earlier attempt than the one acknowledged: the commit was
+ * durable but its answer never reached the client (an error or a timeout instead), and the
+ * client's retry with the same key was answered from the idempotency record. Told by the event's
+ * recorded_at (its transaction's start, the same clock as the clients') being earlier than the
+ * acknowledged attempt was sent.
+ */
+export async function answersLostAfterCommit(
+  db: Database,
+  scenario: string,
+  acks: Ack[],
+  attempts: Attempt[],
+): Promise<number> {
+  const sent = new Map<string, number>();
+  for (const a of attempts) if (a.status >= 200 && a.status < 300) sent.set(a.key, a.sentAt);
+  const pool = ownerPool(db, 1);
+  try {
+    const { rows } = await pool.query<{ content: string; at: string }>(
+      `SELECT data->>'content' AS content, (extract(epoch FROM recorded_at) * 1000)::float8 AS at
+         FROM es_events WHERE type = 'MessageAppended' AND data->>'content' LIKE $1`,
+      [`faults ${scenario} %`],
+    );
+    const recorded = new Map(rows.map((r) => [r.content, Number(r.at)]));
+    return acks.filter((a) => (recorded.get(a.content) ?? Infinity) < (sent.get(a.key) ?? -Infinity)).length;
   } finally {
     await pool.end();
   }

@@ -1,7 +1,14 @@
 import { Client } from 'pg';
 import { ALL_PROJECTIONS } from '@app/projections';
 import { CloneOptions, cloneScratchCluster, ScratchCluster, ScratchTemplate } from '@app/testing';
-import { checkStore, checkTlogLeaves, readModelsEqualRebuild, verifyChains, waitForProjections } from './checks';
+import {
+  answersLostAfterCommit,
+  checkStore,
+  checkTlogLeaves,
+  readModelsEqualRebuild,
+  verifyChains,
+  waitForProjections,
+} from './checks';
 import { Attempt, LoadResult, recovery, runLoad, statusCounts, withinTime } from './load';
 import { ApiProcess, Child, createWriterKey, startApi, startProjector } from './processes';
 import { Row, seconds } from './report';
@@ -118,6 +125,7 @@ export async function runScenario(template: ScratchTemplate, s: Scenario, rows: 
     const chain = await verifyChains(db);
     const differ = await readModelsEqualRebuild(db);
     const tlog = await checkTlogLeaves(db);
+    const answerLost = await answersLostAfterCommit(db, s.name, load.acks, load.attempts);
     const { firstMs, allMs } = recovery(load.attempts, fault.start, fault.end);
     const row: Row = {
       scenario: s.name,
@@ -125,6 +133,7 @@ export async function runScenario(template: ScratchTemplate, s: Scenario, rows: 
       stored: store.stored,
       lost: store.lost.length,
       duplicated: store.duplicated.length,
+      answerLost,
       chain: chain.ok ? chain.line : `BROKEN: ${chain.line}`,
       readModels: !projections.ok
         ? `behind by ${projections.behind} events`

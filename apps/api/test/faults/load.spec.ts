@@ -4,6 +4,7 @@ import { Attempt, recovery, runLoad, statusCounts, withinTime } from './load';
 
 const at = (client: number, doneAt: number, status: number, code?: string): Attempt => ({
   client,
+  key: `k${client}`,
   url: 'http://127.0.0.1:1',
   sentAt: doneAt - 10,
   doneAt,

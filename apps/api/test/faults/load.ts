@@ -36,6 +36,8 @@ export interface Ack {
 
 export interface Attempt {
   client: number;
+  /** The Idempotency-Key it carried. */
+  key: string;
   /** The API address it went to. */
   url: string;
   /** When it was sent and answered (or failed), ms since the epoch. */
@@ -104,14 +106,14 @@ export function runLoad(options: LoadOptions): RunningLoad {
         status = res.status;
         const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
         if (res.ok) {
-          attempts.push({ client, url: base, sentAt, doneAt: Date.now(), status });
+          attempts.push({ client, key, url: base, sentAt, doneAt: Date.now(), status });
           return answer;
         }
         code = typeof answer.code === 'string' ? answer.code : undefined;
       } catch (err) {
         status = (err as Error).name === 'TimeoutError' ? -1 : 0;
       }
-      attempts.push({ client, url: base, sentAt, doneAt: Date.now(), status, code });
+      attempts.push({ client, key, url: base, sentAt, doneAt: Date.now(), status, code });
       slot.i++;
       await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
     }

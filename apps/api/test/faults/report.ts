@@ -9,6 +9,8 @@ export interface Row {
   stored: number;
   lost: number;
   duplicated: number;
+  /** Acknowledged messages whose commit's answer was lost, acknowledged on a retry (answersLostAfterCommit). */
+  answerLost: number;
   chain: string;
   readModels: string;
   /** The transparency log: 'ok' (one leaf per event, indexes 0..n-1), else what is wrong. */
@@ -37,6 +39,7 @@ export function markdownTable(table: Row[]): string {
     'stored',
     'lost',
     'duplicated',
+    'committed, answer lost (retry replayed)',
     'chain verification',
     'read models = rebuild',
     'tlog leaves',
@@ -50,6 +53,7 @@ export function markdownTable(table: Row[]): string {
     String(r.stored),
     String(r.lost),
     String(r.duplicated),
+    String(r.answerLost),
     r.chain,
     r.readModels,
     r.tlog,
