@@ -20,6 +20,9 @@ export interface RunnerOptions {
   log?: (message: string) => void;
 }
 
+/** How often a standby runner tries to take the lease, unless `leaseRetryMs` says otherwise. */
+export const DEFAULT_LEASE_RETRY_MS = 2000;
+
 /** A stable advisory-lock key per projection name. */
 export function leaseKey(name: string): number {
   let h = 0;
@@ -64,7 +67,7 @@ export class ProjectionRunner {
       try {
         if (!this.conn) await this.takeLease();
         if (!this.conn) {
-          await this.sleep(this.options.leaseRetryMs ?? 2000);
+          await this.sleep(this.options.leaseRetryMs ?? DEFAULT_LEASE_RETRY_MS);
           continue;
         }
         const started = Date.now();

@@ -2,7 +2,14 @@ import { chmodSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { cloneScratchCluster, makeScratchTemplate, ScratchCluster, ScratchTemplate } from './scratch-cluster';
+import {
+  childrenOf,
+  cloneScratchCluster,
+  isRunning,
+  makeScratchTemplate,
+  ScratchCluster,
+  ScratchTemplate,
+} from './scratch-cluster';
 
 async function one<T>(url: string, sql: string): Promise<T> {
   const client = new Client({ connectionString: url });
@@ -50,6 +57,35 @@ describe('scratch clusters (embedded PostgreSQL, one migrated template copied pe
     await cluster.start();
     expect(cluster.port).toBe(port);
     expect(await cluster.query('SELECT n FROM scratch_probe')).toEqual([{ n: 1 }]);
+  }, 120_000);
+
+  it('a crash kills the postmaster and every backend at once; the server starts again after it', async () => {
+    const cluster = cloneScratchCluster(template);
+    clusters.push(cluster);
+    await cluster.start();
+    await cluster.query('CREATE TABLE crash_probe (n int)');
+    await cluster.query('INSERT INTO crash_probe VALUES (1)');
+    // A backend busy with a statement (after a postmaster-only kill it would go on running it).
+    const busy = new Client({ connectionString: cluster.url });
+    busy.on('error', () => undefined);
+    await busy.connect();
+    const { rows } = await busy.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const sleeping = busy.query('SELECT pg_sleep(60)').catch((err: Error) => err);
+    const postmaster = cluster.pid!;
+    const children = childrenOf(postmaster);
+    expect(children).toContain(rows[0].pid);
+    expect(children.length).toBeGreaterThan(3); // the backend, checkpointer, WAL writer, …
+
+    await cluster.crash();
+    expect(cluster.running).toBe(false);
+    expect([postmaster, ...children].filter(isRunning)).toEqual([]);
+    expect(await sleeping).toBeInstanceOf(Error);
+    await busy.end().catch(() => undefined);
+
+    const port = cluster.port;
+    await cluster.start();
+    expect(cluster.port).toBe(port);
+    expect(await cluster.query('SELECT n FROM crash_probe')).toEqual([{ n: 1 }]);
   }, 120_000);
 
   it('clones are independent, may keep their WAL elsewhere, and accept replication connections', async () => {

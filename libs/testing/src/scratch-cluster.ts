@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -93,6 +94,43 @@ function reachableByPostgres(dir: string): void {
     execFileSync('test', ['-w', dir], { uid: user.uid, gid: user.gid });
   } catch {
     throw new Error(`${dir} is not reachable by the postgres user (a folder above it is private?)`);
+  }
+}
+
+/** The pids whose parent is `parent` (Linux: /proc/<pid>/stat). */
+export function childrenOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = procStat(Number(name));
+    if (stat?.ppid === parent) found.push(Number(name));
+  }
+  return found;
+}
+
+/** State and parent of a process from /proc/<pid>/stat (its name may hold spaces and parentheses). */
+function procStat(pid: number): { state: string; ppid: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state, ppid: Number(ppid) };
+}
+
+/** Still running: it exists and is not a zombie (dead, waiting to be reaped by its new parent). */
+export function isRunning(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 
@@ -259,9 +297,38 @@ export class ScratchCluster {
     await this.signal('SIGINT');
   }
 
-  /** SIGKILL of the postmaster alone, as a crash: its backends notice and exit by themselves. */
+  /**
+   * SIGKILL of the postmaster alone: its backends go on with the statements they run (and may
+   * commit them) until they notice it is gone. A whole server's crash is `crash`.
+   */
   async kill(): Promise<void> {
     await this.signal('SIGKILL');
+  }
+
+  /**
+   * The whole server killed at once, as a crash of the machine or an OOM kill of the service: the
+   * postmaster and every process it started (backends, checkpointer, WAL writer, …). Backends
+   * call setsid(), so a process group does not hold them: the postmaster is stopped (SIGSTOP: it
+   * forks nothing more), its children are read from /proc and stopped too, then every one of them
+   * gets SIGKILL. Resolves once none of them runs any more; the stale postmaster.pid is left for
+   * the next start to discard, as after a real crash. Returns how many processes were killed.
+   */
+  async crash(timeoutMs = 10_000): Promise<number> {
+    const server = this.server;
+    const pid = this.pid;
+    if (!server || pid === undefined) return 0;
+    process.kill(pid, 'SIGSTOP');
+    const children = childrenOf(pid);
+    for (const child of children) signalIfAlive(child, 'SIGSTOP');
+    for (const child of [pid, ...children]) signalIfAlive(child, 'SIGKILL');
+    await server.exited;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = children.filter(isRunning);
+      if (left.length === 0) return children.length + 1;
+      if (Date.now() > deadline) throw new Error(`the server's processes ${left.join(', ')} outlived SIGKILL`);
+      await sleep(20);
+    }
   }
 
   async restart(options?: StartOptions): Promise<void> {

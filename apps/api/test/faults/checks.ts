@@ -3,7 +3,7 @@ import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, projectionLags } from '@app/projections';
 import { readModelsDifferingFromRebuild } from '@app/testing';
 import { SEQUENCER_NAME } from '@app/transparency';
-import type { Ack } from './load';
+import type { Ack, Attempt } from './load';
 import { Database, runCli } from './processes';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -51,6 +51,35 @@ export async function checkStore(db: Database, scenario: string, acks: Ack[]): P
   }
 }
 
+/**
+ * Acknowledged messages committed by an earlier attempt than the one acknowledged: the commit was
+ * durable but its answer never reached the client (an error or a timeout instead), and the
+ * client's retry with the same key was answered from the idempotency record. Told by the event's
+ * recorded_at (its transaction's start, the same clock as the clients') being earlier than the
+ * acknowledged attempt was sent.
+ */
+export async function answersLostAfterCommit(
+  db: Database,
+  scenario: string,
+  acks: Ack[],
+  attempts: Attempt[],
+): Promise<number> {
+  const sent = new Map<string, number>();
+  for (const a of attempts) if (a.status >= 200 && a.status < 300) sent.set(a.key, a.sentAt);
+  const pool = ownerPool(db, 1);
+  try {
+    const { rows } = await pool.query<{ content: string; at: string }>(
+      `SELECT data->>'content' AS content, (extract(epoch FROM recorded_at) * 1000)::float8 AS at
+         FROM es_events WHERE type = 'MessageAppended' AND data->>'content' LIKE $1`,
+      [`faults ${scenario} %`],
+    );
+    const recorded = new Map(rows.map((r) => [r.content, Number(r.at)]));
+    return acks.filter((a) => (recorded.get(a.content) ?? Infinity) < (sent.get(a.key) ?? -Infinity)).length;
+  } finally {
+    await pool.end();
+  }
+}
+
 /** `verify` of the CLI (every stream's hash chain recomputed): its last line, and whether it passed. */
 export async function verifyChains(db: Database): Promise<{ ok: boolean; line: string }> {
   const { code, out, err } = await runCli(db, ['verify']);
@@ -86,6 +115,46 @@ export async function readModelsEqualRebuild(db: Database): Promise<string[]> {
     return await readModelsDifferingFromRebuild(pool, store);
   } finally {
     await store.close();
+    await pool.end();
+  }
+}
+
+/** The transparency log against the store: one leaf per event, leaf indexes 0..n-1 with no gap or double. */
+export interface TlogCheck {
+  ok: boolean;
+  events: number;
+  leaves: number;
+  /** Distinct leaf indexes, and the lowest and highest (-1 with no leaf). */
+  distinct: number;
+  min: number;
+  max: number;
+  /** Events with no leaf or with more than one. */
+  notOnce: number;
+}
+
+export async function checkTlogLeaves(db: Database): Promise<TlogCheck> {
+  const pool = ownerPool(db, 1);
+  try {
+    const { rows } = await pool.query<Omit<TlogCheck, 'ok'>>(
+      `SELECT (SELECT count(*)::int FROM es_events) AS events,
+              count(*)::int AS leaves,
+              count(DISTINCT leaf_index)::int AS distinct,
+              coalesce(min(leaf_index), -1)::int AS min,
+              coalesce(max(leaf_index), -1)::int AS max,
+              (SELECT count(*)::int FROM es_events e
+                WHERE (SELECT count(*) FROM tlog_leaves l
+                        WHERE l.transaction_id = e.transaction_id AND l.position = e.position) <> 1) AS "notOnce"
+         FROM tlog_leaves`,
+    );
+    const r = rows[0];
+    const ok =
+      r.leaves === r.events &&
+      r.distinct === r.leaves &&
+      r.min === (r.leaves ? 0 : -1) &&
+      r.max === r.leaves - 1 &&
+      r.notOnce === 0;
+    return { ok, ...r };
+  } finally {
     await pool.end();
   }
 }

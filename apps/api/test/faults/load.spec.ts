@@ -1,7 +1,11 @@
-import { Attempt, recovery, statusCounts } from './load';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Attempt, recovery, runLoad, statusCounts, withinTime } from './load';
 
 const at = (client: number, doneAt: number, status: number, code?: string): Attempt => ({
   client,
+  key: `k${client}`,
+  url: 'http://127.0.0.1:1',
   sentAt: doneAt - 10,
   doneAt,
   status,
@@ -34,5 +38,78 @@ describe('the fault suite’s recovery figure', () => {
       'conn-error': 1,
       timeout: 1,
     });
+  });
+});
+
+async function serve(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handle);
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const close = (server: Server) => {
+  server.closeAllConnections();
+  return new Promise((done) => server.close(done));
+};
+
+describe('the fault suite’s load', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map(close));
+  });
+
+  it('sends each message to the next API address in turn', async () => {
+    const answer = (req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ messageId: 'm', version: 1 }));
+    };
+    const a = await serve(answer);
+    const b = await serve(answer);
+    servers.push(a.server, b.server);
+    const load = runLoad({
+      scenario: 'unit',
+      urls: [a.url, b.url],
+      apiKey: 'k',
+      clients: 1,
+      durationMs: 200,
+      requestTimeoutMs: 5_000,
+      drainMs: 5_000,
+    });
+    load.finishAt(Date.now());
+    const { attempts, acks } = await load.done;
+    expect(acks.length).toBeGreaterThan(2);
+    // The conversation's start, then one message after the other on alternate addresses.
+    const urls = attempts.slice(1).map((x) => x.url);
+    expect(urls).toEqual(urls.map((_, i) => (i % 2 === 0 ? b.url : a.url)));
+  });
+
+  it('abort cuts off requests in flight: clients of an API that never answers stop at once', async () => {
+    let received = 0;
+    const hanging = await serve(() => received++);
+    servers.push(hanging.server);
+    const load = runLoad({
+      scenario: 'unit',
+      urls: [hanging.url],
+      apiKey: 'k',
+      clients: 2,
+      durationMs: 60_000,
+      requestTimeoutMs: 60_000,
+      drainMs: 60_000,
+    });
+    while (received < 2) await new Promise((done) => setTimeout(done, 10));
+    load.abort();
+    // Within jest's 5 s, far less than the request timeout.
+    const result = await load.done;
+    expect(result).toMatchObject({ acks: [], startFailures: 2 });
+  });
+
+  it('withinTime rejects work that outlasts its time and passes on work that ends in time', async () => {
+    await expect(withinTime(new Promise(() => undefined), 50, 'the fault')).rejects.toThrow(
+      'the fault did not end within 0.05 s',
+    );
+    await expect(withinTime(Promise.resolve(7), 1_000, 'the fault')).resolves.toBe(7);
   });
 });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * The careful client of the fault suite: each of `clients` loops sends one message at a time to
- * its own conversation with a fresh Idempotency-Key, and on any error, non-2xx answer or timeout
+ * its own conversation with a fresh Idempotency-Key, each message to the next API address in turn
+ * (so every API gets traffic, a restarted one too), and on any error, non-2xx answer or timeout
  * retries the SAME key and body (after a short pause, on the next API address) until it is
  * acknowledged. The load stops taking new messages once finishAt's time and the duration have
  * passed; a message already sent is retried for `drainMs` more.
@@ -10,7 +11,10 @@ import { randomUUID } from 'node:crypto';
 export interface LoadOptions {
   /** The scenario's name: in every key and content, so the store's rows can be told apart. */
   scenario: string;
-  /** API base URLs; a client moves to the next one after a failure. Mutable: a restarted API is put back. */
+  /**
+   * API base URLs; a client sends each message, and each retry, to the next one. Mutable: a
+   * restarted API is put back in its slot.
+   */
   urls: string[];
   apiKey: string;
   clients: number;
@@ -32,6 +36,10 @@ export interface Ack {
 
 export interface Attempt {
   client: number;
+  /** The Idempotency-Key it carried. */
+  key: string;
+  /** The API address it went to. */
+  url: string;
   /** When it was sent and answered (or failed), ms since the epoch. */
   sentAt: number;
   doneAt: number;
@@ -57,7 +65,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 export interface RunningLoad {
   /** Resolves once every client has stopped. */
   done: Promise<LoadResult>;
-  /** Stops every client now (a scenario that failed): nothing more is sent or retried. */
+  /** Stops every client now (a scenario that failed): requests in flight cut off, nothing more sent or retried. */
   abort(): void;
   /**
    * Lets the clients stop: until this is called they go on past `durationMs` (a fault that took
@@ -77,6 +85,7 @@ export function runLoad(options: LoadOptions): RunningLoad {
   let stopAt = started + options.durationMs;
   let giveUpAt = Infinity;
   let released = false;
+  const stopping = new AbortController();
   const headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' };
 
   /** POSTs `body` with `key` until 2xx; the answer's body, or null once past `giveUpAt`. */
@@ -92,19 +101,19 @@ export function runLoad(options: LoadOptions): RunningLoad {
           method: 'POST',
           headers: { ...headers, 'idempotency-key': key },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(options.requestTimeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(options.requestTimeoutMs), stopping.signal]),
         });
         status = res.status;
         const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
         if (res.ok) {
-          attempts.push({ client, sentAt, doneAt: Date.now(), status });
+          attempts.push({ client, key, url: base, sentAt, doneAt: Date.now(), status });
           return answer;
         }
         code = typeof answer.code === 'string' ? answer.code : undefined;
       } catch (err) {
         status = (err as Error).name === 'TimeoutError' ? -1 : 0;
       }
-      attempts.push({ client, sentAt, doneAt: Date.now(), status, code });
+      attempts.push({ client, key, url: base, sentAt, doneAt: Date.now(), status, code });
       slot.i++;
       await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
     }
@@ -123,6 +132,7 @@ export function runLoad(options: LoadOptions): RunningLoad {
       const key = `faults-${options.scenario}-${c}-${n}`;
       const content = `faults ${options.scenario} client ${c} message ${n} (${key})`;
       const body = { parentMessageId: null, role: 'user', content };
+      slot.i++;
       const answer = await send(c, `/v1/conversations/${conversationId}/messages`, key, body, slot);
       if (!answer) {
         unanswered.push(key);
@@ -144,6 +154,7 @@ export function runLoad(options: LoadOptions): RunningLoad {
     abort() {
       released = true;
       stopAt = giveUpAt = 0;
+      stopping.abort();
     },
     finishAt(at: number) {
       released = true;
@@ -185,4 +196,20 @@ export function statusCounts(attempts: Attempt[]): Record<string, number> {
     counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;
+}
+
+/**
+ * `work`, or a rejection once `ms` have passed without it settling (`work` goes on, unwatched: the
+ * caller cleans up after it).
+ */
+export async function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what} did not end within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
