@@ -75,6 +75,9 @@ describe('WORKERS=2', () => {
       LOG_LEVEL: 'info',
     });
     base = (await primary.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) \(OpenAPI at \/docs; 2 workers\)/))[1];
+    // The primary says so when node:cluster reports the second worker listening, which can come
+    // before that worker's own line: wait for both workers' lines (failed once in CI).
+    await eventually('both workers said they listen', () => childrenOfPrimary().length === 2);
     workers = childrenOfPrimary();
   }, 120_000);
   afterAll(async () => {
