@@ -171,8 +171,11 @@ export class AppendBatcher {
  */
 export function ofTheServer(err: DatabaseError): boolean {
   const code = err.code ?? '';
-  return code.startsWith('53') || code === '57014' || code === '55P03' || code === '25P03';
+  return code.startsWith('53') || TIMEOUT_SQLSTATES.has(code);
 }
+
+/** SQLSTATEs of a statement cut off by a timeout: statement (57014), lock (55P03), idle transaction (25P03). */
+export const TIMEOUT_SQLSTATES: ReadonlySet<string> = new Set(['57014', '55P03', '25P03']);
 
 function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
   return promise.then(

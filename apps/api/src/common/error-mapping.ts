@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { DatabaseError } from 'pg';
 import { ApplicationError, type ApplicationRefusal } from '@app/application';
-import { EventStoreError } from '@app/event-store';
+import { EventStoreError, TIMEOUT_SQLSTATES } from '@app/event-store';
 import { ConversationError, type ConversationErrorCode } from '@app/conversation';
 import { ApiError, Problem, problem } from './api-error';
 
@@ -73,8 +73,6 @@ export const HTTP_CODES: Record<number, string> = {
   503: 'UNAVAILABLE',
 };
 
-/** SQLSTATEs of a statement cut off by a timeout (statement, lock, idle transaction). */
-const TIMEOUT_STATES = new Set(['57014', '55P03', '25P03']);
 /**
  * SQLSTATEs of a server that is shutting down, starting, out of connections, or out of disk
  * space (53100: its data files cannot grow; nothing was written, a retry after space is freed
@@ -106,7 +104,7 @@ export const DATABASE_RETRY_AFTER_S = 2;
 export function databaseFailure(err: unknown): ApiError | null {
   if (err instanceof DatabaseError) {
     const state = err.code ?? '';
-    if (TIMEOUT_STATES.has(state)) {
+    if (TIMEOUT_SQLSTATES.has(state)) {
       return ApiError.unavailable(
         'DATABASE_TIMEOUT',
         'the database did not answer in time; try again',
