@@ -88,7 +88,7 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
         rounds: num('BENCH_ROUNDS', 3),
         seconds: num('BENCH_MIXED_SECONDS', 10),
         warmupSeconds: num('BENCH_HTTP_WARMUP_SECONDS', 2),
-        exportKbps: num('BENCH_MIXED_EXPORT_KBPS', 0),
+        exportKbps: Number(process.env.BENCH_MIXED_EXPORT_KBPS ?? 0), // 0 (as fast as it comes) is allowed: not num()
       };
       summary.mixed = await runMixedBenchmark(url, service, plan, progress);
       process.stdout.write(`${mixedTable(summary.mixed, plan)}\n`);

@@ -1,6 +1,6 @@
 // Keyset pagination (the API's opaque cursors, never offsets): a stack of cursors for "Previous page".
 import { useQuery } from '@tanstack/react-query';
-import { useState, type KeyboardEvent } from 'react';
+import { useState, type KeyboardEvent, type ReactNode } from 'react';
 import { shortId } from '../format';
 import { Link, navigate, useLocation } from '../router';
 
@@ -90,5 +90,33 @@ export function TimeHeader({ label, order, onFlip }: { label: string; order: Ord
         {order === 'desc' ? 'Newest first' : 'Oldest first'}
       </button>
     </th>
+  );
+}
+
+/**
+ * A table's scrolling region: focusable (keyboard users scroll it), named for screen readers, and
+ * with `scrollHint`, the line that tells narrow screens more columns lie to the right.
+ */
+export function TableRegion(props: { label: string; scrollHint?: boolean; children: ReactNode }) {
+  const hintId = `${props.label.toLowerCase().replace(/\W+/g, '-')}-scroll-hint`;
+  const region = (
+    <div
+      className="table-scroll"
+      role="region"
+      aria-label={props.label}
+      tabIndex={0}
+      aria-describedby={props.scrollHint ? hintId : undefined}
+    >
+      {props.children}
+    </div>
+  );
+  if (!props.scrollHint) return region;
+  return (
+    <>
+      <p className="hint scroll-hint" id={hintId}>
+        More columns to the right: scroll the table sideways. →
+      </p>
+      {region}
+    </>
   );
 }

@@ -1,5 +1,13 @@
 import { client, unwrap, type BlockedEnd, type GuardCode } from '../api';
-import { ConversationLink, Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
+import {
+  ConversationLink,
+  Pager,
+  TableRegion,
+  TimeHeader,
+  rowOpen,
+  useOrder,
+  usePaged,
+} from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, blockedFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -43,16 +51,7 @@ function BlockedTable() {
         <Empty>No blocked attempts match these filters.</Empty>
       ) : (
         <>
-          <p className="hint scroll-hint" id="blocked-attempts-scroll-hint">
-            More columns to the right: scroll the table sideways. →
-          </p>
-          <div
-            className="table-scroll"
-            role="region"
-            aria-label="Blocked attempts"
-            tabIndex={0}
-            aria-describedby="blocked-attempts-scroll-hint"
-          >
+          <TableRegion label="Blocked attempts" scrollHint>
             <table className="list">
               <thead>
                 <tr>
@@ -98,7 +97,7 @@ function BlockedTable() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableRegion>
         </>
       )}
       <Pager page={page} next={next} previous={previous} count={query.data?.items.length ?? 0} />

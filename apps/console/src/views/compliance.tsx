@@ -1,6 +1,7 @@
 // Ends that do not satisfy their own policy version, with the failing rule (the API re-checks them).
 import { useQuery } from '@tanstack/react-query';
 import { client, unwrap, type Schemas } from '../api';
+import { TableRegion } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -61,7 +62,7 @@ export function Compliance() {
           {query.data.items.length === 0 ? (
             <Empty>Every end satisfies its own policy version.</Empty>
           ) : (
-            <div className="table-scroll" role="region" aria-label="Ends that fail their policy" tabIndex={0}>
+            <TableRegion label="Ends that fail their policy">
               <table className="list">
                 <thead>
                   <tr>
@@ -100,7 +101,7 @@ export function Compliance() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableRegion>
           )}
         </>
       )}

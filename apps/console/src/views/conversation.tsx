@@ -5,6 +5,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { ApiError, client, unwrap, type EventDto, type Schemas } from '../api';
 
 type ErrorType = NonNullable<Schemas['ReviewEndDecisionDto']['errorType']>;
+import { TableRegion } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -444,7 +445,7 @@ function AccessList({ id }: { id: string }) {
   if (access.isPending) return <Loading what="who looked" />;
   if (access.data.items.length === 0) return <Empty>Nobody read this conversation’s content yet.</Empty>;
   return (
-    <div className="table-scroll" role="region" aria-label="Who looked" tabIndex={0}>
+    <TableRegion label="Who looked">
       <table className="list">
         <thead>
           <tr>
@@ -476,6 +477,6 @@ function AccessList({ id }: { id: string }) {
         </tbody>
       </table>
       {access.data.nextCursor && <p className="hint">Showing the first 100 reads.</p>}
-    </div>
+    </TableRegion>
   );
 }

@@ -1,5 +1,13 @@
 import { client, unwrap, type AuditEnd } from '../api';
-import { ConversationLink, Pager, TimeHeader, rowOpen, useOrder, usePaged } from '../components/paged-table';
+import {
+  ConversationLink,
+  Pager,
+  TableRegion,
+  TimeHeader,
+  rowOpen,
+  useOrder,
+  usePaged,
+} from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -33,16 +41,7 @@ function EndsTable() {
         <Empty>No ends match these filters.</Empty>
       ) : (
         <>
-          <p className="hint scroll-hint" id="ends-scroll-hint">
-            More columns to the right: scroll the table sideways. →
-          </p>
-          <div
-            className="table-scroll"
-            role="region"
-            aria-label="Ends"
-            tabIndex={0}
-            aria-describedby="ends-scroll-hint"
-          >
+          <TableRegion label="Ends" scrollHint>
             <table className="list">
               <thead>
                 <tr>
@@ -91,7 +90,7 @@ function EndsTable() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableRegion>
           <p className="hint">
             Pages run from the newest end to the oldest, or with “Oldest first” from the oldest to the newest.
           </p>

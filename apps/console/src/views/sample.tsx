@@ -2,7 +2,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { client, unwrap } from '../api';
-import { ConversationLink, rowOpen } from '../components/paged-table';
+import { ConversationLink, TableRegion, rowOpen } from '../components/paged-table';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { apiFilters, queryOf } from '../filters';
 import { useFilters } from '../use-filters';
@@ -79,7 +79,7 @@ export function Sample() {
           {query.data.items.length === 0 ? (
             <Empty>No ends match these filters.</Empty>
           ) : (
-            <div className="table-scroll" role="region" aria-label="Sample" tabIndex={0}>
+            <TableRegion label="Sample">
               <table className="list">
                 <thead>
                   <tr>
@@ -121,7 +121,7 @@ export function Sample() {
                   })}
                 </tbody>
               </table>
-            </div>
+            </TableRegion>
           )}
         </>
       )}
