@@ -13,6 +13,7 @@ import { StreamSnapshots1764401100000 } from './1764401100000-StreamSnapshots';
 import { TransparencyLog1764401200000 } from './1764401200000-TransparencyLog';
 import { AccessLog1764401300000 } from './1764401300000-AccessLog';
 import { ConversationsByModel1764401500000 } from './1764401500000-ConversationsByModel';
+import { ContentKeys1764402000000 } from './1764402000000-ContentKeys';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   TransparencyLog1764401200000,
   AccessLog1764401300000,
   ConversationsByModel1764401500000,
+  ContentKeys1764402000000,
 ];

@@ -43,6 +43,11 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   tlog_checkpoints: ['SELECT', 'INSERT'],
   // who read what (access entries), rebuilt from the access streams
   rm_access: READ_MODEL,
+  // data keys, wrapped: made by commands, destroyed by erasure (content_keys_guard: nothing else
+  // may change, a destroyed key stays destroyed), never deleted
+  content_keys: ['SELECT', 'INSERT', 'UPDATE'],
+  // legal holds, written with their events; released by an update, never deleted
+  subject_holds: ['SELECT', 'INSERT', 'UPDATE'],
   // a service given only DATABASE_URL checks that nothing is pending (and applies nothing)
   typeorm_migrations: ['SELECT'],
 };
@@ -57,6 +62,7 @@ export const FUNCTION_PRIVILEGES: Readonly<Record<string, readonly 'EXECUTE'[]>>
   es_events_append_only: [],
   api_keys_guard: [],
   tlog_append_only: [],
+  content_keys_guard: [],
 };
 
 /**

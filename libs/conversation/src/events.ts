@@ -102,6 +102,27 @@ export type EndDecisionReviewed = Event<
   }
 >;
 
+/**
+ * The conversation's content keys were destroyed (crypto-shredding): its sealed text (messages,
+ * explanations, notes, comments) reads as erased from here on. Who, when and why; no content.
+ * Everything else the stream records (ends, reasons, guards, reviews) stays as it was.
+ */
+export type ContentErased = Event<
+  'ContentErased',
+  {
+    erasureId: string;
+    scope: ErasureScope;
+    reason: string;
+    actor: { type: 'operator' | 'system'; id: string };
+    /** The content keys destroyed (none when the conversation had no encrypted content). */
+    keyIds: string[];
+    /** Sealed fields of this conversation stored before encryption existed: not erasable by key destruction. */
+    plaintextFields: number;
+  }
+>;
+
+export type ErasureScope = 'subject' | 'retention';
+
 export type DomainEvent =
   | ConversationStarted
   | MessageAppended
@@ -113,7 +134,8 @@ export type DomainEvent =
   | ConversationEnded
   | EndAttemptBlocked
   | FeedbackSubmitted
-  | EndDecisionReviewed;
+  | EndDecisionReviewed
+  | ContentErased;
 
 export type DomainEventType = DomainEvent['type'];
 
@@ -129,6 +151,7 @@ export const DOMAIN_EVENT_TYPES = [
   'EndAttemptBlocked',
   'FeedbackSubmitted',
   'EndDecisionReviewed',
+  'ContentErased',
 ] as const satisfies readonly DomainEventType[];
 // Fails to compile when an event type is missing from the list above.
 const everyEventTypeListed: [Exclude<DomainEventType, (typeof DOMAIN_EVENT_TYPES)[number]>] extends [never]

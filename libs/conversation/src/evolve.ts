@@ -136,6 +136,9 @@ const apply = (draft: Draft, event: RecordedConversationEvent): void => {
       return;
     case 'EndDecisionReviewed':
       return reviewEnd(draft, event);
+    case 'ContentErased':
+      // Keys destroyed: nothing the status derives changes (its version and last event move on).
+      return;
     default: {
       const unknownEvent: never = event;
       throw new Error(`Unknown conversation event type: ${(unknownEvent as { type: string }).type}`);

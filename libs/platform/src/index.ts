@@ -11,3 +11,4 @@ export * from './config/transparency-log';
 export * from './config/console';
 export * from './database/runtime-data-source';
 export * from './database/prepared-query';
+export * from './lru-cache';

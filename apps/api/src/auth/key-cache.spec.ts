@@ -1,6 +1,6 @@
 import type { Principal } from './api-keys';
 import { KeyCache } from './key-cache';
-import { LruCache } from './lru-cache';
+import { LruCache } from '@app/platform';
 
 const principal = (keyId: string): Principal => ({
   keyId,

@@ -1,4 +1,4 @@
-import { LruCache } from './lru-cache';
+import { LruCache } from '@app/platform';
 import type { Principal } from './api-keys';
 
 export interface KnownKey {

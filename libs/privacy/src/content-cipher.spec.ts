@@ -1,0 +1,105 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ContentUnreadable, type DataKey, openText, sealText } from './content-cipher';
+import { isEnvelope } from './content-envelope';
+import type { KeyLookup } from './content-keys';
+import { LocalMasterKey, MasterKeyError } from './master-key';
+import { kidsOf, needsSealing, openData, plaintextFieldsOf, sealData } from './sealing';
+
+const dataKey = (): DataKey => ({ kid: randomUUID(), key: randomBytes(32) });
+
+describe('content encryption (AES-256-GCM envelopes)', () => {
+  const key = dataKey();
+  const eventId = randomUUID();
+
+  it('given a text, when sealed and opened with its key, then the text comes back (any Unicode)', () => {
+    const text = 'héllo 👋 — ünïcode\n'.repeat(3);
+    const envelope = sealText(key, eventId, 'content', text);
+    expect(isEnvelope(envelope)).toBe(true);
+    expect(JSON.stringify(envelope)).not.toContain('llo');
+    expect(openText(key, eventId, 'content', envelope)).toBe(text);
+  });
+
+  it('given the same text twice, then each envelope has its own nonce and ciphertext', () => {
+    const a = sealText(key, eventId, 'content', 'same');
+    const b = sealText(key, eventId, 'content', 'same');
+    expect(a.iv).not.toBe(b.iv);
+    expect(a.ct).not.toBe(b.ct);
+  });
+
+  it('given another key with the same id, when opened, then it is refused', () => {
+    const envelope = sealText(key, eventId, 'content', 'secret');
+    expect(() => openText({ kid: key.kid, key: randomBytes(32) }, eventId, 'content', envelope)).toThrow(
+      ContentUnreadable,
+    );
+    expect(() => openText(dataKey(), eventId, 'content', envelope)).toThrow(ContentUnreadable);
+  });
+
+  it('given a tampered ciphertext, tag or nonce, when opened, then it is refused', () => {
+    const envelope = sealText(key, eventId, 'content', 'secret text');
+    const flip = (b64: string) => {
+      const bytes = Buffer.from(b64, 'base64');
+      bytes[0] ^= 1;
+      return bytes.toString('base64');
+    };
+    for (const part of ['ct', 'tag', 'iv'] as const) {
+      expect(() => openText(key, eventId, 'content', { ...envelope, [part]: flip(envelope[part]) })).toThrow(
+        ContentUnreadable,
+      );
+    }
+  });
+
+  it('given an envelope moved to another event or field, when opened, then it is refused (associated data)', () => {
+    const envelope = sealText(key, eventId, 'content', 'secret');
+    expect(() => openText(key, randomUUID(), 'content', envelope)).toThrow(ContentUnreadable);
+    expect(() => openText(key, eventId, 'note', envelope)).toThrow(ContentUnreadable);
+  });
+
+  it('given an event with sealed fields, when sealed and opened with a live key, then only those fields change', () => {
+    const e = {
+      eventId,
+      type: 'ConversationEnded',
+      data: { reasonCode: 'OTHER_POLICY', explanation: 'why', initiator: 'operator' },
+    };
+    expect(needsSealing(e)).toBe(true);
+    const sealed = { ...e, data: sealData(key, e) };
+    expect(sealed.data.reasonCode).toBe('OTHER_POLICY');
+    expect(isEnvelope(sealed.data.explanation)).toBe(true);
+    expect(plaintextFieldsOf(sealed)).toEqual([]);
+    expect(kidsOf(sealed)).toEqual([key.kid]);
+    const live = new Map<string, KeyLookup | null>([[key.kid, { state: 'live', key }]]);
+    expect(openData(sealed, live)).toEqual({ data: e.data, contentErased: false });
+  });
+
+  it('given a destroyed or missing key, when opened, then the field reads null and the event says erased', () => {
+    const e = { eventId, type: 'MessageAppended', data: { messageId: 'm', content: 'hello' } };
+    const sealed = { ...e, data: sealData(key, e) };
+    const gone = new Map<string, KeyLookup | null>([[key.kid, { state: 'destroyed', destroyedAt: new Date() }]]);
+    expect(openData(sealed, gone)).toEqual({ data: { messageId: 'm', content: null }, contentErased: true });
+    expect(openData(sealed, new Map())).toEqual({ data: { messageId: 'm', content: null }, contentErased: true });
+  });
+
+  it('given plaintext written before encryption, then it is read as is and counted as not erasable', () => {
+    const e = { eventId, type: 'MessageAppended', data: { content: 'old text' } };
+    expect(openData(e, new Map())).toEqual({ data: e.data, contentErased: false });
+    expect(plaintextFieldsOf(e)).toEqual(['content']);
+  });
+
+  it('given events without sealed fields, then sealing leaves them untouched', () => {
+    const e = { eventId, type: 'RedirectionAttempted', data: { messageId: 'm', harmCategory: 'X' } };
+    expect(needsSealing(e)).toBe(false);
+    expect(sealData(key, e)).toBe(e.data);
+  });
+});
+
+describe('master key wrapping', () => {
+  it('given a wrapped data key, it unwraps under its context only, and under its master key only', async () => {
+    const master = new LocalMasterKey(randomBytes(32));
+    const secret = randomBytes(32);
+    const wrapped = await master.wrap(secret, 'content-key\na\nb');
+    expect(await master.unwrap(wrapped, 'content-key\na\nb')).toEqual(secret);
+    await expect(master.unwrap(wrapped, 'content-key\na\nc')).rejects.toThrow(MasterKeyError);
+    await expect(new LocalMasterKey(randomBytes(32)).unwrap(wrapped, 'content-key\na\nb')).rejects.toThrow(
+      MasterKeyError,
+    );
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * A free-text field as stored when content is encrypted: this object in place of the string.
+ * AES-256-GCM under the conversation's data key `kid`, a fresh 96-bit nonce per field, the
+ * event id and the field's name as associated data (an envelope moved to another event or
+ * field does not open). Every byte string is base64 (RFC 4648, with padding).
+ */
+export interface ContentEnvelope {
+  enc: 'A256GCM';
+  /** The data key (content_keys.key_id, lower-case UUID). */
+  kid: string;
+  /** The 12-byte nonce. */
+  iv: string;
+  /** The ciphertext. */
+  ct: string;
+  /** The 16-byte authentication tag. */
+  tag: string;
+}
+
+export const ENVELOPE_ALGORITHM = 'A256GCM';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Whether a stored field's value is an envelope (else it is plaintext from before encryption). */
+export function isEnvelope(value: unknown): value is ContentEnvelope {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.enc === ENVELOPE_ALGORITHM &&
+    typeof v.kid === 'string' &&
+    UUID.test(v.kid) &&
+    [v.iv, v.ct, v.tag].every((s) => typeof s === 'string' && BASE64.test(s))
+  );
+}

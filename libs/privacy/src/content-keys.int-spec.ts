@@ -1,0 +1,121 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { openText, sealText } from './content-cipher';
+import { CONTENT_KEYS_DESTROYED_CHANNEL, ContentKeys, destroyContentKeys } from './content-keys';
+import { LocalMasterKey, masterKeyRing, MasterKeyError } from './master-key';
+
+/** The key store as the runtime uses it: made once per conversation, destroyed for good. */
+describe('content keys', () => {
+  let db: TestDatabase;
+  let runtime: Pool;
+  const master = new LocalMasterKey(randomBytes(32));
+  const ring = masterKeyRing(master);
+  const owner = () => ({ conversationId: randomUUID(), tenantId: 't1', subjectId: `s-${randomUUID()}` });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    runtime = new Pool({ connectionString: db.runtimeUrl, max: 8 });
+  });
+  afterAll(async () => {
+    await runtime.end();
+    await db.drop();
+  });
+
+  it('given many processes asking at once for a new conversation, then it gets exactly one live key', async () => {
+    const o = owner();
+    const stores = Array.from({ length: 8 }, () => new ContentKeys(runtime, ring));
+    const keys = await Promise.all(stores.map((s) => s.liveKey(o)));
+    expect(new Set(keys.map((k) => k.kid)).size).toBe(1);
+    expect(new Set(keys.map((k) => k.key.toString('hex'))).size).toBe(1);
+    const { rows } = await runtime.query('SELECT count(*)::int AS n FROM content_keys WHERE conversation_id = $1', [
+      o.conversationId,
+    ]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('given a key stored wrapped, then the database holds no byte of the data key in clear', async () => {
+    const o = owner();
+    const key = await new ContentKeys(runtime, ring).liveKey(o);
+    const { rows } = await runtime.query<{ wrapped_key: Buffer }>(
+      'SELECT wrapped_key FROM content_keys WHERE key_id = $1',
+      [key.kid],
+    );
+    expect(rows[0].wrapped_key.includes(key.key)).toBe(false);
+    expect(rows[0].wrapped_key.includes(key.key.subarray(0, 8))).toBe(false);
+  });
+
+  it('given a destroyed key, every process reads it destroyed and the conversation gets a new key', async () => {
+    const o = owner();
+    const writer = new ContentKeys(runtime, ring);
+    const key = await writer.liveKey(o);
+    const envelope = sealText(key, 'e1', 'content', 'hello');
+    const listener = new Client({ connectionString: db.runtimeUrl });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query(`LISTEN ${CONTENT_KEYS_DESTROYED_CHANNEL}`);
+
+    const c = await runtime.connect();
+    try {
+      await c.query('BEGIN');
+      expect(await destroyContentKeys(c, [o.conversationId.toUpperCase()], randomUUID())).toEqual([key.kid]);
+      expect(heard).toEqual([]); // not before commit
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await listener.end();
+    expect(heard).toEqual([key.kid]);
+
+    const reader = new ContentKeys(runtime, ring);
+    expect((await reader.lookup(key.kid))?.state).toBe('destroyed');
+    writer.destroyed(key.kid);
+    expect((await writer.lookup(key.kid))?.state).toBe('destroyed');
+    const next = await writer.liveKey(o);
+    expect(next.kid).not.toBe(key.kid);
+    expect(() => openText(next, 'e1', 'content', envelope)).toThrow();
+  });
+
+  it('given a destroyed key, neither runtime nor owner can bring it back or change whose it is', async () => {
+    const o = owner();
+    const key = await new ContentKeys(runtime, ring).liveKey(o);
+    const other = owner();
+    const otherKey = await new ContentKeys(runtime, ring).liveKey(other);
+    for (const pool of [runtime, db.pool]) {
+      await expect(
+        pool.query('UPDATE content_keys SET conversation_id = $2 WHERE key_id = $1', [otherKey.kid, randomUUID()]),
+      ).rejects.toThrow(/only its wrapping or its destruction may change/);
+    }
+    await destroyContentKeys(runtime, [o.conversationId], randomUUID());
+    for (const pool of [runtime, db.pool]) {
+      await expect(
+        pool.query(
+          `UPDATE content_keys SET wrapped_key = '\\x00', master_key_id = 'x', destroyed_at = NULL,
+                    erasure_id = NULL WHERE key_id = $1`,
+          [key.kid],
+        ),
+      ).rejects.toThrow(/a destruction is final/);
+    }
+    await expect(runtime.query('DELETE FROM content_keys WHERE key_id = $1', [key.kid])).rejects.toThrow(
+      /permission denied/,
+    );
+  });
+
+  it('given a key wrapped by a master key this process does not hold, then it says which one is missing', async () => {
+    const o = owner();
+    await new ContentKeys(runtime, ring).liveKey(o);
+    const stranger = new ContentKeys(runtime, masterKeyRing(new LocalMasterKey(randomBytes(32))));
+    await expect(stranger.liveKey(o)).rejects.toThrow(MasterKeyError);
+    await expect(stranger.liveKey(o)).rejects.toThrow(master.id);
+  });
+
+  it('given an older master key in the ring, then keys it wrapped still open', async () => {
+    const o = owner();
+    const key = await new ContentKeys(runtime, ring).liveKey(o);
+    const rotated = new ContentKeys(runtime, masterKeyRing(new LocalMasterKey(randomBytes(32)), [master]));
+    const found = await rotated.lookup(key.kid);
+    expect(found?.state === 'live' && found.key.key.equals(key.key)).toBe(true);
+  });
+});

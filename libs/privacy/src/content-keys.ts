@@ -1,0 +1,264 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ClientConfig, QueryResult, QueryResultRow } from 'pg';
+import { LruCache, NotificationListener } from '@app/platform';
+import type { DataKey } from './content-cipher';
+import { type MasterKeyRing, MasterKeyError } from './master-key';
+
+/** A pool or one checked-out client. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** Whose a conversation is: its key row names tenant and subject, so erasure finds it without the log. */
+export interface ConversationOwner {
+  conversationId: string;
+  tenantId: string;
+  subjectId: string;
+}
+
+/** NOTIFY channel: payload = the destroyed key ids, comma separated (sent at commit). */
+export const CONTENT_KEYS_DESTROYED_CHANNEL = 'content_keys_destroyed';
+
+/** What a key id resolves to: the key, or the fact that it was destroyed (erased content). */
+export type KeyLookup = { state: 'live'; key: DataKey } | { state: 'destroyed'; destroyedAt: Date };
+
+/** The context bound to a wrapped key: the same bytes in another row do not unwrap. */
+export const wrapContext = (kid: string, conversationId: string): string => `content-key\n${kid}\n${conversationId}`;
+
+interface Cached {
+  lookup: KeyLookup;
+  at: number;
+}
+
+interface KeyRow {
+  key_id: string;
+  conversation_id: string;
+  wrapped_key: Buffer | null;
+  master_key_id: string | null;
+  destroyed_at: Date | null;
+}
+
+const KEY_COLUMNS = 'key_id, conversation_id, wrapped_key, master_key_id, destroyed_at';
+
+export interface ContentKeysOptions {
+  /** How many keys a process keeps unwrapped (and how many conversations' live key ids). */
+  capacity?: number;
+  /**
+   * Whether destructions reach this process at once (its listener is connected). While not,
+   * a cached key is trusted for `unheardTrustMs` only, then looked up again.
+   */
+  hearsDestructions?: () => boolean;
+  unheardTrustMs?: number;
+}
+
+/**
+ * The conversations' data keys: made on a conversation's first sealed field, wrapped by the
+ * master key (the database never sees a data key in clear), cached unwrapped in the process and
+ * forgotten in every process when destroyed (NOTIFY at commit; see ContentKeyListener).
+ * A conversation has at most one live key; after an erasure its next sealed field gets a new one.
+ */
+export class ContentKeys {
+  private readonly byKid: LruCache<string, Cached>;
+  private readonly liveKid: LruCache<string, string>;
+  private readonly hears: () => boolean;
+  private readonly unheardTrustMs: number;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly ring: MasterKeyRing,
+    options: ContentKeysOptions = {},
+  ) {
+    const capacity = options.capacity ?? 10_000;
+    this.byKid = new LruCache(capacity);
+    this.liveKid = new LruCache(capacity);
+    this.hears = options.hearsDestructions ?? (() => false);
+    this.unheardTrustMs = options.unheardTrustMs ?? 1_000;
+  }
+
+  /** The conversation's live key, made (and its row written) when it has none. */
+  async liveKey(owner: ConversationOwner): Promise<DataKey> {
+    const conversationId = owner.conversationId.toLowerCase();
+    const kid = this.liveKid.get(conversationId);
+    if (kid !== undefined) {
+      const found = this.cached(kid);
+      if (found?.state === 'live') return found.key;
+      this.liveKid.delete(conversationId);
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { rows } = await this.db.query<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM content_keys WHERE conversation_id = $1 AND destroyed_at IS NULL`,
+        [conversationId],
+      );
+      if (rows[0]) return this.remember(rows[0]);
+      const made = await this.make({ ...owner, conversationId });
+      if (made) return made;
+      // another process made it meanwhile: read theirs
+    }
+    throw new Error(`no live content key for conversation ${conversationId}`);
+  }
+
+  /** A key by id; null when no such key exists. */
+  async lookup(kid: string): Promise<KeyLookup | null> {
+    const id = kid.toLowerCase();
+    const hit = this.cached(id);
+    if (hit) return hit;
+    const { rows } = await this.db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM content_keys WHERE key_id = $1`, [id]);
+    if (!rows[0]) return null;
+    if (rows[0].destroyed_at) return this.store(id, { state: 'destroyed', destroyedAt: rows[0].destroyed_at });
+    return this.remember(rows[0]).then((key) => ({ state: 'live', key }) as const);
+  }
+
+  /** Many keys at once (one query for the ones not cached). */
+  async lookupMany(kids: Iterable<string>): Promise<Map<string, KeyLookup | null>> {
+    const out = new Map<string, KeyLookup | null>();
+    const missing: string[] = [];
+    for (const kid of new Set([...kids].map((k) => k.toLowerCase()))) {
+      const hit = this.cached(kid);
+      if (hit) out.set(kid, hit);
+      else missing.push(kid);
+    }
+    if (missing.length > 0) {
+      const { rows } = await this.db.query<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM content_keys WHERE key_id = ANY($1::uuid[])`,
+        [missing],
+      );
+      for (const row of rows) {
+        out.set(
+          row.key_id,
+          row.destroyed_at
+            ? this.store(row.key_id, { state: 'destroyed', destroyedAt: row.destroyed_at })
+            : { state: 'live', key: await this.remember(row) },
+        );
+      }
+      for (const kid of missing) if (!out.has(kid)) out.set(kid, null);
+    }
+    return out;
+  }
+
+  /** Destroyed elsewhere (NOTIFY) or here: the key is never used again by this process. */
+  destroyed(kid: string): void {
+    this.byKid.set(kid.toLowerCase(), { lookup: { state: 'destroyed', destroyedAt: new Date() }, at: Date.now() });
+  }
+
+  /** A conversation whose live key may have changed (a command retried after a conflict). */
+  forgetConversation(conversationId: string): void {
+    this.liveKid.delete(conversationId.toLowerCase());
+  }
+
+  /** After a gap in hearing destructions: nothing cached is trusted any more. */
+  clear(): void {
+    this.byKid.clear();
+    this.liveKid.clear();
+  }
+
+  private cached(kid: string): KeyLookup | undefined {
+    const hit = this.byKid.get(kid);
+    if (!hit) return undefined;
+    if (hit.lookup.state === 'live' && !this.hears() && Date.now() - hit.at > this.unheardTrustMs) {
+      this.byKid.delete(kid);
+      return undefined;
+    }
+    return hit.lookup;
+  }
+
+  private store(kid: string, lookup: KeyLookup): KeyLookup {
+    this.byKid.set(kid, { lookup, at: Date.now() });
+    return lookup;
+  }
+
+  private async remember(row: KeyRow): Promise<DataKey> {
+    const master = row.master_key_id === null ? undefined : this.ring.byId(row.master_key_id);
+    if (!master || row.wrapped_key === null) {
+      throw new MasterKeyError(
+        `content key ${row.key_id} is wrapped by master key ${row.master_key_id}, which this process does not hold ` +
+          '(CONTENT_KEY_FILE, CONTENT_KEY_PREVIOUS_FILES)',
+      );
+    }
+    const key: DataKey = {
+      kid: row.key_id,
+      key: await master.unwrap(row.wrapped_key, wrapContext(row.key_id, row.conversation_id)),
+    };
+    this.store(row.key_id, { state: 'live', key });
+    this.liveKid.set(row.conversation_id, row.key_id);
+    return key;
+  }
+
+  private async make(owner: ConversationOwner): Promise<DataKey | null> {
+    const kid = randomUUID();
+    const key = randomBytes(32);
+    const master = this.ring.current;
+    const wrapped = await master.wrap(key, wrapContext(kid, owner.conversationId));
+    const { rowCount } = await this.db.query(
+      `INSERT INTO content_keys (key_id, conversation_id, tenant_id, subject_id, wrapped_key, master_key_id)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (conversation_id) WHERE destroyed_at IS NULL DO NOTHING`,
+      [kid, owner.conversationId, owner.tenantId, owner.subjectId, wrapped, master.id],
+    );
+    if (rowCount !== 1) return null;
+    const made = { kid, key };
+    this.store(kid, { state: 'live', key: made });
+    this.liveKid.set(owner.conversationId, kid);
+    return made;
+  }
+}
+
+/**
+ * Destroys the live keys of the conversations, inside the caller's transaction (the erasure's
+ * ContentErased events commit with it); every process forgets them at commit. Returns the key
+ * ids destroyed (none for a conversation without content keys or already erased).
+ */
+export async function destroyContentKeys(
+  client: Queryable,
+  conversationIds: readonly string[],
+  erasureId: string,
+): Promise<string[]> {
+  if (conversationIds.length === 0) return [];
+  const { rows } = await client.query<{ key_id: string }>(
+    `UPDATE content_keys SET wrapped_key = NULL, master_key_id = NULL, destroyed_at = now(), erasure_id = $2
+      WHERE conversation_id = ANY($1::uuid[]) AND destroyed_at IS NULL
+      RETURNING key_id`,
+    [conversationIds.map((c) => c.toLowerCase()), erasureId],
+  );
+  const kids = rows.map((r) => r.key_id);
+  // one notification per 100 keys keeps each payload far below NOTIFY's 8000-byte limit
+  for (let i = 0; i < kids.length; i += 100) {
+    await client.query('SELECT pg_notify($1, $2)', [CONTENT_KEYS_DESTROYED_CHANNEL, kids.slice(i, i + 100).join(',')]);
+  }
+  return kids;
+}
+
+/**
+ * Hears destructions on a connection of its own and tells the process's ContentKeys; after a
+ * gap in listening it drops every cached key (a destruction may have been missed).
+ */
+export class ContentKeyListener {
+  private readonly listener: NotificationListener;
+
+  constructor(
+    connection: ClientConfig,
+    keys: () => ContentKeys | undefined,
+    warn: (m: string) => void = () => undefined,
+  ) {
+    this.listener = new NotificationListener({
+      connection: { ...connection, application_name: 'conversation-service-content-keys' },
+      channels: [CONTENT_KEYS_DESTROYED_CHANNEL],
+      onNotification: (_channel, payload) => {
+        for (const kid of payload.split(',')) if (kid) keys()?.destroyed(kid);
+      },
+      onResumed: async () => keys()?.clear(),
+      warn: (m) => warn(`content keys ${m}`),
+    });
+  }
+
+  get live(): boolean {
+    return this.listener.live;
+  }
+
+  start(): Promise<void> {
+    return this.listener.start();
+  }
+
+  stop(): Promise<void> {
+    return this.listener.stop();
+  }
+}
