@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { AppConfig, ConfigError, loadConfig, ResolvedDatabase, resolveDatabase, runMigrations } from '@app/platform';
 import { ensureDefaultSigningKey } from '@app/transparency';
+import { ensureDefaultMasterKeyFile } from '@app/privacy';
 import { createApp } from './app.factory';
 import { runPrimary } from './cluster/primary';
 import { workerEnv } from './cluster/worker';
@@ -47,6 +48,12 @@ async function prepare(config: AppConfig, database: ResolvedDatabase, say: (line
     const signingKeyFile = ensureDefaultSigningKey(config.dataDir);
     config = { ...config, transparencyLog: { ...config.transparencyLog, signingKeyFile } };
     say(`signing key: ${signingKeyFile}`);
+  }
+  // ...and the master key of content encryption, in a file of its own (created once, 0600).
+  if (!config.contentKeys.keyFile && database.source !== 'DATABASE_URL') {
+    const keyFile = ensureDefaultMasterKeyFile(config.dataDir);
+    config = { ...config, contentKeys: { ...config.contentKeys, keyFile } };
+    say(`content master key: ${keyFile} (back it up apart from the database)`);
   }
   return config;
 }

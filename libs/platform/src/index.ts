@@ -9,6 +9,7 @@ export * from './database/notification-listener';
 export * from './config/limits';
 export * from './config/transparency-log';
 export * from './config/console';
+export * from './config/content-keys';
 export * from './database/runtime-data-source';
 export * from './database/prepared-query';
 export * from './lru-cache';

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '@app/platform';
 
 /**
  * What wraps the conversations' data keys. The service holds one current master key and may
@@ -97,4 +98,19 @@ export function masterKeyRing(current: MasterKey, previous: readonly MasterKey[]
   const all = new Map<string, MasterKey>();
   for (const k of [current, ...previous]) if (!all.has(k.id)) all.set(k.id, k);
   return { current, byId: (id) => all.get(id) };
+}
+
+/** The ring CONTENT_KEY_FILE and CONTENT_KEY_PREVIOUS_FILES name; a file without a key stops the start, named. */
+export function readMasterKeyRing(keyFile: string, previousKeyFiles: readonly string[] = []): MasterKeyRing {
+  const read = (file: string, variable: string) => {
+    try {
+      return readMasterKeyFile(file);
+    } catch (err) {
+      throw new ConfigError(variable, `(${file}): ${(err as Error).message}`);
+    }
+  };
+  return masterKeyRing(
+    read(keyFile, 'CONTENT_KEY_FILE'),
+    previousKeyFiles.map((f) => read(f, 'CONTENT_KEY_PREVIOUS_FILES')),
+  );
 }

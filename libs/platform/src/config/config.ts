@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { boolean, ConfigError, Env, integer } from './env-values';
 import { ConsoleConfig, loadConsole } from './console';
+import { ContentKeysConfig, loadContentKeys } from './content-keys';
 import { LimitsConfig, loadLimits } from './limits';
 import { loadTransparencyLog, TransparencyLogConfig } from './transparency-log';
 
@@ -50,6 +51,8 @@ export interface AppConfig {
   accessLog: { buffer: number; flushMs: number; shards: number };
   /** CONSOLE_DIR, CONSOLE_VERIFIER_KEYS: the auditor console served under /console. */
   console: ConsoleConfig;
+  /** CONTENT_KEY_FILE, CONTENT_KEY_PREVIOUS_FILES: the master keys of content encryption. */
+  contentKeys: ContentKeysConfig;
 }
 
 function databaseUrl(
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       shards: integer(env, 'ACCESS_LOG_SHARDS', 8, 1, 999),
     },
     console: loadConsole(env),
+    contentKeys: loadContentKeys(env),
     ...policy(env),
   };
 }
