@@ -71,6 +71,7 @@ export class RetentionScheduler {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
+      timer.unref(); // the schedule never keeps a process alive on its own
       function done() {
         clearTimeout(timer);
         resolve();
