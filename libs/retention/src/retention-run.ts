@@ -2,13 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { appendInTransaction, newEventId } from '@app/event-store';
 import { eraseConversationInTransaction, type ErasureOrder, lockSubject, openHolds } from '@app/privacy';
-import {
-  inTransaction,
-  RETENTION_RUN_COMPLETED,
-  RETENTION_RUN_STARTED,
-  RETENTION_STREAM_PREFIX,
-  retentionStreamId,
-} from './retention-settings';
+import { inTransaction, RETENTION_RUN_COMPLETED, RETENTION_RUN_STARTED, retentionStreamId } from './retention-settings';
 
 const DAY_MS = 86_400_000;
 
@@ -40,7 +34,7 @@ export interface TenantRun {
   plaintextFields: number;
 }
 
-export type RetentionRunResult = { state: 'ran'; tenants: TenantRun[] } | { state: 'busy' } | { state: 'recent' };
+export type RetentionRunResult = { state: 'ran'; tenants: TenantRun[] } | { state: 'busy' };
 
 export interface RetentionRunOptions {
   /** Conversations looked up per query (each is erased in its own transaction). */
@@ -48,8 +42,8 @@ export interface RetentionRunOptions {
   /** Only this tenant (it must have a setting). */
   tenantId?: string;
   /**
-   * Skip the run (`recent`) when any process started one less than this long ago: several
-   * projectors share one schedule. The CLI's `retention:run` always runs.
+   * Skip a tenant whose last run (by any process) started less than this long ago: several
+   * processes share one schedule. The CLI's `retention:run` always runs.
    */
   minGapMs?: number;
   /** Called after each conversation's transaction ended (progress; throwing stops the run there). */
@@ -106,9 +100,8 @@ export async function runRetention(pool: Pool, options: RetentionRunOptions = {}
     const { rows } = await lease.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LEASE_KEY]);
     if (!rows[0].ok) return { state: 'busy' };
     try {
-      if (options.minGapMs !== undefined && (await startedWithin(lease, options.minGapMs))) return { state: 'recent' };
       const tenants: TenantRun[] = [];
-      for (const setting of await settingsToRun(lease, options.tenantId)) {
+      for (const setting of await settingsToRun(lease, options)) {
         if (options.shouldStop?.()) break;
         const run = await runTenant(pool, setting, options);
         if (run) tenants.push(run);
@@ -127,22 +120,16 @@ export async function runRetention(pool: Pool, options: RetentionRunOptions = {}
   }
 }
 
-async function startedWithin(q: PoolClient, ms: number): Promise<boolean> {
-  const { rows } = await q.query<{ recent: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM es_events
-                     WHERE stream_id LIKE '${RETENTION_STREAM_PREFIX}%' AND type = '${RETENTION_RUN_STARTED}'
-                       AND recorded_at > now() - make_interval(secs => $1)) AS recent`,
-    [ms / 1000],
-  );
-  return rows[0].recent;
-}
-
-async function settingsToRun(q: PoolClient, tenantId?: string): Promise<{ tenantId: string; days: number }[]> {
+async function settingsToRun(
+  q: PoolClient,
+  options: Pick<RetentionRunOptions, 'tenantId' | 'minGapMs'>,
+): Promise<{ tenantId: string; days: number }[]> {
   const { rows } = await q.query<{ tenantId: string; days: number }>(
     `SELECT tenant_id AS "tenantId", days FROM retention_settings
       WHERE days IS NOT NULL AND ($1::text IS NULL OR tenant_id = $1)
+        AND ($2::float8 IS NULL OR last_run_at IS NULL OR last_run_at < now() - make_interval(secs => $2))
       ORDER BY tenant_id COLLATE "C"`,
-    [tenantId ?? null],
+    [options.tenantId ?? null, options.minGapMs === undefined ? null : options.minGapMs / 1000],
   );
   return rows;
 }
@@ -164,7 +151,9 @@ async function runTenant(
     plaintextFields: 0,
   };
   const { erased: _e, skippedHeld: _s, plaintextFields: _p, ...startFacts } = run;
-  await appendRunEvent(pool, RETENTION_RUN_STARTED, startFacts, setting.tenantId, started);
+  await appendRunEvent(pool, RETENTION_RUN_STARTED, startFacts, setting.tenantId, started, async (c) => {
+    await c.query(`UPDATE retention_settings SET last_run_at = $2 WHERE tenant_id = $1`, [setting.tenantId, started]);
+  });
   options.onTenant?.('started', run);
 
   const batchSize = options.batchSize ?? 500;
@@ -215,9 +204,11 @@ async function appendRunEvent(
   data: Record<string, unknown>,
   tenantId: string,
   at: Date,
+  alsoInTransaction?: (c: PoolClient) => Promise<void>,
 ): Promise<void> {
-  await inTransaction(pool, (c) =>
-    appendInTransaction(
+  await inTransaction(pool, async (c) => {
+    await alsoInTransaction?.(c);
+    await appendInTransaction(
       c,
       retentionStreamId(tenantId),
       [
@@ -230,6 +221,6 @@ async function appendRunEvent(
         },
       ],
       { expectedVersion: 'any' },
-    ),
-  );
+    );
+  });
 }

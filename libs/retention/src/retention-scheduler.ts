@@ -12,8 +12,8 @@ export interface RetentionSchedulerOptions {
 
 /**
  * The retention job in a long-running process (the projector): a run at start and then every
- * interval. Several processes may each run one: the lease lets one run at a time, and a run
- * started by any process less than 90 % of the interval ago makes the others' ticks do nothing.
+ * interval. Several processes may each run one: the lease lets one run at a time, and a tenant
+ * whose run any process started less than 90 % of the interval ago is left out of the others' ticks.
  * A failed run is logged and retried at the next tick (it resumes where it stopped).
  */
 export class RetentionScheduler {
