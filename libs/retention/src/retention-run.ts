@@ -68,9 +68,14 @@ interface Due {
 const DUE_SQL = `
   SELECT k.conversation_id::text AS "conversationId", k.subject_id AS "subjectId"
     FROM content_keys k
-    JOIN es_streams s ON s.stream_id = 'conversation-' || k.conversation_id::text
-    JOIN es_events e ON e.stream_id = s.stream_id AND e.stream_version = s.version
-   WHERE k.tenant_id = $1 AND k.destroyed_at IS NULL AND e.occurred_at < $2 AND k.conversation_id > $3
+   CROSS JOIN LATERAL (
+         -- one index lookup per key, in conversation order (LIMIT 1 keeps the planner from a join over the log)
+         SELECT e.occurred_at
+           FROM es_streams s
+           JOIN es_events e ON e.stream_id = s.stream_id AND e.stream_version = s.version
+          WHERE s.stream_id = 'conversation-' || k.conversation_id::text
+          LIMIT 1) last
+   WHERE k.tenant_id = $1 AND k.destroyed_at IS NULL AND k.conversation_id > $3 AND last.occurred_at < $2
    ORDER BY k.conversation_id
    LIMIT $4`;
 
