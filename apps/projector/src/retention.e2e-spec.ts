@@ -83,5 +83,6 @@ describe('projector: retention job', () => {
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(output).not.toMatch(/retrying|the next run resumes/);
   }, 90_000);
 });
