@@ -53,7 +53,7 @@ describe('content-keys:rewrap', () => {
       batchSize: 2,
       onBatch: (p) => batches.push(p),
     });
-    expect(result).toEqual({ rewrapped: 5, destroyedMeanwhile: 0 });
+    expect(result).toEqual({ rewrapped: 5, changedMeanwhile: 0 });
     expect(batches).toEqual([
       { rewrapped: 2, remaining: 3 },
       { rewrapped: 4, remaining: 1 },
@@ -72,7 +72,7 @@ describe('content-keys:rewrap', () => {
 
     expect(await rewrapContentKeys(runtime, masterKeyRing(newKey, [oldKey]))).toEqual({
       rewrapped: 0,
-      destroyedMeanwhile: 0,
+      changedMeanwhile: 0,
     });
   });
 
@@ -92,7 +92,7 @@ describe('content-keys:rewrap', () => {
 
     expect(await rewrapContentKeys(runtime, masterKeyRing(newKey, [oldKey, stranger]))).toEqual({
       rewrapped: 2,
-      destroyedMeanwhile: 0,
+      changedMeanwhile: 0,
     });
     const withoutOld = new ContentKeys(runtime, masterKeyRing(newKey));
     expect(await open(withoutOld, orphan)).toBe('orphan');
@@ -116,5 +116,17 @@ describe('content-keys:rewrap', () => {
     await rewrapContentKeys(runtime, masterKeyRing(newKey, [oldKey]));
     expect(await open(reader, s)).toBe('cached');
     expect(await open(new ContentKeys(runtime, masterKeyRing(newKey)), s)).toBe('cached');
+  });
+
+  it('given two rewraps at once, then every key is rewrapped once and all still open', async () => {
+    const contents = await Promise.all(Array.from({ length: 12 }, (_, i) => sealed(oldKey, `race ${i}`)));
+    const ring = masterKeyRing(newKey, [oldKey]);
+    const results = await Promise.all([
+      rewrapContentKeys(runtime, ring, { batchSize: 3 }),
+      rewrapContentKeys(runtime, ring, { batchSize: 5 }),
+    ]);
+    expect(results[0].rewrapped + results[1].rewrapped).toBe(12);
+    const withoutOld = new ContentKeys(runtime, masterKeyRing(newKey));
+    for (const s of contents) expect(await open(withoutOld, s)).toBe(s.text);
   });
 });

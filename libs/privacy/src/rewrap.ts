@@ -40,8 +40,8 @@ export interface RewrapOptions {
 export interface RewrapResult {
   /** Keys now wrapped by the current master key that were not before. */
   rewrapped: number;
-  /** Keys destroyed (erased) while the rewrap ran: nothing left to rewrap. */
-  destroyedMeanwhile: number;
+  /** Keys destroyed (erased) or rewrapped by another rewrap while this one ran: left as they were. */
+  changedMeanwhile: number;
 }
 
 interface Row {
@@ -76,7 +76,7 @@ export async function rewrapContentKeys(
   let remaining = pending.reduce((n, p) => n + p.live, 0);
 
   const batchSize = options.batchSize ?? 500;
-  const result: RewrapResult = { rewrapped: 0, destroyedMeanwhile: 0 };
+  const result: RewrapResult = { rewrapped: 0, changedMeanwhile: 0 };
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const { rows } = await pool.query<Row>(
@@ -106,7 +106,7 @@ export async function rewrapContentKeys(
           [row.key_id, wrapped, current.id, row.master_key_id],
         );
         if (rowCount === 1) result.rewrapped++;
-        else result.destroyedMeanwhile++;
+        else result.changedMeanwhile++;
       }
       await c.query('COMMIT');
     } catch (err) {

@@ -357,6 +357,27 @@ describe('retention', () => {
       expect(await liveKey(second.id)).toBe(true);
     });
 
+    it('given content stored before encryption beside sealed content, then the run counts those fields', async () => {
+      const T = 'Legacy';
+      await setRetention(runtime, { tenantId: T, days: 10, by });
+      const c = await conversation(T, daysAgo(30));
+      const metadata = { tenantId: T, actor: { type: 'user', id: c.subjectId } };
+      await store.append(
+        `conversation-${c.id}`,
+        [1, 2].map(() => ({
+          eventId: randomUUID(),
+          type: 'MessageAppended',
+          data: { messageId: randomUUID(), parentMessageId: null, role: 'user', content: 'written in clear' },
+          metadata,
+          occurredAt: daysAgo(20).toISOString(),
+        })),
+        { expectedVersion: 'any' },
+      );
+      const run = tenantRun(await runRetention(runtime, { tenantId: T }), T)!;
+      expect(run).toMatchObject({ erased: 1, plaintextFields: 2 });
+      expect((await erasures(c.id))[0].plaintextFields).toBe(2);
+    });
+
     it('given no setting or a setting turned off, then nothing of the tenant is erased', async () => {
       const off = await conversation('Off-T', daysAgo(5000));
       await setRetention(runtime, { tenantId: 'Off-T', days: 1, by });

@@ -50,7 +50,8 @@ export async function contentKeysRewrap(
     batchSize,
     onBatch: ({ rewrapped, remaining }) => console.error(`  ${rewrapped} rewrapped, ${remaining} to go`),
   });
-  const meanwhile = result.destroyedMeanwhile > 0 ? ` (${result.destroyedMeanwhile} destroyed meanwhile)` : '';
+  const meanwhile =
+    result.changedMeanwhile > 0 ? ` (${result.changedMeanwhile} destroyed or rewrapped elsewhere meanwhile)` : '';
   const left = (await contentKeyStatus(pool)).filter(
     (c) => c.masterKeyId !== null && c.masterKeyId !== ring.current.id,
   );

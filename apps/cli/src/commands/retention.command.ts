@@ -76,8 +76,13 @@ export async function retentionRun(pool: Pool, flags: Record<string, string | tr
     console.error('another retention run holds the lease (a projector, or another retention:run): nothing done');
     return 1;
   }
-  if (result.state !== 'ran') return 0;
-  if (result.tenants.length === 0) console.log('no tenant has retention on: nothing to do');
+  if (result.tenants.length === 0) {
+    console.log(
+      tenantId === undefined
+        ? 'no tenant has retention on: nothing to do'
+        : `tenant ${tenantId} has no retention setting, or it is off: nothing to do`,
+    );
+  }
   const total = result.tenants.reduce((t, r) => ({ erased: t.erased + r.erased, held: t.held + r.skippedHeld }), {
     erased: 0,
     held: 0,
