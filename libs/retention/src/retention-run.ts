@@ -36,6 +36,19 @@ export interface TenantRun {
 
 export type RetentionRunResult = { state: 'ran'; tenants: TenantRun[] } | { state: 'busy' };
 
+/**
+ * Some tenants' runs failed (each stopped at its failure; the next run resumes there). The other
+ * tenants' runs went on: one tenant's trouble never holds back another's retention.
+ */
+export class RetentionRunFailed extends Error {
+  constructor(
+    readonly failures: { tenantId: string; error: Error }[],
+    readonly completed: TenantRun[],
+  ) {
+    super(failures.map((f) => `retention run of tenant ${f.tenantId} failed: ${f.error.message}`).join('; '));
+  }
+}
+
 export interface RetentionRunOptions {
   /** Conversations looked up per query (each is erased in its own transaction). */
   batchSize?: number;
@@ -106,11 +119,17 @@ export async function runRetention(pool: Pool, options: RetentionRunOptions = {}
     if (!rows[0].ok) return { state: 'busy' };
     try {
       const tenants: TenantRun[] = [];
+      const failures: { tenantId: string; error: Error }[] = [];
       for (const setting of await settingsToRun(lease, options)) {
         if (options.shouldStop?.()) break;
-        const run = await runTenant(pool, setting, options);
-        if (run) tenants.push(run);
+        try {
+          const run = await runTenant(pool, setting, options);
+          if (run) tenants.push(run);
+        } catch (err) {
+          failures.push({ tenantId: setting.tenantId, error: err as Error });
+        }
       }
+      if (failures.length > 0) throw new RetentionRunFailed(failures, tenants);
       return { state: 'ran', tenants };
     } finally {
       await lease.query('SELECT pg_advisory_unlock($1)', [RETENTION_LEASE_KEY]).catch((err: Error) => (broken = err));

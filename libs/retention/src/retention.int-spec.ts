@@ -10,7 +10,7 @@ import {
   sealData,
 } from '@app/privacy';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { RETENTION_LEASE_KEY, runRetention, type TenantRun } from './retention-run';
+import { RETENTION_LEASE_KEY, RetentionRunFailed, runRetention, type TenantRun } from './retention-run';
 import { RetentionScheduler } from './retention-scheduler';
 import {
   inTransaction,
@@ -250,6 +250,24 @@ describe('retention', () => {
       }
       const types = (await retentionEvents(T)).map((e) => e.type);
       expect(types).toEqual(['RetentionSet', 'RetentionRunStarted', 'RetentionRunStarted', 'RetentionRunCompleted']);
+    });
+
+    it('given one tenant whose run fails, then the other tenants are still run and the failure names it', async () => {
+      await setRetention(runtime, { tenantId: 'Fail-A', days: 10, by });
+      await setRetention(runtime, { tenantId: 'Fail-B', days: 10, by });
+      const a = await conversation('Fail-A', daysAgo(11));
+      const b = await conversation('Fail-B', daysAgo(11));
+      const failing = runRetention(runtime, {
+        onConversation: ({ tenantId }) => {
+          if (tenantId === 'Fail-A') throw new Error('disk full');
+        },
+      });
+      await expect(failing).rejects.toThrow(RetentionRunFailed);
+      await expect(failing).rejects.toThrow('retention run of tenant Fail-A failed: disk full');
+      expect(await liveKey(b.id)).toBe(false);
+      expect(await liveKey(a.id)).toBe(false); // committed before the failure
+      expect((await retentionEvents('Fail-B')).map((e) => e.type)).toContain('RetentionRunCompleted');
+      expect((await retentionEvents('Fail-A')).map((e) => e.type)).not.toContain('RetentionRunCompleted');
     });
 
     it('given two runners at once, then one holds the lease, each conversation erased once', async () => {

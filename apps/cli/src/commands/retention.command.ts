@@ -4,6 +4,7 @@ import {
   listRetention,
   parseRetentionDays,
   RetentionInputError,
+  RetentionRunFailed,
   runRetention,
   setRetention,
   validateTenantId,
@@ -71,7 +72,14 @@ export async function retentionRun(pool: Pool, flags: Record<string, string | tr
     onConversation: () => {
       if (++seen % 100 === 0) console.error(`  ${seen} conversations done`);
     },
+  }).catch((err: Error) => {
+    if (!(err instanceof RetentionRunFailed)) throw err;
+    for (const f of err.failures) {
+      console.error(`tenant ${f.tenantId}: failed (${f.error.message}); the next run resumes where it stopped`);
+    }
+    return undefined;
   });
+  if (result === undefined) return 1;
   if (result.state === 'busy') {
     console.error('another retention run holds the lease (a projector, or another retention:run): nothing done');
     return 1;
