@@ -9,7 +9,7 @@ delete swcrc.$schema;
 swcrc.module = { ...swcrc.module, ignoreDynamic: false };
 
 const moduleNameMapper = {
-  '^@app/(event-store|conversation|projections|audit|testing|platform|access|application|tlog|transparency|privacy|client)$':
+  '^@app/(event-store|conversation|projections|audit|testing|platform|access|application|tlog|transparency|privacy|retention|client)$':
     '<rootDir>/libs/$1/src/index.ts',
   '^@app/migrations$': '<rootDir>/migrations/index.ts',
 };

@@ -48,6 +48,9 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   content_keys: ['SELECT', 'INSERT', 'UPDATE'],
   // legal holds, written with their events; released by an update, never deleted
   subject_holds: ['SELECT', 'INSERT', 'UPDATE'],
+  // per-tenant retention, written with its RetentionSet event (retention:set); turned off by an
+  // update to NULL days, never deleted; the retention job stamps last_run_at
+  retention_settings: ['SELECT', 'INSERT', 'UPDATE'],
   // a service given only DATABASE_URL checks that nothing is pending (and applies nothing)
   typeorm_migrations: ['SELECT'],
 };

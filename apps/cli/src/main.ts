@@ -1,6 +1,17 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import { ConfigError, loadConfig, openRuntimeDataSource, poolOf, resolveDatabase, runMigrations } from '@app/platform';
+import {
+  ConfigError,
+  loadConfig,
+  openRuntimeDataSource,
+  poolOf,
+  requireContentKeyFile,
+  resolveDatabase,
+  runMigrations,
+} from '@app/platform';
+import { DEFAULT_CONTENT_KEY_FILE, MasterKeyError, readMasterKeyRing } from '@app/privacy';
 import { ApiKeyEntity } from '@app/access';
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
@@ -16,6 +27,8 @@ import {
   signingKeyFileOf,
   verifyCheckpoint,
 } from './commands/transparency-log.command';
+import { retentionList, retentionRun, retentionSet } from './commands/retention.command';
+import { contentKeysRewrap, contentKeysStatus } from './commands/content-keys.command';
 
 const USAGE =
   `usage: npm run cli -- <command>
@@ -40,6 +53,15 @@ const USAGE =
   export --bundle <dir> [the same filters]             the signed audit bundle (events, proofs, checkpoint, key,
                                                        signed manifest) in a new or empty directory, signed with
                                                        SIGNING_KEY_FILE's key; check it: npx conversation-audit-verify
+  retention:set --tenant <id> (--days <1-36500> | --off) [--actor <name>]
+                                                       keep a tenant's content that many days after a conversation's
+                                                       last event (off by default); recorded as an event
+  retention:list                                       every tenant's retention setting
+  retention:run [--tenant <id>]                        one retention run now (the projector runs one every
+                                                       RETENTION_INTERVAL seconds); prints the counts
+  content-keys:status                                  live and destroyed content keys per master key
+  content-keys:rewrap [--batch 500]                    wrap every live content key by CONTENT_KEY_FILE's master key,
+                                                       unwrapping with CONTENT_KEY_PREVIOUS_FILES (no event rewritten)
   seed [--events 30000] [--tenants 3] [--seed 42] [--from <28 days ago>] [--days 28] [--concurrency 16]
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
@@ -74,6 +96,16 @@ async function main(argv: string[]): Promise<number> {
       : pool();
   const migrate = () => runMigrations(database.migrationUrl);
   const keyFile = () => signingKeyFileOf(config, database.source !== 'DATABASE_URL');
+  // The master key of content: CONTENT_KEY_FILE, else the embedded default's file when it exists.
+  const embeddedContentKey = join(config.dataDir, DEFAULT_CONTENT_KEY_FILE);
+  const contentKeyFile = () =>
+    requireContentKeyFile({
+      ...config.contentKeys,
+      keyFile:
+        config.contentKeys.keyFile ??
+        (database.source !== 'DATABASE_URL' && existsSync(embeddedContentKey) ? embeddedContentKey : undefined),
+    });
+  const masterKeys = () => readMasterKeyRing(contentKeyFile(), config.contentKeys.previousKeyFiles);
   try {
     switch (command) {
       case 'migrate': {
@@ -113,6 +145,34 @@ async function main(argv: string[]): Promise<number> {
         await migrate();
         if (flags.bundle !== undefined) return await exportBundleCommand(await pool(), flags, config, keyFile());
         return await exportCommand(await readPool(), flags);
+      case 'retention:set':
+        await migrate();
+        await retentionSet(await pool(), flags);
+        return 0;
+      case 'retention:list':
+        await migrate();
+        await retentionList(await pool(), flags);
+        return 0;
+      case 'retention:run':
+        await migrate();
+        return await retentionRun(await pool(), flags);
+      case 'content-keys:status': {
+        await migrate();
+        let current: string | undefined;
+        try {
+          current = masterKeys().current.id;
+        } catch {
+          current = undefined; // the counts need no master key
+        }
+        await contentKeysStatus(await pool(), flags, current);
+        return 0;
+      }
+      case 'content-keys:rewrap': {
+        const ring = masterKeys();
+        await migrate();
+        await contentKeysRewrap(await pool(), flags, ring);
+        return 0;
+      }
       case 'seed':
         await migrate();
         await seed(await pool(), flags);
@@ -134,7 +194,7 @@ main(process.argv.slice(2)).then(
       console.error(`${err.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    console.error(err instanceof ConfigError ? err.message : err);
+    console.error(err instanceof ConfigError || err instanceof MasterKeyError ? err.message : err);
     process.exit(1);
   },
 );

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { Gauge } from 'prom-client';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, projectionLags } from '@app/projections';
+import { RetentionScheduler } from '@app/retention';
 import { SEQUENCER_NAME, SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
 import type { AppConfig } from '@app/platform';
 import { ChangeNotifier } from '../database/change-notifier';
@@ -11,12 +12,15 @@ import { MetricsService } from '../metrics/metrics.service';
 
 /**
  * Runs every projection in this process unless PROJECTIONS_IN_PROCESS=false (then
- * `apps/projector` runs them). Lag gauges are read from the checkpoints either way.
+ * `apps/projector` runs them). Lag gauges are read from the checkpoints either way. The retention
+ * job runs where the projections do (every RETENTION_INTERVAL; one runner at a time across
+ * processes), so the default single process applies retention too.
  */
 @Injectable()
 export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Projections');
   private readonly runners: ProjectionRunner[] = [];
+  private retention: RetentionScheduler | undefined;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -68,10 +72,12 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     });
     sequencer.start();
     this.runners.push(sequencer);
+    this.retention = new RetentionScheduler(this.pool, { intervalMs: this.config.retention.intervalMs, log });
+    this.retention.start();
   }
 
   /** Before the shutdown hooks: TypeOrmModule closes the pools in its own, ahead of this module's. */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.runners.map((r) => r.stop()));
+    await Promise.all([...this.runners.map((r) => r.stop()), this.retention?.stop()]);
   }
 }

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { listApiKeys } from '@app/access';
 import { refuseUnknownFlags } from '../args';
+import { printTable } from './table';
 
 const when = (d: Date | null) => (d ? d.toISOString() : '-');
 
@@ -20,13 +21,5 @@ export async function keysList(db: DataSource, flags: Record<string, string | tr
     when(k.expiresAt),
     when(k.revokedAt),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
-  if (rows.length === 0) console.log('(no keys)');
+  printTable(header, rows, '(no keys)');
 }

@@ -126,4 +126,12 @@ describe(loadConfig.name, () => {
       expect(() => loadConfig(env)).toThrow(`CONSOLE_VERIFIER_KEYS holds "${bad}", which is not a verifier key`);
     }
   });
+
+  it('runs retention every 3600 s unless RETENTION_INTERVAL says otherwise, and names it when it is bad', () => {
+    expect(loadConfig({}).retention).toEqual({ intervalMs: 3_600_000 });
+    expect(loadConfig({ RETENTION_INTERVAL: '60' }).retention).toEqual({ intervalMs: 60_000 });
+    for (const bad of ['0', '-5', '1.5', 'hourly', '604801']) {
+      expect(() => loadConfig({ RETENTION_INTERVAL: bad })).toThrow(/RETENTION_INTERVAL/);
+    }
+  });
 });

@@ -53,6 +53,8 @@ export interface AppConfig {
   console: ConsoleConfig;
   /** CONTENT_KEY_FILE, CONTENT_KEY_PREVIOUS_FILES: the master keys of content encryption. */
   contentKeys: ContentKeysConfig;
+  /** RETENTION_INTERVAL (seconds, default 3600): how often the projector runs the retention job. */
+  retention: { intervalMs: number };
 }
 
 function databaseUrl(
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     console: loadConsole(env),
     contentKeys: loadContentKeys(env),
+    retention: { intervalMs: integer(env, 'RETENTION_INTERVAL', 3600, 1, 604_800) * 1000 },
     ...policy(env),
   };
 }
