@@ -5,3 +5,5 @@ export * from './master-key';
 export * from './sealed-fields';
 export * from './sealing';
 export * from './erasure';
+export * from './content-sealer';
+export * from './readable-events';
