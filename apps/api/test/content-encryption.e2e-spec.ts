@@ -124,7 +124,7 @@ describe('Content encryption: sealed on write, opened on read', () => {
     expect(res.body.items.some((m: Item) => 'contentErased' in m || 'contentUnreadable' in m)).toBe(false);
   });
 
-  it('given sealed fields, then the events, the timeline and the feed answer them opened with storedData beside', async () => {
+  it('given sealed fields, then events, timeline and feed answer them opened, storedData beside', async () => {
     const events = (await auditor.get(`${path(SEALED, '/events')}?limit=100`)).body.items as Item[];
     const data = (type: string) => events.filter((e) => e.type === type).map((e) => e.data as Item);
     expect(data('ConversationEnded')[0].explanation).toBe(TEXTS.explanation);
@@ -174,7 +174,7 @@ describe('Content encryption: sealed on write, opened on read', () => {
     expect(text).toContain('"storedData"');
   });
 
-  it('given sealed content, then the NDJSON export opens it, and verify and the chain still pass on the stored form', async () => {
+  it('given sealed content, then the export opens it; verify passes on the stored form', async () => {
     const res = await auditor.get(`/v1/audit/export?waitFor=${position}`).buffer(true).parse(binary);
     expect(res.status).toBe(200);
     const lines = (res.body as Buffer)
@@ -233,7 +233,7 @@ describe('Content encryption: sealed on write, opened on read', () => {
     expect(timeline.body.chain).toMatchObject({ valid: false, brokenAtVersion: u2.version });
   });
 
-  it('given two API processes, when the keys are destroyed in a transaction, then the other reads erased after commit', async () => {
+  it('given two API processes, when keys are destroyed, then the other reads erased after commit', async () => {
     let other: NestFastifyApplication | undefined;
     try {
       other = await startAppOn(t.db.runtimeUrl);
