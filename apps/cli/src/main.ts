@@ -1,17 +1,7 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import {
-  ConfigError,
-  loadConfig,
-  openRuntimeDataSource,
-  poolOf,
-  requireContentKeyFile,
-  resolveDatabase,
-  runMigrations,
-} from '@app/platform';
-import { DEFAULT_CONTENT_KEY_FILE, MasterKeyError, readMasterKeyRing } from '@app/privacy';
+import { ConfigError, loadConfig, openRuntimeDataSource, poolOf, resolveDatabase, runMigrations } from '@app/platform';
+import { contentSealer, MasterKeyError, readMasterKeyRing } from '@app/privacy';
 import { ApiKeyEntity } from '@app/access';
 import { parseArgs, UsageError } from './args';
 import { keysCreate } from './commands/keys-create.command';
@@ -20,6 +10,9 @@ import { keysRevoke } from './commands/keys-revoke.command';
 import { verify } from './commands/verify.command';
 import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
 import { seed } from './commands/seed.command';
+import { contentKeyCreate } from './commands/content-key.command';
+import { cliContentKeys, contentKeyFileOf } from './content-keys';
+
 import { exportBundleCommand, exportCommand } from './commands/export.command';
 import {
   checkpointCommand,
@@ -44,6 +37,8 @@ const USAGE =
                                                        a signed checkpoint kept elsewhere (exit 1 naming the first
                                                        leaf that differs); key: --key, else SIGNING_KEY_FILE's
   signing-key:create --out <file>                      a new Ed25519 signing key (PKCS#8 PEM, mode 0600)
+  content-key:create --out <file>                      a new master key for CONTENT_KEY_FILE (mode 0600; never
+                                                       overwrites a file): back it up apart from the database
   checkpoint                                           sign a checkpoint of the log now; prints the note
   projections:status                                   each projection's checkpoint and lag
   projections:rebuild [name]                           rebuild one or all projections from the log
@@ -66,7 +61,8 @@ const USAGE =
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
 Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL),
-READ_DATABASE_URL (a streaming replica: export --format jsonl reads there);
+READ_DATABASE_URL (a streaming replica: export --format jsonl reads there), CONTENT_KEY_FILE (the master key
+export and seed open and seal content with; required with DATABASE_URL);
 else the embedded server of ./data (migrations as its superuser, the rest as its service login).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -76,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'signing-key:create') return signingKeyCreate(flags);
+  if (command === 'content-key:create') return contentKeyCreate(flags);
   const config = loadConfig();
   const database = await resolveDatabase(config, (line) => console.error(line));
   // The runtime's rights and its idle-in-transaction timeout, but no statement timeout: an
@@ -96,16 +93,13 @@ async function main(argv: string[]): Promise<number> {
       : pool();
   const migrate = () => runMigrations(database.migrationUrl);
   const keyFile = () => signingKeyFileOf(config, database.source !== 'DATABASE_URL');
-  // The master key of content: CONTENT_KEY_FILE, else the embedded default's file when it exists.
-  const embeddedContentKey = join(config.dataDir, DEFAULT_CONTENT_KEY_FILE);
-  const contentKeyFile = () =>
-    requireContentKeyFile({
-      ...config.contentKeys,
-      keyFile:
-        config.contentKeys.keyFile ??
-        (database.source !== 'DATABASE_URL' && existsSync(embeddedContentKey) ? embeddedContentKey : undefined),
-    });
-  const masterKeys = () => readMasterKeyRing(contentKeyFile(), config.contentKeys.previousKeyFiles);
+  // Content is sealed and opened under CONTENT_KEY_FILE's master key (the embedded default's in DATA_DIR).
+  const contentKeys = async () => cliContentKeys(await pool(), config, database.source !== 'DATABASE_URL');
+  const masterKeys = () =>
+    readMasterKeyRing(
+      contentKeyFileOf(config, database.source !== 'DATABASE_URL'),
+      config.contentKeys.previousKeyFiles,
+    );
   try {
     switch (command) {
       case 'migrate': {
@@ -143,8 +137,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'export':
         await migrate();
-        if (flags.bundle !== undefined) return await exportBundleCommand(await pool(), flags, config, keyFile());
-        return await exportCommand(await readPool(), flags);
+        if (flags.bundle !== undefined)
+          return await exportBundleCommand(await pool(), flags, config, keyFile(), await contentKeys());
+        return await exportCommand(await readPool(), flags, await contentKeys());
       case 'retention:set':
         await migrate();
         await retentionSet(await pool(), flags);
@@ -175,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'seed':
         await migrate();
-        await seed(await pool(), flags);
+        await seed(await pool(), flags, contentSealer(await contentKeys()));
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -34,6 +34,14 @@ export interface Tree {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** What a message shows when its sealed content reads null: erased, or not decrypting (never confused). */
+export const ERASED_CONTENT = 'Content erased';
+export const UNREADABLE_CONTENT = 'Content unreadable: it does not decrypt (changed in the database?)';
+
+const contentOf = (event: EventDto): string =>
+  text(event.data.content) ??
+  (event.contentErased ? ERASED_CONTENT : event.contentUnreadable ? UNREADABLE_CONTENT : '');
+
 export function buildTree(events: EventDto[]): Tree {
   const tree: Tree = { roots: [], byId: new Map(), ends: [], blocked: [], reviews: [], unplaced: [] };
   let newest: MessageNode | undefined;
@@ -53,7 +61,7 @@ export function buildTree(events: EventDto[]): Tree {
           id: String(d.messageId),
           parentId: text(d.parentMessageId) ?? null,
           role: String(d.role),
-          content: String(d.content ?? ''),
+          content: contentOf(event),
           modelId: text(d.modelId),
           at: event.occurredAt,
           version: event.version,

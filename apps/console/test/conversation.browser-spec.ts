@@ -216,10 +216,12 @@ describeInBrowser('Console: a conversation', () => {
       await tab.page.route('**/v1/audit/conversations/*/timeline', async (route) => {
         const response = await route.fetch();
         const body = (await response.json()) as {
-          events: { type: string; version: number; data: { content?: string } }[];
+          events: { type: string; version: number; data: { content?: string }; storedData?: { content?: unknown } }[];
         };
         const target = body.events.filter((e) => e.type === 'MessageAppended')[1]!;
-        target.data.content = `${target.data.content} (edited)`;
+        // What the chain covers is the stored form (sealed content: storedData), so that is what is changed.
+        if (target.storedData) target.storedData = { ...target.storedData, content: 'edited' };
+        else target.data.content = `${target.data.content} (edited)`;
         changed = target.version;
         await route.fulfill({ response, json: body });
       });

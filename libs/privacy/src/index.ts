@@ -6,3 +6,5 @@ export * from './sealed-fields';
 export * from './sealing';
 export * from './erasure';
 export * from './rewrap';
+export * from './content-sealer';
+export * from './readable-events';
