@@ -5,3 +5,4 @@ export * from './master-key';
 export * from './sealed-fields';
 export * from './sealing';
 export * from './erasure';
+export * from './subjects';
