@@ -6,3 +6,4 @@ export * from './sealed-fields';
 export * from './sealing';
 export * from './erasure';
 export * from './subjects';
+export * from './subject-export';
