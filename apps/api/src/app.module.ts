@@ -52,6 +52,7 @@ import { AccessLogController } from './access-log/access-log.controller';
 import { MeController } from './me/me.controller';
 import { AccessRecorder } from './access-log/access-recorder';
 import { AccessInterceptor } from './access-log/records-access';
+import { ContentProtection, masterKeyRingProvider } from './privacy/content-protection';
 
 function validationErrors(errors: import('class-validator').ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -110,6 +111,8 @@ export class AppModule {
         { provide: DATABASE_URL, useValue: databaseUrl },
         ...poolProviders(config),
         ReadDatabase,
+        masterKeyRingProvider(documentOnly === true),
+        ContentProtection,
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -169,6 +172,7 @@ export class AppModule {
         // With a replica the heavy audit reads have no pool on the primary (ReadDatabase).
         ...(config.readDatabaseUrl ? [] : [AUDIT_POOL]),
         ReadDatabase,
+        ContentProtection,
         AuditCapacity,
         SseConnections,
         POLICIES,

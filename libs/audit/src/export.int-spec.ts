@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConversationCommand, streamIdOf } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
 import { endsProjection, rebuildProjections } from '@app/projections';
-import { createTestDatabase, fixtureDeps, runFixtureCommand, TestDatabase } from '@app/testing';
+import { createTestDatabase, fixtureDeps, runFixtureCommand, TestDatabase, testContentKeys } from '@app/testing';
 import { listEnds } from './ends.query';
 import { EXPORT_GROUP_EVENTS, exportEndLines } from './export';
 import { readStreamOfTenant } from './tenant-streams';
@@ -82,7 +82,7 @@ describe('exportEndLines', () => {
   async function exported(pageSize: number, tenantId?: string): Promise<{ text: string; chunks: number }> {
     let text = '';
     let chunks = 0;
-    for await (const piece of exportEndLines(db.pool, { filters: { tenantId }, pageSize })) {
+    for await (const piece of exportEndLines(db.pool, { keys: testContentKeys(db.pool), filters: { tenantId }, pageSize })) {
       text += piece;
       chunks++;
     }
@@ -112,7 +112,7 @@ describe('exportEndLines', () => {
     const steps: number[] = [];
     let text = '';
     const pause = async (stepMs: number) => void steps.push(stepMs);
-    for await (const piece of exportEndLines(db.pool, { filters: {}, pageSize: 50, pause })) text += piece;
+    for await (const piece of exportEndLines(db.pool, { keys: testContentKeys(db.pool), filters: {}, pageSize: 50, pause })) text += piece;
     // The long conversation alone, the short ones around it in runs: two or more pauses.
     expect(steps.length).toBeGreaterThanOrEqual(2);
     expect(steps.length).toBeLessThan(conversations.length);

@@ -16,7 +16,13 @@ import { kidsOf, openData } from './sealing';
 import type { SubjectRef } from './subjects';
 
 /** A message as the subject access export shows it: its text, or null once erased. */
-export type ExportedMessage = Omit<MessageView, 'content'> & { content: string | null; contentErased?: true };
+export type ExportedMessage = MessageView & ContentMark;
+
+/** Why a text reads null: its key is destroyed (erased), or it does not decrypt (tampered; never shown as erased). */
+export interface ContentMark {
+  contentErased?: true;
+  contentUnreadable?: true;
+}
 
 /** An end with its explanation (null once erased). */
 export interface ExportedEnd {
@@ -29,6 +35,7 @@ export interface ExportedEnd {
   policyVersion: number;
   reviewOutcome: string | null;
   contentErased?: true;
+  contentUnreadable?: true;
 }
 
 export interface SubjectConversationLine {
@@ -132,24 +139,29 @@ export async function conversationLine(
   );
   const stored = rows.map(toStoredEvent);
   const found = await keys.lookupMany(stored.flatMap(kidsOf));
-  const erased = new Set<string>();
+  const marks = new Map<string, ContentMark>();
   const events = stored.map((e): RecordedConversationEvent => {
-    const { data, contentErased } = openData(e, found);
-    if (contentErased) erased.add(e.eventId);
+    const { data, contentErased, unreadableFields } = openData(e, found);
+    if (contentErased || unreadableFields.length > 0) {
+      marks.set(e.eventId, {
+        ...(contentErased && { contentErased: true as const }),
+        ...(unreadableFields.length > 0 && { contentUnreadable: true as const }),
+      });
+    }
     const { type, eventId, version, occurredAt } = e;
     return { type, data, eventId, version, occurredAt } as RecordedConversationEvent;
   });
-  const erasedMessages = new Set<string>();
-  for (const e of events)
-    if (e.type === 'MessageAppended' && erased.has(e.eventId)) erasedMessages.add(e.data.messageId);
+  const messageMarks = new Map<string, ContentMark>();
+  for (const e of events) {
+    const mark = marks.get(e.eventId);
+    if (mark && e.type === 'MessageAppended') messageMarks.set(e.data.messageId, mark);
+  }
   const state = foldEvents(events);
   return {
     type: 'conversation',
     conversationId: state.conversationId,
     status: toThreadStatus(state),
-    messages: allMessages(state).map((m) =>
-      erasedMessages.has(m.messageId) ? { ...m, content: null, contentErased: true } : m,
-    ),
+    messages: allMessages(state).map((m) => ({ ...m, ...messageMarks.get(m.messageId) })),
     ends: state.ends.map((end) => ({
       endEventId: end.endEventId,
       reasonCode: end.reasonCode,
@@ -159,7 +171,7 @@ export async function conversationLine(
       ...(end.explanation !== undefined ? { explanation: end.explanation } : {}),
       policyVersion: end.policyVersion,
       reviewOutcome: end.reviewOutcome,
-      ...(erased.has(end.endEventId) ? { contentErased: true as const } : {}),
+      ...marks.get(end.endEventId),
     })),
   };
 }

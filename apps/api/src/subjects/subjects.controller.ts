@@ -28,7 +28,6 @@ import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recor
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiError } from '../common/api-error';
 import { ApiProblems, ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from '../conversations/command-request';
@@ -36,7 +35,6 @@ import { APP_CONFIG, PG_POOL } from '../database/database.providers';
 import { Capped } from '../limits/audit-capacity';
 import { cutOffWhenStalled } from '../limits/stalled-response';
 import { ContentProtection } from '../privacy/content-protection';
-import { SUBJECT_CONTENT } from './subject-content';
 import { MAX_SUBJECT_ID, SubjectIdPipe, subjectTenant } from './subject-scope';
 import {
   HoldCreatedDto,
@@ -71,7 +69,7 @@ const TENANT_403 = "FORBIDDEN: the key is not an admin's, or names another tenan
 export class SubjectsController {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(SUBJECT_CONTENT) private readonly content: ContentProtection | null,
+    private readonly content: ContentProtection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: AccessRecorder,
     private readonly keys: ApiKeyResolver,
@@ -208,9 +206,6 @@ export class SubjectsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const tenantId = subjectTenant(who, query.tenantId);
-    if (!this.content) {
-      throw ApiError.unavailable('CONTENT_KEYS_UNAVAILABLE', 'this process holds no content master key', 5);
-    }
     this.access.assertRoom();
     const opened = await openSubjectExport(this.pool, this.content.keys, { tenantId, subjectId });
     // Recorded before a byte is sent: the subject's conversations (none: the subject alone).
