@@ -69,7 +69,10 @@ describe('audit bundle: refusals', () => {
     const origin = await resolveOrigin(db.pool, ORIGIN);
     const target = out();
     await expect(
-      writeAuditBundle(db.pool, new TransparencyLog(db.pool, origin, null), target, { keys: testContentKeys(db.pool), filters: {} }),
+      writeAuditBundle(db.pool, new TransparencyLog(db.pool, origin, null), target, {
+        keys: testContentKeys(db.pool),
+        filters: {},
+      }),
     ).rejects.toBeInstanceOf(BundleSigningKeyMissing);
     expect(readdirSync(target)).toEqual([]);
   });
@@ -97,7 +100,9 @@ describe('audit bundle: refusals', () => {
     await old.sign();
     const rotated = await signerOf('new');
     const log = new TransparencyLog(db.pool, rotated.origin, rotated);
-    await expect(writeAuditBundle(db.pool, log, out(), { keys: testContentKeys(db.pool), filters: {} })).rejects.toThrow(/signed by .* not this/);
+    await expect(
+      writeAuditBundle(db.pool, log, out(), { keys: testContentKeys(db.pool), filters: {} }),
+    ).rejects.toThrow(/signed by .* not this/);
     // The log grows; the new key signs the checkpoint that covers it.
     await append(1);
     await endsAtHead();
