@@ -7,6 +7,7 @@ import { PostgresEventStore } from '@app/event-store';
 import { subjectStreamId } from '@app/privacy';
 import { verifyInclusion } from '@app/tlog';
 import { createSigningKeyFile } from '@app/transparency';
+import { AccessRecorder } from '../src/access-log/access-recorder';
 import { TransparencyLogService } from '../src/transparency-log/transparency-log.service';
 import { abusiveThread, Client, path, say, startConversation, THREAD, uuid } from './support/scenario';
 import { as, startTestApp, TestApp } from './support/test-app';
@@ -390,6 +391,14 @@ describe('Subjects over HTTP', () => {
       expect(lines.map((l) => l.conversationId ?? l.type)).toEqual([A1, A2, 'manifest']);
       for (const m of lines[0].messages!) expect(m).toMatchObject({ content: null, contentErased: true });
       expect(lines[0].ends).toEqual([expect.objectContaining({ endEventId, explanation: null, contentErased: true })]);
+
+      // the read of content is recorded: who, which tenant, which conversations
+      await t.app.get(AccessRecorder).writer.flush();
+      const { rows } = await t.db.pool.query<{ data: { tenantId: string; conversationIds: string[] } }>(
+        `SELECT data FROM es_events WHERE stream_id LIKE 'access-%' AND data->>'route' = $1 ORDER BY position`,
+        ['/v1/subjects/:subjectId/export'],
+      );
+      expect(rows.at(-1)!.data).toMatchObject({ tenantId: 'tenant-a', conversationIds: [A1, A2] });
 
       const theirs = exportLines((await adminB.get(subjects(SUBJECT, '/export'))).text);
       expect(theirs[0].messages).toEqual([expect.objectContaining({ content: 'same subject id, tenant b' })]);
