@@ -10,7 +10,8 @@ import { createSigningKeyFile } from '@app/transparency';
 import { AccessRecorder } from '../src/access-log/access-recorder';
 import { TransparencyLogService } from '../src/transparency-log/transparency-log.service';
 import { abusiveThread, Client, path, say, startConversation, THREAD, uuid } from './support/scenario';
-import { as, startTestApp, TestApp } from './support/test-app';
+import { startAppOn } from './support/app-on';
+import { as, httpOf, startTestApp, TestApp } from './support/test-app';
 
 const SUBJECT = 'subj-e2e';
 const A1 = uuid(0xa1);
@@ -453,6 +454,50 @@ describe('Subjects over HTTP', () => {
         [A1],
       );
       expect(rows[0].n).toBe(1);
+    });
+  });
+
+  describe('given a second process holding a conversation of the subject in its caches', () => {
+    const C = uuid(0xd1);
+
+    it('appends after the erasure on the new version under a new key, and reads earlier content erased', async () => {
+      const other = await startAppOn(t.db.runtimeUrl);
+      try {
+        const http = await httpOf(other);
+        const key = await t.key('writer', 'tenant-a');
+        const asOther = (method: 'get' | 'post', url: string, body?: object) =>
+          http()
+            [method](url)
+            .set('Authorization', `Bearer ${key}`)
+            .send(body as object);
+        expect(
+          (await asOther('post', '/v1/conversations', { conversationId: C, subjectId: 'two-proc', modelId: 'm' }))
+            .status,
+        ).toBe(201);
+        const m1 = { messageId: uuid(1), parentMessageId: null, role: 'user', content: 'before erasure' };
+        expect((await asOther('post', path(C, '/messages'), m1)).status).toBe(201);
+
+        expect((await adminA.post(subjects('two-proc', '/erasure'), { reason: 'request' })).status).toBe(200);
+
+        // the other process's state and key are stale: its append conflicts, reloads and seals under a new key
+        const m2 = { messageId: uuid(2), parentMessageId: uuid(1), role: 'assistant', content: 'after erasure' };
+        const appended = await asOther('post', path(C, '/messages'), m2);
+        expect(appended.status).toBe(201);
+        expect(appended.body.version).toBe(4);
+        // it forgets the destroyed key when the erasure's NOTIFY reaches it
+        let items: { messageId: string; content: string | null; contentErased?: true }[] = [];
+        for (let i = 0; i < 100; i++) {
+          items = (await asOther('get', path(C, '/messages'))).body.items;
+          if (items[0].contentErased) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(items).toEqual([
+          expect.objectContaining({ messageId: uuid(1), content: null, contentErased: true }),
+          expect.objectContaining({ messageId: uuid(2), content: 'after erasure' }),
+        ]);
+      } finally {
+        await other.close();
+      }
     });
   });
 });

@@ -70,6 +70,8 @@ export interface SubjectErasure {
   conversations: number;
   erasedAt: string;
   plaintextEventsNotErasable: number;
+  /** The content keys destroyed (none for a replay): the caller's own cache forgets them at once. */
+  keyIds: string[];
   replayed: boolean;
 }
 
@@ -280,6 +282,7 @@ export async function eraseSubject(
         conversations: data.conversations,
         erasedAt: earlier!.occurredAt.toISOString(),
         plaintextEventsNotErasable: data.plaintextEventsNotErasable,
+        keyIds: [],
         replayed: true,
       };
     }
@@ -295,8 +298,11 @@ export async function eraseSubject(
     };
     const conversations = await conversationsOfSubject(client, subject.tenantId, subject.subjectId);
     let plaintext = 0;
+    const keyIds: string[] = [];
     for (const conversationId of conversations) {
-      plaintext += (await eraseConversationInTransaction(client, conversationId, order, at)).plaintextFields;
+      const erased = await eraseConversationInTransaction(client, conversationId, order, at);
+      plaintext += erased.plaintextFields;
+      keyIds.push(...erased.keyIds);
     }
     const data: SubjectErasedData = {
       erasureId,
@@ -317,6 +323,7 @@ export async function eraseSubject(
       conversations: conversations.length,
       erasedAt: at.toISOString(),
       plaintextEventsNotErasable: plaintext,
+      keyIds,
       replayed: false,
     };
   });

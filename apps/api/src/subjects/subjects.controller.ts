@@ -104,12 +104,10 @@ export class SubjectsController {
     @CurrentPrincipal() who: Principal,
   ): Promise<SubjectErasureDto> {
     const tenantId = subjectTenant(who, body.tenantId);
-    const { conversations, erasedAt, plaintextEventsNotErasable, erasureId } = await eraseSubject(
-      this.pool,
-      { tenantId, subjectId },
-      body.reason,
-      this.caller(request, who, body),
-    );
+    const erased = await eraseSubject(this.pool, { tenantId, subjectId }, body.reason, this.caller(request, who, body));
+    // This process forgets the keys before it answers; the others at the commit's NOTIFY.
+    for (const kid of erased.keyIds) this.content.keys.destroyed(kid);
+    const { conversations, erasedAt, plaintextEventsNotErasable, erasureId } = erased;
     return { conversations, erasedAt, plaintextEventsNotErasable, erasureId };
   }
 
