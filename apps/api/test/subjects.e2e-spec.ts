@@ -144,6 +144,11 @@ describe('Subjects over HTTP', () => {
         }
       }
       expect((await adminA.post(subjects('s', '/holds'), { reason: 'x'.repeat(1000) })).status).toBe(201);
+      const nul = await adminA.post(subjects('s', '/erasure'), { reason: 'a\u0000b' });
+      expect(nul.status).toBe(400);
+      const huge = await adminA.post(subjects('s', '/erasure'), { reason: 'x'.repeat(1_100_000) });
+      expect(huge.status).toBe(413);
+      expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
       const control = await adminA.post('/v1/subjects/a%01b/erasure', { reason: 'r' });
       expect(control.status).toBe(400);
       expect((await adminA.delete(subjects('s', '/holds/not-a-uuid'))).status).toBe(400);
@@ -224,6 +229,10 @@ describe('Subjects over HTTP', () => {
       expect(other.status).toBe(422);
       expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
       expect((await auditorA.get(subjects('retry-subject', '/holds'))).body.items).toHaveLength(1);
+      // the same key on the erasure route is another request
+      const erasure = await adminA.post(subjects('retry-subject', '/erasure'), { reason: 'audit' }, key);
+      expect(erasure.status).toBe(422);
+      expect(erasure.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     });
   });
 
