@@ -413,6 +413,16 @@ describe('Subjects over HTTP', () => {
       const theirs = exportLines((await adminB.get(subjects(SUBJECT, '/export'))).text);
       expect(theirs[0].messages).toEqual([expect.objectContaining({ content: 'same subject id, tenant b' })]);
       expect((await writerA.get(path(OTHER, '/messages'))).body.items[0].content).toBe('not this subject');
+      const nobody = exportLines((await adminA.get(subjects('nobody', '/export'))).text);
+      expect(nobody).toEqual([
+        {
+          type: 'manifest',
+          count: 0,
+          sha256: createHash('sha256').digest('hex'),
+          subjectId: 'nobody',
+          tenantId: 'tenant-a',
+        },
+      ]);
     });
 
     it('keeps the thread status, its ends and reviews, and every audit figure (version +1)', async () => {
