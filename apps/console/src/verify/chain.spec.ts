@@ -87,6 +87,30 @@ describe('the chain recomputed in the browser', () => {
     });
   });
 
+  it('given sealed content answered opened, then it hashes storedData (as stored), not the readable data', async () => {
+    const events = serverEvents();
+    const envelope = {
+      enc: 'A256GCM',
+      kid: '0190a0b0-0000-7000-8000-000000000001',
+      iv: 'aXY=',
+      ct: 'Y3Q=',
+      tag: 'dGFn',
+    };
+    // As the server would have stored and hashed it: the envelope in place of the text.
+    const sealed = { ...(events[2].data as object), content: envelope };
+    events[2] = { ...events[2], data: sealed };
+    events[2].hash = serverChainHash(events[2].prevHash, serverCanonical(events[2] as never));
+    // ...and as the API answers it: the text in data, the stored form beside.
+    const answered = { ...events[2], data: { ...sealed, content: 'Hello' }, storedData: sealed };
+    expect(await checkChain([events[0], events[1], answered])).toMatchObject({ valid: true });
+    // Erased: data reads null, the stored form still proves the record.
+    const erased = { ...answered, data: { ...sealed, content: null } };
+    expect(await checkChain([events[0], events[1], erased])).toMatchObject({ valid: true });
+    // Without storedData the readable data is hashed, and does not match.
+    const { storedData: _stored, ...withoutStored } = answered;
+    expect(await checkChain([events[0], events[1], withoutStored])).toMatchObject({ valid: false, brokenAtVersion: 3 });
+  });
+
   it('names a missing version, a wrong first prevHash, and refuses an empty list', async () => {
     const events = serverEvents();
     expect(await checkChain([events[0], events[2]])).toMatchObject({ valid: false, brokenAtVersion: 2 });

@@ -2,6 +2,8 @@
 // them: each event's hash is SHA-256(prevHash ‖ RFC 8785 JSON of its hashed fields), and each
 // prevHash is the previous event's hash (64 zeros for version 1). The same rule as the server's
 // libs/event-store/src/hash-chain.ts (chain.spec.ts checks both agree on events it hashes).
+// Encrypted fields are answered opened in `data`; the stored form, which is what is hashed, comes
+// beside it as `storedData` whenever the two differ: the chain is recomputed from `storedData ?? data`.
 import { canonicalize } from 'json-canonicalize';
 import { toHex } from './bytes';
 
@@ -11,7 +13,10 @@ export interface ChainEvent {
   streamId: string;
   version: number;
   type: string;
+  /** As read: sealed fields opened (or null where erased). */
   data: unknown;
+  /** The data as stored and hashed, when it differs from `data` (sealed fields are envelopes there). */
+  storedData?: unknown;
   metadata: unknown;
   occurredAt: string;
   hash: string;
@@ -22,13 +27,13 @@ export type ChainCheck =
   | { valid: true; count: number; lastHash: string }
   | { valid: false; count: number; brokenAtVersion: number; why: string };
 
-/** The RFC 8785 JSON the server hashes (libs/event-store canonicalEvent). */
+/** The RFC 8785 JSON the server hashes (libs/event-store canonicalEvent), of the data as stored. */
 export function canonicalEvent(e: Omit<ChainEvent, 'hash' | 'prevHash'>): string {
   return canonicalize({
     streamId: e.streamId,
     version: e.version,
     type: e.type,
-    data: e.data,
+    data: e.storedData ?? e.data,
     metadata: e.metadata,
     occurredAt: e.occurredAt,
   });
