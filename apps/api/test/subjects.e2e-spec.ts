@@ -218,6 +218,34 @@ describe('Subjects over HTTP', () => {
       expect(await feed(auditorB)).toEqual([]);
     });
 
+    it('never erases content under a hold that committed first (hold and erasure raced 20 times)', async () => {
+      for (let i = 0; i < 20; i++) {
+        const subject = `race-${i}`;
+        const id = uuid(0xe000 + i);
+        await startConversation(writerA, id, { subjectId: subject });
+        await say(writerA, id, uuid(1), null, 'user', 'raced');
+        const [erasure, hold] = await Promise.all([
+          adminA.post(subjects(subject, '/erasure'), { reason: 'request' }),
+          adminA.post(subjects(subject, '/holds'), { reason: 'litigation' }),
+        ]);
+        expect(hold.status).toBe(201);
+        const message = (await writerA.get(path(id, '/messages'))).body.items[0];
+        const { rows } = await t.db.pool.query<{ type: string }>(
+          'SELECT type FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+          [subjectStreamId('tenant-a', subject)],
+        );
+        if (erasure.status === 409) {
+          expect(erasure.body).toMatchObject({ code: 'LEGAL_HOLD', holds: [{ holdId: hold.body.holdId }] });
+          expect(message.content).toBe('raced');
+          expect(rows.map((r) => r.type)).toEqual(['LegalHoldPlaced']);
+        } else {
+          expect(erasure.status).toBe(200);
+          expect(message).toMatchObject({ content: null, contentErased: true });
+          expect(rows.map((r) => r.type)).toEqual(['SubjectErased', 'LegalHoldPlaced']);
+        }
+      }
+    });
+
     it('answers a retried placement with the first hold, and another body under the key with 422', async () => {
       const key = { 'Idempotency-Key': `hold-${randomUUID()}` };
       const first = await adminA.post(subjects('retry-subject', '/holds'), { reason: 'audit' }, key);
