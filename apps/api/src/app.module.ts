@@ -40,6 +40,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
+import { SubjectsModule } from './subjects/subjects.module';
 import { AppendMessageDto, appendMessageFast } from './conversations/dto/command-bodies.dto';
 import { TransparencyLogModule } from './transparency-log/transparency-log.module';
 import { KnownReasonCodesPipe } from './conversations/known-reason-codes.pipe';
@@ -102,6 +103,7 @@ export class AppModule {
         ConversationsModule,
         AuditModule,
         TransparencyLogModule,
+        SubjectsModule,
       ],
       controllers: [HealthController, MetricsController, EventsController, AccessLogController, MeController],
       providers: [

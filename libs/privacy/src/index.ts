@@ -8,3 +8,7 @@ export * from './erasure';
 export * from './rewrap';
 export * from './content-sealer';
 export * from './readable-events';
+export * from './subject-stream';
+export * from './legal-holds';
+export * from './subject-erasure';
+export * from './subject-export';
