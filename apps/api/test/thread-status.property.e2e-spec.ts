@@ -66,9 +66,12 @@ describe('thread status (property)', () => {
       // to explore other histories. fast-check prints the seed of any failure.
       { numRuns: 40, seed: Number(process.env.FC_SEED ?? 20261129) },
     );
-    // The histories reached every kind of event (many steps are refused and append nothing).
+    // The histories reached every kind of event a conversation command appends (many steps are
+    // refused and append nothing). ContentErased is appended by erasure and retention, not by a
+    // command: subjects.e2e-spec checks the thread status after it (equal but for version and time).
+    const byCommands = DOMAIN_EVENT_TYPES.filter((type) => type !== 'ContentErased');
     expect(Object.fromEntries([...seen].filter(([, n]) => n >= 3).map(([type]) => [type, true]))).toEqual(
-      Object.fromEntries(DOMAIN_EVENT_TYPES.map((type) => [type, true])),
+      Object.fromEntries(byCommands.map((type) => [type, true])),
     );
   });
 });
