@@ -191,7 +191,7 @@ describe('HTTP refusals', () => {
   });
 
   describe('URLs and headers over the limits', () => {
-    it('answers a path segment over 100 characters with 414 URI_TOO_LONG', async () => {
+    it('answers a path segment over 128 characters with 414 URI_TOO_LONG', async () => {
       const url = `/v1/conversations/${'a'.repeat(200)}`;
       const answer = await send('GET', url);
       expectProblem(answer, 414, 'URI_TOO_LONG');

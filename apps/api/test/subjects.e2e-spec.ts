@@ -151,6 +151,12 @@ describe('Subjects over HTTP', () => {
       expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
       const control = await adminA.post('/v1/subjects/a%01b/erasure', { reason: 'r' });
       expect(control.status).toBe(400);
+      // Subject ids by the rule conversations are started with: 1-128 letters, digits or . _ : @ -
+      expect((await adminA.post('/v1/subjects/a%20b/holds', { reason: 'r' })).status).toBe(400);
+      expect((await adminA.post(`/v1/subjects/${'s'.repeat(129)}/holds`, { reason: 'r' })).status).toBe(414);
+      const longest = `u:${'s'.repeat(120)}@x.y-z`;
+      expect(longest).toHaveLength(128);
+      expect((await adminA.post(`/v1/subjects/${longest}/holds`, { reason: 'r' })).status).toBe(201);
       expect((await adminA.delete(subjects('s', '/holds/not-a-uuid'))).status).toBe(400);
     });
   });

@@ -5893,7 +5893,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                /** @description The subject id the conversations were started with: 1-128 letters, digits or . _ : @ - (exact case), as POST /v1/conversations takes it */
                 subjectId: string;
             };
             cookie?: never;
@@ -6037,7 +6037,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                /** @description The subject id the conversations were started with: 1-128 letters, digits or . _ : @ - (exact case), as POST /v1/conversations takes it */
                 subjectId: string;
             };
             cookie?: never;
@@ -6138,7 +6138,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                /** @description The subject id the conversations were started with: 1-128 letters, digits or . _ : @ - (exact case), as POST /v1/conversations takes it */
                 subjectId: string;
             };
             cookie?: never;
@@ -6271,7 +6271,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                /** @description The subject id the conversations were started with: 1-128 letters, digits or . _ : @ - (exact case), as POST /v1/conversations takes it */
                 subjectId: string;
                 /** @description Any letter case */
                 holdId: string;
@@ -6393,7 +6393,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                /** @description The subject id the conversations were started with: 1-128 letters, digits or . _ : @ - (exact case), as POST /v1/conversations takes it */
                 subjectId: string;
             };
             cookie?: never;

@@ -13,19 +13,26 @@ import { HTTP_CODES } from './error-mapping';
 export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 export const DISCARD_LIMIT_MS = 30_000;
 
+/** The longest path segment (a subject id: 128 characters); a longer one is 414. */
+export const MAX_PARAM_LENGTH = 128;
+
 /** The longest URL served; a longer one is 414 (also when it overflows the 16 kB of headers). */
 export const MAX_URL_LENGTH = 8 * 1024;
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 /** Options of the Fastify instance (the adapter) for refusals that happen before routing. */
-export function refusalOptions(): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
+export function refusalOptions(): Pick<
+  FastifyServerOptions,
+  'frameworkErrors' | 'clientErrorHandler' | 'maxParamLength'
+> {
   return {
+    maxParamLength: MAX_PARAM_LENGTH,
     frameworkErrors(err, _request, anyReply) {
       const reply = anyReply as FastifyReply;
       const [status, code, detail] =
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? [414, 'URI_TOO_LONG', 'a path segment of the URL is longer than 100 characters']
+          ? [414, 'URI_TOO_LONG', `a path segment of the URL is longer than ${MAX_PARAM_LENGTH} characters`]
           : err.code === 'FST_ERR_BAD_URL'
             ? [400, 'VALIDATION_FAILED', 'the URL is malformed (invalid percent-encoding)']
             : [500, 'INTERNAL', 'an unexpected error occurred; it has been logged'];

@@ -1,17 +1,17 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { ALL_TENANTS, type Principal } from '../auth/api-keys';
 import { ApiError } from '../common/api-error';
+import { ID as SUBJECT_ID, ID_MESSAGE as SUBJECT_ID_MESSAGE } from '../conversations/dto/command-bodies.dto';
 
-/** Subject ids as callers give them: 1-200 characters, no control characters (case kept: ids are exact). */
-export const MAX_SUBJECT_ID = 200;
-const SUBJECT_ID = /^(?:[^\u0000-\u001f\u007f\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
+/** Subject ids as conversations are started with them (case kept: ids are exact). */
+export const MAX_SUBJECT_ID = 128;
 
 @Injectable()
 export class SubjectIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown, { data }: ArgumentMetadata): string {
-    if (typeof value === 'string' && [...value].length <= MAX_SUBJECT_ID && SUBJECT_ID.test(value)) return value;
+    if (typeof value === 'string' && SUBJECT_ID.test(value)) return value;
     const field = data ?? 'subjectId';
-    const message = `${field} must be 1-${MAX_SUBJECT_ID} characters without control characters`;
+    const message = `${field} ${SUBJECT_ID_MESSAGE}`;
     throw ApiError.validation(message, [{ field, messages: [message] }]);
   }
 }

@@ -48,8 +48,9 @@ import {
 const SUBJECT = ApiParam({
   name: 'subjectId',
   description:
-    `The subject id the conversations were started with (1-${MAX_SUBJECT_ID} characters, exact case; ` +
-    'a path segment over 100 characters is 414)',
+    `The subject id the conversations were started with: 1-${MAX_SUBJECT_ID} letters, digits or . _ : @ - ` +
+    '(exact case), as POST /v1/conversations takes it',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$' },
 });
 const HOLD = ApiParam({ name: 'holdId', format: 'uuid', description: 'Any letter case' });
 const IDEMPOTENCY_KEY = ApiHeader({

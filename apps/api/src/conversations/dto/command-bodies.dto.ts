@@ -32,8 +32,9 @@ import { parseUuid } from '@app/event-store';
 
 /** Limits: content at most 100 kB, short identifiers, bodies at most 1 MB (the adapter). */
 export const MAX_CONTENT = 100_000;
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
-const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ -';
+/** Subject, model and channel ids (the subjects' routes take subject ids by the same rule). */
+export const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+export const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ -';
 const oneOf = (list: readonly string[]) => ({ message: `$property must be one of: ${list.join(', ')}` });
 /** Free text is refused with a field error when it holds what jsonb cannot store: NUL, lone surrogates. */
 const NO_NUL = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
