@@ -140,7 +140,12 @@ async function decideEvents(
   const events = await deps.content.seal(
     command.type === 'StartConversation'
       ? { conversationId, tenantId: command.data.tenantId, subjectId: command.data.subjectId }
-      : { conversationId, tenantId: state.tenantId, subjectId: state.subjectId },
+      : {
+          conversationId,
+          tenantId: state.tenantId,
+          subjectId: state.subjectId,
+          retiredKeyIds: state.erasedContentKeyIds,
+        },
     envelope(decided, state, command, context, deps),
   );
   // The limits are on the stored (sealed) form.

@@ -37,6 +37,7 @@ const draftOf = (state: ConversationState): Draft => ({
   openRiskFlags: { ...state.openRiskFlags },
   clearedRiskFlags: { ...state.clearedRiskFlags },
   reviews: [...state.reviews],
+  erasedContentKeyIds: [...state.erasedContentKeyIds],
 });
 
 const appendMessage = (draft: Draft, event: Extract<RecordedConversationEvent, { type: 'MessageAppended' }>): void => {
@@ -138,6 +139,7 @@ const apply = (draft: Draft, event: RecordedConversationEvent): void => {
       return reviewEnd(draft, event);
     case 'ContentErased':
       // Keys destroyed: nothing the status derives changes (its version and last event move on).
+      draft.erasedContentKeyIds.push(...(event.data.keyIds ?? []));
       return;
     default: {
       const unknownEvent: never = event;

@@ -20,6 +20,7 @@ import { CONVERSATION_SNAPSHOT_SCHEMA, toSnapshot } from './snapshot';
  */
 const RECORDED: Record<number, string> = {
   1: '9102f2d6c96fec8c',
+  2: 'd518fb8d616e6869',
 };
 
 /** The state's maps keyed by ids: their keys are data, not shape. */
@@ -65,6 +66,17 @@ const everything: DomainEvent[] = [
   flagged('f2'),
   { type: 'SafetyRiskCleared', data: { flagId: 'f1', note: 'reviewed by staff' } },
   { type: 'FeedbackSubmitted', data: { rating: 'up', messageId: 'a3b', comment: 'ok' } },
+  {
+    type: 'ContentErased',
+    data: {
+      erasureId: 'er-1',
+      scope: 'subject',
+      reason: 'data subject request',
+      actor: { type: 'operator', id: 'admin' },
+      keyIds: ['k-1'],
+      plaintextFields: 0,
+    },
+  },
 ];
 
 describe('the conversation snapshot schema', () => {

@@ -24,7 +24,7 @@ export type SnapshotMessage =
  * version are ignored and rebuilt from the stream, never misread. snapshot-schema.spec.ts
  * fails when the shape changes under the same version.
  */
-export const CONVERSATION_SNAPSHOT_SCHEMA = 1;
+export const CONVERSATION_SNAPSHOT_SCHEMA = 2;
 
 /**
  * A conversation state to store and fold on from later: the messages as a list in append
@@ -75,5 +75,7 @@ export const fromSnapshot = (snapshot: ConversationSnapshot): ConversationState 
     messages[messageId] = node;
     messageOrder.push(messageId);
   });
-  return { ...rest, messages, messageOrder, rootMessageIds };
+  // Thread-status rows (rm_conversations.snapshot) carry no schema version: a row written before
+  // erasures were folded has no erasedContentKeyIds, and there were none.
+  return { ...rest, erasedContentKeyIds: rest.erasedContentKeyIds ?? [], messages, messageOrder, rootMessageIds };
 };

@@ -126,6 +126,11 @@ export interface ConversationState {
   readonly clearedRiskFlags: Readonly<Record<string, ClearedRiskFlag>>;
   readonly reviews: readonly EndReview[];
   readonly feedbackCount: number;
+  /**
+   * The content keys erasures destroyed (ContentErased.keyIds), in stream order: a process whose
+   * cache still holds one of them as live (its NOTIFY not heard yet) never seals with it.
+   */
+  readonly erasedContentKeyIds: readonly string[];
   /** Version of the last event folded; 0 before any. */
   readonly version: number;
   readonly lastEventAt: string | null;
@@ -151,6 +156,7 @@ export const initialState = (): ConversationState => ({
   clearedRiskFlags: {},
   reviews: [],
   feedbackCount: 0,
+  erasedContentKeyIds: [],
   version: 0,
   lastEventAt: null,
 });

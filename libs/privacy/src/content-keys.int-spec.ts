@@ -103,6 +103,18 @@ describe('content keys', () => {
     );
   });
 
+  it('given a key destroyed elsewhere, cached here, named retired by the stream, then it is not used', async () => {
+    const o = owner();
+    const here = new ContentKeys(runtime, ring, { hearsDestructions: () => true });
+    const key = await here.liveKey(o);
+    // destroyed by another process: this one has not heard the NOTIFY (nobody tells it here)
+    await destroyContentKeys(runtime, [o.conversationId], randomUUID());
+    expect((await here.liveKey(o)).kid).toBe(key.kid); // what the cache alone would do
+    const next = await here.liveKey({ ...o, retiredKeyIds: [key.kid] });
+    expect(next.kid).not.toBe(key.kid);
+    expect((await here.lookup(key.kid))?.state).toBe('destroyed');
+  });
+
   it('given a key wrapped by a master key this process does not hold, then it says which one is missing', async () => {
     const o = owner();
     await new ContentKeys(runtime, ring).liveKey(o);

@@ -14,6 +14,11 @@ export interface ConversationOwner {
   conversationId: string;
   tenantId: string;
   subjectId: string;
+  /**
+   * Keys the conversation's stream says were destroyed (its ContentErased events): a cached key
+   * among them is dropped even before this process hears the destruction's NOTIFY.
+   */
+  retiredKeyIds?: readonly string[];
 }
 
 /** NOTIFY channel: payload = the destroyed key ids, comma separated (sent at commit). */
@@ -79,6 +84,7 @@ export class ContentKeys {
   async liveKey(owner: ConversationOwner): Promise<DataKey> {
     const conversationId = owner.conversationId.toLowerCase();
     const kid = this.liveKid.get(conversationId);
+    if (kid !== undefined && owner.retiredKeyIds?.includes(kid)) this.destroyed(kid);
     if (kid !== undefined) {
       const found = this.cached(kid);
       if (found?.state === 'live') return found.key;
