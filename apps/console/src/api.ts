@@ -33,5 +33,6 @@ export function unwrap<T>(answer: { data?: T; error?: unknown; response: Respons
 export type Schemas = components['schemas'];
 export type AuditEnd = Schemas['AuditEndDto'];
 export type BlockedEnd = Schemas['BlockedEndDto'];
-export type EventDto = Schemas['EventDto'];
+// (contentErased and storedData until the regenerated schema has them: SEAL's branch adds them.)
+export type EventDto = Schemas['EventDto'] & { contentErased?: boolean; storedData?: Record<string, unknown> };
 export type GuardCode = BlockedEnd['failedGuards'][number];

@@ -1,5 +1,5 @@
 import type { EventDto } from './api';
-import { activePath, buildTree, newestMessage, recordedBy } from './timeline';
+import { activePath, buildTree, contentErased, newestMessage, recordedBy, subjectOf } from './timeline';
 
 let version = 0;
 const ev = (type: string, data: Record<string, unknown>): EventDto => {
@@ -56,6 +56,49 @@ describe('the message tree', () => {
   it('marks the active lineage from the active leaf', () => {
     expect([...activePath(tree, 'm4')]).toEqual(['m4', 'm3b', 'm2', 'm1']);
     expect(newestMessage(tree)).toBe('m4');
+  });
+});
+
+describe('an erased conversation', () => {
+  const erasedMsg = (id: string, parent: string | null): EventDto => ({
+    ...ev('MessageAppended', { messageId: id, parentMessageId: parent, role: 'user', content: null }),
+    contentErased: true,
+    storedData: { messageId: id, parentMessageId: parent, role: 'user', content: { enc: 'A256GCM' } },
+  });
+  const erasure = ev('ContentErased', {
+    erasureId: 'x',
+    scope: 'subject',
+    reason: 'data subject request',
+    actor: { type: 'operator', id: 'k' },
+    keyIds: ['k1'],
+    plaintextFields: 0,
+  });
+  const events = [
+    ev('ConversationStarted', { conversationId: 'c', tenantId: 'acme', subjectId: 'subject-1' }),
+    erasedMsg('e1', null),
+    msg('p2', 'e1'), // written before encryption: plaintext, not erasable by key destruction
+    erasure,
+  ];
+  const tree = buildTree(events);
+
+  it('given an erased message, when drawn, then its content is null (not an empty text) and the rest stays', () => {
+    expect(tree.byId.get('e1')!.content).toBeNull();
+    expect(tree.byId.get('p2')!.content).toBe('p2');
+    expect(tree.byId.get('e1')!.children.map((c) => c.id)).toEqual(['p2']);
+    expect(contentErased(events[1])).toBe(true);
+    expect(contentErased(events[2])).toBe(false);
+  });
+
+  it('given a ContentErased event, when drawn, then it is an erasure of the conversation, on no message', () => {
+    expect(tree.erasures).toEqual([erasure]);
+    expect(tree.unplaced).toEqual([{ kind: 'erasure', event: erasure }]);
+    for (const node of tree.byId.values()) expect(node.marks).toEqual([]);
+  });
+
+  it("given the conversation's start, when asked, then its subject and tenant; none without both", () => {
+    expect(subjectOf(tree)).toEqual({ subjectId: 'subject-1', tenantId: 'acme' });
+    expect(subjectOf(buildTree([ev('ConversationStarted', { tenantId: 'acme' })]))).toBeUndefined();
+    expect(subjectOf(buildTree([]))).toBeUndefined();
   });
 });
 

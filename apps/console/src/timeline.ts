@@ -2,7 +2,16 @@
 import type { EventDto } from './api';
 
 export type MarkKind =
-  'redirection' | 'warning' | 'end-request' | 'risk-flag' | 'risk-cleared' | 'end' | 'blocked' | 'feedback' | 'review';
+  | 'redirection'
+  | 'warning'
+  | 'end-request'
+  | 'risk-flag'
+  | 'risk-cleared'
+  | 'end'
+  | 'blocked'
+  | 'feedback'
+  | 'review'
+  | 'erasure';
 
 export interface Mark {
   kind: MarkKind;
@@ -13,7 +22,8 @@ export interface MessageNode {
   id: string;
   parentId: string | null;
   role: string;
-  content: string;
+  /** The message's text; null when its content key is destroyed (erased). */
+  content: string | null;
   modelId?: string;
   at: string;
   version: number;
@@ -27,6 +37,8 @@ export interface Tree {
   ends: EventDto[];
   blocked: EventDto[];
   reviews: EventDto[];
+  /** The ContentErased events: who erased the conversation's content, when, why (no content). */
+  erasures: EventDto[];
   /** Events that concern the conversation but no message (e.g. a flag before the first message). */
   unplaced: Mark[];
   started?: EventDto;
@@ -34,8 +46,19 @@ export interface Tree {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** True when some sealed field of the event reads as erased (its content key is destroyed). */
+export const contentErased = (event: EventDto): boolean => event.contentErased === true;
+
+/** The subject and tenant of the conversation, from its ConversationStarted (undefined before it). */
+export function subjectOf(tree: Tree): { subjectId: string; tenantId: string } | undefined {
+  const d = tree.started?.data;
+  const subjectId = text(d?.subjectId);
+  const tenantId = text(d?.tenantId);
+  return subjectId && tenantId ? { subjectId, tenantId } : undefined;
+}
+
 export function buildTree(events: EventDto[]): Tree {
-  const tree: Tree = { roots: [], byId: new Map(), ends: [], blocked: [], reviews: [], unplaced: [] };
+  const tree: Tree = { roots: [], byId: new Map(), ends: [], blocked: [], reviews: [], erasures: [], unplaced: [] };
   let newest: MessageNode | undefined;
   const place = (messageId: string | undefined, mark: Mark) => {
     const node = (messageId && tree.byId.get(messageId)) || (messageId ? undefined : newest);
@@ -53,7 +76,7 @@ export function buildTree(events: EventDto[]): Tree {
           id: String(d.messageId),
           parentId: text(d.parentMessageId) ?? null,
           role: String(d.role),
-          content: String(d.content ?? ''),
+          content: contentErased(event) && typeof d.content !== 'string' ? null : String(d.content ?? ''),
           modelId: text(d.modelId),
           at: event.occurredAt,
           version: event.version,
@@ -96,6 +119,11 @@ export function buildTree(events: EventDto[]): Tree {
         break;
       case 'EndDecisionReviewed':
         tree.reviews.push(event);
+        break;
+      case 'ContentErased':
+        // The conversation's, not a message's: listed with the events that concern no message.
+        tree.erasures.push(event);
+        tree.unplaced.push({ kind: 'erasure', event });
         break;
       default:
         break;

@@ -87,6 +87,49 @@ describe('the chain recomputed in the browser', () => {
     });
   });
 
+  describe('an event with sealed content (the service sends its stored form as storedData)', () => {
+    /** The server hashed the envelope; the answer's `data` reads the text (or null once erased). */
+    const sealed = (readable: unknown): ChainEvent[] => {
+      const events = serverEvents();
+      const envelope = { enc: 'A256GCM', kid: 'k-1', iv: 'aXY', ct: 'Y3Q', tag: 'dGFn' };
+      const stored = { role: 'user', messageId: 'm-3', parentMessageId: 'm-2', content: envelope };
+      const body = {
+        streamId: STREAM,
+        version: 4,
+        type: 'MessageAppended',
+        data: stored,
+        metadata: {},
+        occurredAt: '2026-12-05T10:00:03.000Z',
+      };
+      const hash = serverChainHash(events[2].hash, serverCanonical(body));
+      events.push({
+        ...body,
+        data: { ...stored, content: readable },
+        storedData: stored,
+        prevHash: events[2].hash,
+        hash,
+      });
+      return events;
+    };
+
+    it('given readable or erased data beside the stored form, when checked, then the stored form is hashed', async () => {
+      expect(await checkChain(sealed('Hello again'))).toMatchObject({ valid: true, count: 4 });
+      expect(await checkChain(sealed(null))).toMatchObject({ valid: true, count: 4 });
+    });
+
+    it('given a changed envelope, when checked, then its version breaks', async () => {
+      const events = sealed(null);
+      (events[3].storedData as { content: { ct: string } }).content.ct = 'Q1Q';
+      expect(await checkChain(events)).toMatchObject({ valid: false, brokenAtVersion: 4 });
+    });
+
+    it('given the stored form dropped from the answer, when checked, then the readable data does not pass', async () => {
+      const events = sealed('Hello again');
+      delete events[3].storedData;
+      expect(await checkChain(events)).toMatchObject({ valid: false, brokenAtVersion: 4 });
+    });
+  });
+
   it('names a missing version, a wrong first prevHash, and refuses an empty list', async () => {
     const events = serverEvents();
     expect(await checkChain([events[0], events[2]])).toMatchObject({ valid: false, brokenAtVersion: 2 });

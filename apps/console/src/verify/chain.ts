@@ -1,6 +1,8 @@
 // The conversation's hash chain recomputed in the browser from the events as the timeline answers
 // them: each event's hash is SHA-256(prevHash ‖ RFC 8785 JSON of its hashed fields), and each
-// prevHash is the previous event's hash (64 zeros for version 1). The same rule as the server's
+// prevHash is the previous event's hash (64 zeros for version 1). The data hashed is the event's stored
+// form: `storedData` when the service sends it (sealed fields as their encrypted envelopes), else `data`
+// (an event without sealed content, whose readable data is its stored data). The same rule as the server's
 // libs/event-store/src/hash-chain.ts (chain.spec.ts checks both agree on events it hashes).
 import { canonicalize } from 'json-canonicalize';
 import { toHex } from './bytes';
@@ -12,6 +14,8 @@ export interface ChainEvent {
   version: number;
   type: string;
   data: unknown;
+  /** The data exactly as stored and hashed, when it differs from the readable `data` (sealed fields). */
+  storedData?: unknown;
   metadata: unknown;
   occurredAt: string;
   hash: string;
@@ -49,7 +53,9 @@ export async function checkChain(events: ChainEvent[]): Promise<ChainCheck> {
     const broken = (why: string): ChainCheck => ({ valid: false, count, brokenAtVersion: expected, why });
     if (e.version !== expected) return broken('an event is missing');
     if (e.prevHash !== prev) return broken('its prevHash is not the previous event’s hash');
-    if ((await chainHash(prev, canonicalEvent(e))) !== e.hash) return broken('its content does not match its hash');
+    const stored = { ...e, data: e.storedData ?? e.data };
+    if ((await chainHash(prev, canonicalEvent(stored))) !== e.hash)
+      return broken('its content does not match its hash');
     prev = e.hash;
     expected++;
   }
