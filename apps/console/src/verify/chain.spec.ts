@@ -112,7 +112,7 @@ describe('the chain recomputed in the browser', () => {
       return events;
     };
 
-    it('given readable or erased data beside the stored form, when checked, then the stored form is hashed', async () => {
+    it('given readable or erased data beside the stored form, when checked, then the stored is hashed', async () => {
       expect(await checkChain(sealed('Hello again'))).toMatchObject({ valid: true, count: 4 });
       expect(await checkChain(sealed(null))).toMatchObject({ valid: true, count: 4 });
     });
@@ -123,7 +123,7 @@ describe('the chain recomputed in the browser', () => {
       expect(await checkChain(events)).toMatchObject({ valid: false, brokenAtVersion: 4 });
     });
 
-    it('given the stored form dropped from the answer, when checked, then the readable data does not pass', async () => {
+    it('given the stored form dropped, when checked, then the readable data does not pass', async () => {
       const events = sealed('Hello again');
       delete events[3].storedData;
       expect(await checkChain(events)).toMatchObject({ valid: false, brokenAtVersion: 4 });

@@ -77,8 +77,7 @@ function Holds({ subjectId, tenantId }: { subjectId: string; tenantId: string })
             data-state={h.releasedAt ? 'released' : 'open'}
             className="hold"
           >
-            <span className={`badge ${h.releasedAt ? 'released' : 'warn'}`}>{h.releasedAt ? 'released' : 'open'}</span>{' '}
-            <q className="reason">{h.reason}</q>
+            <HoldState released={!!h.releasedAt} /> <q className="reason">{h.reason}</q>
             <span className="who">
               placed by <Who id={h.placedBy} />, <Time iso={h.placedAt} />
               {h.releasedAt && (
@@ -92,6 +91,10 @@ function Holds({ subjectId, tenantId }: { subjectId: string; tenantId: string })
       </ul>
     </>
   );
+}
+
+function HoldState({ released }: { released: boolean }) {
+  return <span className={`badge ${released ? 'released' : 'warn'}`}>{released ? 'released' : 'open'}</span>;
 }
 
 function Erasures({ erasures }: { erasures: EventDto[] }) {
