@@ -216,10 +216,18 @@ describeInBrowser('Console: a conversation', () => {
       await tab.page.route('**/v1/audit/conversations/*/timeline', async (route) => {
         const response = await route.fetch();
         const body = (await response.json()) as {
-          events: { type: string; version: number; data: { content?: string } }[];
+          events: {
+            type: string;
+            version: number;
+            data: { content?: string };
+            storedData?: { content?: { ct: string } };
+          }[];
         };
         const target = body.events.filter((e) => e.type === 'MessageAppended')[1]!;
-        target.data.content = `${target.data.content} (edited)`;
+        // Its stored form is what is hashed (sealed content: the envelope's ciphertext, else the text).
+        const envelope = target.storedData?.content;
+        if (envelope) envelope.ct = `${envelope.ct.startsWith('A') ? 'B' : 'A'}${envelope.ct.slice(1)}`;
+        else target.data.content = `${target.data.content} (edited)`;
         changed = target.version;
         await route.fulfill({ response, json: body });
       });
