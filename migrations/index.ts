@@ -14,6 +14,7 @@ import { TransparencyLog1764401200000 } from './1764401200000-TransparencyLog';
 import { AccessLog1764401300000 } from './1764401300000-AccessLog';
 import { ConversationsByModel1764401500000 } from './1764401500000-ConversationsByModel';
 import { ContentKeys1764402000000 } from './1764402000000-ContentKeys';
+import { ReadModelsWithoutContent1764402100000 } from './1764402100000-ReadModelsWithoutContent';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   AccessLog1764401300000,
   ConversationsByModel1764401500000,
   ContentKeys1764402000000,
+  ReadModelsWithoutContent1764402100000,
 ];

@@ -40,6 +40,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ConversationsModule } from './conversations/conversations.module';
 import { AuditModule } from './audit/audit.module';
+import { SubjectsModule } from './subjects/subjects.module';
 import { AppendMessageDto, appendMessageFast } from './conversations/dto/command-bodies.dto';
 import { TransparencyLogModule } from './transparency-log/transparency-log.module';
 import { KnownReasonCodesPipe } from './conversations/known-reason-codes.pipe';
@@ -51,6 +52,7 @@ import { AccessLogController } from './access-log/access-log.controller';
 import { MeController } from './me/me.controller';
 import { AccessRecorder } from './access-log/access-recorder';
 import { AccessInterceptor } from './access-log/records-access';
+import { ContentProtection, masterKeyRingProvider } from './privacy/content-protection';
 
 function validationErrors(errors: import('class-validator').ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -101,6 +103,7 @@ export class AppModule {
         ConversationsModule,
         AuditModule,
         TransparencyLogModule,
+        SubjectsModule,
       ],
       controllers: [HealthController, MetricsController, EventsController, AccessLogController, MeController],
       providers: [
@@ -108,6 +111,8 @@ export class AppModule {
         { provide: DATABASE_URL, useValue: databaseUrl },
         ...poolProviders(config),
         ReadDatabase,
+        masterKeyRingProvider(documentOnly === true),
+        ContentProtection,
         { provide: POLICIES, useValue: policies },
         MetricsService,
         {
@@ -167,6 +172,7 @@ export class AppModule {
         // With a replica the heavy audit reads have no pool on the primary (ReadDatabase).
         ...(config.readDatabaseUrl ? [] : [AUDIT_POOL]),
         ReadDatabase,
+        ContentProtection,
         AuditCapacity,
         SseConnections,
         POLICIES,

@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,8 @@ function startService(cwd: string): Promise<{ proc: ChildProcess; port: number }
   // PORT=0: the system picks a free port (a port chosen here could be taken by PostgreSQL's).
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
+  // The embedded default's own master key, not the test run's.
+  delete env.CONTENT_KEY_FILE;
   const proc = spawn(process.execPath, [MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((ok, fail) => {
@@ -66,6 +68,7 @@ describe('npm start without DATABASE_URL', () => {
         // The CLI finds the running embedded server through ./data and shares it.
         const cliEnv = { ...process.env };
         delete cliEnv.DATABASE_URL;
+        delete cliEnv.CONTENT_KEY_FILE;
         const { stdout } = await promisify(execFile)(
           process.execPath,
           [CLI, 'keys:create', '--role', 'admin', '--tenant', '*'],
@@ -91,6 +94,17 @@ describe('npm start without DATABASE_URL', () => {
           messageCount: 1,
           version: 2,
         });
+        // Content is sealed under a master key the embedded default made in ./data: a file of its
+        // own (0600), apart from the database password and the signing key; it reads back as text.
+        const masterKey = readFileSync(join(dir, 'data/content-key'), 'utf8');
+        expect(statSync(join(dir, 'data/content-key')).mode & 0o777).toBe(0o600);
+        expect(masterKey).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+        expect(readFileSync(join(dir, 'data/service-credentials'), 'utf8')).not.toContain(masterKey.trim());
+        expect(readFileSync(join(dir, 'data/signing-key.pem'), 'utf8')).not.toContain(masterKey.trim());
+        const events = (await http().get(`/v1/conversations/${id}/events`).set(auth)).body.items;
+        expect(events[1].data.content).toBe('hello');
+        expect(events[1].storedData.content).toMatchObject({ enc: 'A256GCM', kid: expect.any(String) });
+        expect((await http().get(`/v1/conversations/${id}/messages`).set(auth)).body.items[0].content).toBe('hello');
 
         // The embedded default signs with a key of its own in ./data (0600); `checkpoint` signs
         // now with it, and the service serves that very note.
@@ -113,6 +127,8 @@ describe('npm start without DATABASE_URL', () => {
             'ConversationStarted',
             'MessageAppended',
           ]);
+          // ...and its content still opens: the same master key, found again in ./data.
+          expect(again.body.items[1].data.content).toBe('hello');
         } finally {
           expect(await stop(second.proc)).toBe(0);
         }

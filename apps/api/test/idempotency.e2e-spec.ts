@@ -13,6 +13,7 @@ import {
   totalEvents,
   uuid,
 } from './support/scenario';
+import { testContentKeyFile } from '@app/testing';
 
 const ID = uuid(0x1d);
 
@@ -158,7 +159,7 @@ describe('Retrying commands', () => {
       expect(first.status).toBe(201);
 
       second = await createApp({
-        config: loadConfig({ LOG_LEVEL: 'silent' }),
+        config: loadConfig({ LOG_LEVEL: 'silent', CONTENT_KEY_FILE: testContentKeyFile() }),
         databaseUrl: t.db.runtimeUrl,
         logger: false,
       });

@@ -15,6 +15,7 @@ import {
   type ScratchReplica,
   type ScratchTemplate,
   startScratchReplica,
+  testContentKeyFile,
 } from '@app/testing';
 import { createSigningKeyFile } from '@app/transparency';
 import { createApp } from '../src/app.factory';
@@ -71,6 +72,7 @@ describe('a read replica (READ_DATABASE_URL)', () => {
       LOG_ORIGIN: 'replica.example/log',
       SIGNING_KEY_FILE: join(keyDir, 'signing-key.pem'),
       CHECKPOINT_INTERVAL: '1',
+      CONTENT_KEY_FILE: testContentKeyFile(),
     });
     app = await createApp({ config, databaseUrl: primary.runtimeUrl, logger: false });
     await app.init();

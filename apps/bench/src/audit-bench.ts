@@ -4,6 +4,7 @@ import { HARM_CATEGORIES } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, endsProjection, rebuildProjections } from '@app/projections';
 import { seedConversations } from '@app/application';
+import { benchContentSealer } from './content-key';
 
 export interface AuditBenchResult {
   auditQuery: { small: number; large: number; smallEvents: number; largeEvents: number };
@@ -38,7 +39,7 @@ async function seedTo(pool: Pool, target: number, seed: number, log: (m: string)
   let seeded = 0;
   let said = started;
   // Seeding a million events takes minutes: say how far it is.
-  await seedConversations(pool, options, () => {
+  await seedConversations(pool, benchContentSealer(pool), options, () => {
     seeded++;
     if (Date.now() - said < 15_000) return;
     said = Date.now();

@@ -1,4 +1,5 @@
 import { openContenders } from './contenders';
+import { benchContentKeyFile } from './content-key';
 import { benchServer, provisionDatabase } from './database';
 import { AuditFigure, runAuditBenchmark } from './audit-bench';
 import { runHttpBenchmark } from './http/http-bench';
@@ -114,6 +115,7 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
 
 async function main(): Promise<void> {
   const figures = figuresOf(process.argv.slice(2));
+  progress(`content master key: ${benchContentKeyFile()}`);
   // The tlog figure makes databases of its own on the server; alone, it leaves cs_bench alone.
   const db = figures.some((f) => f !== 'tlog') ? await provisionDatabase(progress) : await benchServer(progress);
   progress(`database: ${db.source}; figures: ${figures.join(', ')}`);

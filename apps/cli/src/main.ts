@@ -9,6 +9,9 @@ import { keysRevoke } from './commands/keys-revoke.command';
 import { verify } from './commands/verify.command';
 import { projectionsRebuild, projectionsStatus } from './commands/projections.command';
 import { seed } from './commands/seed.command';
+import { contentKeyCreate } from './commands/content-key.command';
+import { cliContentKeys } from './content-keys';
+import { contentSealer } from '@app/privacy';
 import { exportBundleCommand, exportCommand } from './commands/export.command';
 import {
   checkpointCommand,
@@ -31,6 +34,8 @@ const USAGE =
                                                        a signed checkpoint kept elsewhere (exit 1 naming the first
                                                        leaf that differs); key: --key, else SIGNING_KEY_FILE's
   signing-key:create --out <file>                      a new Ed25519 signing key (PKCS#8 PEM, mode 0600)
+  content-key:create --out <file>                      a new master key for CONTENT_KEY_FILE (mode 0600; never
+                                                       overwrites a file): back it up apart from the database
   checkpoint                                           sign a checkpoint of the log now; prints the note
   projections:status                                   each projection's checkpoint and lag
   projections:rebuild [name]                           rebuild one or all projections from the log
@@ -44,7 +49,8 @@ const USAGE =
                                                        write realistic conversations through the store
 Key commands record who acted: --actor <name>, else the OS user (always recorded beside it).
 Environment: DATABASE_URL (runtime), MIGRATION_DATABASE_URL (owner, for migrations; default DATABASE_URL),
-READ_DATABASE_URL (a streaming replica: export --format jsonl reads there);
+READ_DATABASE_URL (a streaming replica: export --format jsonl reads there), CONTENT_KEY_FILE (the master key
+export and seed open and seal content with; required with DATABASE_URL);
 else the embedded server of ./data (migrations as its superuser, the rest as its service login).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -54,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'signing-key:create') return signingKeyCreate(flags);
+  if (command === 'content-key:create') return contentKeyCreate(flags);
   const config = loadConfig();
   const database = await resolveDatabase(config, (line) => console.error(line));
   // The runtime's rights and its idle-in-transaction timeout, but no statement timeout: an
@@ -74,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
       : pool();
   const migrate = () => runMigrations(database.migrationUrl);
   const keyFile = () => signingKeyFileOf(config, database.source !== 'DATABASE_URL');
+  // Content is sealed and opened under CONTENT_KEY_FILE's master key (the embedded default's in DATA_DIR).
+  const contentKeys = async () => cliContentKeys(await pool(), config, database.source !== 'DATABASE_URL');
   try {
     switch (command) {
       case 'migrate': {
@@ -111,11 +120,12 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'export':
         await migrate();
-        if (flags.bundle !== undefined) return await exportBundleCommand(await pool(), flags, config, keyFile());
-        return await exportCommand(await readPool(), flags);
+        if (flags.bundle !== undefined)
+          return await exportBundleCommand(await pool(), flags, config, keyFile(), await contentKeys());
+        return await exportCommand(await readPool(), flags, await contentKeys());
       case 'seed':
         await migrate();
-        await seed(await pool(), flags);
+        await seed(await pool(), flags, contentSealer(await contentKeys()));
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -1,5 +1,6 @@
 import type { Policy } from '@app/conversation';
 import { newEventId, type PostgresEventStore, type PostgresSnapshotStore } from '@app/event-store';
+import type { ContentSealer } from '@app/privacy';
 import { ConversationStates } from './conversation-states';
 import type { ConversationCommandDeps } from './handle-conversation-command';
 import { KeyedQueue } from './keyed-queue';
@@ -13,6 +14,8 @@ export interface CommandDepsOptions {
   snapshots: PostgresSnapshotStore | null;
   policy(): Policy;
   limits: StreamLimits;
+  /** Every writer seals through it (contentSealer over the process's ContentKeys). */
+  content: ContentSealer;
   /** Commands queued or running per conversation in this process; beyond, 503 CONVERSATION_BUSY. */
   queuePerConversation?: number;
   /** Events the state cache may hold, all conversations together (0: no cache). */
@@ -48,6 +51,7 @@ export function conversationCommandDeps(o: CommandDepsOptions): ConversationComm
     limits: o.limits,
     retry: { ...DEFAULT_RETRY, ...o.retry },
     busyRetryAfterSeconds: COMMAND_DEFAULTS.busyRetryAfterSeconds,
+    content: o.content,
     clock: o.clock ?? (() => new Date()),
     newEventId: o.newEventId ?? (() => newEventId()),
   };

@@ -14,6 +14,7 @@ import {
   type PostgresEventStore,
   VersionConflict,
 } from '@app/event-store';
+import type { ContentSealer } from '@app/privacy';
 import { ALL_TENANTS, type CommandContext, type CommandOutcome } from './command-context';
 import type { ConversationStates, LoadedConversation } from './conversation-states';
 import { envelope, type EventSource } from './envelope';
@@ -36,6 +37,8 @@ export interface ConversationCommandDeps extends EventSource {
   retry: RetryPolicy;
   /** Retry-After of a 503 CONVERSATION_BUSY. */
   busyRetryAfterSeconds: number;
+  /** Seals the sealed fields of the events about to be appended under the conversation's live key. */
+  content: ContentSealer;
 }
 
 export interface ConversationCommandRequest {
@@ -103,6 +106,8 @@ async function attempts(
         }
       }
       if (!refusal) deps.states.forget(conversationId);
+      // An erasure in between may have destroyed the key sealed with: the next attempt looks it up.
+      deps.content.forget(conversationId);
       const replay = await replayOf(deps.store, context);
       if (replay) return replay;
       if (!(err instanceof VersionConflict)) throw err;
@@ -117,7 +122,7 @@ async function attempts(
 const visibleTo = ({ principal }: CommandContext, tenantId: string): boolean =>
   principal.tenantId === ALL_TENANTS || principal.tenantId === tenantId;
 
-/** The events to append, enveloped, and their size (serialised once); or the refusal (nothing appended). */
+/** The events to append, enveloped and sealed, and their size (serialised once); or the refusal (nothing appended). */
 async function decideEvents(
   deps: ConversationCommandDeps,
   { state, bytes }: LoadedConversation,
@@ -132,7 +137,13 @@ async function decideEvents(
   const decided = decide(command, state, deps.policy());
   if (command.type === 'ReviewEndDecision')
     await assertSeparateReviewer(deps.store, conversationId, command.data.endEventId, context);
-  const events = envelope(decided, state, command, context, deps);
+  const events = await deps.content.seal(
+    command.type === 'StartConversation'
+      ? { conversationId, tenantId: command.data.tenantId, subjectId: command.data.subjectId }
+      : { conversationId, tenantId: state.tenantId, subjectId: state.subjectId },
+    envelope(decided, state, command, context, deps),
+  );
+  // The limits are on the stored (sealed) form.
   const size = sizeOf(events);
   if (isBoundedBySize(command, context)) {
     assertRoom({ events: state.version, bytes }, { events: events.length, bytes: size }, deps.limits, conversationId);

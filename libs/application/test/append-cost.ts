@@ -1,7 +1,7 @@
 // What appending one message costs through handleConversationCommand on a 10-event and on a
 // 10,000-event conversation: warm (state cache), cold (newest snapshot and the events after it),
 // and the fold of one command's events onto a 10,000-event state (copy vs in place).
-// Run: DATABASE_URL=… node <built>/libs/application/test/append-cost.js (a migrated database).
+// Run: DATABASE_URL=… CONTENT_KEY_FILE=… node <built>/libs/application/test/append-cost.js (a migrated database).
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
@@ -13,6 +13,7 @@ import {
   handleConversationCommand,
   toCommandEvent,
 } from '../src';
+import { testContentSealer } from '@app/testing';
 
 const TENANT = 'bench';
 const caller = { keyId: 'bench', role: 'writer', tenantId: TENANT, holder: null };
@@ -23,8 +24,10 @@ async function main(): Promise<void> {
   const store = new PostgresEventStore(pool);
   const snapshots = new PostgresSnapshotStore(pool);
   const limits = { maxEvents: 1_000_000, maxBytes: 1e12 };
+  // CONTENT_KEY_FILE: the master key the messages are sealed under, as the service seals them.
+  const sealer = testContentSealer(pool);
   const depsOf = (cacheEvents: number) =>
-    conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits, cacheEvents });
+    conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits, cacheEvents, content: sealer });
   const warm = depsOf(500_000);
   const leaves = new Map<string, string | null>();
   const append = async (deps: ConversationCommandDeps, id: string) => {
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
   await measure('cold (snapshot + tail)', () => depsOf(0), 150);
   await measure(
     'cold, no snapshots (whole stream)',
-    () => conversationCommandDeps({ store, snapshots: null, policy: () => POLICY_V1, limits, cacheEvents: 0 }),
+    () => conversationCommandDeps({ store, snapshots: null, policy: () => POLICY_V1, limits, cacheEvents: 0, content: sealer }),
     20,
   );
 

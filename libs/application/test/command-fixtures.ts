@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type ConversationCommand, foldEvents, POLICY_V1, streamIdOf, type ConversationState } from '@app/conversation';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import type { Pool } from 'pg';
+import { testContentSealer } from '@app/testing';
 import {
   type Caller,
   type CommandContext,
@@ -61,6 +62,7 @@ export function processDeps(pool: Pool, more: Partial<CommandDepsOptions> = {}):
     snapshots: new PostgresSnapshotStore(pool),
     policy: () => POLICY_V1,
     limits: { maxEvents: 1_000_000, maxBytes: 1_000_000_000 },
+    content: testContentSealer(pool),
     ...more,
   });
 }

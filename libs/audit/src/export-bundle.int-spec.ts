@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresEventStore } from '@app/event-store';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, testContentKeys } from '@app/testing';
 import {
   catchUpSequencer,
   CheckpointSigner,
@@ -69,7 +69,10 @@ describe('audit bundle: refusals', () => {
     const origin = await resolveOrigin(db.pool, ORIGIN);
     const target = out();
     await expect(
-      writeAuditBundle(db.pool, new TransparencyLog(db.pool, origin, null), target, { filters: {} }),
+      writeAuditBundle(db.pool, new TransparencyLog(db.pool, origin, null), target, {
+        keys: testContentKeys(db.pool),
+        filters: {},
+      }),
     ).rejects.toBeInstanceOf(BundleSigningKeyMissing);
     expect(readdirSync(target)).toEqual([]);
   });
@@ -80,11 +83,11 @@ describe('audit bundle: refusals', () => {
     const signer = await signerOf('key');
     const log = new TransparencyLog(db.pool, signer.origin, signer);
     await expect(
-      writeAuditBundle(db.pool, log, out(), { filters: {}, sequencerTimeoutMs: 200 }),
+      writeAuditBundle(db.pool, log, out(), { keys: testContentKeys(db.pool), filters: {}, sequencerTimeoutMs: 200 }),
     ).rejects.toBeInstanceOf(BundleLogBehind);
     await catchUpSequencer(db.pool, store);
     const target = out();
-    const manifest = await writeAuditBundle(db.pool, log, target, { filters: {} });
+    const manifest = await writeAuditBundle(db.pool, log, target, { keys: testContentKeys(db.pool), filters: {} });
     expect(manifest).toMatchObject({ count: 0, checkpoint: { treeSize: 3 } });
     expect((await runVerifier(['--key', signer.verifierKey, target])).code).toBe(0);
   });
@@ -97,13 +100,15 @@ describe('audit bundle: refusals', () => {
     await old.sign();
     const rotated = await signerOf('new');
     const log = new TransparencyLog(db.pool, rotated.origin, rotated);
-    await expect(writeAuditBundle(db.pool, log, out(), { filters: {} })).rejects.toThrow(/signed by .* not this/);
+    await expect(
+      writeAuditBundle(db.pool, log, out(), { keys: testContentKeys(db.pool), filters: {} }),
+    ).rejects.toThrow(/signed by .* not this/);
     // The log grows; the new key signs the checkpoint that covers it.
     await append(1);
     await endsAtHead();
     await catchUpSequencer(db.pool, store);
     const target = out();
-    const manifest = await writeAuditBundle(db.pool, log, target, { filters: {} });
+    const manifest = await writeAuditBundle(db.pool, log, target, { keys: testContentKeys(db.pool), filters: {} });
     expect(manifest.checkpoint.treeSize).toBe(3);
     expect((await runVerifier(['--key', rotated.verifierKey, target])).code).toBe(0);
     expect((await runVerifier(['--key', old.verifierKey, target])).code).toBe(1);

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { GlobalPosition, parsePosition, StoredEvent } from '@app/event-store';
+import { type KeyReader, type ReadableEvent, readableEvents, type ReadOptions, sealedFieldsOf } from '@app/privacy';
 import { inclusionProofsAt, LogBehind, type TransparencyLog } from '@app/transparency';
 import { countEnds, END_COLUMNS, END_FILTER_SQL, endFilterValues, EndFilters, EndItem, toEndItem } from './ends.query';
 import { streamEventsUpTo } from './events-up-to';
@@ -50,6 +51,13 @@ export class BundleSigningKeyMissing extends Error {}
 export class BundleLogBehind extends Error {}
 
 export interface BundleOptions {
+  /**
+   * The content keys: each line keeps `stored` exactly as hashed and, for an event with sealed
+   * fields, `plaintext` beside it (`{field: text | null}`, null where the key is destroyed, with
+   * `contentErased: true`, or where the envelope does not open, with `contentUnreadable: true`).
+   */
+  keys: KeyReader;
+  warn?: ReadOptions['warn'];
   /** The effective filters, tenant scope included (written into the manifest). */
   filters: EndFilters;
   /** The caller may see nothing (a tenant key asking for another tenant): an empty bundle. */
@@ -249,9 +257,14 @@ async function* conversationLines(
   const endAt = new Map(ends.map((e) => [e.version, e]));
   let last: StoredEvent | null = null;
   for await (const events of streamEventsUpTo(client, ends[0].conversationId, upTo, ends[0].tenantId)) {
-    for (const e of events) {
+    const opened = await readableEvents(options.keys, events, { warn: options.warn });
+    for (const [i, e] of events.entries()) {
       const end = endAt.get(e.version);
-      const line = end?.endEventId === e.eventId ? { stored: storedOf(e), end } : { stored: storedOf(e) };
+      const line = {
+        stored: storedOf(e),
+        ...plaintextOf(opened[i]!),
+        ...(end?.endEventId === e.eventId && { end }),
+      };
       if (line.end) out.ends++;
       yield `${JSON.stringify(line)}\n`;
       out.events++;
@@ -264,6 +277,17 @@ async function* conversationLines(
   }
   out.endRows += ends.length;
   options.onProgress?.({ ends: out.endRows, events: out.events });
+}
+
+/** Beside `stored`: the sealed fields' text (null where erased or unreadable), and the markers. */
+function plaintextOf(e: ReadableEvent<StoredEvent>) {
+  const fields = sealedFieldsOf(e.type).filter((f) => e.data[f] !== undefined);
+  if (fields.length === 0) return {};
+  return {
+    plaintext: Object.fromEntries(fields.map((f) => [f, e.data[f] as string | null])),
+    ...(e.contentErased && { contentErased: true as const }),
+    ...(e.contentUnreadable && { contentUnreadable: true as const }),
+  };
 }
 
 /** What the chain hash covers, and its hashes and place: nothing else (recordedAt is not hashed). */

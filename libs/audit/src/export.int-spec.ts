@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConversationCommand, streamIdOf } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
 import { endsProjection, rebuildProjections } from '@app/projections';
-import { createTestDatabase, fixtureDeps, runFixtureCommand, TestDatabase } from '@app/testing';
+import { readableEvents } from '@app/privacy';
+import { createTestDatabase, fixtureDeps, runFixtureCommand, TestDatabase, testContentKeys } from '@app/testing';
 import { listEnds } from './ends.query';
 import { EXPORT_GROUP_EVENTS, exportEndLines } from './export';
 import { readStreamOfTenant } from './tenant-streams';
@@ -68,12 +69,13 @@ describe('exportEndLines', () => {
     await db.drop();
   });
 
-  /** The export as each line built whole: every end of /ends with its conversation's events. */
+  /** The export as each line built whole: every end of /ends with its conversation's events, as read. */
   async function expected(tenantId?: string): Promise<string> {
     const { items } = await listEnds(db.pool, { tenantId }, { limit: 100 });
     let text = '';
     for (const end of items) {
-      const events = await readStreamOfTenant(db.pool, streamIdOf(end.conversationId), end.tenantId);
+      const stored = await readStreamOfTenant(db.pool, streamIdOf(end.conversationId), end.tenantId);
+      const events = await readableEvents(testContentKeys(db.pool), stored);
       text += `${JSON.stringify({ type: 'end', end, events })}\n`;
     }
     return text;
@@ -82,7 +84,11 @@ describe('exportEndLines', () => {
   async function exported(pageSize: number, tenantId?: string): Promise<{ text: string; chunks: number }> {
     let text = '';
     let chunks = 0;
-    for await (const piece of exportEndLines(db.pool, { filters: { tenantId }, pageSize })) {
+    for await (const piece of exportEndLines(db.pool, {
+      keys: testContentKeys(db.pool),
+      filters: { tenantId },
+      pageSize,
+    })) {
       text += piece;
       chunks++;
     }
@@ -106,13 +112,24 @@ describe('exportEndLines', () => {
     const want = await expected('globex');
     expect(want.split('\n').length - 1).toBe(2);
     expect(text.startsWith(want)).toBe(true);
+    // Sealed in the log, opened in the export, the stored form (as hashed) beside it.
+    const [line] = text.split('\n');
+    const message = JSON.parse(line).events.find((e: { type: string }) => e.type === 'MessageAppended');
+    expect(message.data.content).toMatch(/^message 1 of /);
+    expect(message.storedData.content).toMatchObject({ enc: 'A256GCM' });
   });
 
   it('awaits the caller’s pause between runs of ends, with the time each took', async () => {
     const steps: number[] = [];
     let text = '';
     const pause = async (stepMs: number) => void steps.push(stepMs);
-    for await (const piece of exportEndLines(db.pool, { filters: {}, pageSize: 50, pause })) text += piece;
+    for await (const piece of exportEndLines(db.pool, {
+      keys: testContentKeys(db.pool),
+      filters: {},
+      pageSize: 50,
+      pause,
+    }))
+      text += piece;
     // The long conversation alone, the short ones around it in runs: two or more pauses.
     expect(steps.length).toBeGreaterThanOrEqual(2);
     expect(steps.length).toBeLessThan(conversations.length);

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
 import { streamIdOf } from '@app/conversation';
 import { EVENT_COLUMNS, EventRow, GlobalPosition, parsePosition, StoredEvent, toStoredEvent } from '@app/event-store';
+import { type KeyReader, type ReadableEvent, readableEvents, type ReadOptions } from '@app/privacy';
 import { countEnds, EndFilters, EndItem, listEnds } from './ends.query';
 import { streamEventsUpTo } from './events-up-to';
 import { streamStartedBy } from './tenant-streams';
@@ -19,6 +20,10 @@ export interface ExportManifest {
 }
 
 export interface ExportOptions {
+  /** The content keys the events are opened with: `data` readable, `storedData` as hashed, `contentErased`. */
+  keys: KeyReader;
+  /** Told of a sealed field that does not open (tampered): it is exported null with contentUnreadable. */
+  warn?: ReadOptions['warn'];
   /** The effective filters, tenant scope included (they are written into the manifest). */
   filters: EndFilters;
   /** The caller may see no rows at all (a tenant key asking for another tenant): only the manifest. */
@@ -92,7 +97,7 @@ export async function* exportEndLines(pool: Pool, options: ExportOptions): Async
       options.onPage?.(page.items);
       for (const group of await groupsOf(client, page.items)) {
         const started = performance.now();
-        for await (const piece of groupLinePieces(client, group, upTo)) {
+        for await (const piece of groupLinePieces(client, group, upTo, options)) {
           hash.update(piece, 'utf8');
           if (out.add(piece)) yield out.take();
         }
@@ -178,12 +183,17 @@ async function groupsOf(client: PoolClient, ends: EndItem[]): Promise<EndItem[][
 }
 
 /** The lines of a run of ends: read in one query, or a long conversation's a chunk at a time. */
-async function* groupLinePieces(client: PoolClient, ends: EndItem[], upTo: GlobalPosition): AsyncGenerator<string> {
+async function* groupLinePieces(
+  client: PoolClient,
+  ends: EndItem[],
+  upTo: GlobalPosition,
+  options: ExportOptions,
+): AsyncGenerator<string> {
   if (ends.length === 1) {
-    yield* endLinePieces(client, ends[0], upTo);
+    yield* endLinePieces(client, ends[0], upTo, options);
     return;
   }
-  const events = await eventsOfEnds(client, ends, upTo);
+  const events = await openGroups(options, await eventsOfEnds(client, ends, upTo));
   for (let i = 0; i < ends.length; i++) {
     const head: Omit<EndLine, 'events'> = { type: 'end', end: ends[i] };
     yield `${JSON.stringify(head).slice(0, -1)},"events":[${events[i].map((e) => JSON.stringify(e)).join(',')}]}\n`;
@@ -209,21 +219,35 @@ async function eventsOfEnds(client: PoolClient, ends: EndItem[], upTo: GlobalPos
   return events;
 }
 
+/** The events of each end opened with one key lookup for the run. */
+async function openGroups(options: ExportOptions, groups: StoredEvent[][]): Promise<ReadableEvent<StoredEvent>[][]> {
+  const opened = await readableEvents(options.keys, groups.flat(), { warn: options.warn });
+  let at = 0;
+  return groups.map((g) => opened.slice(at, (at += g.length)));
+}
+
 interface EndLine {
   type: 'end';
   end: EndItem;
-  events: StoredEvent[];
+  /** As every read answers them: `data` readable, `storedData` (as hashed) when it differs, `contentErased`. */
+  events: ReadableEvent<StoredEvent>[];
 }
 
 /**
  * The bytes of `JSON.stringify({type: 'end', end, events}) + "\n"` (an EndLine), in pieces: the
  * head, the events a chunk at a time, the tail. Same bytes as building the line whole.
  */
-async function* endLinePieces(client: PoolClient, end: EndItem, upTo: GlobalPosition): AsyncGenerator<string> {
+async function* endLinePieces(
+  client: PoolClient,
+  end: EndItem,
+  upTo: GlobalPosition,
+  options: ExportOptions,
+): AsyncGenerator<string> {
   const head: Omit<EndLine, 'events'> = { type: 'end', end };
   yield `${JSON.stringify(head).slice(0, -1)},"events":[`;
   let first = true;
-  for await (const events of streamEventsUpTo(client, end.conversationId, upTo, end.tenantId, EXPORT_GROUP_EVENTS)) {
+  for await (const stored of streamEventsUpTo(client, end.conversationId, upTo, end.tenantId, EXPORT_GROUP_EVENTS)) {
+    const events = await readableEvents(options.keys, stored, { warn: options.warn });
     const items = events.map((e) => JSON.stringify(e)).join(',');
     yield first ? items : `,${items}`;
     first = false;

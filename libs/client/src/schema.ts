@@ -793,9 +793,24 @@ export interface components {
             position: string;
             /** @example MessageAppended */
             type: string;
+            /** @description The data as read: encrypted fields (a message’s content, an end’s explanation, notes, a feedback comment) opened; such a field reads null when its key was destroyed (contentErased) or it does not decrypt (contentUnreadable) */
             data: {
                 [key: string]: unknown;
             };
+            /** @description Only when the stored form differs from data (encrypted fields are envelopes {enc, kid, iv, ct, tag}): the data exactly as stored and hashed. Chain checks hash storedData ?? data. */
+            storedData?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Present (true) when some encrypted field’s key was destroyed (erasure): that field reads null
+             * @enum {boolean}
+             */
+            contentErased?: true;
+            /**
+             * @description Present (true) when some encrypted field does not decrypt under its key (tampered or moved): that field reads null; never a sign of erasure
+             * @enum {boolean}
+             */
+            contentUnreadable?: true;
             /** @description actor {type, id}, tenantId, correlationId, causationId, commandId */
             metadata: {
                 [key: string]: unknown;
@@ -1105,7 +1120,18 @@ export interface components {
             parentMessageId: string | null;
             /** @enum {string} */
             role: "user" | "assistant";
-            content: string;
+            /** @description The text; null when it was erased (contentErased) or does not decrypt (contentUnreadable) */
+            content: string | null;
+            /**
+             * @description Present (true) when the content was erased (its key destroyed)
+             * @enum {boolean}
+             */
+            contentErased?: true;
+            /**
+             * @description Present (true) when the stored content does not decrypt (tampered); never a sign of erasure
+             * @enum {boolean}
+             */
+            contentUnreadable?: true;
             modelId?: string;
             stopReason?: string;
             /** Format: date-time */

@@ -7,7 +7,8 @@ export interface MessageView {
   messageId: string;
   parentMessageId: string | null;
   role: MessageRole;
-  content: string;
+  /** null: erased (its key destroyed) or unreadable (it does not decrypt). */
+  content: string | null;
   modelId?: string;
   stopReason?: StopReason;
   /** The MessageAppended event's occurredAt. */

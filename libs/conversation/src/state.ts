@@ -11,7 +11,12 @@ export interface MessageNode {
   readonly messageId: string;
   readonly parentMessageId: string | null;
   readonly role: MessageRole;
-  readonly content: string;
+  /**
+   * The text, as the events folded hold it: folded from the events as read, null where the
+   * content is erased or does not decrypt; folded from the events as stored, the envelope the
+   * log keeps (the commands never read it).
+   */
+  readonly content: string | null;
   readonly modelId?: string;
   readonly stopReason?: StopReason;
   readonly childIds: readonly string[];

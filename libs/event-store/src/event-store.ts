@@ -48,7 +48,8 @@ export class PostgresEventStore {
   private readonly batcher: AppendBatcher;
 
   constructor(
-    private readonly pool: Pool,
+    /** The pool it runs on (its writers also make content keys there). */
+    readonly pool: Pool,
     private readonly observer: EventStoreObserver = {},
     groupCommit: Partial<GroupCommitOptions> = {},
   ) {

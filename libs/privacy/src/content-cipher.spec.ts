@@ -67,20 +67,54 @@ describe('content encryption (AES-256-GCM envelopes)', () => {
     expect(plaintextFieldsOf(sealed)).toEqual([]);
     expect(kidsOf(sealed)).toEqual([key.kid]);
     const live = new Map<string, KeyLookup | null>([[key.kid, { state: 'live', key }]]);
-    expect(openData(sealed, live)).toEqual({ data: e.data, contentErased: false });
+    expect(openData(sealed, live)).toEqual({ data: e.data, contentErased: false, unreadableFields: [] });
   });
 
-  it('given a destroyed or missing key, when opened, then the field reads null and the event says erased', () => {
+  it('given a destroyed key, when opened, then the field reads null and the event says erased', () => {
     const e = { eventId, type: 'MessageAppended', data: { messageId: 'm', content: 'hello' } };
     const sealed = { ...e, data: sealData(key, e) };
     const gone = new Map<string, KeyLookup | null>([[key.kid, { state: 'destroyed', destroyedAt: new Date() }]]);
-    expect(openData(sealed, gone)).toEqual({ data: { messageId: 'm', content: null }, contentErased: true });
-    expect(openData(sealed, new Map())).toEqual({ data: { messageId: 'm', content: null }, contentErased: true });
+    expect(openData(sealed, gone)).toEqual({
+      data: { messageId: 'm', content: null },
+      contentErased: true,
+      unreadableFields: [],
+    });
+  });
+
+  it('given a tampered ciphertext under a live key, when opened, then it reads null as unreadable, never erased', () => {
+    const e = { eventId, type: 'MessageAppended', data: { messageId: 'm', content: 'hello' } };
+    const envelope = sealData(key, e).content as { ct: string };
+    const ct = Buffer.from(envelope.ct, 'base64');
+    ct[0] ^= 1;
+    const tampered = { ...e, data: { ...e.data, content: { ...envelope, ct: ct.toString('base64') } } };
+    const live = new Map<string, KeyLookup | null>([[key.kid, { state: 'live', key }]]);
+    expect(openData(tampered, live)).toEqual({
+      data: { messageId: 'm', content: null },
+      contentErased: false,
+      unreadableFields: ['content'],
+    });
+  });
+
+  it('given an envelope naming a key that never existed, when opened, then it is unreadable, never erased', () => {
+    const e = { eventId, type: 'FeedbackSubmitted', data: { rating: 'up', comment: 'fine' } };
+    const sealed = { ...e, data: sealData(key, e) };
+    expect(openData(sealed, new Map())).toEqual({
+      data: { rating: 'up', comment: null },
+      contentErased: false,
+      unreadableFields: ['comment'],
+    });
+  });
+
+  it('given an envelope moved to another event, when opened, then it is unreadable (bound to its event id)', () => {
+    const e = { eventId, type: 'MessageAppended', data: { messageId: 'm', content: 'hello' } };
+    const moved = { ...e, eventId: randomUUID(), data: sealData(key, e) };
+    const live = new Map<string, KeyLookup | null>([[key.kid, { state: 'live', key }]]);
+    expect(openData(moved, live).unreadableFields).toEqual(['content']);
   });
 
   it('given plaintext written before encryption, then it is read as is and counted as not erasable', () => {
     const e = { eventId, type: 'MessageAppended', data: { content: 'old text' } };
-    expect(openData(e, new Map())).toEqual({ data: e.data, contentErased: false });
+    expect(openData(e, new Map())).toEqual({ data: e.data, contentErased: false, unreadableFields: [] });
     expect(plaintextFieldsOf(e)).toEqual(['content']);
   });
 

@@ -42,10 +42,11 @@ export class LegalHoldOpen extends Error {
  * runs either comes first (the erasure sees it) or after (the content is gone already).
  */
 export async function lockSubject(client: Queryable, tenantId: string, subjectId: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(0) || $2, 1764402000))`, [
-    tenantId,
-    subjectId,
-  ]);
+  // length-prefixed, so no (tenant, subject) pair spells another's text (PostgreSQL text holds no NUL)
+  await client.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended(length($1)::text || ':' || $1 || $2, 1764402000))`,
+    [tenantId, subjectId],
+  );
 }
 
 export async function openHolds(q: Queryable, tenantId: string, subjectId: string): Promise<OpenHold[]> {

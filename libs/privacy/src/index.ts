@@ -5,3 +5,7 @@ export * from './master-key';
 export * from './sealed-fields';
 export * from './sealing';
 export * from './erasure';
+export * from './content-sealer';
+export * from './readable-events';
+export * from './subjects';
+export * from './subject-export';

@@ -8,14 +8,16 @@ import {
 } from '@app/application';
 import { type ConversationCommand, type Policy, POLICY_V1 } from '@app/conversation';
 import type { PostgresEventStore } from '@app/event-store';
+import type { ContentSealer } from '@app/privacy';
+import { testContentSealer } from './content-keys';
 
 /**
- * Test data written the way the API writes it: through handleConversationCommand, at the times
- * `clock` gives, without size limits or snapshots (unless given).
+ * Test data written the way the API writes it: through handleConversationCommand, sealed under
+ * the test run's master key, at the times `clock` gives, without size limits or snapshots.
  */
 export function fixtureDeps(
   store: PostgresEventStore,
-  options: { clock?: () => Date; policy?: Policy; newEventId?: () => string } = {},
+  options: { clock?: () => Date; policy?: Policy; newEventId?: () => string; content?: ContentSealer } = {},
 ): ConversationCommandDeps {
   const policy = options.policy ?? POLICY_V1;
   return conversationCommandDeps({
@@ -23,6 +25,7 @@ export function fixtureDeps(
     snapshots: null,
     policy: () => policy,
     limits: { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER },
+    content: options.content ?? testContentSealer(store.pool),
     clock: options.clock,
     newEventId: options.newEventId ?? randomUUID,
   });

@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -58,4 +59,18 @@ export default async function globalSetup(): Promise<void> {
   await ensureTestRuntimeRole(admin);
   process.env.CS_TEST_ADMIN_URL = admin;
   process.env.CS_TEST_TEMPLATE = template;
+  process.env.CONTENT_KEY_FILE = testMasterKeyFile();
+}
+
+/**
+ * The master key every test process and every service the tests start wraps content keys with
+ * (CONTENT_KEY_FILE, inherited by the workers): a file of its own in a private temporary
+ * directory, one line of base64 like `content-key:create` writes, readable by its owner only.
+ */
+function testMasterKeyFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-test-content-key-'));
+  const file = join(dir, 'content-key');
+  writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  (globalThis as Record<string, unknown>).__CS_CONTENT_KEY_DIR__ = dir;
+  return file;
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { withAdmin } from './test-database';
 
 export default async function globalTeardown(): Promise<void> {
@@ -14,4 +15,6 @@ export default async function globalTeardown(): Promise<void> {
   await holder?.end().catch(() => undefined);
   const pg = (globalThis as Record<string, unknown>).__CS_EMBEDDED_PG__ as { stop(): Promise<void> } | undefined;
   await pg?.stop();
+  const keyDir = (globalThis as Record<string, unknown>).__CS_CONTENT_KEY_DIR__ as string | undefined;
+  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 }

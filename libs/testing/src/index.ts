@@ -5,3 +5,4 @@ export * from './fixture-commands';
 export * from './scratch-cluster';
 export * from './scratch-replica';
 export * from './read-models';
+export * from './content-keys';

@@ -31,6 +31,7 @@ import { cutOffWhenStalled } from '../limits/stalled-response';
 import { TransparencyLogService } from '../transparency-log/transparency-log.service';
 import { ExportQueryDto } from './dto/audit-query.dto';
 import { ReadsFrom } from '../projections/wait-for.interceptor';
+import { ContentProtection } from '../privacy/content-protection';
 
 /** Seconds to wait after 503 LOG_BEHIND (the sequencer takes a batch every 100 ms). */
 const LOG_BEHIND_RETRY_AFTER_S = 5;
@@ -53,6 +54,7 @@ export class AuditExportController {
     private readonly tlog: TransparencyLogService,
     private readonly access: AccessRecorder,
     private readonly pacer: BulkReadPacer,
+    private readonly content: ContentProtection,
   ) {}
 
   @Get('export')
@@ -108,6 +110,7 @@ export class AuditExportController {
       recorded = true;
     };
     const body = exportEndsStream(await this.reads.heavyPool(), {
+      ...this.content.opening,
       filters,
       nothing: scope === null,
       onPage: (ends) => {
@@ -152,6 +155,7 @@ export class AuditExportController {
     const targets: AccessTarget[] = [];
     try {
       const manifest = await writeAuditBundle(await this.reads.heavyPool(), this.tlog.log, dir, {
+        ...this.content.opening,
         filters,
         nothing,
         // The checkpoint is the primary's latest: a replica may not have replayed its tree yet.

@@ -3,6 +3,7 @@ import { DatabaseError } from 'pg';
 import { ApplicationError, type ApplicationRefusal } from '@app/application';
 import { EventStoreError, TIMEOUT_SQLSTATES } from '@app/event-store';
 import { ConversationError, type ConversationErrorCode } from '@app/conversation';
+import { HoldAlreadyReleased, LegalHoldOpen, UnknownHold } from '@app/privacy';
 import { ApiError, Problem, problem } from './api-error';
 
 /** HTTP status of each domain error code (libs/conversation): a code missing here fails to compile. */
@@ -152,6 +153,8 @@ export function toProblem(err: unknown): MappedError {
       unexpected: false,
     };
   }
+  const subject = subjectProblem(err);
+  if (subject) return { problem: subject, unexpected: false };
   if (err instanceof EventStoreError) {
     return { problem: problem(STORE_STATUS[err.code] ?? 409, err.code, err.message), unexpected: false };
   }
@@ -176,4 +179,17 @@ export function toProblem(err: unknown): MappedError {
     return { problem: problem(status, HTTP_CODES[status] ?? 'HTTP_ERROR', (err as Error).message), unexpected: false };
   }
   return { problem: problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged'), unexpected: true };
+}
+
+/** Refusals about data subjects (libs/privacy): legal holds. */
+function subjectProblem(err: unknown): Problem | null {
+  if (err instanceof LegalHoldOpen) {
+    const holds = err.holds.map((h) => ({ holdId: h.holdId, reason: h.reason, placedAt: h.placedAt.toISOString() }));
+    return problem(409, 'LEGAL_HOLD', err.message, { holds });
+  }
+  if (err instanceof UnknownHold) return problem(404, 'NOT_FOUND', err.message);
+  if (err instanceof HoldAlreadyReleased) {
+    return problem(409, 'HOLD_ALREADY_RELEASED', err.message, { releasedAt: err.releasedAt.toISOString() });
+  }
+  return null;
 }

@@ -54,7 +54,7 @@ import {
   MessagesQueryDto,
   ThreadStatusDto,
 } from './dto/responses.dto';
-import { GetConversationQuery } from './queries/get-conversation.query';
+import { GetConversationQuery, GetReadableConversationQuery } from './queries/get-conversation.query';
 import { GetThreadStatusQuery } from './queries/get-thread-status.query';
 import { OnReplica, ReadsFrom } from '../projections/wait-for.interceptor';
 
@@ -305,7 +305,9 @@ export class ConversationsController {
     @CurrentPrincipal() who: Principal,
     @Req() request: FastifyRequest,
   ) {
-    const state = await this.load(id, who, query);
+    const { state, marks } = await this.queries.execute(
+      new GetReadableConversationQuery(id, who, { version: query.asOfVersion, time: query.asOf }),
+    );
     noteRead(request, state.tenantId, [id]);
     const all =
       query.tree === 'true'
@@ -316,7 +318,8 @@ export class ConversationsController {
     const from = Number(query.cursor ?? 0);
     const limit = query.limit ?? 50;
     return {
-      items: all.slice(from, from + limit),
+      // content null: erased (contentErased) or unreadable (contentUnreadable)
+      items: all.slice(from, from + limit).map((m) => ({ ...m, ...marks.get(m.messageId) })),
       nextCursor: from + limit < all.length ? String(from + limit) : null,
     };
   }

@@ -10,7 +10,7 @@ import { RecordRedirectionHandler } from './commands/record-redirection.handler'
 import { RequestEndHandler } from './commands/request-end.handler';
 import { StartConversationHandler } from './commands/start-conversation.handler';
 import { SubmitFeedbackHandler } from './commands/submit-feedback.handler';
-import { GetConversationHandler } from './queries/get-conversation.query';
+import { GetConversationHandler, GetReadableConversationHandler } from './queries/get-conversation.query';
 import { GetThreadStatusHandler } from './queries/get-thread-status.query';
 
 /** Conversation commands (one handler each, over handleConversationCommand) and reads. */
@@ -29,6 +29,7 @@ import { GetThreadStatusHandler } from './queries/get-thread-status.query';
     FlagSafetyRiskHandler,
     ClearSafetyRiskHandler,
     GetConversationHandler,
+    GetReadableConversationHandler,
     GetThreadStatusHandler,
   ],
   // the review handler (AuditModule) shares the process's command queue and state cache

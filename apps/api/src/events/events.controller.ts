@@ -18,6 +18,7 @@ import { APP_CONFIG } from '../database/database.providers';
 import { cutOffWhenStalled } from '../limits/stalled-response';
 import { SseConnections } from './sse-connections';
 import { assertConversationVisible, streamIdOf } from '../conversations/conversation-stream';
+import { ContentProtection } from '../privacy/content-protection';
 import { EventDto, EventPageDto, FeedQueryDto, StreamEventsQueryDto } from './dto/event.dto';
 
 /** A tenant's key reads that tenant's events only, filtered in SQL (`readAll`'s tenantId). */
@@ -39,6 +40,7 @@ export class EventsController {
     private readonly connections: SseConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: AccessRecorder,
+    private readonly content: ContentProtection,
   ) {}
 
   @Get('v1/conversations/:id/events')
@@ -59,7 +61,7 @@ export class EventsController {
     const events = await this.store.readStream(streamIdOf(id), { fromVersion: from, toVersion: from + limit - 1 });
     const last = events.at(-1);
     return {
-      items: events.map(EventDto.from),
+      items: (await this.content.read(events)).map(EventDto.from),
       nextCursor: events.length === limit && last ? String(last.version) : null,
     };
   }
@@ -82,7 +84,7 @@ export class EventsController {
       tenantId: tenantOf(principal),
       listedOnly: true,
     });
-    return { items: page.events.map(EventDto.from), nextCursor: page.nextPosition };
+    return { items: (await this.content.read(page.events)).map(EventDto.from), nextCursor: page.nextPosition };
   }
 
   @Get('v1/events/stream')
@@ -146,7 +148,7 @@ export class EventsController {
         // An entry per tenant of the batch, before it is sent; none fits: the stream ends unsent
         // and the client resumes with Last-Event-ID.
         if (page.events.length && !this.access.tryRecord(request, eventTargets(page.events))) break;
-        for (const e of page.events) {
+        for (const e of await this.content.read(page.events)) {
           const chunk = `id: ${e.position}\nevent: ${e.type}\ndata: ${JSON.stringify(EventDto.from(e))}\n\n`;
           // Backpressure: a slow client is not fed the whole log into memory.
           if (!reply.raw.write(chunk)) await once(reply.raw, 'drain', { signal: closed }).catch(() => undefined);

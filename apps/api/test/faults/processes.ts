@@ -1,7 +1,9 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { createMasterKeyFile } from '@app/privacy';
 
 /** The built entry points (`npm run build:server`): the suite runs them as real processes. */
 export const DIST = join(resolve(__dirname, '../../../..'), 'dist/apps');
@@ -96,6 +98,21 @@ export class Child {
 /** Settings of every service process of the suite: quiet logs, no rate limits (the load is ours). */
 const QUIET = { LOG_LEVEL: 'warn', RATE_LIMITS: 'off', HOST: '127.0.0.1' };
 
+let suiteKeyFile: string | undefined;
+
+/**
+ * The master key every process of the suite seals and opens content with (CONTENT_KEY_FILE): the
+ * suite has no global setup, so it makes its own, once, in a private temporary directory.
+ */
+function contentKeyFile(): string {
+  if (process.env.CONTENT_KEY_FILE) return process.env.CONTENT_KEY_FILE;
+  if (!suiteKeyFile) {
+    suiteKeyFile = join(mkdtempSync(join(tmpdir(), 'cs-faults-content-key-')), 'content-key');
+    createMasterKeyFile(suiteKeyFile);
+  }
+  return suiteKeyFile;
+}
+
 export interface Database {
   /** The owner's URL (MIGRATION_DATABASE_URL). */
   url: string;
@@ -105,7 +122,14 @@ export interface Database {
 
 function spawnNode(name: string, script: string, db: Database, env: Record<string, string>): Child {
   const proc = spawn(process.execPath, [script], {
-    env: { ...process.env, ...QUIET, DATABASE_URL: db.runtimeUrl, MIGRATION_DATABASE_URL: db.url, ...env },
+    env: {
+      ...process.env,
+      ...QUIET,
+      CONTENT_KEY_FILE: contentKeyFile(),
+      DATABASE_URL: db.runtimeUrl,
+      MIGRATION_DATABASE_URL: db.url,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Child(name, proc);
@@ -134,7 +158,13 @@ export async function startProjector(name: string, db: Database): Promise<Child>
 export async function runCli(db: Database, args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI_MAIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: db.url, MIGRATION_DATABASE_URL: db.url },
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        CONTENT_KEY_FILE: contentKeyFile(),
+        DATABASE_URL: db.url,
+        MIGRATION_DATABASE_URL: db.url,
+      },
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: 0, out: stdout, err: stderr };

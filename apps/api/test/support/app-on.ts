@@ -3,6 +3,7 @@ import type { DestinationStream } from 'pino';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
 import { httpOf } from './test-app';
+import { testContentKeyFile } from '@app/testing';
 
 /** Another instance of the whole application on an existing database (several may share one). */
 export async function startAppOn(
@@ -10,7 +11,7 @@ export async function startAppOn(
   env: Record<string, string> = {},
   logStream?: DestinationStream,
 ): Promise<NestFastifyApplication> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', CONTENT_KEY_FILE: testContentKeyFile(), ...env });
   const app = await createApp({ config, databaseUrl, logger: false, logStream });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, testContentKeyFile } from '@app/testing';
 import { loadConfig } from '@app/platform';
 import { createApp } from '../../src/app.factory';
 import { createApiKey, NewApiKey, Role } from '@app/access';
@@ -30,7 +30,7 @@ export async function startTestApp(
   options: { asOwner?: boolean; connectVia?: (url: string) => string } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', CONTENT_KEY_FILE: testContentKeyFile(), ...env });
   const connectVia = options.connectVia ?? ((url: string) => url);
   const app = await createApp({
     config,

@@ -8,6 +8,7 @@ import {
 import { type ConversationCommand, POLICY_V1 } from '@app/conversation';
 import { type PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import type { Pool } from 'pg';
+import { benchContentSealer } from '../content-key';
 import { CONTENT_300 } from '../http/message-load';
 
 /** A conversation built for the bench: its id and the message its next message answers. */
@@ -31,6 +32,7 @@ export const benchCommandDeps = (
     policy: () => POLICY_V1,
     limits: UNLIMITED,
     cacheEvents,
+    content: benchContentSealer(pool),
   });
 
 const writer = (tenantId: string): Caller => ({ keyId: 'bench-writer', role: 'writer', tenantId, holder: null });

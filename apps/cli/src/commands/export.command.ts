@@ -16,6 +16,7 @@ import {
 } from '@app/audit';
 import { PostgresEventStore } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
+import type { KeyReader } from '@app/privacy';
 import { projectionLags } from '@app/projections';
 import { catchUpSequencer, CheckpointSigner, readSigningKey, resolveOrigin, TransparencyLog } from '@app/transparency';
 import { UsageError } from '../args';
@@ -45,6 +46,7 @@ export const manifestFileOf = (out: string): string => `${out.replace(/\.jsonl$/
 export async function exportCommand(
   pool: Pool,
   flags: Record<string, string | true>,
+  keys: KeyReader,
   io: ExportIo = consoleIo,
   now = new Date(),
 ): Promise<number> {
@@ -59,6 +61,8 @@ export async function exportCommand(
   let manifest: ExportManifest | undefined;
   let shown = 0;
   const body = exportEndsStream(pool, {
+    keys,
+    warn: (m) => io.err(`warning: ${m}`),
     filters,
     onStart: ({ total }) => {
       if (io.progress) progress = new Progress('exporting ends', total);
@@ -109,6 +113,7 @@ export async function exportBundleCommand(
   flags: Record<string, string | true>,
   config: AppConfig,
   keyFile: string | undefined,
+  keys: KeyReader,
   io: ExportIo = consoleIo,
 ): Promise<number> {
   const dir = flags.bundle;
@@ -138,6 +143,8 @@ export async function exportBundleCommand(
   let shown = 0;
   try {
     const manifest = await writeAuditBundle(pool, new TransparencyLog(pool, origin, signer), dir, {
+      keys,
+      warn: (m) => io.err(`warning: ${m}`),
       filters,
       onStart: ({ ends }) => {
         if (io.progress) progress = new Progress('exporting ends', ends);

@@ -1,5 +1,6 @@
 import { PostgresEventStore } from '@app/event-store';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { readableEvents } from '@app/privacy';
+import { createTestDatabase, TestDatabase, testContentKeys, testContentSealer } from '@app/testing';
 import { SeedAlreadyWritten, seedConversations } from '@app/application';
 import { parseSeedFlags } from './seed.command';
 
@@ -13,15 +14,18 @@ describe(seedConversations.name, () => {
   });
   afterAll(() => Promise.all([first.drop(), second.drop()]));
 
-  const chains = async (db: TestDatabase) =>
-    (
-      await db.pool.query(
-        'SELECT stream_id, stream_version, type, hash FROM es_events ORDER BY stream_id, stream_version',
-      )
-    ).rows;
+  // The same events and text for the same seed; the stored forms (and so the hashes) differ, each
+  // database sealing under keys of its own with fresh nonces.
+  const chains = async (db: TestDatabase) => {
+    const { rows } = await db.pool.query<{ eventId: string; type: string; data: Record<string, unknown> }>(
+      `SELECT stream_id, stream_version, event_id AS "eventId", type, data FROM es_events
+        ORDER BY stream_id, stream_version`,
+    );
+    return (await readableEvents(testContentKeys(db.pool), rows)).map(({ storedData: _stored, ...e }) => e);
+  };
 
   it('writes exactly the events asked, in streams that all verify, the same for the same seed', async () => {
-    const result = await seedConversations(first.pool, options);
+    const result = await seedConversations(first.pool, testContentSealer(first.pool), options);
     expect(result.events).toBe(500);
 
     const count = async (sql: string) => Number((await first.pool.query<{ n: string }>(sql)).rows[0].n);
@@ -43,12 +47,19 @@ describe(seedConversations.name, () => {
     expect(verified.filter((v) => !v.valid)).toEqual([]);
     expect(verified.reduce((n, v) => n + v.count, 0)).toBe(500);
 
-    await seedConversations(second.pool, options);
-    expect(await chains(second)).toEqual(await chains(first));
+    await seedConversations(second.pool, testContentSealer(second.pool), options);
+    const [a, b] = [await chains(first), await chains(second)];
+    expect(b).toEqual(a);
+    expect(a.some((e) => e.type === 'MessageAppended' && typeof e.data.content === 'string')).toBe(true);
+    // Stored sealed: no message's text is in the log as written.
+    const plain = await first.pool.query(
+      `SELECT 1 FROM es_events WHERE type = 'MessageAppended' AND jsonb_typeof(data->'content') = 'string'`,
+    );
+    expect(plain.rowCount).toBe(0);
   });
 
   it('refuses to write the same seed twice into one database', async () => {
-    await expect(seedConversations(first.pool, options)).rejects.toBeInstanceOf(SeedAlreadyWritten);
+    await expect(seedConversations(first.pool, testContentSealer(first.pool), options)).rejects.toBeInstanceOf(SeedAlreadyWritten);
     expect(Number((await first.pool.query('SELECT count(*) AS n FROM es_events')).rows[0].n)).toBe(500);
   });
 });

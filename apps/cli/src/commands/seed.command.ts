@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { SeedAlreadyWritten, seedConversations, SeedOptions } from '@app/application';
+import type { ContentSealer } from '@app/privacy';
 import { UsageError } from '../args';
 import { Progress } from '../progress';
 
@@ -43,11 +44,11 @@ export function parseSeedFlags(flags: Record<string, string | true>, now = Date.
 }
 
 /** `seed [--events 30000] [--tenants 3] [--seed 42] [--from <28 days ago>] [--days 28] [--concurrency 16]`. */
-export async function seed(pool: Pool, flags: Record<string, string | true>): Promise<void> {
+export async function seed(pool: Pool, flags: Record<string, string | true>, content: ContentSealer): Promise<void> {
   const options = parseSeedFlags(flags);
   const progress = new Progress('seeding events', options.events);
   const started = Date.now();
-  const result = await seedConversations(pool, options, () => progress.tick()).catch((err: unknown) => {
+  const result = await seedConversations(pool, content, options, () => progress.tick()).catch((err: unknown) => {
     throw err instanceof SeedAlreadyWritten ? new UsageError(err.message) : err;
   });
   progress.done();

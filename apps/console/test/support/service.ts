@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { createApiKey, revokeApiKey, type Role } from '@app/access';
 import { createConversationClient, type ConversationServiceClient } from '@app/client';
 import { loadConfig } from '@app/platform';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, type TestDatabase, testContentKeyFile } from '@app/testing';
 import { createSigningKeyFile } from '@app/transparency';
 import { generateSigningKeyPem, signerFromPem } from '@app/tlog';
 // The browser tests drive the real service in process, as the API's e2e tests do (the one import of
@@ -72,7 +72,13 @@ async function listen(app: NestFastifyApplication): Promise<string> {
 }
 
 async function instance(databaseUrl: string, env: Record<string, string>): Promise<Instance> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', RATE_LIMITS: 'off', CONSOLE_DIR, ...env });
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    RATE_LIMITS: 'off',
+    CONSOLE_DIR,
+    CONTENT_KEY_FILE: testContentKeyFile(),
+    ...env,
+  });
   const app = await createApp({ config, databaseUrl, logger: false });
   try {
     await app.init();

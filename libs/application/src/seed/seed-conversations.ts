@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { POLICY_V1, streamIdOf } from '@app/conversation';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
+import type { ContentSealer } from '@app/privacy';
 import type { Caller } from '../command-context';
 import { conversationCommandDeps } from '../command-deps';
 import { type ConversationCommandDeps, handleConversationCommand } from '../handle-conversation-command';
@@ -37,13 +38,16 @@ const callerOf = (step: PlannedCommand, tenantId: string): Caller =>
     : { keyId: 'seed-writer', role: 'writer', tenantId, holder: null };
 
 /**
- * Writes seeded conversations the way the API does, through handleConversationCommand: each
+ * Writes seeded conversations the way the API does, through handleConversationCommand (sealed
+ * through `content`): each
  * command decided on the folded state and appended at its version, with its idempotency key,
- * at the plan's time and event id. Exactly `events` events; the same data for the same seed
+ * at the plan's time and event id. Exactly `events` events; the same data (as read: sealed
+ * fields are stored under each database's own keys) for the same seed
  * and options.
  */
 export async function seedConversations(
   pool: Pool,
+  content: ContentSealer,
   options: SeedOptions,
   onEvent: () => void = () => undefined,
 ): Promise<SeedResult> {
@@ -53,7 +57,7 @@ export async function seedConversations(
   }
   const limits = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
   const snapshots = new PostgresSnapshotStore(pool);
-  const deps = conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits });
+  const deps = conversationCommandDeps({ store, snapshots, policy: () => POLICY_V1, limits, content });
   let planned = 0;
   let next = 0;
   const types: Record<string, number> = {};

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** rm_messages: one row per message of the tree, insert-only (messages.projection.ts). */
+/** rm_messages: one row per message of the tree, insert-only (messages.projection.ts); no content. */
 @Entity('rm_messages')
 export class MessageEntity {
   @PrimaryColumn('uuid', { name: 'conversation_id' })
@@ -14,9 +14,6 @@ export class MessageEntity {
 
   @Column('text')
   role: string;
-
-  @Column('text')
-  content: string;
 
   @Column('text', { name: 'model_id', nullable: true })
   modelId: string | null;

@@ -60,9 +60,6 @@ export class ReviewEntity {
   @Column('text', { name: 'error_type', nullable: true })
   errorType: string | null;
 
-  @Column('text', { nullable: true })
-  note: string | null;
-
   @Column('timestamptz', { name: 'reviewed_at' })
   reviewedAt: Date;
 }

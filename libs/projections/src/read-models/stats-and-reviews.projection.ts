@@ -23,10 +23,10 @@ const SQL = `WITH ev AS MATERIALIZED (
     GROUP BY 1, 2, 3, 4
    ON CONFLICT (day, tenant_id, dimension, key) DO UPDATE SET ends = d.ends + excluded.ends)
  INSERT INTO rm_reviews (review_id, end_event_id, conversation_id, tenant_id, reviewer_id, outcome, new_reason_code,
-   error_type, note, reviewed_at)
+   error_type, reviewed_at)
  SELECT (${reviewed.text('reviewId')})::uuid, (${reviewed.text('endEventId')})::uuid, conversation_id, tenant_id,
         ${reviewed.text('reviewerId')}, ${reviewed.text('outcome')}, ${reviewed.text('newReasonCode')},
-        ${reviewed.text('errorType')}, ${reviewed.text('note')}, occurred_at
+        ${reviewed.text('errorType')}, occurred_at
    FROM ev WHERE ${typeIs(['EndDecisionReviewed'])}
  ON CONFLICT DO NOTHING`;
 

@@ -173,7 +173,10 @@ export function threadStatusRebuild(cacheSize: number): Projection<RebuildBatch>
 
 /**
  * Thread status per conversation: the domain's own fold, one upsert per batch. Each row keeps
- * the domain's snapshot of the state to fold on from (message content lives in rm_messages).
+ * the domain's snapshot of the state to fold on from, without message content (folds read it
+ * emptied). Its ends' explanations, cleared flags' notes and reviews' notes are folded from the
+ * events as stored: envelopes (or plaintext written before encryption), never opened here, so a
+ * destroyed key leaves nothing readable in this table and a rebuild brings nothing back.
  */
 export const threadStatusProjection: Projection<Groups> = {
   name: NAME,

@@ -1,15 +1,18 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { ChainReport, chainReport, readStreamHead, readStreamOfTenant } from '@app/audit';
 import { PostgresEventStore, StoredEvent } from '@app/event-store';
+import type { ReadableEvent } from '@app/privacy';
 import { ALL_TENANTS } from '@app/access';
 import type { Principal } from '../../auth/api-keys';
 import { ApiError } from '../../common/api-error';
 import { ReadDatabase } from '../../database/read-database';
 import { assertConversationVisible, streamIdOf } from '../../conversations/conversation-stream';
+import { ContentProtection } from '../../privacy/content-protection';
 
 export interface Timeline {
   conversationId: string;
-  events: StoredEvent[];
+  /** As read (sealed fields opened, storedData as hashed); the chain is checked on the stored form. */
+  events: ReadableEvent<StoredEvent>[];
   chain: ChainReport;
 }
 
@@ -28,6 +31,7 @@ export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery> {
   constructor(
     private readonly store: PostgresEventStore,
     private readonly reads: ReadDatabase,
+    private readonly content: ContentProtection,
   ) {}
 
   async execute({ conversationId, principal }: GetTimelineQuery): Promise<Timeline> {
@@ -44,6 +48,6 @@ export class GetTimelineHandler implements IQueryHandler<GetTimelineQuery> {
       principal.tenantId === ALL_TENANTS ? undefined : principal.tenantId,
     );
     if (events.length === 0) throw ApiError.notFound(`conversation ${conversationId}`);
-    return { conversationId, events, chain: chainReport(events, head) };
+    return { conversationId, events: await this.content.read(events), chain: chainReport(events, head) };
   }
 }

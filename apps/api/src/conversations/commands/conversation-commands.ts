@@ -5,6 +5,7 @@ import { CommandContext, CommandOutcome, conversationCommandDeps, ConversationCo
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
 import { APP_CONFIG, PG_POOL } from '../../database/database.providers';
+import { ContentProtection } from '../../privacy/content-protection';
 import { POLICIES, PolicyBook } from '../policies';
 
 /** The process's ConversationCommandDeps: one queue and one state cache for every handler. */
@@ -14,10 +15,17 @@ const logger = new Logger('ConversationCommands');
 
 export const commandDepsProvider: Provider = {
   provide: COMMAND_DEPS,
-  inject: [PostgresEventStore, PG_POOL, POLICIES, APP_CONFIG],
-  useFactory: (store: PostgresEventStore, pool: Pool, policies: PolicyBook, config: AppConfig) =>
+  inject: [PostgresEventStore, PG_POOL, POLICIES, APP_CONFIG, ContentProtection],
+  useFactory: (
+    store: PostgresEventStore,
+    pool: Pool,
+    policies: PolicyBook,
+    config: AppConfig,
+    content: ContentProtection,
+  ) =>
     conversationCommandDeps({
       store,
+      content: content.sealer,
       snapshots: new PostgresSnapshotStore(pool),
       policy: () => policies.current,
       limits: { maxEvents: config.limits.maxConversationEvents, maxBytes: config.limits.maxConversationBytes },

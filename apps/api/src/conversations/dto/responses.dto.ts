@@ -75,7 +75,19 @@ export class MessageDto {
   @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for a root' }) parentMessageId:
     string | null;
   @ApiProperty({ enum: MESSAGE_ROLES }) role: string;
-  @ApiProperty() content: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The text; null when it was erased (contentErased) or does not decrypt (contentUnreadable)',
+  })
+  content: string | null;
+  @ApiPropertyOptional({ enum: [true], description: 'Present (true) when the content was erased (its key destroyed)' })
+  contentErased?: true;
+  @ApiPropertyOptional({
+    enum: [true],
+    description: 'Present (true) when the stored content does not decrypt (tampered); never a sign of erasure',
+  })
+  contentUnreadable?: true;
   @ApiPropertyOptional() modelId?: string;
   @ApiPropertyOptional() stopReason?: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;

@@ -1,7 +1,7 @@
 import type { QueryResult } from '@nestjs/cqrs';
 import type { ConversationState, ThreadStatus } from '@app/conversation';
 import type { GetTimelineQuery, Timeline } from '../../audit/queries/get-timeline.query';
-import type { GetConversationQuery } from './get-conversation.query';
+import type { GetConversationQuery, GetReadableConversationQuery, ReadableConversation } from './get-conversation.query';
 import type { GetThreadStatusQuery } from './get-thread-status.query';
 
 // Checked by `npm run typecheck`: queryBus.execute(query) has the type each query names with
@@ -11,10 +11,11 @@ const resultTypes: [
   Same<QueryResult<GetThreadStatusQuery>, ThreadStatus>,
   Same<QueryResult<GetConversationQuery>, ConversationState>,
   Same<QueryResult<GetTimelineQuery>, Timeline>,
-] = [true, true, true];
+  Same<QueryResult<GetReadableConversationQuery>, ReadableConversation>,
+] = [true, true, true, true];
 
 describe('The API queries', () => {
   it('name their result types (Query<T>)', () => {
-    expect(resultTypes).toEqual([true, true, true]);
+    expect(resultTypes).toEqual([true, true, true, true]);
   });
 });

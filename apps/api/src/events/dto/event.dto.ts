@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { StoredEvent } from '@app/event-store';
+import type { ReadableEvent } from '@app/privacy';
 import { PageLimit } from '../../common/page-limit';
 import { IsPosition } from '../../common/is-position';
 
@@ -10,7 +11,35 @@ export class EventDto {
   @ApiProperty({ type: 'integer', example: 3 }) version: number;
   @ApiProperty({ description: 'Opaque commit-order position', example: '7311-42' }) position: string;
   @ApiProperty({ example: 'MessageAppended' }) type: string;
-  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'The data as read: encrypted fields (a message’s content, an end’s explanation, notes, a feedback comment) ' +
+      'opened; such a field reads null when its key was destroyed (contentErased) or it does not decrypt ' +
+      '(contentUnreadable)',
+  })
+  data: Record<string, unknown>;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Only when the stored form differs from data (encrypted fields are envelopes {enc, kid, iv, ct, tag}): ' +
+      'the data exactly as stored and hashed. Chain checks hash storedData ?? data.',
+  })
+  storedData?: Record<string, unknown>;
+  @ApiPropertyOptional({
+    enum: [true],
+    description: 'Present (true) when some encrypted field’s key was destroyed (erasure): that field reads null',
+  })
+  contentErased?: true;
+  @ApiPropertyOptional({
+    enum: [true],
+    description:
+      'Present (true) when some encrypted field does not decrypt under its key (tampered or moved): that field ' +
+      'reads null; never a sign of erasure',
+  })
+  contentUnreadable?: true;
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
@@ -22,7 +51,7 @@ export class EventDto {
   @ApiProperty({ description: 'SHA-256 (hex) of prevHash ‖ RFC 8785 JSON of the event' }) hash: string;
   @ApiProperty({ description: "The previous event's hash (64 zeros for version 1)" }) prevHash: string;
 
-  static from(e: StoredEvent): EventDto {
+  static from(e: ReadableEvent<StoredEvent>): EventDto {
     return Object.assign(new EventDto(), e);
   }
 }

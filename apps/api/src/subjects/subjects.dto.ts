@@ -1,0 +1,74 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsTenantId } from '../audit/dto/audit-validators';
+
+/** A reason is recorded in the subject's events: 1-1000 characters, nothing jsonb refuses. */
+export const MAX_REASON = 1000;
+const NO_NUL = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+const TENANT = ApiPropertyOptional({
+  example: 'tenant-a',
+  description: 'Only for keys of all tenants (*), which must give it: subject ids are per tenant',
+});
+
+export class SubjectRequestDto {
+  @ApiProperty({ minLength: 1, maxLength: MAX_REASON, example: 'Data subject request DSR-2031 (erasure)' })
+  @IsString()
+  @Length(1, MAX_REASON)
+  @Matches(NO_NUL, { message: '$property must not contain NUL characters or lone UTF-16 surrogates' })
+  reason: string;
+
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+}
+
+export class SubjectTenantQueryDto {
+  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+}
+
+export class SubjectErasureDto {
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Conversations of the subject whose content was erased' })
+  conversations: number;
+  @ApiProperty({ format: 'date-time', description: 'When the erasure committed (its keys were destroyed)' })
+  erasedAt: string;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description:
+      'Events of those conversations that hold text written before content encryption: destroying keys cannot ' +
+      'erase it',
+  })
+  plaintextEventsNotErasable: number;
+  @ApiProperty({ format: 'uuid', description: 'Names the erasure in its SubjectErased and ContentErased events' })
+  erasureId: string;
+}
+
+export class HoldCreatedDto {
+  @ApiProperty({ format: 'uuid' }) holdId: string;
+}
+
+export class HoldDto {
+  @ApiProperty({ format: 'uuid' }) holdId: string;
+  @ApiProperty() reason: string;
+  @ApiProperty({ format: 'date-time' }) placedAt: string;
+  @ApiProperty({ description: 'The API key id that placed it' }) placedBy: string;
+  @ApiPropertyOptional({ format: 'date-time' }) releasedAt?: string;
+  @ApiPropertyOptional({ description: 'The API key id that released it' }) releasedBy?: string;
+}
+
+export class HoldsDto {
+  @ApiProperty({ type: [HoldDto], description: 'Open and released holds, newest first' }) items: HoldDto[];
+}
+
+export class OpenHoldDto {
+  @ApiProperty({ format: 'uuid' }) holdId: string;
+  @ApiProperty() reason: string;
+  @ApiProperty({ format: 'date-time' }) placedAt: string;
+}
+
+export class LegalHoldProblemDto {
+  @ApiProperty({ format: 'uri-reference', example: '/problems/legal-hold' }) type: string;
+  @ApiProperty({ example: 'Conflict' }) title: string;
+  @ApiProperty({ type: 'integer', enum: [409], example: 409 }) status: number;
+  @ApiProperty() detail: string;
+  @ApiProperty({ enum: ['LEGAL_HOLD'], example: 'LEGAL_HOLD' }) code: string;
+  @ApiProperty({ type: [OpenHoldDto], description: 'The open holds that keep the content' }) holds: OpenHoldDto[];
+}
