@@ -33,6 +33,5 @@ export function unwrap<T>(answer: { data?: T; error?: unknown; response: Respons
 export type Schemas = components['schemas'];
 export type AuditEnd = Schemas['AuditEndDto'];
 export type BlockedEnd = Schemas['BlockedEndDto'];
-// (contentErased and storedData until the regenerated schema has them: SEAL's branch adds them.)
-export type EventDto = Schemas['EventDto'] & { contentErased?: boolean; storedData?: Record<string, unknown> };
+export type EventDto = Schemas['EventDto'];
 export type GuardCode = BlockedEnd['failedGuards'][number];

@@ -620,6 +620,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/{subjectId}/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a subject's content: destroy the content keys of every conversation the subject started
+         * @description One transaction under the subject’s lock: refused with 409 LEGAL_HOLD while a hold is open; else each conversation gets a ContentErased event (its ends, reasons, reviews and chain stay) and the subject’s stream a SubjectErased event. The keys are destroyed in every process before the answer. Text stored before content encryption cannot be erased this way: plaintextEventsNotErasable counts it.
+         */
+        post: operations["SubjectsController_erase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{subjectId}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subject's legal holds, open and released, newest first */
+        get: operations["SubjectsController_holds"];
+        put?: never;
+        /**
+         * Place a legal hold on a subject: erasure and retention leave its content alone until released
+         * @description Recorded as a LegalHoldPlaced event in the subject’s stream, which the tenant’s auditors see.
+         */
+        post: operations["SubjectsController_placeHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{subjectId}/holds/{holdId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Release a legal hold
+         * @description Recorded as a LegalHoldReleased event. Another tenant’s or subject’s hold is 404, as an unknown one.
+         */
+        delete: operations["SubjectsController_releaseHold"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{subjectId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Subject access: every conversation of the subject with its content, as NDJSON with a manifest
+         * @description One line per conversation the subject started in the tenant: {"type":"conversation","conversationId","status":{…as the thread status},"messages":[{…, "content": text or null, "contentErased"?: true}],"ends":[{…, "explanation"?: text or null, "contentErased"?: true}]}. The last line: {"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","subjectId","tenantId"}; a response without it is incomplete. The read is recorded in the access log before a byte is sent.
+         */
+        get: operations["SubjectsController_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -1418,6 +1499,81 @@ export interface components {
             to: number;
             /** @description RFC 9162 proof, base64 */
             hashes: string[];
+        };
+        OpenHoldDto: {
+            /** Format: uuid */
+            holdId: string;
+            reason: string;
+            /** Format: date-time */
+            placedAt: string;
+        };
+        LegalHoldProblemDto: {
+            /**
+             * Format: uri-reference
+             * @example /problems/legal-hold
+             */
+            type: string;
+            /** @example Conflict */
+            title: string;
+            /**
+             * @example 409
+             * @enum {integer}
+             */
+            status: 409;
+            detail: string;
+            /**
+             * @example LEGAL_HOLD
+             * @enum {string}
+             */
+            code: "LEGAL_HOLD";
+            /** @description The open holds that keep the content */
+            holds: components["schemas"]["OpenHoldDto"][];
+        };
+        SubjectRequestDto: {
+            /** @example Data subject request DSR-2031 (erasure) */
+            reason: string;
+            /**
+             * @description Only for keys of all tenants (*), which must give it: subject ids are per tenant
+             * @example tenant-a
+             */
+            tenantId?: string;
+        };
+        SubjectErasureDto: {
+            /** @description Conversations of the subject whose content was erased */
+            conversations: number;
+            /**
+             * Format: date-time
+             * @description When the erasure committed (its keys were destroyed)
+             */
+            erasedAt: string;
+            /** @description Events of those conversations that hold text written before content encryption: destroying keys cannot erase it */
+            plaintextEventsNotErasable: number;
+            /**
+             * Format: uuid
+             * @description Names the erasure in its SubjectErased and ContentErased events
+             */
+            erasureId: string;
+        };
+        HoldCreatedDto: {
+            /** Format: uuid */
+            holdId: string;
+        };
+        HoldDto: {
+            /** Format: uuid */
+            holdId: string;
+            reason: string;
+            /** Format: date-time */
+            placedAt: string;
+            /** @description The API key id that placed it */
+            placedBy: string;
+            /** Format: date-time */
+            releasedAt?: string;
+            /** @description The API key id that released it */
+            releasedBy?: string;
+        };
+        HoldsDto: {
+            /** @description Open and released holds, newest first */
+            items: components["schemas"]["HoldDto"][];
         };
     };
     responses: never;
@@ -5717,6 +5873,573 @@ export interface operations {
                 };
             };
             /** @description WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    SubjectsController_erase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays return the first answer and change nothing; 1-200 visible ASCII characters */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                subjectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubjectRequestDto"];
+            };
+        };
+        responses: {
+            /** @description Erased (or the first answer again, for a replay) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectErasureDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed body, query, header or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key is not an admin's, or names another tenant than its own */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["LegalHoldProblemDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED (another request under the key), UNKNOWN_MESSAGE, CONVERSATION_TOO_LARGE (the conversation is at its event or byte limit) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    SubjectsController_holds: {
+        parameters: {
+            query?: {
+                /** @description Only for keys of all tenants (*), which must give it: subject ids are per tenant */
+                tenantId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                subjectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldsDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed body, query, header or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key's role may not read holds, or it names another tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    SubjectsController_placeHold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays return the first answer and change nothing; 1-200 visible ASCII characters */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                subjectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubjectRequestDto"];
+            };
+        };
+        responses: {
+            /** @description Placed (or the first answer again, for a replay) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldCreatedDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed body, query, header or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key is not an admin's, or names another tenant than its own */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED (another request under the key), UNKNOWN_MESSAGE, CONVERSATION_TOO_LARGE (the conversation is at its event or byte limit) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    SubjectsController_releaseHold: {
+        parameters: {
+            query?: {
+                /** @description Only for keys of all tenants (*), which must give it: subject ids are per tenant */
+                tenantId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                subjectId: string;
+                /** @description Any letter case */
+                holdId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed body, query, header or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key is not an admin's, or names another tenant than its own */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such hold of this tenant and subject */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description HOLD_ALREADY_RELEASED (with `releasedAt`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    SubjectsController_export: {
+        parameters: {
+            query?: {
+                /** @description Only for keys of all tenants (*), which must give it: subject ids are per tenant */
+                tenantId?: string;
+                /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
+                waitFor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The subject id the conversations were started with (1-200 characters, exact case; a path segment over 100 characters is 414) */
+                subjectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NDJSON, streamed; the last line is the manifest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED: no valid API key (missing, unknown, revoked or expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description FORBIDDEN: the key is not an admin's, or names another tenant than its own */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this key or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description REQUEST_HEADERS_TOO_LARGE: the request line and headers are over 16 kB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description INTERNAL: an unexpected error (logged with the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description ACCESS_LOG_UNAVAILABLE (reads of content are recorded and the access log cannot take more entries now; with Retry-After), BUSY (too many such requests at once; with Retry-After), WAIT_FOR_TIMEOUT (`?waitFor=` not reached in 5 s), DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
             503: {
                 headers: {
                     /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */

@@ -5,7 +5,7 @@ import { client, unwrap, type EventDto, type Schemas } from '../api';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { Time, shortId } from '../format';
 
-export type Hold = Schemas['SubjectHoldDto'];
+export type Hold = Schemas['HoldsDto']['items'][number];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
