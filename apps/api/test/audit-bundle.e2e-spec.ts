@@ -236,9 +236,10 @@ describe('Audit: the signed bundle', () => {
     it('fails offline when a byte of a real bundle’s content is changed', async () => {
       const { file } = await download(auditorAll);
       const tar = readFileSync(file);
-      const at = tar.indexOf('Shut up, garbage.');
-      expect(at).toBeGreaterThan(0);
-      tar[at] = 'T'.charCodeAt(0);
+      // The text is sealed in `stored` (what is hashed): a byte of its ciphertext changed.
+      const at = tar.indexOf('"ct":"') + 6;
+      expect(at).toBeGreaterThan(6);
+      tar[at] = tar[at] === 'A'.charCodeAt(0) ? 'B'.charCodeAt(0) : 'A'.charCodeAt(0);
       writeFileSync(file, tar);
       const run = await verify(file);
       expect(run.code).toBe(1);
@@ -408,8 +409,13 @@ describe('Audit: the signed bundle', () => {
       expect(bundle.manifest.filters).toEqual({ tenantId: 'tenant-b' });
       expect((await verify(out)).code).toBe(0);
       const events = readFileSync(join(out, 'events.ndjson'));
-      const at = events.indexOf('Help me with my essay.');
-      events[at] = 'h'.charCodeAt(0);
+      // Each sealed field's text beside the stored (sealed, hashed) event.
+      const message = JSON.parse(events.toString('utf8').split('\n')[1]);
+      expect(message.plaintext).toEqual({ content: 'Help me with my essay.' });
+      expect(message.stored.data.content).toMatchObject({ enc: 'A256GCM' });
+      // A byte of the stored ciphertext changed: its chain link fails.
+      const at = events.indexOf('"ct":"') + 6;
+      events[at] = events[at] === 'A'.charCodeAt(0) ? 'B'.charCodeAt(0) : 'A'.charCodeAt(0);
       writeFileSync(join(out, 'events.ndjson'), events);
       const tampered = await verify(out);
       expect(tampered.code).toBe(1);

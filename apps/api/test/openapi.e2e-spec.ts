@@ -196,7 +196,8 @@ describe('The OpenAPI document', () => {
     );
 
     it('documents what a conversation command can be refused with', () => {
-      const commands = operations().filter((o) => o.method === 'post');
+      // the subjects' POSTs are no conversation commands (no If-Match, no queue): tested below
+      const commands = operations().filter((o) => o.method === 'post' && !o.name.includes('/v1/subjects/'));
       expect(commands.length).toBeGreaterThanOrEqual(10);
       for (const { name, op: operation } of commands) {
         expect([name, Object.keys(operation.responses)]).toEqual([
@@ -212,6 +213,18 @@ describe('The OpenAPI document', () => {
         'CONVERSATION_TOO_LARGE',
       );
       expect(op('post', '/v1/audit/conversations/{id}/reviews').responses['409'].description).toContain('SELF_REVIEW');
+    });
+
+    it('documents what a subject request can be refused with', () => {
+      const erasure = op('post', '/v1/subjects/{subjectId}/erasure').responses;
+      expect(Object.keys(erasure)).toEqual(expect.arrayContaining(['200', '400', '403', '409', '413', '415', '422']));
+      expect(erasure['409'].description).toContain('LEGAL_HOLD');
+      expect(Object.keys(op('post', '/v1/subjects/{subjectId}/holds').responses)).toEqual(
+        expect.arrayContaining(['201', '400', '403', '413', '415', '422']),
+      );
+      const release = op('delete', '/v1/subjects/{subjectId}/holds/{holdId}').responses;
+      expect(Object.keys(release)).toEqual(expect.arrayContaining(['204', '400', '403', '404', '409']));
+      expect(release['409'].description).toContain('HOLD_ALREADY_RELEASED');
     });
 
     it('documents 503 BUSY on the capped reads, and WAIT_FOR_TIMEOUT on every read', () => {

@@ -7,9 +7,11 @@ import { PostgresEventStore } from '@app/event-store';
 import { subjectStreamId } from '@app/privacy';
 import { verifyInclusion } from '@app/tlog';
 import { createSigningKeyFile } from '@app/transparency';
+import { AccessRecorder } from '../src/access-log/access-recorder';
 import { TransparencyLogService } from '../src/transparency-log/transparency-log.service';
 import { abusiveThread, Client, path, say, startConversation, THREAD, uuid } from './support/scenario';
-import { as, startTestApp, TestApp } from './support/test-app';
+import { startAppOn } from './support/app-on';
+import { as, httpOf, startTestApp, TestApp } from './support/test-app';
 
 const SUBJECT = 'subj-e2e';
 const A1 = uuid(0xa1);
@@ -142,6 +144,11 @@ describe('Subjects over HTTP', () => {
         }
       }
       expect((await adminA.post(subjects('s', '/holds'), { reason: 'x'.repeat(1000) })).status).toBe(201);
+      const nul = await adminA.post(subjects('s', '/erasure'), { reason: 'a\u0000b' });
+      expect(nul.status).toBe(400);
+      const huge = await adminA.post(subjects('s', '/erasure'), { reason: 'x'.repeat(1_100_000) });
+      expect(huge.status).toBe(413);
+      expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
       const control = await adminA.post('/v1/subjects/a%01b/erasure', { reason: 'r' });
       expect(control.status).toBe(400);
       expect((await adminA.delete(subjects('s', '/holds/not-a-uuid'))).status).toBe(400);
@@ -211,6 +218,34 @@ describe('Subjects over HTTP', () => {
       expect(await feed(auditorB)).toEqual([]);
     });
 
+    it('never erases content under a hold that committed first (hold and erasure raced 20 times)', async () => {
+      for (let i = 0; i < 20; i++) {
+        const subject = `race-${i}`;
+        const id = uuid(0xe000 + i);
+        await startConversation(writerA, id, { subjectId: subject });
+        await say(writerA, id, uuid(1), null, 'user', 'raced');
+        const [erasure, hold] = await Promise.all([
+          adminA.post(subjects(subject, '/erasure'), { reason: 'request' }),
+          adminA.post(subjects(subject, '/holds'), { reason: 'litigation' }),
+        ]);
+        expect(hold.status).toBe(201);
+        const message = (await writerA.get(path(id, '/messages'))).body.items[0];
+        const { rows } = await t.db.pool.query<{ type: string }>(
+          'SELECT type FROM es_events WHERE stream_id = $1 ORDER BY stream_version',
+          [subjectStreamId('tenant-a', subject)],
+        );
+        if (erasure.status === 409) {
+          expect(erasure.body).toMatchObject({ code: 'LEGAL_HOLD', holds: [{ holdId: hold.body.holdId }] });
+          expect(message.content).toBe('raced');
+          expect(rows.map((r) => r.type)).toEqual(['LegalHoldPlaced']);
+        } else {
+          expect(erasure.status).toBe(200);
+          expect(message).toMatchObject({ content: null, contentErased: true });
+          expect(rows.map((r) => r.type)).toEqual(['SubjectErased', 'LegalHoldPlaced']);
+        }
+      }
+    });
+
     it('answers a retried placement with the first hold, and another body under the key with 422', async () => {
       const key = { 'Idempotency-Key': `hold-${randomUUID()}` };
       const first = await adminA.post(subjects('retry-subject', '/holds'), { reason: 'audit' }, key);
@@ -222,6 +257,10 @@ describe('Subjects over HTTP', () => {
       expect(other.status).toBe(422);
       expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
       expect((await auditorA.get(subjects('retry-subject', '/holds'))).body.items).toHaveLength(1);
+      // the same key on the erasure route is another request
+      const erasure = await adminA.post(subjects('retry-subject', '/erasure'), { reason: 'audit' }, key);
+      expect(erasure.status).toBe(422);
+      expect(erasure.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     });
   });
 
@@ -391,9 +430,27 @@ describe('Subjects over HTTP', () => {
       for (const m of lines[0].messages!) expect(m).toMatchObject({ content: null, contentErased: true });
       expect(lines[0].ends).toEqual([expect.objectContaining({ endEventId, explanation: null, contentErased: true })]);
 
+      // the read of content is recorded: who, which tenant, which conversations
+      await t.app.get(AccessRecorder).writer.flush();
+      const { rows } = await t.db.pool.query<{ data: { tenantId: string; conversationIds: string[] } }>(
+        `SELECT data FROM es_events WHERE stream_id LIKE 'access-%' AND data->>'route' = $1 ORDER BY position`,
+        ['/v1/subjects/:subjectId/export'],
+      );
+      expect(rows.at(-1)!.data).toMatchObject({ tenantId: 'tenant-a', conversationIds: [A1, A2] });
+
       const theirs = exportLines((await adminB.get(subjects(SUBJECT, '/export'))).text);
       expect(theirs[0].messages).toEqual([expect.objectContaining({ content: 'same subject id, tenant b' })]);
       expect((await writerA.get(path(OTHER, '/messages'))).body.items[0].content).toBe('not this subject');
+      const nobody = exportLines((await adminA.get(subjects('nobody', '/export'))).text);
+      expect(nobody).toEqual([
+        {
+          type: 'manifest',
+          count: 0,
+          sha256: createHash('sha256').digest('hex'),
+          subjectId: 'nobody',
+          tenantId: 'tenant-a',
+        },
+      ]);
     });
 
     it('keeps the thread status, its ends and reviews, and every audit figure (version +1)', async () => {
@@ -444,6 +501,50 @@ describe('Subjects over HTTP', () => {
         [A1],
       );
       expect(rows[0].n).toBe(1);
+    });
+  });
+
+  describe('given a second process holding a conversation of the subject in its caches', () => {
+    const C = uuid(0xd1);
+
+    it('appends after the erasure on the new version under a new key, and reads earlier content erased', async () => {
+      const other = await startAppOn(t.db.runtimeUrl);
+      try {
+        const http = await httpOf(other);
+        const key = await t.key('writer', 'tenant-a');
+        const asOther = (method: 'get' | 'post', url: string, body?: object) =>
+          http()
+            [method](url)
+            .set('Authorization', `Bearer ${key}`)
+            .send(body as object);
+        expect(
+          (await asOther('post', '/v1/conversations', { conversationId: C, subjectId: 'two-proc', modelId: 'm' }))
+            .status,
+        ).toBe(201);
+        const m1 = { messageId: uuid(1), parentMessageId: null, role: 'user', content: 'before erasure' };
+        expect((await asOther('post', path(C, '/messages'), m1)).status).toBe(201);
+
+        expect((await adminA.post(subjects('two-proc', '/erasure'), { reason: 'request' })).status).toBe(200);
+
+        // the other process's state and key are stale: its append conflicts, reloads and seals under a new key
+        const m2 = { messageId: uuid(2), parentMessageId: uuid(1), role: 'assistant', content: 'after erasure' };
+        const appended = await asOther('post', path(C, '/messages'), m2);
+        expect(appended.status).toBe(201);
+        expect(appended.body.version).toBe(4);
+        // it forgets the destroyed key when the erasure's NOTIFY reaches it
+        let items: { messageId: string; content: string | null; contentErased?: true }[] = [];
+        for (let i = 0; i < 100; i++) {
+          items = (await asOther('get', path(C, '/messages'))).body.items;
+          if (items[0].contentErased) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(items).toEqual([
+          expect.objectContaining({ messageId: uuid(1), content: null, contentErased: true }),
+          expect.objectContaining({ messageId: uuid(2), content: 'after erasure' }),
+        ]);
+      } finally {
+        await other.close();
+      }
     });
   });
 });

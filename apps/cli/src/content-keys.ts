@@ -14,5 +14,8 @@ export function contentKeyFileOf(config: AppConfig, embedded: boolean): string {
 
 /** The CLI's content keys (no listener: a command is short, and nothing it caches outlives it). */
 export function cliContentKeys(pool: Pool, config: AppConfig, embedded: boolean): ContentKeys {
-  return new ContentKeys(pool, readMasterKeyRing(contentKeyFileOf(config, embedded), config.contentKeys.previousKeyFiles));
+  return new ContentKeys(
+    pool,
+    readMasterKeyRing(contentKeyFileOf(config, embedded), config.contentKeys.previousKeyFiles),
+  );
 }

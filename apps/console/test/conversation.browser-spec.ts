@@ -216,17 +216,11 @@ describeInBrowser('Console: a conversation', () => {
       await tab.page.route('**/v1/audit/conversations/*/timeline', async (route) => {
         const response = await route.fetch();
         const body = (await response.json()) as {
-          events: {
-            type: string;
-            version: number;
-            data: { content?: string };
-            storedData?: { content?: { ct: string } };
-          }[];
+          events: { type: string; version: number; data: { content?: string }; storedData?: { content?: unknown } }[];
         };
         const target = body.events.filter((e) => e.type === 'MessageAppended')[1]!;
-        // Its stored form is what is hashed (sealed content: the envelope's ciphertext, else the text).
-        const envelope = target.storedData?.content;
-        if (envelope) envelope.ct = `${envelope.ct.startsWith('A') ? 'B' : 'A'}${envelope.ct.slice(1)}`;
+        // What the chain covers is the stored form (sealed content: storedData), so that is what is changed.
+        if (target.storedData) target.storedData = { ...target.storedData, content: 'edited' };
         else target.data.content = `${target.data.content} (edited)`;
         changed = target.version;
         await route.fulfill({ response, json: body });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConversationError, streamIdOf } from '@app/conversation';
 import { PostgresEventStore, VersionConflict } from '@app/event-store';
+import { eraseConversationInTransaction } from '@app/privacy';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { abusiveThread, freshFold, modelEnd, OPERATOR, processDeps, run, say, start } from '../test/command-fixtures';
 import { ConversationBusy, ConversationNotFound } from './errors';
@@ -172,6 +173,82 @@ describe(handleConversationCommand.name, () => {
       expect(outcomes.map((o) => o.version).sort((x, y) => x - y)).toEqual(
         Array.from({ length: 200 }, (_, i) => i + 2),
       );
+    });
+  });
+
+  describe('sealing', () => {
+    const contentOf = async (id: string) =>
+      (
+        await db.pool.query<{ content: { kid: string } | string }>(
+          `SELECT data->'content' AS content FROM es_events WHERE stream_id = $1 AND type = 'MessageAppended'
+            ORDER BY stream_version`,
+          [streamIdOf(id)],
+        )
+      ).rows.map((r) => r.content);
+
+    it('given messages, then their content is stored sealed under one key of the conversation', async () => {
+      const deps = processDeps(db.pool);
+      const id = randomUUID();
+      await run(deps, id, start(id));
+      const first = (await run(deps, id, say(null))).events[0].data.messageId as string;
+      await run(deps, id, say(first, 'assistant'));
+      const stored = await contentOf(id);
+      expect(stored).toEqual([
+        expect.objectContaining({ enc: 'A256GCM' }),
+        expect.objectContaining({ enc: 'A256GCM' }),
+      ]);
+      expect(new Set(stored.map((c) => (c as { kid: string }).kid)).size).toBe(1);
+    });
+
+    it('given its key erased in between (state and key cached), then the next append gets a new key', async () => {
+      const deps = processDeps(db.pool);
+      const id = randomUUID();
+      await run(deps, id, start(id));
+      const first = (await run(deps, id, say(null))).events[0].data.messageId as string;
+      const [before] = (await contentOf(id)) as { kid: string }[];
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await eraseConversationInTransaction(
+          client,
+          id,
+          {
+            erasureId: randomUUID(),
+            scope: 'subject',
+            reason: 'test',
+            actor: { type: 'operator', id: 'admin' },
+            tenantId: 'acme',
+          },
+          new Date(),
+        );
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      // The erasure's ContentErased moved the stream on: a conflict, the key forgotten, a new one made.
+      await run(deps, id, say(first, 'assistant'));
+      const [, after] = (await contentOf(id)) as { kid: string }[];
+      expect(after.kid).not.toBe(before.kid);
+      const keys = await db.pool.query<{ key_id: string; destroyed: boolean }>(
+        'SELECT key_id, destroyed_at IS NOT NULL AS destroyed FROM content_keys WHERE conversation_id = $1',
+        [id],
+      );
+      expect(Object.fromEntries(keys.rows.map((r) => [r.key_id, r.destroyed]))).toEqual({
+        [before.kid]: true,
+        [after.kid]: false,
+      });
+    });
+
+    it('given an idempotent retry, then it is answered as before and nothing new is sealed', async () => {
+      const deps = processDeps(db.pool);
+      const id = randomUUID();
+      await run(deps, id, start(id));
+      const idempotency = { key: `k-${id}`, requestHash: 'h' };
+      const a = await run(deps, id, say(null, 'user', randomUUID()), { idempotency });
+      const b = await run(processDeps(db.pool), id, say(null, 'user', randomUUID()), { idempotency });
+      expect(b.replayed).toBe(true);
+      expect(b.events.map((e) => e.eventId)).toEqual(a.events.map((e) => e.eventId));
+      expect(await contentOf(id)).toHaveLength(1);
     });
   });
 });

@@ -81,7 +81,15 @@ async function main(): Promise<void> {
   await measure('cold (snapshot + tail)', () => depsOf(0), 150);
   await measure(
     'cold, no snapshots (whole stream)',
-    () => conversationCommandDeps({ store, snapshots: null, policy: () => POLICY_V1, limits, cacheEvents: 0, content: sealer }),
+    () =>
+      conversationCommandDeps({
+        store,
+        snapshots: null,
+        policy: () => POLICY_V1,
+        limits,
+        cacheEvents: 0,
+        content: sealer,
+      }),
     20,
   );
 

@@ -6014,6 +6014,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     SubjectsController_holds: {
@@ -6021,6 +6032,8 @@ export interface operations {
             query?: {
                 /** @description Only for keys of all tenants (*), which must give it: subject ids are per tenant */
                 tenantId?: string;
+                /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
+                waitFor?: string;
             };
             header?: never;
             path: {
@@ -6039,7 +6052,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldsDto"];
                 };
             };
-            /** @description VALIDATION_FAILED (with `errors`): a malformed body, query, header or id */
+            /** @description VALIDATION_FAILED (with `errors`): a malformed query or id, or `?waitFor=` beyond the head of the log */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6237,6 +6250,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     SubjectsController_releaseHold: {
@@ -6340,6 +6364,17 @@ export interface operations {
             /** @description INTERNAL: an unexpected error (logged with the request id) */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After) */
+            503: {
+                headers: {
+                    /** @description Sent with BUSY, CONVERSATION_BUSY, DATABASE_TIMEOUT, DATABASE_UNAVAILABLE and ACCESS_LOG_UNAVAILABLE */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -81,7 +81,7 @@ describe('content encryption (AES-256-GCM envelopes)', () => {
     });
   });
 
-  it('given a tampered ciphertext under a live key, when opened, then it reads null as unreadable, never erased', () => {
+  it('given a tampered ciphertext under a live key, when opened, then it is unreadable, never erased', () => {
     const e = { eventId, type: 'MessageAppended', data: { messageId: 'm', content: 'hello' } };
     const envelope = sealData(key, e).content as { ct: string };
     const ct = Buffer.from(envelope.ct, 'base64');

@@ -7,5 +7,7 @@ export * from './sealing';
 export * from './erasure';
 export * from './content-sealer';
 export * from './readable-events';
-export * from './subjects';
+export * from './subject-stream';
+export * from './legal-holds';
+export * from './subject-erasure';
 export * from './subject-export';

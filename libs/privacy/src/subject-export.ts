@@ -13,7 +13,7 @@ import { EVENT_COLUMNS, type EventRow, toStoredEvent } from '@app/event-store';
 import type { ContentKeys } from './content-keys';
 import { conversationsOfSubject } from './erasure';
 import { kidsOf, openData } from './sealing';
-import type { SubjectRef } from './subjects';
+import type { SubjectRef } from './subject-stream';
 
 /** A message as the subject access export shows it: its text, or null once erased. */
 export type ExportedMessage = MessageView & ContentMark;

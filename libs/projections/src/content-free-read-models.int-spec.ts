@@ -28,7 +28,7 @@ const readModelsText = async () =>
   );
 
 describe('read models and sealed content', () => {
-  it('given every kind of sealed text, then no read model holds it, and a rebuild after erasure brings none back', async () => {
+  it('given every kind of sealed text, then no read model holds it, nor after erasure and rebuild', async () => {
     const secret = (what: string) => `secret ${what} ${randomUUID()}`;
     const texts = {
       message: secret('message'),

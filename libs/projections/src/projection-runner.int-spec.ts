@@ -316,17 +316,7 @@ describe(ProjectionRunner.name, () => {
           'wrong_reason',
           at(reviewA),
         ],
-        [
-          reviewB.data.reviewId,
-          endB.eventId,
-          b.conversationId,
-          'rm-a',
-          'auditor-1',
-          'upheld',
-          null,
-          null,
-          at(reviewB),
-        ],
+        [reviewB.data.reviewId, endB.eventId, b.conversationId, 'rm-a', 'auditor-1', 'upheld', null, null, at(reviewB)],
         [
           reviewC.data.reviewId,
           endC.eventId,

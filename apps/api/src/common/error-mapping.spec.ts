@@ -2,6 +2,7 @@ import { DatabaseError } from 'pg';
 import { ConversationBusy, ConversationNotFound, ConversationTooLarge, StaleVersion } from '@app/application';
 import { CONVERSATION_ERROR_CODES, ConversationError } from '@app/conversation';
 import { IdempotencyKeyReused, VersionConflict } from '@app/event-store';
+import { HoldAlreadyReleased, LegalHoldOpen, UnknownHold } from '@app/privacy';
 import { toProblem } from './error-mapping';
 
 const pgError = (code: string, message = 'server text naming db-host-7') =>
@@ -92,5 +93,36 @@ describe('problems of refused commands', () => {
     expect(conflict).toMatchObject({ status: 409, code: 'VERSION_CONFLICT' });
     const reused = toProblem(new IdempotencyKeyReused('k')).problem;
     expect(reused).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+});
+
+describe('problems of subject requests', () => {
+  const placedAt = new Date('2026-01-02T03:04:05.000Z');
+
+  it('answers an open legal hold as 409 LEGAL_HOLD naming every open hold', () => {
+    const err = new LegalHoldOpen('t-a', 's-1', [
+      { holdId: 'h-1', reason: 'litigation', placedAt, placedBy: 'k-1' },
+      { holdId: 'h-2', reason: 'audit', placedAt, placedBy: 'k-2' },
+    ]);
+    const { problem, unexpected } = toProblem(err);
+    expect(unexpected).toBe(false);
+    expect(problem).toMatchObject({
+      status: 409,
+      code: 'LEGAL_HOLD',
+      holds: [
+        { holdId: 'h-1', reason: 'litigation', placedAt: placedAt.toISOString() },
+        { holdId: 'h-2', reason: 'audit', placedAt: placedAt.toISOString() },
+      ],
+    });
+    expect(problem.detail).toContain('h-1, h-2');
+  });
+
+  it('answers an unknown hold as 404 NOT_FOUND and a released one as 409 HOLD_ALREADY_RELEASED', () => {
+    expect(toProblem(new UnknownHold('h-9')).problem).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    expect(toProblem(new HoldAlreadyReleased('h-1', placedAt)).problem).toMatchObject({
+      status: 409,
+      code: 'HOLD_ALREADY_RELEASED',
+      releasedAt: placedAt.toISOString(),
+    });
   });
 });

@@ -28,7 +28,7 @@ import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recor
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiProblems, ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
+import { ApiProblems, ApiReadProblems, ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from '../conversations/command-request';
 import { APP_CONFIG, PG_POOL } from '../database/database.providers';
@@ -57,6 +57,7 @@ const IDEMPOTENCY_KEY = ApiHeader({
   required: false,
   description: 'Replays return the first answer and change nothing; 1-200 visible ASCII characters',
 });
+const WRITE_503: [number, string] = [503, 'DATABASE_TIMEOUT or DATABASE_UNAVAILABLE (with Retry-After)'];
 const TENANT_403 = "FORBIDDEN: the key is not an admin's, or names another tenant than its own";
 
 /**
@@ -95,7 +96,7 @@ export class SubjectsController {
     description: 'LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds',
     content: { 'application/problem+json': { schema: { $ref: getSchemaPath(LegalHoldProblemDto) } } },
   })
-  @ApiProblems(400, 401, [403, TENANT_403], 413, 415, 422)
+  @ApiProblems(400, 401, [403, TENANT_403], 413, 415, 422, WRITE_503)
   async erase(
     @Param('subjectId', SubjectIdPipe) subjectId: string,
     @Body() body: SubjectRequestDto,
@@ -103,12 +104,10 @@ export class SubjectsController {
     @CurrentPrincipal() who: Principal,
   ): Promise<SubjectErasureDto> {
     const tenantId = subjectTenant(who, body.tenantId);
-    const { conversations, erasedAt, plaintextEventsNotErasable, erasureId } = await eraseSubject(
-      this.pool,
-      { tenantId, subjectId },
-      body.reason,
-      this.caller(request, who, body),
-    );
+    const erased = await eraseSubject(this.pool, { tenantId, subjectId }, body.reason, this.caller(request, who, body));
+    // This process forgets the keys before it answers; the others at the commit's NOTIFY.
+    for (const kid of erased.keyIds) this.content.keys.destroyed(kid);
+    const { conversations, erasedAt, plaintextEventsNotErasable, erasureId } = erased;
     return { conversations, erasedAt, plaintextEventsNotErasable, erasureId };
   }
 
@@ -121,7 +120,7 @@ export class SubjectsController {
     description: 'Recorded as a LegalHoldPlaced event in the subject’s stream, which the tenant’s auditors see.',
   })
   @ApiCreatedResponse({ type: HoldCreatedDto, description: 'Placed (or the first answer again, for a replay)' })
-  @ApiProblems(400, 401, [403, TENANT_403], 413, 415, 422)
+  @ApiProblems(400, 401, [403, TENANT_403], 413, 415, 422, WRITE_503)
   async placeHold(
     @Param('subjectId', SubjectIdPipe) subjectId: string,
     @Body() body: SubjectRequestDto,
@@ -154,6 +153,7 @@ export class SubjectsController {
     [403, TENANT_403],
     [404, 'NOT_FOUND: no such hold of this tenant and subject'],
     [409, 'HOLD_ALREADY_RELEASED (with `releasedAt`)'],
+    WRITE_503,
   )
   async releaseHold(
     @Param('subjectId', SubjectIdPipe) subjectId: string,
@@ -170,7 +170,7 @@ export class SubjectsController {
   @SUBJECT
   @ApiOperation({ summary: "A subject's legal holds, open and released, newest first" })
   @ApiOkResponse({ type: HoldsDto })
-  @ApiProblems(400, 401, [403, "FORBIDDEN: the key's role may not read holds, or it names another tenant"], 503)
+  @ApiReadProblems([403, "FORBIDDEN: the key's role may not read holds, or it names another tenant"])
   async holds(
     @Param('subjectId', SubjectIdPipe) subjectId: string,
     @Query() query: SubjectTenantQueryDto,

@@ -59,7 +59,9 @@ describe(seedConversations.name, () => {
   });
 
   it('refuses to write the same seed twice into one database', async () => {
-    await expect(seedConversations(first.pool, testContentSealer(first.pool), options)).rejects.toBeInstanceOf(SeedAlreadyWritten);
+    await expect(seedConversations(first.pool, testContentSealer(first.pool), options)).rejects.toBeInstanceOf(
+      SeedAlreadyWritten,
+    );
     expect(Number((await first.pool.query('SELECT count(*) AS n FROM es_events')).rows[0].n)).toBe(500);
   });
 });

@@ -87,47 +87,39 @@ describe('the chain recomputed in the browser', () => {
     });
   });
 
-  describe('an event with sealed content (the service sends its stored form as storedData)', () => {
-    /** The server hashed the envelope; the answer's `data` reads the text (or null once erased). */
-    const sealed = (readable: unknown): ChainEvent[] => {
-      const events = serverEvents();
-      const envelope = { enc: 'A256GCM', kid: 'k-1', iv: 'aXY', ct: 'Y3Q', tag: 'dGFn' };
-      const stored = { role: 'user', messageId: 'm-3', parentMessageId: 'm-2', content: envelope };
-      const body = {
-        streamId: STREAM,
-        version: 4,
-        type: 'MessageAppended',
-        data: stored,
-        metadata: {},
-        occurredAt: '2026-12-05T10:00:03.000Z',
-      };
-      const hash = serverChainHash(events[2].hash, serverCanonical(body));
-      events.push({
-        ...body,
-        data: { ...stored, content: readable },
-        storedData: stored,
-        prevHash: events[2].hash,
-        hash,
-      });
-      return events;
+  it('given sealed content answered opened, then it hashes storedData (as stored), not the readable data', async () => {
+    const events = serverEvents();
+    const envelope = {
+      enc: 'A256GCM',
+      kid: '0190a0b0-0000-7000-8000-000000000001',
+      iv: 'aXY=',
+      ct: 'Y3Q=',
+      tag: 'dGFn',
     };
+    // As the server would have stored and hashed it: the envelope in place of the text.
+    const sealed = { ...(events[2].data as object), content: envelope };
+    events[2] = { ...events[2], data: sealed };
+    events[2].hash = serverChainHash(events[2].prevHash, serverCanonical(events[2] as never));
+    // ...and as the API answers it: the text in data, the stored form beside.
+    const answered = { ...events[2], data: { ...sealed, content: 'Hello' }, storedData: sealed };
+    expect(await checkChain([events[0], events[1], answered])).toMatchObject({ valid: true });
+    // Erased: data reads null, the stored form still proves the record.
+    const erased = { ...answered, data: { ...sealed, content: null } };
+    expect(await checkChain([events[0], events[1], erased])).toMatchObject({ valid: true });
+    // Without storedData the readable data is hashed, and does not match.
+    const { storedData: _stored, ...withoutStored } = answered;
+    expect(await checkChain([events[0], events[1], withoutStored])).toMatchObject({ valid: false, brokenAtVersion: 3 });
+  });
 
-    it('given readable or erased data beside the stored form, when checked, then the stored is hashed', async () => {
-      expect(await checkChain(sealed('Hello again'))).toMatchObject({ valid: true, count: 4 });
-      expect(await checkChain(sealed(null))).toMatchObject({ valid: true, count: 4 });
-    });
-
-    it('given a changed envelope, when checked, then its version breaks', async () => {
-      const events = sealed(null);
-      (events[3].storedData as { content: { ct: string } }).content.ct = 'Q1Q';
-      expect(await checkChain(events)).toMatchObject({ valid: false, brokenAtVersion: 4 });
-    });
-
-    it('given the stored form dropped, when checked, then the readable data does not pass', async () => {
-      const events = sealed('Hello again');
-      delete events[3].storedData;
-      expect(await checkChain(events)).toMatchObject({ valid: false, brokenAtVersion: 4 });
-    });
+  it('given a sealed event whose envelope was changed on the way, then its version breaks', async () => {
+    const events = serverEvents();
+    const envelope = { enc: 'A256GCM', kid: 'k-1', iv: 'aXY=', ct: 'Y3Q=', tag: 'dGFn' };
+    const sealed = { ...(events[2].data as object), content: envelope };
+    events[2] = { ...events[2], data: sealed };
+    events[2].hash = serverChainHash(events[2].prevHash, serverCanonical(events[2] as never));
+    const changed = { ...sealed, content: { ...envelope, ct: 'Q1Q=' } };
+    const answered = { ...events[2], data: { ...sealed, content: null }, storedData: changed };
+    expect(await checkChain([events[0], events[1], answered])).toMatchObject({ valid: false, brokenAtVersion: 3 });
   });
 
   it('names a missing version, a wrong first prevHash, and refuses an empty list', async () => {

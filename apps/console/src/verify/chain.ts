@@ -1,9 +1,9 @@
 // The conversation's hash chain recomputed in the browser from the events as the timeline answers
 // them: each event's hash is SHA-256(prevHash ‖ RFC 8785 JSON of its hashed fields), and each
-// prevHash is the previous event's hash (64 zeros for version 1). The data hashed is the event's stored
-// form: `storedData` when the service sends it (sealed fields as their encrypted envelopes), else `data`
-// (an event without sealed content, whose readable data is its stored data). The same rule as the server's
+// prevHash is the previous event's hash (64 zeros for version 1). The same rule as the server's
 // libs/event-store/src/hash-chain.ts (chain.spec.ts checks both agree on events it hashes).
+// Encrypted fields are answered opened in `data`; the stored form, which is what is hashed, comes
+// beside it as `storedData` whenever the two differ: the chain is recomputed from `storedData ?? data`.
 import { canonicalize } from 'json-canonicalize';
 import { toHex } from './bytes';
 
@@ -13,8 +13,9 @@ export interface ChainEvent {
   streamId: string;
   version: number;
   type: string;
+  /** As read: sealed fields opened (or null where erased). */
   data: unknown;
-  /** The data exactly as stored and hashed, when it differs from the readable `data` (sealed fields). */
+  /** The data as stored and hashed, when it differs from `data` (sealed fields are envelopes there). */
   storedData?: unknown;
   metadata: unknown;
   occurredAt: string;
@@ -26,13 +27,13 @@ export type ChainCheck =
   | { valid: true; count: number; lastHash: string }
   | { valid: false; count: number; brokenAtVersion: number; why: string };
 
-/** The RFC 8785 JSON the server hashes (libs/event-store canonicalEvent). */
+/** The RFC 8785 JSON the server hashes (libs/event-store canonicalEvent), of the data as stored. */
 export function canonicalEvent(e: Omit<ChainEvent, 'hash' | 'prevHash'>): string {
   return canonicalize({
     streamId: e.streamId,
     version: e.version,
     type: e.type,
-    data: e.data,
+    data: e.storedData ?? e.data,
     metadata: e.metadata,
     occurredAt: e.occurredAt,
   });
@@ -53,9 +54,7 @@ export async function checkChain(events: ChainEvent[]): Promise<ChainCheck> {
     const broken = (why: string): ChainCheck => ({ valid: false, count, brokenAtVersion: expected, why });
     if (e.version !== expected) return broken('an event is missing');
     if (e.prevHash !== prev) return broken('its prevHash is not the previous event’s hash');
-    const stored = { ...e, data: e.storedData ?? e.data };
-    if ((await chainHash(prev, canonicalEvent(stored))) !== e.hash)
-      return broken('its content does not match its hash');
+    if ((await chainHash(prev, canonicalEvent(e))) !== e.hash) return broken('its content does not match its hash');
     prev = e.hash;
     expected++;
   }

@@ -1,7 +1,11 @@
 import type { QueryResult } from '@nestjs/cqrs';
 import type { ConversationState, ThreadStatus } from '@app/conversation';
 import type { GetTimelineQuery, Timeline } from '../../audit/queries/get-timeline.query';
-import type { GetConversationQuery, GetReadableConversationQuery, ReadableConversation } from './get-conversation.query';
+import type {
+  GetConversationQuery,
+  GetReadableConversationQuery,
+  ReadableConversation,
+} from './get-conversation.query';
 import type { GetThreadStatusQuery } from './get-thread-status.query';
 
 // Checked by `npm run typecheck`: queryBus.execute(query) has the type each query names with

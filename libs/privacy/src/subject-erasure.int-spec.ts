@@ -5,15 +5,9 @@ import { IdempotencyKeyReused, PostgresEventStore, type StoredEvent } from '@app
 import { createTestDatabase, fixtureDeps, runFixtureCommand, testContentKeys, type TestDatabase } from '@app/testing';
 import { LegalHoldOpen } from './erasure';
 import { kidsOf, openData } from './sealing';
-import {
-  eraseSubject,
-  HoldAlreadyReleased,
-  listLegalHolds,
-  placeLegalHold,
-  releaseLegalHold,
-  subjectStreamId,
-  UnknownHold,
-} from './subjects';
+import { HoldAlreadyReleased, listLegalHolds, placeLegalHold, releaseLegalHold, UnknownHold } from './legal-holds';
+import { eraseSubject } from './subject-erasure';
+import { subjectStreamId } from './subject-stream';
 
 const admin = { keyId: 'key-admin', holder: 'Dana (DPO)' };
 const idem = (key: string, requestHash: string) => ({ ...admin, idempotency: { scope: '*', key, requestHash } });
@@ -134,7 +128,8 @@ describe('subjects (erasure and legal holds)', () => {
       const first = await eraseSubject(runtime, { tenantId: 't-a', subjectId }, 'r', idem(key, 'h1'));
       const again = await eraseSubject(runtime, { tenantId: 't-a', subjectId }, 'r', idem(key, 'h1'));
 
-      expect(again).toEqual({ ...first, replayed: true });
+      expect(first.keyIds).toHaveLength(1);
+      expect(again).toEqual({ ...first, keyIds: [], replayed: true });
       expect(await subjectEvents('t-a', subjectId)).toHaveLength(1);
       expect((await store.readStream(streamIdOf(id))).filter((e) => e.type === 'ContentErased')).toHaveLength(1);
     });
