@@ -1,5 +1,5 @@
 import type { EventDto } from './api';
-import { activePath, buildTree, contentErased, newestMessage, recordedBy, subjectOf } from './timeline';
+import { activePath, buildTree, contentErased, erasureActor, newestMessage, recordedBy, subjectOf } from './timeline';
 
 let version = 0;
 const ev = (type: string, data: Record<string, unknown>): EventDto => {
@@ -93,6 +93,15 @@ describe('an erased conversation', () => {
     expect(tree.erasures).toEqual([erasure]);
     expect(tree.unplaced).toEqual([{ kind: 'erasure', event: erasure }]);
     for (const node of tree.byId.values()) expect(node.marks).toEqual([]);
+  });
+
+  it('given an erasure by a key or by retention, when named, then a key is shortened, the system not', () => {
+    expect(erasureActor(erasure.data)).toBe('operator k');
+    expect(erasureActor({ actor: { type: 'operator', id: '3014d20e-0000-4000-8000-000000000001' } })).toBe(
+      'operator 3014d20e',
+    );
+    expect(erasureActor({ scope: 'retention', actor: { type: 'system', id: 'retention' } })).toBe('system retention');
+    expect(erasureActor({})).toBe('unknown');
   });
 
   it("given the conversation's start, when asked, then its subject and tenant; none without both", () => {

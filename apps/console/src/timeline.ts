@@ -49,6 +49,14 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : un
 /** True when some sealed field of the event reads as erased (its content key is destroyed). */
 export const contentErased = (event: EventDto): boolean => event.contentErased === true;
 
+/** Who erased, from a ContentErased event's data: an operator's key (its first 8 characters) or the system. */
+export function erasureActor(data: Record<string, unknown>): string {
+  const actor = (data.actor ?? {}) as { type?: unknown; id?: unknown };
+  const type = text(actor.type) ?? 'unknown';
+  const id = text(actor.id);
+  return id ? `${type} ${type === 'system' ? id : id.slice(0, 8)}` : type;
+}
+
 /** The subject and tenant of the conversation, from its ConversationStarted (undefined before it). */
 export function subjectOf(tree: Tree): { subjectId: string; tenantId: string } | undefined {
   const d = tree.started?.data;

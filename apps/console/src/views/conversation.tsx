@@ -17,6 +17,7 @@ import {
   activePath,
   buildTree,
   contentErased,
+  erasureActor,
   newestMessage,
   recordedBy,
   subjectOf,
@@ -291,13 +292,6 @@ const MARK_LABEL: Record<string, string> = {
 const ERASURE_SCOPE: Record<string, string> = {
   subject: 'erasure of the subject',
   retention: 'the tenant’s retention rule',
-};
-
-/** Who erased: an operator's key (its first 8 characters) or the system (retention). */
-export const erasureActor = (d: Record<string, unknown>): string => {
-  const actor = (d.actor ?? {}) as { type?: unknown; id?: unknown };
-  const id = str(actor.id);
-  return `${str(actor.type) || 'unknown'}${id ? ` ${actor.type === 'system' ? id : shortId(id)}` : ''}`;
 };
 
 function MarkItem({ mark }: { mark: Mark }) {
