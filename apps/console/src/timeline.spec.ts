@@ -1,5 +1,14 @@
 import type { EventDto } from './api';
-import { activePath, buildTree, contentErased, erasureActor, newestMessage, recordedBy, subjectOf } from './timeline';
+import {
+  activePath,
+  buildTree,
+  contentErased,
+  contentUnreadable,
+  erasureActor,
+  newestMessage,
+  recordedBy,
+  subjectOf,
+} from './timeline';
 
 let version = 0;
 const ev = (type: string, data: Record<string, unknown>): EventDto => {
@@ -87,6 +96,19 @@ describe('an erased conversation', () => {
     expect(tree.byId.get('e1')!.children.map((c) => c.id)).toEqual(['p2']);
     expect(contentErased(events[1])).toBe(true);
     expect(contentErased(events[2])).toBe(false);
+  });
+
+  it('given a message that does not decrypt, when drawn, then it is unreadable, not erased', () => {
+    const unreadable = {
+      ...ev('MessageAppended', { messageId: 'u1', parentMessageId: null, role: 'user', content: null }),
+      contentUnreadable: true as const,
+    };
+    const node = buildTree([unreadable]).byId.get('u1')!;
+    expect(node.content).toBeNull();
+    expect(node.unreadable).toBe(true);
+    expect(tree.byId.get('e1')!.unreadable).toBeUndefined();
+    expect(contentErased(unreadable)).toBe(false);
+    expect(contentUnreadable(unreadable)).toBe(true);
   });
 
   it('given a ContentErased event, when drawn, then it is an erasure of the conversation, on no message', () => {

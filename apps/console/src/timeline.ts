@@ -22,8 +22,10 @@ export interface MessageNode {
   id: string;
   parentId: string | null;
   role: string;
-  /** The message's text; null when its content key is destroyed (erased). */
+  /** The message's text; null when its content key is destroyed (erased) or it does not decrypt (unreadable). */
   content: string | null;
+  /** Its text does not decrypt (altered stored form, or a master key missing): not erased, unreadable. */
+  unreadable?: true;
   modelId?: string;
   at: string;
   version: number;
@@ -48,6 +50,9 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : un
 
 /** True when some sealed field of the event reads as erased (its content key is destroyed). */
 export const contentErased = (event: EventDto): boolean => event.contentErased === true;
+
+/** True when some sealed field of the event does not decrypt (it reads null, and is not erased). */
+export const contentUnreadable = (event: EventDto): boolean => event.contentUnreadable === true;
 
 /** Who erased, from a ContentErased event's data: an operator's key (its first 8 characters) or the system. */
 export function erasureActor(data: Record<string, unknown>): string {
@@ -84,7 +89,11 @@ export function buildTree(events: EventDto[]): Tree {
           id: String(d.messageId),
           parentId: text(d.parentMessageId) ?? null,
           role: String(d.role),
-          content: contentErased(event) && typeof d.content !== 'string' ? null : String(d.content ?? ''),
+          content:
+            (contentErased(event) || contentUnreadable(event)) && typeof d.content !== 'string'
+              ? null
+              : String(d.content ?? ''),
+          ...(contentUnreadable(event) && typeof d.content !== 'string' ? { unreadable: true as const } : {}),
           modelId: text(d.modelId),
           at: event.occurredAt,
           version: event.version,

@@ -173,6 +173,33 @@ describeInBrowser('Console: erased content, legal holds and erasures', () => {
     });
   });
 
+  it('given a message that does not decrypt (null, contentUnreadable), then it reads unreadable', async () => {
+    const tab = await openTab(browser);
+    const target = Object.keys(held.messages)[1];
+    try {
+      // As the service answers a field whose envelope does not open (altered, or its master key missing).
+      await tab.page.route('**/v1/audit/conversations/*/timeline', async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as {
+          events: { data: { messageId?: string; content?: unknown }; contentUnreadable?: true }[];
+        };
+        const event = body.events.find((e) => e.data.messageId === target && 'content' in e.data)!;
+        event.data.content = null;
+        event.contentUnreadable = true;
+        await route.fulfill({ response, json: body });
+      });
+      await signIn(tab, s.baseUrl, s.keys.auditor);
+      await open(tab, held.conversationId);
+      const message = tab.page.locator(`[data-testid="message"][data-message-id="${target}"]`);
+      expect(await textOf(message.locator('[data-testid="message-unreadable"]'))).toBe('Content unreadable');
+      expect(await message.getAttribute('aria-label')).toMatch(/content unreadable/i);
+      expect(await message.getAttribute('data-content-erased')).toBeNull();
+      expect(await tab.page.locator('[data-testid="message-erased"]').count()).toBe(0);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it("given an auditor key of the conversation's tenant, when it opens it, then it sees the same holds", async () => {
     const tab = await openTab(browser);
     try {

@@ -17,6 +17,7 @@ import {
   activePath,
   buildTree,
   contentErased,
+  contentUnreadable,
   erasureActor,
   newestMessage,
   recordedBy,
@@ -33,14 +34,29 @@ export const SELF_REVIEW_TEXT = 'You recorded this end; another reviewer must re
 /** What an erased field reads as: its content key was destroyed, the event itself stays (and its hash). */
 export const ERASED_TEXT = 'Content erased';
 const ERASED_WHY = 'Its content key was destroyed by an erasure; the event and its hash remain in the record.';
+export const UNREADABLE_TEXT = 'Content unreadable';
+const UNREADABLE_WHY =
+  'It does not decrypt with the service’s keys: its stored form was altered or a master key is missing. Not erased.';
 
-/** The marker of an event some of whose text is erased. */
-function ErasedBadge({ what }: { what?: string }) {
+/** The marker of an event some of whose text is erased (or, told apart, does not decrypt). */
+function ErasedBadge({ what, unreadable = false }: { what?: string; unreadable?: boolean }) {
+  const state = unreadable ? 'unreadable' : 'erased';
   return (
-    <span className="badge erased" data-testid="content-erased" title={ERASED_WHY}>
-      {what ? `${what} erased` : 'content erased'}
+    <span
+      className={`badge ${unreadable ? 'bad' : 'erased'}`}
+      data-testid={`content-${state}`}
+      title={unreadable ? UNREADABLE_WHY : ERASED_WHY}
+    >
+      {`${what ?? 'content'} ${state}`}
     </span>
   );
+}
+
+/** The badge an event gets when some of its text is erased or unreadable; nothing otherwise. */
+function TextState({ event, what }: { event: EventDto; what: string }) {
+  if (contentErased(event)) return <ErasedBadge what={what} />;
+  if (contentUnreadable(event)) return <ErasedBadge what={what} unreadable />;
+  return null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
@@ -232,8 +248,9 @@ const LONG = 320;
 
 function Message({ node, active, leaf }: { node: MessageNode; active: boolean; leaf: boolean }) {
   const [full, setFull] = useState(false);
-  const erased = node.content === null;
-  const long = !erased && node.content!.length > LONG;
+  const missing = node.content === null;
+  const erased = missing && !node.unreadable;
+  const long = !missing && node.content!.length > LONG;
   return (
     <article
       data-testid="message"
@@ -242,8 +259,9 @@ function Message({ node, active, leaf }: { node: MessageNode; active: boolean; l
       data-active-leaf={leaf ? 'true' : undefined}
       className={`message role-${node.role} ${active ? '' : 'inactive'} ${leaf ? 'leaf' : ''}`}
       data-content-erased={erased ? 'true' : undefined}
+      data-content-unreadable={node.unreadable ? 'true' : undefined}
       aria-label={`${node.role} message${leaf ? ', active leaf' : ''}${active ? '' : ', on an inactive branch'}${
-        erased ? ', content erased' : ''
+        erased ? ', content erased' : node.unreadable ? ', content unreadable' : ''
       }`}
     >
       <header>
@@ -255,6 +273,10 @@ function Message({ node, active, leaf }: { node: MessageNode; active: boolean; l
       {erased ? (
         <p className="content content-erased" data-testid="message-erased" title={ERASED_WHY}>
           {ERASED_TEXT}
+        </p>
+      ) : node.unreadable ? (
+        <p className="content content-unreadable" data-testid="message-unreadable" title={UNREADABLE_WHY}>
+          {UNREADABLE_TEXT}
         </p>
       ) : (
         <p className="content">{long && !full ? `${node.content!.slice(0, LONG).trimEnd()}…` : node.content}</p>
@@ -316,12 +338,8 @@ function MarkItem({ mark }: { mark: Mark }) {
     >
       <strong>{MARK_LABEL[mark.kind] ?? mark.kind}</strong>
       {detail && <span>: {detail}</span>} <Time iso={mark.event.occurredAt} />
-      {contentErased(mark.event) && (
-        <>
-          {' '}
-          <ErasedBadge what={mark.kind === 'feedback' ? 'comment' : 'note'} />
-        </>
-      )}
+      {(contentErased(mark.event) || contentUnreadable(mark.event)) && ' '}
+      <TextState event={mark.event} what={mark.kind === 'feedback' ? 'comment' : 'note'} />
     </span>
   );
 }
@@ -339,9 +357,9 @@ function Decision({ event, policies, blocked }: { event: EventDto; policies?: Po
         {str(d.initiator)} · policy v{version} · <Time iso={event.occurredAt} />
       </h3>
       {!blocked && d.explanation ? <p>Explanation: {str(d.explanation)}</p> : null}
-      {!blocked && contentErased(event) && (
+      {!blocked && (contentErased(event) || contentUnreadable(event)) && (
         <p>
-          Explanation: <ErasedBadge what="explanation" />
+          Explanation: <TextState event={event} what="explanation" />
         </p>
       )}
       {!policy && <p className="hint">The rule texts of policy version {version} are not available.</p>}
@@ -380,12 +398,8 @@ function Reviews({ tree }: { tree: Tree }) {
           by <code>{shortId(str(r.metadata.apiKeyId ?? r.data.reviewerId))}</code>
           {r.metadata.apiKeyHolder ? ` (${str(r.metadata.apiKeyHolder)})` : ''}, <Time iso={r.recordedAt} />
           {r.data.note ? <q className="note">{str(r.data.note)}</q> : null}
-          {contentErased(r) && (
-            <>
-              {' '}
-              <ErasedBadge what="note" />
-            </>
-          )}
+          {(contentErased(r) || contentUnreadable(r)) && ' '}
+          <TextState event={r} what="note" />
         </li>
       ))}
     </ul>
