@@ -49,9 +49,10 @@ describe('connection pools', () => {
       expect(await connections()).toEqual({
         'conversation-service': 3,
         'conversation-service (audit)': 2,
-        // one LISTEN connection each: appends, and API key revocations
+        // one LISTEN connection each: appends, API key revocations, and destroyed content keys
         'conversation-service-listen': 1,
         'conversation-service-keys': 1,
+        'conversation-service-content-keys': 1,
       });
       // A repository's query queues behind the held connections: it has no pool of its own.
       const counted = t.dataSource.getRepository(ApiKeyEntity).count();

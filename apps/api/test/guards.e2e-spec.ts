@@ -207,11 +207,14 @@ describe('Ending a conversation', () => {
         data: {
           initiator: 'operator',
           reasonCode: 'OPERATOR_ACTION',
-          explanation: 'Staff decision under policy 4.2',
+          // Stored sealed; read back as text.
+          explanation: expect.objectContaining({ enc: 'A256GCM' }),
           evidenceMessageIds: [u2, u3],
         },
         metadata: { actor: { type: 'operator' } },
       });
+      const events = (await as(t, await t.key('auditor', '*')).get(`/v1/conversations/${id}/events?limit=100`)).body;
+      expect(events.items.at(-1).data.explanation).toBe('Staff decision under policy 4.2');
       // Counted per model even when staff end it; never an automated decision.
       expect((await storedEvents(t, id)).at(-1)?.data).toMatchObject({
         modelId: 'claude-opus-4-1',

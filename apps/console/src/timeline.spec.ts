@@ -30,6 +30,21 @@ const ev = (type: string, data: Record<string, unknown>): EventDto => {
 const msg = (id: string, parent: string | null, role = 'user') =>
   ev('MessageAppended', { messageId: id, parentMessageId: parent, role, content: id });
 
+describe('sealed content as the timeline answers it', () => {
+  it('given erased or unreadable content (null), then the message says which, never confusing the two', () => {
+    const erased = { ...msg('e1', null), contentErased: true as const };
+    erased.data = { ...erased.data, content: null };
+    const tampered = { ...msg('e2', 'e1'), contentUnreadable: true as const };
+    tampered.data = { ...tampered.data, content: null };
+    const tree = buildTree([erased, tampered, msg('e3', 'e2')]);
+    expect(tree.byId.get('e1')).toMatchObject({ content: null });
+    expect(tree.byId.get('e1')!.unreadable).toBeUndefined();
+    expect(tree.byId.get('e2')).toMatchObject({ content: null, unreadable: true });
+    expect(tree.byId.get('e3')!.content).toBe('e3');
+    expect(tree.byId.get('e3')!.unreadable).toBeUndefined();
+  });
+});
+
 describe('the message tree', () => {
   const events = [
     ev('ConversationStarted', { conversationId: 'c' }),

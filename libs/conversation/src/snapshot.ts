@@ -29,7 +29,9 @@ export const CONVERSATION_SNAPSHOT_SCHEMA = 1;
 /**
  * A conversation state to store and fold on from later: the messages as a list in append
  * order, without their content and without what the list already says (children, index,
- * append order, roots). About a third of the state's JSON.
+ * append order, roots). About a third of the state's JSON. Its ends' explanations, cleared
+ * flags' notes and reviews' notes are as the stored events hold them: sealed envelopes (plain
+ * text only for events written before encryption), so a destroyed key leaves nothing readable.
  */
 export interface ConversationSnapshot extends Omit<ConversationState, 'messages' | 'messageOrder' | 'rootMessageIds'> {
   readonly messages: readonly SnapshotMessage[];
