@@ -1,5 +1,14 @@
 import type { EventDto } from './api';
-import { activePath, buildTree, ERASED_CONTENT, newestMessage, recordedBy, UNREADABLE_CONTENT } from './timeline';
+import {
+  activePath,
+  buildTree,
+  contentErased,
+  contentUnreadable,
+  erasureActor,
+  newestMessage,
+  recordedBy,
+  subjectOf,
+} from './timeline';
 
 let version = 0;
 const ev = (type: string, data: Record<string, unknown>): EventDto => {
@@ -28,9 +37,11 @@ describe('sealed content as the timeline answers it', () => {
     const tampered = { ...msg('e2', 'e1'), contentUnreadable: true as const };
     tampered.data = { ...tampered.data, content: null };
     const tree = buildTree([erased, tampered, msg('e3', 'e2')]);
-    expect(tree.byId.get('e1')!.content).toBe(ERASED_CONTENT);
-    expect(tree.byId.get('e2')!.content).toBe(UNREADABLE_CONTENT);
+    expect(tree.byId.get('e1')).toMatchObject({ content: null });
+    expect(tree.byId.get('e1')!.unreadable).toBeUndefined();
+    expect(tree.byId.get('e2')).toMatchObject({ content: null, unreadable: true });
     expect(tree.byId.get('e3')!.content).toBe('e3');
+    expect(tree.byId.get('e3')!.unreadable).toBeUndefined();
   });
 });
 
@@ -69,6 +80,71 @@ describe('the message tree', () => {
   it('marks the active lineage from the active leaf', () => {
     expect([...activePath(tree, 'm4')]).toEqual(['m4', 'm3b', 'm2', 'm1']);
     expect(newestMessage(tree)).toBe('m4');
+  });
+});
+
+describe('an erased conversation', () => {
+  const erasedMsg = (id: string, parent: string | null): EventDto => ({
+    ...ev('MessageAppended', { messageId: id, parentMessageId: parent, role: 'user', content: null }),
+    contentErased: true,
+    storedData: { messageId: id, parentMessageId: parent, role: 'user', content: { enc: 'A256GCM' } },
+  });
+  const erasure = ev('ContentErased', {
+    erasureId: 'x',
+    scope: 'subject',
+    reason: 'data subject request',
+    actor: { type: 'operator', id: 'k' },
+    keyIds: ['k1'],
+    plaintextFields: 0,
+  });
+  const events = [
+    ev('ConversationStarted', { conversationId: 'c', tenantId: 'acme', subjectId: 'subject-1' }),
+    erasedMsg('e1', null),
+    msg('p2', 'e1'), // written before encryption: plaintext, not erasable by key destruction
+    erasure,
+  ];
+  const tree = buildTree(events);
+
+  it('given an erased message, when drawn, then its content is null (not an empty text) and the rest stays', () => {
+    expect(tree.byId.get('e1')!.content).toBeNull();
+    expect(tree.byId.get('p2')!.content).toBe('p2');
+    expect(tree.byId.get('e1')!.children.map((c) => c.id)).toEqual(['p2']);
+    expect(contentErased(events[1])).toBe(true);
+    expect(contentErased(events[2])).toBe(false);
+  });
+
+  it('given a message that does not decrypt, when drawn, then it is unreadable, not erased', () => {
+    const unreadable = {
+      ...ev('MessageAppended', { messageId: 'u1', parentMessageId: null, role: 'user', content: null }),
+      contentUnreadable: true as const,
+    };
+    const node = buildTree([unreadable]).byId.get('u1')!;
+    expect(node.content).toBeNull();
+    expect(node.unreadable).toBe(true);
+    expect(tree.byId.get('e1')!.unreadable).toBeUndefined();
+    expect(contentErased(unreadable)).toBe(false);
+    expect(contentUnreadable(unreadable)).toBe(true);
+  });
+
+  it('given a ContentErased event, when drawn, then it is an erasure of the conversation, on no message', () => {
+    expect(tree.erasures).toEqual([erasure]);
+    expect(tree.unplaced).toEqual([{ kind: 'erasure', event: erasure }]);
+    for (const node of tree.byId.values()) expect(node.marks).toEqual([]);
+  });
+
+  it('given an erasure by a key or by retention, when named, then a key is shortened, the system not', () => {
+    expect(erasureActor(erasure.data)).toBe('operator k');
+    expect(erasureActor({ actor: { type: 'operator', id: '3014d20e-0000-4000-8000-000000000001' } })).toBe(
+      'operator 3014d20e',
+    );
+    expect(erasureActor({ scope: 'retention', actor: { type: 'system', id: 'retention' } })).toBe('system retention');
+    expect(erasureActor({})).toBe('unknown');
+  });
+
+  it("given the conversation's start, when asked, then its subject and tenant; none without both", () => {
+    expect(subjectOf(tree)).toEqual({ subjectId: 'subject-1', tenantId: 'acme' });
+    expect(subjectOf(buildTree([ev('ConversationStarted', { tenantId: 'acme' })]))).toBeUndefined();
+    expect(subjectOf(buildTree([]))).toBeUndefined();
   });
 });
 

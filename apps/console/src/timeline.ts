@@ -2,7 +2,16 @@
 import type { EventDto } from './api';
 
 export type MarkKind =
-  'redirection' | 'warning' | 'end-request' | 'risk-flag' | 'risk-cleared' | 'end' | 'blocked' | 'feedback' | 'review';
+  | 'redirection'
+  | 'warning'
+  | 'end-request'
+  | 'risk-flag'
+  | 'risk-cleared'
+  | 'end'
+  | 'blocked'
+  | 'feedback'
+  | 'review'
+  | 'erasure';
 
 export interface Mark {
   kind: MarkKind;
@@ -13,7 +22,10 @@ export interface MessageNode {
   id: string;
   parentId: string | null;
   role: string;
-  content: string;
+  /** The message's text; null when its content key is destroyed (erased) or it does not decrypt (unreadable). */
+  content: string | null;
+  /** Its text does not decrypt (altered stored form, or a master key missing): not erased, unreadable. */
+  unreadable?: true;
   modelId?: string;
   at: string;
   version: number;
@@ -27,6 +39,8 @@ export interface Tree {
   ends: EventDto[];
   blocked: EventDto[];
   reviews: EventDto[];
+  /** The ContentErased events: who erased the conversation's content, when, why (no content). */
+  erasures: EventDto[];
   /** Events that concern the conversation but no message (e.g. a flag before the first message). */
   unplaced: Mark[];
   started?: EventDto;
@@ -34,16 +48,30 @@ export interface Tree {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** What a message shows when its sealed content reads null: erased, or not decrypting (never confused). */
-export const ERASED_CONTENT = 'Content erased';
-export const UNREADABLE_CONTENT = 'Content unreadable: it does not decrypt (changed in the database?)';
+/** True when some sealed field of the event reads as erased (its content key is destroyed). */
+export const contentErased = (event: EventDto): boolean => event.contentErased === true;
 
-const contentOf = (event: EventDto): string =>
-  text(event.data.content) ??
-  (event.contentErased ? ERASED_CONTENT : event.contentUnreadable ? UNREADABLE_CONTENT : '');
+/** True when some sealed field of the event does not decrypt (it reads null, and is not erased). */
+export const contentUnreadable = (event: EventDto): boolean => event.contentUnreadable === true;
+
+/** Who erased, from a ContentErased event's data: an operator's key (its first 8 characters) or the system. */
+export function erasureActor(data: Record<string, unknown>): string {
+  const actor = (data.actor ?? {}) as { type?: unknown; id?: unknown };
+  const type = text(actor.type) ?? 'unknown';
+  const id = text(actor.id);
+  return id ? `${type} ${type === 'system' ? id : id.slice(0, 8)}` : type;
+}
+
+/** The subject and tenant of the conversation, from its ConversationStarted (undefined before it). */
+export function subjectOf(tree: Tree): { subjectId: string; tenantId: string } | undefined {
+  const d = tree.started?.data;
+  const subjectId = text(d?.subjectId);
+  const tenantId = text(d?.tenantId);
+  return subjectId && tenantId ? { subjectId, tenantId } : undefined;
+}
 
 export function buildTree(events: EventDto[]): Tree {
-  const tree: Tree = { roots: [], byId: new Map(), ends: [], blocked: [], reviews: [], unplaced: [] };
+  const tree: Tree = { roots: [], byId: new Map(), ends: [], blocked: [], reviews: [], erasures: [], unplaced: [] };
   let newest: MessageNode | undefined;
   const place = (messageId: string | undefined, mark: Mark) => {
     const node = (messageId && tree.byId.get(messageId)) || (messageId ? undefined : newest);
@@ -61,7 +89,11 @@ export function buildTree(events: EventDto[]): Tree {
           id: String(d.messageId),
           parentId: text(d.parentMessageId) ?? null,
           role: String(d.role),
-          content: contentOf(event),
+          content:
+            (contentErased(event) || contentUnreadable(event)) && typeof d.content !== 'string'
+              ? null
+              : String(d.content ?? ''),
+          ...(contentUnreadable(event) && typeof d.content !== 'string' ? { unreadable: true as const } : {}),
           modelId: text(d.modelId),
           at: event.occurredAt,
           version: event.version,
@@ -104,6 +136,11 @@ export function buildTree(events: EventDto[]): Tree {
         break;
       case 'EndDecisionReviewed':
         tree.reviews.push(event);
+        break;
+      case 'ContentErased':
+        // The conversation's, not a message's: listed with the events that concern no message.
+        tree.erasures.push(event);
+        tree.unplaced.push({ kind: 'erasure', event });
         break;
       default:
         break;

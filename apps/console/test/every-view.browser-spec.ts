@@ -14,7 +14,7 @@ import {
   type Tab,
   WIDTHS,
 } from './support/browser';
-import { seedWorld, type World } from './support/seed';
+import { eraseSubjectWithHolds, seedWorld, subjectOfConversation, type World } from './support/seed';
 import { type ConsoleService, startConsoleService } from './support/service';
 import { goto, VIEWS } from './support/views';
 
@@ -32,6 +32,8 @@ describeInBrowser('Console: every view', () => {
   beforeAll(async () => {
     s = await startConsoleService();
     world = await seedWorld(s, { forgedEnd: true });
+    // The conversation view shows an erased conversation with its holds (a released one, an open one).
+    await eraseSubjectWithHolds(s, await subjectOfConversation(s, world.branched.conversationId));
     await s.signedCheckpoint();
     browser = await launch();
   });
@@ -49,6 +51,7 @@ describeInBrowser('Console: every view', () => {
       'conversation',
       async (t) => {
         await goto(t.page, s.baseUrl, `/console/conversations/${world.branched.conversationId}`);
+        await t.page.locator('[data-testid="hold"]').first().waitFor();
         await t.page
           .locator('[data-testid="proof-status"]')
           .filter({ hasText: /verified/i })

@@ -111,6 +111,17 @@ describe('the chain recomputed in the browser', () => {
     expect(await checkChain([events[0], events[1], withoutStored])).toMatchObject({ valid: false, brokenAtVersion: 3 });
   });
 
+  it('given a sealed event whose envelope was changed on the way, then its version breaks', async () => {
+    const events = serverEvents();
+    const envelope = { enc: 'A256GCM', kid: 'k-1', iv: 'aXY=', ct: 'Y3Q=', tag: 'dGFn' };
+    const sealed = { ...(events[2].data as object), content: envelope };
+    events[2] = { ...events[2], data: sealed };
+    events[2].hash = serverChainHash(events[2].prevHash, serverCanonical(events[2] as never));
+    const changed = { ...sealed, content: { ...envelope, ct: 'Q1Q=' } };
+    const answered = { ...events[2], data: { ...sealed, content: null }, storedData: changed };
+    expect(await checkChain([events[0], events[1], answered])).toMatchObject({ valid: false, brokenAtVersion: 3 });
+  });
+
   it('names a missing version, a wrong first prevHash, and refuses an empty list', async () => {
     const events = serverEvents();
     expect(await checkChain([events[0], events[2]])).toMatchObject({ valid: false, brokenAtVersion: 2 });

@@ -1,5 +1,6 @@
 // One conversation: its message tree with every decision on the message it concerns, the guards with
-// their policy's rule text, the chain status, the inclusion proof checked here, who looked, reviews.
+// their policy's rule text, the chain status, the inclusion proof checked here, the subject's legal
+// holds and the conversation's erasures, who looked, reviews. Erased content reads "Content erased".
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { ApiError, client, unwrap, type EventDto, type Schemas } from '../api';
@@ -12,10 +13,51 @@ import { useFilters } from '../use-filters';
 import { Time, shortId } from '../format';
 import { usePolicies, type Me, type Policy } from '../queries';
 import { Link } from '../router';
-import { activePath, buildTree, newestMessage, recordedBy, type Mark, type MessageNode, type Tree } from '../timeline';
+import {
+  activePath,
+  buildTree,
+  contentErased,
+  contentUnreadable,
+  erasureActor,
+  newestMessage,
+  recordedBy,
+  subjectOf,
+  type Mark,
+  type MessageNode,
+  type Tree,
+} from '../timeline';
+import { HoldsAndErasures } from './holds-and-erasures';
 import { ProofStatus } from './proof-status';
 
 export const SELF_REVIEW_TEXT = 'You recorded this end; another reviewer must review it.';
+
+/** What an erased field reads as: its content key was destroyed, the event itself stays (and its hash). */
+export const ERASED_TEXT = 'Content erased';
+const ERASED_WHY = 'Its content key was destroyed by an erasure; the event and its hash remain in the record.';
+export const UNREADABLE_TEXT = 'Content unreadable';
+const UNREADABLE_WHY =
+  'It does not decrypt with the service’s keys: its stored form was altered or a master key is missing. Not erased.';
+
+/** The marker of an event some of whose text is erased (or, told apart, does not decrypt). */
+function ErasedBadge({ what, unreadable = false }: { what?: string; unreadable?: boolean }) {
+  const state = unreadable ? 'unreadable' : 'erased';
+  return (
+    <span
+      className={`badge ${unreadable ? 'bad' : 'erased'}`}
+      data-testid={`content-${state}`}
+      title={unreadable ? UNREADABLE_WHY : ERASED_WHY}
+    >
+      {`${what ?? 'content'} ${state}`}
+    </span>
+  );
+}
+
+/** The badge an event gets when some of its text is erased or unreadable; nothing otherwise. */
+function TextState({ event, what }: { event: EventDto; what: string }) {
+  if (contentErased(event)) return <ErasedBadge what={what} />;
+  if (contentUnreadable(event)) return <ErasedBadge what={what} unreadable />;
+  return null;
+}
 
 const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
@@ -76,11 +118,15 @@ function ConversationBody(props: {
   const path = activePath(tree, props.activeLeaf);
   const started = tree.started?.data ?? {};
   const latest = events[events.length - 1];
+  const subject = subjectOf(tree);
+  const lastErasure = tree.erasures[tree.erasures.length - 1];
   return (
     <>
       <dl className="facts conversation-facts">
         <dt>Tenant</dt>
         <dd>{str(started.tenantId) || '—'}</dd>
+        <dt>Subject</dt>
+        <dd>{subject ? <code>{subject.subjectId}</code> : '—'}</dd>
         <dt>Model</dt>
         <dd>{str(started.modelId) || '—'}</dd>
         <dt>Started</dt>
@@ -91,6 +137,16 @@ function ConversationBody(props: {
         <dd>{props.statusText ?? (tree.ends.length ? 'ended' : 'active')}</dd>
         <dt>Events</dt>
         <dd>{events.length}</dd>
+        <dt>Content</dt>
+        <dd data-testid="content-state">
+          {lastErasure ? (
+            <>
+              <span className="badge erased">erased</span> <Time iso={lastErasure.occurredAt} />
+            </>
+          ) : (
+            'readable'
+          )}
+        </dd>
         <dt>Hash chain</dt>
         <dd>
           <span data-testid="chain-status" className={`badge ${chain.valid ? 'ok' : 'bad'}`}>
@@ -149,6 +205,9 @@ function ConversationBody(props: {
         </div>
       )}
 
+      <h2>Holds and erasures</h2>
+      <HoldsAndErasures subject={subject} erasures={tree.erasures} />
+
       <h2>Reviews</h2>
       <Reviews tree={tree} />
       {tree.ends.length > 0 && <ReviewForm id={props.id} ends={tree.ends} me={props.me} policies={props.policies} />}
@@ -189,7 +248,9 @@ const LONG = 320;
 
 function Message({ node, active, leaf }: { node: MessageNode; active: boolean; leaf: boolean }) {
   const [full, setFull] = useState(false);
-  const long = node.content.length > LONG;
+  const missing = node.content === null;
+  const erased = missing && !node.unreadable;
+  const long = !missing && node.content!.length > LONG;
   return (
     <article
       data-testid="message"
@@ -197,7 +258,11 @@ function Message({ node, active, leaf }: { node: MessageNode; active: boolean; l
       data-branch={active ? 'active' : 'inactive'}
       data-active-leaf={leaf ? 'true' : undefined}
       className={`message role-${node.role} ${active ? '' : 'inactive'} ${leaf ? 'leaf' : ''}`}
-      aria-label={`${node.role} message${leaf ? ', active leaf' : ''}${active ? '' : ', on an inactive branch'}`}
+      data-content-erased={erased ? 'true' : undefined}
+      data-content-unreadable={node.unreadable ? 'true' : undefined}
+      aria-label={`${node.role} message${leaf ? ', active leaf' : ''}${active ? '' : ', on an inactive branch'}${
+        erased ? ', content erased' : node.unreadable ? ', content unreadable' : ''
+      }`}
     >
       <header>
         <span className="role">{node.role}</span>
@@ -205,7 +270,17 @@ function Message({ node, active, leaf }: { node: MessageNode; active: boolean; l
         <Time iso={node.at} />
         {leaf && <span className="badge leaf-badge">active leaf</span>}
       </header>
-      <p className="content">{long && !full ? `${node.content.slice(0, LONG).trimEnd()}…` : node.content}</p>
+      {erased ? (
+        <p className="content content-erased" data-testid="message-erased" title={ERASED_WHY}>
+          {ERASED_TEXT}
+        </p>
+      ) : node.unreadable ? (
+        <p className="content content-unreadable" data-testid="message-unreadable" title={UNREADABLE_WHY}>
+          {UNREADABLE_TEXT}
+        </p>
+      ) : (
+        <p className="content">{long && !full ? `${node.content!.slice(0, LONG).trimEnd()}…` : node.content}</p>
+      )}
       {long && (
         <button type="button" className="link-button" aria-expanded={full} onClick={() => setFull(!full)}>
           {full ? 'Show less' : 'Show all'}
@@ -233,6 +308,12 @@ const MARK_LABEL: Record<string, string> = {
   end: 'Ended here',
   blocked: 'End attempt blocked',
   feedback: 'Feedback',
+  erasure: 'Content erased',
+};
+
+const ERASURE_SCOPE: Record<string, string> = {
+  subject: 'erasure of the subject',
+  retention: 'the tenant’s retention rule',
 };
 
 function MarkItem({ mark }: { mark: Mark }) {
@@ -246,10 +327,19 @@ function MarkItem({ mark }: { mark: Mark }) {
     const failed = (d.failedGuards as string[] | undefined)?.join(', ');
     detail = `${str(d.proposedReasonCode)} by ${str(d.initiator)}: ${failed}`;
   } else if (mark.kind === 'feedback') detail = `${str(d.rating)}${d.comment ? `: ${str(d.comment)}` : ''}`;
+  else if (mark.kind === 'erasure') {
+    detail = `${ERASURE_SCOPE[str(d.scope)] ?? str(d.scope)}, “${str(d.reason)}”, by ${erasureActor(d)}`;
+  }
   return (
-    <span className={`mark mark-${mark.kind}`} data-testid={mark.kind === 'end' ? 'end-point' : `mark-${mark.kind}`}>
+    <span
+      className={`mark mark-${mark.kind}`}
+      data-testid={mark.kind === 'end' ? 'end-point' : `mark-${mark.kind}`}
+      data-event-id={mark.event.eventId}
+    >
       <strong>{MARK_LABEL[mark.kind] ?? mark.kind}</strong>
       {detail && <span>: {detail}</span>} <Time iso={mark.event.occurredAt} />
+      {(contentErased(mark.event) || contentUnreadable(mark.event)) && ' '}
+      <TextState event={mark.event} what={mark.kind === 'feedback' ? 'comment' : 'note'} />
     </span>
   );
 }
@@ -267,6 +357,11 @@ function Decision({ event, policies, blocked }: { event: EventDto; policies?: Po
         {str(d.initiator)} · policy v{version} · <Time iso={event.occurredAt} />
       </h3>
       {!blocked && d.explanation ? <p>Explanation: {str(d.explanation)}</p> : null}
+      {!blocked && (contentErased(event) || contentUnreadable(event)) && (
+        <p>
+          Explanation: <TextState event={event} what="explanation" />
+        </p>
+      )}
       {!policy && <p className="hint">The rule texts of policy version {version} are not available.</p>}
       <ul className="guards">
         {guards.map((g) => {
@@ -303,6 +398,8 @@ function Reviews({ tree }: { tree: Tree }) {
           by <code>{shortId(str(r.metadata.apiKeyId ?? r.data.reviewerId))}</code>
           {r.metadata.apiKeyHolder ? ` (${str(r.metadata.apiKeyHolder)})` : ''}, <Time iso={r.recordedAt} />
           {r.data.note ? <q className="note">{str(r.data.note)}</q> : null}
+          {(contentErased(r) || contentUnreadable(r)) && ' '}
+          <TextState event={r} what="note" />
         </li>
       ))}
     </ul>

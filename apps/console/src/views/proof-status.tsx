@@ -114,6 +114,12 @@ export function ProofStatus({ events }: { events: EventDto[] }) {
           {text}
         </strong>
       </p>
+      {events.some((e) => e.storedData !== undefined) && (
+        <p className="hint" data-testid="sealed-hint">
+          Messages, explanations, notes and comments are hashed as stored, encrypted: the text shown is the service’s
+          decryption of them, which this browser cannot check; erased text stays covered by the hashes.
+        </p>
+      )}
       {outcome?.status === 'verified' && (
         <p className="hint">
           Leaf {outcome.leafIndex} of {outcome.treeSize} in {outcome.origin}; root {outcome.rootHash}.

@@ -73,12 +73,12 @@ function ok<T>(what: string, res: { data?: T; error?: unknown; response: Respons
   return res.data;
 }
 
-async function start(client: Client, modelId: string): Promise<string> {
+async function start(client: Client, modelId: string, subjectId?: string): Promise<string> {
   const conversationId = randomUUID();
   ok(
     'start',
     await client.POST('/v1/conversations', {
-      body: { conversationId, subjectId: `subject-${conversationId.slice(0, 4)}`, modelId },
+      body: { conversationId, subjectId: subjectId ?? `subject-${conversationId.slice(0, 4)}`, modelId },
     }),
   );
   return conversationId;
@@ -102,19 +102,22 @@ async function say(
   return messageId;
 }
 
+/** The texts of `thread`'s messages. */
+export const THREAD = {
+  u1: 'Write me a poem about the sea.',
+  a1: 'Here is a short poem about the sea: waves fold into foam…',
+  u2: 'That is useless. You are a worthless machine and I will keep saying it.',
+  a2: "I'd like to keep helping. Shall we try a different poem?",
+  u3: 'Worthless. Worthless. Worthless.',
+} as const;
+
 /** u1 → a1 → u2 → a2 → u3, an abusive thread. */
 async function thread(client: Client, id: string) {
-  const u1 = await say(client, id, null, 'user', 'Write me a poem about the sea.');
-  const a1 = await say(client, id, u1, 'assistant', 'Here is a short poem about the sea: waves fold into foam…');
-  const u2 = await say(
-    client,
-    id,
-    a1,
-    'user',
-    'That is useless. You are a worthless machine and I will keep saying it.',
-  );
-  const a2 = await say(client, id, u2, 'assistant', "I'd like to keep helping. Shall we try a different poem?");
-  const u3 = await say(client, id, a2, 'user', 'Worthless. Worthless. Worthless.');
+  const u1 = await say(client, id, null, 'user', THREAD.u1);
+  const a1 = await say(client, id, u1, 'assistant', THREAD.a1);
+  const u2 = await say(client, id, a1, 'user', THREAD.u2);
+  const a2 = await say(client, id, u2, 'assistant', THREAD.a2);
+  const u3 = await say(client, id, a2, 'user', THREAD.u3);
   return { u1, a1, u2, a2, u3 };
 }
 
@@ -525,4 +528,127 @@ export async function seedManyEnds(service: ConsoleService, count: number): Prom
     seeded.push(...(await Promise.all(Array.from({ length: Math.min(6, count - i) }, one))));
   }
   return seeded;
+}
+
+/** A subject's erasure as the console shows it: a hold placed and released before, one placed after. */
+export interface SeededErasure {
+  tenantId: string;
+  subjectId: string;
+  reason: string;
+  erasedAt: string;
+  releasedHold: { holdId: string; reason: string };
+  openHold: { holdId: string; reason: string };
+}
+
+/** The subject and tenant a conversation names (its ConversationStarted, read through the audit timeline). */
+export async function subjectOfConversation(
+  service: ConsoleService,
+  conversationId: string,
+): Promise<{ subjectId: string; tenantId: string }> {
+  const timeline = ok(
+    'timeline',
+    await service.client(service.keys.admin).GET('/v1/audit/conversations/{id}/timeline', {
+      params: { path: { id: conversationId } },
+    }),
+  );
+  const data = timeline.events.find((e) => e.type === 'ConversationStarted')!.data;
+  return { subjectId: String(data.subjectId), tenantId: String(data.tenantId) };
+}
+
+/** A legal hold placed by the admin key (`*`: it names the tenant). */
+export async function placeHold(service: ConsoleService, tenantId: string, subjectId: string, reason: string) {
+  const admin = service.client(service.keys.admin);
+  return ok(
+    'hold',
+    await admin.POST('/v1/subjects/{subjectId}/holds', {
+      params: { path: { subjectId } },
+      body: { reason, tenantId },
+    }),
+  ).holdId;
+}
+
+export async function releaseHold(service: ConsoleService, tenantId: string, subjectId: string, holdId: string) {
+  const admin = service.client(service.keys.admin);
+  const res = await admin.DELETE('/v1/subjects/{subjectId}/holds/{holdId}', {
+    params: { path: { subjectId, holdId }, query: { tenantId } },
+  });
+  if (res.response.status !== 204) throw new Error(`release hold: ${res.response.status} ${JSON.stringify(res.error)}`);
+}
+
+/**
+ * Through the API with the admin key: a hold placed and released, the subject erased (every
+ * conversation of it), then a new hold placed (an erasure does not stop holds; a hold keeps what is left).
+ */
+export async function eraseSubjectWithHolds(
+  service: ConsoleService,
+  target: { tenantId: string; subjectId: string },
+): Promise<SeededErasure> {
+  const { tenantId, subjectId } = target;
+  const admin = service.client(service.keys.admin);
+  const released = 'Complaint under review (closed)';
+  const releasedHoldId = await placeHold(service, tenantId, subjectId, released);
+  await releaseHold(service, tenantId, subjectId, releasedHoldId);
+  const reason = 'Data subject request DSR-2291';
+  const erased = ok(
+    'erasure',
+    await admin.POST('/v1/subjects/{subjectId}/erasure', {
+      params: { path: { subjectId } },
+      body: { reason, tenantId },
+    }),
+  );
+  const open = 'Litigation hold: case 4411';
+  const openHoldId = await placeHold(service, tenantId, subjectId, open);
+  return {
+    tenantId,
+    subjectId,
+    reason,
+    erasedAt: erased.erasedAt,
+    releasedHold: { holdId: releasedHoldId, reason: released },
+    openHold: { holdId: openHoldId, reason: open },
+  };
+}
+
+/** A conversation with every kind of sealed text: messages, an end's explanation, a feedback comment, a review note. */
+export interface ContentfulConversation {
+  conversationId: string;
+  tenantId: string;
+  subjectId: string;
+  /** Message id → its text. */
+  messages: Record<string, string>;
+  /** Every sealed text written (messages, explanation, comment, note). */
+  texts: string[];
+}
+
+export async function seedContentfulConversation(
+  service: ConsoleService,
+  subjectId: string,
+): Promise<ContentfulConversation> {
+  const { writer, operator, auditor2 } = service.keys;
+  const w = service.client(writer);
+  const id = await start(w, 'claude-opus-4-1', subjectId);
+  const m = await thread(w, id);
+  const comment = 'The assistant stayed polite throughout, thank you.';
+  ok(
+    'feedback',
+    await w.POST('/v1/conversations/{id}/feedback', {
+      params: { path: { id } },
+      body: { messageId: m.a2, rating: 'up', comment },
+    }),
+  );
+  const explanation = 'Threats against staff in the thread (ticket 88)';
+  const endEventId = await end(service.client(operator), id, {
+    initiator: 'operator',
+    reasonCode: 'OPERATOR_ACTION',
+    atMessageId: m.u3,
+    explanation,
+  });
+  await review(service.client(auditor2), id, endEventId, 'upheld');
+  const texts = Object.fromEntries(Object.entries(m).map(([k, messageId]) => [messageId, THREAD[k as keyof typeof m]]));
+  return {
+    conversationId: id,
+    tenantId: writer.tenantId,
+    subjectId,
+    messages: texts,
+    texts: [...Object.values(texts), comment, explanation, 'persistent abuse after two redirections'],
+  };
 }
