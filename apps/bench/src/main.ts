@@ -9,6 +9,7 @@ import { runLongStreamBenchmark } from './long-stream/long-stream-bench';
 import {
   appendTable,
   auditTable,
+  encryptionTable,
   BenchSummary,
   httpTable,
   longStreamTable,
@@ -19,6 +20,7 @@ import {
 import { RunPlan, runAppendBenchmark } from './runner';
 import { runTlogBenchmark } from './tlog/tlog-bench';
 import { runWorkersBenchmark, workersTable } from './http/workers-bench';
+import { runEncryptionBenchmark } from './encryption/encryption-bench';
 
 /**
  * `npm run bench [-- <figure>…]`: the figures named (all without a name), on one database in
@@ -34,6 +36,7 @@ const FIGURES = [
   'workers',
   'append',
   'tlog',
+  'encryption',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -144,6 +147,16 @@ async function main(): Promise<void> {
       };
       summary.workers = await runWorkersBenchmark(db.url, plan, progress);
       process.stdout.write(`${workersTable(summary.workers)}\n`);
+    }
+    if (figures.includes('encryption')) {
+      const plan = {
+        connections: 64,
+        rounds: num('BENCH_ROUNDS', 3),
+        seconds: num('BENCH_ENCRYPTION_SECONDS', 3),
+        warmupSeconds: num('BENCH_WARMUP_SECONDS', 1),
+      };
+      summary.encryption = await runEncryptionBenchmark(db.url, plan, progress);
+      process.stdout.write(`${encryptionTable(summary.encryption, plan.connections)}\n`);
     }
     if (figures.includes('append')) {
       const plan = appendPlan();

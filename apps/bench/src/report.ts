@@ -1,3 +1,4 @@
+import type { EncryptionResult } from './encryption/encryption-bench';
 import type { TlogResult } from './tlog/tlog-bench';
 import type { AuditBenchResult } from './audit-bench';
 import type { HttpResult } from './http/http-bench';
@@ -17,6 +18,7 @@ export interface BenchSummary extends Partial<AuditBenchResult> {
   longStream?: LongStreamResult;
   tlog?: TlogResult;
   workers?: WorkersResult;
+  encryption?: EncryptionResult;
 }
 
 /** Proof latency on the stored tree and the append rate with the transparency log running. */
@@ -79,6 +81,14 @@ export function longStreamTable(r: LongStreamResult, events: { long: number; sho
     `${r.shortMs} to a ${events.short}-event one; long/short ${r.ratio} (goal <= 1.5)\n` +
     `Without the state cache (newest snapshot + the events after it, median ms): ${r.coldLongMs} long, ` +
     `${r.coldShortMs} short; long/short ${r.coldRatio}`
+  );
+}
+
+export function encryptionTable(r: EncryptionResult, connections: number): string {
+  return (
+    `Messages appended through the command path, ${connections} conversations at once (median of rounds): ` +
+    `encrypted ${r.sealed}/s (p99 ${r.sealedP99Ms} ms), plaintext ${r.plain}/s (p99 ${r.plainP99Ms} ms); ` +
+    `encrypted/plaintext ${r.ratio} (goal >= 0.95)\n`
   );
 }
 

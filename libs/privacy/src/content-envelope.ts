@@ -10,10 +10,8 @@ export interface ContentEnvelope {
   kid: string;
   /** The 12-byte nonce. */
   iv: string;
-  /** The ciphertext. */
+  /** The ciphertext, then the 16-byte authentication tag. */
   ct: string;
-  /** The 16-byte authentication tag. */
-  tag: string;
 }
 
 export const ENVELOPE_ALGORITHM = 'A256GCM';
@@ -29,6 +27,6 @@ export function isEnvelope(value: unknown): value is ContentEnvelope {
     v.enc === ENVELOPE_ALGORITHM &&
     typeof v.kid === 'string' &&
     UUID.test(v.kid) &&
-    [v.iv, v.ct, v.tag].every((s) => typeof s === 'string' && BASE64.test(s))
+    [v.iv, v.ct].every((s) => typeof s === 'string' && BASE64.test(s))
   );
 }
