@@ -1,10 +1,11 @@
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
+import { ContentKeys, readableEvents, readMasterKeyRing } from '@app/privacy';
 import { ALL_PROJECTIONS, projectionLags } from '@app/projections';
 import { readModelsDifferingFromRebuild } from '@app/testing';
 import { SEQUENCER_NAME } from '@app/transparency';
 import type { Ack, Attempt } from './load';
-import { Database, runCli } from './processes';
+import { contentKeyFile, Database, runCli } from './processes';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -28,18 +29,34 @@ export interface StoreCheck {
   duplicated: string[];
 }
 
+/** A scenario's messages as stored, their content opened with the suite's master key (it is sealed). */
+async function storedMessages(
+  pool: Pool,
+  scenario: string,
+): Promise<{ content: string; messageId: string; recordedAt: number }[]> {
+  const { rows } = await pool.query<{ event_id: string; data: Record<string, unknown>; at: number }>(
+    `SELECT event_id, data, (extract(epoch FROM recorded_at) * 1000)::float8 AS at
+       FROM es_events WHERE type = 'MessageAppended'`,
+  );
+  const keys = new ContentKeys(pool, readMasterKeyRing(contentKeyFile()));
+  const opened = await readableEvents(
+    keys,
+    rows.map((r) => ({ eventId: r.event_id, type: 'MessageAppended', data: r.data, at: Number(r.at) })),
+  );
+  return opened
+    .map((e) => ({ content: String(e.data.content), messageId: String(e.data.messageId), recordedAt: e.at }))
+    .filter((m) => m.content.startsWith(`faults ${scenario} `));
+}
+
 export async function checkStore(db: Database, scenario: string, acks: Ack[]): Promise<StoreCheck> {
   const pool = ownerPool(db, 1);
   try {
-    const { rows } = await pool.query<{ content: string; message_id: string; n: number }>(
-      `SELECT data->>'content' AS content, data->>'messageId' AS message_id,
-              count(*) OVER (PARTITION BY data->>'content')::int AS n
-         FROM es_events WHERE type = 'MessageAppended' AND data->>'content' LIKE $1`,
-      [`faults ${scenario} %`],
-    );
+    const rows = await storedMessages(pool, scenario);
+    const count = new Map<string, number>();
+    for (const r of rows) count.set(r.content, (count.get(r.content) ?? 0) + 1);
     const byContent = new Map(rows.map((r) => [r.content, r]));
-    const lost = acks.filter((a) => byContent.get(a.content)?.message_id !== a.messageId).map((a) => a.key);
-    const duplicated = [...new Set(rows.filter((r) => r.n > 1).map((r) => r.content))];
+    const lost = acks.filter((a) => byContent.get(a.content)?.messageId !== a.messageId).map((a) => a.key);
+    const duplicated = [...count].filter(([, n]) => n > 1).map(([content]) => content);
     const { rows: keys } = await pool.query<{ key: string }>(
       `SELECT key FROM es_idempotency WHERE key LIKE $1 AND cardinality(event_ids) <> 1`,
       [`faults-${scenario}-%`],
@@ -68,12 +85,7 @@ export async function answersLostAfterCommit(
   for (const a of attempts) if (a.status >= 200 && a.status < 300) sent.set(a.key, a.sentAt);
   const pool = ownerPool(db, 1);
   try {
-    const { rows } = await pool.query<{ content: string; at: string }>(
-      `SELECT data->>'content' AS content, (extract(epoch FROM recorded_at) * 1000)::float8 AS at
-         FROM es_events WHERE type = 'MessageAppended' AND data->>'content' LIKE $1`,
-      [`faults ${scenario} %`],
-    );
-    const recorded = new Map(rows.map((r) => [r.content, Number(r.at)]));
+    const recorded = new Map((await storedMessages(pool, scenario)).map((m) => [m.content, m.recordedAt]));
     return acks.filter((a) => (recorded.get(a.content) ?? Infinity) < (sent.get(a.key) ?? -Infinity)).length;
   } finally {
     await pool.end();

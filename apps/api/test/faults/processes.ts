@@ -104,7 +104,7 @@ let suiteKeyFile: string | undefined;
  * The master key every process of the suite seals and opens content with (CONTENT_KEY_FILE): the
  * suite has no global setup, so it makes its own, once, in a private temporary directory.
  */
-function contentKeyFile(): string {
+export function contentKeyFile(): string {
   if (process.env.CONTENT_KEY_FILE) return process.env.CONTENT_KEY_FILE;
   if (!suiteKeyFile) {
     suiteKeyFile = join(mkdtempSync(join(tmpdir(), 'cs-faults-content-key-')), 'content-key');
