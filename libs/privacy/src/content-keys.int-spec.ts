@@ -115,6 +115,34 @@ describe('content keys', () => {
     expect((await here.lookup(key.kid))?.state).toBe('destroyed');
   });
 
+  it('given a destruction heard while the key was being read, then the stale live row never wins', async () => {
+    const o = owner();
+    const key = await new ContentKeys(runtime, ring).liveKey(o);
+    let release!: () => void;
+    const gate = new Promise<void>((done) => (release = done));
+    let read!: () => void;
+    const readDone = new Promise<void>((done) => (read = done));
+    // a reader whose SELECT answers (the key live) but whose answer arrives after the destruction
+    const slow = {
+      query: async (text: string, values?: unknown[]) => {
+        const result = await runtime.query(text, values);
+        read();
+        await gate;
+        return result;
+      },
+    };
+    const reader = new ContentKeys(slow as unknown as Pool, ring, { hearsDestructions: () => true });
+    const pending = Promise.all([reader.lookup(key.kid), reader.lookupMany([key.kid])]);
+    await readDone;
+    await destroyContentKeys(runtime, [o.conversationId], randomUUID());
+    reader.destroyed(key.kid); // its NOTIFY
+    release();
+    const [one, many] = await pending;
+    expect(one?.state).toBe('destroyed');
+    expect(many.get(key.kid)?.state).toBe('destroyed');
+    expect((await reader.lookup(key.kid))?.state).toBe('destroyed');
+  });
+
   it('given a key wrapped by a master key this process does not hold, then it says which one is missing', async () => {
     const o = owner();
     await new ContentKeys(runtime, ring).liveKey(o);

@@ -95,7 +95,11 @@ export class ContentKeys {
         `SELECT ${KEY_COLUMNS} FROM content_keys WHERE conversation_id = $1 AND destroyed_at IS NULL`,
         [conversationId],
       );
-      if (rows[0]) return this.remember(rows[0]);
+      if (rows[0]) {
+        const found = await this.remember(rows[0]);
+        if (found.state === 'live') return found.key;
+        continue; // destroyed while it was read: the next query sees the destruction
+      }
       const made = await this.make({ ...owner, conversationId });
       if (made) return made;
       // another process made it meanwhile: read theirs
@@ -111,7 +115,7 @@ export class ContentKeys {
     const { rows } = await this.db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM content_keys WHERE key_id = $1`, [id]);
     if (!rows[0]) return null;
     if (rows[0].destroyed_at) return this.store(id, { state: 'destroyed', destroyedAt: rows[0].destroyed_at });
-    return this.remember(rows[0]).then((key) => ({ state: 'live', key }) as const);
+    return this.remember(rows[0]);
   }
 
   /** Many keys at once (one query for the ones not cached). */
@@ -133,7 +137,7 @@ export class ContentKeys {
           row.key_id,
           row.destroyed_at
             ? this.store(row.key_id, { state: 'destroyed', destroyedAt: row.destroyed_at })
-            : { state: 'live', key: await this.remember(row) },
+            : await this.remember(row),
         );
       }
       for (const kid of missing) if (!out.has(kid)) out.set(kid, null);
@@ -167,12 +171,18 @@ export class ContentKeys {
     return hit.lookup;
   }
 
+  /**
+   * A destruction heard while a read of the key was under way (its row read before the erasure
+   * committed) stands: a live answer never replaces a destroyed one.
+   */
   private store(kid: string, lookup: KeyLookup): KeyLookup {
+    const known = this.byKid.get(kid)?.lookup;
+    if (known?.state === 'destroyed' && lookup.state === 'live') return known;
     this.byKid.set(kid, { lookup, at: Date.now() });
     return lookup;
   }
 
-  private async remember(row: KeyRow): Promise<DataKey> {
+  private async remember(row: KeyRow): Promise<KeyLookup> {
     const master = row.master_key_id === null ? undefined : this.ring.byId(row.master_key_id);
     if (!master || row.wrapped_key === null) {
       throw new MasterKeyError(
@@ -184,9 +194,9 @@ export class ContentKeys {
       kid: row.key_id,
       key: await master.unwrap(row.wrapped_key, wrapContext(row.key_id, row.conversation_id)),
     };
-    this.store(row.key_id, { state: 'live', key });
-    this.liveKid.set(row.conversation_id, row.key_id);
-    return key;
+    const found = this.store(row.key_id, { state: 'live', key });
+    if (found.state === 'live') this.liveKid.set(row.conversation_id, row.key_id);
+    return found;
   }
 
   private async make(owner: ConversationOwner): Promise<DataKey | null> {
