@@ -878,7 +878,7 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
-            /** @description Only when the stored form differs from data (encrypted fields are envelopes {enc, kid, iv, ct, tag}): the data exactly as stored and hashed. Chain checks hash storedData ?? data. */
+            /** @description Only when the stored form differs from data (encrypted fields are envelopes {enc, kid, iv, ct}): the data exactly as stored and hashed. Chain checks hash storedData ?? data. */
             storedData?: {
                 [key: string]: unknown;
             };

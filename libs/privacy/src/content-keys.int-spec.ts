@@ -3,7 +3,8 @@ import { Client, Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { openText, sealText } from './content-cipher';
 import { CONTENT_KEYS_DESTROYED_CHANNEL, ContentKeys, destroyContentKeys } from './content-keys';
-import { LocalMasterKey, masterKeyRing, MasterKeyError } from './master-key';
+import { ConfigError } from '@app/platform';
+import { assertMasterKeysHeld, LocalMasterKey, masterKeyRing, MasterKeyError } from './master-key';
 
 /** The key store as the runtime uses it: made once per conversation, destroyed for good. */
 describe('content keys', () => {
@@ -149,6 +150,16 @@ describe('content keys', () => {
     const stranger = new ContentKeys(runtime, masterKeyRing(new LocalMasterKey(randomBytes(32))));
     await expect(stranger.liveKey(o)).rejects.toThrow(MasterKeyError);
     await expect(stranger.liveKey(o)).rejects.toThrow(master.id);
+  });
+
+  it('given live keys of a master key the ring lacks, then the start is refused naming the variable', async () => {
+    await new ContentKeys(runtime, ring).liveKey(owner());
+    const rotatedAlone = masterKeyRing(new LocalMasterKey(randomBytes(32)));
+    await expect(assertMasterKeysHeld(runtime, rotatedAlone)).rejects.toThrow(ConfigError);
+    await expect(assertMasterKeysHeld(runtime, rotatedAlone)).rejects.toThrow(
+      new RegExp(`CONTENT_KEY_PREVIOUS_FILES.*${master.id}`),
+    );
+    await expect(assertMasterKeysHeld(runtime, masterKeyRing(rotatedAlone.current, [master]))).resolves.toBeUndefined();
   });
 
   it('given an older master key in the ring, then keys it wrapped still open', async () => {

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { QueryResult, QueryResultRow } from 'pg';
 import { ConfigError } from '@app/platform';
 
 /**
@@ -112,5 +113,27 @@ export function readMasterKeyRing(keyFile: string, previousKeyFiles: readonly st
   return masterKeyRing(
     read(keyFile, 'CONTENT_KEY_FILE'),
     previousKeyFiles.map((f) => read(f, 'CONTENT_KEY_PREVIOUS_FILES')),
+  );
+}
+
+/**
+ * Every live content key's master key is in the ring; else a ConfigError naming
+ * CONTENT_KEY_PREVIOUS_FILES (a rotation that left the old key out), with the ids missing.
+ */
+export async function assertMasterKeysHeld(
+  db: { query<R extends QueryResultRow>(text: string): Promise<QueryResult<R>> },
+  ring: MasterKeyRing,
+): Promise<void> {
+  const { rows } = await db.query<{ id: string; n: number }>(
+    `SELECT master_key_id AS id, count(*)::int AS n FROM content_keys
+      WHERE destroyed_at IS NULL GROUP BY master_key_id`,
+  );
+  const missing = rows.filter((r) => !ring.byId(r.id));
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    'CONTENT_KEY_PREVIOUS_FILES',
+    `does not hold master key ${missing.map((m) => `${m.id} (${m.n} live content keys)`).join(', ')}, ` +
+      `and CONTENT_KEY_FILE's is ${ring.current.id}: give the older key file here until ` +
+      '`npm run cli -- content-keys:rewrap` has re-wrapped them',
   );
 }

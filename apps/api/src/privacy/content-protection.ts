@@ -12,6 +12,7 @@ import {
   type MasterKeyRing,
   readableEvents,
   type ReadableEvent,
+  assertMasterKeysHeld,
   readMasterKeyRing,
   type SealableEvent,
 } from '@app/privacy';
@@ -46,10 +47,10 @@ export class ContentProtection implements OnModuleInit, OnApplicationShutdown {
   private readonly listener: ContentKeyListener;
 
   constructor(
-    @Inject(PG_POOL) pool: Pool,
+    @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(DATABASE_URL) databaseUrl: string,
-    @Inject(MASTER_KEY_RING) ring: MasterKeyRing,
+    @Inject(MASTER_KEY_RING) private readonly ring: MasterKeyRing,
   ) {
     this.listener = new ContentKeyListener(
       runtimeConnection(databaseUrl, config),
@@ -70,7 +71,12 @@ export class ContentProtection implements OnModuleInit, OnApplicationShutdown {
     return readableEvents(this.keys, events, { warn: (m) => this.logger.warn(m) });
   }
 
+  /**
+   * A master key rotated without CONTENT_KEY_PREVIOUS_FILES would fail every read and append of
+   * the conversations whose keys it wrapped: the start stops instead, naming the variable.
+   */
   async onModuleInit(): Promise<void> {
+    await assertMasterKeysHeld(this.pool, this.ring);
     await this.listener.start();
   }
 

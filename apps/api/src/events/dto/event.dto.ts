@@ -24,7 +24,7 @@ export class EventDto {
     type: 'object',
     additionalProperties: true,
     description:
-      'Only when the stored form differs from data (encrypted fields are envelopes {enc, kid, iv, ct, tag}): ' +
+      'Only when the stored form differs from data (encrypted fields are envelopes {enc, kid, iv, ct}): ' +
       'the data exactly as stored and hashed. Chain checks hash storedData ?? data.',
   })
   storedData?: Record<string, unknown>;
