@@ -32,6 +32,7 @@ interface ExportLine {
   status?: Record<string, unknown>;
   messages?: { messageId: string; content: string | null; contentErased?: true }[];
   ends?: { endEventId: string; explanation?: string | null; contentErased?: true }[];
+  notes?: { type: string; data: Record<string, unknown>; contentErased?: true }[];
   count?: number;
   sha256?: string;
   subjectId?: string;
@@ -352,6 +353,13 @@ describe('Subjects over HTTP', () => {
       expect(lines[0].ends).toEqual([
         expect.objectContaining({ endEventId, explanation: 'persistent abuse after two redirections' }),
       ]);
+      // the subject's feedback comment and the review's note, opened too
+      expect(
+        lines[0].notes!.map((n) => [n.type, n.type === 'FeedbackSubmitted' ? n.data.comment : n.data.note]),
+      ).toEqual([
+        ['FeedbackSubmitted', 'rude model?'],
+        ['EndDecisionReviewed', 'the user insulted the model twice'],
+      ]);
       expect(lines[2]).toEqual({
         type: 'manifest',
         count: 2,
@@ -435,6 +443,16 @@ describe('Subjects over HTTP', () => {
       expect(lines.map((l) => l.conversationId ?? l.type)).toEqual([A1, A2, 'manifest']);
       for (const m of lines[0].messages!) expect(m).toMatchObject({ content: null, contentErased: true });
       expect(lines[0].ends).toEqual([expect.objectContaining({ endEventId, explanation: null, contentErased: true })]);
+      expect(
+        lines[0].notes!.map((n) => [
+          n.type,
+          n.type === 'FeedbackSubmitted' ? n.data.comment : n.data.note,
+          n.contentErased,
+        ]),
+      ).toEqual([
+        ['FeedbackSubmitted', null, true],
+        ['EndDecisionReviewed', null, true],
+      ]);
 
       // the read of content is recorded: who, which tenant, which conversations
       await t.app.get(AccessRecorder).writer.flush();

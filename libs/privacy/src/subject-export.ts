@@ -44,7 +44,22 @@ export interface SubjectConversationLine {
   status: ThreadStatus;
   messages: ExportedMessage[];
   ends: ExportedEnd[];
+  /**
+   * The conversation's other events that carry free text (feedback comments, risk-flag notes,
+   * review notes), in stream order, each opened like the messages: the event's type, id and time,
+   * its data readable, and the erased/unreadable marks.
+   */
+  notes: ExportedNote[];
 }
+
+export type ExportedNote = {
+  type: 'FeedbackSubmitted' | 'SafetyRiskCleared' | 'EndDecisionReviewed';
+  eventId: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
+} & ContentMark;
+
+const NOTE_TYPES = new Set<string>(['FeedbackSubmitted', 'SafetyRiskCleared', 'EndDecisionReviewed']);
 
 export interface SubjectExportManifest {
   type: 'manifest';
@@ -173,5 +188,14 @@ export async function conversationLine(
       reviewOutcome: end.reviewOutcome,
       ...marks.get(end.endEventId),
     })),
+    notes: events
+      .filter((e) => NOTE_TYPES.has(e.type))
+      .map((e) => ({
+        type: e.type as ExportedNote['type'],
+        eventId: e.eventId,
+        occurredAt: e.occurredAt,
+        data: e.data as unknown as Record<string, unknown>,
+        ...marks.get(e.eventId),
+      })),
   };
 }

@@ -189,7 +189,9 @@ export class SubjectsController {
     description:
       'One line per conversation the subject started in the tenant: {"type":"conversation","conversationId",' +
       '"status":{…as the thread status},"messages":[{…, "content": text or null, "contentErased"?: true}],' +
-      '"ends":[{…, "explanation"?: text or null, "contentErased"?: true}]}. The last line: ' +
+      '"ends":[{…, "explanation"?: text or null, "contentErased"?: true}], "notes":[{type (FeedbackSubmitted, ' +
+      'SafetyRiskCleared or EndDecisionReviewed), eventId, occurredAt, data (comment or note: text or null), ' +
+      '"contentErased"?: true}]}. The last line: ' +
       '{"type":"manifest","count":N,"sha256":"<hex of every byte before this line>","subjectId","tenantId"}; ' +
       'a response without it is incomplete. The read is recorded in the access log before a byte is sent.',
   })
