@@ -110,6 +110,14 @@ export async function eraseConversationInTransaction(
   occurredAt: Date,
 ): Promise<ConversationErased> {
   const id = conversationId.toLowerCase();
+  // The stream as this erasure saw it: a message committed meanwhile (sealed under a key this
+  // transaction destroys) makes the append below a VersionConflict, which rolls the erasure back;
+  // the caller decides again (retention: no longer due; subject erasure: erase again, including it).
+  const { rows: head } = await client.query<{ version: string }>(
+    'SELECT version FROM es_streams WHERE stream_id = $1',
+    [streamIdOf(id)],
+  );
+  const seen = head[0] ? Number(head[0].version) : 0;
   const keyIds = await destroyContentKeys(client, [id], order.erasureId);
   const plaintextFields = await plaintextFieldCount(client, id);
   const data: ContentErased['data'] = {
@@ -132,7 +140,7 @@ export async function eraseConversationInTransaction(
         occurredAt: occurredAt.toISOString(),
       },
     ],
-    { expectedVersion: 'any' },
+    { expectedVersion: seen === 0 ? 'no_stream' : seen },
   );
   return { conversationId: id, keyIds, plaintextFields, appended };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { appendInTransaction } from '@app/event-store';
+import { appendInTransaction, VersionConflict } from '@app/event-store';
 import { assertNoHold, conversationsOfSubject, eraseConversationInTransaction, lockSubject } from './erasure';
 import {
   earlierAnswer,
@@ -31,6 +31,25 @@ export interface SubjectErasure {
  * The keys are destroyed (committed, every process told) when this returns.
  */
 export async function eraseSubject(
+  pool: Pool,
+  subject: SubjectRef,
+  reason: string,
+  by: SubjectCaller,
+): Promise<SubjectErasure> {
+  // A message committed to one of the conversations while the erasure ran rolls it back (see
+  // eraseConversationInTransaction): erased again, that message included, a few times at most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await eraseSubjectOnce(pool, subject, reason, by);
+    } catch (err) {
+      if (!(err instanceof VersionConflict) || attempt >= ERASE_ATTEMPTS) throw err;
+    }
+  }
+}
+
+const ERASE_ATTEMPTS = 5;
+
+async function eraseSubjectOnce(
   pool: Pool,
   subject: SubjectRef,
   reason: string,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { appendInTransaction, newEventId } from '@app/event-store';
+import { appendInTransaction, newEventId, VersionConflict } from '@app/event-store';
 import { eraseConversationInTransaction, type ErasureOrder, lockSubject, openHolds } from '@app/privacy';
 import { inTransaction, RETENTION_RUN_COMPLETED, RETENTION_RUN_STARTED, retentionStreamId } from './retention-settings';
 
@@ -210,6 +210,17 @@ async function runTenant(
 }
 
 async function eraseIfDue(pool: Pool, due: Due, cutoff: Date, order: ErasureOrder): Promise<ConversationOutcome> {
+  try {
+    return await eraseIfStillDue(pool, due, cutoff, order);
+  } catch (err) {
+    // Written to while it was being erased: its last event is new, so it is no longer due.
+    if (err instanceof VersionConflict)
+      return { tenantId: order.tenantId, conversationId: due.conversationId, plaintextFields: 0, outcome: 'gone' };
+    throw err;
+  }
+}
+
+async function eraseIfStillDue(pool: Pool, due: Due, cutoff: Date, order: ErasureOrder): Promise<ConversationOutcome> {
   return inTransaction(pool, async (c) => {
     const base = { tenantId: order.tenantId, conversationId: due.conversationId, plaintextFields: 0 };
     await lockSubject(c, order.tenantId, due.subjectId);
