@@ -22,6 +22,8 @@ const B1 = uuid(0xb01); // tenant-b, ended once
 
 interface Line {
   stored: { streamId: string; version: number; eventId: string; type: string; hash: string; position: string };
+  plaintext?: Record<string, string | null>;
+  contentErased?: true;
   end?: { endEventId: string; conversationId: string; tenantId: string; reasonCode: string };
 }
 interface Bundle {
@@ -440,6 +442,41 @@ describe('Audit: the signed bundle', () => {
         expect([run.code, run.stderr.split('\n')[0]]).toEqual([2, expect.stringContaining(message)]);
       }
       expect(existsSync(missing)).toBe(false);
+    });
+  });
+
+  // Last: it erases tenant B's subject, which the tests above read.
+  describe('after an erasure', () => {
+    it('still verifies offline; the erased text is null beside its stored ciphertext', async () => {
+      const adminB = as(t, await t.key('admin', 'tenant-b'));
+      const erased = await adminB.post('/v1/subjects/subject-1/erasure', { reason: 'data subject request' });
+      expect([erased.status, erased.body.conversations]).toEqual([200, 1]);
+      // the erasure's events (tenant B's feed): the bundle is cut after them
+      // (the feed shows an event once every older transaction has ended: polled)
+      let items: { type: string; position: string }[] = [];
+      for (let i = 0; i < 100 && !items.some((e) => e.type === 'SubjectErased'); i++) {
+        if (i > 0) await new Promise((done) => setTimeout(done, 50));
+        items = (await adminB.get(`/v1/events?limit=500&after=${position}`)).body.items;
+      }
+      expect(items.map((e) => e.type)).toEqual(expect.arrayContaining(['ContentErased', 'SubjectErased']));
+      remember(items.at(-1)!.position);
+      const { file, bundle } = await download(auditorAll);
+      const run = await verify(file);
+      expect([run.code, run.stderr]).toEqual([0, '']);
+      expect(run.stdout).toContain('verified');
+      const b1 = bundle.lines.filter((l) => l.stored.streamId === `conversation-${B1}`);
+      expect(b1.at(-1)!.stored.type).toBe('ContentErased');
+      const sealed = b1.filter((l) => l.plaintext);
+      expect(sealed.length).toBeGreaterThan(0);
+      for (const l of sealed) {
+        expect(l.contentErased).toBe(true);
+        expect(Object.values(l.plaintext!).every((v) => v === null)).toBe(true);
+      }
+      // tenant A's conversations (same subject id, another tenant) keep their text
+      const a1 = bundle.lines.filter((l) => l.stored.streamId === `conversation-${A1}` && l.plaintext);
+      expect(a1.every((l) => !l.contentErased && Object.values(l.plaintext!).every((v) => typeof v === 'string'))).toBe(
+        true,
+      );
     });
   });
 });
