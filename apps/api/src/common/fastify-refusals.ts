@@ -24,10 +24,10 @@ const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 /** Options of the Fastify instance (the adapter) for refusals that happen before routing. */
 export function refusalOptions(): Pick<
   FastifyServerOptions,
-  'frameworkErrors' | 'clientErrorHandler' | 'maxParamLength'
+  'frameworkErrors' | 'clientErrorHandler' | 'routerOptions'
 > {
   return {
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors(err, _request, anyReply) {
       const reply = anyReply as FastifyReply;
       const [status, code, detail] =
