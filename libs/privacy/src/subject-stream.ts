@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClientBase, Pool } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { type IdempotencyOptions, IdempotencyKeyReused, type NewEvent, newEventId } from '@app/event-store';
 
 /**
@@ -59,19 +59,26 @@ export function subjectEvent(type: string, data: object, subject: SubjectRef, by
   };
 }
 
-/** Runs `work` in one transaction on its own connection: all of it commits, or none. */
-export async function inTransaction<T>(pool: Pool, work: (client: ClientBase) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction on its own connection: all of it commits, or none. A connection
+ * whose rollback fails ends its session rather than going back to the pool.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    broken = await client.query('ROLLBACK').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -1,6 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { appendInTransaction, type NewEvent, newEventId } from '@app/event-store';
-import type { Queryable } from '@app/privacy';
+import { inTransaction, type Queryable } from '@app/privacy';
 
 /**
  * Per-tenant retention: a conversation's content is kept `days` after its last event, then its
@@ -110,23 +110,5 @@ export async function listRetention(q: Queryable): Promise<RetentionSetting[]> {
   return rows;
 }
 
-/** One transaction on one client of the pool; rolled back (and rethrown) on any error. */
-export async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await c.query('BEGIN');
-    const out = await fn(c);
-    await c.query('COMMIT');
-    return out;
-  } catch (err) {
-    // A connection whose rollback fails ends its session rather than going back to the pool.
-    broken = await c.query('ROLLBACK').then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    throw err;
-  } finally {
-    c.release(broken);
-  }
-}
+/** One transaction on one client of the pool (the privacy library's): retention's callers import it from here. */
+export { inTransaction };
