@@ -105,9 +105,12 @@ async function attempts(
           continue;
         }
       }
-      if (!refusal) deps.states.forget(conversationId);
-      // An erasure in between may have destroyed the key sealed with: the next attempt looks it up.
-      deps.content.forget(conversationId);
+      // A conflict or a failed append: an erasure in between may have destroyed the key sealed
+      // with, so the next attempt looks it up. A refusal appended nothing and keeps both.
+      if (!refusal) {
+        deps.states.forget(conversationId);
+        deps.content.forget(conversationId);
+      }
       const replay = await replayOf(deps.store, context);
       if (replay) return replay;
       if (!(err instanceof VersionConflict)) throw err;
