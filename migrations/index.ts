@@ -16,6 +16,7 @@ import { ConversationsByModel1764401500000 } from './1764401500000-Conversations
 import { ContentKeys1764402000000 } from './1764402000000-ContentKeys';
 import { ReadModelsWithoutContent1764402100000 } from './1764402100000-ReadModelsWithoutContent';
 import { RetentionSettings1764402300000 } from './1764402300000-RetentionSettings';
+import { TlogLeafRanges1764402400000 } from './1764402400000-TlogLeafRanges';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   ContentKeys1764402000000,
   ReadModelsWithoutContent1764402100000,
   RetentionSettings1764402300000,
+  TlogLeafRanges1764402400000,
 ];

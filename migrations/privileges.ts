@@ -37,7 +37,7 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
   rm_reviews: READ_MODEL,
   // the transparency log: evidence, append-only for every role (triggers refuse the rest)
   tlog_origin: ['SELECT', 'INSERT'],
-  tlog_leaves: ['SELECT', 'INSERT'],
+  tlog_ranges: ['SELECT', 'INSERT'],
   tlog_nodes: ['SELECT', 'INSERT'],
   tlog_keys: ['SELECT', 'INSERT'],
   tlog_checkpoints: ['SELECT', 'INSERT'],

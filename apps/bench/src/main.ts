@@ -176,7 +176,7 @@ async function main(): Promise<void> {
           proofs: num('BENCH_TLOG_PROOFS', 1000),
           streams: num('BENCH_TLOG_STREAMS', 16),
           rounds: num('BENCH_ROUNDS', 3),
-          seconds: num('BENCH_SECONDS', 3),
+          seconds: num('BENCH_TLOG_SECONDS', 10),
         },
         progress,
       );

@@ -28,7 +28,10 @@ export function tlogTable(r: TlogResult): string {
       `inclusion proof median ${r.inclusionMs.median} ms, p99 ${r.inclusionMs.p99} ms; ` +
       `consistency proof median ${r.consistencyMs.median} ms, p99 ${r.consistencyMs.p99} ms (goal < 10)`,
     `Append rate, ${r.appendStreams} streams: ${r.appendWithout} events/s without the sequencer and signer, ` +
-      `${r.appendWith} with them; with/without ${r.appendRatio} (goal >= 0.9)`,
+      `${r.appendWith} with them; with/without ${r.appendRatio} (goal >= 0.9); ` +
+      `caught up ${r.catchUpMs} ms after the last append (counted)`,
+    `Machine CPU per appended event (every process): ${r.appendCpuUsWithout ?? '?'} µs without the log, ` +
+      `${r.appendCpuUsWith ?? '?'} with it; with/without ${r.appendCpuRatio ?? '?'}`,
   ].join('\n');
 }
 

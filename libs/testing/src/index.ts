@@ -6,3 +6,4 @@ export * from './scratch-cluster';
 export * from './scratch-replica';
 export * from './read-models';
 export * from './content-keys';
+export * from './tlog-tampering';

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { inclusionProof, inclusionRanges, leafHash, rangeNodes, type NodeId, type SubtreeSource } from '@app/tlog';
 import { NotInTree } from './errors';
-import { StoredNodes } from './stored-nodes';
+import { joinLeafIndex, StoredNodes } from './stored-nodes';
 
 type Db = Pool | PoolClient;
 
@@ -40,7 +40,7 @@ export async function inclusionProofsAt(
     `SELECT q.k::text AS k, l.leaf_index::text AS leaf_index, e.event_id, e.hash
        FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(stream_id, version, k)
        JOIN es_events e ON e.stream_id = q.stream_id COLLATE "C" AND e.stream_version = q.version
-       JOIN tlog_leaves l ON l.transaction_id = e.transaction_id AND l.position = e.position
+       ${joinLeafIndex('e')}
       ORDER BY q.k`,
     [refs.map((r) => r.streamId), refs.map((r) => r.version)],
   );

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { Frontier, HASH_SIZE, isStoredLevel, type TreeNode } from '@app/tlog';
 import { type Batch, IN_BATCH_SQL, type Projection, rangeParams } from '@app/projections';
-import { StoredNodes, storedTreeSize } from './stored-nodes';
+import { RANGE_LEAVES, STORED_SIZE_SQL, StoredNodes, storedTreeSize } from './stored-nodes';
 
 export const SEQUENCER_NAME = 'transparency-log';
 
@@ -21,7 +21,8 @@ export const SEQUENCER_RUNNER_OPTIONS = { pollIntervalMs: 100, batchIntervalMs: 
  * (lease; the leaves, the nodes and the checkpoint in one transaction; never skips a late
  * commit). Its tables are evidence: never emptied, never rebuilt (`evidence`). Of the nodes an
  * append completes it stores those of levels 0, 4, 8, … (isStoredLevel; StoredNodes computes the
- * others): per event a leaf row and its leaf hash, and about 1/15 of an upper node.
+ * others): the leaves (level 0) as ranges of up to RANGE_LEAVES in tlog_ranges, a row per range,
+ * and about 1/15 of an upper node per event in tlog_nodes.
  *
  * The tree's right edge (Frontier) is kept in memory between batches, and checked against the
  * stored tree's size at each batch: after a rolled-back batch, a crash, or a lease held by
@@ -57,10 +58,11 @@ const loadFrontier = (tx: PoolClient, size: number) => Frontier.load(new StoredN
 
 /**
  * The batch's events become leaves size, size + 1, … in commit order, in one statement that
- * never ships them out of the database: their leaf indexes and leaf hashes (level-0 nodes,
- * SHA-256(0x00 ‖ chain hash)) are written, and the leaf hashes come back in leaf order, as one
- * value (one row, not a row per leaf: the rows cost the sequencer more than the hashes). Only
- * when the stored tree has `size` leaves (else nothing is written, and its size comes back).
+ * never ships them out of the database: rows of tlog_ranges (up to RANGE_LEAVES consecutive
+ * leaves each: their first leaf, their count, the places of their first and last events, and
+ * their leaf hashes SHA-256(0x00 ‖ chain hash) side by side), a row per range, not per event;
+ * the leaf hashes come back in leaf order, as one value. Only when the stored tree has `size`
+ * leaves (else nothing is written, and its size comes back).
  *
  * The same statement turns synchronous_commit off for the transaction: the leaves are recomputed
  * from es_events, deterministically, so a crash that loses this commit loses its checkpoint with
@@ -75,32 +77,37 @@ async function insertLeaves(
   const { rows } = await tx.query<{
     stored: string;
     n: number;
-    first: string | null;
-    last: string | null;
+    written: number;
     hashes: Buffer | null;
   }>({
-    name: 'tlog_insert_leaves',
-    text: `WITH stored AS (SELECT coalesce(max(index) + 1, 0) AS size FROM tlog_nodes WHERE level = 0),
+    name: 'tlog_insert_ranges',
+    text: `WITH stored AS (${STORED_SIZE_SQL}),
            b AS (
              SELECT e.transaction_id, e.position,
-                    $5::bigint + row_number() OVER (ORDER BY e.transaction_id, e.position) - 1 AS leaf,
+                    row_number() OVER (ORDER BY e.transaction_id, e.position) - 1 AS k,
                     sha256('\\x00'::bytea || decode(e.hash, 'hex')) AS hash
                FROM es_events e WHERE ${IN_BATCH_SQL} AND (SELECT size FROM stored) = $5::bigint),
-           leaves AS (INSERT INTO tlog_leaves (transaction_id, position, leaf_index)
-                      SELECT transaction_id, position, leaf FROM b),
-           nodes AS (INSERT INTO tlog_nodes (level, index, hash) SELECT 0, leaf, hash FROM b RETURNING index, hash)
+           ranges AS (
+             INSERT INTO tlog_ranges (first_leaf, leaves, first_transaction_id, first_position,
+                                      last_transaction_id, last_position, hashes)
+             SELECT $5::bigint + min(k), count(*),
+                    (array_agg(transaction_id ORDER BY k))[1], (array_agg(position ORDER BY k))[1],
+                    (array_agg(transaction_id ORDER BY k DESC))[1], (array_agg(position ORDER BY k DESC))[1],
+                    string_agg(hash, ''::bytea ORDER BY k)
+               FROM b GROUP BY k / $6::int
+             RETURNING leaves)
            SELECT (SELECT size FROM stored)::text AS stored, count(*)::int AS n,
-                  min(index)::text AS first, max(index)::text AS last,
-                  string_agg(hash, ''::bytea ORDER BY index) AS hashes,
+                  (SELECT coalesce(sum(leaves), 0) FROM ranges)::int AS written,
+                  string_agg(hash, ''::bytea ORDER BY k) AS hashes,
                   set_config('synchronous_commit', 'off', true) AS synchronous_commit
-             FROM nodes`,
-    values: [...rangeParams(batch), size],
+             FROM b`,
+    values: [...rangeParams(batch), size, RANGE_LEAVES],
   });
-  const { stored, n, first, last, hashes } = rows[0];
+  const { stored, n, written, hashes } = rows[0];
   const storedSize = Number(stored);
   if (storedSize !== size) return { storedSize, leaves: [] };
   if (n === 0) return { storedSize, leaves: [] };
-  if (Number(first) !== size || Number(last) !== size + n - 1 || hashes?.length !== n * HASH_SIZE) {
+  if (written !== n || hashes?.length !== n * HASH_SIZE) {
     throw new Error(`the leaves of the batch are not ${size}..${size + n - 1}`);
   }
   return {

@@ -3,12 +3,16 @@ import { HASH_SIZE, type NodeRun, type NodeRunReader, SteppedSource } from '@app
 
 type Db = Pool | PoolClient;
 
+/** Leaves per tlog_ranges row at most (the table's check says the same). */
+export const RANGE_LEAVES = 1024;
+
 /**
- * The tree as stored in tlog_nodes, as a SubtreeSource: the sequencer stores the perfect
- * subtrees of levels 0, 4, 8, … (LEVEL_STEP), and a node of another level is computed from the
- * at most 8 stored nodes below it. A root or a proof reads O(log n) runs of consecutive nodes,
- * each an index range scan, all in one query. Trees sequenced before stored every level: their
- * nodes of the other levels are still there and simply not read.
+ * The tree as stored, as a SubtreeSource: the sequencer stores the perfect subtrees of levels
+ * 0, 4, 8, … (LEVEL_STEP), the leaves (level 0) as ranges in tlog_ranges, the others as rows of
+ * tlog_nodes; a node of another level is computed from the at most 8 stored nodes below it. A
+ * root or a proof reads O(log n) runs of consecutive nodes, each an index range scan (a leaf run,
+ * the one or two ranges holding it), all in one query. Trees sequenced before stored every level:
+ * their nodes of the other levels are still there and simply not read.
  */
 export class StoredNodes extends SteppedSource {
   constructor(db: Db) {
@@ -19,31 +23,53 @@ export class StoredNodes extends SteppedSource {
 class StoredRuns implements NodeRunReader {
   constructor(private readonly db: Db) {}
 
-  async readRuns(runs: readonly NodeRun[]): Promise<Buffer[][]> {
-    if (runs.length === 0) return [];
-    // A row per run, its hashes side by side: far fewer rows to ship and parse than nodes.
-    const { rows } = await this.db.query<{ hashes: Buffer | null }>({
-      name: 'tlog_node_runs_get',
-      text: `SELECT (SELECT string_agg(n.hash, ''::bytea ORDER BY n.index) FROM tlog_nodes n
-                      WHERE n.level = q.level AND n.index >= q.lo AND n.index < q.hi) AS hashes
-               FROM unnest($1::smallint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(level, lo, hi, k)
-              ORDER BY q.k`,
-      values: [runs.map((r) => r.level), runs.map((r) => String(r.from)), runs.map((r) => String(r.from + r.count))],
-    });
-    return rows.map((r) => {
-      const all = r.hashes ?? Buffer.alloc(0);
-      // A hash of another length makes the run's length wrong: SteppedSource refuses it.
-      if (all.length % HASH_SIZE !== 0) return [all];
-      return Array.from({ length: all.length / HASH_SIZE }, (_, k) => all.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE));
-    });
+  readRuns(runs: readonly NodeRun[]): Promise<Buffer[][]> {
+    return readStoredRuns(this.db, runs);
   }
 }
 
-/** Leaves the sequencer has stored (committed): the size of the current tree, from its leaf nodes. */
+/**
+ * Runs of stored nodes, each as its hashes (shorter than asked where nodes are missing). A row
+ * per run, its hashes side by side: far fewer rows to ship and parse than nodes. A leaf run takes
+ * its slice of each range it overlaps (the range holding its first leaf, found by the key, and
+ * those after it below its end).
+ */
+export async function readStoredRuns(db: Db, runs: readonly NodeRun[]): Promise<Buffer[][]> {
+  if (runs.length === 0) return [];
+  const { rows } = await db.query<{ hashes: Buffer | null }>({
+    name: 'tlog_node_runs_get',
+    text: `SELECT CASE WHEN q.level = 0 THEN (
+               SELECT string_agg(substring(r.hashes
+                        FROM (greatest(q.lo, r.first_leaf) - r.first_leaf)::int * 32 + 1
+                        FOR (least(q.hi, r.first_leaf + r.leaves) - greatest(q.lo, r.first_leaf))::int * 32),
+                        ''::bytea ORDER BY r.first_leaf)
+                 FROM tlog_ranges r
+                WHERE r.first_leaf < q.hi AND r.first_leaf + r.leaves > q.lo
+                  AND r.first_leaf >= coalesce((SELECT s.first_leaf FROM tlog_ranges s WHERE s.first_leaf <= q.lo
+                                                 ORDER BY s.first_leaf DESC LIMIT 1), 0))
+             ELSE (SELECT string_agg(n.hash, ''::bytea ORDER BY n.index) FROM tlog_nodes n
+                    WHERE n.level = q.level AND n.index >= q.lo AND n.index < q.hi) END AS hashes
+             FROM unnest($1::smallint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(level, lo, hi, k)
+            ORDER BY q.k`,
+    values: [runs.map((r) => r.level), runs.map((r) => String(r.from)), runs.map((r) => String(r.from + r.count))],
+  });
+  return rows.map((r) => {
+    const all = r.hashes ?? Buffer.alloc(0);
+    // A hash of another length makes the run's length wrong: SteppedSource refuses it.
+    if (all.length % HASH_SIZE !== 0) return [all];
+    return Array.from({ length: all.length / HASH_SIZE }, (_, k) => all.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE));
+  });
+}
+
+/** SQL of one row, `size`: the leaves the stored tree holds (the last range's end; 0 when none). */
+export const STORED_SIZE_SQL = `SELECT coalesce((SELECT first_leaf + leaves FROM tlog_ranges
+  ORDER BY first_leaf DESC LIMIT 1), 0) AS size`;
+
+/** Leaves the sequencer has stored (committed): the size of the current tree, from its ranges. */
 export async function storedTreeSize(db: Db): Promise<number> {
   const { rows } = await db.query<{ n: string }>({
     name: 'tlog_tree_size',
-    text: 'SELECT coalesce(max(index) + 1, 0)::text AS n FROM tlog_nodes WHERE level = 0',
+    text: `SELECT size::text AS n FROM (${STORED_SIZE_SQL}) AS stored`,
   });
   return Number(rows[0].n);
 }
@@ -87,10 +113,29 @@ const toLeaf = (r: LeafRow): StoredLeaf => ({
   tenantId: r.tenant_id,
 });
 
+/**
+ * SQL joining the leaf index (`l.leaf_index`) of the event `e` names, when it is sequenced: the
+ * range whose first event is the last at or before it (by the ranges' unique key), if the event
+ * is not after its last, and the events of the range before it (at most RANGE_LEAVES - 1, one
+ * index range count on es_events' key). Leaves are assigned in that order and a sequenced range
+ * never gains an event, so the count is the event's offset in its range.
+ */
+export function joinLeafIndex(e: string): string {
+  return `JOIN LATERAL (
+    SELECT r.first_leaf + (SELECT count(*) FROM es_events x
+        WHERE (x.transaction_id, x.position) >= (r.first_transaction_id, r.first_position)
+          AND (x.transaction_id, x.position) < (${e}.transaction_id, ${e}.position)
+          AND x.transaction_id BETWEEN r.first_transaction_id AND ${e}.transaction_id) AS leaf_index
+      FROM (SELECT * FROM tlog_ranges s
+             WHERE (s.first_transaction_id, s.first_position) <= (${e}.transaction_id, ${e}.position)
+             ORDER BY s.first_transaction_id DESC, s.first_position DESC LIMIT 1) r
+     WHERE (${e}.transaction_id, ${e}.position) <= (r.last_transaction_id, r.last_position)) l ON true`;
+}
+
 /** The leaf of an event (by id, lower case), null when it is not sequenced (or unknown). */
 export async function leafOfEvent(db: Db, eventId: string): Promise<StoredLeaf | null> {
   const { rows } = await db.query<LeafRow>(
-    `SELECT ${LEAF_COLUMNS} FROM es_events e JOIN tlog_leaves l USING (transaction_id, position) WHERE e.event_id = $1`,
+    `SELECT ${LEAF_COLUMNS} FROM es_events e ${joinLeafIndex('e')} WHERE e.event_id = $1`,
     [eventId],
   );
   return rows.length ? toLeaf(rows[0]) : null;
@@ -99,7 +144,7 @@ export async function leafOfEvent(db: Db, eventId: string): Promise<StoredLeaf |
 /** The leaf of a stream's event at a version, null when it is not sequenced (or unknown). */
 export async function leafOfStreamVersion(db: Db, streamId: string, version: number): Promise<StoredLeaf | null> {
   const { rows } = await db.query<LeafRow>(
-    `SELECT ${LEAF_COLUMNS} FROM es_events e JOIN tlog_leaves l USING (transaction_id, position)
+    `SELECT ${LEAF_COLUMNS} FROM es_events e ${joinLeafIndex('e')}
       WHERE e.stream_id = $1 AND e.stream_version = $2`,
     [streamId, version],
   );

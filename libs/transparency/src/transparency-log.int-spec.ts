@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, rebuildProjections, readCheckpoint } from '@app/projections';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, dropStoredLeavesFrom, forgeStoredLeaf, TestDatabase } from '@app/testing';
 import {
   consistencyProof,
   Frontier,
@@ -35,7 +35,8 @@ import { logKeys } from './checkpoints';
 import { resolveOrigin } from './log-origin';
 import { insertNodes, SEQUENCER_NAME, SequencerProjection } from './sequencer.projection';
 import { createSigningKeyFile, readSigningKey, SigningKeyFileExists } from './signing-key-file';
-import { StoredNodes, storedTreeSize } from './stored-nodes';
+import { inclusionProofsAt } from './inclusion-batch';
+import { leafOfEvent, leafOfStreamVersion, StoredNodes, storedTreeSize } from './stored-nodes';
 import { TransparencyLog } from './transparency-log';
 import { verifyAgainstCheckpoint } from './verify-against-checkpoint';
 
@@ -93,6 +94,54 @@ describe('transparency log', () => {
       expect(await readCheckpoint(db.pool, SEQUENCER_NAME)).toBe(await store.headPosition());
     });
 
+    it('stores a batch of over 1,024 leaves as ranges of at most 1,024, and finds each event in them', async () => {
+      // Three streams, their appends interleaved; one batch of 1,100 events.
+      const streams = [conversationStream(), conversationStream(), conversationStream()];
+      for (let i = 0; i < 11; i++) await appendEvents(store, streams[i % 3], 100);
+      await catchUpSequencer(db.pool, store);
+      const { rows: ranges } = await db.pool.query<{ first_leaf: string; leaves: number }>(
+        'SELECT first_leaf, leaves FROM tlog_ranges ORDER BY first_leaf',
+      );
+      expect(ranges).toEqual([
+        { first_leaf: '0', leaves: 1024 },
+        { first_leaf: '1024', leaves: 76 },
+      ]);
+      const size = await storedTreeSize(db.pool);
+      expect(size).toBe(1100);
+      const reference = await referenceTree(db.pool);
+      const stored = new StoredNodes(db.pool);
+      expect(await rootAt(stored, size)).toEqual(await rootAt(reference, size));
+      // Proofs whose leaf runs cross the ranges' border, and at both ends.
+      for (const leaf of [0, 1015, 1023, 1024, 1030, 1099]) {
+        expect(await inclusionProof(stored, leaf, size)).toEqual(await inclusionProof(reference, leaf, size));
+      }
+      for (const from of [1, 1020, 1024, 1025]) {
+        expect(await consistencyProof(stored, from, size)).toEqual(await consistencyProof(reference, from, size));
+      }
+      // Each event's leaf, by id and by stream and version: its place in commit order.
+      const { rows: events } = await db.pool.query<{ event_id: string; stream_id: string; version: string }>(
+        `SELECT event_id, stream_id, stream_version::text AS version FROM es_events ORDER BY transaction_id, position`,
+      );
+      for (const i of [0, 1, 1022, 1023, 1024, 1025, 1099]) {
+        expect((await leafOfEvent(db.pool, events[i].event_id))?.leafIndex).toBe(i);
+        expect((await leafOfStreamVersion(db.pool, events[i].stream_id, Number(events[i].version)))?.leafIndex).toBe(i);
+      }
+      const refs = [0, 1023, 1024, 1099].map((i) => ({
+        streamId: events[i].stream_id,
+        version: Number(events[i].version),
+      }));
+      const proofs = await inclusionProofsAt(db.pool, refs, size);
+      expect(proofs.map((p) => p.leafIndex)).toEqual([0, 1023, 1024, 1099]);
+      // An event appended after: no leaf until it is sequenced, then the next one.
+      await appendEvents(store, streams[0], 1);
+      const { rows: last } = await db.pool.query<{ event_id: string }>(
+        'SELECT event_id FROM es_events ORDER BY transaction_id DESC, position DESC LIMIT 1',
+      );
+      expect(await leafOfEvent(db.pool, last[0].event_id)).toBeNull();
+      await catchUpSequencer(db.pool, store);
+      expect((await leafOfEvent(db.pool, last[0].event_id))?.leafIndex).toBe(1100);
+    });
+
     it('resumes from the stored tree when another process sequenced meanwhile', async () => {
       const [a, b] = [new SequencerProjection(), new SequencerProjection()];
       const conn = await db.pool.connect();
@@ -126,11 +175,15 @@ describe('transparency log', () => {
       const { rows: levels } = await db.pool.query<{ level: number; n: number }>(
         'SELECT level, count(*)::int AS n FROM tlog_nodes GROUP BY level ORDER BY level',
       );
+      // The leaves as a range per batch (nine batches: 8 of 37 and one of 4), not a row each.
       expect(levels).toEqual([
-        { level: 0, n: 300 },
         { level: 4, n: 18 },
         { level: 8, n: 1 },
       ]);
+      const { rows: ranges } = await db.pool.query<{ ranges: number; leaves: number }>(
+        'SELECT count(*)::int AS ranges, sum(leaves)::int AS leaves FROM tlog_ranges',
+      );
+      expect(ranges).toEqual([{ ranges: 9, leaves: 300 }]);
       const reference = await referenceTree(db.pool);
       const stored = new StoredNodes(db.pool);
       for (const size of [1, 2, 3, 7, 15, 16, 17, 31, 100, 255, 256, 257, 299, 300]) {
@@ -158,7 +211,8 @@ describe('transparency log', () => {
         db.pool,
         before.filter((n) => !isStoredLevel(n.level)),
       );
-      expect((await db.pool.query('SELECT count(*)::int AS n FROM tlog_nodes')).rows[0].n).toBe(2 * 21 - 3);
+      // Every level but the leaves (in tlog_ranges since migration 1764402400000): 2 × 21 - 3 - 21.
+      expect((await db.pool.query('SELECT count(*)::int AS n FROM tlog_nodes')).rows[0].n).toBe(2 * 21 - 3 - 21);
       for (let i = 0; i < 3; i++) await appendEvents(store, conversationStream(), 10);
       await catchUpSequencer(db.pool, store);
       const reference = await referenceTree(db.pool);
@@ -190,14 +244,20 @@ describe('transparency log', () => {
     it('is evidence: a rebuild of the projections leaves its tables alone, and refuses to rebuild it', async () => {
       await appendEvents(store, 'apikey-3f1e2d4c-0000-4000-8000-000000000002', 4, '*');
       await catchUpSequencer(db.pool, store);
-      const before = await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index');
+      const tables = async () => [
+        (await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index')).rows,
+        (await db.pool.query('SELECT * FROM tlog_ranges ORDER BY first_leaf')).rows,
+      ];
+      const before = await tables();
+      expect(before[1]).not.toEqual([]);
       await rebuildProjections(db.pool, store, ALL_PROJECTIONS);
-      expect((await db.pool.query('SELECT * FROM tlog_nodes ORDER BY level, index')).rows).toEqual(before.rows);
+      expect(await tables()).toEqual(before);
       await expect(rebuildProjections(db.pool, store, [new SequencerProjection()])).rejects.toThrow(/never rebuilt/);
     });
 
     it('keeps its tables append-only for every role, the owner included', async () => {
-      await appendEvents(store, conversationStream(), 2);
+      // Sixteen leaves: a stored node above them (level 4), so that every table has rows to refuse.
+      await appendEvents(store, conversationStream(), 16);
       await catchUpSequencer(db.pool, store);
       const origin = await resolveOrigin(db.pool, ORIGIN);
       await new CheckpointSigner(db.pool, origin, readSigningKey(keyFile(dir), origin), { log: silent }).sign();
@@ -206,7 +266,9 @@ describe('transparency log', () => {
         for (const pool of [db.pool, runtime]) {
           for (const sql of [
             'UPDATE tlog_nodes SET hash = hash',
-            'DELETE FROM tlog_leaves',
+            'DELETE FROM tlog_ranges',
+            'UPDATE tlog_ranges SET leaves = leaves',
+            'TRUNCATE tlog_ranges',
             'TRUNCATE tlog_nodes',
             'TRUNCATE tlog_checkpoints',
             'DELETE FROM tlog_keys',
@@ -320,10 +382,7 @@ describe('transparency log', () => {
       await signer.sign();
       // The owner rewrites a stored node of the signed part (triggers off), then the log grows:
       // a leaf hash, from which the subtree of the first four leaves (level 2, not stored) is computed.
-      await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
-      const forged = await db.pool.query(`UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 0 AND index = 0`);
-      expect(forged.rowCount).toBe(1);
-      await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      expect(await forgeStoredLeaf(db.pool, 0)).toBe(1);
       await appendEvents(store, conversationStream(), 1);
       await catchUpSequencer(db.pool, store);
       await expect(signer.sign()).rejects.toThrow(SigningRefused);
@@ -350,14 +409,9 @@ describe('transparency log', () => {
       writeFileSync(join(outDir, 'checkpoint-000000000098.txt'), forged);
       // The owner, triggers off: the subtree of leaves 4 and 5 rewritten through the stored leaf 5
       // (consistent with the checkpoint of 4, not with that of 6), the checkpoint of 6 deleted; then a restart.
-      await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
+      expect(await forgeStoredLeaf(db.pool, 5)).toBe(1);
       await db.pool.query('ALTER TABLE tlog_checkpoints DISABLE TRIGGER tlog_checkpoints_no_update');
-      const rewritten = await db.pool.query(
-        `UPDATE tlog_nodes SET hash = sha256('forged') WHERE level = 0 AND index = 5`,
-      );
-      expect(rewritten.rowCount).toBe(1);
       await db.pool.query('DELETE FROM tlog_checkpoints WHERE tree_size >= 6');
-      await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
       await db.pool.query('ALTER TABLE tlog_checkpoints ENABLE ALWAYS TRIGGER tlog_checkpoints_no_update');
       await appendEvents(store, conversationStream(), 1);
       await catchUpSequencer(db.pool, store);
@@ -373,10 +427,9 @@ describe('transparency log', () => {
       expect(warnings.join()).toMatch(/checkpoint-000000000099\.txt .*ignored/);
       expect(warnings.join()).toMatch(/checkpoint-000000000098\.txt .*ignored/);
       expect((await db.pool.query('SELECT max(tree_size)::int AS n FROM tlog_checkpoints')).rows[0].n).toBe(4);
-      // A tree smaller than the file's checkpoint: refused too.
-      await db.pool.query('ALTER TABLE tlog_nodes DISABLE TRIGGER tlog_nodes_no_update');
-      await db.pool.query('DELETE FROM tlog_nodes WHERE level = 0 AND index >= 5');
-      await db.pool.query('ALTER TABLE tlog_nodes ENABLE ALWAYS TRIGGER tlog_nodes_no_update');
+      // A tree smaller than the file's checkpoint (its leaves from the range of leaves 4 and 5 on gone): refused too.
+      await dropStoredLeavesFrom(db.pool, 5);
+      expect(await storedTreeSize(db.pool)).toBe(4);
       const again = new CheckpointSigner(db.pool, origin, key, { checkpointDir: outDir, log: silent });
       await expect(again.sign()).rejects.toThrow(/fewer than the 6 already signed/);
     });

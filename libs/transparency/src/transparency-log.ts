@@ -137,15 +137,25 @@ export class TransparencyLog {
     return signed;
   }
 
-  /** Leaves up to and including the event at (or last before) a position. */
+  /**
+   * Leaves up to and including the event at (or last before) a position: the range whose first
+   * event is the last at or before it, whole when the position is past its last event, else its
+   * first leaf plus its events up to the position (one bounded index range count).
+   */
   private async leavesThrough(position: string): Promise<number> {
     const { transactionId, position: pos } = parsePosition(position);
-    const { rows } = await this.pool.query<{ leaf_index: string }>(
-      `SELECT leaf_index::text AS leaf_index FROM tlog_leaves
-        WHERE (transaction_id, position) <= ($1::xid8, $2::bigint)
-        ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT (CASE WHEN ($1::xid8, $2::bigint) >= (r.last_transaction_id, r.last_position)
+                 THEN r.first_leaf + r.leaves
+                 ELSE r.first_leaf + (SELECT count(*) FROM es_events x
+                        WHERE (x.transaction_id, x.position) >= (r.first_transaction_id, r.first_position)
+                          AND (x.transaction_id, x.position) <= ($1::xid8, $2::bigint)
+                          AND x.transaction_id BETWEEN r.first_transaction_id AND $1::xid8) END)::text AS n
+         FROM tlog_ranges r
+        WHERE (r.first_transaction_id, r.first_position) <= ($1::xid8, $2::bigint)
+        ORDER BY r.first_transaction_id DESC, r.first_position DESC LIMIT 1`,
       [transactionId, pos],
     );
-    return rows.length ? Number(rows[0].leaf_index) + 1 : 0;
+    return rows.length ? Number(rows[0].n) : 0;
   }
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { Frontier, isStoredLevel, leafHash, openCheckpoint, type NoteVerifier, type TreeNode } from '@app/tlog';
+import { readStoredRuns } from './stored-nodes';
 
 const PAGE = 10_000;
 
@@ -110,14 +111,20 @@ export async function verifyAgainstCheckpoint(
  * it: it holds the first leaf that differs.
  */
 async function firstStoredDifference(pool: Pool, nodes: readonly TreeNode[]): Promise<TreeNode | null> {
+  const leaves = nodes.filter((n) => n.level === 0);
+  const upper = nodes.filter((n) => n.level > 0);
+  // The page's leaves are consecutive: one run of the stored ranges (shorter where they end).
+  const [storedLeaves] = leaves.length
+    ? await readStoredRuns(pool, [{ level: 0, from: leaves[0].index, count: leaves.length }])
+    : [[]];
   const { rows } = await pool.query<{ k: string; hash: Buffer | null }>(
     `SELECT q.k::text AS k, n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS q(level, index, k)
        LEFT JOIN tlog_nodes n ON n.level = q.level AND n.index = q.index`,
-    [nodes.map((n) => n.level), nodes.map((n) => String(n.index))],
+    [upper.map((n) => n.level), upper.map((n) => String(n.index))],
   );
-  const differing = rows
-    .filter((r) => !r.hash || !r.hash.equals(nodes[Number(r.k) - 1].hash))
-    .map((r) => nodes[Number(r.k) - 1])
-    .sort((a, b) => (a.index + 1) * 2 ** a.level - (b.index + 1) * 2 ** b.level || a.level - b.level);
+  const differing = [
+    ...leaves.filter((n, i) => !storedLeaves[i]?.equals(n.hash)),
+    ...rows.filter((r) => !r.hash || !r.hash.equals(upper[Number(r.k) - 1].hash)).map((r) => upper[Number(r.k) - 1]),
+  ].sort((a, b) => (a.index + 1) * 2 ** a.level - (b.index + 1) * 2 ** b.level || a.level - b.level);
   return differing[0] ?? null;
 }

@@ -140,31 +140,47 @@ export interface TlogCheck {
   distinct: number;
   min: number;
   max: number;
-  /** Events with no leaf or with more than one. */
+  /** Events in no leaf range or in more than one. */
   notOnce: number;
+  /** Ranges whose leaf count is not the number of events from their first to their last. */
+  miscounted: number;
+}
+
+/** The leaves of tlog_ranges against es_events (TlogCheck without `ok`), as the owner sees them. */
+export async function tlogLeavesOf(pool: Pool): Promise<Omit<TlogCheck, 'ok'>> {
+  const { rows } = await pool.query<Omit<TlogCheck, 'ok'>>(
+    `WITH leaf AS (SELECT r.first_leaf + k AS leaf_index FROM tlog_ranges r, generate_series(0, r.leaves - 1) AS k)
+     SELECT (SELECT count(*)::int FROM es_events) AS events,
+            count(*)::int AS leaves,
+            count(DISTINCT leaf_index)::int AS distinct,
+            coalesce(min(leaf_index), -1)::int AS min,
+            coalesce(max(leaf_index), -1)::int AS max,
+            (SELECT count(*)::int FROM es_events e
+              WHERE (SELECT count(*) FROM tlog_ranges r
+                      WHERE (e.transaction_id, e.position) >= (r.first_transaction_id, r.first_position)
+                        AND (e.transaction_id, e.position) <= (r.last_transaction_id, r.last_position)) <> 1)
+              AS "notOnce",
+            (SELECT count(*)::int FROM tlog_ranges r
+              WHERE r.leaves <> (SELECT count(*) FROM es_events e
+                                  WHERE (e.transaction_id, e.position) >= (r.first_transaction_id, r.first_position)
+                                    AND (e.transaction_id, e.position) <= (r.last_transaction_id, r.last_position)))
+              AS miscounted
+       FROM leaf`,
+  );
+  return rows[0];
 }
 
 export async function checkTlogLeaves(db: Database): Promise<TlogCheck> {
   const pool = ownerPool(db, 1);
   try {
-    const { rows } = await pool.query<Omit<TlogCheck, 'ok'>>(
-      `SELECT (SELECT count(*)::int FROM es_events) AS events,
-              count(*)::int AS leaves,
-              count(DISTINCT leaf_index)::int AS distinct,
-              coalesce(min(leaf_index), -1)::int AS min,
-              coalesce(max(leaf_index), -1)::int AS max,
-              (SELECT count(*)::int FROM es_events e
-                WHERE (SELECT count(*) FROM tlog_leaves l
-                        WHERE l.transaction_id = e.transaction_id AND l.position = e.position) <> 1) AS "notOnce"
-         FROM tlog_leaves`,
-    );
-    const r = rows[0];
+    const r = await tlogLeavesOf(pool);
     const ok =
       r.leaves === r.events &&
       r.distinct === r.leaves &&
       r.min === (r.leaves ? 0 : -1) &&
       r.max === r.leaves - 1 &&
-      r.notOnce === 0;
+      r.notOnce === 0 &&
+      r.miscounted === 0;
     return { ok, ...r };
   } finally {
     await pool.end();

@@ -143,7 +143,7 @@ export async function runScenario(template: ScratchTemplate, s: Scenario, rows: 
       tlog: tlog.ok
         ? 'ok'
         : `bad (${tlog.events} events, ${tlog.leaves} leaves, ${tlog.distinct} indexes ${tlog.min}..${tlog.max}, ` +
-          `${tlog.notOnce} events without exactly one leaf)`,
+          `${tlog.notOnce} events without exactly one leaf, ${tlog.miscounted} ranges miscounted)`,
       recoveryFirstMs: fault.recoveryMs ?? firstMs,
       recoveryAllMs: fault.recoveryMs ?? allMs,
       answers: statusCounts(load.attempts.filter((a) => a.status < 200 || a.status >= 300)),

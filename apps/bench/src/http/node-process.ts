@@ -31,6 +31,22 @@ export function processCpuMs(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * CPU time the whole machine has spent busy so far, in ms, from /proc/stat (user, nice, system,
+ * irq and softirq of every core; idle, iowait and steal left out): the cost of a round to every
+ * process taking part (the bench, PostgreSQL's backends, its WAL writer), which another tenant's
+ * load on the host disturbs far less than a rate. Null where /proc is missing.
+ */
+export function machineCpuMs(): number | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq] = cpu;
+    return ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
 /** A port nobody listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {

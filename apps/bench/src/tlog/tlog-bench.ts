@@ -18,6 +18,7 @@ import {
 import {
   catchUpSequencer,
   CheckpointSigner,
+  RANGE_LEAVES,
   resolveOrigin,
   SEQUENCER_RUNNER_OPTIONS,
   SequencerProjection,
@@ -25,6 +26,7 @@ import {
   storedTreeSize,
 } from '@app/transparency';
 import { storeContender } from '../contenders';
+import { machineCpuMs } from '../http/node-process';
 
 export interface TlogResult {
   treeSize: number;
@@ -38,6 +40,17 @@ export interface TlogResult {
   appendWith: number;
   /** The median of with/without over pairs of rounds run back to back (goal >= 0.9). */
   appendRatio: number;
+  /**
+   * The machine's CPU time per appended event (µs; every process: the bench, PostgreSQL), medians
+   * without and with the log, and the median over pairs of with/without: what the sequencer and
+   * signer cost the machine per event, read far less disturbed by the host's load than the rates.
+   * Null where /proc/stat cannot be read.
+   */
+  appendCpuUsWithout: number | null;
+  appendCpuUsWith: number | null;
+  appendCpuRatio: number | null;
+  /** Median ms from the last append of a round with the log until its events were all leaves (counted in its rate). */
+  catchUpMs: number;
 }
 
 export interface TlogPlan {
@@ -67,7 +80,7 @@ async function freshDatabase(baseUrl: string, name: string): Promise<string> {
 }
 
 /**
- * Fills tlog_nodes with the tree of `leaves` leaves as the sequencer stores it (levels 0, 4, 8, …;
+ * Fills tlog_ranges and tlog_nodes with the tree of `leaves` leaves as the sequencer stores it (levels 0, 4, 8, …;
  * LEVEL_STEP), in the database: every level computed from the one below in a scratch table (one
  * INSERT … SELECT per level), the stored ones copied. Leaf data sha256(i).
  */
@@ -93,8 +106,18 @@ async function fillTree(pool: Pool, leaves: number): Promise<void> {
     }
     await c.query(
       `INSERT INTO tlog_nodes (level, index, hash)
-       SELECT level, index, hash FROM fill_nodes WHERE level % $1 = 0 ORDER BY level, index`,
+       SELECT level, index, hash FROM fill_nodes WHERE level > 0 AND level % $1 = 0 ORDER BY level, index`,
       [LEVEL_STEP],
+    );
+    // The leaves as the sequencer stores them: ranges of RANGE_LEAVES (their places in the log made
+    // up: the proofs never read es_events).
+    await c.query(
+      `INSERT INTO tlog_ranges (first_leaf, leaves, first_transaction_id, first_position, last_transaction_id,
+                                last_position, hashes)
+       SELECT min(index), count(*), '1'::xid8, min(index) + 1, '1'::xid8, max(index) + 1,
+              string_agg(hash, ''::bytea ORDER BY index)
+         FROM fill_nodes WHERE level = 0 GROUP BY index / $1 ORDER BY 1`,
+      [RANGE_LEAVES],
     );
   } finally {
     await c.query('DROP TABLE IF EXISTS fill_nodes').catch(() => undefined);
@@ -124,6 +147,7 @@ async function proofLatency(url: string, plan: TlogPlan, progress: (l: string) =
     const started = performance.now();
     await fillTree(pool, plan.leaves);
     await pool.query('ANALYZE tlog_nodes');
+    await pool.query('ANALYZE tlog_ranges');
     const fillSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
     const nodes = new StoredNodes(pool);
     const size = plan.leaves;
@@ -181,7 +205,9 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
  * The append rate without and with the sequencer and the signer (a checkpoint every second, 60
  * times more often than the default) on the same database, in pairs of rounds run back to back
  * (the machine's load drifts; a pair shares it). A round with the log starts caught up and
- * ends once its own events are all leaves: its rate counts the time to sequence them.
+ * ends once its own events are all leaves: its rate counts the time to sequence them, the last
+ * batch included (the sequencer takes one every 100 ms at most, so that tail is a fixed 100 to
+ * 300 ms: rounds of 10 s by default keep it from passing for a cost per event).
  */
 async function appendComparison(url: string, plan: TlogPlan, progress: (l: string) => void) {
   const pool = new Pool({ connectionString: url, max: plan.streams + 8 });
@@ -193,8 +219,11 @@ async function appendComparison(url: string, plan: TlogPlan, progress: (l: strin
     const without: number[] = [];
     const withLog: number[] = [];
     const ratios: number[] = [];
+    const cpu = { without: [] as number[], with: [] as number[], ratios: [] as number[] };
+    const tails: number[] = [];
     for (let round = 0; round < plan.rounds; round++) {
       const pair: Record<string, number> = {};
+      const pairCpu: Record<string, number | null> = {};
       for (const on of round % 2 ? [true, false] : [false, true]) {
         if (on) await catchUpSequencer(pool, store);
         const runner = on
@@ -202,25 +231,40 @@ async function appendComparison(url: string, plan: TlogPlan, progress: (l: strin
           : null;
         runner?.start();
         if (on) signer.start(1000);
+        const cpuBefore = machineCpuMs();
         const { events, started } = await appendFor(store, plan.streams, plan.seconds);
+        const appended = performance.now();
         if (on) await catchUpSequencer(pool, store, 120_000);
-        const rate = events / ((performance.now() - started) / 1000);
+        const ended = performance.now();
+        const cpuAfter = machineCpuMs();
+        const rate = events / ((ended - started) / 1000);
+        const cpuUs = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / events;
         await runner?.stop();
         await signer.stop();
         (on ? withLog : without).push(rate);
         pair[on ? 'with' : 'without'] = rate;
+        pairCpu[on ? 'with' : 'without'] = cpuUs;
+        if (cpuUs !== null) cpu[on ? 'with' : 'without'].push(cpuUs);
+        if (on) tails.push(ended - appended);
         progress(
           `tlog: append round ${round + 1}/${plan.rounds} ${on ? 'with' : 'without'} the log: ` +
-            `${Math.round(rate)} events/s`,
+            `${Math.round(rate)} events/s, ${cpuUs === null ? '?' : Math.round(cpuUs)} µs of machine CPU per event` +
+            (on ? `, caught up ${Math.round(ended - appended)} ms after the last append` : ''),
         );
       }
       ratios.push(pair.with / pair.without);
+      if (pairCpu.with != null && pairCpu.without != null) cpu.ratios.push(pairCpu.with / pairCpu.without);
     }
     progress(`tlog: ${await storedTreeSize(pool)} events sequenced`);
+    const medianOrNull = (v: number[], digits: number) => (v.length ? Number(median(v).toFixed(digits)) : null);
     return {
       appendWithout: Math.round(median(without)),
       appendWith: Math.round(median(withLog)),
       appendRatio: Number(median(ratios).toFixed(2)),
+      appendCpuUsWithout: medianOrNull(cpu.without, 0),
+      appendCpuUsWith: medianOrNull(cpu.with, 0),
+      appendCpuRatio: medianOrNull(cpu.ratios, 2),
+      catchUpMs: Math.round(median(tails)),
     };
   } finally {
     await store.close();
