@@ -215,7 +215,16 @@ async function appendComparison(url: string, plan: TlogPlan, progress: (l: strin
   const origin = await resolveOrigin(pool, 'bench.example/log');
   const signer = new CheckpointSigner(pool, origin, signerKey(origin), {});
   try {
+    // A warm-up of each kind of round (the sequencer's and the signer's code and statements too).
     await appendFor(store, plan.streams, 1);
+    await catchUpSequencer(pool, store);
+    const warmRunner = new ProjectionRunner(pool, store, new SequencerProjection(), SEQUENCER_RUNNER_OPTIONS);
+    warmRunner.start();
+    signer.start(1000);
+    await appendFor(store, plan.streams, 2);
+    await catchUpSequencer(pool, store, 120_000);
+    await warmRunner.stop();
+    await signer.stop();
     const without: number[] = [];
     const withLog: number[] = [];
     const ratios: number[] = [];
