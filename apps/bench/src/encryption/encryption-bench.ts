@@ -5,6 +5,7 @@ import { POLICY_V1 } from '@app/conversation';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
 import type { ContentSealer } from '@app/privacy';
 import { benchContentSealer } from '../content-key';
+import { machineCpuMs } from '../http/node-process';
 import { appendMessage, type BuiltConversation, runCommand } from '../long-stream/conversation-builder';
 
 export interface EncryptionPlan {
@@ -15,13 +16,21 @@ export interface EncryptionPlan {
   warmupSeconds: number;
 }
 
-/** Messages per second through the command path, sealed and not; p99 of each; sealed / plain. */
+/**
+ * Messages per second through the command path, sealed and not (medians of the rounds); p99 of
+ * each; sealed / plain, the median over pairs of rounds run back to back (a pair shares the
+ * machine's load, which drifts over a run); and the machine's CPU time per message in each (µs,
+ * every process: the bench and PostgreSQL's; null without /proc/stat) with its ratio sealed/plain.
+ */
 export interface EncryptionResult {
   sealed: number;
   plain: number;
   sealedP99Ms: number;
   plainP99Ms: number;
   ratio: number;
+  sealedCpuUs: number | null;
+  plainCpuUs: number | null;
+  cpuRatio: number | null;
 }
 
 const TENANT = 'bench-encryption';
@@ -55,6 +64,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 async function measure(deps: ConversationCommandDeps, connections: number, seconds: number) {
   const conversations = await Promise.all(Array.from({ length: connections }, () => started(deps)));
   const latencies: number[] = [];
+  const cpuBefore = machineCpuMs();
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   await Promise.all(
@@ -66,8 +76,13 @@ async function measure(deps: ConversationCommandDeps, connections: number, secon
       }
     }),
   );
+  const cpuAfter = machineCpuMs();
   latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / ((performance.now() - t0) / 1000), p99: percentile(latencies, 0.99) };
+  return {
+    rate: latencies.length / ((performance.now() - t0) / 1000),
+    p99: percentile(latencies, 0.99),
+    cpuUs: cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / latencies.length,
+  };
 }
 
 /**
@@ -92,22 +107,36 @@ export async function runEncryptionBenchmark(
     for (const c of contenders) await measure(c.deps, plan.connections, plan.warmupSeconds);
     const samples = { sealed: [] as number[], plain: [] as number[] };
     const p99 = { sealed: [] as number[], plain: [] as number[] };
+    const cpu = { sealed: [] as number[], plain: [] as number[] };
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let round = 0; round < plan.rounds; round++) {
+      const pair: Record<string, { rate: number; cpuUs: number | null }> = {};
       for (const c of round % 2 ? [...contenders].reverse() : contenders) {
-        const { rate, p99: ms } = await measure(c.deps, plan.connections, plan.seconds);
+        const { rate, p99: ms, cpuUs } = await measure(c.deps, plan.connections, plan.seconds);
         samples[c.name].push(rate);
         p99[c.name].push(ms);
-        progress(`encryption round ${round + 1}/${plan.rounds}: ${c.name} ${Math.round(rate)} messages/s`);
+        if (cpuUs !== null) cpu[c.name].push(cpuUs);
+        pair[c.name] = { rate, cpuUs };
+        progress(
+          `encryption round ${round + 1}/${plan.rounds}: ${c.name} ${Math.round(rate)} messages/s, ` +
+            `${cpuUs === null ? '?' : Math.round(cpuUs)} µs of machine CPU per message`,
+        );
       }
+      ratios.push(pair.sealed.rate / pair.plain.rate);
+      const [sealedCpu, plainCpu] = [pair.sealed.cpuUs, pair.plain.cpuUs];
+      if (sealedCpu !== null && plainCpu !== null) cpuRatios.push(sealedCpu / plainCpu);
     }
-    const sealed = median(samples.sealed);
-    const plain = median(samples.plain);
+    const medianOrNull = (v: number[], digits: number) => (v.length ? Number(median(v).toFixed(digits)) : null);
     return {
-      sealed: Math.round(sealed),
-      plain: Math.round(plain),
+      sealed: Math.round(median(samples.sealed)),
+      plain: Math.round(median(samples.plain)),
       sealedP99Ms: Number(median(p99.sealed).toFixed(1)),
       plainP99Ms: Number(median(p99.plain).toFixed(1)),
-      ratio: Number((sealed / plain).toFixed(2)),
+      ratio: Number(median(ratios).toFixed(2)),
+      sealedCpuUs: medianOrNull(cpu.sealed, 0),
+      plainCpuUs: medianOrNull(cpu.plain, 0),
+      cpuRatio: medianOrNull(cpuRatios, 2),
     };
   } finally {
     await store.close();
