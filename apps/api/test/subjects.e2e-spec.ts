@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { createApiKey, revokeApiKey } from '@app/access';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,67 @@ describe('Subjects over HTTP', () => {
       expect(longest).toHaveLength(128);
       expect((await adminA.post(`/v1/subjects/${longest}/holds`, { reason: 'r' })).status).toBe(201);
       expect((await adminA.delete(subjects('s', '/holds/not-a-uuid'))).status).toBe(400);
+    });
+  });
+
+  describe('attacks on the doors', () => {
+    it('answers a revoked admin key 401 on every subject route, and erases and exports nothing', async () => {
+      const subject = 'revoked-key-subject';
+      const conversationId = randomUUID();
+      await startConversation(writerA, conversationId, { subjectId: subject });
+      await say(writerA, conversationId, uuid(1), null, 'user', 'kept after a revoked erasure');
+      const { id, key } = await createApiKey(t.dataSource, { role: 'admin', tenantId: 'tenant-a' });
+      const revoked = as(t, key);
+      expect((await revoked.get(subjects(subject, '/holds'))).status).toBe(200);
+      await revokeApiKey(t.dataSource, id.toUpperCase(), { actor: 'test' });
+      let res = await revoked.get(subjects(subject, '/holds'));
+      for (let i = 0; i < 50 && res.status === 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await revoked.get(subjects(subject, '/holds'));
+      }
+      const answers = [
+        res,
+        await revoked.post(subjects(subject, '/erasure'), { reason: 'revoked' }),
+        await revoked.post(subjects(subject, '/holds'), { reason: 'revoked' }),
+        await t
+          .http()
+          .delete(subjects(subject, `/holds/${uuid(1)}`))
+          .set({ Authorization: `Bearer ${key}` }),
+        await revoked.get(subjects(subject, '/export')),
+      ];
+      for (const a of answers) expect([a.status, a.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+      const messages = await auditorA.get(path(conversationId, '/messages'));
+      expect(messages.body.items).toEqual([expect.objectContaining({ content: 'kept after a revoked erasure' })]);
+      const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM es_events WHERE stream_id = $1`, [
+        subjectStreamId('tenant-a', subject),
+      ]);
+      expect(rows[0].n).toBe(0);
+    });
+
+    it('erases twelve subjects at once, each conversation once, and leaves a thirteenth readable', async () => {
+      const many = Array.from({ length: 13 }, (_, i) => ({ subject: `at-once-${i}`, conversationId: randomUUID() }));
+      for (const { subject, conversationId } of many) {
+        await startConversation(writerA, conversationId, { subjectId: subject });
+        await say(writerA, conversationId, uuid(1), null, 'user', `said by ${subject}`);
+      }
+      const erased = many.slice(0, 12);
+      const answers = await Promise.all(
+        erased.map(({ subject }) => adminA.post(subjects(subject, '/erasure'), { reason: 'many at once' })),
+      );
+      for (const a of answers) expect([a.status, a.body.conversations]).toEqual([200, 1]);
+      const { rows } = await t.db.pool.query<{ stream_id: string; n: number }>(
+        `SELECT stream_id, count(*)::int AS n FROM es_events
+          WHERE type = 'ContentErased' AND stream_id = ANY($1::text[]) GROUP BY stream_id`,
+        [many.map((m) => streamIdOf(m.conversationId))],
+      );
+      expect(rows.map((r) => r.n)).toEqual(Array(12).fill(1));
+      expect(rows.map((r) => r.stream_id).sort()).toEqual(erased.map((m) => streamIdOf(m.conversationId)).sort());
+      for (const { conversationId } of erased) {
+        const items = (await auditorA.get(path(conversationId, '/messages'))).body.items;
+        expect(items).toEqual([expect.objectContaining({ content: null, contentErased: true })]);
+      }
+      const kept = (await auditorA.get(path(many[12].conversationId, '/messages'))).body.items;
+      expect(kept).toEqual([expect.objectContaining({ content: 'said by at-once-12' })]);
     });
   });
 
