@@ -14,6 +14,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/apps/verify ./apps/verify
 COPY package.json ./
+# The keys' volume (docker-compose.yml) takes this directory's owner when it is first created.
+RUN mkdir -p /app/keys && chown node:node /app/keys && chmod 700 /app/keys
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
