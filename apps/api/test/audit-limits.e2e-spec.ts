@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
-import { AUDIT_POOL } from '../src/database/database.providers';
+import { AUDIT_POOL, PG_POOL } from '../src/database/database.providers';
 import { AuditCapacity } from '../src/limits/audit-capacity';
 import { seedConversation } from './support/audit-fixtures';
 import { as, startTestApp, TestApp } from './support/test-app';
@@ -120,10 +120,24 @@ describe('Audit: limits', () => {
     await until(() => checkedOut() === 0, 'the audit connection to come back');
     expect(capacity.inUse).toBe(0);
     // The client, reading again, finds the connection closed and the export cut short.
-    let rest = '';
-    reader.socket.on('data', (chunk: Buffer) => (rest += chunk.toString('latin1')));
-    reader.socket.resume();
-    await reader.closed;
-    expect(rest).not.toContain('"type":"manifest"');
+    expect(await reader.rest()).not.toContain('"type":"manifest"');
+  }, 30_000);
+
+  it('cuts off a subject export whose client stops reading, and its snapshot and connection come back', async () => {
+    // Every seeded conversation is subject-1's in acme: its export is the 50 MB of content above.
+    const admin = await t.key('admin', 'acme');
+    const pool = t.app.get<Pool>(PG_POOL);
+    const busy = () => pool.totalCount - pool.idleCount;
+    const subjectSnapshots = (stalledFor?: string) => auditSnapshots(t.db.pool, stalledFor, 'conversation-service');
+    // The pool's connections in use before: the in-process projections hold theirs for good.
+    const idle = busy();
+    const reader = stalledReader(port, '/v1/subjects/subject-1/export', admin);
+    expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
+    await untilTrue(async () => (await subjectSnapshots('500 milliseconds')) >= 1, 'the subject export to stall');
+    expect([capacity.inUse, busy()]).toEqual([1, idle + 1]);
+    // EXPORT_IDLE_TIMEOUT_MS later the server gives up: the snapshot ends, the connection and the cap come back.
+    await untilTrue(async () => (await subjectSnapshots()) === 0, 'the subject export to end its snapshot');
+    await until(() => busy() === idle && capacity.inUse === 0, 'the connection and the cap to come back');
+    expect(await reader.rest()).not.toContain('"type":"manifest"');
   }, 30_000);
 });

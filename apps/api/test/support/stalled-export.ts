@@ -19,7 +19,7 @@ export function stalledReader(
   port: number,
   path: string,
   key: string,
-): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void> } {
+): { socket: Socket; firstBytes: Promise<string>; closed: Promise<void>; rest(): Promise<string> } {
   const socket = connect(port, '127.0.0.1');
   socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n\r\n`);
   const firstBytes = new Promise<string>((resolve) =>
@@ -30,21 +30,33 @@ export function stalledReader(
   );
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.on('error', () => undefined);
-  return { socket, firstBytes, closed };
+  /** Reads again, to the end: what the server still sent before it closed the connection. */
+  const rest = async () => {
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.resume();
+    await closed;
+    return text;
+  };
+  return { socket, firstBytes, closed, rest };
 }
 
 /**
- * The export's snapshots: open transactions of the audit pool's connections. `stalledFor`: only
- * those waiting on their client (idle in transaction) at least that long, not merely between two
- * of the export's reads.
+ * The export's snapshots: open transactions of the audit pool's connections (or of the pool named
+ * `applicationName`). `stalledFor`: only those waiting on their client (idle in transaction) at
+ * least that long, not merely between two of the export's reads.
  */
-export const auditSnapshots = async (pool: Pool, stalledFor?: string): Promise<number> =>
+export const auditSnapshots = async (
+  pool: Pool,
+  stalledFor?: string,
+  applicationName = 'conversation-service (audit)',
+): Promise<number> =>
   (
     await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'conversation-service (audit)' ` +
+        WHERE datname = current_database() AND application_name = $2 ` +
         `AND xact_start IS NOT NULL
           AND ($1::interval IS NULL OR (state = 'idle in transaction' AND state_change < now() - $1::interval))`,
-      [stalledFor ?? null],
+      [stalledFor ?? null, applicationName],
     )
   ).rows[0].n;
