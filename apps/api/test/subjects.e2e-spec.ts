@@ -197,6 +197,27 @@ describe('Subjects over HTTP', () => {
       expect(rows[0].n).toBe(0);
     });
 
+    it('answers an id mistyped in letter case with the ids it may have meant (own tenant only), erasing none', async () => {
+      const meant = randomUUID();
+      const otherTenants = randomUUID();
+      await startConversation(writerA, meant, { subjectId: 'Case-Subject' });
+      await say(writerA, meant, uuid(1), null, 'user', 'not the mistyped one');
+      await startConversation(writerB, otherTenants, { subjectId: 'CASE-subject' });
+      const mistyped = await adminA.post(subjects('case-subject', '/erasure'), { reason: 'typo' });
+      expect(mistyped.status).toBe(200);
+      expect(mistyped.body).toMatchObject({ conversations: 0, otherLetterCases: ['Case-Subject'] });
+      const messages = await auditorA.get(path(meant, '/messages'));
+      expect(messages.body.items).toEqual([expect.objectContaining({ content: 'not the mistyped one' })]);
+      // The id as recorded: erased, and no hint.
+      const right = await adminA.post(subjects('Case-Subject', '/erasure'), { reason: 'request' });
+      expect(right.body.conversations).toBe(1);
+      expect(right.body).not.toHaveProperty('otherLetterCases');
+      // An id nobody has in any case: no hint either.
+      const nobody = await adminA.post(subjects('nobody-at-all', '/erasure'), { reason: 'request' });
+      expect(nobody.body.conversations).toBe(0);
+      expect(nobody.body).not.toHaveProperty('otherLetterCases');
+    });
+
     it('erases twelve subjects at once, each conversation once, and leaves a thirteenth readable', async () => {
       const many = Array.from({ length: 13 }, (_, i) => ({ subject: `at-once-${i}`, conversationId: randomUUID() }));
       for (const { subject, conversationId } of many) {

@@ -1553,6 +1553,8 @@ export interface components {
              * @description Names the erasure in its SubjectErased and ContentErased events
              */
             erasureId: string;
+            /** @description Only when no conversation was erased and the tenant has subjects whose id equals this one but for letter case (ids are case-sensitive: those are other subjects, left alone): up to 10 of them, sorted. A hint for a mistyped id */
+            otherLetterCases?: string[];
         };
         HoldCreatedDto: {
             /** Format: uuid */

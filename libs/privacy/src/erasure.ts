@@ -76,6 +76,28 @@ export async function conversationsOfSubject(q: Queryable, tenantId: string, sub
   return rows.map((r) => r.id);
 }
 
+/**
+ * Subject ids of the tenant's conversations that equal `subjectId` but for letter case (ids are
+ * case-sensitive: these are other subjects), at most `limit`, sorted: what an erasure that found no
+ * conversation answers, so that an operator who mistyped the case sees it. One scan of the tenant's
+ * ConversationStarted entries (es_events_subject), run only when the exact id found none.
+ */
+export async function subjectsInOtherLetterCases(
+  q: Queryable,
+  tenantId: string,
+  subjectId: string,
+  limit = 10,
+): Promise<string[]> {
+  const { rows } = await q.query<{ s: string }>(
+    `SELECT DISTINCT data->>'subjectId' AS s FROM es_events
+      WHERE type = 'ConversationStarted' AND metadata->>'tenantId' = $1
+        AND lower(data->>'subjectId') = lower($2) AND data->>'subjectId' <> $2
+      ORDER BY 1 LIMIT $3`,
+    [tenantId, subjectId, limit],
+  );
+  return rows.map((r) => r.s);
+}
+
 /** SQL: how many sealed fields of a stream's events are stored as plain strings (written before encryption). */
 const PLAINTEXT_FIELDS = `SELECT count(*)::int AS n FROM es_events WHERE stream_id = $1 AND (${Object.entries(
   SEALED_FIELDS,

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { appendInTransaction, VersionConflict } from '@app/event-store';
-import { assertNoHold, conversationsOfSubject, eraseConversationInTransaction, lockSubject } from './erasure';
+import {
+  assertNoHold,
+  conversationsOfSubject,
+  eraseConversationInTransaction,
+  lockSubject,
+  subjectsInOtherLetterCases,
+} from './erasure';
 import {
   earlierAnswer,
   inTransaction,
@@ -22,6 +28,11 @@ export interface SubjectErasure {
   /** The content keys destroyed (none for a replay): the caller's own cache forgets them at once. */
   keyIds: string[];
   replayed: boolean;
+  /**
+   * When no conversation was erased: subject ids of the tenant equal to this one but for letter
+   * case (other subjects: ids are case-sensitive), at most 10; empty otherwise.
+   */
+  otherLetterCases: string[];
 }
 
 /**
@@ -67,6 +78,9 @@ async function eraseSubjectOnce(
         plaintextEventsNotErasable: data.plaintextEventsNotErasable,
         keyIds: [],
         replayed: true,
+        otherLetterCases: data.conversations
+          ? []
+          : await subjectsInOtherLetterCases(client, subject.tenantId, subject.subjectId),
       };
     }
     await assertNoHold(client, subject.tenantId, subject.subjectId);
@@ -108,6 +122,9 @@ async function eraseSubjectOnce(
       plaintextEventsNotErasable: plaintext,
       keyIds,
       replayed: false,
+      otherLetterCases: conversations.length
+        ? []
+        : await subjectsInOtherLetterCases(client, subject.tenantId, subject.subjectId),
     };
   });
 }

@@ -82,7 +82,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     pool,
     async drop() {
       await pool.end().catch(() => undefined);
-      await withAdmin(admin, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdmin(admin, async (c) => {
+        // A test's own pools end the same way: their sessions may still be closing. Ended by FORCE,
+        // an idle client errors in its pool, unhandled where the test gave the pool no listener (the
+        // test then fails for nothing): let them go first, a second at most.
+        for (let waited = 0; waited < 1000; waited += 25) {
+          const { rows } = await c.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [name],
+          );
+          if (rows[0].n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
     },
   };
 }

@@ -108,8 +108,14 @@ export class SubjectsController {
     const erased = await eraseSubject(this.pool, { tenantId, subjectId }, body.reason, this.caller(request, who, body));
     // This process forgets the keys before it answers; the others at the commit's NOTIFY.
     for (const kid of erased.keyIds) this.content.keys.destroyed(kid);
-    const { conversations, erasedAt, plaintextEventsNotErasable, erasureId } = erased;
-    return { conversations, erasedAt, plaintextEventsNotErasable, erasureId };
+    const { conversations, erasedAt, plaintextEventsNotErasable, erasureId, otherLetterCases } = erased;
+    return {
+      conversations,
+      erasedAt,
+      plaintextEventsNotErasable,
+      erasureId,
+      ...(otherLetterCases.length ? { otherLetterCases } : {}),
+    };
   }
 
   @Post(':subjectId/holds')

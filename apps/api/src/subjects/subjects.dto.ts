@@ -39,6 +39,15 @@ export class SubjectErasureDto {
   plaintextEventsNotErasable: number;
   @ApiProperty({ format: 'uuid', description: 'Names the erasure in its SubjectErased and ContentErased events' })
   erasureId: string;
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 10,
+    description:
+      'Only when no conversation was erased and the tenant has subjects whose id equals this one but for ' +
+      'letter case (ids are case-sensitive: those are other subjects, left alone): up to 10 of them, sorted. ' +
+      'A hint for a mistyped id',
+  })
+  otherLetterCases?: string[];
 }
 
 export class HoldCreatedDto {
