@@ -197,7 +197,7 @@ describe('Subjects over HTTP', () => {
       expect(rows[0].n).toBe(0);
     });
 
-    it('answers an id mistyped in letter case with the ids it may have meant (own tenant only), erasing none', async () => {
+    it('answers an id in the wrong letter case with the ids it may have meant (own tenant), erasing none', async () => {
       const meant = randomUUID();
       const otherTenants = randomUUID();
       await startConversation(writerA, meant, { subjectId: 'Case-Subject' });
