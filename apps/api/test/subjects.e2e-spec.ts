@@ -212,6 +212,16 @@ describe('Subjects over HTTP', () => {
       const right = await adminA.post(subjects('Case-Subject', '/erasure'), { reason: 'request' });
       expect(right.body.conversations).toBe(1);
       expect(right.body).not.toHaveProperty('otherLetterCases');
+      // The tenant in another letter case: a tenant key is refused; a * key names another tenant,
+      // which has none of this one's subjects, in any case.
+      const otherCase = await adminA.post(subjects('case-subject', '/erasure'), { reason: 'r', tenantId: 'TENANT-A' });
+      expect([otherCase.status, otherCase.body.code]).toEqual([403, 'FORBIDDEN']);
+      const starOtherCase = await admin.post(subjects('Case-Subject', '/erasure'), {
+        reason: 'r',
+        tenantId: 'Tenant-A',
+      });
+      expect(starOtherCase.body.conversations).toBe(0);
+      expect(starOtherCase.body).not.toHaveProperty('otherLetterCases');
       // An id nobody has in any case: no hint either.
       const nobody = await adminA.post(subjects('nobody-at-all', '/erasure'), { reason: 'request' });
       expect(nobody.body.conversations).toBe(0);

@@ -114,22 +114,48 @@ const toLeaf = (r: LeafRow): StoredLeaf => ({
 });
 
 /**
- * SQL joining the leaf index (`l.leaf_index`) of the event `e` names, when it is sequenced: the
- * range whose first event is the last at or before it (by the ranges' unique key), if the event
- * is not after its last, and the events of the range before it (at most RANGE_LEAVES - 1, one
- * index range count on es_events' key). Leaves are assigned in that order and a sequenced range
- * never gains an event, so the count is the event's offset in its range.
+ * SQL of the range `r` holding a place (`tx`, `pos`: SQL expressions) of the commit order: the
+ * range whose first event is the last at or before it (by the ranges' unique key), as a subquery.
+ * Leaves are assigned in that order and a sequenced range never gains an event, so a place's
+ * offset in its range is the count of the range's events before it (countInRangeUpTo).
+ */
+const rangeAt = (tx: string, pos: string) =>
+  `(SELECT * FROM tlog_ranges s WHERE (s.first_transaction_id, s.first_position) <= (${tx}, ${pos})
+     ORDER BY s.first_transaction_id DESC, s.first_position DESC LIMIT 1) r`;
+
+/** SQL: the events of range `r` from its first up to the place, before it (`<`) or through it (`<=`). */
+const countInRangeUpTo = (tx: string, pos: string, op: '<' | '<=') =>
+  `(SELECT count(*) FROM es_events x
+     WHERE (x.transaction_id, x.position) >= (r.first_transaction_id, r.first_position)
+       AND (x.transaction_id, x.position) ${op} (${tx}, ${pos})
+       AND x.transaction_id BETWEEN r.first_transaction_id AND ${tx})`;
+
+/**
+ * SQL joining the leaf index (`l.leaf_index`) of the event `e` names, when it is sequenced: its
+ * range's first leaf plus the range's events before it (at most RANGE_LEAVES - 1, one index range
+ * count on es_events' key); no row when the event is past the last range's last event.
  */
 export function joinLeafIndex(e: string): string {
+  const [tx, pos] = [`${e}.transaction_id`, `${e}.position`];
   return `JOIN LATERAL (
-    SELECT r.first_leaf + (SELECT count(*) FROM es_events x
-        WHERE (x.transaction_id, x.position) >= (r.first_transaction_id, r.first_position)
-          AND (x.transaction_id, x.position) < (${e}.transaction_id, ${e}.position)
-          AND x.transaction_id BETWEEN r.first_transaction_id AND ${e}.transaction_id) AS leaf_index
-      FROM (SELECT * FROM tlog_ranges s
-             WHERE (s.first_transaction_id, s.first_position) <= (${e}.transaction_id, ${e}.position)
-             ORDER BY s.first_transaction_id DESC, s.first_position DESC LIMIT 1) r
-     WHERE (${e}.transaction_id, ${e}.position) <= (r.last_transaction_id, r.last_position)) l ON true`;
+    SELECT r.first_leaf + ${countInRangeUpTo(tx, pos, '<')} AS leaf_index FROM ${rangeAt(tx, pos)}
+     WHERE (${tx}, ${pos}) <= (r.last_transaction_id, r.last_position)) l ON true`;
+}
+
+/**
+ * Leaves up to and including the event at (or last before) a commit-order place: its range whole
+ * when the place is past the range's last event, else the range's first leaf plus its events up
+ * to the place. 0 before the first range.
+ */
+export async function leavesThrough(db: Db, transactionId: string, position: string): Promise<number> {
+  const [tx, pos] = ['$1::xid8', '$2::bigint'];
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT (CASE WHEN (${tx}, ${pos}) >= (r.last_transaction_id, r.last_position) THEN r.first_leaf + r.leaves
+                  ELSE r.first_leaf + ${countInRangeUpTo(tx, pos, '<=')} END)::text AS n
+       FROM ${rangeAt(tx, pos)}`,
+    [transactionId, position],
+  );
+  return rows.length ? Number(rows[0].n) : 0;
 }
 
 /** The leaf of an event (by id, lower case), null when it is not sequenced (or unknown). */

@@ -6,7 +6,14 @@ import { latestCheckpoint, listCheckpoints, logKeys, type StoredCheckpoint } fro
 import type { CheckpointSigner } from './checkpoint-signer';
 import { InvalidTreeSize, LogBehind, NoCheckpoint, NotInTree } from './errors';
 import { SEQUENCER_NAME } from './sequencer.projection';
-import { leafOfEvent, leafOfStreamVersion, StoredNodes, storedTreeSize, type StoredLeaf } from './stored-nodes';
+import {
+  leafOfEvent,
+  leafOfStreamVersion,
+  leavesThrough,
+  StoredNodes,
+  storedTreeSize,
+  type StoredLeaf,
+} from './stored-nodes';
 
 export interface InclusionAnswer {
   leafIndex: number;
@@ -137,25 +144,9 @@ export class TransparencyLog {
     return signed;
   }
 
-  /**
-   * Leaves up to and including the event at (or last before) a position: the range whose first
-   * event is the last at or before it, whole when the position is past its last event, else its
-   * first leaf plus its events up to the position (one bounded index range count).
-   */
-  private async leavesThrough(position: string): Promise<number> {
+  /** Leaves up to and including the event at (or last before) a position. */
+  private leavesThrough(position: string): Promise<number> {
     const { transactionId, position: pos } = parsePosition(position);
-    const { rows } = await this.pool.query<{ n: string }>(
-      `SELECT (CASE WHEN ($1::xid8, $2::bigint) >= (r.last_transaction_id, r.last_position)
-                 THEN r.first_leaf + r.leaves
-                 ELSE r.first_leaf + (SELECT count(*) FROM es_events x
-                        WHERE (x.transaction_id, x.position) >= (r.first_transaction_id, r.first_position)
-                          AND (x.transaction_id, x.position) <= ($1::xid8, $2::bigint)
-                          AND x.transaction_id BETWEEN r.first_transaction_id AND $1::xid8) END)::text AS n
-         FROM tlog_ranges r
-        WHERE (r.first_transaction_id, r.first_position) <= ($1::xid8, $2::bigint)
-        ORDER BY r.first_transaction_id DESC, r.first_position DESC LIMIT 1`,
-      [transactionId, pos],
-    );
-    return rows.length ? Number(rows[0].n) : 0;
+    return leavesThrough(this.pool, transactionId, pos);
   }
 }
