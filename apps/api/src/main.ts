@@ -1,6 +1,14 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
-import { AppConfig, ConfigError, loadConfig, ResolvedDatabase, resolveDatabase, runMigrations } from '@app/platform';
+import {
+  AppConfig,
+  ConfigError,
+  loadConfig,
+  resolveDatabase,
+  ResolvedDatabase,
+  runMigrations,
+  tuneRuntime,
+} from '@app/platform';
 import { ensureDefaultSigningKey } from '@app/transparency';
 import { ensureDefaultMasterKeyFile } from '@app/privacy';
 import { createApp } from './app.factory';
@@ -9,6 +17,7 @@ import { workerEnv } from './cluster/worker';
 import { loadPolicies } from './conversations/policies';
 
 async function main(): Promise<void> {
+  tuneRuntime();
   let config;
   try {
     config = loadConfig();

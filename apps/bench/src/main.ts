@@ -1,4 +1,5 @@
 import { openContenders } from './contenders';
+import { tuneRuntime } from '@app/platform';
 import { benchContentKeyFile } from './content-key';
 import { benchServer, provisionDatabase } from './database';
 import { AuditFigure, runAuditBenchmark } from './audit-bench';
@@ -117,6 +118,7 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
 }
 
 async function main(): Promise<void> {
+  tuneRuntime();
   const figures = figuresOf(process.argv.slice(2));
   progress(`content master key: ${benchContentKeyFile()}`);
   // The tlog figure makes databases of its own on the server; alone, it leaves cs_bench alone.

@@ -1,6 +1,14 @@
 import 'reflect-metadata';
 import type { DataSource } from 'typeorm';
-import { ConfigError, loadConfig, openRuntimeDataSource, poolOf, resolveDatabase, runMigrations } from '@app/platform';
+import {
+  ConfigError,
+  loadConfig,
+  openRuntimeDataSource,
+  poolOf,
+  resolveDatabase,
+  runMigrations,
+  tuneRuntime,
+} from '@app/platform';
 import { contentSealer, MasterKeyError, readMasterKeyRing } from '@app/privacy';
 import { ApiKeyEntity } from '@app/access';
 import { parseArgs, UsageError } from './args';
@@ -66,6 +74,7 @@ export and seed open and seal content with; required with DATABASE_URL);
 else the embedded server of ./data (migrations as its superuser, the rest as its service login).`;
 
 async function main(argv: string[]): Promise<number> {
+  tuneRuntime();
   const { command, flags, positional } = parseArgs(argv);
   if (!command || command === 'help' || flags.help) {
     console.log(USAGE);

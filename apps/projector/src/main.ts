@@ -11,6 +11,7 @@ import {
   resolveDatabase,
   runMigrations,
   runtimeConnection,
+  tuneRuntime,
 } from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner, READ_MODEL_ENTITIES } from '@app/projections';
 import { SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
@@ -23,6 +24,7 @@ import { RetentionScheduler } from '@app/retention';
  * RETENTION_INTERVAL seconds, one runner at a time across projectors.
  */
 async function main(): Promise<void> {
+  tuneRuntime();
   const config = loadConfig();
   const say = (line: string) => console.log(`[projector] ${line}`);
   const database = await resolveDatabase(config, say);

@@ -64,27 +64,6 @@ export interface AppendRequest {
   idempotency?: IdempotencyOptions;
 }
 
-/** Plain JSON (drops undefined), and refuses what jsonb cannot keep (NUL characters). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function jsonClean(value: unknown, what: string): unknown {
-  const text = JSON.stringify(value);
-  if (text.includes('\\u0000')) throw new InvalidEvent(`${what} contains a NUL character`);
-  // JSON.stringify escapes only lone surrogates as \udXXX, which jsonb refuses: look closer then.
-  if (text.includes('\\ud') && lonelySurrogate(value))
-    throw new InvalidEvent(`${what} contains a lone UTF-16 surrogate`);
-  return JSON.parse(text) as unknown;
-}
-
-function lonelySurrogate(value: unknown): boolean {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value);
-  if (Array.isArray(value)) return value.some(lonelySurrogate);
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || lonelySurrogate(v));
-  }
-  return false;
-}
-
 /**
  * Built in the caller's turn, so a bad event fails its own caller before it can join a
  * batch. Each event goes to the database once, as its canonical body: serialising is most of
@@ -100,9 +79,8 @@ export function encodeAppend(streamId: string, events: NewEvent[], options: Appe
       throw new InvalidEvent('eventId and type must be strings');
     if (!isUuid(ev.eventId)) throw new InvalidEvent(`eventId ${JSON.stringify(ev.eventId)} is not a UUID`);
     const occurredAt = new Date(ev.occurredAt).toISOString();
-    const data = jsonClean(ev.data, 'data');
-    const metadata = jsonClean(ev.metadata, 'metadata');
-    const body = canonicalBody({ streamId, type: ev.type, data, metadata, occurredAt });
+    // canonicalBody refuses what jsonb cannot keep (NUL, lone surrogates), naming the field
+    const body = canonicalBody({ streamId, type: ev.type, data: ev.data, metadata: ev.metadata, occurredAt });
     // newlines separate the bodies; canonical JSON escapes every one it holds
     if (body.includes('\n')) throw new Error('canonical JSON with a raw newline');
     eventIds.push(ev.eventId);

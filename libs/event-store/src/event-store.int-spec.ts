@@ -115,6 +115,15 @@ describe(PostgresEventStore.name, () => {
       ).rejects.toBeInstanceOf(InvalidEvent);
     });
 
+    it('keeps text that only spells an escape: a backslash, then "u0000" or "ud800", is not a NUL or a surrogate', async () => {
+      const id = `s-${randomUUID()}`;
+      const data = { text: 'write \\u0000 for NUL and \\ud800 for a lone surrogate', ['key \\u0000']: 1 };
+      await store.append(id, [event('A', data)], { expectedVersion: 'no_stream' });
+      const [stored] = await store.readStream(id);
+      expect(stored.data).toEqual(data);
+      expect(await store.verifyStream(id)).toMatchObject({ valid: true, count: 1 });
+    });
+
     it('refuses an eventId that is not a UUID before it reaches the database, and creates nothing', async () => {
       const id = `s-${randomUUID()}`;
       await expect(

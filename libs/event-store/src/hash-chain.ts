@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalize } from 'json-canonicalize';
+import { canonicalJson } from './canonical-json';
 import { ChainVerification, StoredEvent } from './types';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -14,25 +14,20 @@ interface HashedFields {
 
 /** RFC 8785 canonical JSON of the hashed fields, version included. */
 export function canonicalEvent(e: HashedFields & { version: number }): string {
-  return canonicalize({
-    streamId: e.streamId,
-    version: e.version,
-    type: e.type,
-    data: e.data,
-    metadata: e.metadata,
-    occurredAt: e.occurredAt,
-  });
+  return `${canonicalBody(e)}${canonicalJson(e.version)}}`;
 }
 
 /**
  * The canonical JSON without its version: `version` sorts last among the hashed keys, so the
  * database completes it as body || version || '}' once it knows the version under its lock.
+ * The keys in RFC 8785 order: data, metadata, occurredAt, streamId, type, version.
  */
 export function canonicalBody(e: HashedFields): string {
-  const full = canonicalEvent({ ...e, version: 0 });
-  const tail = '"version":0}';
-  if (!full.endsWith(tail)) throw new Error('canonical form does not end with the version');
-  return full.slice(0, -'0}'.length);
+  return (
+    `{"data":${canonicalJson(e.data, 'data')},"metadata":${canonicalJson(e.metadata, 'metadata')},` +
+    `"occurredAt":${canonicalJson(e.occurredAt, 'occurredAt')},"streamId":${canonicalJson(e.streamId, 'streamId')},` +
+    `"type":${canonicalJson(e.type, 'type')},"version":`
+  );
 }
 
 export function chainHash(prevHash: string, canonicalJson: string): string {

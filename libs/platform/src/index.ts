@@ -13,3 +13,4 @@ export * from './config/content-keys';
 export * from './database/runtime-data-source';
 export * from './database/prepared-query';
 export * from './lru-cache';
+export * from './runtime-tuning';

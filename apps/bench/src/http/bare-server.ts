@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import Fastify from 'fastify';
 import { Pool } from 'pg';
 
@@ -28,6 +29,8 @@ interface MessageBody {
 }
 
 async function main(): Promise<void> {
+  // The service's V8 setting (tuneRuntime in @app/platform), without loading that library here.
+  setFlagsFromString('--no-concurrent-array-buffer-sweeping');
   const pool = new Pool({
     connectionString: process.env.BARE_DATABASE_URL,
     max: Number(process.env.BARE_POOL_SIZE ?? 20),

@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { canonicalize } from 'json-canonicalize';
+import { canonicalJson } from './canonical-json';
+import { InvalidEvent } from './errors';
+import { canonicalBody, canonicalEvent } from './hash-chain';
+
+/** What the store did before: JSON.stringify/parse to clean, then the general canonicaliser. */
+const reference = (value: unknown): string => canonicalize(JSON.parse(JSON.stringify(value) ?? 'null'));
+
+/** Strings of any code points but NUL (what jsonb keeps): no lone surrogates. */
+const keepable = fc
+  .oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', '\n', '"', '\\', '\u2028', '\u007f', '\ufb33') }),
+  )
+  .map((s) => s.replace(/\u0000/g, ''));
+
+const json = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.double(),
+    fc.integer(),
+    keepable,
+    fc.array(tie('value')),
+    fc.dictionary(keepable, tie('value')),
+  ),
+})).value;
+
+describe('canonicalJson (RFC 8785, as appends hash and send it)', () => {
+  it('given any JSON value, when serialised, then it equals the general canonicaliser after a clean', () => {
+    fc.assert(
+      fc.property(json, (v) => {
+        expect(canonicalJson(v)).toBe(reference(v));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('given the RFC 8785 number and ordering examples, then it writes them as the RFC does', () => {
+    expect(canonicalJson({ numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 0.000000000000000000000000001] })).toBe(
+      '{"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27]}',
+    );
+    expect(
+      canonicalJson({
+        '\u20ac': 'Euro Sign',
+        '\r': 'Carriage Return',
+        '\ufb33': 'Hebrew',
+        '1': 'One',
+        '\ud83d\ude00': 'Emoji',
+        '\u0080': 'Control',
+        '\u00f6': 'Latin',
+      }),
+    ).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin","€":"Euro Sign","😀":"Emoji","\ufb33":"Hebrew"}',
+    );
+  });
+
+  it('given what JSON.stringify drops or converts, then it does the same', () => {
+    const value = {
+      skip: undefined,
+      fn: () => 1,
+      at: new Date('2026-01-02T03:04:05.678Z'),
+      list: [undefined, () => 1, NaN, Infinity, -0],
+      boxed: [new String('s'), new Number(2), new Boolean(false)],
+      custom: { toJSON: (key: string) => ({ from: key }) },
+    };
+    expect(canonicalJson(value)).toBe(reference(value));
+    expect(canonicalJson(value)).toBe(
+      '{"at":"2026-01-02T03:04:05.678Z","boxed":["s",2,false],"custom":{"from":"custom"},"list":[null,null,null,null,0]}',
+    );
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(() => canonicalJson({ big: BigInt(1) })).toThrow(TypeError);
+  });
+
+  it('given a NUL or a lone surrogate in a string or a key, then InvalidEvent names the field', () => {
+    for (const bad of [
+      { t: 'a\u0000b' },
+      { 'a\u0000': 1 },
+      { t: ['x', 'a\ud800b'] },
+      { 'k\udc00': 1 },
+      { t: '\ude00\ud83d' },
+    ]) {
+      expect(() => canonicalJson(bad, 'data')).toThrow(InvalidEvent);
+      expect(() => canonicalJson(bad, 'data')).toThrow(/^data contains a /);
+    }
+    expect(canonicalJson({ t: '\ud83d\ude00', u: 'a \\u0000 \\ud800' })).toBe('{"t":"😀","u":"a \\\\u0000 \\\\ud800"}');
+  });
+
+  it('given an event, then its canonical form and body are the general canonicaliser’s, version last', () => {
+    fc.assert(
+      fc.property(json, json, keepable, fc.nat(), (data, metadata, type, version) => {
+        const e = { streamId: 'conversation-x', type, data, metadata, occurredAt: '2026-01-02T03:04:05.678Z' };
+        const whole = reference({ ...e, version });
+        expect(canonicalEvent({ ...e, version })).toBe(whole);
+        expect(`${canonicalBody(e)}${version}}`).toBe(whole);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,78 @@
+import { InvalidEvent } from './errors';
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * RFC 8785 (JCS) canonical JSON of a value, in one pass, refusing what jsonb cannot keep: a NUL
+ * character or a lone UTF-16 surrogate in any string or key (InvalidEvent naming `what`).
+ * Otherwise JSON.stringify's meaning of a value: toJSON is called (dates), undefined, functions
+ * and symbols are left out of objects and are null in arrays, non-finite numbers are null,
+ * boxed primitives are unboxed, a bigint throws. Keys sort by UTF-16 code units, numbers and
+ * strings are written as JSON.stringify writes them, which is what RFC 8785 prescribes.
+ *
+ * The one serialisation an append pays per event (it replaced a stringify/parse round trip to
+ * clean the value and a second, general-purpose canonicaliser walk). The offline verifier and
+ * the console keep an independent implementation (json-canonicalize); tests compare the two.
+ */
+export function canonicalJson(value: unknown, what = 'value'): string {
+  const out = write(value, '', what);
+  return out === undefined ? 'null' : out;
+}
+
+function write(value: unknown, key: string, what: string): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON(key: string): unknown }).toJSON(key);
+  }
+  switch (typeof value) {
+    case 'string':
+      return text(value, what);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError(`${what} holds a BigInt, which JSON cannot keep`);
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return array(value, what);
+      if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+        return write(value.valueOf(), key, what);
+      }
+      return object(value as Record<string, unknown>, what);
+    default:
+      return undefined; // undefined, functions, symbols
+  }
+}
+
+function array(values: unknown[], what: string): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    out += write(values[i], String(i), what) ?? 'null';
+  }
+  return `${out}]`;
+}
+
+function object(value: Record<string, unknown>, what: string): string {
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = write(value[k], k, what);
+    if (v === undefined) continue;
+    out += first ? text(k, what) : `,${text(k, what)}`;
+    out += `:${v}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+function text(s: string, what: string): string {
+  if (s.includes('\u0000')) throw new InvalidEvent(`${what} contains a NUL character`);
+  const json = JSON.stringify(s);
+  // JSON.stringify writes a lone surrogate as \udXXX (jsonb refuses it); look closer then.
+  if (json.includes('\\ud') && LONE_SURROGATE.test(s)) {
+    throw new InvalidEvent(`${what} contains a lone UTF-16 surrogate`);
+  }
+  return json;
+}
