@@ -80,16 +80,27 @@ export class ContentKeys {
     this.unheardTrustMs = options.unheardTrustMs ?? 1_000;
   }
 
-  /** The conversation's live key, made (and its row written) when it has none. */
-  async liveKey(owner: ConversationOwner): Promise<DataKey> {
+  /**
+   * The conversation's live key when this process holds it and may still trust it (never a
+   * key the stream says was destroyed, nor one past its trust without hearing destructions);
+   * undefined otherwise, and then liveKey looks it up.
+   */
+  knownLiveKey(owner: ConversationOwner): DataKey | undefined {
     const conversationId = owner.conversationId.toLowerCase();
     const kid = this.liveKid.get(conversationId);
-    if (kid !== undefined && owner.retiredKeyIds?.includes(kid)) this.destroyed(kid);
-    if (kid !== undefined) {
-      const found = this.cached(kid);
-      if (found?.state === 'live') return found.key;
-      this.liveKid.delete(conversationId);
-    }
+    if (kid === undefined) return undefined;
+    if (owner.retiredKeyIds?.includes(kid)) this.destroyed(kid);
+    const found = this.cached(kid);
+    if (found?.state === 'live') return found.key;
+    this.liveKid.delete(conversationId);
+    return undefined;
+  }
+
+  /** The conversation's live key, made (and its row written) when it has none. */
+  async liveKey(owner: ConversationOwner): Promise<DataKey> {
+    const known = this.knownLiveKey(owner);
+    if (known) return known;
+    const conversationId = owner.conversationId.toLowerCase();
     for (let attempt = 0; attempt < 3; attempt++) {
       const { rows } = await this.db.query<KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM content_keys WHERE conversation_id = $1 AND destroyed_at IS NULL`,

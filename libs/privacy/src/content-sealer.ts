@@ -4,6 +4,8 @@ import { needsSealing, sealData, type SealableEvent } from './sealing';
 
 /** The keys a sealer needs: the conversation's live key, and forgetting which one that is. */
 export interface LiveKeys {
+  /** The live key when it is at hand (no database), else undefined. */
+  knownLiveKey(owner: ConversationOwner): DataKey | undefined;
   liveKey(owner: ConversationOwner): Promise<DataKey>;
   forgetConversation(conversationId: string): void;
 }
@@ -20,11 +22,20 @@ export interface ContentSealer {
 }
 
 export function contentSealer(keys: LiveKeys): ContentSealer {
+  const sealAll = <E extends SealableEvent>(key: DataKey, events: E[]): E[] =>
+    events.map((e) => (needsSealing(e) ? { ...e, data: sealData(key, e) } : e));
   return {
-    async seal(owner, events) {
-      if (!events.some(needsSealing)) return events;
-      const key = await keys.liveKey(owner);
-      return events.map((e) => (needsSealing(e) ? { ...e, data: sealData(key, e) } : e));
+    // Not async: with the key at hand (every message after a conversation's first) sealing
+    // takes no turn of the event loop of its own.
+    seal(owner, events) {
+      try {
+        if (!events.some(needsSealing)) return Promise.resolve(events);
+        const known = keys.knownLiveKey(owner);
+        if (known) return Promise.resolve(sealAll(known, events));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return keys.liveKey(owner).then((key) => sealAll(key, events));
     },
     forget: (conversationId) => keys.forgetConversation(conversationId),
   };

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { conversationCommandDeps, type ConversationCommandDeps } from '@app/application';
 import { POLICY_V1 } from '@app/conversation';
 import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
-import type { ContentSealer } from '@app/privacy';
+import { type ContentSealer, sealText } from '@app/privacy';
 import { benchContentSealer } from '../content-key';
+import { CONTENT_300 } from '../http/message-load';
 import { machineCpuMs } from '../http/node-process';
 import { appendMessage, type BuiltConversation, runCommand } from '../long-stream/conversation-builder';
 
@@ -18,9 +19,13 @@ export interface EncryptionPlan {
 
 /**
  * Messages per second through the command path, sealed and not (medians of the rounds); p99 of
- * each; sealed / plain, the median over pairs of rounds run back to back (a pair shares the
- * machine's load, which drifts over a run); and the machine's CPU time per message in each (µs,
- * every process: the bench and PostgreSQL's; null without /proc/stat) with its ratio sealed/plain.
+ * each; sealed / plain, the median over rounds of contenders run back to back (a round shares
+ * the machine's load, which drifts over a run); and the machine's CPU time per message in each
+ * (µs, every process: the bench and PostgreSQL's; null without /proc/stat) with its ratio.
+ *
+ * `sizeOnly*`: a third contender writing plaintext padded to the length the sealed envelope
+ * takes (no cryptography): what the larger rows alone cost, so that `ratio` can be read as
+ * `sizeOnlyRatio` (bytes) times what sealing adds in the process.
  */
 export interface EncryptionResult {
   sealed: number;
@@ -31,6 +36,9 @@ export interface EncryptionResult {
   sealedCpuUs: number | null;
   plainCpuUs: number | null;
   cpuRatio: number | null;
+  sizeOnly: number;
+  sizeOnlyRatio: number;
+  sizeOnlyCpuRatio: number | null;
 }
 
 const TENANT = 'bench-encryption';
@@ -38,6 +46,20 @@ const UNLIMITED = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAF
 
 /** Writes the events as they come: what the service did before content was encrypted. */
 const PLAINTEXT: ContentSealer = { seal: async (_owner, events) => events, forget: () => undefined };
+
+/** The length of the JSON a sealed message content takes in an event, for the bench's content. */
+function sealedContentLength(): number {
+  const envelope = sealText({ kid: randomUUID(), key: randomBytes(32) }, randomUUID(), 'content', CONTENT_300);
+  return JSON.stringify(envelope).length;
+}
+
+/** Plaintext as long as its sealed envelope (its JSON string then weighs what the envelope does). */
+function paddedPlaintext(): ContentSealer {
+  const length = sealedContentLength() - 2; // the string's quotes
+  const pad = (data: Record<string, unknown>) =>
+    typeof data.content === 'string' ? { ...data, content: data.content.padEnd(length, '=') } : data;
+  return { seal: async (_owner, events) => events.map((e) => ({ ...e, data: pad(e.data) })), forget: () => undefined };
+}
 
 const depsWith = (pool: Pool, store: PostgresEventStore, content: ContentSealer): ConversationCommandDeps =>
   conversationCommandDeps({
@@ -103,40 +125,49 @@ export async function runEncryptionBenchmark(
     const contenders = [
       { name: 'sealed' as const, deps: depsWith(pool, store, benchContentSealer(pool)) },
       { name: 'plain' as const, deps: depsWith(pool, store, PLAINTEXT) },
+      { name: 'sizeOnly' as const, deps: depsWith(pool, store, paddedPlaintext()) },
     ];
+    type Name = (typeof contenders)[number]['name'];
     for (const c of contenders) await measure(c.deps, plan.connections, plan.warmupSeconds);
-    const samples = { sealed: [] as number[], plain: [] as number[] };
-    const p99 = { sealed: [] as number[], plain: [] as number[] };
-    const cpu = { sealed: [] as number[], plain: [] as number[] };
-    const ratios: number[] = [];
-    const cpuRatios: number[] = [];
+    const rates = { sealed: [], plain: [], sizeOnly: [] } as Record<Name, number[]>;
+    const p99 = { sealed: [], plain: [], sizeOnly: [] } as Record<Name, number[]>;
+    const cpu = { sealed: [], plain: [], sizeOnly: [] } as Record<Name, number[]>;
+    const ratios = { sealed: [], sizeOnly: [] } as Record<'sealed' | 'sizeOnly', number[]>;
+    const cpuRatios = { sealed: [], sizeOnly: [] } as Record<'sealed' | 'sizeOnly', number[]>;
     for (let round = 0; round < plan.rounds; round++) {
-      const pair: Record<string, { rate: number; cpuUs: number | null }> = {};
-      for (const c of round % 2 ? [...contenders].reverse() : contenders) {
+      // each round starts with the next contender: every one runs first, second and last in turn
+      const order = [...contenders.slice(round % 3), ...contenders.slice(0, round % 3)];
+      const got = {} as Record<Name, { rate: number; cpuUs: number | null }>;
+      for (const c of order) {
         const { rate, p99: ms, cpuUs } = await measure(c.deps, plan.connections, plan.seconds);
-        samples[c.name].push(rate);
+        rates[c.name].push(rate);
         p99[c.name].push(ms);
         if (cpuUs !== null) cpu[c.name].push(cpuUs);
-        pair[c.name] = { rate, cpuUs };
+        got[c.name] = { rate, cpuUs };
         progress(
           `encryption round ${round + 1}/${plan.rounds}: ${c.name} ${Math.round(rate)} messages/s, ` +
             `${cpuUs === null ? '?' : Math.round(cpuUs)} µs of machine CPU per message`,
         );
       }
-      ratios.push(pair.sealed.rate / pair.plain.rate);
-      const [sealedCpu, plainCpu] = [pair.sealed.cpuUs, pair.plain.cpuUs];
-      if (sealedCpu !== null && plainCpu !== null) cpuRatios.push(sealedCpu / plainCpu);
+      for (const name of ['sealed', 'sizeOnly'] as const) {
+        ratios[name].push(got[name].rate / got.plain.rate);
+        const [own, plain] = [got[name].cpuUs, got.plain.cpuUs];
+        if (own !== null && plain !== null) cpuRatios[name].push(own / plain);
+      }
     }
     const medianOrNull = (v: number[], digits: number) => (v.length ? Number(median(v).toFixed(digits)) : null);
     return {
-      sealed: Math.round(median(samples.sealed)),
-      plain: Math.round(median(samples.plain)),
+      sealed: Math.round(median(rates.sealed)),
+      plain: Math.round(median(rates.plain)),
       sealedP99Ms: Number(median(p99.sealed).toFixed(1)),
       plainP99Ms: Number(median(p99.plain).toFixed(1)),
-      ratio: Number(median(ratios).toFixed(2)),
+      ratio: Number(median(ratios.sealed).toFixed(2)),
       sealedCpuUs: medianOrNull(cpu.sealed, 0),
       plainCpuUs: medianOrNull(cpu.plain, 0),
-      cpuRatio: medianOrNull(cpuRatios, 2),
+      cpuRatio: medianOrNull(cpuRatios.sealed, 2),
+      sizeOnly: Math.round(median(rates.sizeOnly)),
+      sizeOnlyRatio: Number(median(ratios.sizeOnly).toFixed(2)),
+      sizeOnlyCpuRatio: medianOrNull(cpuRatios.sizeOnly, 2),
     };
   } finally {
     await store.close();
