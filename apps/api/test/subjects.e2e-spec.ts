@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createApiKey, revokeApiKey } from '@app/access';
+import { canonicalize } from 'json-canonicalize';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -387,6 +388,10 @@ describe('Subjects over HTTP', () => {
     let before: { figures: unknown[]; a1: Record<string, unknown>; a2: Record<string, unknown> };
     let erasure: { conversations: number; erasedAt: string; plaintextEventsNotErasable: number; erasureId: string };
     const idempotencyKey = { 'Idempotency-Key': `erase-${randomUUID()}` };
+    // a message sent under an Idempotency-Key before the erasure, retried after it
+    const keyedBody = { messageId: uuid(3), parentMessageId: uuid(1), role: 'assistant', content: 'yes' };
+    const keyedHeader = { 'Idempotency-Key': `message-${randomUUID()}` };
+    let keyedMessage: { status: number; body: Record<string, unknown> };
 
     beforeAll(async () => {
       await startConversation(writerA, A1, { subjectId: SUBJECT });
@@ -409,6 +414,8 @@ describe('Subjects over HTTP', () => {
 
       await startConversation(writerA, A2, { subjectId: SUBJECT });
       await say(writerA, A2, uuid(1), null, 'user', 'second conversation');
+      keyedMessage = await writerA.post(path(A2, '/messages'), keyedBody, keyedHeader);
+      expect(keyedMessage.status).toBe(201);
       const blocked = await writerA.post(path(A2, '/end'), {
         initiator: 'model',
         reasonCode: 'ABUSE_OF_ASSISTANT',
@@ -599,6 +606,22 @@ describe('Subjects over HTTP', () => {
         const { leafIndex, treeSize, leafHash, hashes } = res.body;
         expect(verifyInclusion(leafIndex, treeSize, b64(leafHash), hashes.map(b64), checkpoint.rootHash)).toBe(true);
       }
+    });
+
+    it('answers a message retried under its Idempotency-Key after the erasure as before, appending nothing', async () => {
+      const events = async () => (await new PostgresEventStore(t.db.pool).streamVersion(streamIdOf(A2))) as number;
+      const before = await events();
+      const again = await writerA.post(path(A2, '/messages'), keyedBody, keyedHeader);
+      expect([again.status, again.body]).toEqual([201, keyedMessage.body]);
+      expect(await events()).toBe(before);
+      // the record's request hash is keyed by the destroyed key: no guess of "yes" matches it
+      const { rows } = await t.db.pool.query<{ h: string }>(
+        'SELECT request_hash AS h FROM es_idempotency WHERE key = $1',
+        [keyedHeader['Idempotency-Key']],
+      );
+      expect(rows).toHaveLength(1);
+      const plain = { method: 'POST', path: `/v1/conversations/${A2}/messages`, body: keyedBody };
+      expect(rows[0].h).not.toBe(createHash('sha256').update(canonicalize(plain)).digest('hex'));
     });
 
     it('seals a message appended after the erasure under a new key; the earlier ones stay erased', async () => {

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ConversationError, streamIdOf } from '@app/conversation';
-import { PostgresEventStore, VersionConflict } from '@app/event-store';
+import { IdempotencyKeyReused, PostgresEventStore, VersionConflict } from '@app/event-store';
 import { eraseConversationInTransaction } from '@app/privacy';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, testContentSealer } from '@app/testing';
 import { abusiveThread, freshFold, modelEnd, OPERATOR, processDeps, run, say, start } from '../test/command-fixtures';
 import { ConversationBusy, ConversationNotFound } from './errors';
 import {
@@ -176,6 +176,29 @@ describe(handleConversationCommand.name, () => {
     });
   });
 
+  /** Erases a conversation's content as a subject erasure does (its key destroyed, ContentErased appended). */
+  async function erase(id: string): Promise<void> {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await eraseConversationInTransaction(
+        client,
+        id,
+        {
+          erasureId: randomUUID(),
+          scope: 'subject',
+          reason: 'test',
+          actor: { type: 'operator', id: 'admin' },
+          tenantId: 'acme',
+        },
+        new Date(),
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  }
+
   describe('sealing', () => {
     const contentOf = async (id: string) =>
       (
@@ -206,25 +229,7 @@ describe(handleConversationCommand.name, () => {
       await run(deps, id, start(id));
       const first = (await run(deps, id, say(null))).events[0].data.messageId as string;
       const [before] = (await contentOf(id)) as { kid: string }[];
-      const client = await db.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await eraseConversationInTransaction(
-          client,
-          id,
-          {
-            erasureId: randomUUID(),
-            scope: 'subject',
-            reason: 'test',
-            actor: { type: 'operator', id: 'admin' },
-            tenantId: 'acme',
-          },
-          new Date(),
-        );
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
+      await erase(id);
       // The erasure's ContentErased moved the stream on: a conflict, the key forgotten, a new one made.
       await run(deps, id, say(first, 'assistant'));
       const [, after] = (await contentOf(id)) as { kid: string }[];
@@ -249,6 +254,89 @@ describe(handleConversationCommand.name, () => {
       expect(b.replayed).toBe(true);
       expect(b.events.map((e) => e.eventId)).toEqual(a.events.map((e) => e.eventId));
       expect(await contentOf(id)).toHaveLength(1);
+    });
+  });
+
+  describe('idempotency records', () => {
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const recordOf = async (key: string) =>
+      (await db.pool.query<{ h: string }>('SELECT request_hash AS h FROM es_idempotency WHERE key = $1', [key])).rows[0]
+        ?.h;
+    const messages = async (id: string) =>
+      (
+        await db.pool.query(`SELECT 1 FROM es_events WHERE stream_id = $1 AND type = 'MessageAppended'`, [
+          streamIdOf(id),
+        ])
+      ).rowCount;
+
+    it('given a command under a key, then its record keeps the request hash keyed by the conversation, not the hash', async () => {
+      const deps = processDeps(db.pool);
+      const [a, b] = [randomUUID(), randomUUID()];
+      const requestHash = sha256('POST /v1/conversations/…/messages {"content":"yes"}');
+      for (const id of [a, b]) {
+        await run(deps, id, start(id));
+        await run(deps, id, say(null), { idempotency: { key: `k-${id}`, requestHash } });
+      }
+      const [ra, rb] = [await recordOf(`k-${a}`), await recordOf(`k-${b}`)];
+      expect(ra).toMatch(/^[0-9a-f]{64}$/);
+      expect([ra === requestHash, rb === requestHash, ra === rb]).toEqual([false, false, false]);
+      expect(ra).toBe(
+        await deps.content.requestTag({ conversationId: a, tenantId: 'acme', subjectId: 'x' }, requestHash),
+      );
+    });
+
+    it('given another request under the same key, then IdempotencyKeyReused and nothing appended', async () => {
+      const deps = processDeps(db.pool);
+      const id = randomUUID();
+      await run(deps, id, start(id));
+      await run(deps, id, say(null), { idempotency: { key: `k-${id}`, requestHash: sha256('one') } });
+      await expect(
+        run(processDeps(db.pool), id, say(null), { idempotency: { key: `k-${id}`, requestHash: sha256('two') } }),
+      ).rejects.toBeInstanceOf(IdempotencyKeyReused);
+      expect(await messages(id)).toBe(1);
+    });
+
+    it('given its conversation erased, then the record matches no guess; a retry on it is answered as before, on another conversation refused', async () => {
+      const deps = processDeps(db.pool);
+      const [id, other] = [randomUUID(), randomUUID()];
+      await run(deps, id, start(id));
+      await run(deps, other, start(other));
+      const idempotency = { key: `k-${id}`, requestHash: sha256('{"content":"yes"}') };
+      const first = await run(deps, id, say(null), { idempotency });
+      await erase(id);
+      const stored = await recordOf(idempotency.key);
+      // a guess of the text, hashed plainly or keyed by the conversation's key now, does not match
+      expect(stored).not.toBe(idempotency.requestHash);
+      const owner = { conversationId: id, tenantId: 'acme', subjectId: 'x' };
+      expect(stored).not.toBe(await processDeps(db.pool).content.requestTag(owner, idempotency.requestHash));
+      for (const d of [deps, processDeps(db.pool)]) {
+        const again = await run(d, id, say(null), { idempotency });
+        expect([again.replayed, again.events.map((e) => e.eventId)]).toEqual([
+          true,
+          first.events.map((e) => e.eventId),
+        ]);
+      }
+      expect(await messages(id)).toBe(1);
+      await expect(run(deps, other, say(null), { idempotency })).rejects.toBeInstanceOf(IdempotencyKeyReused);
+      expect(await messages(other)).toBe(0);
+    });
+
+    it('given a record written before request hashes were keyed (the plain hash), then a retry is answered as before', async () => {
+      const id = randomUUID();
+      const deps = processDeps(db.pool);
+      const before = processDeps(db.pool, {
+        content: { ...testContentSealer(db.pool), requestTag: async (_owner, requestHash) => requestHash },
+      });
+      await run(deps, id, start(id));
+      const idempotency = { key: `k-${id}`, requestHash: sha256('{"content":"hello"}') };
+      const first = await run(before, id, say(null), { idempotency });
+      expect(await recordOf(idempotency.key)).toBe(idempotency.requestHash);
+      const again = await run(deps, id, say(null), { idempotency });
+      expect([again.replayed, again.events.map((e) => e.eventId)]).toEqual([true, first.events.map((e) => e.eventId)]);
+      await expect(
+        run(deps, id, say(null), { idempotency: { ...idempotency, requestHash: sha256('other') } }),
+      ).rejects.toBeInstanceOf(IdempotencyKeyReused);
+      expect(await messages(id)).toBe(1);
     });
   });
 });

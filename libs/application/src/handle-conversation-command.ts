@@ -2,6 +2,7 @@ import {
   assertNotSelfReview,
   type ConversationCommand,
   ConversationError,
+  type ConversationState,
   decide,
   type Policy,
   type RecordedConversationEvent,
@@ -14,7 +15,7 @@ import {
   type PostgresEventStore,
   VersionConflict,
 } from '@app/event-store';
-import type { ContentSealer } from '@app/privacy';
+import type { ContentSealer, ConversationOwner } from '@app/privacy';
 import { ALL_TENANTS, type CommandContext, type CommandOutcome } from './command-context';
 import type { ConversationStates, LoadedConversation } from './conversation-states';
 import { envelope, type EventSource } from './envelope';
@@ -89,7 +90,11 @@ async function attempts(
       const { events, bytes } = await decideEvents(deps, loaded, conversationId, command, context);
       const result = await deps.store.append(streamIdOf(conversationId), events, {
         expectedVersion: loaded.state.version === 0 ? 'no_stream' : loaded.state.version,
-        idempotency: context.idempotency && { scope: context.principal.tenantId, ...context.idempotency },
+        idempotency: context.idempotency && {
+          scope: context.principal.tenantId,
+          key: context.idempotency.key,
+          requestHash: await recordedRequestHash(deps, conversationId, command, loaded.state, context.idempotency),
+        },
       });
       if (result.replayed) deps.states.forget(conversationId);
       else deps.states.advance(conversationId, loaded, recordedOf(events, result), bytes);
@@ -111,7 +116,7 @@ async function attempts(
         deps.states.forget(conversationId);
         deps.content.forget(conversationId);
       }
-      const replay = await replayOf(deps.store, context);
+      const replay = await replayOf(deps, context, conversationId, command, loaded.state);
       if (replay) return replay;
       if (!(err instanceof VersionConflict)) throw err;
       if (context.ifMatch !== undefined) throw new StaleVersion(context.ifMatch, err.actual);
@@ -141,14 +146,7 @@ async function decideEvents(
   if (command.type === 'ReviewEndDecision')
     await assertSeparateReviewer(deps.store, conversationId, command.data.endEventId, context);
   const events = await deps.content.seal(
-    command.type === 'StartConversation'
-      ? { conversationId, tenantId: command.data.tenantId, subjectId: command.data.subjectId }
-      : {
-          conversationId,
-          tenantId: state.tenantId,
-          subjectId: state.subjectId,
-          retiredKeyIds: state.erasedContentKeyIds,
-        },
+    ownerOf(conversationId, command, state),
     envelope(decided, state, command, context, deps),
   );
   // The limits are on the stored (sealed) form.
@@ -185,15 +183,73 @@ const sizeOf = (events: NewEvent[]): number => events.reduce((n, e) => n + bytes
 const recordedOf = (events: NewEvent[], result: AppendResult): RecordedConversationEvent[] =>
   events.map((e, i) => toCommandEvent({ ...e, version: result.firstVersion + i }));
 
+/** Whose content keys the conversation's events are sealed under (and its requests tagged with). */
+const ownerOf = (conversationId: string, command: ConversationCommand, state: ConversationState): ConversationOwner =>
+  command.type === 'StartConversation'
+    ? { conversationId, tenantId: command.data.tenantId, subjectId: command.data.subjectId }
+    : {
+        conversationId,
+        tenantId: state.tenantId,
+        subjectId: state.subjectId,
+        retiredKeyIds: state.erasedContentKeyIds,
+      };
+
+/**
+ * The request hash an idempotency record keeps: keyed by the conversation's data key
+ * (ContentSealer.requestTag) for every command whose body can carry text; plain for a start,
+ * whose body holds ids only and whose conversation (and key) a retry without an id makes anew.
+ */
+const recordedRequestHash = (
+  deps: ConversationCommandDeps,
+  conversationId: string,
+  command: ConversationCommand,
+  state: ConversationState,
+  { requestHash }: { requestHash: string },
+): Promise<string> =>
+  command.type === 'StartConversation'
+    ? Promise.resolve(requestHash)
+    : deps.content.requestTag(ownerOf(conversationId, command, state), requestHash);
+
 /** A request already answered under its Idempotency-Key gets that answer again. */
-async function replayOf(store: CommandStore, context: CommandContext): Promise<CommandOutcome | null> {
+async function replayOf(
+  deps: ConversationCommandDeps,
+  context: CommandContext,
+  conversationId: string,
+  command: ConversationCommand,
+  state: ConversationState,
+): Promise<CommandOutcome | null> {
   if (!context.idempotency) return null;
-  const first = await store.findIdempotentResult(context.principal.tenantId, context.idempotency.key);
+  const first = await deps.store.findIdempotentResult(context.principal.tenantId, context.idempotency.key);
   if (!first) return null;
-  if (first.requestHash !== context.idempotency.requestHash) {
+  if (!(await isSameRequest(deps, context.idempotency.requestHash, first, conversationId, command, state))) {
     throw new IdempotencyKeyReused(context.idempotency.key);
   }
-  return outcome(store, first.result);
+  return outcome(deps.store, first.result);
+}
+
+/**
+ * Whether the request first answered under a key is this one: its record holds this request's
+ * hash keyed by the conversation's data key (ContentSealer.requestTag), or, written before
+ * request hashes were keyed, the plain hash. Keyed by a key an erasure has destroyed since, the
+ * record can no longer tell: a request under that key on the same conversation gets the first
+ * answer again (never a second append), as a retry would.
+ */
+async function isSameRequest(
+  deps: ConversationCommandDeps,
+  requestHash: string,
+  first: { requestHash: string; result: AppendResult },
+  conversationId: string,
+  command: ConversationCommand,
+  state: ConversationState,
+): Promise<boolean> {
+  if (first.requestHash === requestHash) return true;
+  if (first.result.streamId !== streamIdOf(conversationId)) return false;
+  // a start guessed on an empty state: the stream exists, so load it as it is
+  const current = state.exists ? state : (await deps.states.load(conversationId)).state;
+  if (!current.exists) return false;
+  if (first.requestHash === (await recordedRequestHash(deps, conversationId, command, current, { requestHash })))
+    return true;
+  return current.erasedContentKeyIds.length > 0;
 }
 
 async function outcome(store: CommandStore, result: AppendResult, appended: NewEvent[] = []): Promise<CommandOutcome> {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { DataKey } from './content-cipher';
 import type { ConversationOwner } from './content-keys';
 import { needsSealing, sealData, type SealableEvent } from './sealing';
@@ -18,8 +19,19 @@ export interface LiveKeys {
  */
 export interface ContentSealer {
   seal<E extends SealableEvent>(owner: ConversationOwner, events: E[]): Promise<E[]>;
+  /**
+   * What an idempotency record keeps of a command's request: its SHA-256 (`requestHash`, the
+   * body's text included) keyed by the conversation's live data key (HMAC-SHA-256). Once an
+   * erasure destroys that key nobody, the operator included, can test a guess of the erased text
+   * against the record; until then it tells a retry from another request as the plain hash did.
+   */
+  requestTag(owner: ConversationOwner, requestHash: string): Promise<string>;
   forget(conversationId: string): void;
 }
+
+/** The HMAC of a request hash under a data key (see ContentSealer.requestTag). */
+export const requestTagUnder = (key: DataKey, requestHash: string): string =>
+  createHmac('sha256', key.key).update(`idempotency-request\n${requestHash}`, 'utf8').digest('hex');
 
 export function contentSealer(keys: LiveKeys): ContentSealer {
   const sealAll = <E extends SealableEvent>(key: DataKey, events: E[]): E[] =>
@@ -36,6 +48,9 @@ export function contentSealer(keys: LiveKeys): ContentSealer {
         return Promise.reject(err);
       }
       return keys.liveKey(owner).then((key) => sealAll(key, events));
+    },
+    async requestTag(owner, requestHash) {
+      return requestTagUnder(keys.knownLiveKey(owner) ?? (await keys.liveKey(owner)), requestHash);
     },
     forget: (conversationId) => keys.forgetConversation(conversationId),
   };

@@ -34,7 +34,9 @@ describe('subjects (erasure and legal holds)', () => {
   /** A conversation of the subject with one plaintext message (written the way it was before encryption). */
   async function plaintextConversation(tenantId: string, subjectId: string): Promise<string> {
     const id = randomUUID();
-    const d = fixtureDeps(store, { content: { seal: async (_owner, events) => events, forget: () => undefined } });
+    const d = fixtureDeps(store, {
+      content: { seal: async (_owner, events) => events, requestTag: async (_o, h) => h, forget: () => undefined },
+    });
     await runFixtureCommand(d, id, tenantId, {
       type: 'StartConversation',
       data: { conversationId: id, tenantId, subjectId, modelId: 'm1' },

@@ -45,7 +45,11 @@ const TENANT = 'bench-encryption';
 const UNLIMITED = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
 
 /** Writes the events as they come: what the service did before content was encrypted. */
-const PLAINTEXT: ContentSealer = { seal: async (_owner, events) => events, forget: () => undefined };
+const PLAINTEXT: ContentSealer = {
+  seal: async (_owner, events) => events,
+  requestTag: async (_owner, requestHash) => requestHash,
+  forget: () => undefined,
+};
 
 /** The length of the JSON a sealed message content takes in an event, for the bench's content. */
 function sealedContentLength(): number {
@@ -58,7 +62,7 @@ function paddedPlaintext(): ContentSealer {
   const length = sealedContentLength() - 2; // the string's quotes
   const pad = (data: Record<string, unknown>) =>
     typeof data.content === 'string' ? { ...data, content: data.content.padEnd(length, '=') } : data;
-  return { seal: async (_owner, events) => events.map((e) => ({ ...e, data: pad(e.data) })), forget: () => undefined };
+  return { ...PLAINTEXT, seal: async (_owner, events) => events.map((e) => ({ ...e, data: pad(e.data) })) };
 }
 
 const depsWith = (pool: Pool, store: PostgresEventStore, content: ContentSealer): ConversationCommandDeps =>
