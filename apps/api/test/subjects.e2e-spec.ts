@@ -608,7 +608,7 @@ describe('Subjects over HTTP', () => {
       }
     });
 
-    it('answers a message retried under its Idempotency-Key after the erasure as before, appending nothing', async () => {
+    it('answers a message retried under its Idempotency-Key after the erasure as before, appending none', async () => {
       const events = async () => (await new PostgresEventStore(t.db.pool).streamVersion(streamIdOf(A2))) as number;
       const before = await events();
       const again = await writerA.post(path(A2, '/messages'), keyedBody, keyedHeader);

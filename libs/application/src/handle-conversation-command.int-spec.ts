@@ -269,7 +269,7 @@ describe(handleConversationCommand.name, () => {
         ])
       ).rowCount;
 
-    it('given a command under a key, then its record keeps the request hash keyed by the conversation, not the hash', async () => {
+    it('given a command under a key, then its record keeps the request hash keyed by the conversation', async () => {
       const deps = processDeps(db.pool);
       const [a, b] = [randomUUID(), randomUUID()];
       const requestHash = sha256('POST /v1/conversations/…/messages {"content":"yes"}');
@@ -296,7 +296,7 @@ describe(handleConversationCommand.name, () => {
       expect(await messages(id)).toBe(1);
     });
 
-    it('given its conversation erased, then the record matches no guess; a retry on it is answered as before, on another conversation refused', async () => {
+    it('given its conversation erased, then no guess matches; a retry is replayed, elsewhere refused', async () => {
       const deps = processDeps(db.pool);
       const [id, other] = [randomUUID(), randomUUID()];
       await run(deps, id, start(id));
@@ -321,7 +321,7 @@ describe(handleConversationCommand.name, () => {
       expect(await messages(other)).toBe(0);
     });
 
-    it('given a record written before request hashes were keyed (the plain hash), then a retry is answered as before', async () => {
+    it('given a record of before request hashes were keyed (plain), then a retry is answered as before', async () => {
       const id = randomUUID();
       const deps = processDeps(db.pool);
       const before = processDeps(db.pool, {

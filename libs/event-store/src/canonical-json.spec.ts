@@ -53,7 +53,8 @@ describe('canonicalJson (RFC 8785, as appends hash and send it)', () => {
         '\u00f6': 'Latin',
       }),
     ).toBe(
-      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin","€":"Euro Sign","😀":"Emoji","\ufb33":"Hebrew"}',
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin",' +
+        '"€":"Euro Sign","😀":"Emoji","\ufb33":"Hebrew"}',
     );
   });
 
@@ -68,7 +69,8 @@ describe('canonicalJson (RFC 8785, as appends hash and send it)', () => {
     };
     expect(canonicalJson(value)).toBe(reference(value));
     expect(canonicalJson(value)).toBe(
-      '{"at":"2026-01-02T03:04:05.678Z","boxed":["s",2,false],"custom":{"from":"custom"},"list":[null,null,null,null,0]}',
+      '{"at":"2026-01-02T03:04:05.678Z","boxed":["s",2,false],"custom":{"from":"custom"},' +
+        '"list":[null,null,null,null,0]}',
     );
     expect(canonicalJson(undefined)).toBe('null');
     expect(() => canonicalJson({ big: BigInt(1) })).toThrow(TypeError);

@@ -115,7 +115,7 @@ describe(PostgresEventStore.name, () => {
       ).rejects.toBeInstanceOf(InvalidEvent);
     });
 
-    it('keeps text that only spells an escape: a backslash, then "u0000" or "ud800", is not a NUL or a surrogate', async () => {
+    it('keeps text that spells an escape: a backslash, then "u0000" or "ud800", is no NUL or surrogate', async () => {
       const id = `s-${randomUUID()}`;
       const data = { text: 'write \\u0000 for NUL and \\ud800 for a lone surrogate', ['key \\u0000']: 1 };
       await store.append(id, [event('A', data)], { expectedVersion: 'no_stream' });
