@@ -620,8 +620,24 @@ describe('Subjects over HTTP', () => {
         [keyedHeader['Idempotency-Key']],
       );
       expect(rows).toHaveLength(1);
+      const plainHash = (request: unknown) => createHash('sha256').update(canonicalize(request)).digest('hex');
       const plain = { method: 'POST', path: `/v1/conversations/${A2}/messages`, body: keyedBody };
-      expect(rows[0].h).not.toBe(createHash('sha256').update(canonicalize(plain)).digest('hex'));
+      expect(rows[0].h).not.toBe(plainHash(plain));
+      // the recipe is the API's: a start (ids only, so recorded plain) under a key matches it
+      const startBody = { conversationId: uuid(0xa4), subjectId: SUBJECT, modelId: 'claude-opus-4-1' };
+      const startKey = `start-${randomUUID()}`;
+      expect((await writerA.post('/v1/conversations', startBody, { 'Idempotency-Key': startKey })).status).toBe(201);
+      const start = await t.db.pool.query<{ h: string }>(
+        'SELECT request_hash AS h FROM es_idempotency WHERE key = $1',
+        [startKey],
+      );
+      expect(start.rows[0].h).toBe(plainHash({ method: 'POST', path: '/v1/conversations', body: startBody }));
+      // the refused retry made no key: the erased conversation still has no live one
+      const live = await t.db.pool.query(
+        'SELECT 1 FROM content_keys WHERE conversation_id = $1 AND destroyed_at IS NULL',
+        [A2],
+      );
+      expect(live.rowCount).toBe(0);
     });
 
     it('seals a message appended after the erasure under a new key; the earlier ones stay erased', async () => {

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConversationError, streamIdOf } from '@app/conversation';
 import { IdempotencyKeyReused, PostgresEventStore, VersionConflict } from '@app/event-store';
-import { eraseConversationInTransaction } from '@app/privacy';
-import { createTestDatabase, TestDatabase, testContentSealer } from '@app/testing';
+import { contentSealer, eraseConversationInTransaction } from '@app/privacy';
+import { createTestDatabase, TestDatabase, testContentKeys, testContentSealer } from '@app/testing';
 import { abusiveThread, freshFold, modelEnd, OPERATOR, processDeps, run, say, start } from '../test/command-fixtures';
 import { ConversationBusy, ConversationNotFound } from './errors';
 import {
@@ -269,7 +269,16 @@ describe(handleConversationCommand.name, () => {
         ])
       ).rowCount;
 
-    it('given a command under a key, then its record keeps the request hash keyed by the conversation', async () => {
+    const kidOf = async (id: string) =>
+      (
+        await db.pool.query<{ kid: string }>(
+          `SELECT data->'content'->>'kid' AS kid FROM es_events WHERE stream_id = $1 AND type = 'MessageAppended'
+            ORDER BY stream_version LIMIT 1`,
+          [streamIdOf(id)],
+        )
+      ).rows[0].kid;
+
+    it('given a message under a key, then its record keeps the request hash keyed by the conversation', async () => {
       const deps = processDeps(db.pool);
       const [a, b] = [randomUUID(), randomUUID()];
       const requestHash = sha256('POST /v1/conversations/…/messages {"content":"yes"}');
@@ -280,9 +289,16 @@ describe(handleConversationCommand.name, () => {
       const [ra, rb] = [await recordOf(`k-${a}`), await recordOf(`k-${b}`)];
       expect(ra).toMatch(/^[0-9a-f]{64}$/);
       expect([ra === requestHash, rb === requestHash, ra === rb]).toEqual([false, false, false]);
-      expect(ra).toBe(
-        await deps.content.requestTag({ conversationId: a, tenantId: 'acme', subjectId: 'x' }, requestHash),
-      );
+      // another process, from the key's id alone, finds the same tag
+      expect(await processDeps(db.pool).content.requestTagUnder(await kidOf(a), requestHash)).toBe(ra);
+    });
+
+    it('given a command that seals nothing under a key, then its record keeps the plain hash', async () => {
+      const deps = processDeps(db.pool);
+      const id = randomUUID();
+      const requestHash = sha256('POST /v1/conversations');
+      await run(deps, id, start(id), { idempotency: { key: `k-${id}`, requestHash } });
+      expect(await recordOf(`k-${id}`)).toBe(requestHash);
     });
 
     it('given another request under the same key, then IdempotencyKeyReused and nothing appended', async () => {
@@ -297,18 +313,21 @@ describe(handleConversationCommand.name, () => {
     });
 
     it('given its conversation erased, then no guess matches; a retry is replayed, elsewhere refused', async () => {
-      const deps = processDeps(db.pool);
+      // a process holding the conversation's state and key in its caches, told of the destruction as by NOTIFY
+      const keys = testContentKeys(db.pool);
+      const deps = processDeps(db.pool, { content: contentSealer(keys) });
       const [id, other] = [randomUUID(), randomUUID()];
       await run(deps, id, start(id));
       await run(deps, other, start(other));
       const idempotency = { key: `k-${id}`, requestHash: sha256('{"content":"yes"}') };
       const first = await run(deps, id, say(null), { idempotency });
+      const kid = await kidOf(id);
       await erase(id);
+      keys.destroyed(kid);
       const stored = await recordOf(idempotency.key);
-      // a guess of the text, hashed plainly or keyed by the conversation's key now, does not match
+      // a guess of the text, hashed plainly, does not match; keyed, it cannot be made any more
       expect(stored).not.toBe(idempotency.requestHash);
-      const owner = { conversationId: id, tenantId: 'acme', subjectId: 'x' };
-      expect(stored).not.toBe(await processDeps(db.pool).content.requestTag(owner, idempotency.requestHash));
+      expect(await processDeps(db.pool).content.requestTagUnder(kid, idempotency.requestHash)).toBe('erased');
       for (const d of [deps, processDeps(db.pool)]) {
         const again = await run(d, id, say(null), { idempotency });
         expect([again.replayed, again.events.map((e) => e.eventId)]).toEqual([
@@ -319,13 +338,20 @@ describe(handleConversationCommand.name, () => {
       expect(await messages(id)).toBe(1);
       await expect(run(deps, other, say(null), { idempotency })).rejects.toBeInstanceOf(IdempotencyKeyReused);
       expect(await messages(other)).toBe(0);
+      // a key first used after the erasure still tells another request from a retry
+      const later = { key: `k2-${id}`, requestHash: sha256('{"content":"later"}') };
+      await run(deps, id, say(null), { idempotency: later });
+      await expect(
+        run(deps, id, say(null), { idempotency: { ...later, requestHash: sha256('{"content":"else"}') } }),
+      ).rejects.toBeInstanceOf(IdempotencyKeyReused);
+      expect(await messages(id)).toBe(2);
     });
 
     it('given a record of before request hashes were keyed (plain), then a retry is answered as before', async () => {
       const id = randomUUID();
       const deps = processDeps(db.pool);
       const before = processDeps(db.pool, {
-        content: { ...testContentSealer(db.pool), requestTag: async (_owner, requestHash) => requestHash },
+        content: { ...testContentSealer(db.pool), requestTag: (_sealed, requestHash) => requestHash },
       });
       await run(deps, id, start(id));
       const idempotency = { key: `k-${id}`, requestHash: sha256('{"content":"hello"}') };

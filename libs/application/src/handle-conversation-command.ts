@@ -15,7 +15,7 @@ import {
   type PostgresEventStore,
   VersionConflict,
 } from '@app/event-store';
-import type { ContentSealer, ConversationOwner } from '@app/privacy';
+import { type ContentSealer, type ConversationOwner, kidsOf } from '@app/privacy';
 import { ALL_TENANTS, type CommandContext, type CommandOutcome } from './command-context';
 import type { ConversationStates, LoadedConversation } from './conversation-states';
 import { envelope, type EventSource } from './envelope';
@@ -93,7 +93,7 @@ async function attempts(
         idempotency: context.idempotency && {
           scope: context.principal.tenantId,
           key: context.idempotency.key,
-          requestHash: await recordedRequestHash(deps, conversationId, command, loaded.state, context.idempotency),
+          requestHash: deps.content.requestTag(events, context.idempotency.requestHash),
         },
       });
       if (result.replayed) deps.states.forget(conversationId);
@@ -116,7 +116,7 @@ async function attempts(
         deps.states.forget(conversationId);
         deps.content.forget(conversationId);
       }
-      const replay = await replayOf(deps, context, conversationId, command, loaded.state);
+      const replay = await replayOf(deps, context, conversationId);
       if (replay) return replay;
       if (!(err instanceof VersionConflict)) throw err;
       if (context.ifMatch !== undefined) throw new StaleVersion(context.ifMatch, err.actual);
@@ -194,62 +194,40 @@ const ownerOf = (conversationId: string, command: ConversationCommand, state: Co
         retiredKeyIds: state.erasedContentKeyIds,
       };
 
-/**
- * The request hash an idempotency record keeps: keyed by the conversation's data key
- * (ContentSealer.requestTag) for every command whose body can carry text; plain for a start,
- * whose body holds ids only and whose conversation (and key) a retry without an id makes anew.
- */
-const recordedRequestHash = (
-  deps: ConversationCommandDeps,
-  conversationId: string,
-  command: ConversationCommand,
-  state: ConversationState,
-  { requestHash }: { requestHash: string },
-): Promise<string> =>
-  command.type === 'StartConversation'
-    ? Promise.resolve(requestHash)
-    : deps.content.requestTag(ownerOf(conversationId, command, state), requestHash);
-
 /** A request already answered under its Idempotency-Key gets that answer again. */
 async function replayOf(
   deps: ConversationCommandDeps,
   context: CommandContext,
   conversationId: string,
-  command: ConversationCommand,
-  state: ConversationState,
 ): Promise<CommandOutcome | null> {
   if (!context.idempotency) return null;
   const first = await deps.store.findIdempotentResult(context.principal.tenantId, context.idempotency.key);
   if (!first) return null;
-  if (!(await isSameRequest(deps, context.idempotency.requestHash, first, conversationId, command, state))) {
+  if (!(await isSameRequest(deps, context.idempotency.requestHash, first, conversationId))) {
     throw new IdempotencyKeyReused(context.idempotency.key);
   }
   return outcome(deps.store, first.result);
 }
 
 /**
- * Whether the request first answered under a key is this one: its record holds this request's
- * hash keyed by the conversation's data key (ContentSealer.requestTag), or, written before
- * request hashes were keyed, the plain hash. Keyed by a key an erasure has destroyed since, the
- * record can no longer tell: a request under that key on the same conversation gets the first
- * answer again (never a second append), as a retry would.
+ * Whether the request first answered under a key is this one (ContentSealer: a record keeps the
+ * plain hash of a request that sealed nothing, and of any recorded before request hashes were
+ * keyed; else the hash keyed by the key its events were sealed under). Keyed by a key an erasure
+ * has destroyed since, the record can no longer tell: a request under that key on the same
+ * conversation gets the first answer again (never a second append), as a retry would.
  */
 async function isSameRequest(
   deps: ConversationCommandDeps,
   requestHash: string,
   first: { requestHash: string; result: AppendResult },
   conversationId: string,
-  command: ConversationCommand,
-  state: ConversationState,
 ): Promise<boolean> {
   if (first.requestHash === requestHash) return true;
   if (first.result.streamId !== streamIdOf(conversationId)) return false;
-  // a start guessed on an empty state: the stream exists, so load it as it is
-  const current = state.exists ? state : (await deps.states.load(conversationId)).state;
-  if (!current.exists) return false;
-  if (first.requestHash === (await recordedRequestHash(deps, conversationId, command, current, { requestHash })))
-    return true;
-  return current.erasedContentKeyIds.length > 0;
+  const [kid] = (await deps.store.readByEventIds(first.result.eventIds)).flatMap((e) => kidsOf(e));
+  if (kid === undefined) return false; // it sealed nothing: its plain hash decides
+  const tag = await deps.content.requestTagUnder(kid, requestHash);
+  return tag === 'erased' || tag === first.requestHash;
 }
 
 async function outcome(store: CommandStore, result: AppendResult, appended: NewEvent[] = []): Promise<CommandOutcome> {

@@ -15,6 +15,9 @@ const keepable = fc
   )
   .map((s) => s.replace(/\u0000/g, ''));
 
+/** Keys: any keepable string but "toJSON" (refused, below). */
+const key = keepable.filter((k) => k !== 'toJSON');
+
 const json = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -24,7 +27,7 @@ const json = fc.letrec((tie) => ({
     fc.integer(),
     keepable,
     fc.array(tie('value')),
-    fc.dictionary(keepable, tie('value')),
+    fc.dictionary(key, tie('value')),
   ),
 })).value;
 
@@ -90,14 +93,47 @@ describe('canonicalJson (RFC 8785, as appends hash and send it)', () => {
     expect(canonicalJson({ t: '\ud83d\ude00', u: 'a \\u0000 \\ud800' })).toBe('{"t":"😀","u":"a \\\\u0000 \\\\ud800"}');
   });
 
+  it('given a key named "toJSON" anywhere, then InvalidEvent (the verifier\'s canonicaliser reads it apart)', () => {
+    for (const bad of [{ toJSON: 1 }, { a: { toJSON: 'x', b: 1 } }, [{ toJSON: null }]]) {
+      expect(() => canonicalJson(bad, 'data')).toThrow(/^data has a key "toJSON"/);
+    }
+  });
+
+  it('given objects of other kinds, then they are written as JSON.stringify writes them', () => {
+    const sparse: unknown[] = [1];
+    sparse[2] = 3;
+    const extra = Object.assign([1, 2], { skipped: true });
+    const bare = Object.assign(Object.create(null) as object, { b: 1, a: 2 });
+    const getter = Object.defineProperty({}, 'g', { get: () => 'got', enumerable: true });
+    const symbol = { [Symbol('s')]: 1, k: 2 };
+    const nested = { inner: { toJSON: () => undefined }, kept: 1 };
+    const root = { toJSON: () => ({ z: 1, a: [2] }) };
+    for (const v of [sparse, extra, bare, getter, symbol, nested]) expect(canonicalJson(v)).toBe(reference(v));
+    expect(canonicalJson(root)).toBe('{"a":[2],"z":1}');
+  });
+
+  it('given an event whose data or metadata is not an object, then InvalidEvent', () => {
+    const e = { streamId: 's', type: 't', data: {}, metadata: {}, occurredAt: '2026-01-02T03:04:05.678Z' };
+    for (const bad of [undefined, null, 'text', 1]) {
+      expect(() => canonicalBody({ ...e, data: bad })).toThrow(InvalidEvent);
+      expect(() => canonicalBody({ ...e, metadata: bad })).toThrow(/^metadata must be a JSON object/);
+    }
+  });
+
   it('given an event, then its canonical form and body are the general canonicaliser’s, version last', () => {
     fc.assert(
-      fc.property(json, json, keepable, fc.nat(), (data, metadata, type, version) => {
-        const e = { streamId: 'conversation-x', type, data, metadata, occurredAt: '2026-01-02T03:04:05.678Z' };
-        const whole = reference({ ...e, version });
-        expect(canonicalEvent({ ...e, version })).toBe(whole);
-        expect(`${canonicalBody(e)}${version}}`).toBe(whole);
-      }),
+      fc.property(
+        fc.dictionary(key, json),
+        fc.dictionary(key, json),
+        keepable,
+        fc.nat(),
+        (data, metadata, type, version) => {
+          const e = { streamId: 'conversation-x', type, data, metadata, occurredAt: '2026-01-02T03:04:05.678Z' };
+          const whole = reference({ ...e, version });
+          expect(canonicalEvent({ ...e, version })).toBe(whole);
+          expect(`${canonicalBody(e)}${version}}`).toBe(whole);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -4,7 +4,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /**
  * RFC 8785 (JCS) canonical JSON of a value, in one pass, refusing what jsonb cannot keep: a NUL
- * character or a lone UTF-16 surrogate in any string or key (InvalidEvent naming `what`).
+ * character or a lone UTF-16 surrogate in any string or key (InvalidEvent naming `what`); and a
+ * key named "toJSON", which the verifier's canonicaliser would read as JSON.stringify does.
  * Otherwise JSON.stringify's meaning of a value: toJSON is called (dates), undefined, functions
  * and symbols are left out of objects and are null in arrays, non-finite numbers are null,
  * boxed primitives are unboxed, a bigint throws. Keys sort by UTF-16 code units, numbers and
@@ -58,6 +59,9 @@ function object(value: Record<string, unknown>, what: string): string {
   let out = '{';
   let first = true;
   for (const k of keys) {
+    // json-canonicalize (the offline verifier's) writes an object with a toJSON member as
+    // JSON.stringify does, keys unsorted: such data would hash one way here and another there
+    if (k === 'toJSON') throw new InvalidEvent(`${what} has a key "toJSON", which canonical JSON tools read apart`);
     const v = write(value[k], k, what);
     if (v === undefined) continue;
     out += first ? text(k, what) : `,${text(k, what)}`;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
+import { InvalidEvent } from './errors';
 import { ChainVerification, StoredEvent } from './types';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -23,6 +24,9 @@ export function canonicalEvent(e: HashedFields & { version: number }): string {
  * The keys in RFC 8785 order: data, metadata, occurredAt, streamId, type, version.
  */
 export function canonicalBody(e: HashedFields): string {
+  for (const field of ['data', 'metadata'] as const) {
+    if (typeof e[field] !== 'object' || e[field] === null) throw new InvalidEvent(`${field} must be a JSON object`);
+  }
   return (
     `{"data":${canonicalJson(e.data, 'data')},"metadata":${canonicalJson(e.metadata, 'metadata')},` +
     `"occurredAt":${canonicalJson(e.occurredAt, 'occurredAt')},"streamId":${canonicalJson(e.streamId, 'streamId')},` +

@@ -2,7 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * V8 settings every process of the service runs with; called first thing in each entry point
- * (API and its workers, projector, CLI, bench and its baseline server).
+ * (API and its workers, projector, CLI, the bench and its baseline server; not the bench's load
+ * helpers). A V8 without the flag prints "unrecognized flag" once and runs on.
  *
  * `--no-concurrent-array-buffer-sweeping`: V8 frees the memory of dead Buffers on a background
  * thread by default. On the 2-core VM this service is measured on, that thread's `free` calls

@@ -1,13 +1,15 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import type { DataKey } from './content-cipher';
-import type { ConversationOwner } from './content-keys';
+import type { ConversationOwner, KeyLookup } from './content-keys';
 import { needsSealing, sealData, type SealableEvent } from './sealing';
 
-/** The keys a sealer needs: the conversation's live key, and forgetting which one that is. */
+/** The keys a sealer needs: the conversation's live key, a key by id, and forgetting which one is live. */
 export interface LiveKeys {
   /** The live key when it is at hand (no database), else undefined. */
   knownLiveKey(owner: ConversationOwner): DataKey | undefined;
   liveKey(owner: ConversationOwner): Promise<DataKey>;
+  /** A key by id, never made: null when no such key exists. */
+  lookup(kid: string): Promise<KeyLookup | null>;
   forgetConversation(conversationId: string): void;
 }
 
@@ -16,26 +18,48 @@ export interface LiveKeys {
  * events about to be appended with their sealed fields encrypted under the conversation's live
  * key (made on its first sealed field). `forget` after a conflict or any error: an erasure may
  * have replaced the key in between.
+ *
+ * Idempotency records: a command's record keeps the SHA-256 of its request (body included). For
+ * a command whose events carry sealed text it is keyed by the key they were sealed under
+ * (HMAC-SHA-256 with a subkey of the data key): once an erasure destroys that key nobody, the
+ * operator included, can test a guess of the erased text against the record. A command that
+ * seals nothing keeps the plain hash: its body holds no free text.
  */
 export interface ContentSealer {
   seal<E extends SealableEvent>(owner: ConversationOwner, events: E[]): Promise<E[]>;
+  /** The request hash the record of a command keeps, given the events `seal` gave back for it. */
+  requestTag(sealed: SealableEvent[], requestHash: string): string;
   /**
-   * What an idempotency record keeps of a command's request: its SHA-256 (`requestHash`, the
-   * body's text included) keyed by the conversation's live data key (HMAC-SHA-256). Once an
-   * erasure destroys that key nobody, the operator included, can test a guess of the erased text
-   * against the record; until then it tells a retry from another request as the plain hash did.
+   * The tag `requestHash` has under the key `kid` (of a recorded command's events): 'erased' once
+   * that key is destroyed (the record can no longer tell), null when no such key exists. Never
+   * makes a key.
    */
-  requestTag(owner: ConversationOwner, requestHash: string): Promise<string>;
+  requestTagUnder(kid: string, requestHash: string): Promise<string | 'erased' | null>;
   forget(conversationId: string): void;
 }
 
-/** The HMAC of a request hash under a data key (see ContentSealer.requestTag). */
-export const requestTagUnder = (key: DataKey, requestHash: string): string =>
-  createHmac('sha256', key.key).update(`idempotency-request\n${requestHash}`, 'utf8').digest('hex');
+/** The key a data key's request tags are made with: HKDF-SHA-256, apart from its AES-GCM use. */
+const tagKeys = new WeakMap<Buffer, Buffer>();
+function tagKeyOf(key: DataKey): Buffer {
+  let tagKey = tagKeys.get(key.key);
+  if (!tagKey) tagKeys.set(key.key, (tagKey = Buffer.from(hkdfSync('sha256', key.key, '', 'idempotency-request', 32))));
+  return tagKey;
+}
+
+/** The HMAC of a request hash under a data key's tag key (see ContentSealer). */
+export const requestTagUnderKey = (key: DataKey, requestHash: string): string =>
+  createHmac('sha256', tagKeyOf(key)).update(requestHash, 'utf8').digest('hex');
 
 export function contentSealer(keys: LiveKeys): ContentSealer {
+  // the key each event this sealer gave back was sealed under (for its command's request tag)
+  const sealedWith = new WeakMap<object, DataKey>();
   const sealAll = <E extends SealableEvent>(key: DataKey, events: E[]): E[] =>
-    events.map((e) => (needsSealing(e) ? { ...e, data: sealData(key, e) } : e));
+    events.map((e) => {
+      if (!needsSealing(e)) return e;
+      const sealed = { ...e, data: sealData(key, e) };
+      sealedWith.set(sealed, key);
+      return sealed;
+    });
   return {
     // Not async: with the key at hand (every message after a conversation's first) sealing
     // takes no turn of the event loop of its own.
@@ -49,8 +73,17 @@ export function contentSealer(keys: LiveKeys): ContentSealer {
       }
       return keys.liveKey(owner).then((key) => sealAll(key, events));
     },
-    async requestTag(owner, requestHash) {
-      return requestTagUnder(keys.knownLiveKey(owner) ?? (await keys.liveKey(owner)), requestHash);
+    requestTag(sealed, requestHash) {
+      for (const e of sealed) {
+        const key = sealedWith.get(e);
+        if (key) return requestTagUnderKey(key, requestHash);
+      }
+      return requestHash;
+    },
+    async requestTagUnder(kid, requestHash) {
+      const found = await keys.lookup(kid);
+      if (!found) return null;
+      return found.state === 'destroyed' ? 'erased' : requestTagUnderKey(found.key, requestHash);
     },
     forget: (conversationId) => keys.forgetConversation(conversationId),
   };

@@ -35,7 +35,12 @@ describe('subjects (erasure and legal holds)', () => {
   async function plaintextConversation(tenantId: string, subjectId: string): Promise<string> {
     const id = randomUUID();
     const d = fixtureDeps(store, {
-      content: { seal: async (_owner, events) => events, requestTag: async (_o, h) => h, forget: () => undefined },
+      content: {
+        seal: async (_owner, events) => events,
+        requestTag: (_e, h) => h,
+        requestTagUnder: async () => null,
+        forget: () => undefined,
+      },
     });
     await runFixtureCommand(d, id, tenantId, {
       type: 'StartConversation',
