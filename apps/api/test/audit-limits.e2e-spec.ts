@@ -129,15 +129,21 @@ describe('Audit: limits', () => {
     const pool = t.app.get<Pool>(PG_POOL);
     const busy = () => pool.totalCount - pool.idleCount;
     const subjectSnapshots = (stalledFor?: string) => auditSnapshots(t.db.pool, stalledFor, 'conversation-service');
-    // The pool's connections in use before: the in-process projections hold theirs for good.
-    const idle = busy();
+    // The pool's connections in use before: the in-process projections hold theirs for good, and
+    // now and then one more for a moment (a batch): the fewest seen over 200 ms.
+    let idle = busy();
+    for (let i = 0; i < 10; i++) {
+      await new Promise((done) => setTimeout(done, 20));
+      idle = Math.min(idle, busy());
+    }
     const reader = stalledReader(port, '/v1/subjects/subject-1/export', admin);
     expect(await reader.firstBytes).toMatch(/^HTTP\/1\.1 200/);
     await untilTrue(async () => (await subjectSnapshots('500 milliseconds')) >= 1, 'the subject export to stall');
-    expect([capacity.inUse, busy()]).toEqual([1, idle + 1]);
+    expect(capacity.inUse).toBe(1);
+    await until(() => busy() >= idle + 1, 'the stalled export to be seen holding a connection');
     // EXPORT_IDLE_TIMEOUT_MS later the server gives up: the snapshot ends, the connection and the cap come back.
     await untilTrue(async () => (await subjectSnapshots()) === 0, 'the subject export to end its snapshot');
-    await until(() => busy() === idle && capacity.inUse === 0, 'the connection and the cap to come back');
+    await until(() => busy() <= idle && capacity.inUse === 0, 'the connection and the cap to come back');
     expect(await reader.rest()).not.toContain('"type":"manifest"');
   }, 30_000);
 });
