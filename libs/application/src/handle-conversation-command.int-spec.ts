@@ -335,6 +335,9 @@ describe(handleConversationCommand.name, () => {
           first.events.map((e) => e.eventId),
         ]);
       }
+      // the record can no longer tell another body from a retry: the first answer, never a second append
+      const otherBody = await run(deps, id, say(null), { idempotency: { ...idempotency, requestHash: sha256('no') } });
+      expect([otherBody.replayed, otherBody.version]).toEqual([true, first.version]);
       expect(await messages(id)).toBe(1);
       await expect(run(deps, other, say(null), { idempotency })).rejects.toBeInstanceOf(IdempotencyKeyReused);
       expect(await messages(other)).toBe(0);
@@ -351,7 +354,7 @@ describe(handleConversationCommand.name, () => {
       const id = randomUUID();
       const deps = processDeps(db.pool);
       const before = processDeps(db.pool, {
-        content: { ...testContentSealer(db.pool), requestTag: (_sealed, requestHash) => requestHash },
+        content: { ...testContentSealer(db.pool), requestTag: async (_sealed, requestHash) => requestHash },
       });
       await run(deps, id, start(id));
       const idempotency = { key: `k-${id}`, requestHash: sha256('{"content":"hello"}') };

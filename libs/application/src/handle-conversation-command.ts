@@ -93,7 +93,7 @@ async function attempts(
         idempotency: context.idempotency && {
           scope: context.principal.tenantId,
           key: context.idempotency.key,
-          requestHash: deps.content.requestTag(events, context.idempotency.requestHash),
+          requestHash: await deps.content.requestTag(events, context.idempotency.requestHash),
         },
       });
       if (result.replayed) deps.states.forget(conversationId);

@@ -1,7 +1,7 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { DataKey } from './content-cipher';
 import type { ConversationOwner, KeyLookup } from './content-keys';
-import { needsSealing, sealData, type SealableEvent } from './sealing';
+import { kidsOf, needsSealing, sealData, type SealableEvent } from './sealing';
 
 /** The keys a sealer needs: the conversation's live key, a key by id, and forgetting which one is live. */
 export interface LiveKeys {
@@ -27,8 +27,11 @@ export interface LiveKeys {
  */
 export interface ContentSealer {
   seal<E extends SealableEvent>(owner: ConversationOwner, events: E[]): Promise<E[]>;
-  /** The request hash the record of a command keeps, given the events `seal` gave back for it. */
-  requestTag(sealed: SealableEvent[], requestHash: string): string;
+  /**
+   * The request hash the record of a command keeps, given the events `seal` gave back for it:
+   * keyed by the key their envelopes name (a cache hit: that key just sealed them).
+   */
+  requestTag(sealed: SealableEvent[], requestHash: string): Promise<string>;
   /**
    * The tag `requestHash` has under the key `kid` (of a recorded command's events): 'erased' once
    * that key is destroyed (the record can no longer tell), null when no such key exists. Never
@@ -51,15 +54,13 @@ export const requestTagUnderKey = (key: DataKey, requestHash: string): string =>
   createHmac('sha256', tagKeyOf(key)).update(requestHash, 'utf8').digest('hex');
 
 export function contentSealer(keys: LiveKeys): ContentSealer {
-  // the key each event this sealer gave back was sealed under (for its command's request tag)
-  const sealedWith = new WeakMap<object, DataKey>();
   const sealAll = <E extends SealableEvent>(key: DataKey, events: E[]): E[] =>
-    events.map((e) => {
-      if (!needsSealing(e)) return e;
-      const sealed = { ...e, data: sealData(key, e) };
-      sealedWith.set(sealed, key);
-      return sealed;
-    });
+    events.map((e) => (needsSealing(e) ? { ...e, data: sealData(key, e) } : e));
+  const tagUnder = async (kid: string, requestHash: string): Promise<string | 'erased' | null> => {
+    const found = await keys.lookup(kid);
+    if (!found) return null;
+    return found.state === 'destroyed' ? 'erased' : requestTagUnderKey(found.key, requestHash);
+  };
   return {
     // Not async: with the key at hand (every message after a conversation's first) sealing
     // takes no turn of the event loop of its own.
@@ -73,18 +74,15 @@ export function contentSealer(keys: LiveKeys): ContentSealer {
       }
       return keys.liveKey(owner).then((key) => sealAll(key, events));
     },
-    requestTag(sealed, requestHash) {
-      for (const e of sealed) {
-        const key = sealedWith.get(e);
-        if (key) return requestTagUnderKey(key, requestHash);
-      }
-      return requestHash;
+    async requestTag(sealed, requestHash) {
+      const [kid] = sealed.flatMap((e) => kidsOf(e));
+      if (kid === undefined) return requestHash;
+      const tag = await tagUnder(kid, requestHash);
+      // Destroyed since it sealed them: the erasure that destroyed it appended to this stream, so
+      // this append conflicts and is decided again. Should one ever be stored, it matches nothing.
+      return tag !== null && tag !== 'erased' ? tag : randomBytes(32).toString('hex');
     },
-    async requestTagUnder(kid, requestHash) {
-      const found = await keys.lookup(kid);
-      if (!found) return null;
-      return found.state === 'destroyed' ? 'erased' : requestTagUnderKey(found.key, requestHash);
-    },
+    requestTagUnder: tagUnder,
     forget: (conversationId) => keys.forgetConversation(conversationId),
   };
 }

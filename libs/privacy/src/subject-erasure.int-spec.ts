@@ -37,7 +37,7 @@ describe('subjects (erasure and legal holds)', () => {
     const d = fixtureDeps(store, {
       content: {
         seal: async (_owner, events) => events,
-        requestTag: (_e, h) => h,
+        requestTag: async (_e, h) => h,
         requestTagUnder: async () => null,
         forget: () => undefined,
       },

@@ -47,7 +47,7 @@ const UNLIMITED = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAF
 /** Writes the events as they come: what the service did before content was encrypted. */
 const PLAINTEXT: ContentSealer = {
   seal: async (_owner, events) => events,
-  requestTag: (_sealed, requestHash) => requestHash,
+  requestTag: async (_sealed, requestHash) => requestHash,
   requestTagUnder: async () => null,
   forget: () => undefined,
 };
