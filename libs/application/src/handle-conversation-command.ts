@@ -23,7 +23,7 @@ import { ConversationBusy, ConversationNotFound, StaleVersion } from './errors';
 import { KeyedQueue, KeyedQueueFull } from './keyed-queue';
 import { toCommandEvent } from './recorded';
 import { backoffMs, type RetryPolicy, sleep } from './retry';
-import { assertRoom, bytesOf, isBoundedBySize, type StreamLimits } from './stream-limits';
+import { assertRoom, isBoundedBySize, newEventBytes, type StreamLimits } from './stream-limits';
 
 export type CommandStore = Pick<PostgresEventStore, 'append' | 'readByEventIds' | 'findIdempotentResult'>;
 
@@ -178,7 +178,7 @@ async function assertSeparateReviewer(
   );
 }
 
-const sizeOf = (events: NewEvent[]): number => events.reduce((n, e) => n + bytesOf(e), 0);
+const sizeOf = (events: NewEvent[]): number => events.reduce((n, e) => n + newEventBytes(e), 0);
 
 const recordedOf = (events: NewEvent[], result: AppendResult): RecordedConversationEvent[] =>
   events.map((e, i) => toCommandEvent({ ...e, version: result.firstVersion + i }));

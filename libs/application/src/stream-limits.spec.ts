@@ -1,7 +1,9 @@
 import type { ConversationCommand } from '@app/conversation';
 import type { CommandContext } from './command-context';
 import { ConversationTooLarge } from './errors';
-import { assertRoom, bytesOf, isBoundedBySize } from './stream-limits';
+import fc from 'fast-check';
+import { InvalidEvent } from '@app/event-store';
+import { assertRoom, bytesOf, isBoundedBySize, newEventBytes } from './stream-limits';
 
 const limits = { maxEvents: 10, maxBytes: 1000 };
 
@@ -27,6 +29,41 @@ describe(assertRoom.name, () => {
 describe(bytesOf.name, () => {
   it('counts data and metadata as UTF-8 JSON', () => {
     expect(bytesOf({ data: { content: 'é' }, metadata: {} })).toBe('{"content":"é"}'.length + 1 + 2);
+  });
+});
+
+describe(newEventBytes.name, () => {
+  // what jsonb keeps: no NUL, no lone surrogate (both refused, below)
+  const text = fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', '\n', '"', '\\', '\u2028', '\u007f') });
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.boolean(),
+      fc.double(),
+      text,
+      fc.array(tie('v')),
+      fc.dictionary(
+        text.filter((k) => k !== 'toJSON'),
+        tie('v'),
+      ),
+    ),
+  })).v;
+
+  it('given any data and metadata, when measured from the canonical JSON its append writes, then it is bytesOf', () => {
+    fc.assert(
+      fc.property(fc.dictionary(text, value), fc.dictionary(text, value), (data, metadata) => {
+        const e = { data, metadata };
+        expect(newEventBytes(e)).toBe(bytesOf(e));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('given text the store cannot keep, when measured, then it is refused as the store refuses it', () => {
+    expect(() => newEventBytes({ data: { content: 'a\u0000b' }, metadata: {} })).toThrow(InvalidEvent);
+    expect(() => newEventBytes({ data: { content: '\ud800' }, metadata: {} })).toThrow(InvalidEvent);
+    expect(() => newEventBytes({ data: 'text', metadata: {} })).toThrow(/data must be a JSON object/);
   });
 });
 

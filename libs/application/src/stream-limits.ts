@@ -1,3 +1,4 @@
+import { canonicalParts } from '@app/event-store';
 import type { ConversationCommand } from '@app/conversation';
 import type { CommandContext } from './command-context';
 import { ConversationTooLarge } from './errors';
@@ -27,9 +28,21 @@ const OVERSIGHT: ReadonlySet<ConversationCommand['type']> = new Set([
 export const isBoundedBySize = (command: ConversationCommand, context: CommandContext): boolean =>
   context.origin === 'caller' && !OVERSIGHT.has(command.type);
 
-/** What an event takes in its stream: its data and metadata as UTF-8 JSON. */
+/**
+ * What an event takes in its stream: its data and metadata as UTF-8 JSON (the length of
+ * JSON.stringify's text, which canonical JSON only reorders).
+ */
 export const bytesOf = (e: { data: unknown; metadata: unknown }): number =>
   Buffer.byteLength(JSON.stringify(e.data)) + Buffer.byteLength(JSON.stringify(e.metadata));
+
+/**
+ * bytesOf of an event about to be appended, from the canonical JSON its append writes (made
+ * here once, reused by the store): refuses what the store refuses (InvalidEvent).
+ */
+export const newEventBytes = (e: { data: unknown; metadata: unknown }): number => {
+  const parts = canonicalParts(e);
+  return Buffer.byteLength(parts.data) + Buffer.byteLength(parts.metadata);
+};
 
 /**
  * ConversationTooLarge (422) when appending `added` would take the stream past its limits. The

@@ -1,4 +1,4 @@
-import { canonicalBody } from './hash-chain';
+import { canonicalBody, canonicalParts } from './hash-chain';
 import { InvalidEvent } from './errors';
 import { isUuid } from './event-id';
 import { formatPosition } from './position';
@@ -80,7 +80,10 @@ export function encodeAppend(streamId: string, events: NewEvent[], options: Appe
     if (!isUuid(ev.eventId)) throw new InvalidEvent(`eventId ${JSON.stringify(ev.eventId)} is not a UUID`);
     const occurredAt = new Date(ev.occurredAt).toISOString();
     // canonicalBody refuses what jsonb cannot keep (NUL, lone surrogates), naming the field
-    const body = canonicalBody({ streamId, type: ev.type, data: ev.data, metadata: ev.metadata, occurredAt });
+    const body = canonicalBody(
+      { streamId, type: ev.type, data: ev.data, metadata: ev.metadata, occurredAt },
+      canonicalParts(ev),
+    );
     // newlines separate the bodies; canonical JSON escapes every one it holds
     if (body.includes('\n')) throw new Error('canonical JSON with a raw newline');
     eventIds.push(ev.eventId);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { canonicalize } from 'json-canonicalize';
 import { canonicalJson } from './canonical-json';
 import { InvalidEvent } from './errors';
-import { canonicalBody, canonicalEvent } from './hash-chain';
+import { canonicalBody, canonicalEvent, canonicalParts } from './hash-chain';
 
 /** What the store did before: JSON.stringify/parse to clean, then the general canonicaliser. */
 const reference = (value: unknown): string => canonicalize(JSON.parse(JSON.stringify(value) ?? 'null'));
@@ -136,5 +136,22 @@ describe('canonicalJson (RFC 8785, as appends hash and send it)', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('canonicalParts (one serialisation per event, for its size and its append)', () => {
+  it('given an event, when its parts are asked twice, then they are made once and the body is built from them', () => {
+    const e = {
+      streamId: 's',
+      type: 'T',
+      data: { b: 1, a: 'x' },
+      metadata: { k: true },
+      occurredAt: '2026-01-01T00:00:00.000Z',
+    };
+    const parts = canonicalParts(e);
+    expect(parts).toEqual({ data: '{"a":"x","b":1}', metadata: '{"k":true}' });
+    expect(canonicalParts(e)).toBe(parts);
+    expect(canonicalBody(e, parts)).toBe(canonicalBody({ ...e }));
+    expect(`${canonicalBody(e, parts)}1}`).toBe(canonicalEvent({ ...e, version: 1 }));
   });
 });

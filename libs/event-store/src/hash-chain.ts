@@ -18,17 +18,41 @@ export function canonicalEvent(e: HashedFields & { version: number }): string {
   return `${canonicalBody(e)}${canonicalJson(e.version)}}`;
 }
 
+/** An event's data and metadata as canonical JSON (see canonicalJson). */
+export interface CanonicalParts {
+  data: string;
+  metadata: string;
+}
+
+const partsOf = new WeakMap<object, CanonicalParts>();
+
+/**
+ * The canonical JSON of an event's data and metadata, made once per event object: the command
+ * path measures an event by it (its size in its stream) and the store's append writes it, one
+ * serialisation for both. Events are never changed once built, so the object is the key.
+ * Refuses as canonicalBody does.
+ */
+export function canonicalParts(e: { data: unknown; metadata: unknown }): CanonicalParts {
+  let parts = partsOf.get(e);
+  if (parts === undefined) {
+    for (const field of ['data', 'metadata'] as const) {
+      if (typeof e[field] !== 'object' || e[field] === null) throw new InvalidEvent(`${field} must be a JSON object`);
+    }
+    parts = { data: canonicalJson(e.data, 'data'), metadata: canonicalJson(e.metadata, 'metadata') };
+    partsOf.set(e, parts);
+  }
+  return parts;
+}
+
 /**
  * The canonical JSON without its version: `version` sorts last among the hashed keys, so the
  * database completes it as body || version || '}' once it knows the version under its lock.
  * The keys in RFC 8785 order: data, metadata, occurredAt, streamId, type, version.
+ * `parts`: the event's data and metadata already serialised (canonicalParts of the event).
  */
-export function canonicalBody(e: HashedFields): string {
-  for (const field of ['data', 'metadata'] as const) {
-    if (typeof e[field] !== 'object' || e[field] === null) throw new InvalidEvent(`${field} must be a JSON object`);
-  }
+export function canonicalBody(e: HashedFields, parts: CanonicalParts = canonicalParts(e)): string {
   return (
-    `{"data":${canonicalJson(e.data, 'data')},"metadata":${canonicalJson(e.metadata, 'metadata')},` +
+    `{"data":${parts.data},"metadata":${parts.metadata},` +
     `"occurredAt":${canonicalJson(e.occurredAt, 'occurredAt')},"streamId":${canonicalJson(e.streamId, 'streamId')},` +
     `"type":${canonicalJson(e.type, 'type')},"version":`
   );

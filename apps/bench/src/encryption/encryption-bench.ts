@@ -1,13 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
-import { conversationCommandDeps, type ConversationCommandDeps } from '@app/application';
-import { POLICY_V1 } from '@app/conversation';
-import { PostgresEventStore, PostgresSnapshotStore } from '@app/event-store';
-import { type ContentSealer, sealText } from '@app/privacy';
-import { benchContentSealer } from '../content-key';
-import { CONTENT_300 } from '../http/message-load';
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
 import { machineCpuMs } from '../http/node-process';
-import { appendMessage, type BuiltConversation, runCommand } from '../long-stream/conversation-builder';
+import type { ContenderMessage, ContenderName, ContenderRequest } from './encryption-contender';
 
 export interface EncryptionPlan {
   /** Writers at once, each on a conversation of its own. */
@@ -41,74 +35,59 @@ export interface EncryptionResult {
   sizeOnlyCpuRatio: number | null;
 }
 
-const TENANT = 'bench-encryption';
-const UNLIMITED = { maxEvents: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
-
-/** Writes the events as they come: what the service did before content was encrypted. */
-const PLAINTEXT: ContentSealer = {
-  seal: async (_owner, events) => events,
-  requestTag: async (_sealed, requestHash) => requestHash,
-  requestTagUnder: async () => null,
-  forget: () => undefined,
-};
-
-/** The length of the JSON a sealed message content takes in an event, for the bench's content. */
-function sealedContentLength(): number {
-  const envelope = sealText({ kid: randomUUID(), key: randomBytes(32) }, randomUUID(), 'content', CONTENT_300);
-  return JSON.stringify(envelope).length;
-}
-
-/** Plaintext as long as its sealed envelope (its JSON string then weighs what the envelope does). */
-function paddedPlaintext(): ContentSealer {
-  const length = sealedContentLength() - 2; // the string's quotes
-  const pad = (data: Record<string, unknown>) =>
-    typeof data.content === 'string' ? { ...data, content: data.content.padEnd(length, '=') } : data;
-  return { ...PLAINTEXT, seal: async (_owner, events) => events.map((e) => ({ ...e, data: pad(e.data) })) };
-}
-
-const depsWith = (pool: Pool, store: PostgresEventStore, content: ContentSealer): ConversationCommandDeps =>
-  conversationCommandDeps({
-    store,
-    snapshots: new PostgresSnapshotStore(pool),
-    policy: () => POLICY_V1,
-    limits: UNLIMITED,
-    content,
-  });
-
-async function started(deps: ConversationCommandDeps): Promise<BuiltConversation> {
-  const conversationId = randomUUID();
-  await runCommand(deps, TENANT, conversationId, {
-    type: 'StartConversation',
-    data: { conversationId, tenantId: TENANT, subjectId: `s-${conversationId}`, modelId: 'claude-opus-4-1' },
-  });
-  return { conversationId, lastMessageId: '', lastRole: 'assistant' };
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
-/** `connections` writers, each appending 300-byte messages to its own conversation for `seconds`. */
-async function measure(deps: ConversationCommandDeps, connections: number, seconds: number) {
-  const conversations = await Promise.all(Array.from({ length: connections }, () => started(deps)));
-  const latencies: number[] = [];
-  const cpuBefore = machineCpuMs();
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    conversations.map(async (c) => {
-      while (performance.now() < deadline) {
-        const s = performance.now();
-        await appendMessage(deps, TENANT, c);
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  const cpuAfter = machineCpuMs();
-  latencies.sort((a, b) => a - b);
+/** A contender's process, ready to run. */
+interface Contender {
+  name: ContenderName;
+  /** Appends for `seconds`; its messages, their rate, p99 and the machine's CPU per message. */
+  run(seconds: number): Promise<{ rate: number; p99Ms: number; cpuUs: number | null; ownCpuUs: number }>;
+  stop(): Promise<void>;
+}
+
+async function startContender(url: string, name: ContenderName, connections: number): Promise<Contender> {
+  const child: ChildProcess = fork(join(__dirname, 'encryption-contender.js'), [], {
+    env: { ...process.env, DATABASE_URL: url, CONTENDER: name, CONNECTIONS: String(connections) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const next = <T extends ContenderMessage['type']>(type: T, request?: ContenderRequest) =>
+    new Promise<Extract<ContenderMessage, { type: T }>>((done, fail) => {
+      const onMessage = (m: ContenderMessage) =>
+        m.type === type && (settle(), done(m as Extract<ContenderMessage, { type: T }>));
+      const onExit = () => (settle(), fail(new Error(`the ${name} contender exited (waiting for ${type})`)));
+      const settle = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      if (request) child.send(request, (err) => err && (settle(), fail(err)));
+    });
+  try {
+    await next('ready');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
-    rate: latencies.length / ((performance.now() - t0) / 1000),
-    p99: percentile(latencies, 0.99),
-    cpuUs: cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / latencies.length,
+    name,
+    async run(seconds) {
+      const cpuBefore = machineCpuMs();
+      const r = await next('result', { type: 'run', seconds });
+      const cpuAfter = machineCpuMs();
+      return {
+        rate: r.messages / r.seconds,
+        p99Ms: r.p99Ms,
+        cpuUs: cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / r.messages,
+        ownCpuUs: r.ownCpuUs,
+      };
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' });
+      await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
   };
 }
 
@@ -116,42 +95,40 @@ async function measure(deps: ConversationCommandDeps, connections: number, secon
  * The append rate of messages with content encryption (a key per conversation, made on its first
  * message, AES-256-GCM per field) against the same command path writing plaintext, on one
  * database in one run: both through handleConversationCommand (queue, state cache, group commit),
- * interleaved rounds, the order alternating, each round on fresh conversations (so every round
- * pays the key creation of its conversations' first messages too).
+ * each contender in a process of its own (as a service configured that way: its own heap and
+ * compiled code), warmed up, then taking turns in rounds, the order rotating, each round on
+ * fresh conversations (so every round pays the key creation of its conversations' first
+ * messages too). This process only waits meanwhile.
  */
 export async function runEncryptionBenchmark(
   url: string,
   plan: EncryptionPlan,
   progress: (line: string) => void,
 ): Promise<EncryptionResult> {
-  const pool = new Pool({ connectionString: url, max: 16 });
-  const store = new PostgresEventStore(pool);
+  const names: ContenderName[] = ['sealed', 'plain', 'sizeOnly'];
+  const contenders: Contender[] = [];
   try {
-    const contenders = [
-      { name: 'sealed' as const, deps: depsWith(pool, store, benchContentSealer(pool)) },
-      { name: 'plain' as const, deps: depsWith(pool, store, PLAINTEXT) },
-      { name: 'sizeOnly' as const, deps: depsWith(pool, store, paddedPlaintext()) },
-    ];
-    type Name = (typeof contenders)[number]['name'];
-    for (const c of contenders) await measure(c.deps, plan.connections, plan.warmupSeconds);
-    const rates = { sealed: [], plain: [], sizeOnly: [] } as Record<Name, number[]>;
-    const p99 = { sealed: [], plain: [], sizeOnly: [] } as Record<Name, number[]>;
-    const cpu = { sealed: [], plain: [], sizeOnly: [] } as Record<Name, number[]>;
+    for (const name of names) contenders.push(await startContender(url, name, plan.connections));
+    for (const c of contenders) await c.run(plan.warmupSeconds);
+    const rates = { sealed: [], plain: [], sizeOnly: [] } as Record<ContenderName, number[]>;
+    const p99 = { sealed: [], plain: [], sizeOnly: [] } as Record<ContenderName, number[]>;
+    const cpu = { sealed: [], plain: [], sizeOnly: [] } as Record<ContenderName, number[]>;
     const ratios = { sealed: [], sizeOnly: [] } as Record<'sealed' | 'sizeOnly', number[]>;
     const cpuRatios = { sealed: [], sizeOnly: [] } as Record<'sealed' | 'sizeOnly', number[]>;
     for (let round = 0; round < plan.rounds; round++) {
       // each round starts with the next contender: every one runs first, second and last in turn
       const order = [...contenders.slice(round % 3), ...contenders.slice(0, round % 3)];
-      const got = {} as Record<Name, { rate: number; cpuUs: number | null }>;
+      const got = {} as Record<ContenderName, { rate: number; cpuUs: number | null }>;
       for (const c of order) {
-        const { rate, p99: ms, cpuUs } = await measure(c.deps, plan.connections, plan.seconds);
+        const { rate, p99Ms, cpuUs, ownCpuUs } = await c.run(plan.seconds);
         rates[c.name].push(rate);
-        p99[c.name].push(ms);
+        p99[c.name].push(p99Ms);
         if (cpuUs !== null) cpu[c.name].push(cpuUs);
         got[c.name] = { rate, cpuUs };
         progress(
           `encryption round ${round + 1}/${plan.rounds}: ${c.name} ${Math.round(rate)} messages/s, ` +
-            `${cpuUs === null ? '?' : Math.round(cpuUs)} µs of machine CPU per message`,
+            `${cpuUs === null ? '?' : Math.round(cpuUs)} µs of machine CPU per message ` +
+            `(${Math.round(ownCpuUs)} in its process)`,
         );
       }
       for (const name of ['sealed', 'sizeOnly'] as const) {
@@ -175,7 +152,6 @@ export async function runEncryptionBenchmark(
       sizeOnlyCpuRatio: medianOrNull(cpuRatios.sizeOnly, 2),
     };
   } finally {
-    await store.close();
-    await pool.end();
+    await Promise.all(contenders.map((c) => c.stop()));
   }
 }
