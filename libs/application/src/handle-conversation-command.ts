@@ -192,6 +192,7 @@ const ownerOf = (conversationId: string, command: ConversationCommand, state: Co
         tenantId: state.tenantId,
         subjectId: state.subjectId,
         retiredKeyIds: state.erasedContentKeyIds,
+        keyLikelyNew: state.version <= 1,
       };
 
 /** A request already answered under its Idempotency-Key gets that answer again. */

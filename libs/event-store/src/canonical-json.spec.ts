@@ -154,4 +154,19 @@ describe('canonicalParts (one serialisation per event, for its size and its appe
     expect(canonicalBody(e, parts)).toBe(canonicalBody({ ...e }));
     expect(`${canonicalBody(e, parts)}1}`).toBe(canonicalEvent({ ...e, version: 1 }));
   });
+
+  it('given a stored event verified, when verified again after a change, then the change is seen', () => {
+    const e = {
+      streamId: 's',
+      type: 'T',
+      data: { a: 1 },
+      metadata: {},
+      occurredAt: '2026-01-01T00:00:00.000Z',
+      version: 1,
+    };
+    const before = canonicalEvent(e);
+    e.data.a = 2;
+    expect(canonicalEvent(e)).not.toBe(before);
+    expect(canonicalEvent(e)).toContain('"a":2');
+  });
 });

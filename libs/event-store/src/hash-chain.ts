@@ -34,14 +34,16 @@ const partsOf = new WeakMap<object, CanonicalParts>();
  */
 export function canonicalParts(e: { data: unknown; metadata: unknown }): CanonicalParts {
   let parts = partsOf.get(e);
-  if (parts === undefined) {
-    for (const field of ['data', 'metadata'] as const) {
-      if (typeof e[field] !== 'object' || e[field] === null) throw new InvalidEvent(`${field} must be a JSON object`);
-    }
-    parts = { data: canonicalJson(e.data, 'data'), metadata: canonicalJson(e.metadata, 'metadata') };
-    partsOf.set(e, parts);
-  }
+  if (parts === undefined) partsOf.set(e, (parts = serialisedParts(e)));
   return parts;
+}
+
+/** canonicalParts, made afresh (what verifying a stored event uses: nothing cached). */
+function serialisedParts(e: { data: unknown; metadata: unknown }): CanonicalParts {
+  for (const field of ['data', 'metadata'] as const) {
+    if (typeof e[field] !== 'object' || e[field] === null) throw new InvalidEvent(`${field} must be a JSON object`);
+  }
+  return { data: canonicalJson(e.data, 'data'), metadata: canonicalJson(e.metadata, 'metadata') };
 }
 
 /**
@@ -50,7 +52,7 @@ export function canonicalParts(e: { data: unknown; metadata: unknown }): Canonic
  * The keys in RFC 8785 order: data, metadata, occurredAt, streamId, type, version.
  * `parts`: the event's data and metadata already serialised (canonicalParts of the event).
  */
-export function canonicalBody(e: HashedFields, parts: CanonicalParts = canonicalParts(e)): string {
+export function canonicalBody(e: HashedFields, parts: CanonicalParts = serialisedParts(e)): string {
   return (
     `{"data":${parts.data},"metadata":${parts.metadata},` +
     `"occurredAt":${canonicalJson(e.occurredAt, 'occurredAt')},"streamId":${canonicalJson(e.streamId, 'streamId')},` +

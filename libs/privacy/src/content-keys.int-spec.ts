@@ -35,6 +35,53 @@ describe('content keys', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('given a key likely new, when asked for, then it is made first; one that exists is found', async () => {
+    const count = async (conversationId: string) =>
+      (
+        await runtime.query<{ live: number; all: number }>(
+          `SELECT count(*) FILTER (WHERE destroyed_at IS NULL)::int AS live, count(*)::int AS all
+             FROM content_keys WHERE conversation_id = $1`,
+          [conversationId],
+        )
+      ).rows[0];
+    // none yet: made by the insert, one round trip (two without the hint: a look, then the insert)
+    const queries: string[] = [];
+    const counted = {
+      query: (text: string, values?: unknown[]) => (queries.push(text), runtime.query(text, values)),
+    } as unknown as Pool;
+    const fresh = owner();
+    const made = await new ContentKeys(counted, ring).liveKey({ ...fresh, keyLikelyNew: true });
+    expect(queries).toEqual([expect.stringMatching(/^\s*INSERT INTO content_keys/)]);
+    expect(await count(fresh.conversationId)).toEqual({ live: 1, all: 1 });
+    queries.length = 0;
+    await new ContentKeys(counted, ring).liveKey(owner());
+    expect(queries).toEqual([expect.stringMatching(/^\s*SELECT/), expect.stringMatching(/^\s*INSERT/)]);
+    // another process made it (or an earlier attempt whose append failed): the insert conflicts, the key is read
+    const again = await new ContentKeys(runtime, ring).liveKey({ ...fresh, keyLikelyNew: true });
+    expect(again.kid).toBe(made.kid);
+    expect(again.key.equals(made.key)).toBe(true);
+    expect(await count(fresh.conversationId)).toEqual({ live: 1, all: 1 });
+    // many processes at once, all told it is likely new: still exactly one
+    const racing = owner();
+    const keys = await Promise.all(
+      Array.from({ length: 8 }, () => new ContentKeys(runtime, ring).liveKey({ ...racing, keyLikelyNew: true })),
+    );
+    expect(new Set(keys.map((k) => k.kid)).size).toBe(1);
+    expect(await count(racing.conversationId)).toEqual({ live: 1, all: 1 });
+    // its key destroyed: a new live one, as without the hint
+    const c = await runtime.connect();
+    try {
+      await c.query('BEGIN');
+      await destroyContentKeys(c, [racing.conversationId], randomUUID());
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    const next = await new ContentKeys(runtime, ring).liveKey({ ...racing, keyLikelyNew: true });
+    expect(next.kid).not.toBe(keys[0].kid);
+    expect(await count(racing.conversationId)).toEqual({ live: 1, all: 2 });
+  });
+
   it('given a key stored wrapped, then the database holds no byte of the data key in clear', async () => {
     const o = owner();
     const key = await new ContentKeys(runtime, ring).liveKey(o);

@@ -19,6 +19,12 @@ export interface ConversationOwner {
    * among them is dropped even before this process hears the destruction's NOTIFY.
    */
   retiredKeyIds?: readonly string[];
+  /**
+   * The stream holds nothing sealed yet (its start at most): its key is most likely still to be
+   * made, so liveKey tries making it before looking for one (one round trip instead of two).
+   * Only an order: a key an earlier attempt made is found once the insert conflicts.
+   */
+  keyLikelyNew?: boolean;
 }
 
 /** NOTIFY channel: payload = the destroyed key ids, comma separated (sent at commit). */
@@ -101,6 +107,11 @@ export class ContentKeys {
     const known = this.knownLiveKey(owner);
     if (known) return known;
     const conversationId = owner.conversationId.toLowerCase();
+    if (owner.keyLikelyNew) {
+      const made = await this.make({ ...owner, conversationId });
+      if (made) return made;
+      // it had one after all (an earlier attempt made it, or another process): read it below
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const { rows } = await this.db.query<KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM content_keys WHERE conversation_id = $1 AND destroyed_at IS NULL`,

@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { machineCpuMs } from '../http/node-process';
 import type { ContenderMessage, ContenderName, ContenderRequest } from './encryption-contender';
 
 export interface EncryptionPlan {
@@ -51,6 +50,8 @@ async function startContender(url: string, name: ContenderName, connections: num
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // a failed fork or a send on a closed channel: the pending next() learns of it by the exit
+  child.on('error', (err) => process.stderr.write(`encryption contender ${name}: ${err.message}\n`));
   const next = <T extends ContenderMessage['type']>(type: T, request?: ContenderRequest) =>
     new Promise<Extract<ContenderMessage, { type: T }>>((done, fail) => {
       const onMessage = (m: ContenderMessage) =>
@@ -73,19 +74,14 @@ async function startContender(url: string, name: ContenderName, connections: num
   return {
     name,
     async run(seconds) {
-      const cpuBefore = machineCpuMs();
       const r = await next('result', { type: 'run', seconds });
-      const cpuAfter = machineCpuMs();
-      return {
-        rate: r.messages / r.seconds,
-        p99Ms: r.p99Ms,
-        cpuUs: cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / r.messages,
-        ownCpuUs: r.ownCpuUs,
-      };
+      return { rate: r.messages / r.seconds, p99Ms: r.p99Ms, cpuUs: r.machineCpuUs, ownCpuUs: r.ownCpuUs };
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' });
-      await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
+      if (child.connected) child.send({ type: 'stop' }, () => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((done) => (timer = setTimeout(done, 10_000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };

@@ -7,6 +7,7 @@ import { tuneRuntime } from '@app/platform';
 import { type ContentSealer, sealText } from '@app/privacy';
 import { benchContentSealer } from '../content-key';
 import { CONTENT_300 } from '../http/message-load';
+import { machineCpuMs } from '../http/node-process';
 import { appendMessage, type BuiltConversation, runCommand } from '../long-stream/conversation-builder';
 
 /**
@@ -30,6 +31,8 @@ export type ContenderMessage =
       p99Ms: number;
       /** CPU time of this process per message (user + system, every thread), µs. */
       ownCpuUs: number;
+      /** The machine's busy CPU time per message over the timed window (every process), µs; null without /proc. */
+      machineCpuUs: number | null;
     };
 
 const TENANT = 'bench-encryption';
@@ -83,6 +86,7 @@ async function measure(deps: ConversationCommandDeps, connections: number, secon
   const conversations = await Promise.all(Array.from({ length: connections }, () => started(deps)));
   const latencies: number[] = [];
   const cpu0 = process.cpuUsage();
+  const machine0 = machineCpuMs();
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   await Promise.all(
@@ -95,6 +99,7 @@ async function measure(deps: ConversationCommandDeps, connections: number, secon
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const machine1 = machineCpuMs();
   const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   const messages = latencies.length;
@@ -103,6 +108,7 @@ async function measure(deps: ConversationCommandDeps, connections: number, secon
     seconds: elapsed,
     p99Ms: percentile(latencies, 0.99),
     ownCpuUs: (cpu.user + cpu.system) / messages,
+    machineCpuUs: machine0 === null || machine1 === null ? null : ((machine1 - machine0) * 1000) / messages,
   };
 }
 
@@ -111,7 +117,8 @@ async function main(): Promise<void> {
   const name = process.env.CONTENDER as ContenderName;
   if (!(name in sealers)) throw new Error(`CONTENDER must be one of ${Object.keys(sealers).join(', ')}`);
   const connections = Number(process.env.CONNECTIONS ?? 64);
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 16 });
+  // idle for seconds between its turns: keep its connections (pg closes them after 10 s idle)
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 16, idleTimeoutMillis: 0 });
   const store = new PostgresEventStore(pool);
   const deps = conversationCommandDeps({
     store,
