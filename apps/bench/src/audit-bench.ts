@@ -5,13 +5,12 @@ import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, endsProjection, rebuildProjections } from '@app/projections';
 import { seedConversations } from '@app/application';
 import { benchContentSealer } from './content-key';
+import { median } from './stats';
 
 export interface AuditBenchResult {
   auditQuery: { small: number; large: number; smallEvents: number; largeEvents: number };
   projectionRebuild: { rebuild: number; rawRead: number };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Events of conversation streams (other benchmarks may share the database). */
 async function eventCount(pool: Pool): Promise<number> {

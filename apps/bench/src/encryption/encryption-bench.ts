@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { ContenderMessage, ContenderName, ContenderRequest } from './encryption-contender';
+import { median, medianOrNull } from '../stats';
 
 export interface EncryptionPlan {
   /** Writers at once, each on a conversation of its own. */
@@ -33,8 +34,6 @@ export interface EncryptionResult {
   sizeOnlyRatio: number;
   sizeOnlyCpuRatio: number | null;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 /** A contender's process, ready to run. */
 interface Contender {
@@ -133,7 +132,6 @@ export async function runEncryptionBenchmark(
         if (own !== null && plain !== null) cpuRatios[name].push(own / plain);
       }
     }
-    const medianOrNull = (v: number[], digits: number) => (v.length ? Number(median(v).toFixed(digits)) : null);
     return {
       sealed: Math.round(median(rates.sealed)),
       plain: Math.round(median(rates.plain)),

@@ -9,6 +9,7 @@ import { benchContentSealer } from '../content-key';
 import { CONTENT_300 } from '../http/message-load';
 import { machineCpuMs } from '../http/node-process';
 import { appendMessage, type BuiltConversation, runCommand } from '../long-stream/conversation-builder';
+import { percentile } from '../stats';
 
 /**
  * One contender of the `encryption` figure in a process of its own (forked by
@@ -74,8 +75,6 @@ async function started(deps: ConversationCommandDeps): Promise<BuiltConversation
   });
   return { conversationId, lastMessageId: '', lastRole: 'assistant' };
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 /**
  * `connections` writers, each appending 300-byte messages to a new conversation of its own for

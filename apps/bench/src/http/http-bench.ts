@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { HttpTarget, LoadResult, messageLoad } from './message-load';
 import { DIST_APPS, startNodeProcess } from './node-process';
 import { RunningService } from './service';
+import { median } from '../stats';
 
 export interface HttpPlan {
   connections: number;
@@ -33,12 +34,6 @@ interface Round extends LoadResult {
 
 /** The service's pool size by default (DB_POOL_SIZE): the bare route gets as many connections. */
 const POOL_SIZE = 20;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 

@@ -8,6 +8,7 @@ import type { ExportCounts, ReaderMessage } from './export-reader';
 import { MESSAGE_BODY } from './message-load';
 import { DIST_APPS, runNodeScript } from './node-process';
 import { RunningService, startConversation } from './service';
+import { median, percentile } from '../stats';
 
 export interface MixedPlan {
   /** Concurrent connections of the mixed load (each sends its next request when answered). */
@@ -65,17 +66,9 @@ const CYCLE = 10;
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** The value below which 99 % of the samples lie (nearest rank). */
 function p99(samples: number[]): number {
-  if (samples.length === 0) return 0;
-  const sorted = Float64Array.from(samples).sort();
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+  return percentile(Float64Array.from(samples).sort(), 0.99);
 }
 
 /** A key made by the CLI (`keys:create`), as an operator would. */

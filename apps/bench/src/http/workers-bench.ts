@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { messageLoad } from './message-load';
 import { DIST_APPS } from './node-process';
 import { RunningService, startService } from './service';
+import { median } from '../stats';
 
 export interface WorkersPlan {
   connections: number;
@@ -20,12 +21,6 @@ export interface WorkersResult {
   oneP99Ms: number;
   twoP99Ms: number;
   ratio: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;

@@ -27,6 +27,7 @@ import {
 } from '@app/transparency';
 import { storeContender } from '../contenders';
 import { machineCpuMs } from '../http/node-process';
+import { median, medianOrNull } from '../stats';
 
 export interface TlogResult {
   treeSize: number;
@@ -199,8 +200,6 @@ async function appendFor(store: PostgresEventStore, streams: number, seconds: nu
   return { events, started };
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
-
 /**
  * The append rate without and with the sequencer and the signer (a checkpoint every second, 60
  * times more often than the default) on the same database, in pairs of rounds run back to back
@@ -265,7 +264,6 @@ async function appendComparison(url: string, plan: TlogPlan, progress: (l: strin
       if (pairCpu.with != null && pairCpu.without != null) cpu.ratios.push(pairCpu.with / pairCpu.without);
     }
     progress(`tlog: ${await storedTreeSize(pool)} events sequenced`);
-    const medianOrNull = (v: number[], digits: number) => (v.length ? Number(median(v).toFixed(digits)) : null);
     return {
       appendWithout: Math.round(median(without)),
       appendWith: Math.round(median(withLog)),
