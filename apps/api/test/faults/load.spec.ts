@@ -74,7 +74,8 @@ describe('the fault suite’s load', () => {
       urls: [a.url, b.url],
       apiKey: 'k',
       clients: 1,
-      durationMs: 200,
+      // long enough for the start and a few messages on a machine busy with the other suites (200 ms once gave none)
+      durationMs: 1_000,
       requestTimeoutMs: 5_000,
       drainMs: 5_000,
     });
