@@ -17,6 +17,7 @@ import { ContentKeys1764402000000 } from './1764402000000-ContentKeys';
 import { ReadModelsWithoutContent1764402100000 } from './1764402100000-ReadModelsWithoutContent';
 import { RetentionSettings1764402300000 } from './1764402300000-RetentionSettings';
 import { TlogLeafRanges1764402400000 } from './1764402400000-TlogLeafRanges';
+import { ThreadStatusSnapshotPoints1764402500000 } from './1764402500000-ThreadStatusSnapshotPoints';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   ReadModelsWithoutContent1764402100000,
   RetentionSettings1764402300000,
   TlogLeafRanges1764402400000,
+  ThreadStatusSnapshotPoints1764402500000,
 ];

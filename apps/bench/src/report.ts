@@ -57,7 +57,8 @@ export function httpTable(r: HttpResult): string {
     `  service ${r.service} messages/s (p99 ${r.serviceP99Ms} ms); bare Fastify route with a raw INSERT ${r.bare}` +
       ` messages/s (p99 ${r.bareP99Ms} ms); service/bare ${r.ratio} (goal >= 0.7)`,
     `  CPU per message (µs): service ${r.serviceCpuUsPerMessage ?? '?'} (with its projections), ` +
-      `bare ${r.bareCpuUsPerMessage ?? '?'}`,
+      `bare ${r.bareCpuUsPerMessage ?? '?'}; the machine's (every process): service ` +
+      `${r.serviceMachineCpuUsPerMessage ?? '?'}, bare ${r.bareMachineCpuUsPerMessage ?? '?'}`,
   ].join('\n');
 }
 
@@ -83,7 +84,9 @@ export function longStreamTable(r: LongStreamResult, events: { long: number; sho
     `One message appended through HTTP (median ms): ${r.longMs} to a ${events.long}-event conversation, ` +
     `${r.shortMs} to a ${events.short}-event one; long/short ${r.ratio} (goal <= 1.5)\n` +
     `Without the state cache (newest snapshot + the events after it, median ms): ${r.coldLongMs} long, ` +
-    `${r.coldShortMs} short; long/short ${r.coldRatio}`
+    `${r.coldShortMs} short; long/short ${r.coldRatio}\n` +
+    `The service's CPU per message until every read model holds it (ms): ${r.serviceCpuLongMs ?? '?'} long, ` +
+    `${r.serviceCpuShortMs ?? '?'} short; long/short ${r.serviceCpuRatio ?? '?'}`
   );
 }
 

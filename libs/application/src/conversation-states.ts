@@ -6,6 +6,7 @@ import {
   foldEventsInPlace,
   fromSnapshot,
   type RecordedConversationEvent,
+  snapshotPointAtOrBefore,
   streamIdOf,
   toSnapshot,
 } from '@app/conversation';
@@ -20,7 +21,7 @@ export interface LoadedConversation extends CachedConversation {
 }
 
 export interface StateOptions {
-  /** A snapshot is taken each time a stream passes a multiple of this many events. */
+  /** A snapshot is taken each time a stream passes a snapshot point (snapshotPointAtOrBefore with this). */
   snapshotEvery: number;
   /** A failed snapshot write (best-effort: it costs a longer fold later, nothing else). */
   onSnapshotError?(err: unknown): void;
@@ -54,7 +55,8 @@ export class ConversationStates {
       : foldEvents(events);
     let bytes = snapshot?.bytes ?? 0;
     for (const e of tail) bytes += bytesOf(e);
-    if (tail.length >= this.options.snapshotEvery) this.snapshot(streamId, state, bytes);
+    if (snapshotPointAtOrBefore(state.version, this.options.snapshotEvery) > (snapshot?.version ?? 0))
+      this.snapshot(streamId, state, bytes);
     // Held from now on (as read: the stream's state): the next command, or another tenant's
     // refused before it queues (knownTenant), pays no read.
     if (state.exists) this.cache.set(conversationId, { state, bytes });
@@ -102,7 +104,7 @@ export class ConversationStates {
     const entry = { state, bytes: loaded.bytes + bytes };
     this.cache.set(conversationId, entry);
     const every = this.options.snapshotEvery;
-    if (Math.floor(before / every) !== Math.floor(state.version / every))
+    if (snapshotPointAtOrBefore(state.version, every) > snapshotPointAtOrBefore(before, every))
       this.snapshot(streamIdOf(conversationId), state, entry.bytes);
   }
 

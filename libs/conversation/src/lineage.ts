@@ -38,10 +38,21 @@ export const endOfLineage = (state: ConversationState, messageId: string): EndFa
   return first === -1 ? undefined : state.ends[first];
 };
 
-/** Redirections on the lineage, one per assistant message. */
+/**
+ * Redirections on the lineage, one per assistant message. The thread status asks on every
+ * change: without redirections it answers at once, and it walks the path without building it.
+ */
 export const redirectionCountOnLineage = (state: ConversationState, throughId: string): number => {
-  const path = new Set(lineagePath(state, throughId));
-  return new Set(state.redirections.filter((r) => path.has(r.messageId)).map((r) => r.messageId)).size;
+  if (state.redirections.length === 0) return 0;
+  const redirected = new Set(state.redirections.map((r) => r.messageId));
+  let count = 0;
+  // At most one step per message: a cycle (never stored) cannot hold the walk.
+  let current: MessageNode | undefined = state.messages[throughId];
+  for (let steps = state.messageOrder.length; current && steps >= 0; steps--) {
+    if (redirected.has(current.messageId)) count++;
+    current = current.parentMessageId === null ? undefined : state.messages[current.parentMessageId];
+  }
+  return count;
 };
 
 export const hasEndRequestOnLineage = (state: ConversationState, throughId: string): boolean => {

@@ -9,7 +9,7 @@ import {
   user,
 } from '../test/conversation-fixtures';
 import type { ConversationState } from './state';
-import { fromSnapshot, toSnapshot } from './snapshot';
+import { fromSnapshot, snapshotPointAtOrBefore, toSnapshot } from './snapshot';
 import { toThreadStatus } from './thread-status';
 
 /** The state with every message's content emptied: what a snapshot keeps. */
@@ -54,4 +54,30 @@ describe('conversation snapshots', () => {
     const empty = stateOf();
     expect(fromSnapshot(toSnapshot(empty))).toEqual(empty);
   });
+});
+
+describe(snapshotPointAtOrBefore.name, () => {
+  it('is a multiple of every up to 8 × every, then of a spacing that doubles with the stream', () => {
+    const at = (v: number) => snapshotPointAtOrBefore(v, 100);
+    expect([0, 99, 100, 199, 799, 800, 999, 1_599, 1_600, 1_799, 3_200, 3_599, 10_000, 10_799].map(at)).toEqual([
+      0, 0, 100, 100, 700, 800, 900, 1_500, 1_600, 1_600, 3_200, 3_200, 9_600, 10_400,
+    ]);
+  });
+
+  it.each([1, 5, 100])(
+    'with every = %i: at or before the version, a point, none after it, at most an eighth of the stream behind',
+    (every) => {
+      const wrong: string[] = [];
+      let previous = 0;
+      for (let v = 0; v <= 40_000; v++) {
+        const p = snapshotPointAtOrBefore(v, every);
+        // monotone, and it moves only onto the version itself: nothing between two points is one
+        const moved = p === previous || p === v;
+        if (p > v || snapshotPointAtOrBefore(p, every) !== p || !moved || v - p >= Math.max(every, v / 8))
+          wrong.push(`${v} → ${p}`);
+        previous = p;
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
 });

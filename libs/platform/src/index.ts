@@ -13,4 +13,5 @@ export * from './config/content-keys';
 export * from './database/runtime-data-source';
 export * from './database/prepared-query';
 export * from './lru-cache';
+export * from './weighted-lru-cache';
 export * from './runtime-tuning';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { HttpTarget, LoadResult, messageLoad } from './message-load';
-import { DIST_APPS, startNodeProcess } from './node-process';
+import { DIST_APPS, machineCpuMs, startNodeProcess } from './node-process';
 import { RunningService } from './service';
-import { median } from '../stats';
+import { median, medianOrNull } from '../stats';
 
 export interface HttpPlan {
   connections: number;
@@ -25,11 +25,19 @@ export interface HttpResult {
   ratio: number;
   serviceCpuUsPerMessage: number | null;
   bareCpuUsPerMessage: number | null;
+  /**
+   * The machine's busy CPU time per message over the same rounds (every process: the database,
+   * the load generator, the target), µs: on a machine of two cores, which of the target's process
+   * and the machine runs out first.
+   */
+  serviceMachineCpuUsPerMessage: number | null;
+  bareMachineCpuUsPerMessage: number | null;
 }
 
-/** A round's answers, with the CPU time its process spent per message (null where unknown). */
+/** A round's answers, with the CPU time its process and the machine spent per message (null where unknown). */
 interface Round extends LoadResult {
   cpuUsPerMessage: number | null;
+  machineCpuUsPerMessage: number | null;
 }
 
 /** The service's pool size by default (DB_POOL_SIZE): the bare route gets as many connections. */
@@ -65,18 +73,20 @@ export async function runHttpBenchmark(
   const cpuMs = (target: HttpTarget) => (target.name === 'service' ? service.cpuMs() : bareProcess.cpuMs());
   const run = async (target: HttpTarget, seconds: number): Promise<Round> => {
     const before = cpuMs(target);
+    const machineBefore = machineCpuMs();
     const result = await messageLoad(target, plan.connections, seconds);
     if (target.name === 'service') await service.caughtUp();
     const after = cpuMs(target);
-    const cpuUsPerMessage =
-      before === null || after === null || result.answered === 0
-        ? null
-        : Math.round(((after - before) * 1000) / result.answered);
+    const machineAfter = machineCpuMs();
+    const perMessage = (from: number | null, to: number | null) =>
+      from === null || to === null || result.answered === 0 ? null : Math.round(((to - from) * 1000) / result.answered);
+    const cpuUsPerMessage = perMessage(before, after);
+    const machineCpuUsPerMessage = perMessage(machineBefore, machineAfter);
     if (result.failed > 0)
       progress(
         `warning: ${target.name}: ${result.failed} requests failed (answers ${JSON.stringify(result.statuses)})`,
       );
-    return { ...result, cpuUsPerMessage };
+    return { ...result, cpuUsPerMessage, machineCpuUsPerMessage };
   };
   try {
     const targets = [service.target, bare];
@@ -88,16 +98,17 @@ export async function runHttpBenchmark(
         samples.get(t.name)!.push(r);
         progress(
           `http round ${round + 1}/${plan.rounds}: ${t.name} ${Math.round(r.rate)} messages/s, p99 ${r.p99Ms} ms, ` +
-            `${r.cpuUsPerMessage ?? '?'} µs CPU per message`,
+            `${r.cpuUsPerMessage ?? '?'} µs CPU per message (machine ${r.machineCpuUsPerMessage ?? '?'})`,
         );
       }
     }
     const rate = (name: string) => Math.round(median(samples.get(name)!.map((r) => r.rate)));
     const p99 = (name: string) => round2(median(samples.get(name)!.map((r) => r.p99Ms)));
-    const cpu = (name: string) => {
-      const known = samples.get(name)!.flatMap((r) => (r.cpuUsPerMessage === null ? [] : [r.cpuUsPerMessage]));
-      return known.length ? Math.round(median(known)) : null;
-    };
+    const cpu = (name: string, of: (r: Round) => number | null = (r) => r.cpuUsPerMessage) =>
+      medianOrNull(
+        samples.get(name)!.flatMap((r) => of(r) ?? []),
+        0,
+      );
     const rates = { service: rate('service'), bare: rate('bare') };
     return {
       ...rates,
@@ -106,6 +117,8 @@ export async function runHttpBenchmark(
       ratio: round2(rates.service / rates.bare),
       serviceCpuUsPerMessage: cpu('service'),
       bareCpuUsPerMessage: cpu('bare'),
+      serviceMachineCpuUsPerMessage: cpu('service', (r) => r.machineCpuUsPerMessage),
+      bareMachineCpuUsPerMessage: cpu('bare', (r) => r.machineCpuUsPerMessage),
     };
   } finally {
     await bareProcess.stop();

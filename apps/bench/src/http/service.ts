@@ -13,8 +13,8 @@ export interface RunningService {
   target: HttpTarget;
   /** CPU time the service's process has used so far, in ms (null where it cannot be read). */
   cpuMs(): number | null;
-  /** Resolves once every projection has processed the whole log. */
-  caughtUp(): Promise<void>;
+  /** Resolves once every projection has processed the whole log (looking every `pollMs`, 500 by default). */
+  caughtUp(pollMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,8 +118,8 @@ export async function startService(
       conversations: (n) => Promise.all(Array.from({ length: n }, () => startConversation(api.url, headers))),
     },
     cpuMs: () => api.cpuMs(),
-    async caughtUp() {
-      let said = 0;
+    async caughtUp(pollMs = 500) {
+      let said = Date.now();
       for (;;) {
         const behind = Math.max(...(await projectionLags(pool, names)).map((l) => l.lagEvents));
         if (behind === 0) return;
@@ -127,7 +127,7 @@ export async function startService(
           progress(`waiting for the service's projections: ${behind} events behind`);
           said = Date.now();
         }
-        await sleep(500);
+        await sleep(pollMs);
       }
     },
     async stop() {

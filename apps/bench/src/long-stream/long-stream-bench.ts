@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
 import { CONTENT_300 } from '../http/message-load';
 import { BENCH_TENANT, RunningService } from '../http/service';
+import { median } from '../stats';
 import { appendMessage, benchCommandDeps, BuiltConversation, buildConversation } from './conversation-builder';
 
 export interface LongStreamPlan {
@@ -24,16 +25,19 @@ export interface LongStreamResult {
   coldShortMs: number;
   coldLongMs: number;
   coldRatio: number;
+  /**
+   * The service's CPU time per message (ms), from the append until every projection has applied
+   * it (one message at a time): what a message costs the process, its read models included.
+   */
+  serviceCpuShortMs: number | null;
+  serviceCpuLongMs: number | null;
+  serviceCpuRatio: number | null;
 }
 
 const WARMUP = 3;
 /** The short appends are spread over this many conversations, so that each stays near its size. */
 const SHORT_CONVERSATIONS = 25;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** POST …/messages answering the previous message; the conversation moves on to the new one. Milliseconds. */
@@ -113,6 +117,29 @@ export async function runLongStreamBenchmark(
       );
     }
   }
+  // What a message costs the service, its projections included: its CPU from the append until
+  // the read models hold it, one message at a time (looking every 5 ms: the looking costs the
+  // database, not the service).
+  const cpu = { long: 0, short: 0, known: true };
+  for (let i = 0; i < WARMUP + plan.appends; i++) {
+    for (const [kind, c] of [
+      ['long', long],
+      ['short', short[i % short.length]],
+    ] as const) {
+      const before = service.cpuMs();
+      await appendOne(service, c);
+      await service.caughtUp(5);
+      const after = service.cpuMs();
+      if (before === null || after === null) cpu.known = false;
+      else if (i >= WARMUP) cpu[kind] += after - before;
+    }
+  }
+  const perMessage = (ms: number) => (cpu.known ? round2(ms / plan.appends) : null);
+  const serviceCpuLongMs = perMessage(cpu.long);
+  const serviceCpuShortMs = perMessage(cpu.short);
+  progress(
+    `longStream service CPU per message: ${serviceCpuLongMs ?? '?'} ms long, ${serviceCpuShortMs ?? '?'} ms short`,
+  );
   const shortMs = round2(median(times.short));
   const longMs = round2(median(times.long));
   const coldShortMs = round2(median(cold.short));
@@ -124,5 +151,9 @@ export async function runLongStreamBenchmark(
     coldShortMs,
     coldLongMs,
     coldRatio: round2(coldLongMs / coldShortMs),
+    serviceCpuShortMs,
+    serviceCpuLongMs,
+    serviceCpuRatio:
+      serviceCpuLongMs === null || serviceCpuShortMs === null ? null : round2(serviceCpuLongMs / serviceCpuShortMs),
   };
 }

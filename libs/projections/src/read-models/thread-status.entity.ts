@@ -50,7 +50,14 @@ export class ThreadStatusEntity {
   @Column('bigint')
   version: string;
 
-  /** Content-free: it is read by the projection itself, never by a request. */
-  @Column('jsonb', { select: false })
-  snapshot: ConversationSnapshot;
+  /**
+   * The state as of `snapshotVersion`, content-free: read by the projection itself, never by a
+   * request. Null until the stream passes its first snapshot point.
+   */
+  @Column('jsonb', { select: false, nullable: true })
+  snapshot: ConversationSnapshot | null;
+
+  /** The version `snapshot` is at (0: none; null in rows written before snapshot points: `version`). */
+  @Column('bigint', { name: 'snapshot_version', select: false, nullable: true })
+  snapshotVersion: string | null;
 }

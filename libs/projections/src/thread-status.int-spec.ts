@@ -1,0 +1,158 @@
+import { Pool } from 'pg';
+import { type ConversationSnapshot, foldEvents, toSnapshot } from '@app/conversation';
+import { PostgresEventStore } from '@app/event-store';
+import { createTestDatabase, tableRows, TestDatabase } from '@app/testing';
+import { ConversationDriver } from '../test/conversation-driver';
+import { catchUp } from '../test/runner-fixtures';
+import { readCheckpoint } from './checkpoints';
+import { ProjectionRunner } from './projection-runner';
+import { rebuildProjections } from './rebuild';
+import { readConversationSpans } from './recorded';
+import { liveThreadStatus, SNAPSHOT_EVERY, threadStatusRebuild } from './read-models/thread-status.projection';
+
+let db: TestDatabase;
+let pool: Pool;
+let store: PostgresEventStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = db.pool;
+  store = new PostgresEventStore(pool);
+});
+afterAll(async () => {
+  await store.close();
+  await db.drop();
+});
+
+interface Row {
+  conversation_id: string;
+  version: string;
+  snapshot_version: string | null;
+  snapshot: ConversationSnapshot | null;
+  message_count: number;
+}
+const rows = async () => (await tableRows(pool, 'rm_conversations')) as Row[];
+const rowOf = async (id: string) => (await rows()).find((r) => r.conversation_id === id)!;
+
+/** A conversation's events through a version, as the projection folds them (content emptied). */
+const eventsThrough = async (conversationId: string, through: number) =>
+  (await readConversationSpans(pool, [{ conversationId, after: 0, through }])).get(conversationId)!;
+
+/** The rows a rebuild writes (in batches of `batchSize`, with at most `remembered` states in memory). */
+async function rebuilt(batchSize: number, remembered = 20_000): Promise<Row[]> {
+  const projection = { ...liveThreadStatus(), forRebuild: () => threadStatusRebuild(remembered) };
+  await rebuildProjections(pool, store, [projection], undefined, batchSize);
+  return rows();
+}
+
+/** Appends one batch of the log to the projection in a transaction that is rolled back. */
+async function applyAndRollBack(projection: ReturnType<typeof liveThreadStatus>): Promise<void> {
+  const conn = await pool.connect();
+  try {
+    const batch = await store.readAllRange({ after: await readCheckpoint(conn, projection.name), limit: 1000 });
+    if (!batch) throw new Error('nothing to apply');
+    const prepared = await projection.prepare!(conn, batch);
+    await conn.query('BEGIN');
+    await projection.apply(conn, batch, prepared);
+    await conn.query('ROLLBACK');
+  } finally {
+    conn.release();
+  }
+}
+
+describe('thread-status projection: snapshot points and the states it keeps', () => {
+  const live = liveThreadStatus();
+  let long: ConversationDriver;
+  let short: ConversationDriver;
+
+  beforeAll(async () => {
+    long = new ConversationDriver(store, { tenantId: 'ts' });
+    short = new ConversationDriver(store, { tenantId: 'ts' });
+    await long.start();
+    await short.start();
+    // Caught up in between, so the live projection folds the long one in batches of every size.
+    let parent: string | null = null;
+    for (const turns of [20, 1, 60, 2, 80]) {
+      parent = (await long.thread(turns, parent)).at(-1)!;
+      await short.say('user', null);
+      await catchUp(pool, store, live);
+    }
+  });
+
+  it('keeps a snapshot of the last point passed only, and the rows are a rebuild’s whatever the batches', async () => {
+    expect(long.state.version).toBe(327);
+    const row = await rowOf(long.conversationId);
+    expect([row.version, row.snapshot_version, row.snapshot?.version]).toEqual(['327', '300', 300]);
+    // The snapshot is the state folded through its point, content-free.
+    const head = await eventsThrough(long.conversationId, 300);
+    expect(row.snapshot).toEqual(JSON.parse(JSON.stringify(toSnapshot(foldEvents(head)))));
+    // A short conversation has passed no point: no snapshot.
+    const shortRow = await rowOf(short.conversationId);
+    expect([shortRow.version, shortRow.snapshot_version, shortRow.snapshot]).toEqual(['6', '0', null]);
+    const liveRows = await rows();
+    expect(await rebuilt(1000)).toEqual(liveRows);
+    expect(await rebuilt(7)).toEqual(liveRows);
+    // States leaving the rebuild's memory are folded on from their rows (snapshot and events after it).
+    expect(await rebuilt(7, 1)).toEqual(liveRows);
+    expect(SNAPSHOT_EVERY).toBe(100);
+  });
+
+  it('folds a row it holds no state of from its snapshot and the events after it (another process)', async () => {
+    await long.thread(40, long.state.activeLeafMessageId);
+    await catchUp(pool, store, liveThreadStatus());
+    const row = await rowOf(long.conversationId);
+    expect([row.version, row.snapshot_version, row.message_count]).toEqual(['407', '400', 406]);
+    expect(await rebuilt(1000)).toEqual(await rows());
+  });
+
+  it('with a memory too small for a conversation, folds it from its row every batch', async () => {
+    await long.thread(3, long.state.activeLeafMessageId);
+    await catchUp(pool, store, liveThreadStatus(10));
+    const liveRows = await rows();
+    expect((await rowOf(long.conversationId)).version).toBe('413');
+    expect(await rebuilt(1000)).toEqual(liveRows);
+  });
+
+  it('does not trust a state it folded in a batch that was rolled back: the row is folded again', async () => {
+    const projection = liveThreadStatus();
+    await catchUp(pool, store, projection); // holds the long conversation's state now
+    await long.thread(2, long.state.activeLeafMessageId);
+    await applyAndRollBack(projection); // its state moved on by 4 events, the row did not
+    await catchUp(pool, store, projection);
+    const row = await rowOf(long.conversationId);
+    // Folding the batch again onto the state that already had it would count its messages twice.
+    expect([row.version, row.message_count]).toEqual(['417', 416]);
+    expect(await rebuilt(1000)).toEqual(await rows());
+  });
+
+  it('folds on from a row written before snapshot points (snapshot at its version, no snapshot_version)', async () => {
+    const before = await rowOf(long.conversationId);
+    const through = Number(before.version);
+    const events = await eventsThrough(long.conversationId, through);
+    await pool.query('UPDATE rm_conversations SET snapshot_version = NULL, snapshot = $2 WHERE conversation_id = $1', [
+      long.conversationId,
+      JSON.stringify(toSnapshot(foldEvents(events))),
+    ]);
+    await long.thread(1, long.state.activeLeafMessageId);
+    const runner = new ProjectionRunner(pool, store, liveThreadStatus(), { batchSize: 1000 });
+    const conn = await pool.connect();
+    try {
+      expect(await runner.processBatch(conn)).toBe(2);
+    } finally {
+      conn.release();
+    }
+    const row = await rowOf(long.conversationId);
+    // No point passed: the old snapshot stays, now with the version it is at.
+    expect([row.version, row.snapshot_version, row.snapshot?.version, row.message_count]).toEqual([
+      '419',
+      '417',
+      417,
+      418,
+    ]);
+    const { snapshot_version: _v, snapshot: _s, ...status } = row;
+    const again = (await rebuilt(1000)).find((r) => r.conversation_id === long.conversationId)!;
+    const { snapshot_version: _v2, snapshot: _s2, ...rebuiltStatus } = again;
+    expect(status).toEqual(rebuiltStatus);
+    expect([again.snapshot_version, again.snapshot?.version]).toEqual(['400', 400]);
+  });
+});
