@@ -24,19 +24,24 @@ export async function readCheckpoint(db: Pool | PoolClient, name: string): Promi
  * parsed and planned anew they were a visible share of a small batch's cost.
  */
 
-/** Locks the projection's checkpoint row for this transaction and returns its position. */
+/**
+ * Locks the projection's checkpoint row for this transaction and returns its position; creates
+ * the row first the one time it is not there yet (one statement per batch, not two).
+ */
 export async function lockCheckpoint(tx: PoolClient, name: string): Promise<string> {
+  const lock = {
+    name: 'checkpoint-lock',
+    text: 'SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
+  };
+  const { rows } = await tx.query<{ position: string }>({ ...lock, values: [name] });
+  if (rows.length > 0) return rows[0].position;
   await tx.query({
     name: 'checkpoint-create',
     text: 'INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING',
     values: [name],
   });
-  const { rows } = await tx.query<{ position: string }>({
-    name: 'checkpoint-lock',
-    text: 'SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
-    values: [name],
-  });
-  return rows[0].position;
+  const created = await tx.query<{ position: string }>({ ...lock, values: [name] });
+  return created.rows[0].position;
 }
 
 export async function saveCheckpoint(tx: PoolClient, name: string, position: string, processed: number): Promise<void> {

@@ -41,6 +41,12 @@ export class ProjectionRunner {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private conn: PoolClient | null = null;
+  /**
+   * The checkpoint as this runner last committed it, so the next batch is found without reading
+   * it again; null: read it. Only a rebuild moves it meanwhile (forward), and the lock taken in
+   * each batch's transaction sees that: the batch is dropped and the checkpoint read again.
+   */
+  private committed: string | null = null;
   active = false;
 
   constructor(
@@ -123,6 +129,7 @@ export class ProjectionRunner {
   };
 
   private dropLease(err?: Error): void {
+    this.committed = null;
     if (!this.conn) return;
     this.conn.removeListener('error', this.leaseLost);
     // Destroying the connection ends the session: the lease cannot outlive a broken batch.
@@ -137,9 +144,13 @@ export class ProjectionRunner {
    * writer here would hold back every commit-order reader of the database until it ends.
    */
   async processBatch(conn: PoolClient): Promise<number> {
-    const position = await readCheckpoint(conn, this.projection.name);
+    const position = this.committed ?? (await readCheckpoint(conn, this.projection.name));
+    this.committed = null;
     const batch = await this.store.readAllRange({ after: position, limit: this.options.batchSize ?? 1000 });
-    if (!batch) return 0;
+    if (!batch) {
+      this.committed = position;
+      return 0;
+    }
     const prepared = await this.projection.prepare?.(conn, batch);
     await conn.query('BEGIN');
     try {
@@ -151,6 +162,7 @@ export class ProjectionRunner {
       await this.projection.apply(conn, batch, prepared);
       await saveCheckpoint(conn, this.projection.name, batch.through, batch.count);
       await conn.query('COMMIT');
+      this.committed = batch.through;
       return batch.count;
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
