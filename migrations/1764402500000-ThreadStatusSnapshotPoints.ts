@@ -10,7 +10,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * Rows written before this migration keep their snapshot, which is at their `version`: there
  * `snapshot_version` is NULL, read as `version`, and set at the row's next write. Nothing is
- * rebuilt.
+ * rebuilt. Stop projectors of the older version before this runs: one writing after it would
+ * leave a snapshot at the row's version under an older snapshot_version (the projection sees the
+ * mismatch and folds such a row from its whole stream, but only a rebuild makes the row's
+ * snapshot a point's again).
  */
 export class ThreadStatusSnapshotPoints1764402500000 implements MigrationInterface {
   name = 'ThreadStatusSnapshotPoints1764402500000';
@@ -18,8 +21,11 @@ export class ThreadStatusSnapshotPoints1764402500000 implements MigrationInterfa
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE rm_conversations ADD COLUMN snapshot_version bigint CHECK (snapshot_version >= 0)`);
     await q.query(`ALTER TABLE rm_conversations ALTER COLUMN snapshot DROP NOT NULL`);
+    // Checked on the rows there already without blocking their readers and writers meanwhile.
     await q.query(`ALTER TABLE rm_conversations ADD CONSTRAINT rm_conversations_snapshot_point
-      CHECK ((snapshot IS NULL) = (snapshot_version = 0) AND snapshot_version <= version)`);
+      CHECK ((snapshot IS NULL) = (snapshot_version = 0) AND snapshot_version <= version
+             AND (snapshot_version IS NOT NULL OR snapshot IS NOT NULL)) NOT VALID`);
+    await q.query(`ALTER TABLE rm_conversations VALIDATE CONSTRAINT rm_conversations_snapshot_point`);
   }
 
   async down(q: QueryRunner): Promise<void> {

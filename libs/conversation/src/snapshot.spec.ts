@@ -57,7 +57,7 @@ describe('conversation snapshots', () => {
 });
 
 describe(snapshotPointAtOrBefore.name, () => {
-  it('is a multiple of every up to 8 × every, then of a spacing that doubles with the stream', () => {
+  it('is a multiple of every below 16 × every, then of a spacing that doubles with the stream', () => {
     const at = (v: number) => snapshotPointAtOrBefore(v, 100);
     expect([0, 99, 100, 199, 799, 800, 999, 1_599, 1_600, 1_799, 3_200, 3_599, 10_000, 10_799].map(at)).toEqual([
       0, 0, 100, 100, 700, 800, 900, 1_500, 1_600, 1_600, 3_200, 3_200, 9_600, 10_400,

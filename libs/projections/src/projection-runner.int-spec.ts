@@ -514,6 +514,27 @@ describe(ProjectionRunner.name, () => {
   });
 });
 
+describe('ProjectionRunner and a checkpoint moved back while it waits', () => {
+  it('reads the checkpoint again after its wait and applies the log again from there', async () => {
+    const name = `reset-${randomUUID()}`;
+    await CountingProjection.createTables(pool, name);
+    await appendTicks(store, 5);
+    const runner = new ProjectionRunner(pool, store, new CountingProjection(name, 'a'), FAST);
+    runner.start();
+    try {
+      const all = (await allEventIds(pool)).length;
+      await eventually('caught up', async () => (await CountingProjection.count(pool, name)) === all);
+      // An operator's replay: the checkpoint back to the start, the table emptied. No event follows.
+      await pool.query(`TRUNCATE ${CountingProjection.table(name)}, ${CountingProjection.counts(name)}`);
+      await pool.query(`UPDATE projection_checkpoints SET position = '0-0', events = 0 WHERE name = $1`, [name]);
+      await eventually('applied again', async () => (await CountingProjection.count(pool, name)) === all);
+      expect((await CountingProjection.applied(pool, name)).length).toBe(all);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
+
 describe(projectionLags.name, () => {
   it('reports the events a projection has not processed, and 0 once its runner ran', async () => {
     const threadStatus = ALL_PROJECTIONS.find((p) => p.name === 'thread-status')!;

@@ -42,9 +42,11 @@ export class ProjectionRunner {
   private loop: Promise<void> | null = null;
   private conn: PoolClient | null = null;
   /**
-   * The checkpoint as this runner last committed it, so the next batch is found without reading
-   * it again; null: read it. Only a rebuild moves it meanwhile (forward), and the lock taken in
-   * each batch's transaction sees that: the batch is dropped and the checkpoint read again.
+   * The checkpoint as this runner last committed or read it, so the batch after a batch is found
+   * without reading it again; null: read it. A rebuild moving it forward meanwhile is seen by
+   * the lock each batch takes in its transaction (the batch is dropped, the checkpoint read
+   * again); one moved back (a migration's down, an operator's reset) is seen after the runner's
+   * next wait, as it forgets the position before every wait.
    */
   private committed: string | null = null;
   active = false;
@@ -89,6 +91,7 @@ export class ProjectionRunner {
           await this.sleep(25);
         } else {
           quickRetries = 0;
+          this.committed = null;
           woken = await this.idle();
         }
       } catch (err) {

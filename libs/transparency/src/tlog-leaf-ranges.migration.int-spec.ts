@@ -30,6 +30,7 @@ describe('migration TlogLeafRanges', () => {
         const [last] = await ds.query<{ name: string }[]>(
           'SELECT name FROM typeorm_migrations ORDER BY id DESC LIMIT 1',
         );
+        if (!last) throw new Error('TlogLeafRanges1764402400000 was never run');
         await ds.undoLastMigration({ transaction: 'each' });
         if (last.name === 'TlogLeafRanges1764402400000') return;
       }
