@@ -12,8 +12,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `snapshot_version` is NULL, read as `version`, and set at the row's next write. Nothing is
  * rebuilt. Stop projectors of the older version before this runs: one writing after it would
  * leave a snapshot at the row's version under an older snapshot_version (the projection sees the
- * mismatch and folds such a row from its whole stream, but only a rebuild makes the row's
- * snapshot a point's again).
+ * mismatch and folds such a row from its whole stream until the stream passes its next snapshot
+ * point and the row gets a sound snapshot again).
  */
 export class ThreadStatusSnapshotPoints1764402500000 implements MigrationInterface {
   name = 'ThreadStatusSnapshotPoints1764402500000';
