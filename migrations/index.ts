@@ -18,6 +18,7 @@ import { ReadModelsWithoutContent1764402100000 } from './1764402100000-ReadModel
 import { RetentionSettings1764402300000 } from './1764402300000-RetentionSettings';
 import { TlogLeafRanges1764402400000 } from './1764402400000-TlogLeafRanges';
 import { ThreadStatusSnapshotPoints1764402500000 } from './1764402500000-ThreadStatusSnapshotPoints';
+import { ThreadStatusSnapshotSchema1764402600000 } from './1764402600000-ThreadStatusSnapshotSchema';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   RetentionSettings1764402300000,
   TlogLeafRanges1764402400000,
   ThreadStatusSnapshotPoints1764402500000,
+  ThreadStatusSnapshotSchema1764402600000,
 ];

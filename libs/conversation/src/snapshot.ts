@@ -91,7 +91,5 @@ export const fromSnapshot = (snapshot: ConversationSnapshot): ConversationState 
     messages[messageId] = node;
     messageOrder.push(messageId);
   });
-  // Thread-status rows (rm_conversations.snapshot) carry no schema version: a row written before
-  // erasures were folded has no erasedContentKeyIds, and there were none.
-  return { ...rest, erasedContentKeyIds: rest.erasedContentKeyIds ?? [], messages, messageOrder, rootMessageIds };
+  return { ...rest, messages, messageOrder, rootMessageIds };
 };

@@ -1,8 +1,7 @@
-import { DataSource } from 'typeorm';
-import { foldEvents, toSnapshot, toThreadStatus } from '@app/conversation';
+import { CONVERSATION_SNAPSHOT_SCHEMA, foldEvents, toSnapshot, toThreadStatus } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
-import { dataSourceOptions, runMigrations } from '@app/platform';
-import { createTestDatabase, tableRows, TestDatabase } from '@app/testing';
+import { runMigrations } from '@app/platform';
+import { createTestDatabase, tableRows, TestDatabase, undoMigrationsThrough } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
 import { catchUp } from '../test/runner-fixtures';
 import { readCheckpoint } from './checkpoints';
@@ -39,18 +38,11 @@ describe('migration ThreadStatusSnapshotPoints', () => {
     await catchUp(db.pool, store, liveThreadStatus());
     expect(await columns()).toEqual([
       { column_name: 'snapshot', is_nullable: 'YES' },
+      { column_name: 'snapshot_schema', is_nullable: 'YES' },
       { column_name: 'snapshot_version', is_nullable: 'YES' },
     ]);
 
-    const ds = new DataSource(dataSourceOptions(db.url));
-    await ds.initialize();
-    try {
-      const [last] = await ds.query<{ name: string }[]>('SELECT name FROM typeorm_migrations ORDER BY id DESC LIMIT 1');
-      expect(last.name).toBe('ThreadStatusSnapshotPoints1764402500000');
-      await ds.undoLastMigration({ transaction: 'each' });
-    } finally {
-      await ds.destroy();
-    }
+    await undoMigrationsThrough(db.url, 'ThreadStatusSnapshotPoints1764402500000');
     expect(await columns()).toEqual([{ column_name: 'snapshot', is_nullable: 'NO' }]);
     expect(await tableRows(db.pool, 'rm_conversations')).toEqual([]);
     expect(await readCheckpoint(db.pool, 'thread-status')).toBe('0-0');
@@ -91,22 +83,26 @@ describe('migration ThreadStatusSnapshotPoints', () => {
     ]);
 
     await runMigrations(db.url);
-    const [legacy] = (await tableRows(db.pool, 'rm_conversations')) as { snapshot_version: string | null }[];
-    expect(legacy.snapshot_version).toBeNull();
-    // On from the old row: no snapshot point passed, the old snapshot stays with its version said.
+    const [legacy] = (await tableRows(db.pool, 'rm_conversations')) as Record<string, unknown>[];
+    expect([legacy.snapshot_version, legacy.snapshot_schema]).toEqual([null, null]);
+    // On from the old row (folded from its stream: a snapshot without its schema is not read): no
+    // snapshot point passed, the old snapshot stays with its version said.
     await driver.thread(10);
     await catchUp(db.pool, store, liveThreadStatus());
     const [kept] = (await tableRows(db.pool, 'rm_conversations')) as Record<string, unknown>[];
-    expect([kept.version, kept.snapshot_version, (kept.snapshot as { version: number }).version]).toEqual([
-      '141',
-      '121',
-      121,
-    ]);
+    expect([
+      kept.version,
+      kept.snapshot_version,
+      (kept.snapshot as { version: number }).version,
+      kept.snapshot_schema,
+    ]).toEqual(['141', '121', 121, null]);
     // Past a point, the row is what a rebuild writes.
     await driver.thread(40);
     await catchUp(db.pool, store, liveThreadStatus());
     const live = await tableRows(db.pool, 'rm_conversations');
-    expect(live).toMatchObject([{ version: '221', snapshot_version: '200' }]);
+    expect(live).toMatchObject([
+      { version: '221', snapshot_version: '200', snapshot_schema: CONVERSATION_SNAPSHOT_SCHEMA },
+    ]);
     await rebuildProjections(db.pool, store, [liveThreadStatus()]);
     expect(await tableRows(db.pool, 'rm_conversations')).toEqual(live);
   });

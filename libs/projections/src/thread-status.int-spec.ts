@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { type ConversationSnapshot, foldEvents, toSnapshot } from '@app/conversation';
+import { CONVERSATION_SNAPSHOT_SCHEMA, type ConversationSnapshot, foldEvents, toSnapshot } from '@app/conversation';
 import { PostgresEventStore } from '@app/event-store';
 import { createTestDatabase, tableRows, TestDatabase } from '@app/testing';
 import { ConversationDriver } from '../test/conversation-driver';
@@ -28,6 +28,7 @@ interface Row {
   conversation_id: string;
   version: string;
   snapshot_version: string | null;
+  snapshot_schema: number | null;
   snapshot: ConversationSnapshot | null;
   message_count: number;
 }
@@ -82,13 +83,23 @@ describe('thread-status projection: snapshot points and the states it keeps', ()
   it('keeps a snapshot of the last point passed only, and the rows are a rebuild’s whatever the batches', async () => {
     expect(long.state.version).toBe(327);
     const row = await rowOf(long.conversationId);
-    expect([row.version, row.snapshot_version, row.snapshot?.version]).toEqual(['327', '300', 300]);
+    expect([row.version, row.snapshot_version, row.snapshot?.version, row.snapshot_schema]).toEqual([
+      '327',
+      '300',
+      300,
+      CONVERSATION_SNAPSHOT_SCHEMA,
+    ]);
     // The snapshot is the state folded through its point, content-free.
     const head = await eventsThrough(long.conversationId, 300);
     expect(row.snapshot).toEqual(JSON.parse(JSON.stringify(toSnapshot(foldEvents(head)))));
     // A short conversation has passed no point: no snapshot.
     const shortRow = await rowOf(short.conversationId);
-    expect([shortRow.version, shortRow.snapshot_version, shortRow.snapshot]).toEqual(['6', '0', null]);
+    expect([shortRow.version, shortRow.snapshot_version, shortRow.snapshot, shortRow.snapshot_schema]).toEqual([
+      '6',
+      '0',
+      null,
+      null,
+    ]);
     const liveRows = await rows();
     expect(await rebuilt(1000)).toEqual(liveRows);
     expect(await rebuilt(7)).toEqual(liveRows);
@@ -134,6 +145,35 @@ describe('thread-status projection: snapshot points and the states it keeps', ()
     expect(status).toEqual(rebuiltStatus);
   });
 
+  it('never reads a snapshot of another schema version: the row is folded from its whole stream', async () => {
+    const row = await rowOf(long.conversationId);
+    expect(row.snapshot_version).toBe('400');
+    // Another version of the code's shape, at the right version: read as this code's, it would
+    // fold onto a state that is not one (messages not a list).
+    const foreign = { version: 400, shape: 'another', messages: { count: 399 } };
+    for (const schema of [CONVERSATION_SNAPSHOT_SCHEMA + 1, null]) {
+      await pool.query('UPDATE rm_conversations SET snapshot = $2, snapshot_schema = $3 WHERE conversation_id = $1', [
+        long.conversationId,
+        JSON.stringify(foreign),
+        schema,
+      ]);
+      await long.thread(1, long.state.activeLeafMessageId);
+      await catchUp(pool, store, liveThreadStatus());
+      const after = await rowOf(long.conversationId);
+      expect([after.version, after.message_count, after.snapshot, after.snapshot_schema]).toEqual([
+        String(long.state.version),
+        long.state.version - 1,
+        foreign, // no point passed: kept as it is, never read
+        schema,
+      ]);
+      const { snapshot: _s, snapshot_version: _v, snapshot_schema: _c, ...status } = after;
+      const again = (await rebuilt(1000)).find((r) => r.conversation_id === long.conversationId)!;
+      const { snapshot: _s2, snapshot_version: _v2, snapshot_schema: _c2, ...rebuiltStatus } = again;
+      expect(status).toEqual(rebuiltStatus);
+      expect(again.snapshot_schema).toBe(CONVERSATION_SNAPSHOT_SCHEMA);
+    }
+  });
+
   it('does not trust a state it folded in a batch that was rolled back: the row is folded again', async () => {
     const projection = liveThreadStatus();
     await catchUp(pool, store, projection); // holds the long conversation's state now
@@ -146,14 +186,15 @@ describe('thread-status projection: snapshot points and the states it keeps', ()
     expect(await rebuilt(1000)).toEqual(await rows());
   });
 
-  it('folds on from a row written before snapshot points (snapshot at its version, no snapshot_version)', async () => {
+  it('folds a row written before snapshot points (snapshot at its version, no snapshot_version) on', async () => {
     const before = await rowOf(long.conversationId);
     const through = Number(before.version);
     const events = await eventsThrough(long.conversationId, through);
-    await pool.query('UPDATE rm_conversations SET snapshot_version = NULL, snapshot = $2 WHERE conversation_id = $1', [
-      long.conversationId,
-      JSON.stringify(toSnapshot(foldEvents(events))),
-    ]);
+    await pool.query(
+      `UPDATE rm_conversations SET snapshot_version = NULL, snapshot_schema = NULL, snapshot = $2
+        WHERE conversation_id = $1`,
+      [long.conversationId, JSON.stringify(toSnapshot(foldEvents(events)))],
+    );
     await long.thread(1, long.state.activeLeafMessageId);
     const runner = new ProjectionRunner(pool, store, liveThreadStatus(), { batchSize: 1000 });
     const conn = await pool.connect();
@@ -170,9 +211,10 @@ describe('thread-status projection: snapshot points and the states it keeps', ()
       through,
       through + 1,
     ]);
-    const { snapshot_version: _v, snapshot: _s, ...status } = row;
+    expect(row.snapshot_schema).toBeNull();
+    const { snapshot_version: _v, snapshot: _s, snapshot_schema: _c, ...status } = row;
     const again = (await rebuilt(1000)).find((r) => r.conversation_id === long.conversationId)!;
-    const { snapshot_version: _v2, snapshot: _s2, ...rebuiltStatus } = again;
+    const { snapshot_version: _v2, snapshot: _s2, snapshot_schema: _c2, ...rebuiltStatus } = again;
     expect(status).toEqual(rebuiltStatus);
     expect([again.snapshot_version, again.snapshot?.version]).toEqual(['400', 400]);
   });

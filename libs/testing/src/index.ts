@@ -7,3 +7,4 @@ export * from './scratch-replica';
 export * from './read-models';
 export * from './content-keys';
 export * from './tlog-tampering';
+export * from './undo-migrations';

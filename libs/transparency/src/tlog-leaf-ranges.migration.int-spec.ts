@@ -1,7 +1,6 @@
-import { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@app/event-store';
-import { dataSourceOptions, runMigrations } from '@app/platform';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { runMigrations } from '@app/platform';
+import { createTestDatabase, TestDatabase, undoMigrationsThrough } from '@app/testing';
 import { appendEvents, conversationStream, expectedRoot } from '../test/log-fixtures';
 import { catchUpSequencer } from './catch-up';
 import { leafOfEvent, StoredNodes, storedTreeSize } from './stored-nodes';
@@ -21,23 +20,7 @@ describe('migration TlogLeafRanges', () => {
     await db.drop();
   });
 
-  /** Undoes the migrations from the newest back to this one, this one included, as `down` does it. */
-  async function undoLast(): Promise<void> {
-    const ds = new DataSource(dataSourceOptions(db.url));
-    await ds.initialize();
-    try {
-      for (;;) {
-        const [last] = await ds.query<{ name: string }[]>(
-          'SELECT name FROM typeorm_migrations ORDER BY id DESC LIMIT 1',
-        );
-        if (!last) throw new Error('TlogLeafRanges1764402400000 was never run');
-        await ds.undoLastMigration({ transaction: 'each' });
-        if (last.name === 'TlogLeafRanges1764402400000') return;
-      }
-    } finally {
-      await ds.destroy();
-    }
-  }
+  const undoLast = () => undoMigrationsThrough(db.url, 'TlogLeafRanges1764402400000');
 
   const tableExists = async (name: string) =>
     (await db.pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name])).rows[0].t !== null;

@@ -60,4 +60,11 @@ export class ThreadStatusEntity {
   /** The version `snapshot` is at (0: none; null in rows written before snapshot points: `version`). */
   @Column('bigint', { name: 'snapshot_version', select: false, nullable: true })
   snapshotVersion: string | null;
+
+  /**
+   * The shape `snapshot` is in (CONVERSATION_SNAPSHOT_SCHEMA when written); null without a
+   * snapshot and in rows written before snapshots carried it. Another value is never read.
+   */
+  @Column('smallint', { name: 'snapshot_schema', select: false, nullable: true })
+  snapshotSchema: number | null;
 }

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import {
+  CONVERSATION_SNAPSHOT_SCHEMA,
   ConversationSnapshot,
   ConversationState,
   foldEvents,
@@ -28,6 +29,11 @@ interface StoredRow {
   version: number;
   /** 0 when the row holds no snapshot (NULL in rows written before snapshot points: their version). */
   snapshotVersion: number;
+  /**
+   * Its snapshot is of this code's shape (snapshot_schema = CONVERSATION_SNAPSHOT_SCHEMA). One of
+   * another shape, or written before snapshots carried their schema (NULL), is never read.
+   */
+  readable: boolean;
 }
 
 /** A folded conversation to write, and its new snapshot when the batch passed a snapshot point. */
@@ -41,13 +47,26 @@ interface Written {
 /** Where rows of these conversations are (those without a row are not there). */
 async function storedRows(tx: PoolClient, ids: string[]): Promise<Map<string, StoredRow>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await tx.query<{ conversation_id: string; version: string; snapshot_version: string }>(
-    `SELECT conversation_id, version::text, coalesce(snapshot_version, version)::text AS snapshot_version
+  const { rows } = await tx.query<{
+    conversation_id: string;
+    version: string;
+    snapshot_version: string;
+    snapshot_schema: number | null;
+  }>(
+    `SELECT conversation_id, version::text, coalesce(snapshot_version, version)::text AS snapshot_version,
+            snapshot_schema
        FROM rm_conversations WHERE conversation_id = ANY($1::uuid[])`,
     [ids],
   );
   return new Map(
-    rows.map((r) => [r.conversation_id, { version: Number(r.version), snapshotVersion: Number(r.snapshot_version) }]),
+    rows.map((r) => [
+      r.conversation_id,
+      {
+        version: Number(r.version),
+        snapshotVersion: Number(r.snapshot_version),
+        readable: r.snapshot_schema === CONVERSATION_SNAPSHOT_SCHEMA,
+      },
+    ]),
   );
 }
 
@@ -57,13 +76,17 @@ const continues = (events: readonly RecordedConversationEvent[], from: number, t
 
 /**
  * The states of stored rows, without memory of them: each row's snapshot and the events of its
- * stream from there through the row's version, read from the log. A row whose snapshot is not at
- * its snapshot_version, or whose events after it do not follow on without a gap (a row written by
- * an older version of this code after the migration, a log someone deleted events from), is
- * folded from its whole stream instead, as a rebuild would: never trusted, never a halt.
+ * stream from there through the row's version, read from the log. A row whose snapshot is of
+ * another schema version (another version of this code, or one from before snapshots carried
+ * it), is not at its snapshot_version, or whose events after it do not follow on without a gap (a
+ * row written by an older version of this code after a migration, a log someone deleted events
+ * from), is folded from its whole stream instead, as a rebuild would: never read, never trusted,
+ * never a halt.
  */
-async function loadStates(tx: PoolClient, rows: Map<string, StoredRow>): Promise<Map<string, ConversationState>> {
-  if (rows.size === 0) return new Map();
+async function loadStates(tx: PoolClient, stored: Map<string, StoredRow>): Promise<Map<string, ConversationState>> {
+  const rows = new Map<string, StoredRow>();
+  const whole = new Map<string, StoredRow>();
+  for (const [id, row] of stored) (row.snapshotVersion === 0 || row.readable ? rows : whole).set(id, row);
   const withSnapshot = [...rows].filter(([, r]) => r.snapshotVersion > 0).map(([id]) => id);
   const snapshots = new Map<string, ConversationSnapshot>();
   if (withSnapshot.length > 0) {
@@ -73,12 +96,14 @@ async function loadStates(tx: PoolClient, rows: Map<string, StoredRow>): Promise
     );
     for (const r of found) if (r.snapshot) snapshots.set(r.conversation_id, r.snapshot);
   }
-  const tails = await readConversationSpans(
-    tx,
-    [...rows].map(([conversationId, r]) => ({ conversationId, after: r.snapshotVersion, through: r.version })),
-  );
+  const tails =
+    rows.size === 0
+      ? new Map<string, RecordedConversationEvent[]>()
+      : await readConversationSpans(
+          tx,
+          [...rows].map(([conversationId, r]) => ({ conversationId, after: r.snapshotVersion, through: r.version })),
+        );
   const loaded = new Map<string, ConversationState>();
-  const whole = new Map<string, StoredRow>();
   for (const [id, row] of rows) {
     const snapshot = snapshots.get(id);
     const tail = tails.get(id) ?? [];
@@ -148,6 +173,7 @@ function statusRows(folded: Written[]): string {
       version: status.version,
       // 0 without a new snapshot, as the proposed row of an upsert must satisfy the table's checks.
       snapshot_version: snapshot?.version ?? 0,
+      snapshot_schema: snapshot ? CONVERSATION_SNAPSHOT_SCHEMA : null,
     });
     // The snapshot as serialised at its point (the state has moved on since).
     rows.push(`${row.slice(0, -1)},"snapshot":${snapshot?.json ?? 'null'}}`);
@@ -166,14 +192,15 @@ async function writeStatuses(tx: PoolClient, rows: string, mayExist: boolean): P
     `INSERT INTO rm_conversations AS c (conversation_id, tenant_id, subject_id, model_id, status, ` +
       `active_leaf_message_id,
        message_count, branch_count, redirection_count, open_risk_flags, ends, started_at, last_event_at, ` +
-      `version, snapshot_version, snapshot)
+      `version, snapshot_version, snapshot_schema, snapshot)
      SELECT conversation_id, tenant_id, subject_id, model_id, status, active_leaf_message_id, message_count, ` +
       `branch_count,
-            redirection_count, open_risk_flags, ends, started_at, last_event_at, version, snapshot_version, snapshot
+            redirection_count, open_risk_flags, ends, started_at, last_event_at, version, snapshot_version,
+            snapshot_schema, snapshot
        FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id uuid, tenant_id text, subject_id text, model_id text,
             status text, active_leaf_message_id uuid, message_count int, branch_count int, redirection_count int,
             open_risk_flags int, ends jsonb, started_at timestamptz, last_event_at timestamptz, version bigint, ` +
-      `snapshot_version bigint, snapshot jsonb)
+      `snapshot_version bigint, snapshot_schema smallint, snapshot jsonb)
      ${
        mayExist
          ? `ON CONFLICT (conversation_id) DO UPDATE SET
@@ -182,7 +209,9 @@ async function writeStatuses(tx: PoolClient, rows: string, mayExist: boolean): P
        redirection_count = excluded.redirection_count, open_risk_flags = excluded.open_risk_flags,
        ends = excluded.ends, last_event_at = excluded.last_event_at, version = excluded.version, ` +
            `snapshot_version = CASE WHEN excluded.snapshot IS NULL THEN coalesce(c.snapshot_version, c.version) ` +
-           `ELSE excluded.snapshot_version END, snapshot = coalesce(excluded.snapshot, c.snapshot)`
+           `ELSE excluded.snapshot_version END, ` +
+           `snapshot_schema = CASE WHEN excluded.snapshot IS NULL THEN c.snapshot_schema ` +
+           `ELSE excluded.snapshot_schema END, snapshot = coalesce(excluded.snapshot, c.snapshot)`
          : ''
      }`,
     [rows],
