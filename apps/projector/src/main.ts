@@ -44,9 +44,9 @@ async function main(): Promise<void> {
     warn: (m) => say(`warning: ${m}`),
   });
   await listener.start();
-  const waitForChange = (ms: number) => listener.next(ms);
+  const { changes } = listener;
 
-  const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { waitForChange, log: say }));
+  const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { changes, log: say }));
   // The transparency log's sequencer, polling in larger batches (never rebuilt).
   runners.push(new ProjectionRunner(pool, store, new SequencerProjection(), { ...SEQUENCER_RUNNER_OPTIONS, log: say }));
   runners.forEach((r) => r.start());

@@ -264,6 +264,9 @@ describe(PostgresEventStore.name, () => {
         expect(rangeWhileOpen?.through ?? null).toBe(
           whileOpen.length > seen.length ? whileOpen.at(-1)!.position : null,
         );
+        // From the end of what is visible: nothing yet, and the later event said to be waiting.
+        const end = whileOpen.at(-1)?.position ?? null;
+        expect(await store.nextRange({ after: end })).toEqual({ range: null, heldBack: true });
         // Nothing after the open transaction is handed out while it is open: handing out the
         // later event would move readers past the late one's place in commit order.
         const handedOut = whileOpen.slice(seen.length).map((e) => e.eventId);
@@ -312,6 +315,10 @@ describe(PostgresEventStore.name, () => {
         count: 12,
       });
       expect(await store.readAllRange({ after: all.at(-1)!.position })).toBeNull();
+      expect(await store.nextRange({ after: from, limit: 11 })).toEqual({
+        range: { after: from, through: page.nextPosition, count: 11 },
+        heldBack: false,
+      });
       expect((await store.readAllRange({ limit: 1 }))?.through).toBe(all[0].position);
     });
 

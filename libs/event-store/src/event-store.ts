@@ -5,7 +5,16 @@ import { verifyStreamChain } from './hash-chain';
 import { IdempotencyKeyReused, InvalidEvent, VersionConflict } from './errors';
 import { EVENT_COLUMNS, EventRow, readStreamHead, toStoredEvent } from './event-row';
 import { formatPosition, GlobalPosition, parsePosition, START } from './position';
-import { AppendOptions, AppendResult, ChainVerification, LogRange, NewEvent, ReadAllPage, StoredEvent } from './types';
+import {
+  AppendOptions,
+  AppendResult,
+  ChainVerification,
+  LogRange,
+  NewEvent,
+  NextRange,
+  ReadAllPage,
+  StoredEvent,
+} from './types';
 
 /** The channel the append functions NOTIFY at commit: LISTEN on it to read on at once, not at the next poll. */
 export const APPEND_CHANNEL = 'es_events';
@@ -157,20 +166,41 @@ export class PostgresEventStore {
    * readers of the range (after, through] all see the same events, whichever connection asks.
    */
   async readAllRange(options: { after?: string | null; limit?: number } = {}): Promise<LogRange | null> {
+    return (await this.nextRange(options)).range;
+  }
+
+  /**
+   * readAllRange, and when it finds nothing, whether committed events wait after `after` behind
+   * a transaction still open that is older than theirs (`heldBack`): they become visible when it
+   * ends, which may announce nothing (it may append nothing). Without any, every event not yet
+   * visible commits after this read, and its NOTIFY comes after it.
+   */
+  async nextRange(options: { after?: string | null; limit?: number } = {}): Promise<NextRange> {
     const { from, limit } = pageOf(options);
-    const { rows } = await this.pool.query<{ tx: string; pos: string; n: string }>({
-      name: 'es_read_all_range',
-      text: `SELECT page.tx::text AS tx, page.pos::text AS pos, page.k::text AS n FROM (
-               SELECT transaction_id AS tx, position AS pos, row_number() OVER (ORDER BY transaction_id, position) AS k
-                 FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3) page
-              ORDER BY page.k DESC LIMIT 1`,
+    const { rows } = await this.pool.query<{ tx: string | null; pos: string | null; n: string | null; held: boolean }>({
+      name: 'es_next_range',
+      text: `SELECT last.tx::text AS tx, last.pos::text AS pos, last.k::text AS n,
+                    CASE WHEN last.k IS NULL THEN EXISTS (
+                      SELECT 1 FROM es_events h
+                       WHERE (h.transaction_id, h.position) > ($1::xid8, $2::bigint)
+                         AND h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) ELSE false END AS held
+               FROM (SELECT 1) one LEFT JOIN LATERAL (
+                 SELECT page.tx, page.pos, page.k FROM (
+                   SELECT transaction_id AS tx, position AS pos,
+                          row_number() OVER (ORDER BY transaction_id, position) AS k
+                     FROM es_events WHERE ${VISIBLE_AFTER} ORDER BY transaction_id, position LIMIT $3) page
+                  ORDER BY page.k DESC LIMIT 1) last ON true`,
       values: [from.transactionId, from.position, limit],
     });
-    if (rows.length === 0) return null;
+    const [row] = rows;
+    if (row.tx === null || row.pos === null) return { range: null, heldBack: row.held };
     return {
-      after: formatPosition(from),
-      through: formatPosition({ transactionId: rows[0].tx, position: rows[0].pos }),
-      count: Number(rows[0].n),
+      range: {
+        after: formatPosition(from),
+        through: formatPosition({ transactionId: row.tx, position: row.pos }),
+        count: Number(row.n),
+      },
+      heldBack: false,
     };
   }
 

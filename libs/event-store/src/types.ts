@@ -58,6 +58,12 @@ export interface LogRange {
   count: number;
 }
 
+/** What the next range of the log is (null: nothing new visible), and whether events wait behind an open transaction. */
+export interface NextRange {
+  range: LogRange | null;
+  heldBack: boolean;
+}
+
 export interface ReadAllPage {
   events: StoredEvent[];
   /** Where the next read starts; the `after` given when nothing new was visible. */

@@ -422,6 +422,102 @@ describe(ProjectionRunner.name, () => {
     });
   });
 
+  describe('waiting for appends', () => {
+    /** A ChangeSignal the test announces on, counting the runner's waits. */
+    function announcer() {
+      let heard = 0;
+      let wake: (() => void) | null = null;
+      const signal = {
+        waits: 0,
+        mark: () => heard,
+        next: (timeoutMs: number, since: number) => {
+          signal.waits++;
+          if (since !== heard) return Promise.resolve();
+          return new Promise<void>((done) => {
+            const timer = setTimeout(() => ((wake = null), done()), timeoutMs).unref();
+            wake = () => (clearTimeout(timer), (wake = null), done());
+          });
+        },
+        announce: () => {
+          heard++;
+          wake?.();
+        },
+      };
+      return signal;
+    }
+
+    it('reads once more after a batch and then waits: no polling while nothing is announced', async () => {
+      const name = 'count-quiet';
+      await CountingProjection.createTables(pool, name);
+      const changes = announcer();
+      // A poll interval far longer than the test: every read after the first comes from an announcement.
+      const runner = new ProjectionRunner(pool, store, new CountingProjection(name, 'runner'), {
+        ...FAST,
+        pollIntervalMs: 30_000,
+        changes,
+      });
+      // What each read found: a batch, nothing, or nothing yet (events behind an older open
+      // transaction, another test's on this server perhaps: looked at again soon, on purpose).
+      const found: ('batch' | 'nothing' | 'held')[] = [];
+      const original = store.nextRange.bind(store);
+      const reads = jest.spyOn(store, 'nextRange').mockImplementation(async (options) => {
+        const next = await original(options);
+        found.push(next.range ? 'batch' : next.heldBack ? 'held' : 'nothing');
+        return next;
+      });
+      runner.start();
+      try {
+        await eventually('the count to catch up', async () => (await lagOf(pool, name)) === 0);
+        await eventually('the runner to wait', () => found.at(-1) === 'nothing' && changes.waits >= 1);
+        for (let i = 0; i < 3; i++) {
+          found.length = 0;
+          const [tick] = await appendTicks(store, 1);
+          changes.announce();
+          await eventually('the tick to be applied', async () =>
+            (await CountingProjection.applied(pool, name)).some((r) => r.eventId === tick),
+          );
+          await eventually('the runner to find nothing more', () => found.includes('nothing'));
+          await sleep(100);
+          // The batch, then one read that found nothing, then the wait: no retries, no polls.
+          expect(found.filter((f) => f !== 'held')).toEqual(['batch', 'nothing']);
+        }
+      } finally {
+        reads.mockRestore();
+        await runner.stop();
+      }
+    });
+
+    it('misses no append announced between its read and its wait', async () => {
+      const name = 'count-gap';
+      await CountingProjection.createTables(pool, name);
+      const changes = announcer();
+      const projection = new CountingProjection(name, 'runner');
+      const runner = new ProjectionRunner(pool, store, projection, { ...FAST, pollIntervalMs: 30_000, changes });
+      runner.start();
+      const original = store.nextRange.bind(store);
+      const reads = jest.spyOn(store, 'nextRange');
+      try {
+        await eventually('the count to catch up', async () => (await lagOf(pool, name)) === 0);
+        await eventually('the runner to wait', () => changes.waits >= 1);
+        // The next read finds nothing; an append commits and is announced before the runner waits.
+        let appended: string[] = [];
+        reads.mockImplementationOnce(async (options) => {
+          const found = await original(options);
+          appended = await appendTicks(store, 1);
+          changes.announce();
+          return found;
+        });
+        changes.announce(); // wakes the runner for that read
+        await eventually('the late append to be applied', async () =>
+          (await CountingProjection.applied(pool, name)).some((r) => appended.includes(r.eventId)),
+        );
+      } finally {
+        reads.mockRestore();
+        await runner.stop();
+      }
+    });
+  });
+
   describe('when a transaction commits late', () => {
     it('applies its event exactly once after it commits, never skipping it', async () => {
       const name = 'count-late';
@@ -429,9 +525,12 @@ describe(ProjectionRunner.name, () => {
       let idles = 0;
       const runner = new ProjectionRunner(pool, store, new CountingProjection(name, 'runner'), {
         ...FAST,
-        waitForChange: async () => {
-          idles++;
-          await sleep(10);
+        changes: {
+          mark: () => 0,
+          next: async () => {
+            idles++;
+            await sleep(10);
+          },
         },
       });
       runner.start();

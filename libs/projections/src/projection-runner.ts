@@ -1,12 +1,17 @@
 import { Pool, PoolClient } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
+import type { ChangeSignal } from '@app/platform';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints';
 import { Projection } from './projection';
 
 export interface RunnerOptions {
   batchSize?: number;
-  /** Resolves at the next committed append (LISTEN/NOTIFY) or after the timeout. */
-  waitForChange?: (timeoutMs: number) => Promise<void>;
+  /**
+   * Committed appends as they are announced (LISTEN/NOTIFY): the runner takes a mark before each
+   * read and, when the read finds nothing, waits for an announcement after that mark or the poll
+   * interval. Without it the runner polls.
+   */
+  changes?: ChangeSignal;
   pollIntervalMs?: number;
   /**
    * The least time from the start of one batch to the start of the next while batches are not
@@ -49,6 +54,10 @@ export class ProjectionRunner {
    * next wait, as it forgets the position before every wait.
    */
   private committed: string | null = null;
+  /** The loop's waits in progress, ended at stop. */
+  private readonly waits = new Set<() => void>();
+  /** The last batch found nothing while committed events waited behind an older open transaction. */
+  private heldBack = false;
   active = false;
 
   constructor(
@@ -64,12 +73,12 @@ export class ProjectionRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const end of [...this.waits]) end();
     await this.loop;
   }
 
   private async run(): Promise<void> {
     const log = this.options.log ?? (() => undefined);
-    let woken = false;
     let quickRetries = 0;
     while (!this.stopped) {
       try {
@@ -79,20 +88,23 @@ export class ProjectionRunner {
           continue;
         }
         const started = Date.now();
+        // Before the read: an append announced while it runs or after wakes the wait below at once.
+        const mark = this.options.changes?.mark() ?? 0;
         const processed = await this.processBatch(this.conn);
         if (processed > 0 || processed === -1) {
           quickRetries = 0;
           if (processed > 0 && processed < (this.options.batchSize ?? 1000)) {
             await this.sleep((this.options.batchIntervalMs ?? 0) - (Date.now() - started));
           }
-        } else if (woken && quickRetries < 8) {
-          // Woken but nothing visible yet: an older transaction is still open. Look again soon.
+        } else if (this.heldBack && quickRetries < 8) {
+          // Committed events wait behind an older transaction still open (another runner's batch,
+          // a late append), which may announce nothing when it ends: look again soon, a few times.
           quickRetries++;
           await this.sleep(25);
         } else {
-          quickRetries = 0;
+          if (!this.heldBack) quickRetries = 0;
           this.committed = null;
-          woken = await this.idle();
+          await this.idle(mark);
         }
       } catch (err) {
         log(`projection ${this.projection.name}: ${(err as Error).message}; retrying`);
@@ -149,7 +161,9 @@ export class ProjectionRunner {
   async processBatch(conn: PoolClient): Promise<number> {
     const position = this.committed ?? (await readCheckpoint(conn, this.projection.name));
     this.committed = null;
-    const batch = await this.store.readAllRange({ after: position, limit: this.options.batchSize ?? 1000 });
+    const next = await this.store.nextRange({ after: position, limit: this.options.batchSize ?? 1000 });
+    this.heldBack = next.heldBack;
+    const batch = next.range;
     if (!batch) {
       this.committed = position;
       return 0;
@@ -173,17 +187,28 @@ export class ProjectionRunner {
     }
   }
 
-  /** Waits for a change or the poll interval; true when woken before the interval ran out. */
-  private async idle(): Promise<boolean> {
+  /** Waits for an append announced after `mark`, or the poll interval. */
+  private async idle(mark: number): Promise<void> {
     const timeout = this.options.pollIntervalMs ?? 1000;
-    const started = Date.now();
-    if (this.options.waitForChange) await this.options.waitForChange(timeout);
+    if (this.options.changes) await this.untilStopped(this.options.changes.next(timeout, mark));
     else await this.sleep(timeout);
-    return Date.now() - started < timeout - 5;
   }
 
   private sleep(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
-    return new Promise((r) => setTimeout(r, ms).unref?.());
+    return this.untilStopped(new Promise<void>((r) => setTimeout(r, ms).unref?.()));
+  }
+
+  /** Resolves when `wait` does or at stop, whichever comes first. */
+  private untilStopped(wait: Promise<void>): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((done) => {
+      const end = () => {
+        this.waits.delete(end);
+        done();
+      };
+      this.waits.add(end);
+      wait.then(end, end);
+    });
   }
 }

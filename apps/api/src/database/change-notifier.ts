@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { APPEND_CHANNEL } from '@app/event-store';
-import { type AppConfig, NotificationListener, runtimeConnection } from '@app/platform';
+import { type AppConfig, type ChangeSignal, NotificationListener, runtimeConnection } from '@app/platform';
 import { APP_CONFIG, DATABASE_URL } from './database.providers';
 
 /**
@@ -28,6 +28,11 @@ export class ChangeNotifier implements OnModuleInit, OnApplicationShutdown {
   /** Resolves at the next committed append anywhere, or after `timeoutMs`. */
   next(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return this.listener.next(timeoutMs, signal);
+  }
+
+  /** What the projection runners wait on: a mark before each read, the wait after it. */
+  get changes(): ChangeSignal {
+    return this.listener.changes;
   }
 
   onApplicationShutdown(): Promise<void> {

@@ -59,7 +59,7 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     const log = (m: string) => this.logger.log(m);
     for (const projection of ALL_PROJECTIONS) {
       const runner = new ProjectionRunner(this.pool, this.store, projection, {
-        waitForChange: (ms) => this.notifier.next(ms),
+        changes: this.notifier.changes,
         log,
       });
       runner.start();

@@ -57,6 +57,21 @@ describe(NotificationListener.name, () => {
     ]);
   });
 
+  it('wakes a wait at once for a notification heard after the mark it was given', async () => {
+    const listener = await listen();
+    const mark = listener.mark();
+    // Nothing heard since the mark: the wait waits (a timeout far beyond the test's).
+    const waiting = listener.changes.next(10 * 60_000, mark).then(() => 'woken');
+    const pause = new Promise((done) => setTimeout(() => done('waiting'), 50));
+    expect(await Promise.race([waiting, pause])).toBe('waiting');
+    await db.pool.query(`SELECT pg_notify('one', 'a')`);
+    expect(await waiting).toBe('woken');
+    await eventually(() => listener.mark() !== mark);
+    // Heard between the mark and the wait (a timeout far beyond the test's): resolved at once.
+    await listener.changes.next(10 * 60_000, mark);
+    expect(listener.mark()).toBe(mark + 1);
+  });
+
   it('is not live while its connection is gone, reconnects, and catches up from the last sign of life', async () => {
     const resumed: Date[] = [];
     const listener = await listen({ onResumed: async (_client, downSince) => void resumed.push(downSince) });

@@ -21,6 +21,15 @@ export interface NotificationListenerOptions {
 }
 
 /**
+ * What a reader that waits for changes after each read waits on (projection runners): a mark
+ * taken before the read, then the wait, which resolves at once when something was heard since.
+ */
+export interface ChangeSignal {
+  mark(): number;
+  next(timeoutMs: number, since: number): Promise<void>;
+}
+
+/**
  * LISTEN on a dedicated connection, reconnecting with backoff. While it is down `live` is false
  * and notifications are lost: callers poll meanwhile (`next` always has a timeout), and
  * `onResumed` catches up when it is back.
@@ -30,6 +39,8 @@ export class NotificationListener {
   private heartbeat: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private readonly wake = new EventEmitter().setMaxListeners(0);
+  /** Wakes so far (notifications, reconnections, stop): see mark. */
+  private wakes = 0;
   private lastAlive = new Date();
   private gap = false;
   private closed = false;
@@ -37,6 +48,11 @@ export class NotificationListener {
     Pick<NotificationListenerOptions, 'heartbeatMs' | 'reconnectMs' | 'maxReconnectMs'>
   >;
   private delayMs: number;
+  /** This listener as a ChangeSignal. */
+  readonly changes: ChangeSignal = {
+    mark: () => this.mark(),
+    next: (timeoutMs, since) => this.next(timeoutMs, undefined, since),
+  };
 
   constructor(private readonly options: NotificationListenerOptions) {
     this.settings = { heartbeatMs: 5_000, reconnectMs: 1_000, maxReconnectMs: 10_000, ...options };
@@ -52,8 +68,21 @@ export class NotificationListener {
     await this.connect().catch((err: Error) => this.down(`LISTEN failed (${err.message})`));
   }
 
-  /** Resolves at the next notification on any channel, at a reconnection, at stop, or after `timeoutMs`. */
-  next(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * A mark of what has been heard so far: `next(…, since)` with it resolves at once when anything
+   * was heard after it. Taken before a read, it closes the gap between the read and the wait (a
+   * notification that arrives in between is not missed).
+   */
+  mark(): number {
+    return this.wakes;
+  }
+
+  /**
+   * Resolves at the next notification on any channel, at a reconnection, at stop, or after
+   * `timeoutMs`; at once when given a mark (`since`) that something was heard after.
+   */
+  next(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
+    if (since !== undefined && since !== this.wakes) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -67,13 +96,18 @@ export class NotificationListener {
     });
   }
 
+  private wakeAll(): void {
+    this.wakes++;
+    this.wake.emit('wake');
+  }
+
   async stop(): Promise<void> {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     if (this.heartbeat) clearInterval(this.heartbeat);
     const client = this.client;
     this.client = null;
-    this.wake.emit('wake');
+    this.wakeAll();
     await client?.end().catch(() => undefined);
   }
 
@@ -83,7 +117,7 @@ export class NotificationListener {
     client.on('error', (err) => this.lost(client, err));
     client.on('notification', (n) => {
       this.options.onNotification?.(n.channel, n.payload ?? '');
-      this.wake.emit('wake');
+      this.wakeAll();
     });
     try {
       await client.connect();
@@ -101,7 +135,7 @@ export class NotificationListener {
     this.delayMs = this.settings.reconnectMs;
     this.heartbeat = setInterval(() => void this.beat(client), this.settings.heartbeatMs).unref();
     // Waiters may have missed notifications while it was down: let them look now.
-    this.wake.emit('wake');
+    this.wakeAll();
   }
 
   private async beat(client: Client): Promise<void> {
