@@ -14,7 +14,7 @@ import {
   tuneRuntime,
 } from '@app/platform';
 import { ALL_PROJECTIONS, ProjectionRunner, READ_MODEL_ENTITIES } from '@app/projections';
-import { SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
+import { SequencerProjection, sequencerRunnerOptions } from '@app/transparency';
 import { RetentionScheduler } from '@app/retention';
 
 /**
@@ -47,8 +47,10 @@ async function main(): Promise<void> {
   const { changes } = listener;
 
   const runners = ALL_PROJECTIONS.map((p) => new ProjectionRunner(pool, store, p, { changes, log: say }));
-  // The transparency log's sequencer, polling in larger batches (never rebuilt).
-  runners.push(new ProjectionRunner(pool, store, new SequencerProjection(), { ...SEQUENCER_RUNNER_OPTIONS, log: say }));
+  // The transparency log's sequencer, in larger batches, at most ten a second (never rebuilt).
+  runners.push(
+    new ProjectionRunner(pool, store, new SequencerProjection(), { ...sequencerRunnerOptions(changes), log: say }),
+  );
   runners.forEach((r) => r.start());
   say(`running ${runners.map((r) => r.projection.name).join(', ')}`);
   // The retention job (per-tenant settings; one runner at a time across processes). It destroys

@@ -170,20 +170,20 @@ export class PostgresEventStore {
   }
 
   /**
-   * readAllRange, and when it finds nothing, whether committed events wait after `after` behind
-   * a transaction still open that is older than theirs (`heldBack`): they become visible when it
-   * ends, which may announce nothing (it may append nothing). Without any, every event not yet
-   * visible commits after this read, and its NOTIFY comes after it.
+   * readAllRange, and whether committed events wait after it (after `after` when it finds
+   * nothing) behind a transaction still open that is older than theirs (`heldBack`): they become
+   * visible when it ends, which may announce nothing (it may append nothing). Without any, every
+   * event after the range commits after this read, and its NOTIFY comes after it.
    */
   async nextRange(options: { after?: string | null; limit?: number } = {}): Promise<NextRange> {
     const { from, limit } = pageOf(options);
     const { rows } = await this.pool.query<{ tx: string | null; pos: string | null; n: string | null; held: boolean }>({
       name: 'es_next_range',
       text: `SELECT last.tx::text AS tx, last.pos::text AS pos, last.k::text AS n,
-                    CASE WHEN last.k IS NULL THEN EXISTS (
+                    EXISTS (
                       SELECT 1 FROM es_events h
                        WHERE (h.transaction_id, h.position) > ($1::xid8, $2::bigint)
-                         AND h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) ELSE false END AS held
+                         AND h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) AS held
                FROM (SELECT 1) one LEFT JOIN LATERAL (
                  SELECT page.tx, page.pos, page.k FROM (
                    SELECT transaction_id AS tx, position AS pos,
@@ -200,7 +200,7 @@ export class PostgresEventStore {
         through: formatPosition({ transactionId: row.tx, position: row.pos }),
         count: Number(row.n),
       },
-      heldBack: false,
+      heldBack: row.held,
     };
   }
 

@@ -58,9 +58,10 @@ export interface LogRange {
   count: number;
 }
 
-/** What the next range of the log is (null: nothing new visible), and whether events wait behind an open transaction. */
+/** The next range of the log (null: nothing new visible). */
 export interface NextRange {
   range: LogRange | null;
+  /** Committed events after the range (or after `after`) wait behind an older transaction still open. */
   heldBack: boolean;
 }
 

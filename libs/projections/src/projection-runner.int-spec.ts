@@ -446,7 +446,7 @@ describe(ProjectionRunner.name, () => {
       return signal;
     }
 
-    it('reads once more after a batch and then waits: no polling while nothing is announced', async () => {
+    it('after a batch that took everything committed, waits: no read that finds nothing, no polling', async () => {
       const name = 'count-quiet';
       await CountingProjection.createTables(pool, name);
       const changes = announcer();
@@ -456,31 +456,38 @@ describe(ProjectionRunner.name, () => {
         pollIntervalMs: 30_000,
         changes,
       });
-      // What each read found: a batch, nothing, or nothing yet (events behind an older open
-      // transaction, another test's on this server perhaps: looked at again soon, on purpose).
-      const found: ('batch' | 'nothing' | 'held')[] = [];
+      // What each read found, and whether committed events waited behind an older open
+      // transaction (another test's on this server, perhaps): then it reads again, on purpose.
+      const found: string[] = [];
       const original = store.nextRange.bind(store);
       const reads = jest.spyOn(store, 'nextRange').mockImplementation(async (options) => {
         const next = await original(options);
-        found.push(next.range ? 'batch' : next.heldBack ? 'held' : 'nothing');
+        found.push(`${next.range ? 'batch' : 'nothing'}${next.heldBack ? ' held' : ''}`);
         return next;
       });
       runner.start();
       try {
         await eventually('the count to catch up', async () => (await lagOf(pool, name)) === 0);
-        await eventually('the runner to wait', () => found.at(-1) === 'nothing' && changes.waits >= 1);
-        for (let i = 0; i < 3; i++) {
+        await eventually('the runner to wait', () => changes.waits >= 1);
+        let quiet = 0;
+        // Up to 30 appends, until 3 found nothing else waiting (a busy server holds some back).
+        for (let i = 0; i < 30 && quiet < 3; i++) {
           found.length = 0;
+          const waits = changes.waits;
           const [tick] = await appendTicks(store, 1);
           changes.announce();
           await eventually('the tick to be applied', async () =>
             (await CountingProjection.applied(pool, name)).some((r) => r.eventId === tick),
           );
-          await eventually('the runner to find nothing more', () => found.includes('nothing'));
+          await eventually('the runner to wait again', () => changes.waits > waits);
           await sleep(100);
-          // The batch, then one read that found nothing, then the wait: no retries, no polls.
-          expect(found.filter((f) => f !== 'held')).toEqual(['batch', 'nothing']);
+          if (found.some((f) => f.endsWith('held'))) continue;
+          quiet++;
+          // The batch, then the wait: no read to find nothing, no retries, no polls.
+          expect(found).toEqual(['batch']);
+          expect(changes.waits).toBe(waits + 1);
         }
+        expect(quiet).toBeGreaterThan(0);
       } finally {
         reads.mockRestore();
         await runner.stop();

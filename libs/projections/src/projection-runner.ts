@@ -51,12 +51,12 @@ export class ProjectionRunner {
    * without reading it again; null: read it. A rebuild moving it forward meanwhile is seen by
    * the lock each batch takes in its transaction (the batch is dropped, the checkpoint read
    * again); one moved back (a migration's down, an operator's reset) is seen after the runner's
-   * next wait, as it forgets the position before every wait.
+   * next wait that no announcement ended (see idle), or by the lock of the next batch.
    */
   private committed: string | null = null;
   /** The loop's waits in progress, ended at stop. */
   private readonly waits = new Set<() => void>();
-  /** The last batch found nothing while committed events waited behind an older open transaction. */
+  /** The last read saw committed events after what it found waiting behind an older open transaction. */
   private heldBack = false;
   active = false;
 
@@ -94,7 +94,8 @@ export class ProjectionRunner {
         if (processed > 0 || processed === -1) {
           quickRetries = 0;
           if (processed > 0 && processed < (this.options.batchSize ?? 1000)) {
-            await this.sleep((this.options.batchIntervalMs ?? 0) - (Date.now() - started));
+            if (this.caughtUp(mark)) await this.idle(mark);
+            else await this.sleep((this.options.batchIntervalMs ?? 0) - (Date.now() - started));
           }
         } else if (this.heldBack && quickRetries < 8) {
           // Committed events wait behind an older transaction still open (another runner's batch,
@@ -103,7 +104,6 @@ export class ProjectionRunner {
           await this.sleep(25);
         } else {
           if (!this.heldBack) quickRetries = 0;
-          this.committed = null;
           await this.idle(mark);
         }
       } catch (err) {
@@ -187,11 +187,29 @@ export class ProjectionRunner {
     }
   }
 
-  /** Waits for an append announced after `mark`, or the poll interval. */
+  /**
+   * After a batch that was not full: whether it took every event committed before its read
+   * (nothing waited behind an older open transaction) and nothing has been announced since the
+   * mark taken before it. Then every later event commits after that read and is announced after
+   * the mark: the runner waits for it without reading again to find nothing. Never without
+   * announcements, nor with a batch interval (batches then wait for each other on purpose).
+   */
+  private caughtUp(mark: number): boolean {
+    const { changes, batchIntervalMs } = this.options;
+    return changes !== undefined && !batchIntervalMs && !this.heldBack && changes.mark() === mark;
+  }
+
+  /**
+   * Waits for an append announced after `mark`, or the poll interval. A wait that ends without
+   * one forgets the checkpoint it remembered, so one moved back meanwhile (a migration's down,
+   * an operator's reset) is read again; after an announcement the batch it brings finds a moved
+   * checkpoint by the lock it takes.
+   */
   private async idle(mark: number): Promise<void> {
-    const timeout = this.options.pollIntervalMs ?? 1000;
-    if (this.options.changes) await this.untilStopped(this.options.changes.next(timeout, mark));
-    else await this.sleep(timeout);
+    const { changes, pollIntervalMs = 1000 } = this.options;
+    if (changes) await this.untilStopped(changes.next(pollIntervalMs, mark));
+    else await this.sleep(pollIntervalMs);
+    if (!changes || changes.mark() === mark) this.committed = null;
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { Frontier, HASH_SIZE, isStoredLevel, type TreeNode } from '@app/tlog';
-import { type Batch, IN_BATCH_SQL, type Projection, rangeParams } from '@app/projections';
+import type { ChangeSignal } from '@app/platform';
+import { type Batch, IN_BATCH_SQL, type Projection, rangeParams, type RunnerOptions } from '@app/projections';
 import { RANGE_LEAVES, STORED_SIZE_SQL, StoredNodes, storedTreeSize } from './stored-nodes';
 
 export const SEQUENCER_NAME = 'transparency-log';
@@ -14,6 +15,15 @@ export const SEQUENCER_NAME = 'transparency-log';
  * Nothing waits on a leaf within the second (checkpointCovering waits for it).
  */
 export const SEQUENCER_RUNNER_OPTIONS = { pollIntervalMs: 100, batchIntervalMs: 100, batchSize: 5000 } as const;
+
+/**
+ * The sequencer's runner in a service that hears appends announced (`changes`): between batches
+ * it waits for one (or a second) instead of looking every tenth of a second, still one batch per
+ * tenth of a second at most while events keep coming. Idle, it read the log ten times a second
+ * (8 ms of the API's CPU per second, of 31).
+ */
+export const sequencerRunnerOptions = (changes?: ChangeSignal): RunnerOptions =>
+  changes ? { ...SEQUENCER_RUNNER_OPTIONS, pollIntervalMs: 1000, changes } : SEQUENCER_RUNNER_OPTIONS;
 
 /**
  * The sequencer: every event of es_events, in commit order and of every stream, becomes the next

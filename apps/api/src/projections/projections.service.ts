@@ -4,7 +4,7 @@ import { Gauge } from 'prom-client';
 import { PostgresEventStore } from '@app/event-store';
 import { ALL_PROJECTIONS, ProjectionRunner, projectionLags } from '@app/projections';
 import { RetentionScheduler } from '@app/retention';
-import { SEQUENCER_NAME, SEQUENCER_RUNNER_OPTIONS, SequencerProjection } from '@app/transparency';
+import { SEQUENCER_NAME, SequencerProjection, sequencerRunnerOptions } from '@app/transparency';
 import type { AppConfig } from '@app/platform';
 import { ChangeNotifier } from '../database/change-notifier';
 import { APP_CONFIG, PG_POOL } from '../database/database.providers';
@@ -67,7 +67,7 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     }
     // The transparency log's sequencer runs like a projection (and is never rebuilt).
     const sequencer = new ProjectionRunner(this.pool, this.store, new SequencerProjection(), {
-      ...SEQUENCER_RUNNER_OPTIONS,
+      ...sequencerRunnerOptions(this.notifier.changes),
       log,
     });
     sequencer.start();
