@@ -21,7 +21,8 @@ export class ThreadStatusSnapshotPoints1764402500000 implements MigrationInterfa
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE rm_conversations ADD COLUMN snapshot_version bigint CHECK (snapshot_version >= 0)`);
     await q.query(`ALTER TABLE rm_conversations ALTER COLUMN snapshot DROP NOT NULL`);
-    // Checked on the rows there already without blocking their readers and writers meanwhile.
+    // Checked on the rows there already (within the migration's transaction, which holds the
+    // ADD COLUMN's exclusive lock until it commits).
     await q.query(`ALTER TABLE rm_conversations ADD CONSTRAINT rm_conversations_snapshot_point
       CHECK ((snapshot IS NULL) = (snapshot_version = 0) AND snapshot_version <= version
              AND (snapshot_version IS NOT NULL OR snapshot IS NOT NULL)) NOT VALID`);

@@ -15,11 +15,9 @@ export class ThreadStatusSnapshotSchema1764402600000 implements MigrationInterfa
   name = 'ThreadStatusSnapshotSchema1764402600000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE rm_conversations ADD COLUMN snapshot_schema smallint CHECK (snapshot_schema > 0)`);
-    // Checked on the rows there already without blocking their readers and writers meanwhile.
-    await q.query(`ALTER TABLE rm_conversations ADD CONSTRAINT rm_conversations_snapshot_schema
-      CHECK (snapshot_schema IS NULL OR snapshot IS NOT NULL) NOT VALID`);
-    await q.query(`ALTER TABLE rm_conversations VALIDATE CONSTRAINT rm_conversations_snapshot_schema`);
+    // One scan of the table under the ADD COLUMN's exclusive lock (every row NULL: nothing to refuse).
+    await q.query(`ALTER TABLE rm_conversations ADD COLUMN snapshot_schema smallint CHECK (snapshot_schema > 0),
+      ADD CONSTRAINT rm_conversations_snapshot_schema CHECK (snapshot_schema IS NULL OR snapshot IS NOT NULL)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -264,9 +264,20 @@ describe(PostgresEventStore.name, () => {
         expect(rangeWhileOpen?.through ?? null).toBe(
           whileOpen.length > seen.length ? whileOpen.at(-1)!.position : null,
         );
-        // From the end of what is visible: nothing yet, and the later event said to be waiting.
-        const end = whileOpen.at(-1)?.position ?? null;
+        // From the end of what is visible: nothing yet, and the later event said to be waiting;
+        // from before it, the range up to it, the later event said to wait after it.
+        const end = whileOpen.at(-1)!.position;
         expect(await store.nextRange({ after: end })).toEqual({ range: null, heldBack: true });
+        const before = whileOpen.at(-2)!.position;
+        expect(await store.nextRange({ after: before })).toEqual({
+          range: { after: before, through: end, count: 1 },
+          heldBack: true,
+        });
+        // A full page is not looked past (its reader reads on).
+        expect(await store.nextRange({ after: before, limit: 1 })).toEqual({
+          range: { after: before, through: end, count: 1 },
+          heldBack: false,
+        });
         // Nothing after the open transaction is handed out while it is open: handing out the
         // later event would move readers past the late one's place in commit order.
         const handedOut = whileOpen.slice(seen.length).map((e) => e.eventId);

@@ -61,7 +61,10 @@ export interface LogRange {
 /** The next range of the log (null: nothing new visible). */
 export interface NextRange {
   range: LogRange | null;
-  /** Committed events after the range (or after `after`) wait behind an older transaction still open. */
+  /**
+   * Committed events after the range (or after `after`) wait behind an older transaction still
+   * open. False after a full page (not looked for).
+   */
   heldBack: boolean;
 }
 

@@ -450,10 +450,12 @@ describe(ProjectionRunner.name, () => {
       const name = 'count-quiet';
       await CountingProjection.createTables(pool, name);
       const changes = announcer();
-      // A poll interval far longer than the test: every read after the first comes from an announcement.
+      // A poll interval far longer than a round: every read in a round comes from its announcement
+      // (events held back longer than the quick re-reads, by another test's transaction, are
+      // found by the poll).
       const runner = new ProjectionRunner(pool, store, new CountingProjection(name, 'runner'), {
         ...FAST,
-        pollIntervalMs: 30_000,
+        pollIntervalMs: 2_000,
         changes,
       });
       // What each read found, and whether committed events waited behind an older open
@@ -499,7 +501,8 @@ describe(ProjectionRunner.name, () => {
       await CountingProjection.createTables(pool, name);
       const changes = announcer();
       const projection = new CountingProjection(name, 'runner');
-      const runner = new ProjectionRunner(pool, store, projection, { ...FAST, pollIntervalMs: 30_000, changes });
+      // Its poll (20 s) comes after `eventually` gives up (5 s): only the mark can bring the read.
+      const runner = new ProjectionRunner(pool, store, projection, { ...FAST, pollIntervalMs: 20_000, changes });
       runner.start();
       const original = store.nextRange.bind(store);
       const reads = jest.spyOn(store, 'nextRange');
@@ -508,18 +511,53 @@ describe(ProjectionRunner.name, () => {
         await eventually('the runner to wait', () => changes.waits >= 1);
         // The next read finds nothing; an append commits and is announced before the runner waits.
         let appended: string[] = [];
+        let readsThen = Infinity;
         reads.mockImplementationOnce(async (options) => {
           const found = await original(options);
           appended = await appendTicks(store, 1);
           changes.announce();
+          readsThen = reads.mock.calls.length;
           return found;
         });
         changes.announce(); // wakes the runner for that read
-        await eventually('the late append to be applied', async () =>
+        await eventually('a read after the announcement', () => reads.mock.calls.length > readsThen, 5_000);
+        await eventually('the append to be applied', async () =>
           (await CountingProjection.applied(pool, name)).some((r) => appended.includes(r.eventId)),
         );
       } finally {
         reads.mockRestore();
+        await runner.stop();
+      }
+    });
+
+    it('finds a checkpoint moved back while it waits: at its poll, or by the next batch’s lock', async () => {
+      const name = `reset-heard-${randomUUID()}`;
+      await CountingProjection.createTables(pool, name);
+      const changes = announcer();
+      const runner = new ProjectionRunner(pool, store, new CountingProjection(name, 'a'), {
+        ...FAST,
+        pollIntervalMs: 200,
+        changes,
+      });
+      const reset = async () => {
+        await pool.query(`TRUNCATE ${CountingProjection.table(name)}, ${CountingProjection.counts(name)}`);
+        await pool.query(`UPDATE projection_checkpoints SET position = '0-0', events = 0 WHERE name = $1`, [name]);
+      };
+      runner.start();
+      try {
+        await eventually('caught up', async () => (await lagOf(pool, name)) === 0);
+        // Nothing announced: the poll that ends its wait forgets the position.
+        await reset();
+        await eventually('applied again', async () => (await lagOf(pool, name)) === 0);
+        // An append announced: its batch finds the moved checkpoint when it locks it.
+        await eventually('the runner to wait', () => changes.waits >= 1);
+        await reset();
+        await appendTicks(store, 1);
+        changes.announce();
+        await eventually('applied again', async () => (await lagOf(pool, name)) === 0);
+        const applied = (await CountingProjection.applied(pool, name)).map((r) => r.eventId);
+        expect(applied).toEqual(await allEventIds(pool));
+      } finally {
         await runner.stop();
       }
     });
