@@ -7,6 +7,7 @@ import { runHttpBenchmark } from './http/http-bench';
 import { runMixedBenchmark } from './http/mixed-bench';
 import { RunningService, startService } from './http/service';
 import { runLongStreamBenchmark } from './long-stream/long-stream-bench';
+import { runSteadyBenchmark } from './http/steady-bench';
 import {
   appendTable,
   auditTable,
@@ -15,6 +16,7 @@ import {
   httpTable,
   longStreamTable,
   mixedTable,
+  steadyTable,
   summaryLine,
   tlogTable,
 } from './report';
@@ -34,6 +36,7 @@ const FIGURES = [
   'http',
   'mixed',
   'longStream',
+  'steady',
   'workers',
   'append',
   'tlog',
@@ -112,6 +115,16 @@ async function serviceFigures(url: string, figures: Figure[], summary: BenchSumm
       );
       process.stdout.write(`${longStreamTable(summary.longStream, events)}\n`);
     }
+    if (figures.includes('steady')) {
+      const plan = {
+        rate: num('BENCH_STEADY_RATE', 20),
+        seconds: num('BENCH_STEADY_SECONDS', 10),
+        rounds: num('BENCH_STEADY_ROUNDS', 2),
+        conversations: 8,
+      };
+      summary.steady = await runSteadyBenchmark(url, service, plan, progress);
+      process.stdout.write(`${steadyTable(summary.steady)}\n`);
+    }
   } finally {
     await service.stop();
   }
@@ -130,7 +143,7 @@ async function main(): Promise<void> {
     // for the figures after them (seeded once per run), its read models at its head for the
     // service. The store bench's streams last: the service would have to catch its read models up.
     const audit = figures.filter((f): f is AuditFigure => f === 'auditQuery' || f === 'projectionRebuild');
-    const throughService = figures.some((f) => f === 'http' || f === 'mixed' || f === 'longStream');
+    const throughService = figures.some((f) => f === 'http' || f === 'mixed' || f === 'longStream' || f === 'steady');
     if (audit.length) {
       const sizes = { small: num('BENCH_SMALL_EVENTS', 100_000), large: num('BENCH_LARGE_EVENTS', 1_000_000) };
       Object.assign(summary, await runAuditBenchmark(db.url, progress, sizes, audit, throughService));

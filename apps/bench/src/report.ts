@@ -5,6 +5,7 @@ import type { HttpResult } from './http/http-bench';
 import type { MixedPlan, MixedResult } from './http/mixed-bench';
 import type { WorkersResult } from './http/workers-bench';
 import type { LongStreamResult } from './long-stream/long-stream-bench';
+import type { SteadyResult } from './http/steady-bench';
 import { AppendRates } from './runner';
 
 /**
@@ -16,6 +17,7 @@ export interface BenchSummary extends Partial<AuditBenchResult> {
   http?: HttpResult;
   mixed?: MixedResult;
   longStream?: LongStreamResult;
+  steady?: SteadyResult;
   tlog?: TlogResult;
   workers?: WorkersResult;
   encryption?: EncryptionResult;
@@ -87,6 +89,16 @@ export function longStreamTable(r: LongStreamResult, events: { long: number; sho
     `${r.coldShortMs} short; long/short ${r.coldRatio}\n` +
     `The service's CPU per message until every read model holds it (ms): ${r.serviceCpuLongMs ?? '?'} long, ` +
     `${r.serviceCpuShortMs ?? '?'} short; long/short ${r.serviceCpuRatio ?? '?'}`
+  );
+}
+
+export function steadyTable(r: SteadyResult): string {
+  return (
+    `A steady ${r.rate} messages/s, one at a time (ms of CPU per message, median of rounds): the service's process ` +
+    `${r.serviceCpuMsPerMessage ?? '?'} (until its read models hold it), the bare route's ${r.bareCpuMsPerMessage ?? '?'}; ` +
+    `the machine's ${r.serviceMachineCpuMsPerMessage ?? '?'} vs ${r.bareMachineCpuMsPerMessage ?? '?'} ` +
+    `(service/bare ${r.machineRatio ?? '?'})\n` +
+    `The service idle: ${r.serviceIdleCpuMsPerSecond ?? '?'} ms of CPU a second`
   );
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { HttpTarget, LoadResult, messageLoad } from './message-load';
-import { DIST_APPS, machineCpuMs, startNodeProcess } from './node-process';
+import { DIST_APPS, machineCpuMs, NodeProcess, startNodeProcess } from './node-process';
 import { RunningService } from './service';
 import { median, medianOrNull } from '../stats';
 
@@ -50,26 +50,34 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
  * in alternating order; each figure is the median of its rounds. After a run of the service its
  * projections catch up before anything else is measured, so the bare route never pays for them.
  */
+/** The bare route (a raw INSERT with a unique guard) in a process of its own, and its target. */
+export async function startBareRoute(databaseUrl: string): Promise<{ process: NodeProcess; target: HttpTarget }> {
+  const env = { BARE_DATABASE_URL: databaseUrl, BARE_POOL_SIZE: String(POOL_SIZE) };
+  const bare = await startNodeProcess(
+    'bare',
+    join(DIST_APPS, 'bench/src/http/bare-server.js'),
+    env,
+    'BARE_PORT',
+    '/health',
+  );
+  return {
+    process: bare,
+    target: {
+      name: 'bare',
+      url: bare.url,
+      headers: {},
+      conversations: async (n) => Array.from({ length: n }, () => randomUUID()),
+    },
+  };
+}
+
 export async function runHttpBenchmark(
   databaseUrl: string,
   service: RunningService,
   plan: HttpPlan,
   progress: (line: string) => void,
 ): Promise<HttpResult> {
-  const bareEnv = { BARE_DATABASE_URL: databaseUrl, BARE_POOL_SIZE: String(POOL_SIZE) };
-  const bareProcess = await startNodeProcess(
-    'bare',
-    join(DIST_APPS, 'bench/src/http/bare-server.js'),
-    bareEnv,
-    'BARE_PORT',
-    '/health',
-  );
-  const bare: HttpTarget = {
-    name: 'bare',
-    url: bareProcess.url,
-    headers: {},
-    conversations: async (n) => Array.from({ length: n }, () => randomUUID()),
-  };
+  const { process: bareProcess, target: bare } = await startBareRoute(databaseUrl);
   const cpuMs = (target: HttpTarget) => (target.name === 'service' ? service.cpuMs() : bareProcess.cpuMs());
   const run = async (target: HttpTarget, seconds: number): Promise<Round> => {
     const before = cpuMs(target);
