@@ -94,8 +94,9 @@ export function longStreamTable(r: LongStreamResult, events: { long: number; sho
 
 export function steadyTable(r: SteadyResult): string {
   return (
-    `A steady ${r.rate} messages/s, one at a time (ms of CPU per message, median of rounds): the service's process ` +
-    `${r.serviceCpuMsPerMessage ?? '?'} (until its read models hold it), the bare route's ${r.bareCpuMsPerMessage ?? '?'}; ` +
+    `A steady ${r.rate} messages/s, one at a time (ms of CPU per message, median of rounds): ` +
+    `the service's process ${r.serviceCpuMsPerMessage ?? '?'} (until its read models hold it), ` +
+    `the bare route's ${r.bareCpuMsPerMessage ?? '?'}; ` +
     `the machine's ${r.serviceMachineCpuMsPerMessage ?? '?'} vs ${r.bareMachineCpuMsPerMessage ?? '?'} ` +
     `(service/bare ${r.machineRatio ?? '?'})\n` +
     `The service idle: ${r.serviceIdleCpuMsPerSecond ?? '?'} ms of CPU a second`
