@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createKeyOn } from './support/keys';
+import { alive, API_MAIN, eventually, NodeProcess, readOnNewConnection } from './support/node-process';
 import { startTestApp, TestApp } from './support/test-app';
 
 /** A self-signed certificate for 127.0.0.1, made for this test. */
@@ -64,6 +67,69 @@ describe('TLS_CERT_FILE and TLS_KEY_FILE', () => {
       req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? 'error'));
       req.end();
     });
+    expect(status).not.toBe(200);
+  });
+});
+
+/** WORKERS=2 with TLS: the primary's port serves HTTPS from both workers, and nothing in plain HTTP. */
+describe('TLS with WORKERS=2', () => {
+  let dir: string;
+  let files: { cert: string; key: string };
+  let db: TestDatabase;
+  let primary: NodeProcess;
+  let base: string;
+
+  const workersListed = () =>
+    [...primary.output.matchAll(/\[conversation-service worker (\d+)\] listening/g)].map((m) => Number(m[1]));
+
+  beforeAll(async () => {
+    if (!existsSync(API_MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+    dir = mkdtempSync(join(tmpdir(), 'cs-tls-workers-'));
+    files = selfSigned(dir);
+    db = await createTestDatabase();
+    primary = new NodeProcess(API_MAIN, {
+      WORKERS: '2',
+      DATABASE_URL: db.runtimeUrl,
+      MIGRATION_DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      TLS_CERT_FILE: files.cert,
+      TLS_KEY_FILE: files.key,
+    });
+    base = (await primary.waitFor(/listening on (https:\/\/127\.0\.0\.1:\d+) \(OpenAPI at \/docs; 2 workers\)/))[1];
+    await eventually('both workers said they listen', () => workersListed().filter(alive).length === 2);
+  }, 120_000);
+  afterAll(async () => {
+    await primary?.stop('SIGKILL');
+    for (const pid of workersListed()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers HTTPS with the certificate given from both workers, each request on a new connection', async () => {
+    const ca = readFileSync(files.cert);
+    const { key } = await createKeyOn(db.url, { role: 'writer', tenantId: 'acme' });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => readOnNewConnection(base, '/v1/me', key, ca)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    // Each worker logs the requests it served (its lines are written within a second).
+    const served = () =>
+      new Set(
+        primary.output
+          .split('\n')
+          .filter((l) => l.startsWith('{') && l.includes('"/v1/me"') && l.includes('"res"'))
+          .map((l) => (JSON.parse(l) as { pid: number }).pid),
+      );
+    await eventually('both workers served /v1/me', () => workersListed().every((pid) => served().has(pid)));
+    // An untrusted certificate is refused by the client, as it must be.
+    await expect(readOnNewConnection(base, '/health')).rejects.toThrow(/self.signed|certificate/i);
+  });
+
+  it('does not answer plain HTTP on that port', async () => {
+    const status = await readOnNewConnection(base.replace('https:', 'http:'), '/health').then(
+      (r) => r.status,
+      (err: NodeJS.ErrnoException) => err.code ?? 'error',
+    );
     expect(status).not.toBe(200);
   });
 });

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../../../..');
@@ -65,9 +66,14 @@ export function readOnNewConnection(
   base: string,
   path: string,
   key?: string,
+  /** For an https base: the certificate to trust. */
+  ca?: Buffer,
 ): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
-    const req = request(`${base}${path}`, { agent: false, headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const options = { agent: false as const, headers: key ? { authorization: `Bearer ${key}` } : {} };
+    const req = base.startsWith('https:')
+      ? httpsRequest(`${base}${path}`, { ...options, ca })
+      : request(`${base}${path}`, options);
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
