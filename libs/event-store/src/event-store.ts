@@ -42,10 +42,13 @@ export const UNLISTED_STREAM_PREFIX = 'access-';
 const LISTED = `stream_id NOT LIKE '${UNLISTED_STREAM_PREFIX}%'`;
 
 /** Where a readAll page starts and how long it may be (1..10,000, 500 by default). */
+/** The most events a read of the log returns (or a range covers) at once, whatever its limit. */
+export const MAX_READ_PAGE = 10_000;
+
 function pageOf(options: { after?: string | null; limit?: number }): { from: GlobalPosition; limit: number } {
   return {
     from: options.after ? parsePosition(options.after) : START,
-    limit: Math.min(Math.max(options.limit ?? 500, 1), 10_000),
+    limit: Math.min(Math.max(options.limit ?? 500, 1), MAX_READ_PAGE),
   };
 }
 

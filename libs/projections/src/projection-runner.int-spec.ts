@@ -521,8 +521,11 @@ describe(ProjectionRunner.name, () => {
         });
         changes.announce(); // wakes the runner for that read
         await eventually('a read after the announcement', () => reads.mock.calls.length > readsThen, 5_000);
-        await eventually('the append to be applied', async () =>
-          (await CountingProjection.applied(pool, name)).some((r) => appended.includes(r.eventId)),
+        // (Held back by another test's open transaction past the quick re-reads, it waits for the poll.)
+        await eventually(
+          'the append to be applied',
+          async () => (await CountingProjection.applied(pool, name)).some((r) => appended.includes(r.eventId)),
+          45_000,
         );
       } finally {
         reads.mockRestore();

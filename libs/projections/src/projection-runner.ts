@@ -1,5 +1,5 @@
 import { Pool, PoolClient } from 'pg';
-import { PostgresEventStore } from '@app/event-store';
+import { MAX_READ_PAGE, PostgresEventStore } from '@app/event-store';
 import type { ChangeSignal } from '@app/platform';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints';
 import { Projection } from './projection';
@@ -60,6 +60,11 @@ export class ProjectionRunner {
   private heldBack = false;
   active = false;
 
+  /** Events per batch at most: the option, within what one read of the log returns. */
+  private get batchSize(): number {
+    return Math.min(this.options.batchSize ?? 1000, MAX_READ_PAGE);
+  }
+
   constructor(
     private readonly pool: Pool,
     private readonly store: PostgresEventStore,
@@ -93,7 +98,7 @@ export class ProjectionRunner {
         const processed = await this.processBatch(this.conn);
         if (processed > 0 || processed === -1) {
           quickRetries = 0;
-          if (processed > 0 && processed < (this.options.batchSize ?? 1000)) {
+          if (processed > 0 && processed < this.batchSize) {
             if (this.caughtUp(mark)) await this.idle(mark);
             else await this.sleep((this.options.batchIntervalMs ?? 0) - (Date.now() - started));
           }
@@ -161,7 +166,7 @@ export class ProjectionRunner {
   async processBatch(conn: PoolClient): Promise<number> {
     const position = this.committed ?? (await readCheckpoint(conn, this.projection.name));
     this.committed = null;
-    const next = await this.store.nextRange({ after: position, limit: this.options.batchSize ?? 1000 });
+    const next = await this.store.nextRange({ after: position, limit: this.batchSize });
     this.heldBack = next.heldBack;
     const batch = next.range;
     if (!batch) {
