@@ -1,11 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, TestDatabase } from '@app/testing';
 import { createKeyOn } from './support/keys';
-import { alive, API_MAIN, eventually, NodeProcess, readOnNewConnection } from './support/node-process';
+import {
+  eventually,
+  jsonLines,
+  killWithWorkers,
+  NodeProcess,
+  readOnNewConnection,
+  startTwoWorkers,
+  workersListedIn,
+} from './support/node-process';
 import { startTestApp, TestApp } from './support/test-app';
 
 /** A self-signed certificate for 127.0.0.1, made for this test. */
@@ -79,32 +87,14 @@ describe('TLS with WORKERS=2', () => {
   let primary: NodeProcess;
   let base: string;
 
-  const workersListed = () =>
-    [...primary.output.matchAll(/\[conversation-service worker (\d+)\] listening/g)].map((m) => Number(m[1]));
-
   beforeAll(async () => {
-    if (!existsSync(API_MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
     dir = mkdtempSync(join(tmpdir(), 'cs-tls-workers-'));
     files = selfSigned(dir);
     db = await createTestDatabase();
-    primary = new NodeProcess(API_MAIN, {
-      WORKERS: '2',
-      DATABASE_URL: db.runtimeUrl,
-      MIGRATION_DATABASE_URL: db.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      TLS_CERT_FILE: files.cert,
-      TLS_KEY_FILE: files.key,
-    });
-    base = (await primary.waitFor(/listening on (https:\/\/127\.0\.0\.1:\d+) \(OpenAPI at \/docs; 2 workers\)/))[1];
-    await eventually('both workers said they listen', () => workersListed().filter(alive).length === 2);
+    ({ primary, base } = await startTwoWorkers(db, { TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.key }));
   }, 120_000);
   afterAll(async () => {
-    if (primary) {
-      await primary.stop('SIGKILL');
-      for (const pid of workersListed()) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    }
+    if (primary) await killWithWorkers(primary);
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -117,18 +107,11 @@ describe('TLS with WORKERS=2', () => {
     // Each worker logs the requests it served (its lines are written within a second).
     const served = () =>
       new Set(
-        primary.output
-          .split('\n')
-          .filter((l) => l.startsWith('{') && l.includes('"/v1/me"') && l.includes('"res"'))
-          .flatMap((l) => {
-            try {
-              return [(JSON.parse(l) as { pid: number }).pid];
-            } catch {
-              return []; // a line still being written
-            }
-          }),
+        jsonLines<{ pid: number; req?: { url: string }; res?: unknown }>(primary.output)
+          .filter((l) => l.req?.url === '/v1/me' && l.res)
+          .map((l) => l.pid),
       );
-    await eventually('both workers served /v1/me', () => workersListed().every((pid) => served().has(pid)));
+    await eventually('both workers served /v1/me', () => workersListedIn(primary).every((pid) => served().has(pid)));
     // An untrusted certificate is refused by the client, as it must be.
     await expect(readOnNewConnection(base, '/health')).rejects.toThrow(/self.signed|certificate/i);
   });

@@ -9,10 +9,14 @@ import { createKeyOn } from './support/keys';
 import {
   alive,
   API_MAIN,
+  childrenOf,
   eventually,
   getOnNewConnection,
+  jsonLines,
+  killWithWorkers,
   NodeProcess,
   readOnNewConnection,
+  startTwoWorkers,
 } from './support/node-process';
 
 interface LogLine {
@@ -36,20 +40,8 @@ describe('WORKERS=2', () => {
   let base: string;
   let workers: number[];
 
-  const logLines = (): LogLine[] =>
-    primary.output
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as LogLine];
-        } catch {
-          return [];
-        }
-      });
-  const childrenOfPrimary = () => workersListed().filter((pid) => alive(pid) && ppidOf(pid) === primary.pid);
-  const workersListed = () =>
-    [...primary.output.matchAll(/\[conversation-service worker (\d+)\] listening/g)].map((m) => Number(m[1]));
+  const logLines = () => jsonLines<LogLine>(primary.output);
+  const childrenOfPrimary = () => childrenOf(primary);
   /** The backends holding each projection's lease (a session advisory lock) in this database. */
   const leaseHolders = async () => {
     const { rows } = await db.pool.query<{ key: string; pid: number }>(
@@ -64,25 +56,12 @@ describe('WORKERS=2', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(API_MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
     db = await createTestDatabase();
-    primary = new NodeProcess(API_MAIN, {
-      WORKERS: '2',
-      DATABASE_URL: db.runtimeUrl,
-      MIGRATION_DATABASE_URL: db.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-    });
-    base = (await primary.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) \(OpenAPI at \/docs; 2 workers\)/))[1];
-    // The primary says so when node:cluster reports the second worker listening, which can come
-    // before that worker's own line: wait for both workers' lines (failed once in CI).
-    await eventually('both workers said they listen', () => childrenOfPrimary().length === 2);
+    ({ primary, base } = await startTwoWorkers(db));
     workers = childrenOfPrimary();
   }, 120_000);
   afterAll(async () => {
-    await primary?.stop('SIGKILL');
-    for (const pid of workersListed()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    if (primary) await killWithWorkers(primary);
     await db?.drop();
   });
 
@@ -201,12 +180,6 @@ describe('WORKERS=2', () => {
     }
   }, 60_000);
 });
-
-function ppidOf(pid: number): number {
-  // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
 
 /**
  * WORKERS=2 with no DATABASE_URL: the primary starts the embedded server once (migrations and the

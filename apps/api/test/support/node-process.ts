@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
@@ -92,4 +93,74 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The parent of a process (/proc/<pid>/stat), or -1 once it is gone. */
+export function ppidOf(pid: number): number {
+  try {
+    // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+/** The workers a WORKERS=n primary's output says are listening (dead ones and replacements included). */
+export const workersListedIn = (primary: NodeProcess): number[] =>
+  [...primary.output.matchAll(/\[conversation-service worker (\d+)\] listening/g)].map((m) => Number(m[1]));
+
+/** The listed workers that are alive and children of the primary. */
+export const childrenOf = (primary: NodeProcess): number[] =>
+  workersListedIn(primary).filter((pid) => alive(pid) && ppidOf(pid) === primary.pid);
+
+/** The output's JSON log lines (a line still being written is skipped). */
+export function jsonLines<T>(output: string): T[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as T];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * `node dist/apps/api/src/main.js` with WORKERS=2 on a test database, on a free port of 127.0.0.1,
+ * logging at info, with `env` on top: resolves once the primary and both of its workers say they
+ * listen (the primary's line can come before a worker's own), with its base URL (http or https).
+ * A start that fails kills what it started.
+ */
+export async function startTwoWorkers(
+  db: { url: string; runtimeUrl: string },
+  env: Record<string, string> = {},
+): Promise<{ primary: NodeProcess; base: string }> {
+  if (!existsSync(API_MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+  const primary = new NodeProcess(API_MAIN, {
+    WORKERS: '2',
+    DATABASE_URL: db.runtimeUrl,
+    MIGRATION_DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  try {
+    const listening = /listening on (https?:\/\/127\.0\.0\.1:\d+) \(OpenAPI at \/docs; 2 workers\)/;
+    const base = (await primary.waitFor(listening))[1];
+    await eventually('both workers said they listen', () => childrenOf(primary).length === 2);
+    return { primary, base };
+  } catch (err) {
+    await killWithWorkers(primary);
+    throw err;
+  }
+}
+
+/** SIGKILL to a primary and to every worker it listed. */
+export async function killWithWorkers(primary: NodeProcess): Promise<void> {
+  await primary.stop('SIGKILL');
+  for (const pid of workersListedIn(primary)) if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
