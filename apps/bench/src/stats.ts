@@ -14,3 +14,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * p) - 1))];
 }
+
+/** (to − from) / n: a counter's growth per unit (CPU ms per message, say); null without a reading or with n = 0. */
+export const perUnit = (from: number | null, to: number | null, n: number): number | null =>
+  from === null || to === null || n === 0 ? null : (to - from) / n;

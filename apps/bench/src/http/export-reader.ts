@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * The `mixed` figure's audit export client, in a process of its own (forked by mixed-bench.ts)
  * so that reading the export costs the load generator's process nothing: `GET /v1/audit/export`
@@ -32,7 +34,6 @@ const counts: Omit<ExportCounts, 'atMs'> = { rows: 0, bytes: 0, completed: 0, fa
 let stopping = false;
 let announced = false;
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const send = (message: ReaderMessage) => process.send?.(message);
 const snapshot = (): ReaderMessage => ({ type: 'counts', ...counts, atMs: Date.now() - started });
 

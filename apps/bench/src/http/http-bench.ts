@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { HttpTarget, LoadResult, messageLoad } from './message-load';
 import { DIST_APPS, machineCpuMs, NodeProcess, startNodeProcess } from './node-process';
 import { RunningService } from './service';
-import { median, medianOrNull } from '../stats';
+import { median, medianOrNull, perUnit } from '../stats';
 
 export interface HttpPlan {
   connections: number;
@@ -86,8 +86,10 @@ export async function runHttpBenchmark(
     if (target.name === 'service') await service.caughtUp();
     const after = cpuMs(target);
     const machineAfter = machineCpuMs();
-    const perMessage = (from: number | null, to: number | null) =>
-      from === null || to === null || result.answered === 0 ? null : Math.round(((to - from) * 1000) / result.answered);
+    const perMessage = (from: number | null, to: number | null) => {
+      const ms = perUnit(from, to, result.answered);
+      return ms === null ? null : Math.round(ms * 1000);
+    };
     const cpuUsPerMessage = perMessage(before, after);
     const machineCpuUsPerMessage = perMessage(machineBefore, machineAfter);
     if (result.failed > 0)

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@app/event-store';
@@ -17,8 +18,6 @@ export interface RunningService {
   caughtUp(pollMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** A writer key of the bench tenant, made by the CLI (`keys:create`), as an operator would. */
 async function createWriterKey(databaseUrl: string): Promise<string> {

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MESSAGE_BODY, type HttpTarget } from './message-load';
 import { machineCpuMs } from './node-process';
 import { startBareRoute } from './http-bench';
 import type { RunningService } from './service';
-import { medianOrNull } from '../stats';
+import { medianOrNull, perUnit } from '../stats';
 
 export interface SteadyPlan {
   /** Messages per second, one at a time. */
@@ -30,8 +31,6 @@ export interface SteadyResult {
   serviceIdleCpuMsPerSecond: number | null;
 }
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
 /** Sends `rate × seconds` messages one at a time, `rate` a second, to the conversations in turn. */
 async function paced(target: HttpTarget, ids: string[], rate: number, seconds: number): Promise<number> {
   const headers = { ...target.headers, 'content-type': 'application/json' };
@@ -51,9 +50,6 @@ async function paced(target: HttpTarget, ids: string[], rate: number, seconds: n
   return messages;
 }
 
-const per = (from: number | null, to: number | null, n: number) =>
-  from === null || to === null ? null : (to - from) / n;
-
 export async function runSteadyBenchmark(
   databaseUrl: string,
   service: RunningService,
@@ -65,7 +61,7 @@ export async function runSteadyBenchmark(
     await service.caughtUp(100);
     const idle0 = service.cpuMs();
     await sleep(plan.seconds * 1000);
-    const idle = per(idle0, service.cpuMs(), plan.seconds);
+    const idle = perUnit(idle0, service.cpuMs(), plan.seconds);
     progress(`steady: the service idle, ${idle?.toFixed(1) ?? '?'} ms of CPU a second`);
     const targets = [service.target, bare];
     const ids = new Map<string, string[]>();
@@ -79,7 +75,7 @@ export async function runSteadyBenchmark(
         const machine0 = machineCpuMs();
         const n = await paced(t, ids.get(t.name)!, plan.rate, plan.seconds);
         if (t.name === 'service') await service.caughtUp(100);
-        const sample = { own: per(own0, cpu(), n), machine: per(machine0, machineCpuMs(), n) };
+        const sample = { own: perUnit(own0, cpu(), n), machine: perUnit(machine0, machineCpuMs(), n) };
         samples.get(t.name)!.push(sample);
         progress(
           `steady round ${round + 1}/${plan.rounds}: ${t.name} ${plan.rate} messages/s, ` +

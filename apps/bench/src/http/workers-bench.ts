@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,8 +25,6 @@ export interface WorkersResult {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** `apps/projector` in its own process (output in a file), once it runs every projection. */
 async function startProjector(databaseUrl: string): Promise<{ stop(): Promise<void> }> {
