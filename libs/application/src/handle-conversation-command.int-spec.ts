@@ -116,6 +116,21 @@ describe(handleConversationCommand.name, () => {
     expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
   });
 
+  it("tells another tenant's start with If-Match that the conversation exists, never its version", async () => {
+    const id = randomUUID();
+    await run(processDeps(db.pool), id, start(id));
+    await run(processDeps(db.pool), id, say(null));
+    const stranger = { principal: { keyId: 'key-other', role: 'writer', tenantId: 'other', holder: null } };
+    // a process that has not seen the conversation loads it: the refusal comes after the load
+    for (const ifMatch of [0, 1, 2, undefined]) {
+      const refused = await run(processDeps(db.pool), id, start(id), { ...stranger, ifMatch }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ConversationError);
+      expect(refused).toMatchObject({ code: 'CONVERSATION_EXISTS', details: { conversationId: id } });
+      expect(`${(refused as Error).message} ${JSON.stringify(refused)}`).not.toMatch(/version/i);
+    }
+    expect((await freshFold(store, id)).types).toHaveLength(2);
+  });
+
   describe("the conversation's queue", () => {
     it('refuses a command past its bound at once (CONVERSATION_BUSY), appending nothing; frees the key', async () => {
       const id = randomUUID();

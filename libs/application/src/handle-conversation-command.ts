@@ -65,9 +65,7 @@ export async function handleConversationCommand(
   const owner = deps.states.knownTenant(request.conversationId);
   if (owner !== null && !visibleTo(request.context, owner)) {
     if (request.command.type !== 'StartConversation') throw new ConversationNotFound(request.conversationId);
-    throw new ConversationError('CONVERSATION_EXISTS', `Conversation ${request.conversationId} already exists`, {
-      conversationId: request.conversationId,
-    });
+    throw conversationExists(request.conversationId);
   }
   try {
     return await deps.queue.run(request.conversationId, () => attempts(deps, request));
@@ -126,6 +124,9 @@ async function attempts(
   }
 }
 
+const conversationExists = (conversationId: string): ConversationError =>
+  new ConversationError('CONVERSATION_EXISTS', `Conversation ${conversationId} already exists`, { conversationId });
+
 /** A key of every tenant, or of the conversation's. */
 const visibleTo = ({ principal }: CommandContext, tenantId: string): boolean =>
   principal.tenantId === ALL_TENANTS || principal.tenantId === tenantId;
@@ -140,6 +141,10 @@ async function decideEvents(
 ): Promise<{ events: NewEvent[]; bytes: number }> {
   if (command.type !== 'StartConversation' && !(state.exists && visibleTo(context, state.tenantId)))
     throw new ConversationNotFound(conversationId);
+  // Another tenant's conversation started again: that it exists is all it learns, never its
+  // version (which If-Match's 412 would tell).
+  if (command.type === 'StartConversation' && state.exists && !visibleTo(context, state.tenantId))
+    throw conversationExists(conversationId);
   if (context.ifMatch !== undefined && context.ifMatch !== state.version)
     throw new StaleVersion(context.ifMatch, state.version);
   const decided = decide(command, state, deps.policy());
