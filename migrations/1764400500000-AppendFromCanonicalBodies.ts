@@ -60,7 +60,7 @@ LANGUAGE sql STABLE AS $$
    WHERE i.scope = p_scope AND i.key = p_key
 $$`;
 
-const APPEND_BATCH_BODIES =
+export const APPEND_BATCH_BODIES =
   `
 CREATE FUNCTION es_append_batch_bodies(
   p_streams text[], p_expected bigint[], p_counts int[], p_event_ids uuid[], p_bodies text,
@@ -224,7 +224,7 @@ END $$`;
  * version); ES002: idempotency key reused. Returns {streamId, firstVersion, lastVersion,
  * transactionId, lastPosition, eventIds, replayed}.
  */
-const APPEND_BODIES =
+export const APPEND_BODIES =
   `
 CREATE FUNCTION es_append_bodies(
   p_stream_id text, p_expected bigint, p_event_ids uuid[], p_bodies text,

@@ -1,5 +1,5 @@
 import { DatabaseError, Pool } from 'pg';
-import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, splitReply } from './append-request';
+import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, Reordered, splitReply } from './append-request';
 import { PipelinedConnection } from './pipelined-connection';
 
 export interface GroupCommitOptions {
@@ -12,6 +12,9 @@ export interface GroupCommitOptions {
 }
 
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8 };
+
+/** Tries of one append refused for its stream's order (ES003) before it is answered as a conflict. */
+const REORDERED_ATTEMPTS = 3;
 
 const BATCH_SQL = 'SELECT es_append_batch_bodies($1, $2, $3, $4, $5, $6, $7, $8) AS r';
 const SINGLE_SQL = 'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r';
@@ -95,7 +98,15 @@ export class AppendBatcher {
     if (requests.length === 1) return [await settle(this.single(requests[0]))];
     try {
       const outcomes = await this.batch(requests);
-      return outcomes.map((value) => ({ status: 'fulfilled', value }));
+      const settled: PromiseSettledResult<AppendOutcome>[] = [];
+      // An append refused for its stream's order goes again alone, in a transaction of its own:
+      // younger than the one that wrote the head. In input order (one stream's come in order).
+      for (const [i, outcome] of outcomes.entries()) {
+        settled.push(
+          'reordered' in outcome ? await settle(this.single(requests[i])) : { status: 'fulfilled', value: outcome },
+        );
+      }
+      return settled;
     } catch (err) {
       // The server rolled the batch back as a whole, for one append's fault (say a duplicate
       // eventId) or none (a deadlock): each append goes again alone and gets its own answer.
@@ -111,7 +122,7 @@ export class AppendBatcher {
     }
   }
 
-  private async batch(requests: AppendRequest[]): Promise<AppendOutcome[]> {
+  private async batch(requests: AppendRequest[]): Promise<(AppendOutcome | Reordered)[]> {
     const { rows } = await this.pipeline.query<{ r: BatchReply }>({
       name: 'es_append_batch_bodies',
       text: BATCH_SQL,
@@ -130,6 +141,15 @@ export class AppendBatcher {
   }
 
   private async single(r: AppendRequest): Promise<AppendOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.singleOnce(r);
+      // A new transaction is younger than the head's, unless a younger one appended again meanwhile.
+      if (!('reordered' in outcome)) return outcome;
+      if (attempt >= REORDERED_ATTEMPTS) return { conflict: outcome.reordered };
+    }
+  }
+
+  private async singleOnce(r: AppendRequest): Promise<AppendOutcome | Reordered> {
     const idem = r.idempotency;
     try {
       const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
@@ -157,6 +177,7 @@ export class AppendBatcher {
     } catch (err) {
       if (err instanceof DatabaseError && err.code === 'ES001') return { conflict: Number(err.detail) };
       if (err instanceof DatabaseError && err.code === 'ES002') return { reused: true };
+      if (err instanceof DatabaseError && err.code === 'ES003') return { reordered: Number(err.detail) };
       throw err;
     }
   }

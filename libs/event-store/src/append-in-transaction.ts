@@ -8,7 +8,9 @@ import { AppendOptions, AppendResult, NewEvent } from './types';
  * Appends on the caller's connection, inside the caller's open transaction: the events commit
  * or roll back together with whatever else the transaction writes (an API key's row and its
  * ApiKeyCreated event, say). Same function, checks and hash chain as a lone append of the store;
- * a refused append aborts the transaction, which the caller then rolls back.
+ * a refused append aborts the transaction, which the caller then rolls back. A VersionConflict
+ * may also mean that the stream was appended to by a transaction younger than the caller's
+ * (its current version then being the one expected): the caller's next transaction will do.
  */
 export async function appendInTransaction(
   client: ClientBase,
@@ -34,7 +36,9 @@ export async function appendInTransaction(
       replayed: false,
     };
   } catch (err) {
-    if (err instanceof DatabaseError && err.code === 'ES001')
+    // ES003: the stream's head was written by a transaction younger than the caller's, which
+    // must roll back and start over, as on a conflict (1764402700000-StreamOrderGuard).
+    if (err instanceof DatabaseError && (err.code === 'ES001' || err.code === 'ES003'))
       throw new VersionConflict(streamId, String(options.expectedVersion), Number(err.detail));
     if (err instanceof DatabaseError && err.code === 'ES002') throw new IdempotencyKeyReused(idem?.key ?? '');
     throw err;

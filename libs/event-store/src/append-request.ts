@@ -14,7 +14,14 @@ export interface AppendResultRow {
   eventIds: string[];
 }
 
-type BatchElement = [firstVersion: number, lastPosition: string] | AppendRefusal | { replayed: AppendResultRow };
+type BatchElement =
+  [firstVersion: number, lastPosition: string] | AppendRefusal | { replayed: AppendResultRow } | Reordered;
+
+/**
+ * An append es_append_batch_bodies did not make because its stream's head was written by a
+ * younger transaction than the batch's (see 1764402700000-StreamOrderGuard): it goes again alone.
+ */
+export type Reordered = { reordered: number };
 type AppendRefusal = { conflict: number } | { reused: true };
 
 /** es_append_batch_bodies's reply: its transaction id, then one element per append, in order. */
@@ -29,7 +36,7 @@ export type AppendOutcome =
   | { replayed: AppendResultRow }
   | AppendRefusal;
 
-export function splitReply(reply: BatchReply): AppendOutcome[] {
+export function splitReply(reply: BatchReply): (AppendOutcome | Reordered)[] {
   return reply.r.map((e) =>
     Array.isArray(e) ? { appended: { transactionId: reply.tx, firstVersion: e[0], lastPosition: e[1] } } : e,
   );

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBooleanString, IsDateString, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsDateString, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { GUARD_CODES, MESSAGE_ROLES, REVIEW_OUTCOMES } from '@app/conversation';
 import { REASON_CODE_SCHEMA } from '../../common/is-reason-code';
 import { PageLimit } from '../../common/page-limit';
@@ -124,7 +124,7 @@ export class MessagesQueryDto extends AsOfQueryDto {
 
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'The whole tree' })
   @IsOptional()
-  @IsBooleanString()
+  @IsIn(['true', 'false'], { message: 'tree must be true or false' })
   tree?: string;
 
   @PageLimit()

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { runMigrations } from '@app/platform';
+import { createTestDatabase, TestDatabase, undoMigrationsThrough } from '@app/testing';
+import {
+  appendInTransaction,
+  AppendResult,
+  NewEvent,
+  parsePosition,
+  PostgresEventStore,
+  VersionConflict,
+} from '@app/event-store';
+
+const txOf = (r: AppendResult) => parsePosition(r.position).transactionId;
+
+const event = (): NewEvent => ({
+  eventId: randomUUID(),
+  type: 'Happened',
+  data: {},
+  metadata: { actor: { type: 'user', id: 'u-1' }, tenantId: 't-1' },
+  occurredAt: '2026-01-02T03:04:05.678Z',
+});
+
+/**
+ * A stream's events read in version order in commit order (1764402700000-StreamOrderGuard), even
+ * when a transaction that took its id early appends after a younger one has appended and committed.
+ */
+describe('stream order in commit order', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  /** The stream's versions in the order readers follow the log: (transaction_id, position). */
+  const versionsInCommitOrder = async (streamId: string) =>
+    (
+      await db.pool.query<{ v: string }>(
+        'SELECT stream_version AS v FROM es_events WHERE stream_id = $1 ORDER BY transaction_id, position',
+        [streamId],
+      )
+    ).rows.map((r) => Number(r.v));
+
+  const waitingOnLocks = async (n: number) => {
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0].n >= n) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`not ${n} sessions waiting on a lock`);
+  };
+
+  it("refuses a caller's transaction older than the stream's head (a conflict); its next one appends", async () => {
+    const streamId = `order-${randomUUID()}`;
+    await store.append(streamId, [event()], { expectedVersion: 'no_stream' });
+    const early = await db.pool.connect();
+    try {
+      await early.query('BEGIN');
+      await early.query('SELECT pg_current_xact_id()'); // takes its id now, as an erasure's first write does
+      await store.append(streamId, [event()], { expectedVersion: 1 }); // a younger transaction, committed
+      const refused = await appendInTransaction(early, streamId, [event()], { expectedVersion: 2 }).catch((e) => e);
+      expect(refused).toBeInstanceOf(VersionConflict);
+      expect(refused).toMatchObject({ actual: 2 });
+      await early.query('ROLLBACK');
+      await early.query('BEGIN');
+      await appendInTransaction(early, streamId, [event()], { expectedVersion: 2 });
+      await early.query('COMMIT');
+    } finally {
+      early.release();
+    }
+    expect(await versionsInCommitOrder(streamId)).toEqual([1, 2, 3]);
+  });
+
+  it('appends again alone what a batch could not append for its order; the batch’s others land', async () => {
+    // ids in the order the batch locks them (stream id order): it waits on b while c is appended
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => `order-${x}-${randomUUID()}`);
+    await Promise.all([a, b, c].map((id) => store.append(id, [event()], { expectedVersion: 'no_stream' })));
+    const locker = await db.pool.connect();
+    const other = new PostgresEventStore(db.pool);
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM es_streams WHERE stream_id = ANY ($1) FOR UPDATE', [[a, b]]);
+      const alone = store.append(a, [event()], { expectedVersion: 1 }); // on its own, waits for a
+      await waitingOnLocks(1);
+      // while that one is in flight these two go out together, as one batch, which waits for b
+      const batched = [
+        store.append(b, [event()], { expectedVersion: 1 }),
+        store.append(c, [event()], { expectedVersion: 'any' }),
+      ];
+      await waitingOnLocks(2);
+      // the batch has its transaction id; a younger transaction appends to c and commits
+      await other.append(c, [event()], { expectedVersion: 1 });
+      await locker.query('COMMIT');
+      const [ra, rb, rc] = await Promise.all([alone, ...batched]);
+      expect([ra.lastVersion, rb.lastVersion, rc.lastVersion]).toEqual([2, 2, 3]);
+      // c's went again in a transaction of its own, after the batch that took b's
+      expect(txOf(rc)).not.toBe(txOf(rb));
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await other.close();
+    }
+    expect(await versionsInCommitOrder(c)).toEqual([1, 2, 3]);
+    expect(await versionsInCommitOrder(b)).toEqual([1, 2]);
+  });
+
+  it('answers a conflict, not a retry, when the stream has moved past the version the append expects', async () => {
+    const [b, c] = ['b', 'c'].map((x) => `order-${x}-${randomUUID()}`);
+    await Promise.all([b, c].map((id) => store.append(id, [event()], { expectedVersion: 'no_stream' })));
+    const locker = await db.pool.connect();
+    const other = new PostgresEventStore(db.pool);
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM es_streams WHERE stream_id = $1 FOR UPDATE', [b]);
+      const alone = store.append(b, [event()], { expectedVersion: 1 });
+      await waitingOnLocks(1);
+      const batched = [
+        store.append(b, [event()], { expectedVersion: 2 }),
+        store.append(c, [event()], { expectedVersion: 1 }),
+      ];
+      await waitingOnLocks(2);
+      await other.append(c, [event()], { expectedVersion: 1 });
+      await locker.query('COMMIT');
+      const settled = await Promise.allSettled([alone, ...batched]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ actual: 2 });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await other.close();
+    }
+    expect(await versionsInCommitOrder(c)).toEqual([1, 2]);
+    expect(await versionsInCommitOrder(b)).toEqual([1, 2, 3]);
+  });
+
+  it('migration StreamOrderGuard: down restores the functions before it, up guards again; both secured', async () => {
+    const functions = async () =>
+      (
+        await db.pool.query<{ proname: string; prosecdef: boolean; proconfig: string[]; guarded: boolean }>(
+          `SELECT proname, prosecdef, proconfig, prosrc ~ 'ES003|reordered' AS guarded FROM pg_proc
+            WHERE proname IN ('es_append_bodies', 'es_append_batch_bodies') ORDER BY proname`,
+        )
+      ).rows.map((f) => [
+        f.proname,
+        f.prosecdef,
+        f.proconfig.includes('search_path=pg_catalog, public, pg_temp'),
+        f.guarded,
+      ]);
+    // the service's login appends through them (EXECUTE only)
+    const runtime = new Pool({ connectionString: db.runtimeUrl, max: 2 });
+    const runtimeStore = new PostgresEventStore(runtime);
+    const appendsAsRuntime = async () =>
+      (await runtimeStore.append(`order-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' })).lastVersion;
+    try {
+      const guarded = [
+        ['es_append_batch_bodies', true, true, true],
+        ['es_append_bodies', true, true, true],
+      ];
+      expect(await functions()).toEqual(guarded);
+      await undoMigrationsThrough(db.url, 'StreamOrderGuard1764402700000');
+      expect(await functions()).toEqual(guarded.map(([name, ...rest]) => [name, ...rest.slice(0, 2), false]));
+      expect(await appendsAsRuntime()).toBe(1);
+      await runMigrations(db.url);
+      expect(await functions()).toEqual(guarded);
+      expect(await appendsAsRuntime()).toBe(1);
+    } finally {
+      await runtimeStore.close();
+      await runtime.end();
+    }
+  });
+});
