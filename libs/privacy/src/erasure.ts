@@ -130,16 +130,14 @@ export async function eraseConversationInTransaction(
   conversationId: string,
   order: ErasureOrder,
   occurredAt: Date,
+  /** The stream's version as the caller judged it, its row locked (retention); else read here. */
+  { seenVersion }: { seenVersion?: number } = {},
 ): Promise<ConversationErased> {
   const id = conversationId.toLowerCase();
   // The stream as this erasure saw it: a message committed meanwhile (sealed under a key this
   // transaction destroys) makes the append below a VersionConflict, which rolls the erasure back;
   // the caller decides again (retention: no longer due; subject erasure: erase again, including it).
-  const { rows: head } = await client.query<{ version: string }>(
-    'SELECT version FROM es_streams WHERE stream_id = $1',
-    [streamIdOf(id)],
-  );
-  const seen = head[0] ? Number(head[0].version) : 0;
+  const seen = seenVersion ?? (await streamVersion(client, streamIdOf(id)));
   const keyIds = await destroyContentKeys(client, [id], order.erasureId);
   const plaintextFields = await plaintextFieldCount(client, id);
   const data: ContentErased['data'] = {
@@ -165,4 +163,11 @@ export async function eraseConversationInTransaction(
     { expectedVersion: seen === 0 ? 'no_stream' : seen },
   );
   return { conversationId: id, keyIds, plaintextFields, appended };
+}
+
+async function streamVersion(client: ClientBase, streamId: string): Promise<number> {
+  const { rows } = await client.query<{ version: string }>('SELECT version FROM es_streams WHERE stream_id = $1', [
+    streamId,
+  ]);
+  return rows[0] ? Number(rows[0].version) : 0;
 }

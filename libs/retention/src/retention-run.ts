@@ -92,9 +92,14 @@ const DUE_SQL = `
    ORDER BY k.conversation_id
    LIMIT $4`;
 
-/** The same test for one conversation, under the subject's lock, locking its key row. */
+/**
+ * The same test for one conversation, under the subject's lock, locking its key row; with the
+ * stream's version it was judged at, which the erasure appends after: anything appended since
+ * makes that append a VersionConflict (not due: written to). An append that committed before
+ * moved the head it is judged by.
+ */
 const STILL_DUE_SQL = `
-  SELECT k.key_id
+  SELECT k.key_id, s.version
     FROM content_keys k
     JOIN es_streams s ON s.stream_id = 'conversation-' || k.conversation_id::text
     JOIN es_events e ON e.stream_id = s.stream_id AND e.stream_version = s.version
@@ -225,10 +230,12 @@ async function eraseIfStillDue(pool: Pool, due: Due, cutoff: Date, order: Erasur
     const base = { tenantId: order.tenantId, conversationId: due.conversationId, plaintextFields: 0 };
     await lockSubject(c, order.tenantId, due.subjectId);
     // Under the lock: erased meanwhile (by an erasure or another runner) or written to since: not due.
-    const still = await c.query(STILL_DUE_SQL, [due.conversationId, order.tenantId, cutoff]);
+    const still = await c.query<{ version: string }>(STILL_DUE_SQL, [due.conversationId, order.tenantId, cutoff]);
     if (still.rows.length === 0) return { ...base, outcome: 'gone' };
     if ((await openHolds(c, order.tenantId, due.subjectId)).length > 0) return { ...base, outcome: 'held' };
-    const erased = await eraseConversationInTransaction(c, due.conversationId, order, new Date());
+    const erased = await eraseConversationInTransaction(c, due.conversationId, order, new Date(), {
+      seenVersion: Number(still.rows[0].version),
+    });
     return { ...base, outcome: 'erased', plaintextFields: erased.plaintextFields };
   });
 }

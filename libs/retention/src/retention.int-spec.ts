@@ -106,6 +106,26 @@ describe('retention', () => {
     db.pool.query(`UPDATE subject_holds SET released_at = now(), released_by = 'ops-anna' WHERE hold_id = $1`, [
       holdId,
     ]);
+  /** Sessions of the test database waiting on a lock: at least `n`, polled. */
+  const lockWaiters = async (n: number) => {
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0].n >= n) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`not ${n} sessions waiting on a lock`);
+  };
+  /** A new event of the conversation, now (plain: its content does not matter here). */
+  const message = (tenantId: string, subjectId: string) => ({
+    eventId: randomUUID(),
+    type: 'WarningIssued',
+    data: { warningId: randomUUID(), kind: 'x' },
+    metadata: { tenantId, actor: { type: 'user', id: subjectId } },
+    occurredAt: new Date().toISOString(),
+  });
   const tenantRun = (result: Awaited<ReturnType<typeof runRetention>>, tenantId: string): TenantRun | undefined =>
     result.state === 'ran' ? result.tenants.find((t) => t.tenantId === tenantId) : undefined;
 
@@ -373,6 +393,29 @@ describe('retention', () => {
       )!;
       expect(run.erased).toBe(1);
       expect(await liveKey(second.id)).toBe(true);
+    });
+
+    it('given a message committed after the run judged a conversation due, then it is not erased', async () => {
+      const T = 'Judged';
+      await setRetention(runtime, { tenantId: T, days: 10, by });
+      const c = await conversation(T, daysAgo(11));
+      // The run stops after it judged the conversation due (STILL_DUE), at its look for holds
+      // (waiting for this lock on their table); a message is appended and committed meanwhile.
+      const locker = await db.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE subject_holds IN ACCESS EXCLUSIVE MODE');
+        const running = runRetention(runtime, { tenantId: T });
+        await lockWaiters(1);
+        await store.append(`conversation-${c.id}`, [message(T, c.subjectId)], { expectedVersion: 2 });
+        await locker.query('COMMIT');
+        expect(tenantRun(await running, T)).toMatchObject({ erased: 0 });
+      } finally {
+        await locker.query('ROLLBACK').catch(() => undefined);
+        locker.release();
+      }
+      expect(await liveKey(c.id)).toBe(true);
+      expect(await erasures(c.id)).toEqual([]);
     });
 
     it('given content stored before encryption beside sealed content, then the run counts those fields', async () => {
