@@ -191,6 +191,38 @@ describe('content keys', () => {
     expect((await reader.lookup(key.kid))?.state).toBe('destroyed');
   });
 
+  it('given the listener resumed (cache cleared) while a key was being read, then that read is not kept', async () => {
+    const o = owner();
+    const key = await new ContentKeys(runtime, ring).liveKey(o);
+    let release!: () => void;
+    const gate = new Promise<void>((done) => (release = done));
+    let read!: () => void;
+    const readDone = new Promise<void>((done) => (read = done));
+    let slowOnce = true;
+    const slow = {
+      query: async (text: string, values?: unknown[]) => {
+        const result = await runtime.query(text, values);
+        if (slowOnce) {
+          slowOnce = false;
+          read();
+          await gate;
+        }
+        return result;
+      },
+    };
+    const reader = new ContentKeys(slow as unknown as Pool, ring, { hearsDestructions: () => true });
+    const pending = reader.lookup(key.kid);
+    await readDone; // its row read live
+    // destroyed while the listener was down (its NOTIFY never heard); the listener resumes: clear()
+    await destroyContentKeys(runtime, [o.conversationId], randomUUID());
+    reader.clear();
+    release();
+    expect((await pending)?.state).toBe('live'); // the answer of a read begun before, as any such read
+    // not cached: the next reads go to the database and find it destroyed
+    expect((await reader.lookup(key.kid))?.state).toBe('destroyed');
+    expect(reader.knownLiveKey(o)).toBeUndefined();
+  });
+
   it('given a key wrapped by a master key this process does not hold, then it says which one is missing', async () => {
     const o = owner();
     await new ContentKeys(runtime, ring).liveKey(o);

@@ -73,6 +73,8 @@ export class ContentKeys {
   private readonly liveKid: LruCache<string, string>;
   private readonly hears: () => boolean;
   private readonly unheardTrustMs: number;
+  /** Moves on at every clear(): an answer read before it is given, never cached (see store). */
+  private generation = 0;
 
   constructor(
     private readonly db: Queryable,
@@ -107,6 +109,7 @@ export class ContentKeys {
     const known = this.knownLiveKey(owner);
     if (known) return known;
     const conversationId = owner.conversationId.toLowerCase();
+    const generation = this.generation;
     if (owner.keyLikelyNew) {
       const made = await this.make({ ...owner, conversationId });
       if (made) return made;
@@ -118,7 +121,7 @@ export class ContentKeys {
         [conversationId],
       );
       if (rows[0]) {
-        const found = await this.remember(rows[0]);
+        const found = await this.remember(rows[0], generation);
         if (found.state === 'live') return found.key;
         continue; // destroyed while it was read: the next query sees the destruction
       }
@@ -134,10 +137,11 @@ export class ContentKeys {
     const id = kid.toLowerCase();
     const hit = this.cached(id);
     if (hit) return hit;
+    const generation = this.generation;
     const { rows } = await this.db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM content_keys WHERE key_id = $1`, [id]);
     if (!rows[0]) return null;
     if (rows[0].destroyed_at) return this.store(id, { state: 'destroyed', destroyedAt: rows[0].destroyed_at });
-    return this.remember(rows[0]);
+    return this.remember(rows[0], generation);
   }
 
   /** Many keys at once (one query for the ones not cached). */
@@ -150,6 +154,7 @@ export class ContentKeys {
       else missing.push(kid);
     }
     if (missing.length > 0) {
+      const generation = this.generation;
       const { rows } = await this.db.query<KeyRow>(
         `SELECT ${KEY_COLUMNS} FROM content_keys WHERE key_id = ANY($1::uuid[])`,
         [missing],
@@ -159,7 +164,7 @@ export class ContentKeys {
           row.key_id,
           row.destroyed_at
             ? this.store(row.key_id, { state: 'destroyed', destroyedAt: row.destroyed_at })
-            : await this.remember(row),
+            : await this.remember(row, generation),
         );
       }
       for (const kid of missing) if (!out.has(kid)) out.set(kid, null);
@@ -177,8 +182,12 @@ export class ContentKeys {
     this.liveKid.delete(conversationId.toLowerCase());
   }
 
-  /** After a gap in hearing destructions: nothing cached is trusted any more. */
+  /**
+   * After a gap in hearing destructions: nothing cached is trusted any more, nor any read under
+   * way (its row may have been read before a destruction that went unheard).
+   */
   clear(): void {
+    this.generation++;
     this.byKid.clear();
     this.liveKid.clear();
   }
@@ -195,16 +204,18 @@ export class ContentKeys {
 
   /**
    * A destruction heard while a read of the key was under way (its row read before the erasure
-   * committed) stands: a live answer never replaces a destroyed one.
+   * committed) stands: a live answer never replaces a destroyed one. A live answer read before
+   * the last clear() is given to its caller but not kept: a destruction may have gone unheard.
    */
-  private store(kid: string, lookup: KeyLookup): KeyLookup {
+  private store(kid: string, lookup: KeyLookup, generation = this.generation): KeyLookup {
     const known = this.byKid.get(kid)?.lookup;
     if (known?.state === 'destroyed' && lookup.state === 'live') return known;
+    if (lookup.state === 'live' && generation !== this.generation) return lookup;
     this.byKid.set(kid, { lookup, at: Date.now() });
     return lookup;
   }
 
-  private async remember(row: KeyRow): Promise<KeyLookup> {
+  private async remember(row: KeyRow, generation: number): Promise<KeyLookup> {
     const master = row.master_key_id === null ? undefined : this.ring.byId(row.master_key_id);
     if (!master || row.wrapped_key === null) {
       throw new MasterKeyError(
@@ -216,8 +227,8 @@ export class ContentKeys {
       kid: row.key_id,
       key: await master.unwrap(row.wrapped_key, wrapContext(row.key_id, row.conversation_id)),
     };
-    const found = this.store(row.key_id, { state: 'live', key });
-    if (found.state === 'live') this.liveKid.set(row.conversation_id, row.key_id);
+    const found = this.store(row.key_id, { state: 'live', key }, generation);
+    if (found.state === 'live' && generation === this.generation) this.liveKid.set(row.conversation_id, row.key_id);
     return found;
   }
 
