@@ -14,12 +14,14 @@ describe('Bad input', () => {
   let writerKey: string;
   let writer: Client;
   let operator: Client;
+  let admin: Client;
 
   beforeAll(async () => {
     t = await startTestApp();
     writerKey = await t.key('writer', 'acme');
     writer = as(t, writerKey);
     operator = as(t, await t.key('operator', 'acme'));
+    admin = as(t, await t.key('admin', 'acme'));
     await startConversation(writer, ID);
     await say(writer, ID, U1, null, 'user', 'Hello');
     await say(writer, ID, A1, U1, 'assistant', 'Hi!');
@@ -164,6 +166,24 @@ describe('Bad input', () => {
       start({ forkedFrom: { conversationId: 'x', messageId: U1 } }),
       ...invalid('forkedFrom.conversationId'),
     ],
+    // null is not "absent": an optional field is given valid or not at all
+    ['a null tenantId of a start', start({ tenantId: null }), ...invalid('tenantId')],
+    ['a null forkedFrom', start({ forkedFrom: null }), ...invalid('forkedFrom')],
+    ['a null modelId of a message', message({ modelId: null }), ...invalid('modelId')],
+    ['a null stopReason', message({ stopReason: null }), ...invalid('stopReason')],
+    [
+      'a null messageId of feedback',
+      w(path(ID, '/feedback'), { rating: 'up', messageId: null }),
+      ...invalid('messageId'),
+    ],
+    ['a null explanation of an end', end({ explanation: null }), ...invalid('explanation')],
+    ['a null note', o(path(ID, `/risk-flags/${uuid(0xf1)}/clear`), { note: null }), ...invalid('note')],
+    [
+      'a null tenantId of a subject erasure',
+      () => admin.post('/v1/subjects/subject-1/erasure', { reason: 'r', tenantId: null }),
+      ...invalid('tenantId'),
+    ],
+    ['tree=1 (only true or false)', get(path(ID, '/messages?tree=1')), ...invalid('tree')],
   ];
 
   const table = cases.map(([name, send, status, code, body]) => [name, status, code, send, body ?? {}] as const);

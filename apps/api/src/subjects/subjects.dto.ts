@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { IsTenantId } from '../audit/dto/audit-validators';
+import { Optional } from '../common/optional';
 
 /** A reason is recorded in the subject's events: 1-1000 characters, nothing jsonb refuses. */
 export const MAX_REASON = 1000;
@@ -17,7 +18,7 @@ export class SubjectRequestDto {
   @Matches(NO_NUL, { message: '$property must not contain NUL characters or lone UTF-16 surrogates' })
   reason: string;
 
-  @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+  @TENANT @Optional() @IsTenantId() tenantId?: string;
 }
 
 export class SubjectTenantQueryDto {

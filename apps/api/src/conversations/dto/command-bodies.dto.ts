@@ -5,7 +5,6 @@ import {
   IsArray,
   IsIn,
   IsNumber,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -14,6 +13,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { Optional } from '../../common/optional';
 import {
   ERROR_TYPES,
   HARM_CATEGORIES,
@@ -50,7 +50,7 @@ export class ForkOriginDto {
 
 export class StartConversationDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
-  @IsOptional()
+  @Optional()
   @IsUuid()
   conversationId?: string;
 
@@ -65,20 +65,20 @@ export class StartConversationDto {
   modelId: string;
 
   @ApiPropertyOptional({ example: 'web' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(64)
   @NoNul()
   channel?: string;
 
   @ApiPropertyOptional({ type: ForkOriginDto, description: 'Start a new conversation from a message of another one' })
-  @IsOptional()
+  @Optional()
   @ValidateNested()
   @Type(() => ForkOriginDto)
   forkedFrom?: ForkOriginDto;
 
   @ApiPropertyOptional({ description: 'Only for keys of all tenants (*): the tenant of the new conversation' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'tenantId must be 1-64 letters, digits, ".", "_" or "-"' })
   tenantId?: string;
@@ -86,7 +86,7 @@ export class StartConversationDto {
 
 export class AppendMessageDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
-  @IsOptional()
+  @Optional()
   @IsUuid()
   messageId?: string;
 
@@ -109,12 +109,12 @@ export class AppendMessageDto {
   content: string;
 
   @ApiPropertyOptional({ example: 'claude-opus-4-1' })
-  @IsOptional()
+  @Optional()
   @Matches(ID, { message: `modelId ${ID_MESSAGE}` })
   modelId?: string;
 
   @ApiPropertyOptional({ enum: STOP_REASONS })
-  @IsOptional()
+  @Optional()
   @IsIn(STOP_REASONS, oneOf(STOP_REASONS))
   stopReason?: (typeof STOP_REASONS)[number];
 }
@@ -191,43 +191,43 @@ export class EndConversationDto {
     maxLength: 4000,
     description: 'Required for a code whose policy version says so (version 1: OTHER_POLICY, OPERATOR_ACTION)',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(4000)
   @NoNul()
   explanation?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'User messages of the lineage that show the abuse' })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(100)
   @IsUuid({ each: true })
   evidenceMessageIds?: string[];
 
   @ApiPropertyOptional({ example: 'claude-opus-4-1', description: "The ending model; defaults to the conversation's" })
-  @IsOptional()
+  @Optional()
   @Matches(ID, { message: `modelId ${ID_MESSAGE}` })
   modelId?: string;
 }
 
 export class SubmitFeedbackDto {
-  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUuid() messageId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) @Optional() @IsUuid() messageId?: string;
   @ApiProperty({ enum: RATINGS }) @IsIn(RATINGS, oneOf(RATINGS)) rating: (typeof RATINGS)[number];
-  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() comment?: string;
+  @ApiPropertyOptional({ maxLength: 4000 }) @Optional() @IsString() @MaxLength(4000) @NoNul() comment?: string;
 }
 
 export class FlagSafetyRiskDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Generated when absent' })
-  @IsOptional()
+  @Optional()
   @IsUuid()
   flagId?: string;
   @ApiProperty({ enum: RISK_KINDS }) @IsIn(RISK_KINDS, oneOf(RISK_KINDS)) kind: (typeof RISK_KINDS)[number];
   @ApiProperty({ enum: RISK_SOURCES }) @IsIn(RISK_SOURCES, oneOf(RISK_SOURCES)) source: (typeof RISK_SOURCES)[number];
-  @ApiPropertyOptional({ minimum: 0, maximum: 1 }) @IsOptional() @IsNumber() @Min(0) @Max(1) score?: number;
+  @ApiPropertyOptional({ minimum: 0, maximum: 1 }) @Optional() @IsNumber() @Min(0) @Max(1) score?: number;
 }
 
 export class ClearSafetyRiskDto {
-  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() note?: string;
+  @ApiPropertyOptional({ maxLength: 4000 }) @Optional() @IsString() @MaxLength(4000) @NoNul() note?: string;
 }
 
 export class ReviewEndDecisionDto {
@@ -239,12 +239,12 @@ export class ReviewEndDecisionDto {
     ...REASON_CODE_SCHEMA,
     description: `Required for reclassified. ${REASON_CODE_DESCRIPTION} Any version's code.`,
   })
-  @IsOptional()
+  @Optional()
   @IsReasonCode()
   newReasonCode?: ReasonCode;
   @ApiPropertyOptional({ enum: ERROR_TYPES })
-  @IsOptional()
+  @Optional()
   @IsIn(ERROR_TYPES, oneOf(ERROR_TYPES))
   errorType?: (typeof ERROR_TYPES)[number];
-  @ApiPropertyOptional({ maxLength: 4000 }) @IsOptional() @IsString() @MaxLength(4000) @NoNul() note?: string;
+  @ApiPropertyOptional({ maxLength: 4000 }) @Optional() @IsString() @MaxLength(4000) @NoNul() note?: string;
 }
