@@ -1683,7 +1683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -1782,7 +1782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -1895,7 +1895,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -1998,7 +1998,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2105,7 +2105,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2216,7 +2216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2314,7 +2314,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2448,7 +2448,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2587,7 +2587,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2742,7 +2742,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -2906,7 +2906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -3070,7 +3070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -3234,7 +3234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -3404,7 +3404,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,7 +3568,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -3732,7 +3732,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -3898,7 +3898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4030,7 +4030,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4146,7 +4146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4261,7 +4261,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4372,7 +4372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4486,7 +4486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4601,7 +4601,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4713,7 +4713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4811,7 +4811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -4915,7 +4915,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5025,7 +5025,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5171,7 +5171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5304,7 +5304,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5412,7 +5412,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5513,7 +5513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5620,7 +5620,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5734,7 +5734,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5836,7 +5836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -5942,13 +5942,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds */
+            /** @description LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds. VERSION_CONFLICT: messages kept coming to its conversations while the erasure was tried again (five times); nothing was erased, try again */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["LegalHoldProblemDto"];
+                    "application/problem+json": components["schemas"]["LegalHoldProblemDto"] | components["schemas"]["ProblemDto"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE: the body is over 1 MB */
@@ -5960,7 +5960,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6081,7 +6081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6196,7 +6196,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6334,7 +6334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6438,7 +6438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6507,7 +6507,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6567,7 +6567,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6625,7 +6625,7 @@ export interface operations {
                     "text/yaml": string;
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6720,7 +6720,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6835,7 +6835,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -6920,7 +6920,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB */
+            /** @description URI_TOO_LONG: a path segment over 128 characters, or a URL over 8 kB */
             414: {
                 headers: {
                     [name: string]: unknown;

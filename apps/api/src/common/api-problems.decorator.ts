@@ -8,6 +8,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { ApiWaitFor } from '../projections/wait-for.interceptor';
+import { MAX_PARAM_LENGTH } from './fastify-refusals';
 
 export class FieldErrorDto {
   @ApiProperty({ example: 'role', description: 'The field, dotted for nested ones (forkedFrom.messageId)' })
@@ -60,7 +61,7 @@ const MEANING: Record<number, string> = {
     'LINEAGE_ENDED, DUPLICATE_MESSAGE, CONVERSATION_EXISTS, ALREADY_RECORDED, …',
   412: 'VERSION_CONFLICT: If-Match does not name the current version (`currentVersion` says which is)',
   413: 'PAYLOAD_TOO_LARGE: the body is over 1 MB',
-  414: 'URI_TOO_LONG: a path segment over 100 characters, or a URL over 8 kB',
+  414: `URI_TOO_LONG: a path segment over ${MAX_PARAM_LENGTH} characters, or a URL over 8 kB`,
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not application/json',
   422:
     'IDEMPOTENCY_KEY_REUSED (another request under the key), UNKNOWN_MESSAGE, ' +

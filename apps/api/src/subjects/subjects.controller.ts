@@ -28,7 +28,12 @@ import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recor
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { ApiProblems, ApiReadProblems, ApiRecordedCappedReadProblems } from '../common/api-problems.decorator';
+import {
+  ApiProblems,
+  ApiReadProblems,
+  ApiRecordedCappedReadProblems,
+  ProblemDto,
+} from '../common/api-problems.decorator';
 import { UuidPipe } from '../common/uuid.pipe';
 import { commandContext } from '../conversations/command-request';
 import { APP_CONFIG, PG_POOL } from '../database/database.providers';
@@ -94,8 +99,14 @@ export class SubjectsController {
   @ApiExtraModels(LegalHoldProblemDto)
   @ApiResponse({
     status: 409,
-    description: 'LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds',
-    content: { 'application/problem+json': { schema: { $ref: getSchemaPath(LegalHoldProblemDto) } } },
+    description:
+      'LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds. VERSION_CONFLICT: messages kept ' +
+      'coming to its conversations while the erasure was tried again (five times); nothing was erased, try again',
+    content: {
+      'application/problem+json': {
+        schema: { anyOf: [{ $ref: getSchemaPath(LegalHoldProblemDto) }, { $ref: getSchemaPath(ProblemDto) }] },
+      },
+    },
   })
   @ApiProblems(400, 401, [403, TENANT_403], 413, 415, 422, WRITE_503)
   async erase(
