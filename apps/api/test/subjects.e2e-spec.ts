@@ -162,6 +162,26 @@ describe('Subjects over HTTP', () => {
       expect((await adminA.post(`/v1/subjects/${longest}/holds`, { reason: 'r' })).status).toBe(201);
       expect((await adminA.delete(subjects('s', '/holds/not-a-uuid'))).status).toBe(400);
     });
+
+    it('lists holds a page at a time (limit, nextCursor); refuses a forged cursor or limit', async () => {
+      const subject = `paged-${randomUUID()}`;
+      const ids = [];
+      for (let i = 0; i < 5; i++)
+        ids.push((await adminA.post(subjects(subject, '/holds'), { reason: `h${i}` })).body.holdId);
+      const seen: string[] = [];
+      let res = await auditorA.get(subjects(subject, '/holds?limit=2'));
+      for (;;) {
+        expect(res.status).toBe(200);
+        seen.push(...res.body.items.map((h: { holdId: string }) => h.holdId));
+        if (res.body.nextCursor === null) break;
+        res = await auditorA.get(subjects(subject, `/holds?limit=2&cursor=${res.body.nextCursor}`));
+      }
+      expect(seen).toEqual([...ids].reverse());
+      for (const query of ['cursor=forged', 'limit=0', 'limit=501', 'limit=x']) {
+        const bad = await auditorA.get(subjects(subject, `/holds?${query}`));
+        expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      }
+    });
   });
 
   describe('attacks on the doors', () => {

@@ -19,3 +19,4 @@ export * from './end-filter-rules';
 export * from './export-bundle';
 export * from './bundle-tar';
 export * from './access.query';
+export * from './holds.query';

@@ -647,7 +647,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A subject's legal holds, open and released, newest first */
+        /** A subject's legal holds, open and released, newest first, a page at a time */
         get: operations["SubjectsController_holds"];
         put?: never;
         /**
@@ -1576,6 +1576,8 @@ export interface components {
         HoldsDto: {
             /** @description Open and released holds, newest first */
             items: components["schemas"]["HoldDto"][];
+            /** @description The next page’s cursor; null on the last page */
+            nextCursor: string | null;
         };
     };
     responses: never;
@@ -6034,6 +6036,9 @@ export interface operations {
             query?: {
                 /** @description Only for keys of all tenants (*), which must give it: subject ids are per tenant */
                 tenantId?: string;
+                limit?: number;
+                /** @description The nextCursor of the previous page (opaque) */
+                cursor?: string;
                 /** @description A `position` from a command response: answer once the projections processed it (at most 5 s, then 503) */
                 waitFor?: string;
             };

@@ -115,27 +115,3 @@ export async function releaseLegalHold(
     return { releasedAt: at.toISOString() };
   });
 }
-
-/** The subject's holds, open and released, newest first. */
-export async function listLegalHolds(q: Pick<Pool, 'query'>, subject: SubjectRef, limit = 1000): Promise<HoldItem[]> {
-  const { rows } = await q.query<{
-    hold_id: string;
-    reason: string;
-    placed_at: Date;
-    placed_by: string;
-    released_at: Date | null;
-    released_by: string | null;
-  }>(
-    `SELECT hold_id, reason, placed_at, placed_by, released_at, released_by FROM subject_holds
-      WHERE tenant_id = $1 AND subject_id = $2 ORDER BY placed_at DESC, hold_id DESC LIMIT $3`,
-    [subject.tenantId, subject.subjectId, limit],
-  );
-  return rows.map((r) => ({
-    holdId: r.hold_id,
-    reason: r.reason,
-    placedAt: r.placed_at.toISOString(),
-    placedBy: r.placed_by,
-    ...(r.released_at ? { releasedAt: r.released_at.toISOString() } : {}),
-    ...(r.released_by ? { releasedBy: r.released_by } : {}),
-  }));
-}

@@ -5,7 +5,7 @@ import { IdempotencyKeyReused, PostgresEventStore, type StoredEvent } from '@app
 import { createTestDatabase, fixtureDeps, runFixtureCommand, testContentKeys, type TestDatabase } from '@app/testing';
 import { LegalHoldOpen } from './erasure';
 import { kidsOf, openData } from './sealing';
-import { HoldAlreadyReleased, listLegalHolds, placeLegalHold, releaseLegalHold, UnknownHold } from './legal-holds';
+import { HoldAlreadyReleased, placeLegalHold, releaseLegalHold, UnknownHold } from './legal-holds';
 import { eraseSubject } from './subject-erasure';
 import { subjectStreamId } from './subject-stream';
 
@@ -172,7 +172,10 @@ describe('subjects (erasure and legal holds)', () => {
       const first = await placeLegalHold(runtime, { tenantId: 't-a', subjectId }, 'litigation', idem(key, 'h'));
       const again = await placeLegalHold(runtime, { tenantId: 't-a', subjectId }, 'litigation', idem(key, 'h'));
       expect(again).toEqual({ ...first, replayed: true });
-      expect(await listLegalHolds(runtime, { tenantId: 't-a', subjectId })).toHaveLength(1);
+      const { rows } = await runtime.query('SELECT count(*)::int AS n FROM subject_holds WHERE subject_id = $1', [
+        subjectId,
+      ]);
+      expect(rows[0].n).toBe(1);
     });
   });
 
@@ -197,19 +200,6 @@ describe('subjects (erasure and legal holds)', () => {
       expect(events[0].data).toEqual({ holdId, tenantId: 't-a', subjectId, reason: 'litigation 42' });
       expect(events[1].data).toEqual({ holdId, tenantId: 't-a', subjectId });
       expect((await store.verifyStream(subjectStreamId('t-a', subjectId))).valid).toBe(true);
-    });
-
-    it('lists holds newest first, released ones with who and when', async () => {
-      const subjectId = `s-${randomUUID()}`;
-      const a = await placeLegalHold(runtime, { tenantId: 't-a', subjectId }, 'first', admin);
-      const b = await placeLegalHold(runtime, { tenantId: 't-a', subjectId }, 'second', admin);
-      await releaseLegalHold(runtime, { tenantId: 't-a', subjectId }, a.holdId, { keyId: 'key-2' });
-
-      const holds = await listLegalHolds(runtime, { tenantId: 't-a', subjectId });
-      expect(holds.map((h) => h.holdId)).toEqual([b.holdId, a.holdId]);
-      expect(holds[0]).toEqual({ holdId: b.holdId, reason: 'second', placedAt: b.placedAt, placedBy: 'key-admin' });
-      expect(holds[1]).toMatchObject({ releasedBy: 'key-2', releasedAt: expect.any(String) });
-      expect(await listLegalHolds(runtime, { tenantId: 't-b', subjectId })).toEqual([]);
     });
 
     it('refuses to release another tenant’s, another subject’s, an unknown or a released hold', async () => {

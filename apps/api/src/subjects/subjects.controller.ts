@@ -15,15 +15,9 @@ import {
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'pg';
+import { listHolds } from '@app/audit';
 import type { AppConfig } from '@app/platform';
-import {
-  eraseSubject,
-  listLegalHolds,
-  openSubjectExport,
-  placeLegalHold,
-  releaseLegalHold,
-  type SubjectCaller,
-} from '@app/privacy';
+import { eraseSubject, openSubjectExport, placeLegalHold, releaseLegalHold, type SubjectCaller } from '@app/privacy';
 import { AccessRecorder, accessLogUnavailable } from '../access-log/access-recorder';
 import { ApiKeyResolver } from '../auth/api-key-resolver';
 import type { Principal } from '../auth/api-keys';
@@ -47,6 +41,7 @@ import {
   LegalHoldProblemDto,
   SubjectErasureDto,
   SubjectRequestDto,
+  SubjectHoldsQueryDto,
   SubjectTenantQueryDto,
 } from './subjects.dto';
 
@@ -186,16 +181,16 @@ export class SubjectsController {
   @Get(':subjectId/holds')
   @Roles('auditor')
   @SUBJECT
-  @ApiOperation({ summary: "A subject's legal holds, open and released, newest first" })
+  @ApiOperation({ summary: "A subject's legal holds, open and released, newest first, a page at a time" })
   @ApiOkResponse({ type: HoldsDto })
   @ApiReadProblems([403, "FORBIDDEN: the key's role may not read holds, or it names another tenant"])
   async holds(
     @Param('subjectId', SubjectIdPipe) subjectId: string,
-    @Query() query: SubjectTenantQueryDto,
+    @Query() query: SubjectHoldsQueryDto,
     @CurrentPrincipal() who: Principal,
   ): Promise<HoldsDto> {
     const tenantId = subjectTenant(who, query.tenantId);
-    return { items: await listLegalHolds(this.pool, { tenantId, subjectId }) };
+    return listHolds(this.pool, { tenantId, subjectId }, { limit: query.limit, cursor: query.cursor });
   }
 
   @Get(':subjectId/export')

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
-import { IsTenantId } from '../audit/dto/audit-validators';
+import { IsTenantId, IsTimeCursor } from '../audit/dto/audit-validators';
+import { PageLimit } from '../common/page-limit';
 import { Optional } from '../common/optional';
 
 /** A reason is recorded in the subject's events: 1-1000 characters, nothing jsonb refuses. */
@@ -23,6 +24,16 @@ export class SubjectRequestDto {
 
 export class SubjectTenantQueryDto {
   @TENANT @IsOptional() @IsTenantId() tenantId?: string;
+}
+
+export class SubjectHoldsQueryDto extends SubjectTenantQueryDto {
+  @PageLimit()
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' })
+  @IsOptional()
+  @IsTimeCursor()
+  cursor?: string;
 }
 
 export class SubjectErasureDto {
@@ -66,6 +77,8 @@ export class HoldDto {
 
 export class HoldsDto {
   @ApiProperty({ type: [HoldDto], description: 'Open and released holds, newest first' }) items: HoldDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'The next page’s cursor; null on the last page' })
+  nextCursor: string | null;
 }
 
 export class OpenHoldDto {

@@ -43,12 +43,21 @@ export function HoldsAndErasures(props: {
 function Holds({ subjectId, tenantId }: { subjectId: string; tenantId: string }) {
   const holds = useQuery({
     queryKey: ['holds', tenantId, subjectId],
-    queryFn: async () =>
-      unwrap(
-        await client.GET('/v1/subjects/{subjectId}/holds', {
-          params: { path: { subjectId }, query: { tenantId } },
-        }),
-      ),
+    // Every page: the count of open holds (and "none open") must be the whole list's.
+    queryFn: async () => {
+      const items = [];
+      let cursor: string | undefined;
+      do {
+        const page = unwrap(
+          await client.GET('/v1/subjects/{subjectId}/holds', {
+            params: { path: { subjectId }, query: { tenantId, limit: 500, cursor } },
+          }),
+        );
+        items.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return { items };
+    },
   });
   if (holds.error) return <ErrorState error={holds.error} what="the subject’s legal holds" />;
   if (holds.isPending) return <Loading what="the subject’s legal holds" />;
