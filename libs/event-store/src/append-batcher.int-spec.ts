@@ -226,9 +226,27 @@ describe(AppendBatcher.name, () => {
       Promise.all(Array.from({ length: n }, () => own.append(id, [event()], { expectedVersion: 'any' })));
 
     it('is one connection, named in pg_stat_activity, that batches share', async () => {
-      const results = await burst(`s-${randomUUID()}`, 20);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => own.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' })),
+      );
       expect(new Set(results.map(txOf)).size).toBeLessThan(20);
       expect(await batchBackends()).toHaveLength(1);
+    });
+
+    it('lands a burst on one stream whole, its versions in commit order', async () => {
+      // A batch may take its transaction id before a lone append that locks the stream first:
+      // its appends to that stream then go again alone (StreamOrderGuard), never out of order.
+      const id = `s-${randomUUID()}`;
+      const results = await burst(id, 30);
+      expect(results.map((r) => r.lastVersion).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+      const { rows } = await db.pool.query<{ v: string }>(
+        'SELECT stream_version AS v FROM es_events WHERE stream_id = $1 ORDER BY transaction_id, position',
+        [id],
+      );
+      expect(rows.map((r) => Number(r.v))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(await own.verifyStream(id)).toEqual({ valid: true, count: 30 });
     });
 
     it('is opened again after the server drops it, and later appends land', async () => {
