@@ -11,22 +11,27 @@ import { APPEND_FUNCTIONS } from './1764400700000-LeastPrivilege';
  * one's (newer id, lower versions), and a reader that folds a stream in the order it reads it
  * would fold them out of order.
  *
- * Both append functions now refuse such an append: when the stream's head event was written by
- * a transaction younger than the appending one. es_append_bodies raises SQLSTATE ES003 (DETAIL =
- * the current version); es_append_batch_bodies answers {"reordered": the current version} for that
- * append (the batch's others go on). Either way the append goes again in a new transaction, whose
- * id is younger than every committed one (the store does it; a caller's own transaction rolls back
- * and starts over, as on a version conflict). One index probe on es_events (stream_id,
- * stream_version) per stream appended to.
+ * Both append functions now refuse such an append: when the stream's head was written by a
+ * transaction younger than the appending one. Each stream's row keeps that transaction's id
+ * (es_streams.head_tx, written with the head; NULL for rows last written before this migration,
+ * whose writers committed before any transaction that can still append began). es_append_bodies
+ * raises SQLSTATE ES003 (DETAIL = the current version); es_append_batch_bodies answers
+ * {"reordered": the current version} for that append (the batch's others go on). Either way the
+ * append goes again in a new transaction, whose id is younger than every committed one (the store
+ * does it; a caller's own transaction rolls back and starts over, as on a version conflict). The
+ * check reads the row the append locks anyway.
  *
- * The functions are those of 1764400500000-AppendFromCanonicalBodies with the check added at the
- * points named below (each asserted to occur once); CREATE OR REPLACE keeps their owner and
- * grants, and their SECURITY DEFINER and search_path (1764400700000-LeastPrivilege) are set again.
+ * The functions are those of 1764400500000-AppendFromCanonicalBodies with the changes made at the
+ * points named below (each asserted to occur as often as said); CREATE OR REPLACE keeps their
+ * owner and grants, and their SECURITY DEFINER and search_path (1764400700000-LeastPrivilege) are
+ * set again.
  */
 export class StreamOrderGuard1764402700000 implements MigrationInterface {
   name = 'StreamOrderGuard1764402700000';
 
   async up(q: QueryRunner): Promise<void> {
+    // nullable, no default: the table is not rewritten
+    await q.query(`ALTER TABLE es_streams ADD COLUMN head_tx xid8`);
     await q.query(orReplace(GUARDED_APPEND_BATCH_BODIES));
     await q.query(orReplace(GUARDED_APPEND_BODIES));
     await secure(q);
@@ -36,10 +41,22 @@ export class StreamOrderGuard1764402700000 implements MigrationInterface {
     await q.query(orReplace(APPEND_BATCH_BODIES));
     await q.query(orReplace(APPEND_BODIES));
     await secure(q);
+    await q.query(`ALTER TABLE es_streams DROP COLUMN head_tx`);
   }
 }
 
-const orReplace = (sql: string): string => once(sql, 'CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION');
+type Edit = [anchor: string, by: string, times?: number];
+
+/** `sql` with each edit's anchor, which must occur exactly `times` (once), replaced by its text. */
+const edited = (sql: string, edits: Edit[]): string =>
+  edits.reduce((text, [anchor, by, times = 1]) => {
+    const parts = text.split(anchor);
+    if (parts.length !== times + 1)
+      throw new Error(`StreamOrderGuard: not ${times} time(s) in the function: ${anchor}`);
+    return parts.join(by);
+  }, sql);
+
+const orReplace = (sql: string): string => edited(sql, [['CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION']]);
 
 async function secure(q: QueryRunner): Promise<void> {
   for (const fn of APPEND_FUNCTIONS.filter((f) => f.startsWith('es_append'))) {
@@ -47,30 +64,33 @@ async function secure(q: QueryRunner): Promise<void> {
   }
 }
 
-/** `text` with `anchor`, which must occur exactly once, replaced by `by`. */
-function once(text: string, anchor: string, by: string): string {
-  const at = text.indexOf(anchor);
-  if (at < 0 || text.indexOf(anchor, at + 1) >= 0)
-    throw new Error(`StreamOrderGuard: anchor not found once: ${anchor}`);
-  return text.slice(0, at) + by + text.slice(at + anchor.length);
-}
+const HEAD_IS_MINE = 'updated_at = now(), head_tx = pg_current_xact_id()';
 
-const CHECK_SINGLE = `
+const GUARDED_APPEND_BODIES = edited(APPEND_BODIES, [
+  ['  v_head    text;\n', '  v_head    text;\n  v_head_tx xid8;\n'],
+  [
+    'SELECT version, head_hash INTO v_version, v_head FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;',
+    'SELECT version, head_hash, head_tx INTO v_version, v_head, v_head_tx\n' +
+      '      FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;',
+    2, // the stream's row, and the one just made for a new stream
+  ],
+  // after the version check
+  [
+    '\n\n  FOR v_i IN 1 .. v_n LOOP\n',
+    `
   -- Its head written by a younger transaction: appended now, it would read out of order.
-  IF v_version > 0 AND (SELECT transaction_id FROM es_events
-                         WHERE stream_id = p_stream_id AND stream_version = v_version) > pg_current_xact_id() THEN
+  IF v_head_tx > pg_current_xact_id() THEN
     RAISE EXCEPTION 'stream % was appended to by a younger transaction: append again in a new one', p_stream_id
       USING ERRCODE = 'ES003', DETAIL = v_version::text;
   END IF;
-`;
 
-const GUARDED_APPEND_BODIES = once(
-  APPEND_BODIES,
-  `\n\n  FOR v_i IN 1 .. v_n LOOP\n`,
-  `\n${CHECK_SINGLE}\n  FOR v_i IN 1 .. v_n LOOP\n`,
-);
+  FOR v_i IN 1 .. v_n LOOP
+`,
+  ],
+  ['head_hash = v_head, updated_at = now()', `head_hash = v_head, ${HEAD_IS_MINE}`],
+]);
 
-const GUARDED_APPEND_BATCH_BODIES = [
+const GUARDED_APPEND_BATCH_BODIES = edited(APPEND_BATCH_BODIES, [
   // each stream locked: whether its head was written by a transaction younger than this one
   [
     'st_id text[]; st_version bigint[]; st_head text[]; st_dirty boolean[];',
@@ -82,15 +102,12 @@ const GUARDED_APPEND_BATCH_BODIES = [
     FROM (SELECT stream_id, version, head_hash FROM es_streams`,
     `  SELECT array_agg(stream_id), array_agg(version), array_agg(head_hash::text), array_agg(false), array_agg(younger)
     INTO st_id, st_version, st_head, st_dirty, st_younger
-    FROM (SELECT stream_id, version, head_hash,
-                 coalesce((SELECT e.transaction_id > pg_current_xact_id() FROM es_events e
-                            WHERE e.stream_id = es_streams.stream_id AND e.stream_version = es_streams.version),
-                          false) AS younger
+    FROM (SELECT stream_id, version, head_hash, coalesce(head_tx > pg_current_xact_id(), false) AS younger
             FROM es_streams`,
   ],
   // after the version check: such a stream takes none of this batch's appends
   [
-    `    v_head := st_head[v_t];\n`,
+    '    v_head := st_head[v_t];\n',
     `    IF st_younger[v_t] THEN
       o_kind[v_i] := 'reordered';
       o_result[v_i] := jsonb_build_object('reordered', v_cur);
@@ -100,5 +117,7 @@ const GUARDED_APPEND_BATCH_BODIES = [
     v_head := st_head[v_t];\n`,
   ],
   // its idempotency key, if it took one, is freed as a conflict's is
-  [`WHERE u.holds AND u.kind = 'conflict' AND`, `WHERE u.holds AND u.kind IN ('conflict', 'reordered') AND`],
-].reduce((sql, [anchor, by]) => once(sql, anchor, by), APPEND_BATCH_BODIES);
+  ["WHERE u.holds AND u.kind = 'conflict' AND", "WHERE u.holds AND u.kind IN ('conflict', 'reordered') AND"],
+  // the heads it writes: this transaction's
+  ['head_hash = u.head, updated_at = now()', `head_hash = u.head, ${HEAD_IS_MINE}`],
+]);

@@ -164,12 +164,20 @@ describe('stream order in commit order', () => {
         ['es_append_batch_bodies', true, true, true],
         ['es_append_bodies', true, true, true],
       ];
+      const headTx = async () =>
+        (
+          await db.pool.query(
+            `SELECT 1 FROM information_schema.columns WHERE table_name = 'es_streams' AND column_name = 'head_tx'`,
+          )
+        ).rowCount === 1;
       expect(await functions()).toEqual(guarded);
       await undoMigrationsThrough(db.url, 'StreamOrderGuard1764402700000');
       expect(await functions()).toEqual(guarded.map(([name, ...rest]) => [name, ...rest.slice(0, 2), false]));
+      expect(await headTx()).toBe(false);
       expect(await appendsAsRuntime()).toBe(1);
       await runMigrations(db.url);
       expect(await functions()).toEqual(guarded);
+      expect(await headTx()).toBe(true);
       expect(await appendsAsRuntime()).toBe(1);
     } finally {
       await runtimeStore.close();
