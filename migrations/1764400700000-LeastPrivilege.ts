@@ -3,7 +3,7 @@ import { APPEND_BATCH_FUNCTION, APPEND_FUNCTION } from './1764400000000-EventSto
 import { ENSURE_APP_ROLE } from './privileges';
 
 /** The functions the runtime appends through, with their argument types. */
-export const APPEND_FUNCTIONS = [
+const APPEND_FUNCTIONS = [
   'es_append_bodies(text, bigint, uuid[], text, text, text, text)',
   'es_append_batch_bodies(text[], bigint[], int[], uuid[], text, text[], text[], text[])',
   'es_idempotent_result(text, text)',

@@ -1,6 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { APPEND_BATCH_BODIES, APPEND_BODIES } from './1764400500000-AppendFromCanonicalBodies';
-import { APPEND_FUNCTIONS } from './1764400700000-LeastPrivilege';
 
 /**
  * A stream's events read in version order in commit order, always. Readers follow the log by
@@ -11,20 +10,23 @@ import { APPEND_FUNCTIONS } from './1764400700000-LeastPrivilege';
  * one's (newer id, lower versions), and a reader that folds a stream in the order it reads it
  * would fold them out of order.
  *
- * Both append functions now refuse such an append: when the stream's head was written by a
- * transaction younger than the appending one. Each stream's row keeps that transaction's id
- * (es_streams.head_tx, written with the head; NULL for rows last written before this migration,
- * whose writers committed before any transaction that can still append began). es_append_bodies
- * raises SQLSTATE ES003 (DETAIL = the current version); es_append_batch_bodies answers
- * {"reordered": the current version} for that append (the batch's others go on). Either way the
- * append goes again in a new transaction, whose id is younger than every committed one (the store
- * does it; a caller's own transaction rolls back and starts over, as on a version conflict). The
- * check reads the row the append locks anyway.
+ * New append functions refuse such an append: es_append_in_order and es_append_batch_in_order,
+ * those of 1764400500000-AppendFromCanonicalBodies (same arguments and answers) with the check
+ * added where named below (each change asserted to apply as often as said). They refuse an append
+ * when the stream's head was written by a transaction younger than the appending one. Each
+ * stream's row keeps that transaction's id (es_streams.head_tx, written with the head).
+ * es_append_in_order raises SQLSTATE ES003 (DETAIL = the current version); es_append_batch_in_order
+ * answers {"reordered": the current version} for that append (the batch's others go on). Either
+ * way the append goes again in a new transaction, younger than every committed one (the store does
+ * it; a caller's own transaction rolls back and starts over, as on a version conflict). The check
+ * reads the row the append locks anyway.
  *
- * The functions are those of 1764400500000-AppendFromCanonicalBodies with the changes made at the
- * points named below (each asserted to occur as often as said); CREATE OR REPLACE keeps their
- * owner and grants, and their SECURITY DEFINER and search_path (1764400700000-LeastPrivilege) are
- * set again.
+ * New names, as 1764400500000 did: es_append_bodies and es_append_batch_bodies stay as they were,
+ * so that processes still running the previous code keep appending (with the previous answers)
+ * while a deploy replaces them; a later migration drops them once no such process is left. Their
+ * appends leave head_tx as it was (NULL for a row no new function has written): until the last
+ * such process is gone, and for heads written before this migration, the check may pass where it
+ * should not, as everything did before it.
  */
 export class StreamOrderGuard1764402700000 implements MigrationInterface {
   name = 'StreamOrderGuard1764402700000';
@@ -32,18 +34,25 @@ export class StreamOrderGuard1764402700000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     // nullable, no default: the table is not rewritten
     await q.query(`ALTER TABLE es_streams ADD COLUMN head_tx xid8`);
-    await q.query(orReplace(GUARDED_APPEND_BATCH_BODIES));
-    await q.query(orReplace(GUARDED_APPEND_BODIES));
-    await secure(q);
+    await q.query(APPEND_BATCH_IN_ORDER);
+    await q.query(APPEND_IN_ORDER);
+    for (const fn of IN_ORDER_FUNCTIONS) {
+      // as 1764400700000-LeastPrivilege did for the others; migrations/privileges.ts grants EXECUTE
+      await q.query(`ALTER FUNCTION ${fn} SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp`);
+      await q.query(`REVOKE ALL ON FUNCTION ${fn} FROM PUBLIC`);
+    }
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(orReplace(APPEND_BATCH_BODIES));
-    await q.query(orReplace(APPEND_BODIES));
-    await secure(q);
+    for (const fn of IN_ORDER_FUNCTIONS) await q.query(`DROP FUNCTION ${fn}`);
     await q.query(`ALTER TABLE es_streams DROP COLUMN head_tx`);
   }
 }
+
+const IN_ORDER_FUNCTIONS = [
+  'es_append_in_order(text, bigint, uuid[], text, text, text, text)',
+  'es_append_batch_in_order(text[], bigint[], int[], uuid[], text, text[], text[], text[])',
+];
 
 type Edit = [anchor: string, by: string, times?: number];
 
@@ -56,17 +65,10 @@ const edited = (sql: string, edits: Edit[]): string =>
     return parts.join(by);
   }, sql);
 
-const orReplace = (sql: string): string => edited(sql, [['CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION']]);
-
-async function secure(q: QueryRunner): Promise<void> {
-  for (const fn of APPEND_FUNCTIONS.filter((f) => f.startsWith('es_append'))) {
-    await q.query(`ALTER FUNCTION ${fn} SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp`);
-  }
-}
-
 const HEAD_IS_MINE = 'updated_at = now(), head_tx = pg_current_xact_id()';
 
-const GUARDED_APPEND_BODIES = edited(APPEND_BODIES, [
+const APPEND_IN_ORDER = edited(APPEND_BODIES, [
+  ['es_append_bodies', 'es_append_in_order', 2], // its name, and in its messages
   ['  v_head    text;\n', '  v_head    text;\n  v_head_tx xid8;\n'],
   [
     'SELECT version, head_hash INTO v_version, v_head FROM es_streams WHERE stream_id = p_stream_id FOR UPDATE;',
@@ -90,7 +92,8 @@ const GUARDED_APPEND_BODIES = edited(APPEND_BODIES, [
   ['head_hash = v_head, updated_at = now()', `head_hash = v_head, ${HEAD_IS_MINE}`],
 ]);
 
-const GUARDED_APPEND_BATCH_BODIES = edited(APPEND_BATCH_BODIES, [
+const APPEND_BATCH_IN_ORDER = edited(APPEND_BATCH_BODIES, [
+  ['es_append_batch_bodies', 'es_append_batch_in_order', 2],
   // each stream locked: whether its head was written by a transaction younger than this one
   [
     'st_id text[]; st_version bigint[]; st_head text[]; st_dirty boolean[];',

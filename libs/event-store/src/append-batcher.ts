@@ -16,8 +16,8 @@ export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBat
 /** Tries of one append refused for its stream's order (ES003) before it is answered as a conflict. */
 const REORDERED_ATTEMPTS = 3;
 
-const BATCH_SQL = 'SELECT es_append_batch_bodies($1, $2, $3, $4, $5, $6, $7, $8) AS r';
-const SINGLE_SQL = 'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r';
+const BATCH_SQL = 'SELECT es_append_batch_in_order($1, $2, $3, $4, $5, $6, $7, $8) AS r';
+const SINGLE_SQL = 'SELECT es_append_in_order($1, $2, $3, $4, $5, $6, $7) AS r';
 
 interface Pending {
   request: AppendRequest;
@@ -27,9 +27,9 @@ interface Pending {
 
 /**
  * Group commit: while batches are in flight, new appends queue, and the queue goes out as one
- * call of es_append_batch_bodies (one round trip, one transaction, one commit for all of
+ * call of es_append_batch_in_order (one round trip, one transaction, one commit for all of
  * them), on a connection of their own, pipelined (see PipelinedConnection). A lone append on
- * an idle store goes out at once, through es_append_bodies on the pool; batches form only
+ * an idle store goes out at once, through es_append_in_order on the pool; batches form only
  * while earlier work is in flight, so there is no timer to wait for.
  */
 export class AppendBatcher {
@@ -124,7 +124,7 @@ export class AppendBatcher {
 
   private async batch(requests: AppendRequest[]): Promise<(AppendOutcome | Reordered)[]> {
     const { rows } = await this.pipeline.query<{ r: BatchReply }>({
-      name: 'es_append_batch_bodies',
+      name: 'es_append_batch_in_order',
       text: BATCH_SQL,
       values: [
         requests.map((r) => r.streamId),
@@ -153,7 +153,7 @@ export class AppendBatcher {
     const idem = r.idempotency;
     try {
       const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
-        name: 'es_append_bodies',
+        name: 'es_append_in_order',
         text: SINGLE_SQL,
         values: [
           r.streamId,

@@ -22,7 +22,7 @@ export async function appendInTransaction(
   const idem = r.idempotency;
   try {
     const { rows } = await client.query<{ r: AppendResultRow & { replayed: boolean } }>(
-      'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r',
+      'SELECT es_append_in_order($1, $2, $3, $4, $5, $6, $7) AS r',
       [r.streamId, r.expected, r.eventIds, r.bodies, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null],
     );
     const { replayed, ...result } = rows[0].r;

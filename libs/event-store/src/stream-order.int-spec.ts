@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { runMigrations } from '@app/platform';
+import { APP_ROLE } from '../../../migrations/privileges';
 import { createTestDatabase, TestDatabase, undoMigrationsThrough } from '@app/testing';
 import {
   appendInTransaction,
@@ -141,44 +142,47 @@ describe('stream order in commit order', () => {
     expect(await versionsInCommitOrder(b)).toEqual([1, 2, 3]);
   });
 
-  it('migration StreamOrderGuard: down restores the functions before it, up guards again; both secured', async () => {
+  it('migration StreamOrderGuard: new functions beside the old (unchanged), secured; down drops them', async () => {
     const functions = async () =>
       (
-        await db.pool.query<{ proname: string; prosecdef: boolean; proconfig: string[]; guarded: boolean }>(
-          `SELECT proname, prosecdef, proconfig, prosrc ~ 'ES003|reordered' AS guarded FROM pg_proc
-            WHERE proname IN ('es_append_bodies', 'es_append_batch_bodies') ORDER BY proname`,
+        await db.pool.query<{ proname: string; prosecdef: boolean; proconfig: string[]; src: string; app: boolean }>(
+          `SELECT proname, prosecdef, proconfig, md5(prosrc) AS src,
+                  has_function_privilege('${APP_ROLE}', oid, 'EXECUTE') AS app,
+                  has_function_privilege('public', oid, 'EXECUTE') AS public
+             FROM pg_proc WHERE proname LIKE 'es_append%' ORDER BY proname`,
         )
-      ).rows.map((f) => [
-        f.proname,
-        f.prosecdef,
-        f.proconfig.includes('search_path=pg_catalog, public, pg_temp'),
-        f.guarded,
-      ]);
-    // the service's login appends through them (EXECUTE only)
+      ).rows.map((f) => ({ ...f, proconfig: f.proconfig.includes('search_path=pg_catalog, public, pg_temp') }));
+    const headTx = async () =>
+      (
+        await db.pool.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_name = 'es_streams' AND column_name = 'head_tx'`,
+        )
+      ).rowCount === 1;
+    const secured = { prosecdef: true, proconfig: true, app: true, public: false };
+    const up = await functions();
+    expect(up.map((f) => f.proname)).toEqual([
+      'es_append_batch_bodies',
+      'es_append_batch_in_order',
+      'es_append_bodies',
+      'es_append_in_order',
+    ]);
+    for (const f of up) expect(f).toMatchObject(secured);
+    expect(await headTx()).toBe(true);
+
+    await undoMigrationsThrough(db.url, 'StreamOrderGuard1764402700000');
+    const down = await functions();
+    expect(down).toEqual(up.filter((f) => !f.proname.endsWith('_in_order')));
+    expect(await headTx()).toBe(false);
+
+    await runMigrations(db.url);
+    expect(await functions()).toEqual(up);
+    expect(await headTx()).toBe(true);
+    // the service's login appends through the new ones (EXECUTE only)
     const runtime = new Pool({ connectionString: db.runtimeUrl, max: 2 });
     const runtimeStore = new PostgresEventStore(runtime);
-    const appendsAsRuntime = async () =>
-      (await runtimeStore.append(`order-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' })).lastVersion;
     try {
-      const guarded = [
-        ['es_append_batch_bodies', true, true, true],
-        ['es_append_bodies', true, true, true],
-      ];
-      const headTx = async () =>
-        (
-          await db.pool.query(
-            `SELECT 1 FROM information_schema.columns WHERE table_name = 'es_streams' AND column_name = 'head_tx'`,
-          )
-        ).rowCount === 1;
-      expect(await functions()).toEqual(guarded);
-      await undoMigrationsThrough(db.url, 'StreamOrderGuard1764402700000');
-      expect(await functions()).toEqual(guarded.map(([name, ...rest]) => [name, ...rest.slice(0, 2), false]));
-      expect(await headTx()).toBe(false);
-      expect(await appendsAsRuntime()).toBe(1);
-      await runMigrations(db.url);
-      expect(await functions()).toEqual(guarded);
-      expect(await headTx()).toBe(true);
-      expect(await appendsAsRuntime()).toBe(1);
+      const appended = await runtimeStore.append(`order-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' });
+      expect(appended.lastVersion).toBe(1);
     } finally {
       await runtimeStore.close();
       await runtime.end();

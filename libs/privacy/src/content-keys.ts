@@ -233,6 +233,7 @@ export class ContentKeys {
   }
 
   private async make(owner: ConversationOwner): Promise<DataKey | null> {
+    const generation = this.generation;
     const kid = randomUUID();
     const key = randomBytes(32);
     const master = this.ring.current;
@@ -245,8 +246,11 @@ export class ContentKeys {
     );
     if (rowCount !== 1) return null;
     const made = { kid, key };
-    this.store(kid, { state: 'live', key: made });
-    this.liveKid.set(owner.conversationId, kid);
+    // made before a clear(): a destruction of it may have gone unheard since (see store)
+    if (generation === this.generation) {
+      this.store(kid, { state: 'live', key: made });
+      this.liveKid.set(owner.conversationId, kid);
+    }
     return made;
   }
 }

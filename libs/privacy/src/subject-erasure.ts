@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import { appendInTransaction, VersionConflict } from '@app/event-store';
 import {
@@ -48,17 +49,23 @@ export async function eraseSubject(
   by: SubjectCaller,
 ): Promise<SubjectErasure> {
   // A message committed to one of the conversations while the erasure ran rolls it back (see
-  // eraseConversationInTransaction): erased again, that message included, a few times at most.
+  // eraseConversationInTransaction; the stream-order guard refuses the erasure's append to a
+  // conversation a younger transaction wrote): erased again, that message included, after a
+  // jittered wait that lets a burst of messages pass, a few times at most.
   for (let attempt = 1; ; attempt++) {
     try {
       return await eraseSubjectOnce(pool, subject, reason, by);
     } catch (err) {
       if (!(err instanceof VersionConflict) || attempt >= ERASE_ATTEMPTS) throw err;
+      await sleep(Math.random() * Math.min(ERASE_BACKOFF_MS * 2 ** attempt, ERASE_BACKOFF_CAP_MS));
     }
   }
 }
 
-const ERASE_ATTEMPTS = 5;
+/** Tries of an erasure before 409 VERSION_CONFLICT, with waits of up to 50, 100, 200, … 400 ms between. */
+const ERASE_ATTEMPTS = 8;
+const ERASE_BACKOFF_MS = 25;
+const ERASE_BACKOFF_CAP_MS = 400;
 
 async function eraseSubjectOnce(
   pool: Pool,

@@ -95,8 +95,9 @@ export class SubjectsController {
   @ApiResponse({
     status: 409,
     description:
-      'LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds. VERSION_CONFLICT: messages kept ' +
-      'coming to its conversations while the erasure was tried again (five times); nothing was erased, try again',
+      'LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds. VERSION_CONFLICT: messages ' +
+      'kept coming to its conversations while the erasure was tried (eight tries, with waits between); nothing ' +
+      'was erased, try again',
     content: {
       'application/problem+json': {
         schema: { anyOf: [{ $ref: getSchemaPath(LegalHoldProblemDto) }, { $ref: getSchemaPath(ProblemDto) }] },
