@@ -5944,7 +5944,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds. VERSION_CONFLICT: messages kept coming to its conversations while the erasure was tried again (five times); nothing was erased, try again */
+            /** @description LEGAL_HOLD: the subject is under legal hold; `holds` names the open holds. VERSION_CONFLICT: messages kept coming to its conversations while the erasure was tried (eight tries, with waits between); nothing was erased, try again */
             409: {
                 headers: {
                     [name: string]: unknown;
