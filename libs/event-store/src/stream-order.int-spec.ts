@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { runMigrations } from '@app/platform';
 import { APP_ROLE } from '../../../migrations/privileges';
-import { createTestDatabase, TestDatabase, undoMigrationsThrough } from '@app/testing';
+import { createTestDatabase, TestDatabase, undoMigrationsThrough, untilWaitingOnLocks } from '@app/testing';
 import {
   appendInTransaction,
   AppendResult,
@@ -47,17 +47,7 @@ describe('stream order in commit order', () => {
       )
     ).rows.map((r) => Number(r.v));
 
-  const waitingOnLocks = async (n: number) => {
-    for (let i = 0; i < 400; i++) {
-      const { rows } = await db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0].n >= n) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`not ${n} sessions waiting on a lock`);
-  };
+  const waitingOnLocks = (n: number) => untilWaitingOnLocks(db.pool, n);
 
   it("refuses a caller's transaction older than the stream's head (a conflict); its next one appends", async () => {
     const streamId = `order-${randomUUID()}`;

@@ -163,23 +163,35 @@ describe('content keys', () => {
     expect((await here.lookup(key.kid))?.state).toBe('destroyed');
   });
 
-  it('given a destruction heard while the key was being read, then the stale live row never wins', async () => {
-    const o = owner();
-    const key = await new ContentKeys(runtime, ring).liveKey(o);
+  /**
+   * A connection whose first `count` answers arrive only when released (after the test has changed
+   * the database meanwhile); `readDone` once the first query has been answered by the server.
+   */
+  function slowAnswers(count: number) {
     let release!: () => void;
     const gate = new Promise<void>((done) => (release = done));
     let read!: () => void;
     const readDone = new Promise<void>((done) => (read = done));
-    // a reader whose SELECT answers (the key live) but whose answer arrives after the destruction
+    let slowLeft = count;
     const slow = {
       query: async (text: string, values?: unknown[]) => {
         const result = await runtime.query(text, values);
-        read();
-        await gate;
+        if (slowLeft-- > 0) {
+          read();
+          await gate;
+        }
         return result;
       },
-    };
-    const reader = new ContentKeys(slow as unknown as Pool, ring, { hearsDestructions: () => true });
+    } as unknown as Pool;
+    return { slow, readDone, release };
+  }
+
+  it('given a destruction heard while the key was being read, then the stale live row never wins', async () => {
+    const o = owner();
+    const key = await new ContentKeys(runtime, ring).liveKey(o);
+    // a reader whose SELECT answers (the key live) but whose answer arrives after the destruction
+    const { slow, readDone, release } = slowAnswers(Infinity);
+    const reader = new ContentKeys(slow, ring, { hearsDestructions: () => true });
     const pending = Promise.all([reader.lookup(key.kid), reader.lookupMany([key.kid])]);
     await readDone;
     await destroyContentKeys(runtime, [o.conversationId], randomUUID());
@@ -194,23 +206,8 @@ describe('content keys', () => {
   it('given the listener resumed (cache cleared) while a key was being read, then that read is not kept', async () => {
     const o = owner();
     const key = await new ContentKeys(runtime, ring).liveKey(o);
-    let release!: () => void;
-    const gate = new Promise<void>((done) => (release = done));
-    let read!: () => void;
-    const readDone = new Promise<void>((done) => (read = done));
-    let slowOnce = true;
-    const slow = {
-      query: async (text: string, values?: unknown[]) => {
-        const result = await runtime.query(text, values);
-        if (slowOnce) {
-          slowOnce = false;
-          read();
-          await gate;
-        }
-        return result;
-      },
-    };
-    const reader = new ContentKeys(slow as unknown as Pool, ring, { hearsDestructions: () => true });
+    const { slow, readDone, release } = slowAnswers(1);
+    const reader = new ContentKeys(slow, ring, { hearsDestructions: () => true });
     const pending = reader.lookup(key.kid);
     await readDone; // its row read live
     // destroyed while the listener was down (its NOTIFY never heard); the listener resumes: clear()

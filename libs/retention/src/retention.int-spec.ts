@@ -9,7 +9,7 @@ import {
   masterKeyRing,
   sealData,
 } from '@app/privacy';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, type TestDatabase, untilWaitingOnLocks } from '@app/testing';
 import { RETENTION_LEASE_KEY, RetentionRunFailed, runRetention, type TenantRun } from './retention-run';
 import { RetentionScheduler } from './retention-scheduler';
 import {
@@ -106,18 +106,8 @@ describe('retention', () => {
     db.pool.query(`UPDATE subject_holds SET released_at = now(), released_by = 'ops-anna' WHERE hold_id = $1`, [
       holdId,
     ]);
-  /** Sessions of the test database waiting on a lock: at least `n`, polled. */
-  const lockWaiters = async (n: number) => {
-    for (let i = 0; i < 400; i++) {
-      const { rows } = await db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0].n >= n) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`not ${n} sessions waiting on a lock`);
-  };
+  const lockWaiters = (n: number) => untilWaitingOnLocks(db.pool, n);
+
   /** A new event of the conversation, now (plain: its content does not matter here). */
   const message = (tenantId: string, subjectId: string) => ({
     eventId: randomUUID(),

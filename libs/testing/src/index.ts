@@ -8,3 +8,4 @@ export * from './read-models';
 export * from './content-keys';
 export * from './tlog-tampering';
 export * from './undo-migrations';
+export * from './lock-waiters';
