@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 import { InvalidEvent } from './errors';
 import { ChainVerification, StoredEvent } from './types';
+import { comparePositions } from './position';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -66,10 +67,17 @@ export function chainHash(prevHash: string, canonicalJson: string): string {
     .digest('hex');
 }
 
-/** Recomputes a stream's chain from its first event and names the first broken version. */
+/**
+ * Recomputes a stream's chain from its first event and names the first broken version. A stream
+ * whose events are not in commit order (transaction, position) as they are in version order is
+ * broken too: readers follow the log in commit order and would read it out of order (possible
+ * before 1764402700000-StreamOrderGuard, and through the previous append functions while a deploy
+ * runs).
+ */
 export function verifyChain(events: StoredEvent[]): ChainVerification {
   let prev = GENESIS_HASH;
   let expectedVersion = 1;
+  let previous: StoredEvent | undefined;
   for (const e of events) {
     if (e.version !== expectedVersion) {
       return { valid: false, count: events.length, brokenAtVersion: expectedVersion, reason: 'missing version' };
@@ -86,7 +94,16 @@ export function verifyChain(events: StoredEvent[]): ChainVerification {
         reason: 'content does not match its hash',
       };
     }
+    if (previous && comparePositions(e.position, previous.position) < 0) {
+      return {
+        valid: false,
+        count: events.length,
+        brokenAtVersion: e.version,
+        reason: `committed before version ${previous.version} (readers read it first)`,
+      };
+    }
     prev = e.hash;
+    previous = e;
     expectedVersion++;
   }
   return { valid: true, count: events.length };

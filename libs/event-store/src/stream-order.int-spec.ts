@@ -6,6 +6,7 @@ import { createTestDatabase, TestDatabase, undoMigrationsThrough, untilWaitingOn
 import {
   appendInTransaction,
   AppendResult,
+  canonicalBody,
   NewEvent,
   parsePosition,
   PostgresEventStore,
@@ -130,6 +131,41 @@ describe('stream order in commit order', () => {
     }
     expect(await versionsInCommitOrder(c)).toEqual([1, 2]);
     expect(await versionsInCommitOrder(b)).toEqual([1, 2, 3]);
+  });
+
+  it('says a stream committed out of version order is broken (as the previous functions could still do)', async () => {
+    const streamId = `order-${randomUUID()}`;
+    await store.append(streamId, [event()], { expectedVersion: 'no_stream' });
+    const early = await db.pool.connect();
+    try {
+      await early.query('BEGIN');
+      await early.query('SELECT pg_current_xact_id()');
+      await store.append(streamId, [event()], { expectedVersion: 1 }); // v2, a younger transaction
+      // v3 through the previous code's function, which does not check: committed with the older id
+      const e = event();
+      const body = canonicalBody({
+        streamId,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata,
+        occurredAt: e.occurredAt,
+      });
+      await early.query('SELECT es_append_bodies($1, 2, $2::uuid[], $3, NULL, NULL, NULL)', [
+        streamId,
+        [e.eventId],
+        body,
+      ]);
+      await early.query('COMMIT');
+    } finally {
+      early.release();
+    }
+    expect(await versionsInCommitOrder(streamId)).toEqual([1, 3, 2]);
+    expect(await store.verifyStream(streamId)).toEqual({
+      valid: false,
+      count: 3,
+      brokenAtVersion: 3,
+      reason: 'committed before version 2 (readers read it first)',
+    });
   });
 
   it('migration StreamOrderGuard: new functions beside the old (unchanged), secured; down drops them', async () => {
