@@ -19,7 +19,7 @@ import { RetentionSettings1764402300000 } from './1764402300000-RetentionSetting
 import { TlogLeafRanges1764402400000 } from './1764402400000-TlogLeafRanges';
 import { ThreadStatusSnapshotPoints1764402500000 } from './1764402500000-ThreadStatusSnapshotPoints';
 import { ThreadStatusSnapshotSchema1764402600000 } from './1764402600000-ThreadStatusSnapshotSchema';
-import { StreamOrderGuard1764402700000 } from './1764402700000-StreamOrderGuard';
+import { StreamOrderGuard1764402800000 } from './1764402800000-StreamOrderGuard';
 
 /** Every migration, in order. The app and the CLI share this list (never `synchronize`). */
 export const migrations = [
@@ -44,5 +44,5 @@ export const migrations = [
   TlogLeafRanges1764402400000,
   ThreadStatusSnapshotPoints1764402500000,
   ThreadStatusSnapshotSchema1764402600000,
-  StreamOrderGuard1764402700000,
+  StreamOrderGuard1764402800000,
 ];

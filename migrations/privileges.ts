@@ -57,10 +57,6 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly TableRight[]>> =
 
 /** Every function in schema public: whether the runtime may call it. */
 export const FUNCTION_PRIVILEGES: Readonly<Record<string, readonly 'EXECUTE'[]>> = {
-  es_append_in_order: ['EXECUTE'],
-  es_append_batch_in_order: ['EXECUTE'],
-  // the same without the stream-order check, for processes of the code before 1764402700000
-  // while a deploy replaces them; a later migration drops them
   es_append_bodies: ['EXECUTE'],
   es_append_batch_bodies: ['EXECUTE'],
   es_idempotent_result: ['EXECUTE'],

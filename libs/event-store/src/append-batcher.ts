@@ -1,5 +1,5 @@
 import { DatabaseError, Pool } from 'pg';
-import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, Reordered, splitReply } from './append-request';
+import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, splitReply } from './append-request';
 import { PipelinedConnection } from './pipelined-connection';
 
 export interface GroupCommitOptions {
@@ -13,11 +13,20 @@ export interface GroupCommitOptions {
 
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8 };
 
-/** Tries of one append refused for its stream's order (ES003) before it is answered as a conflict. */
+/** Tries of one append refused for its stream's order before it is answered as the conflict it is. */
 const REORDERED_ATTEMPTS = 3;
 
-const BATCH_SQL = 'SELECT es_append_batch_in_order($1, $2, $3, $4, $5, $6, $7, $8) AS r';
-const SINGLE_SQL = 'SELECT es_append_in_order($1, $2, $3, $4, $5, $6, $7) AS r';
+const BATCH_SQL = 'SELECT es_append_batch_bodies($1, $2, $3, $4, $5, $6, $7, $8) AS r';
+const SINGLE_SQL = 'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r';
+
+/**
+ * A conflict at a version the append expected (any, the one it named, or an existing stream) is
+ * no conflict of versions: the stream's head was written by a transaction younger than the
+ * append's (1764402800000-StreamOrderGuard), and a new transaction appends it.
+ */
+const reordered = (r: AppendRequest, outcome: AppendOutcome): boolean =>
+  'conflict' in outcome &&
+  (r.expected === -1 || r.expected === outcome.conflict || (r.expected === -2 && outcome.conflict > 0));
 
 interface Pending {
   request: AppendRequest;
@@ -27,9 +36,9 @@ interface Pending {
 
 /**
  * Group commit: while batches are in flight, new appends queue, and the queue goes out as one
- * call of es_append_batch_in_order (one round trip, one transaction, one commit for all of
+ * call of es_append_batch_bodies (one round trip, one transaction, one commit for all of
  * them), on a connection of their own, pipelined (see PipelinedConnection). A lone append on
- * an idle store goes out at once, through es_append_in_order on the pool; batches form only
+ * an idle store goes out at once, through es_append_bodies on the pool; batches form only
  * while earlier work is in flight, so there is no timer to wait for.
  */
 export class AppendBatcher {
@@ -103,7 +112,9 @@ export class AppendBatcher {
       // younger than the one that wrote the head. In input order (one stream's come in order).
       for (const [i, outcome] of outcomes.entries()) {
         settled.push(
-          'reordered' in outcome ? await settle(this.single(requests[i])) : { status: 'fulfilled', value: outcome },
+          reordered(requests[i], outcome)
+            ? await settle(this.single(requests[i]))
+            : { status: 'fulfilled', value: outcome },
         );
       }
       return settled;
@@ -122,9 +133,9 @@ export class AppendBatcher {
     }
   }
 
-  private async batch(requests: AppendRequest[]): Promise<(AppendOutcome | Reordered)[]> {
+  private async batch(requests: AppendRequest[]): Promise<AppendOutcome[]> {
     const { rows } = await this.pipeline.query<{ r: BatchReply }>({
-      name: 'es_append_batch_in_order',
+      name: 'es_append_batch_bodies',
       text: BATCH_SQL,
       values: [
         requests.map((r) => r.streamId),
@@ -144,16 +155,15 @@ export class AppendBatcher {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.singleOnce(r);
       // A new transaction is younger than the head's, unless a younger one appended again meanwhile.
-      if (!('reordered' in outcome)) return outcome;
-      if (attempt >= REORDERED_ATTEMPTS) return { conflict: outcome.reordered };
+      if (!reordered(r, outcome) || attempt >= REORDERED_ATTEMPTS) return outcome;
     }
   }
 
-  private async singleOnce(r: AppendRequest): Promise<AppendOutcome | Reordered> {
+  private async singleOnce(r: AppendRequest): Promise<AppendOutcome> {
     const idem = r.idempotency;
     try {
       const { rows } = await this.pool.query<{ r: AppendResultRow & { replayed: boolean } }>({
-        name: 'es_append_in_order',
+        name: 'es_append_bodies',
         text: SINGLE_SQL,
         values: [
           r.streamId,
@@ -177,7 +187,6 @@ export class AppendBatcher {
     } catch (err) {
       if (err instanceof DatabaseError && err.code === 'ES001') return { conflict: Number(err.detail) };
       if (err instanceof DatabaseError && err.code === 'ES002') return { reused: true };
-      if (err instanceof DatabaseError && err.code === 'ES003') return { reordered: Number(err.detail) };
       throw err;
     }
   }

@@ -9,8 +9,8 @@ import { AppendOptions, AppendResult, NewEvent } from './types';
  * or roll back together with whatever else the transaction writes (an API key's row and its
  * ApiKeyCreated event, say). Same function, checks and hash chain as a lone append of the store;
  * a refused append aborts the transaction, which the caller then rolls back. A VersionConflict
- * may also mean that the stream was appended to by a transaction younger than the caller's
- * (its current version then being the one expected): the caller's next transaction will do.
+ * at the version the caller expected means that a transaction younger than the caller's wrote the
+ * stream's head (1764402800000-StreamOrderGuard): the caller's next transaction will do.
  */
 export async function appendInTransaction(
   client: ClientBase,
@@ -22,7 +22,7 @@ export async function appendInTransaction(
   const idem = r.idempotency;
   try {
     const { rows } = await client.query<{ r: AppendResultRow & { replayed: boolean } }>(
-      'SELECT es_append_in_order($1, $2, $3, $4, $5, $6, $7) AS r',
+      'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r',
       [r.streamId, r.expected, r.eventIds, r.bodies, idem?.scope ?? null, idem?.key ?? null, idem?.requestHash ?? null],
     );
     const { replayed, ...result } = rows[0].r;
@@ -36,9 +36,7 @@ export async function appendInTransaction(
       replayed: false,
     };
   } catch (err) {
-    // ES003: the stream's head was written by a transaction younger than the caller's, which
-    // must roll back and start over, as on a conflict (1764402700000-StreamOrderGuard).
-    if (err instanceof DatabaseError && (err.code === 'ES001' || err.code === 'ES003'))
+    if (err instanceof DatabaseError && err.code === 'ES001')
       throw new VersionConflict(streamId, String(options.expectedVersion), Number(err.detail));
     if (err instanceof DatabaseError && err.code === 'ES002') throw new IdempotencyKeyReused(idem?.key ?? '');
     throw err;

@@ -4,7 +4,7 @@ import { isUuid } from './event-id';
 import { formatPosition } from './position';
 import { AppendOptions, AppendResult, ExpectedVersion, IdempotencyOptions, NewEvent } from './types';
 
-/** A whole result, as es_append_batch_in_order reports a replay and as an idempotency key finds it. */
+/** A whole result, as es_append_batch_bodies reports a replay and as an idempotency key finds it. */
 export interface AppendResultRow {
   streamId: string;
   firstVersion: number;
@@ -14,17 +14,10 @@ export interface AppendResultRow {
   eventIds: string[];
 }
 
-type BatchElement =
-  [firstVersion: number, lastPosition: string] | AppendRefusal | { replayed: AppendResultRow } | Reordered;
-
-/**
- * An append es_append_batch_in_order did not make because its stream's head was written by a
- * younger transaction than the batch's (see 1764402700000-StreamOrderGuard): it goes again alone.
- */
-export type Reordered = { reordered: number };
+type BatchElement = [firstVersion: number, lastPosition: string] | AppendRefusal | { replayed: AppendResultRow };
 type AppendRefusal = { conflict: number } | { reused: true };
 
-/** es_append_batch_in_order's reply: its transaction id, then one element per append, in order. */
+/** es_append_batch_bodies's reply: its transaction id, then one element per append, in order. */
 export interface BatchReply {
   tx: string;
   r: BatchElement[];
@@ -36,7 +29,7 @@ export type AppendOutcome =
   | { replayed: AppendResultRow }
   | AppendRefusal;
 
-export function splitReply(reply: BatchReply): (AppendOutcome | Reordered)[] {
+export function splitReply(reply: BatchReply): AppendOutcome[] {
   return reply.r.map((e) =>
     Array.isArray(e) ? { appended: { transactionId: reply.tx, firstVersion: e[0], lastPosition: e[1] } } : e,
   );
@@ -61,7 +54,7 @@ function expectedCode(v: ExpectedVersion): number {
   return v;
 }
 
-/** One append, serialised for es_append_in_order (alone) and es_append_batch_in_order (with others). */
+/** One append, serialised for es_append_bodies (alone) and es_append_batch_bodies (with others). */
 export interface AppendRequest {
   streamId: string;
   expected: number;

@@ -132,19 +132,12 @@ describe(PostgresEventStore.name, () => {
       expect(await store.streamVersion(id)).toBe(0);
     });
 
-    it('has the in-order append functions and, beside them, only the previous code’s two', async () => {
+    it('has no superseded append function left: only es_append_bodies and es_append_batch_bodies append', async () => {
       const { rows } = await db.pool.query<{ proname: string }>(
         `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ` +
           `AND proname LIKE 'es\\_append%' ORDER BY proname`,
       );
-      // es_append_bodies and es_append_batch_bodies: for processes of the code before
-      // 1764402700000-StreamOrderGuard while a deploy replaces them
-      expect(rows.map((r) => r.proname)).toEqual([
-        'es_append_batch_bodies',
-        'es_append_batch_in_order',
-        'es_append_bodies',
-        'es_append_in_order',
-      ]);
+      expect(rows.map((r) => r.proname)).toEqual(['es_append_batch_bodies', 'es_append_bodies']);
     });
 
     it('stores the data it hashed: the canonical body sent is what the columns hold', async () => {

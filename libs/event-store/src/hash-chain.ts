@@ -71,8 +71,7 @@ export function chainHash(prevHash: string, canonicalJson: string): string {
  * Recomputes a stream's chain from its first event and names the first broken version. A stream
  * whose events are not in commit order (transaction, position) as they are in version order is
  * broken too: readers follow the log in commit order and would read it out of order (possible
- * before 1764402700000-StreamOrderGuard, and through the previous append functions while a deploy
- * runs).
+ * for appends made before 1764402800000-StreamOrderGuard).
  */
 export function verifyChain(events: StoredEvent[]): ChainVerification {
   let prev = GENESIS_HASH;

@@ -99,11 +99,8 @@ describe('the runtime role (conversations_app)', () => {
   it.each([
     ['DROP FUNCTION es_append_bodies'],
     ['DROP FUNCTION es_append_batch_bodies'],
-    ['DROP FUNCTION es_append_in_order'],
-    ['DROP FUNCTION es_append_batch_in_order'],
     ['DROP FUNCTION es_idempotent_result'],
     ['ALTER FUNCTION es_append_bodies SECURITY INVOKER'],
-    ['ALTER FUNCTION es_append_in_order SECURITY INVOKER'],
     [
       'CREATE OR REPLACE FUNCTION es_idempotent_result' +
         `(p_scope text, p_key text, OUT request_hash text, OUT result jsonb)
@@ -171,7 +168,7 @@ describe('the runtime role (conversations_app)', () => {
           metadata: e.metadata,
           occurredAt: e.occurredAt,
         });
-        const { rows } = await c.query(`SELECT es_append_in_order($1, -1, $2::uuid[], $3, NULL, NULL, NULL) AS r`, [
+        const { rows } = await c.query(`SELECT es_append_bodies($1, -1, $2::uuid[], $3, NULL, NULL, NULL) AS r`, [
           id,
           [e.eventId],
           body,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { runMigrations } from '@app/platform';
 import { APP_ROLE } from '../../../migrations/privileges';
+import { APPEND_BODIES } from '../../../migrations/1764400500000-AppendFromCanonicalBodies';
 import { createTestDatabase, TestDatabase, undoMigrationsThrough, untilWaitingOnLocks } from '@app/testing';
 import {
   appendInTransaction,
@@ -24,7 +25,7 @@ const event = (): NewEvent => ({
 });
 
 /**
- * A stream's events read in version order in commit order (1764402700000-StreamOrderGuard), even
+ * A stream's events read in version order in commit order (1764402800000-StreamOrderGuard), even
  * when a transaction that took its id early appends after a younger one has appended and committed.
  */
 describe('stream order in commit order', () => {
@@ -133,15 +134,17 @@ describe('stream order in commit order', () => {
     expect(await versionsInCommitOrder(b)).toEqual([1, 2, 3]);
   });
 
-  it('says a stream committed out of version order is broken (as the previous functions could still do)', async () => {
+  it('says a stream committed out of version order is broken (as appends before the guard could)', async () => {
+    // the append function as it was before 1764402800000-StreamOrderGuard, under another name
+    const unguarded = APPEND_BODIES.replace('CREATE FUNCTION es_append_bodies(', 'CREATE FUNCTION pg_temp.unguarded(');
     const streamId = `order-${randomUUID()}`;
     await store.append(streamId, [event()], { expectedVersion: 'no_stream' });
     const early = await db.pool.connect();
     try {
+      await early.query(unguarded);
       await early.query('BEGIN');
       await early.query('SELECT pg_current_xact_id()');
       await store.append(streamId, [event()], { expectedVersion: 1 }); // v2, a younger transaction
-      // v3 through the previous code's function, which does not check: committed with the older id
       const e = event();
       const body = canonicalBody({
         streamId,
@@ -150,14 +153,14 @@ describe('stream order in commit order', () => {
         metadata: e.metadata,
         occurredAt: e.occurredAt,
       });
-      await early.query('SELECT es_append_bodies($1, 2, $2::uuid[], $3, NULL, NULL, NULL)', [
+      await early.query('SELECT pg_temp.unguarded($1, 2, $2::uuid[], $3, NULL, NULL, NULL)', [
         streamId,
         [e.eventId],
         body,
       ]);
       await early.query('COMMIT');
     } finally {
-      early.release();
+      early.release(true);
     }
     expect(await versionsInCommitOrder(streamId)).toEqual([1, 3, 2]);
     expect(await store.verifyStream(streamId)).toEqual({
@@ -168,14 +171,20 @@ describe('stream order in commit order', () => {
     });
   });
 
-  it('migration StreamOrderGuard: new functions beside the old (unchanged), secured; down drops them', async () => {
+  it('migration StreamOrderGuard: down restores the functions before it, up guards again; both secured', async () => {
     const functions = async () =>
       (
-        await db.pool.query<{ proname: string; prosecdef: boolean; proconfig: string[]; src: string; app: boolean }>(
-          `SELECT proname, prosecdef, proconfig, md5(prosrc) AS src,
+        await db.pool.query<{
+          proname: string;
+          prosecdef: boolean;
+          proconfig: string[];
+          guarded: boolean;
+          app: boolean;
+        }>(
+          `SELECT proname, prosecdef, proconfig, prosrc ~ 'head_tx' AS guarded,
                   has_function_privilege('${APP_ROLE}', oid, 'EXECUTE') AS app,
                   has_function_privilege('public', oid, 'EXECUTE') AS public
-             FROM pg_proc WHERE proname LIKE 'es_append%' ORDER BY proname`,
+             FROM pg_proc WHERE proname LIKE 'es\\_append%' ORDER BY proname`,
         )
       ).rows.map((f) => ({ ...f, proconfig: f.proconfig.includes('search_path=pg_catalog, public, pg_temp') }));
     const headTx = async () =>
@@ -185,30 +194,26 @@ describe('stream order in commit order', () => {
         )
       ).rowCount === 1;
     const secured = { prosecdef: true, proconfig: true, app: true, public: false };
-    const up = await functions();
-    expect(up.map((f) => f.proname)).toEqual([
-      'es_append_batch_bodies',
-      'es_append_batch_in_order',
-      'es_append_bodies',
-      'es_append_in_order',
-    ]);
-    for (const f of up) expect(f).toMatchObject(secured);
-    expect(await headTx()).toBe(true);
-
-    await undoMigrationsThrough(db.url, 'StreamOrderGuard1764402700000');
-    const down = await functions();
-    expect(down).toEqual(up.filter((f) => !f.proname.endsWith('_in_order')));
-    expect(await headTx()).toBe(false);
-
-    await runMigrations(db.url);
-    expect(await functions()).toEqual(up);
-    expect(await headTx()).toBe(true);
-    // the service's login appends through the new ones (EXECUTE only)
+    const names = ['es_append_batch_bodies', 'es_append_bodies'];
+    const guarded = async (yes: boolean) => {
+      const found = await functions();
+      expect(found.map((f) => f.proname)).toEqual(names);
+      for (const f of found) expect(f).toMatchObject({ ...secured, guarded: yes });
+      expect(await headTx()).toBe(yes);
+    };
+    // the service's login appends through them (EXECUTE only)
     const runtime = new Pool({ connectionString: db.runtimeUrl, max: 2 });
     const runtimeStore = new PostgresEventStore(runtime);
+    const appendsAsRuntime = async () =>
+      (await runtimeStore.append(`order-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' })).lastVersion;
     try {
-      const appended = await runtimeStore.append(`order-${randomUUID()}`, [event()], { expectedVersion: 'no_stream' });
-      expect(appended.lastVersion).toBe(1);
+      await guarded(true);
+      await undoMigrationsThrough(db.url, 'StreamOrderGuard1764402800000');
+      await guarded(false);
+      expect(await appendsAsRuntime()).toBe(1);
+      await runMigrations(db.url);
+      await guarded(true);
+      expect(await appendsAsRuntime()).toBe(1);
     } finally {
       await runtimeStore.close();
       await runtime.end();

@@ -81,18 +81,11 @@ describe('migrations/privileges.ts against the catalog', () => {
               (SELECT x FROM unnest(p.proconfig) x WHERE x LIKE 'search_path=%') AS path
          FROM pg_proc p, pg_class c
         WHERE c.oid = 'es_events'::regclass AND p.pronamespace = 'public'::regnamespace
-          AND p.proname IN ('es_append_bodies', 'es_append_batch_bodies', 'es_idempotent_result',
-                            'es_append_in_order', 'es_append_batch_in_order')
+          AND p.proname IN ('es_append_bodies', 'es_append_batch_bodies', 'es_idempotent_result')
         ORDER BY p.proname`,
     );
     expect(rows).toEqual(
-      [
-        'es_append_batch_bodies',
-        'es_append_batch_in_order',
-        'es_append_bodies',
-        'es_append_in_order',
-        'es_idempotent_result',
-      ].map((proname) => ({
+      ['es_append_batch_bodies', 'es_append_bodies', 'es_idempotent_result'].map((proname) => ({
         proname,
         prosecdef: true,
         same_owner: true,
