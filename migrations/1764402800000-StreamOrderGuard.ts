@@ -12,8 +12,11 @@ import { APPEND_BATCH_BODIES, APPEND_BODIES } from './1764400500000-AppendFromCa
  *
  * The append functions now refuse such an append: when the stream's head was written by a
  * transaction younger than the appending one. Each stream's row keeps that transaction's id
- * (es_streams.head_tx, written with the head; NULL for a row last written before this migration,
- * whose writer committed before any transaction that can still append began). The refusal is a
+ * (es_streams.head_tx, written with the head). NULL for a row last written before this migration:
+ * an append already under way while it ran is not checked (`verify` names any stream that reads
+ * out of order). An id the server has not handed out yet (head_tx at or past the snapshot's xmax:
+ * rows restored from a logical dump of another cluster, whose ids mean nothing here) is not
+ * taken for younger either: a younger writer has committed, so its id was handed out. The refusal is a
  * version conflict at the stream's current version (es_append_bodies: ES001, DETAIL = the
  * version; es_append_batch_bodies: {"conflict": the version}), the answers the code before this
  * migration already handles (it decides again and retries), so processes of that code keep
@@ -83,7 +86,7 @@ const GUARDED_APPEND_BODIES = edited(APPEND_BODIES, [
   // the version check: a head written by a younger transaction is a conflict at its version
   [
     '  IF NOT (p_expected = -1 OR p_expected = v_version OR (p_expected = -2 AND v_version > 0)) THEN',
-    '  IF v_head_tx > pg_current_xact_id()\n' +
+    '  IF (v_head_tx > pg_current_xact_id() AND v_head_tx < pg_snapshot_xmax(pg_current_snapshot()))\n' +
       '     OR NOT (p_expected = -1 OR p_expected = v_version OR (p_expected = -2 AND v_version > 0)) THEN',
   ],
   ['head_hash = v_head, updated_at = now()', `head_hash = v_head, ${HEAD_IS_MINE}`],
@@ -101,7 +104,9 @@ const GUARDED_APPEND_BATCH_BODIES = edited(APPEND_BATCH_BODIES, [
     FROM (SELECT stream_id, version, head_hash FROM es_streams`,
     `  SELECT array_agg(stream_id), array_agg(version), array_agg(head_hash::text), array_agg(false), array_agg(younger)
     INTO st_id, st_version, st_head, st_dirty, st_younger
-    FROM (SELECT stream_id, version, head_hash, coalesce(head_tx > pg_current_xact_id(), false) AS younger
+    FROM (SELECT stream_id, version, head_hash,
+                 coalesce(head_tx > pg_current_xact_id() AND head_tx < pg_snapshot_xmax(pg_current_snapshot()), false)
+                   AS younger
             FROM es_streams`,
   ],
   // the version check: such a stream takes none of this batch's appends, each a conflict at its version

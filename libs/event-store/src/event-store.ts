@@ -1,7 +1,7 @@
 import { Pool, DatabaseError } from 'pg';
 import { AppendBatcher, DEFAULT_GROUP_COMMIT, GroupCommitOptions } from './append-batcher';
 import { AppendResultRow, encodeAppend, toAppendResult } from './append-request';
-import { verifyStreamChain } from './hash-chain';
+import { firstOutOfCommitOrder, verifyStreamChain } from './hash-chain';
 import { IdempotencyKeyReused, InvalidEvent, VersionConflict } from './errors';
 import { EVENT_COLUMNS, EventRow, readStreamHead, toStoredEvent } from './event-row';
 import { formatPosition, GlobalPosition, parsePosition, START } from './position';
@@ -244,10 +244,16 @@ export class PostgresEventStore {
     return { requestHash: row.request_hash, result: toAppendResult(row.result, true) };
   }
 
-  /** The chain of a stream, checked against its recorded head (see verifyStreamChain). */
+  /**
+   * The chain of a stream, checked against its recorded head (see verifyStreamChain), and
+   * whether its versions are in commit order (outOfCommitOrderAt when not).
+   */
   async verifyStream(streamId: string): Promise<ChainVerification> {
     const head = await readStreamHead(this.pool, streamId);
-    return verifyStreamChain(await this.readStream(streamId), head);
+    const events = await this.readStream(streamId);
+    const outOfOrder = firstOutOfCommitOrder(events);
+    const result = verifyStreamChain(events, head);
+    return outOfOrder === null ? result : { ...result, outOfCommitOrderAt: outOfOrder };
   }
 
   /** Stream ids in order, a page at a time: of the events themselves and of the heads. */

@@ -67,16 +67,10 @@ export function chainHash(prevHash: string, canonicalJson: string): string {
     .digest('hex');
 }
 
-/**
- * Recomputes a stream's chain from its first event and names the first broken version. A stream
- * whose events are not in commit order (transaction, position) as they are in version order is
- * broken too: readers follow the log in commit order and would read it out of order (possible
- * for appends made before 1764402800000-StreamOrderGuard).
- */
+/** Recomputes a stream's chain from its first event and names the first broken version. */
 export function verifyChain(events: StoredEvent[]): ChainVerification {
   let prev = GENESIS_HASH;
   let expectedVersion = 1;
-  let previous: StoredEvent | undefined;
   for (const e of events) {
     if (e.version !== expectedVersion) {
       return { valid: false, count: events.length, brokenAtVersion: expectedVersion, reason: 'missing version' };
@@ -93,16 +87,7 @@ export function verifyChain(events: StoredEvent[]): ChainVerification {
         reason: 'content does not match its hash',
       };
     }
-    if (previous && comparePositions(e.position, previous.position) < 0) {
-      return {
-        valid: false,
-        count: events.length,
-        brokenAtVersion: e.version,
-        reason: `committed before version ${previous.version} (readers read it first)`,
-      };
-    }
     prev = e.hash;
-    previous = e;
     expectedVersion++;
   }
   return { valid: true, count: events.length };
@@ -134,4 +119,17 @@ export function verifyStreamChain(events: StoredEvent[], head: StreamHead | null
   if (!atHead) return broken((events.at(-1)?.version ?? 0) + 1, 'events recorded by the stream head are missing');
   if (atHead.hash !== head.headHash) return broken(head.version, 'the stream head does not match this event');
   return result;
+}
+
+/**
+ * The first version of a stream (its events in version order) that commits before the version
+ * under it, so that readers, who follow the log in commit order, read it first; null when the
+ * stream reads in order. Not a broken chain (the hashes still hold) but a stream appended out of
+ * order, which appends before 1764402800000-StreamOrderGuard could leave.
+ */
+export function firstOutOfCommitOrder(events: StoredEvent[]): number | null {
+  for (let i = 1; i < events.length; i++) {
+    if (comparePositions(events[i].position, events[i - 1].position) < 0) return events[i].version;
+  }
+  return null;
 }

@@ -79,4 +79,6 @@ export interface ChainVerification {
   count: number;
   brokenAtVersion?: number;
   reason?: string;
+  /** The first version that commits before the version under it (see firstOutOfCommitOrder). */
+  outOfCommitOrderAt?: number;
 }

@@ -12,6 +12,7 @@ export async function verify(pool: Pool, flags: Record<string, string | true>): 
   const progress = new Progress('verifying streams', conversation ? 1 : Number(rows[0].n));
   let events = 0;
   let after: string | null = null;
+  const outOfOrder: string[] = [];
   for (;;) {
     const streams: string[] = conversation ? [streamIdOf(conversation)] : await store.listStreams(after, 500);
     for (const streamId of streams) {
@@ -21,6 +22,8 @@ export async function verify(pool: Pool, flags: Record<string, string | true>): 
         console.log(`broken: ${streamId} at version ${result.brokenAtVersion} (${result.reason})`);
         return 1;
       }
+      if (result.outOfCommitOrderAt !== undefined)
+        outOfOrder.push(`${streamId} at version ${result.outOfCommitOrderAt}`);
       events += result.count;
       progress.tick();
     }
@@ -32,7 +35,15 @@ export async function verify(pool: Pool, flags: Record<string, string | true>): 
     console.log(`no events for conversation ${conversation}`);
     return 1;
   }
-  console.log(`ok ${events} events`);
+  // Chains that hold, read out of version order: appended before the stream-order guard (or the
+  // log's order tampered with, which the transparency log's checkpoints tell). Every stream is
+  // still checked; the chains are sound, so the answer stays ok.
+  const SHOWN = 20;
+  for (const line of outOfOrder.slice(0, SHOWN))
+    console.log(`out of commit order: ${line} commits before the version under it`);
+  if (outOfOrder.length > SHOWN) console.log(`out of commit order: ${outOfOrder.length - SHOWN} more streams`);
+  const n = outOfOrder.length;
+  console.log(`ok ${events} events${n > 0 ? `; ${n} stream${n === 1 ? '' : 's'} read out of version order` : ''}`);
   return 0;
 }
 
