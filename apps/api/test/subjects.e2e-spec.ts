@@ -181,6 +181,12 @@ describe('Subjects over HTTP', () => {
         const bad = await auditorA.get(subjects(subject, `/holds?${query}`));
         expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
       }
+      // tenant A's cursor in tenant B's hands: B's own holds of that subject id (none), never A's
+      const first = await auditorA.get(subjects(subject, '/holds?limit=2'));
+      const theirs = await auditorB.get(subjects(subject, `/holds?limit=2&cursor=${first.body.nextCursor}`));
+      expect([theirs.status, theirs.body]).toEqual([200, { items: [], nextCursor: null }]);
+      const named = await auditorB.get(subjects(subject, `/holds?tenantId=tenant-a&cursor=${first.body.nextCursor}`));
+      expect(named.status).toBe(403);
     });
   });
 

@@ -1,5 +1,12 @@
 import { DatabaseError, Pool } from 'pg';
-import { AppendOutcome, AppendRequest, AppendResultRow, BatchReply, splitReply } from './append-request';
+import {
+  AppendOutcome,
+  AppendRequest,
+  AppendResultRow,
+  BatchReply,
+  expectationMet,
+  splitReply,
+} from './append-request';
 import { PipelinedConnection } from './pipelined-connection';
 
 export interface GroupCommitOptions {
@@ -25,8 +32,7 @@ const SINGLE_SQL = 'SELECT es_append_bodies($1, $2, $3, $4, $5, $6, $7) AS r';
  * append's (1764402800000-StreamOrderGuard), and a new transaction appends it.
  */
 const reordered = (r: AppendRequest, outcome: AppendOutcome): boolean =>
-  'conflict' in outcome &&
-  (r.expected === -1 || r.expected === outcome.conflict || (r.expected === -2 && outcome.conflict > 0));
+  'conflict' in outcome && expectationMet(r.expected, outcome.conflict);
 
 interface Pending {
   request: AppendRequest;

@@ -54,6 +54,13 @@ function expectedCode(v: ExpectedVersion): number {
   return v;
 }
 
+/**
+ * Whether a stream at version `current` meets an expected version as expectedCode encodes it: the
+ * append functions' own rule (-1 any, -2 an existing stream, else exactly that version).
+ */
+export const expectationMet = (expected: number, current: number): boolean =>
+  expected === -1 || expected === current || (expected === -2 && current > 0);
+
 /** One append, serialised for es_append_bodies (alone) and es_append_batch_bodies (with others). */
 export interface AppendRequest {
   streamId: string;

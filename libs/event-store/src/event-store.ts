@@ -41,10 +41,10 @@ const VISIBLE_AFTER = `(transaction_id, position) > ($1::xid8, $2::bigint)
 export const UNLISTED_STREAM_PREFIX = 'access-';
 const LISTED = `stream_id NOT LIKE '${UNLISTED_STREAM_PREFIX}%'`;
 
-/** Where a readAll page starts and how long it may be (1..10,000, 500 by default). */
 /** The most events a read of the log returns (or a range covers) at once, whatever its limit. */
 export const MAX_READ_PAGE = 10_000;
 
+/** Where a readAll page starts and how long it may be (1..MAX_READ_PAGE, 500 by default). */
 function pageOf(options: { after?: string | null; limit?: number }): { from: GlobalPosition; limit: number } {
   return {
     from: options.after ? parsePosition(options.after) : START,

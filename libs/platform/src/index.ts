@@ -15,3 +15,4 @@ export * from './database/prepared-query';
 export * from './lru-cache';
 export * from './weighted-lru-cache';
 export * from './runtime-tuning';
+export * from './backoff';

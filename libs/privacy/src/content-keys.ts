@@ -227,8 +227,13 @@ export class ContentKeys {
       kid: row.key_id,
       key: await master.unwrap(row.wrapped_key, wrapContext(row.key_id, row.conversation_id)),
     };
-    const found = this.store(row.key_id, { state: 'live', key }, generation);
-    if (found.state === 'live' && generation === this.generation) this.liveKid.set(row.conversation_id, row.key_id);
+    return this.keepLive(key, row.conversation_id, generation);
+  }
+
+  /** A live key read or made at `generation`: kept as the conversation's live key unless cleared since. */
+  private keepLive(key: DataKey, conversationId: string, generation: number): KeyLookup {
+    const found = this.store(key.kid, { state: 'live', key }, generation);
+    if (found.state === 'live' && generation === this.generation) this.liveKid.set(conversationId, key.kid);
     return found;
   }
 
@@ -246,11 +251,7 @@ export class ContentKeys {
     );
     if (rowCount !== 1) return null;
     const made = { kid, key };
-    // made before a clear(): a destruction of it may have gone unheard since (see store)
-    if (generation === this.generation) {
-      this.store(kid, { state: 'live', key: made });
-      this.liveKid.set(owner.conversationId, kid);
-    }
+    this.keepLive(made, owner.conversationId, generation);
     return made;
   }
 }

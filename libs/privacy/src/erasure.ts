@@ -130,7 +130,7 @@ export async function eraseConversationInTransaction(
   conversationId: string,
   order: ErasureOrder,
   occurredAt: Date,
-  /** The stream's version as the caller judged it, its row locked (retention); else read here. */
+  /** The stream's version the caller judged it at (retention); else read here. Either way expected by the append. */
   { seenVersion }: { seenVersion?: number } = {},
 ): Promise<ConversationErased> {
   const id = conversationId.toLowerCase();

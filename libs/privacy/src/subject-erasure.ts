@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
+import { backoffMs, type RetryPolicy } from '@app/platform';
 import { appendInTransaction, VersionConflict } from '@app/event-store';
 import {
   assertNoHold,
@@ -56,16 +57,14 @@ export async function eraseSubject(
     try {
       return await eraseSubjectOnce(pool, subject, reason, by);
     } catch (err) {
-      if (!(err instanceof VersionConflict) || attempt >= ERASE_ATTEMPTS) throw err;
-      await sleep(Math.random() * Math.min(ERASE_BACKOFF_MS * 2 ** attempt, ERASE_BACKOFF_CAP_MS));
+      if (!(err instanceof VersionConflict) || attempt >= ERASE_RETRY.attempts) throw err;
+      await sleep(backoffMs(attempt, ERASE_RETRY));
     }
   }
 }
 
-/** Tries of an erasure before 409 VERSION_CONFLICT, with waits of up to 50, 100, 200, … 400 ms between. */
-const ERASE_ATTEMPTS = 8;
-const ERASE_BACKOFF_MS = 25;
-const ERASE_BACKOFF_CAP_MS = 400;
+/** Tries of an erasure before 409 VERSION_CONFLICT, with waits of 25-50, 50-100, … 200-400 ms between. */
+const ERASE_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 50, maxDelayMs: 400, random: Math.random };
 
 async function eraseSubjectOnce(
   pool: Pool,

@@ -3,7 +3,7 @@ import { IsOptional } from 'class-validator';
 import { AUDIT_TIME } from '@app/audit';
 import { IsUuid } from '../common/is-uuid';
 import { PageLimit } from '../common/page-limit';
-import { IsAuditTime, IsTenantId, IsTimeCursor } from '../audit/dto/audit-validators';
+import { IsAuditTime, IsTenantId, TimeCursorParam } from '../audit/dto/audit-validators';
 
 const TIME = { pattern: AUDIT_TIME.pattern.source, description: 'ISO 8601 date (UTC midnight) or date-time' };
 
@@ -38,9 +38,7 @@ export class AccessQueryDto {
   @PageLimit()
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' })
-  @IsOptional()
-  @IsTimeCursor()
+  @TimeCursorParam()
   cursor?: string;
 }
 

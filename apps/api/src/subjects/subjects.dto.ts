@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
-import { IsTenantId, IsTimeCursor } from '../audit/dto/audit-validators';
+import { IsTenantId, TimeCursorParam } from '../audit/dto/audit-validators';
 import { PageLimit } from '../common/page-limit';
 import { Optional } from '../common/optional';
 
@@ -30,9 +30,7 @@ export class SubjectHoldsQueryDto extends SubjectTenantQueryDto {
   @PageLimit()
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' })
-  @IsOptional()
-  @IsTimeCursor()
+  @TimeCursorParam()
   cursor?: string;
 }
 

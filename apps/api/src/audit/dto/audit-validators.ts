@@ -1,4 +1,6 @@
-import { IsDateString, IsIn, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsDateString, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
 import {
   AUDIT_TIME,
   decodeSequenceCursor,
@@ -80,3 +82,11 @@ export const IsOrderedTimeCursor = () =>
 export const IsTimeCursor = () => cursor('isTimeCursor', decodeTimeCursor);
 /** A cursor over the event log (compliance). */
 export const IsSequenceCursor = () => cursor('isSequenceCursor', decodeSequenceCursor);
+
+/** `?cursor=` of a newest-first list ordered by (time, id): optional, a nextCursor it handed out. */
+export const TimeCursorParam = () =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'The nextCursor of the previous page (opaque)' }),
+    IsOptional(),
+    IsTimeCursor(),
+  );
