@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { createTestDatabase, TestDatabase } from '@app/testing';
+import { createTestDatabase, TestDatabase, untilWaitingOnLocks } from '@app/testing';
 import {
   AppendResult,
   IdempotencyKeyReused,
@@ -201,6 +201,55 @@ describe(AppendBatcher.name, () => {
       const conflicts = results.filter((r) => r.status === 'rejected' && r.reason instanceof VersionConflict);
       expect([results.length - conflicts.length, conflicts.length]).toEqual([1, 29]);
       expect(await store.streamVersion(id)).toBe(1);
+    });
+  });
+
+  describe('while a large batch is in flight', () => {
+    // A batch held in flight on a stream's lock, taken by another session. Every store here has
+    // the default group commit: two batches in flight, minSplit 8.
+    let fresh: PostgresEventStore;
+    beforeEach(() => (fresh = new PostgresEventStore(db.pool)));
+    afterEach(() => fresh.close());
+    const landed = async (r: Promise<AppendResult>) =>
+      Promise.race([r.then(() => true), new Promise<boolean>((done) => setTimeout(() => done(false), 300))]);
+
+    async function withBatchHeld(size: number, then: () => Promise<void>): Promise<AppendResult[]> {
+      const locked = `s-${randomUUID()}`;
+      await store.append(locked, [event()], { expectedVersion: 'any' });
+      const lock = await db.pool.connect();
+      try {
+        await lock.query('BEGIN');
+        await lock.query('SELECT 1 FROM es_streams WHERE stream_id = $1 FOR UPDATE', [locked]);
+        // the first append goes alone (nothing in flight); the rest queue behind it as one batch
+        const first = fresh.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' });
+        const held = [locked, ...Array.from({ length: size - 1 }, () => `s-${randomUUID()}`)].map((id) =>
+          fresh.append(id, [event()], { expectedVersion: 'any' }),
+        );
+        await first;
+        await untilWaitingOnLocks(db.pool, 1);
+        await then();
+        await lock.query('COMMIT');
+        return await Promise.all(held);
+      } finally {
+        lock.release(true); // its transaction, if a failure left it open, ends with it
+      }
+    }
+
+    it('holds a lone append back to go with the next batch, rather than alone in the free slot', async () => {
+      let lone!: Promise<AppendResult>;
+      const batch = await withBatchHeld(8, async () => {
+        lone = fresh.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' });
+        expect(await landed(lone)).toBe(false);
+      });
+      const after = await lone;
+      expect(txOf(after) > txOf(batch[0])).toBe(true);
+      expect(new Set(batch.map(txOf)).size).toBe(1);
+    });
+
+    it('sends a lone append at once while the batch in flight is small', async () => {
+      await withBatchHeld(7, async () => {
+        expect(await landed(fresh.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' }))).toBe(true);
+      });
     });
   });
 

@@ -82,6 +82,81 @@ describe('content keys', () => {
     expect(await count(racing.conversationId)).toEqual({ live: 1, all: 2 });
   });
 
+  describe('given conversations whose keys are made at the same time', () => {
+    /** The runtime pool, counting the INSERTs of key rows (their row counts); INSERT number `failing` fails. */
+    function countingPool(failing?: number) {
+      const inserts: number[] = [];
+      const pool = {
+        query: (text: string, values?: unknown[][]) => {
+          if (!/^\s*INSERT INTO content_keys/.test(text)) return runtime.query(text, values);
+          inserts.push(values?.[0].length ?? 0);
+          if (inserts.length === failing) return Promise.reject(new Error('connection lost'));
+          return runtime.query(text, values);
+        },
+      } as unknown as Pool;
+      return { pool, inserts };
+    }
+    const fresh = () => ({ ...owner(), keyLikelyNew: true });
+
+    it('then those made while one INSERT is under way are written together by the next, each its own', async () => {
+      const { pool, inserts } = countingPool();
+      const keys = new ContentKeys(pool, ring);
+      const owners = Array.from({ length: 20 }, fresh);
+      const made = await Promise.all(owners.map((o) => keys.liveKey(o)));
+      // the first at once, the other 19 in one statement behind it
+      expect(inserts).toEqual([1, 19]);
+      expect(new Set(made.map((k) => k.kid)).size).toBe(20);
+      // another process reads each one back under its own conversation: the right key, unwrapped
+      const elsewhere = new ContentKeys(runtime, ring);
+      for (const [i, o] of owners.entries()) {
+        const read = await elsewhere.liveKey({
+          conversationId: o.conversationId,
+          tenantId: 't1',
+          subjectId: o.subjectId,
+        });
+        expect([read.kid, read.key.equals(made[i].key)]).toEqual([made[i].kid, true]);
+      }
+      const { rows } = await runtime.query<{ n: number }>(
+        'SELECT count(DISTINCT conversation_id)::int AS n FROM content_keys WHERE key_id = ANY($1::uuid[])',
+        [made.map((k) => k.kid)],
+      );
+      expect(rows[0].n).toBe(20);
+    });
+
+    it('then one conversation twice in one INSERT gets one key, and both callers get it', async () => {
+      const { pool, inserts } = countingPool();
+      const keys = new ContentKeys(pool, ring);
+      const twice = fresh();
+      const [, a, b] = await Promise.all([keys.liveKey(fresh()), keys.liveKey(twice), keys.liveKey({ ...twice })]);
+      expect(inserts).toEqual([1, 2]);
+      expect([a.kid === b.kid, a.key.equals(b.key)]).toEqual([true, true]);
+      const { rows } = await runtime.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM content_keys WHERE conversation_id = $1',
+        [twice.conversationId],
+      );
+      expect(rows[0].n).toBe(1);
+    });
+
+    it('then a failed INSERT fails each of its makes, keeps none of its keys, and the next attempt makes them', async () => {
+      const { pool, inserts } = countingPool(2); // the second: the three made while the first was under way
+      const keys = new ContentKeys(pool, ring);
+      const together = [fresh(), fresh(), fresh()];
+      const firstKey = keys.liveKey(fresh());
+      const settled = await Promise.allSettled(together.map((o) => keys.liveKey(o)));
+      await firstKey;
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(inserts).toEqual([1, 3]);
+      const { rows } = await runtime.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM content_keys WHERE conversation_id = ANY($1::uuid[])',
+        [together.map((o) => o.conversationId)],
+      );
+      expect(rows[0].n).toBe(0);
+      expect(together.map((o) => keys.knownLiveKey(o))).toEqual([undefined, undefined, undefined]);
+      const again = await Promise.all(together.map((o) => keys.liveKey(o)));
+      expect(new Set(again.map((k) => k.kid)).size).toBe(3);
+    });
+  });
+
   it('given a key stored wrapped, then the database holds no byte of the data key in clear', async () => {
     const o = owner();
     const key = await new ContentKeys(runtime, ring).liveKey(o);

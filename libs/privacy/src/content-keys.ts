@@ -51,6 +51,24 @@ interface KeyRow {
 
 const KEY_COLUMNS = 'key_id, conversation_id, wrapped_key, master_key_id, destroyed_at';
 
+/** A key row waiting for its INSERT; resolved with whether it was written (false: the conversation had a live key). */
+interface PendingKeyRow {
+  kid: string;
+  owner: ConversationOwner;
+  wrapped: Buffer;
+  masterKeyId: string;
+  resolve(written: boolean): void;
+  reject(err: unknown): void;
+}
+
+/** Key rows one INSERT writes at most. */
+const KEY_ROWS_PER_INSERT = 256;
+
+const INSERT_KEYS_SQL = `INSERT INTO content_keys (key_id, conversation_id, tenant_id, subject_id, wrapped_key, master_key_id)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+  ON CONFLICT (conversation_id) WHERE destroyed_at IS NULL DO NOTHING
+  RETURNING key_id`;
+
 export interface ContentKeysOptions {
   /** How many keys a process keeps unwrapped (and how many conversations' live key ids). */
   capacity?: number;
@@ -75,6 +93,9 @@ export class ContentKeys {
   private readonly unheardTrustMs: number;
   /** Moves on at every clear(): an answer read before it is given, never cached (see store). */
   private generation = 0;
+  /** Key rows made while an INSERT of others is under way: they go together in the next (see writeKeyRows). */
+  private readonly keyRows: PendingKeyRow[] = [];
+  private writingKeyRows = false;
 
   constructor(
     private readonly db: Queryable,
@@ -243,16 +264,47 @@ export class ContentKeys {
     const key = randomBytes(32);
     const master = this.ring.current;
     const wrapped = await master.wrap(key, wrapContext(kid, owner.conversationId));
-    const { rowCount } = await this.db.query(
-      `INSERT INTO content_keys (key_id, conversation_id, tenant_id, subject_id, wrapped_key, master_key_id)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (conversation_id) WHERE destroyed_at IS NULL DO NOTHING`,
-      [kid, owner.conversationId, owner.tenantId, owner.subjectId, wrapped, master.id],
-    );
-    if (rowCount !== 1) return null;
+    const written = await new Promise<boolean>((resolve, reject) => {
+      this.keyRows.push({ kid, owner, wrapped, masterKeyId: master.id, resolve, reject });
+      if (!this.writingKeyRows) void this.writeKeyRows();
+    });
+    if (!written) return null;
     const made = { kid, key };
     this.keepLive(made, owner.conversationId, generation);
     return made;
+  }
+
+  /**
+   * Group commit for key rows: one goes at once; those made while its INSERT is under way go
+   * together in the next one (one statement, one commit). Conversations started together (say
+   * a front end's burst) then wait for one commit, not for a commit each in turn on the pool:
+   * 64 first messages at once waited 32–42 ms (median) for their keys one INSERT each, on this
+   * 2-core VM under the encryption bench's load. A failed INSERT fails every make in it (their
+   * commands fail and are retried as after any failed write); none of its keys is kept.
+   */
+  private async writeKeyRows(): Promise<void> {
+    this.writingKeyRows = true;
+    try {
+      while (this.keyRows.length > 0) {
+        const rows = this.keyRows.splice(0, KEY_ROWS_PER_INSERT);
+        try {
+          const { rows: written } = await this.db.query<{ key_id: string }>(INSERT_KEYS_SQL, [
+            rows.map((r) => r.kid),
+            rows.map((r) => r.owner.conversationId),
+            rows.map((r) => r.owner.tenantId),
+            rows.map((r) => r.owner.subjectId),
+            rows.map((r) => r.wrapped),
+            rows.map((r) => r.masterKeyId),
+          ]);
+          const ids = new Set(written.map((w) => w.key_id));
+          for (const r of rows) r.resolve(ids.has(r.kid));
+        } catch (err) {
+          for (const r of rows) r.reject(err);
+        }
+      }
+    } finally {
+      this.writingKeyRows = false;
+    }
   }
 }
 
