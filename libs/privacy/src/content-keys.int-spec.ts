@@ -137,7 +137,7 @@ describe('content keys', () => {
       expect(rows[0].n).toBe(1);
     });
 
-    it('then a failed INSERT fails each of its makes, keeps none of its keys, and the next attempt makes them', async () => {
+    it('then a failed INSERT fails its makes, keeps none of their keys, and the next attempt makes them', async () => {
       const { pool, inserts } = countingPool(2); // the second: the three made while the first was under way
       const keys = new ContentKeys(pool, ring);
       const together = [fresh(), fresh(), fresh()];

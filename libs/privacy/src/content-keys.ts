@@ -64,7 +64,8 @@ interface PendingKeyRow {
 /** Key rows one INSERT writes at most. */
 const KEY_ROWS_PER_INSERT = 256;
 
-const INSERT_KEYS_SQL = `INSERT INTO content_keys (key_id, conversation_id, tenant_id, subject_id, wrapped_key, master_key_id)
+const INSERT_KEYS_SQL = `
+  INSERT INTO content_keys (key_id, conversation_id, tenant_id, subject_id, wrapped_key, master_key_id)
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::text[])
   ON CONFLICT (conversation_id) WHERE destroyed_at IS NULL DO NOTHING
   RETURNING key_id`;
