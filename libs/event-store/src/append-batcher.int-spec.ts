@@ -205,15 +205,24 @@ describe(AppendBatcher.name, () => {
   });
 
   describe('while a large batch is in flight', () => {
-    // A batch held in flight on a stream's lock, taken by another session. Every store here has
-    // the default group commit: two batches in flight, minSplit 8.
+    // A batch held in flight on a stream's lock, taken by another session. The stores have the
+    // default group commit (two batches in flight, minSplit 8), `patient` a hold of a minute.
     let fresh: PostgresEventStore;
-    beforeEach(() => (fresh = new PostgresEventStore(db.pool)));
-    afterEach(() => fresh.close());
+    let patient: PostgresEventStore;
+    beforeEach(() => {
+      fresh = new PostgresEventStore(db.pool);
+      patient = new PostgresEventStore(db.pool, {}, { maxHoldMs: 60_000 });
+    });
+    afterEach(() => Promise.all([fresh.close(), patient.close()]));
     const landed = async (r: Promise<AppendResult>) =>
       Promise.race([r.then(() => true), new Promise<boolean>((done) => setTimeout(() => done(false), 300))]);
+    const lone = (s: PostgresEventStore) => s.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' });
 
-    async function withBatchHeld(size: number, then: () => Promise<void>): Promise<AppendResult[]> {
+    async function withBatchHeld(
+      s: PostgresEventStore,
+      size: number,
+      then: () => Promise<void>,
+    ): Promise<AppendResult[]> {
       const locked = `s-${randomUUID()}`;
       await store.append(locked, [event()], { expectedVersion: 'any' });
       const lock = await db.pool.connect();
@@ -221,9 +230,9 @@ describe(AppendBatcher.name, () => {
         await lock.query('BEGIN');
         await lock.query('SELECT 1 FROM es_streams WHERE stream_id = $1 FOR UPDATE', [locked]);
         // the first append goes alone (nothing in flight); the rest queue behind it as one batch
-        const first = fresh.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' });
+        const first = lone(s);
         const held = [locked, ...Array.from({ length: size - 1 }, () => `s-${randomUUID()}`)].map((id) =>
-          fresh.append(id, [event()], { expectedVersion: 'any' }),
+          s.append(id, [event()], { expectedVersion: 'any' }),
         );
         await first;
         await untilWaitingOnLocks(db.pool, 1);
@@ -236,20 +245,22 @@ describe(AppendBatcher.name, () => {
     }
 
     it('holds a lone append back to go with the next batch, rather than alone in the free slot', async () => {
-      let lone!: Promise<AppendResult>;
-      const batch = await withBatchHeld(8, async () => {
-        lone = fresh.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' });
-        expect(await landed(lone)).toBe(false);
+      let later!: Promise<AppendResult>;
+      const batch = await withBatchHeld(patient, 8, async () => {
+        later = lone(patient);
+        expect(await landed(later)).toBe(false);
       });
-      const after = await lone;
+      const after = await later;
       expect(txOf(after) > txOf(batch[0])).toBe(true);
       expect(new Set(batch.map(txOf)).size).toBe(1);
     });
 
+    it('holds it maxHoldMs at most: a batch waiting on a lock does not keep it waiting', async () => {
+      await withBatchHeld(fresh, 8, async () => expect(await landed(lone(fresh))).toBe(true));
+    });
+
     it('sends a lone append at once while the batch in flight is small', async () => {
-      await withBatchHeld(7, async () => {
-        expect(await landed(fresh.append(`s-${randomUUID()}`, [event()], { expectedVersion: 'any' }))).toBe(true);
-      });
+      await withBatchHeld(patient, 7, async () => expect(await landed(lone(patient))).toBe(true));
     });
   });
 

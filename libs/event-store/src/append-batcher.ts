@@ -17,12 +17,14 @@ export interface GroupCommitOptions {
   /**
    * A queue is split over free slots only into batches of at least this many appends; and while
    * batches of at least this many appends in all are in flight, a queue of fewer waits for them
-   * (see flush).
+   * (see flush), for `maxHoldMs` at most.
    */
   minSplit: number;
+  /** How long a short queue waits at most for the large batches in flight (see flush). */
+  maxHoldMs: number;
 }
 
-export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8 };
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64, minSplit: 8, maxHoldMs: 20 };
 
 /** Tries of one append refused for its stream's order before it is answered as the conflict it is. */
 const REORDERED_ATTEMPTS = 3;
@@ -55,9 +57,12 @@ export class AppendBatcher {
   private readonly queue: Pending[] = [];
   private readonly pipeline: PipelinedConnection;
   private inFlight = 0;
-  /** The appends of the batches in flight. */
+  /** The appends of the batches in flight, until their batch's call returns (not its re-runs). */
   private inFlightAppends = 0;
   private flushQueued = false;
+  /** Set while a short queue is held (see flush); when it fires, the hold is over until a batch returns. */
+  private holdTimer: NodeJS.Timeout | undefined;
+  private holdExpired = false;
 
   constructor(
     private readonly pool: Pool,
@@ -103,11 +108,12 @@ export class AppendBatcher {
    * append; answered first, it would take it again every time, and the large batch's writers,
    * finding one slot, would go as one batch instead of two in parallel for as long as the run
    * lasted (the encryption bench lost up to a third of its rate so: 370 lone appends in 1.5 s).
+   * A batch that takes longer (a stream lock held elsewhere) holds the queue `maxHoldMs` at most.
    */
   private flush(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const { minSplit } = this.options;
-      if (this.inFlight > 0 && this.queue.length < minSplit && this.inFlightAppends >= minSplit) return;
+      if (this.holding()) return this.holdAtMost(this.options.maxHoldMs);
       const free = this.options.maxInFlight - this.inFlight;
       const parts = Math.max(1, Math.min(free, Math.floor(this.queue.length / minSplit)));
       const size = Math.min(this.options.maxBatch, Math.ceil(this.queue.length / parts));
@@ -117,19 +123,61 @@ export class AppendBatcher {
     }
   }
 
-  private async run(batch: Pending[]): Promise<void> {
-    const settled = await this.execute(batch.map((p) => p.request));
-    this.inFlight--;
+  private holding(): boolean {
+    const { minSplit } = this.options;
+    return !this.holdExpired && this.inFlight > 0 && this.queue.length < minSplit && this.inFlightAppends >= minSplit;
+  }
+
+  private holdAtMost(ms: number): void {
+    if (this.holdTimer) return;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.holdExpired = true;
+      this.flush();
+    }, ms);
+    this.holdTimer.unref();
+  }
+
+  /** A batch's call returned: the appends it counted no longer hold a short queue back. */
+  private returned(batch: Pending[], counted: { yes: boolean }): void {
+    if (!counted.yes) return;
+    counted.yes = false;
     this.inFlightAppends -= batch.length;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.holdExpired = false;
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    const counted = { yes: true };
+    let settled: PromiseSettledResult<AppendOutcome>[];
+    try {
+      // appends refused for their stream's order go again alone while the slot stays taken:
+      // a short queue held for this batch goes meanwhile, in the other slot
+      settled = await this.execute(
+        batch.map((p) => p.request),
+        () => (this.returned(batch, counted), this.flushSoon()),
+      );
+    } catch (err) {
+      settled = batch.map(() => ({ status: 'rejected', reason: err }));
+    } finally {
+      this.inFlight--;
+      this.returned(batch, counted);
+    }
     if (batch.length > 1) this.flushSoon();
     else this.flush();
     settled.forEach((s, i) => (s.status === 'fulfilled' ? batch[i].resolve(s.value) : batch[i].reject(s.reason)));
   }
 
-  private async execute(requests: AppendRequest[]): Promise<PromiseSettledResult<AppendOutcome>[]> {
+  /** `returned`: the batch's call came back (before any re-run alone); not called for a lone append. */
+  private async execute(
+    requests: AppendRequest[],
+    returned: () => void,
+  ): Promise<PromiseSettledResult<AppendOutcome>[]> {
     if (requests.length === 1) return [await settle(this.single(requests[0]))];
     try {
       const outcomes = await this.batch(requests);
+      returned();
       const settled: PromiseSettledResult<AppendOutcome>[] = [];
       // An append refused for its stream's order goes again alone, in a transaction of its own:
       // younger than the one that wrote the head. In input order (one stream's come in order).
@@ -142,6 +190,7 @@ export class AppendBatcher {
       }
       return settled;
     } catch (err) {
+      returned();
       // The server rolled the batch back as a whole, for one append's fault (say a duplicate
       // eventId) or none (a deadlock): each append goes again alone and gets its own answer.
       // Any other error leaves the outcome unknown, and a retry could append twice. An error of

@@ -66,7 +66,8 @@ const KEY_ROWS_PER_INSERT = 256;
 
 const INSERT_KEYS_SQL = `
   INSERT INTO content_keys (key_id, conversation_id, tenant_id, subject_id, wrapped_key, master_key_id)
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::text[]) AS r(k, c, t, s, w, m)
+  ORDER BY r.c -- every process's INSERTs meet the conversations' rows in one order: none deadlocks
   ON CONFLICT (conversation_id) WHERE destroyed_at IS NULL DO NOTHING
   RETURNING key_id`;
 
