@@ -259,6 +259,18 @@ describe(AppendBatcher.name, () => {
       await withBatchHeld(fresh, 8, async () => expect(await landed(lone(fresh))).toBe(true));
     });
 
+    it('does not hold again, once a hold ran out, while the same batch is still out', async () => {
+      const slow = new PostgresEventStore(db.pool, {}, { maxHoldMs: 1_000 });
+      try {
+        await withBatchHeld(slow, 8, async () => {
+          await lone(slow); // held a second, then sent alone
+          expect(await landed(lone(slow))).toBe(true);
+        });
+      } finally {
+        await slow.close();
+      }
+    });
+
     it('sends a lone append at once while the batch in flight is small', async () => {
       await withBatchHeld(patient, 7, async () => expect(await landed(lone(patient))).toBe(true));
     });

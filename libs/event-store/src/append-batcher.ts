@@ -138,11 +138,16 @@ export class AppendBatcher {
     this.holdTimer.unref();
   }
 
-  /** A batch's call returned: the appends it counted no longer hold a short queue back. */
+  /**
+   * A batch's call returned: the appends it counted no longer hold a short queue back. A hold
+   * that ran out stays over while large batches are still out (a batch stuck on a lock would
+   * otherwise hold every later straggler maxHoldMs again, after each small batch it let by).
+   */
   private returned(batch: Pending[], counted: { yes: boolean }): void {
     if (!counted.yes) return;
     counted.yes = false;
     this.inFlightAppends -= batch.length;
+    if (this.inFlightAppends >= this.options.minSplit) return;
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     this.holdExpired = false;
