@@ -281,8 +281,9 @@ export class ContentKeys {
    * together in the next one (one statement, one commit). Conversations started together (say
    * a front end's burst) then wait for one commit, not for a commit each in turn on the pool:
    * 64 first messages at once waited 32–42 ms (median) for their keys one INSERT each, on this
-   * 2-core VM under the encryption bench's load. A failed INSERT fails every make in it (their
-   * commands fail and are retried as after any failed write); none of its keys is kept.
+   * 2-core VM under the encryption bench's load. A failed INSERT fails every make in it: their
+   * commands fail as after any failed write (not retried here; the caller may send them again,
+   * and their next attempt makes a new key), and none of its keys is kept.
    */
   private async writeKeyRows(): Promise<void> {
     this.writingKeyRows = true;
