@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { canonicalize } from 'json-canonicalize';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson, withCanonicalJson } from './canonical-json';
 import { InvalidEvent } from './errors';
 import { canonicalBody, canonicalEvent, canonicalParts } from './hash-chain';
 
@@ -168,5 +168,31 @@ describe('canonicalParts (one serialisation per event, for its size and its appe
     e.data.a = 2;
     expect(canonicalEvent(e)).not.toBe(before);
     expect(canonicalEvent(e)).toContain('"a":2');
+  });
+});
+
+describe('withCanonicalJson (canonical JSON written by an object\'s maker)', () => {
+  it('given an object with its text written ahead, when serialised anywhere in a value, then that text is used', () => {
+    // the maker vouches for the text: a text that differs shows it is taken as given, not walked
+    const ahead = withCanonicalJson({ b: 1, a: 2 }, '{"a":2,"b":1,"ahead":true}');
+    expect(canonicalJson(ahead)).toBe('{"a":2,"b":1,"ahead":true}');
+    expect(canonicalJson({ z: [ahead], y: ahead })).toBe(
+      '{"y":{"a":2,"b":1,"ahead":true},"z":[{"a":2,"b":1,"ahead":true}]}',
+    );
+  });
+
+  it('given such an object, then it is frozen and its text is seen by no one else: JSON, keys, a copy', () => {
+    const ahead = withCanonicalJson({ b: 1, a: 2 }, '{"a":2,"b":1}');
+    expect(Object.isFrozen(ahead)).toBe(true);
+    expect(() => {
+      'use strict';
+      (ahead as { a: number }).a = 3;
+    }).toThrow(TypeError);
+    expect(JSON.stringify(ahead)).toBe('{"b":1,"a":2}');
+    expect(Object.keys(ahead)).toEqual(['b', 'a']);
+    expect(ahead).toEqual({ a: 2, b: 1 });
+    // a copy changed is walked as any object: it never takes the original's text along
+    const copy = { ...ahead, a: 5 };
+    expect(canonicalJson(copy)).toBe('{"a":5,"b":1}');
   });
 });

@@ -2,6 +2,7 @@ export * from './types';
 export * from './errors';
 export * from './position';
 export * from './hash-chain';
+export { withCanonicalJson } from './canonical-json';
 export * from './event-store';
 export type { GroupCommitOptions } from './append-batcher';
 export { TIMEOUT_SQLSTATES } from './append-batcher';

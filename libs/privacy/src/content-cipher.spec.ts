@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { canonicalParts } from '@app/event-store';
 import { ContentUnreadable, type DataKey, openText, sealText } from './content-cipher';
 import { isEnvelope } from './content-envelope';
 import type { KeyLookup } from './content-keys';
@@ -17,6 +18,22 @@ describe('content encryption (AES-256-GCM envelopes)', () => {
     expect(isEnvelope(envelope)).toBe(true);
     expect(JSON.stringify(envelope)).not.toContain('llo');
     expect(openText(key, eventId, 'content', envelope)).toBe(text);
+  });
+
+  it('given envelopes, then the canonical JSON written with each is the one its walk gives (what is hashed)', () => {
+    const texts = ['', 'x', 'héllo 👋\n"quoted"\\', 'a'.repeat(1000)];
+    const kids = [key.kid, randomUUID().toUpperCase(), 'a "kid" \\ with\nescapes'];
+    for (const text of texts) {
+      for (const kid of kids) {
+        const envelope = sealText({ kid, key: key.key }, eventId, 'content', text);
+        // the append's serialisation of the event's data: the envelope, then a copy walked key by key
+        const written = canonicalParts({ data: { content: envelope }, metadata: {} }).data;
+        const walked = canonicalParts({ data: { content: { ...envelope } }, metadata: {} }).data;
+        expect(written).toBe(walked);
+        expect(JSON.parse(walked)).toEqual({ content: envelope });
+        expect(Object.isFrozen(envelope)).toBe(true);
+      }
+    }
   });
 
   it('given the same text sealed 3,000 times, then each envelope has its own nonce and ciphertext', () => {

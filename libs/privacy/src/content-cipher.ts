@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import { withCanonicalJson } from '@app/event-store';
 import { type ContentEnvelope, ENVELOPE_ALGORITHM } from './content-envelope';
 
 /** A conversation's data key: 32 bytes, known by its id. */
@@ -53,8 +54,11 @@ export function sealText(key: DataKey, eventId: string, field: string, text: str
   const iv = nonce();
   const cipher = createCipheriv('aes-256-gcm', secretOf(key), iv);
   cipher.setAAD(aadOf(eventId, field));
-  const ct = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return { enc: ENVELOPE_ALGORITHM, kid: key.kid, iv: iv.toString('base64'), ct: ct.toString('base64') };
+  const ct = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString('base64');
+  const nonceText = iv.toString('base64');
+  // canonical JSON (keys sorted); base64 needs no escaping, a key id is escaped as any string
+  const json = `{"ct":"${ct}","enc":"${ENVELOPE_ALGORITHM}","iv":"${nonceText}","kid":${JSON.stringify(key.kid)}}`;
+  return withCanonicalJson({ enc: ENVELOPE_ALGORITHM, kid: key.kid, iv: nonceText, ct }, json);
 }
 
 export function openText(key: DataKey, eventId: string, field: string, envelope: ContentEnvelope): string {
