@@ -171,7 +171,7 @@ describe('canonicalParts (one serialisation per event, for its size and its appe
   });
 });
 
-describe('withCanonicalJson (canonical JSON written by an object\'s maker)', () => {
+describe("withCanonicalJson (canonical JSON written by an object's maker)", () => {
   it('given an object with its text written ahead, when serialised anywhere in a value, then that text is used', () => {
     // the maker vouches for the text: a text that differs shows it is taken as given, not walked
     const ahead = withCanonicalJson({ b: 1, a: 2 }, '{"a":2,"b":1,"ahead":true}');
