@@ -82,3 +82,45 @@ export async function benchServer(log: (line: string) => void): Promise<BenchDat
   if (await databaseAnswers(LOCAL)) return { url: LOCAL, source: '127.0.0.1:5432', release: async () => undefined };
   return embeddedDatabase(log);
 }
+
+/**
+ * Before a figure that compares contenders: the server's background work from the figures before
+ * it finished (its autovacuum workers done, or `maxWaitMs` passed), then a CHECKPOINT, so that
+ * neither a vacuum nor a checkpoint of the earlier figures' writes falls on some rounds and not
+ * others. It is fair to both sides either way; it makes the rounds' ratios scatter less. Says
+ * what it waited for.
+ */
+export async function settleDatabase(url: string, log: (line: string) => void, maxWaitMs = 60_000): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const started = Date.now();
+    let said = false;
+    for (;;) {
+      const { rows } = await client.query<{ query: string }>(
+        `SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = current_database()`,
+      );
+      if (rows.length === 0) break;
+      if (Date.now() - started > maxWaitMs) {
+        log(
+          `settle: autovacuum still at work after ${maxWaitMs / 1000} s (${rows.map((r) => r.query).join('; ')}); going on`,
+        );
+        break;
+      }
+      if (!said) log(`settle: waiting for autovacuum (${rows.map((r) => r.query).join('; ')})`);
+      said = true;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+    const checkpoint = Date.now();
+    // CHECKPOINT needs a superuser or pg_checkpoint (PostgreSQL 15); without either, go on unsettled
+    await client.query('CHECKPOINT').then(
+      () =>
+        log(
+          `settle: ${((checkpoint - started) / 1000).toFixed(1)} s waiting, checkpoint ${Date.now() - checkpoint} ms`,
+        ),
+      (err: Error) => log(`settle: no CHECKPOINT (${err.message})`),
+    );
+  } finally {
+    await client.end();
+  }
+}

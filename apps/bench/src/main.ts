@@ -1,7 +1,7 @@
 import { openContenders } from './contenders';
 import { tuneRuntime } from '@app/platform';
 import { benchContentKeyFile } from './content-key';
-import { benchServer, provisionDatabase } from './database';
+import { benchServer, provisionDatabase, settleDatabase } from './database';
 import { AuditFigure, runAuditBenchmark } from './audit-bench';
 import { runHttpBenchmark } from './http/http-bench';
 import { runMixedBenchmark } from './http/mixed-bench';
@@ -160,6 +160,7 @@ async function main(): Promise<void> {
         seconds: num('BENCH_WORKERS_SECONDS', 3),
         warmupSeconds: num('BENCH_WORKERS_WARMUP_SECONDS', 1),
       };
+      await settleDatabase(db.url, progress);
       summary.workers = await runWorkersBenchmark(db.url, plan, progress);
       process.stdout.write(`${workersTable(summary.workers)}\n`);
     }
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
         seconds: num('BENCH_ENCRYPTION_SECONDS', 1.5),
         warmupSeconds: num('BENCH_WARMUP_SECONDS', 1),
       };
+      await settleDatabase(db.url, progress);
       summary.encryption = await runEncryptionBenchmark(db.url, plan, progress);
       process.stdout.write(`${encryptionTable(summary.encryption, plan.connections)}\n`);
     }
