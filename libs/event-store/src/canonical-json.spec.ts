@@ -172,20 +172,30 @@ describe('canonicalParts (one serialisation per event, for its size and its appe
 });
 
 describe("withCanonicalJson (canonical JSON written by an object's maker)", () => {
-  it('given an object with its text written ahead, when serialised anywhere in a value, then that text is used', () => {
-    // the maker vouches for the text: a text that differs shows it is taken as given, not walked
-    const ahead = withCanonicalJson({ b: 1, a: 2 }, '{"a":2,"b":1,"ahead":true}');
-    expect(canonicalJson(ahead)).toBe('{"a":2,"b":1,"ahead":true}');
-    expect(canonicalJson({ z: [ahead], y: ahead })).toBe(
-      '{"y":{"a":2,"b":1,"ahead":true},"z":[{"a":2,"b":1,"ahead":true}]}',
-    );
+  it('given an object with its text written ahead, when serialised anywhere in a value, then the text is taken, not walked', () => {
+    const ahead = withCanonicalJson({ b: 1, a: 'x' }, '{"a":"x","b":1}');
+    const keys = jest.spyOn(Object, 'keys');
+    // an object walked has its keys listed: count the calls on the objects at hand
+    const listed = (o: object) => keys.mock.calls.filter(([of]) => of === o).length;
+    try {
+      const outer = { z: [ahead], y: ahead };
+      const texts = [canonicalJson(ahead), canonicalJson(outer)];
+      expect([listed(ahead), listed(outer)]).toEqual([0, 1]);
+      expect(texts).toEqual(['{"a":"x","b":1}', '{"y":{"a":"x","b":1},"z":[{"a":"x","b":1}]}']);
+    } finally {
+      keys.mockRestore();
+    }
+  });
+
+  it('given a text that is not the walk of its object, then the tests refuse it (NODE_ENV=test)', () => {
+    expect(() => withCanonicalJson({ b: 1, a: 2 }, '{"b":1,"a":2}')).toThrow(/differs from its walk/);
+    expect(() => withCanonicalJson({ a: 'x\u0000' }, '{"a":"x"}')).toThrow(InvalidEvent);
   });
 
   it('given such an object, then it is frozen and its text is seen by no one else: JSON, keys, a copy', () => {
     const ahead = withCanonicalJson({ b: 1, a: 2 }, '{"a":2,"b":1}');
     expect(Object.isFrozen(ahead)).toBe(true);
     expect(() => {
-      'use strict';
       (ahead as { a: number }).a = 3;
     }).toThrow(TypeError);
     expect(JSON.stringify(ahead)).toBe('{"b":1,"a":2}');

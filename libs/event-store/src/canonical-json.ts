@@ -23,17 +23,25 @@ export function canonicalJson(value: unknown, what = 'value'): string {
 /** Canonical JSON written by the maker of a frozen object (see withCanonicalJson). */
 const WRITTEN_AHEAD = Symbol('canonical JSON written ahead');
 
+/** Under the tests (jest sets NODE_ENV=test) every text written ahead is checked against a walk. */
+const CHECK_WRITTEN_AHEAD = process.env.NODE_ENV === 'test';
+
 /**
  * `value`, frozen, whose canonical JSON is `json`: canonicalJson writes that text for it instead
  * of walking it. For objects made in bulk on the append path whose canonical form is known as they
  * are made (a content envelope: four fixed keys, base64 and UUID strings that need no escaping),
  * where the walk cost as much as the object's making. The maker vouches that `json` is what
- * canonicalJson would write (its tests compare the two); frozen, the object cannot drift from it.
+ * canonicalJson would write; under the tests (NODE_ENV=test) every such text is compared with a
+ * walk of the object, so every test that seals content checks it. Frozen, the object cannot drift.
  * The text rides on the object under a symbol that is not enumerable: JSON.stringify, Object.keys
  * and spreads do not see it, so a copy (`{ ...value }`) is walked as any object. (A WeakMap cost
  * 0.9 µs an object here, in the scavenger's ephemeron work; this, 0.2.)
  */
 export function withCanonicalJson<T extends object>(value: T, json: string): Readonly<T> {
+  if (CHECK_WRITTEN_AHEAD) {
+    const walked = canonicalJson({ ...value });
+    if (walked !== json) throw new Error(`canonical JSON written ahead differs from its walk: ${json} vs ${walked}`);
+  }
   Object.defineProperty(value, WRITTEN_AHEAD, { value: json });
   return Object.freeze(value);
 }

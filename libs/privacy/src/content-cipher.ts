@@ -23,6 +23,7 @@ export class ContentUnreadable extends Error {
 const aadOf = (eventId: string, field: string): Buffer => Buffer.from(`${eventId.toLowerCase()}\n${field}`, 'utf8');
 
 const TAG_BYTES = 16;
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NONCE_BYTES = 12;
 
 /**
@@ -50,15 +51,20 @@ function secretOf(key: DataKey): KeyObject {
 }
 
 /** `ct` is the ciphertext followed by the 16-byte GCM tag. */
-export function sealText(key: DataKey, eventId: string, field: string, text: string): ContentEnvelope {
+export function sealText(key: DataKey, eventId: string, field: string, text: string): Readonly<ContentEnvelope> {
   const iv = nonce();
   const cipher = createCipheriv('aes-256-gcm', secretOf(key), iv);
   cipher.setAAD(aadOf(eventId, field));
   const ct = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString('base64');
   const nonceText = iv.toString('base64');
-  // canonical JSON (keys sorted); base64 needs no escaping, a key id is escaped as any string
-  const json = `{"ct":"${ct}","enc":"${ENVELOPE_ALGORITHM}","iv":"${nonceText}","kid":${JSON.stringify(key.kid)}}`;
-  return withCanonicalJson({ enc: ENVELOPE_ALGORITHM, kid: key.kid, iv: nonceText, ct }, json);
+  const envelope: ContentEnvelope = { enc: ENVELOPE_ALGORITHM, kid: key.kid, iv: nonceText, ct };
+  // Its canonical JSON (keys sorted), written here so the append does not walk it: base64 and a
+  // key id (a lower-case UUID, as every key is made) need no escaping. Any other id is walked.
+  if (!KEY_ID.test(key.kid)) return envelope;
+  return withCanonicalJson(
+    envelope,
+    `{"ct":"${ct}","enc":"${ENVELOPE_ALGORITHM}","iv":"${nonceText}","kid":"${key.kid}"}`,
+  );
 }
 
 export function openText(key: DataKey, eventId: string, field: string, envelope: ContentEnvelope): string {
