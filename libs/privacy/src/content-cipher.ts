@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { withCanonicalJson } from '@app/event-store';
-import { type ContentEnvelope, ENVELOPE_ALGORITHM } from './content-envelope';
+import { type ContentEnvelope, ENVELOPE_ALGORITHM, KEY_ID } from './content-envelope';
 
 /** A conversation's data key: 32 bytes, known by its id. */
 export interface DataKey {
@@ -23,7 +23,6 @@ export class ContentUnreadable extends Error {
 const aadOf = (eventId: string, field: string): Buffer => Buffer.from(`${eventId.toLowerCase()}\n${field}`, 'utf8');
 
 const TAG_BYTES = 16;
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NONCE_BYTES = 12;
 
 /**

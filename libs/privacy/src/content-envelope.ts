@@ -17,7 +17,8 @@ export interface ContentEnvelope {
 export const ENVELOPE_ALGORITHM = 'A256GCM';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A key id as keys are made and as an envelope names one: a lower-case UUID. */
+export const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Whether a stored field's value is an envelope (else it is plaintext from before encryption). */
 export function isEnvelope(value: unknown): value is ContentEnvelope {
@@ -26,7 +27,7 @@ export function isEnvelope(value: unknown): value is ContentEnvelope {
   return (
     v.enc === ENVELOPE_ALGORITHM &&
     typeof v.kid === 'string' &&
-    UUID.test(v.kid) &&
+    KEY_ID.test(v.kid) &&
     [v.iv, v.ct].every((s) => typeof s === 'string' && BASE64.test(s))
   );
 }
